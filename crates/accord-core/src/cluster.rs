@@ -1,0 +1,259 @@
+//! Clusters (owned by the provisioner): spec chosen by the customer, control plane run by the
+//! provider.
+//!
+//! Invariants: the region and the network plan never change after creation; the version moves
+//! one minor at a time, requested by the customer and executed by the provider.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    events::DomainEvent,
+    ids::ClusterId,
+    infra::ReplicaState,
+    meta::{Condition, Conditions, Metadata},
+    validation::{KubeVersion, NetworkPlan},
+};
+
+/// Condition: all control-plane replicas serve.
+pub const COND_CONTROL_PLANE_READY: &str = "ControlPlaneReady";
+/// Condition: the cluster is usable (control plane ready and not being deleted).
+pub const COND_READY: &str = "Ready";
+/// Condition: an upgrade is requested or running.
+pub const COND_UPGRADING: &str = "Upgrading";
+
+/// A managed Kubernetes cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cluster {
+    /// Metadata.
+    pub metadata: Metadata<ClusterId>,
+    /// Desired state.
+    pub spec: ClusterSpec,
+    /// Observed state.
+    pub status: ClusterStatus,
+}
+
+/// What the customer asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterSpec {
+    /// Kubernetes minor version the control plane should run.
+    pub kubernetes_version: KubeVersion,
+    /// Region (immutable).
+    pub region: String,
+    /// Address plan (immutable).
+    pub network: NetworkPlan,
+    /// OIDC settings the provider applies to the API server.
+    #[serde(default)]
+    pub oidc: Option<OidcConfig>,
+    /// Core add-ons opted into at creation.
+    #[serde(default)]
+    pub addons: Vec<String>,
+    /// AutoClusters remediation settings.
+    #[serde(default)]
+    pub autoclusters: AutoClustersSettings,
+}
+
+/// OIDC identity provider settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OidcConfig {
+    /// Issuer URL (https).
+    pub issuer_url: String,
+    /// Client id.
+    pub client_id: String,
+    /// Claim used as the user name.
+    pub username_claim: String,
+    /// Claim carrying groups.
+    pub groups_claim: String,
+    /// Claims that must be present with these values.
+    #[serde(default)]
+    pub required_claims: std::collections::BTreeMap<String, String>,
+}
+
+/// The customer's AutoClusters settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoClustersSettings {
+    /// Whether automatic remediation is allowed.
+    pub remediation_enabled: bool,
+    /// Circuit breaker: at most this percent of nodes unhealthy at once.
+    pub max_unhealthy_percent: u32,
+    /// Nodes per pool remediated at the same time.
+    pub max_in_flight_per_pool: u32,
+}
+
+impl Default for AutoClustersSettings {
+    fn default() -> Self {
+        Self {
+            remediation_enabled: false,
+            max_unhealthy_percent: 20,
+            max_in_flight_per_pool: 1,
+        }
+    }
+}
+
+/// Lifecycle phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClusterPhase {
+    /// Control plane coming up.
+    Provisioning,
+    /// Serving.
+    Running,
+    /// A version upgrade is rolling.
+    Upgrading,
+    /// A replica is down.
+    Degraded,
+    /// Being torn down.
+    Deleting,
+}
+
+impl ClusterPhase {
+    /// kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClusterPhase::Provisioning => "provisioning",
+            ClusterPhase::Running => "running",
+            ClusterPhase::Upgrading => "upgrading",
+            ClusterPhase::Degraded => "degraded",
+            ClusterPhase::Deleting => "deleting",
+        }
+    }
+}
+
+/// One control-plane replica as last observed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replica {
+    /// Name.
+    pub name: String,
+    /// Failure domain.
+    pub failure_domain: String,
+    /// State.
+    pub state: ReplicaState,
+    /// Version.
+    pub version: KubeVersion,
+}
+
+/// What the provisioner observed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterStatus {
+    /// Phase.
+    pub phase: ClusterPhase,
+    /// Version every replica runs (None until the first replica is up).
+    pub current_version: Option<KubeVersion>,
+    /// Version the customer asked to move to.
+    pub requested_version: Option<KubeVersion>,
+    /// Replicas.
+    pub control_plane: Vec<Replica>,
+    /// API server URL.
+    pub api_endpoint: String,
+    /// Generation this status describes.
+    pub observed_generation: u64,
+    /// Conditions.
+    pub conditions: Conditions,
+}
+
+/// Facts about clusters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum ClusterEvent {
+    /// Created (control plane requested).
+    Created {
+        /// The cluster as created.
+        cluster: Box<Cluster>,
+    },
+    /// Labels, OIDC or AutoClusters settings changed.
+    Updated {
+        /// The cluster after the change.
+        cluster: Box<Cluster>,
+    },
+    /// The customer requested an upgrade.
+    UpgradeRequested {
+        /// Cluster.
+        cluster: ClusterId,
+        /// From.
+        from: KubeVersion,
+        /// To.
+        to: KubeVersion,
+        /// Who asked.
+        requested_by: String,
+    },
+    /// The provider started executing the upgrade.
+    UpgradeStarted {
+        /// Cluster.
+        cluster: ClusterId,
+        /// Target.
+        to: KubeVersion,
+        /// Operator.
+        executed_by: String,
+    },
+    /// Every replica runs the new version.
+    Upgraded {
+        /// Cluster.
+        cluster: ClusterId,
+        /// New version.
+        version: KubeVersion,
+    },
+    /// A condition changed status (e.g. ControlPlaneReady went False when a replica died).
+    ConditionChanged {
+        /// Cluster.
+        cluster: ClusterId,
+        /// Project.
+        project: crate::ids::ProjectId,
+        /// The condition after the change.
+        condition: Condition,
+    },
+    /// Deletion started.
+    DeletionStarted {
+        /// Cluster.
+        cluster: ClusterId,
+    },
+    /// Gone.
+    Deleted {
+        /// Cluster.
+        cluster: ClusterId,
+        /// Project.
+        project: crate::ids::ProjectId,
+        /// Name.
+        name: String,
+    },
+}
+
+impl DomainEvent for ClusterEvent {
+    fn resource(&self) -> &'static str {
+        "cluster"
+    }
+    fn event(&self) -> &'static str {
+        match self {
+            ClusterEvent::Created { .. } => "created",
+            ClusterEvent::Updated { .. } => "updated",
+            ClusterEvent::UpgradeRequested { .. } => "upgrade-requested",
+            ClusterEvent::UpgradeStarted { .. } => "upgrade-started",
+            ClusterEvent::Upgraded { .. } => "upgraded",
+            ClusterEvent::ConditionChanged { .. } => "condition-changed",
+            ClusterEvent::DeletionStarted { .. } => "deletion-started",
+            ClusterEvent::Deleted { .. } => "deleted",
+        }
+    }
+    fn resource_id(&self) -> String {
+        match self {
+            ClusterEvent::Created { cluster } | ClusterEvent::Updated { cluster } => {
+                cluster.metadata.id.to_string()
+            }
+            ClusterEvent::UpgradeRequested { cluster, .. }
+            | ClusterEvent::UpgradeStarted { cluster, .. }
+            | ClusterEvent::Upgraded { cluster, .. }
+            | ClusterEvent::ConditionChanged { cluster, .. }
+            | ClusterEvent::DeletionStarted { cluster }
+            | ClusterEvent::Deleted { cluster, .. } => cluster.to_string(),
+        }
+    }
+}
+
+/// Core add-ons a customer may opt into at cluster creation.
+pub const CORE_ADDONS: [&str; 7] = [
+    "cilium",
+    "nvidia-gpu-operator",
+    "nvidia-network-operator",
+    "csi-driver",
+    "cluster-autoscaler",
+    "registry-token-rotator",
+    "watch-agent",
+];

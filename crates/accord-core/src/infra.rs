@@ -1,0 +1,276 @@
+//! The contract between the provisioner and an infrastructure driver (the simulated fleet in
+//! `accord-sim`, or a real cloud's API behind the same trait).
+//!
+//! The model is list/watch, as with any cloud API: operations are requested and accepted
+//! quickly, their progress arrives later as [`InfraEvent`]s on the sink the provisioner
+//! registered, and [`InfraDriver::snapshot`] lists what exists so a restarted provisioner can
+//! reconcile. Invariant: every operation is idempotent by the id it names (a redelivered command
+//! never provisions a second instance).
+
+use std::{future::Future, pin::Pin, sync::Arc};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{
+    ids::{ClusterId, NodeId, NodePoolId, ProjectId},
+    validation::KubeVersion,
+};
+
+/// A machine shape the provider sells.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceType {
+    /// Name, e.g. `h200-141gb-sxm-ib.8x`.
+    pub name: String,
+    /// GPUs per instance (0 for CPU-only).
+    pub gpu_count: u32,
+    /// GPU model, e.g. `H200`.
+    pub gpu_model: String,
+    /// Whether the instance is on the InfiniBand fabric.
+    pub infiniband: bool,
+    /// vCPUs.
+    pub vcpus: u32,
+    /// Memory in GiB.
+    pub memory_gib: u32,
+}
+
+/// A published worker-node base image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRelease {
+    /// Version, e.g. `2026.11.0`.
+    pub version: String,
+    /// Pinned kernel.
+    pub kernel: String,
+    /// Pinned containerd.
+    pub containerd: String,
+    /// Pinned GPU driver.
+    pub gpu_driver: String,
+    /// Pinned OFED stack.
+    pub ofed: String,
+    /// When it was published.
+    #[serde(with = "time::serde::rfc3339")]
+    pub published_at: OffsetDateTime,
+}
+
+/// A region and its failure domains.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Region {
+    /// Name, e.g. `eu-iceland1`.
+    pub name: String,
+    /// Failure domains (independent power/network), at least three for an HA control plane.
+    pub failure_domains: Vec<String>,
+}
+
+/// What the driver offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Catalog {
+    /// Instance types.
+    pub instance_types: Vec<InstanceType>,
+    /// Regions.
+    pub regions: Vec<Region>,
+    /// Base images, oldest first; the last one is the latest.
+    pub images: Vec<ImageRelease>,
+}
+
+impl Catalog {
+    /// An instance type by name.
+    pub fn instance_type(&self, name: &str) -> Option<&InstanceType> {
+        self.instance_types.iter().find(|t| t.name == name)
+    }
+
+    /// A region by name.
+    pub fn region(&self, name: &str) -> Option<&Region> {
+        self.regions.iter().find(|r| r.name == name)
+    }
+
+    /// An image by version.
+    pub fn image(&self, version: &str) -> Option<&ImageRelease> {
+        self.images.iter().find(|i| i.version == version)
+    }
+
+    /// The newest image.
+    pub fn latest_image(&self) -> Option<&ImageRelease> {
+        self.images.last()
+    }
+}
+
+/// Replicas of every control plane.
+pub const CONTROL_PLANE_REPLICAS: usize = 3;
+
+/// Request to create (or converge) a cluster's control plane.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlPlaneRequest {
+    /// The cluster.
+    pub cluster: ClusterId,
+    /// Region to place it in.
+    pub region: String,
+    /// Kubernetes version.
+    pub version: KubeVersion,
+}
+
+/// Request to provision one worker node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeRequest {
+    /// The node (idempotency key).
+    pub node: NodeId,
+    /// Node name (hostname).
+    pub name: String,
+    /// Owning project.
+    pub project: ProjectId,
+    /// Cluster it joins.
+    pub cluster: ClusterId,
+    /// Pool it belongs to.
+    pub pool: NodePoolId,
+    /// Region.
+    pub region: String,
+    /// Subnet the node's address comes from.
+    pub vpc_subnet: ipnet::Ipv4Net,
+    /// Instance type.
+    pub instance_type: String,
+    /// Base image version.
+    pub image_version: String,
+    /// kubelet version.
+    pub kubelet_version: KubeVersion,
+}
+
+/// State of one control-plane replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplicaState {
+    /// Being created.
+    Provisioning,
+    /// Serving.
+    Running,
+    /// Being replaced by a newer version.
+    Upgrading,
+    /// Not serving.
+    Down,
+}
+
+impl ReplicaState {
+    /// kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplicaState::Provisioning => "provisioning",
+            ReplicaState::Running => "running",
+            ReplicaState::Upgrading => "upgrading",
+            ReplicaState::Down => "down",
+        }
+    }
+}
+
+/// Something that happened in the infrastructure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum InfraEvent {
+    /// A control-plane replica changed state.
+    ReplicaChanged {
+        /// Cluster.
+        cluster: ClusterId,
+        /// Replica name.
+        replica: String,
+        /// Failure domain it runs in.
+        failure_domain: String,
+        /// New state.
+        state: ReplicaState,
+        /// Version it runs.
+        version: KubeVersion,
+    },
+    /// The control plane is gone.
+    ControlPlaneDeleted {
+        /// Cluster.
+        cluster: ClusterId,
+    },
+    /// The instance is up and its kubelet registered.
+    NodeProvisioned {
+        /// Node.
+        node: NodeId,
+        /// Provider instance id.
+        instance_id: String,
+        /// Failure domain.
+        failure_domain: String,
+        /// Address in the VPC subnet.
+        internal_ip: String,
+    },
+    /// The node's Ready condition changed (kubelet heartbeats, hardware).
+    NodeReadiness {
+        /// Node.
+        node: NodeId,
+        /// Ready or not.
+        ready: bool,
+        /// Why.
+        reason: String,
+    },
+    /// Every evictable pod left the node.
+    NodeDrained {
+        /// Node.
+        node: NodeId,
+    },
+    /// The instance is gone.
+    NodeTerminated {
+        /// Node.
+        node: NodeId,
+    },
+    /// Provisioning failed.
+    NodeFailed {
+        /// Node.
+        node: NodeId,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What exists right now, for reconciliation after a restart.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InfraSnapshot {
+    /// Control-plane replicas by cluster.
+    pub replicas: Vec<(ClusterId, String, String, ReplicaState, KubeVersion)>,
+    /// Nodes with whether they are ready.
+    pub nodes: Vec<(NodeId, bool)>,
+}
+
+/// Why the infrastructure refused or failed an operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InfraError {
+    /// The request can never succeed (unknown instance type, region …).
+    #[error("invalid infrastructure request: {0}")]
+    Invalid(String),
+    /// No capacity now; retry later.
+    #[error("no capacity: {0}")]
+    NoCapacity(String),
+    /// The infrastructure API is unreachable; retry later.
+    #[error("infrastructure unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A boxed future returned by driver operations.
+pub type InfraFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, InfraError>> + Send + 'a>>;
+
+/// Where a driver delivers its events.
+pub type InfraEventSink = Arc<dyn Fn(InfraEvent) + Send + Sync>;
+
+/// An infrastructure provider.
+pub trait InfraDriver: Send + Sync + 'static {
+    /// What it offers.
+    fn catalog(&self) -> Catalog;
+    /// Registers the sink that receives every later event.
+    fn subscribe(&self, sink: InfraEventSink);
+    /// Lists what exists.
+    fn snapshot(&self) -> InfraSnapshot;
+    /// Creates the control plane (three replicas over distinct failure domains) if absent.
+    fn ensure_control_plane(&self, req: ControlPlaneRequest) -> InfraFuture<'_, ()>;
+    /// Rolls the control plane to `version`, one replica at a time.
+    fn upgrade_control_plane(
+        &self,
+        cluster: ClusterId,
+        version: KubeVersion,
+    ) -> InfraFuture<'_, ()>;
+    /// Tears the control plane down.
+    fn delete_control_plane(&self, cluster: ClusterId) -> InfraFuture<'_, ()>;
+    /// Provisions a node if it does not exist yet.
+    fn provision_node(&self, req: NodeRequest) -> InfraFuture<'_, ()>;
+    /// Evicts the node's pods (cordons it first).
+    fn drain_node(&self, node: NodeId) -> InfraFuture<'_, ()>;
+    /// Terminates the node's instance; terminating an absent node is not an error.
+    fn terminate_node(&self, node: NodeId) -> InfraFuture<'_, ()>;
+}

@@ -1,0 +1,32 @@
+//! Accord's domain model: what a GPU cloud's managed-Kubernetes service is made of and who owns
+//! each part of it.
+//!
+//! This crate knows nothing of NATS, sled, tonic or wasmtime (invariant: no IO, no async
+//! runtime). Services, the bus, the store and the wire types all speak in terms of these types;
+//! conversions to protobuf live in `accord-proto`.
+//!
+//! - [`ids`]: typed, ULID-based identifiers.
+//! - [`meta`]: Kubernetes-style metadata, conditions and statuses.
+//! - [`responsibility`]: the shared-responsibility matrix as data, and the check every RPC runs.
+//! - [`iam`]: principals, roles and API-key formats.
+//! - [`validation`]: names, Kubernetes versions and skew, CIDRs.
+//! - [`project`], [`cluster`], [`nodepool`], [`node`]: the provisioner's resources.
+//! - [`infra`]: the contract between the provisioner and an infrastructure driver.
+//! - [`events`], [`outbox`]: typed facts on the bus and the outbox contract.
+
+pub mod cluster;
+pub mod error;
+pub mod events;
+pub mod iam;
+pub mod ids;
+pub mod infra;
+pub mod meta;
+pub mod node;
+pub mod nodepool;
+pub mod outbox;
+pub mod project;
+pub mod responsibility;
+pub mod telemetry;
+pub mod validation;
+
+pub use error::{DomainError, FieldViolation};

@@ -1,0 +1,28 @@
+//! The service kit every Accord service is built from.
+//!
+//! A service binary does the same five things in the same order, and each has a module here:
+//!
+//! - [`config`]: load the service's typed configuration from serde defaults, an optional TOML
+//!   file and `ACCORD_<SERVICE>__…` environment variables, rejecting unknown keys.
+//! - [`telemetry`]: install the `tracing` subscriber (text or JSON logs, OTLP traces when
+//!   `OTEL_EXPORTER_OTLP_ENDPOINT` is set) and the W3C trace-context propagator.
+//! - [`metrics`]: a Prometheus registry per service with the built-in gRPC metrics, served as
+//!   OpenMetrics text on `/metrics`.
+//! - [`grpc`]: the gRPC server with health, reflection (v1 and v1alpha), the readiness gate, the
+//!   authentication/responsibility layer and the metrics layer.
+//! - [`shutdown`]: a cancellation token tied to Ctrl-C/SIGTERM and a bounded drain of tasks.
+//!
+//! Invariant: nothing in this crate knows a particular service; services hand it their RPC rule
+//! table, their authenticator and their tonic services.
+
+pub mod config;
+pub mod grpc;
+pub mod metrics;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use config::{ConfigError, LogFormat, RuntimeConfig};
+pub use grpc::{Authenticator, Caller, GrpcServer, GrpcServerError, caller};
+pub use metrics::Metrics;
+pub use telemetry::TelemetryGuard;
+pub use tokio_util::sync::CancellationToken;

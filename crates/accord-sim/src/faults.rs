@@ -1,0 +1,497 @@
+//! Fault injection: the hardware and control-plane failures an operator (or a test) can cause,
+//! and what each does to the fleet.
+//!
+//! A [`Fault`] is JSON with a `kind` tag, e.g. `{"kind":"gpu-xid","node":"gpu-a-1","gpu":3,
+//! "xid":48}`. Node faults name the node by id (`node-01…`) or by name.
+//!
+//! | kind | effect |
+//! |---|---|
+//! | `node-not-ready` | kubelet stops: `NodeReadiness{ready:false, reason:"KubeletStopped"}` |
+//! | `node-recover` | kubelet back, GPUs back on the bus, thermal overrides cleared: `NodeReadiness{ready:true}` |
+//! | `replica-down` | a Running replica (default: the first) → `ReplicaChanged{Down}` |
+//! | `replica-up` | a Down replica (default: the first) → `ReplicaChanged{Running}`; a paused upgrade resumes |
+//! | `gpu-xid` | XID recorded on the GPU (`xid_last`, `xid_total`); 48/94/95 count an ECC DBE, 92 SBEs, 63 a remapped row, 64 a remap failure, 74 NVLink CRC errors; 79 takes the GPU off the bus and the node NotReady |
+//! | `ib-link-down` / `ib-link-up` | port state in telemetry, `link_downed` and link-integrity counters incremented on down |
+//! | `gpu-thermal` | GPU temperature pinned at `temp_c` (throttling at the model's slowdown temperature) |
+//! | `fail-next-provisions` | the next `count` node provisions end in `NodeFailed` |
+//!
+//! Invariants: a fault never changes an instance that is not up (provisioning or terminating
+//! instances answer [`SimError::NodeNotRunning`]); counters only grow; every fault returns a
+//! sentence saying what happened, or an error naming what was wrong.
+
+use accord_core::{
+    ids::{ClusterId, NodeId},
+    infra::{InfraEvent, ReplicaState},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::SimError,
+    lifecycle::{self, Ctx},
+    state::{FleetState, Instance},
+};
+
+/// The hottest temperature a `gpu-thermal` fault accepts, °C.
+pub const MAX_FAULT_TEMP_C: u32 = 150;
+
+/// A failure to inject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Fault {
+    /// The node's kubelet stops reporting.
+    NodeNotReady {
+        /// Node id or name.
+        node: String,
+    },
+    /// The node comes back: kubelet running, GPUs on the bus, thermal overrides cleared.
+    NodeRecover {
+        /// Node id or name.
+        node: String,
+    },
+    /// A control-plane replica goes down.
+    ReplicaDown {
+        /// Cluster.
+        cluster: ClusterId,
+        /// Replica name (`cp-0` …); default: the first Running one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replica: Option<String>,
+    },
+    /// A Down control-plane replica comes back.
+    ReplicaUp {
+        /// Cluster.
+        cluster: ClusterId,
+        /// Replica name; default: the first Down one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replica: Option<String>,
+    },
+    /// A GPU reports an XID error.
+    GpuXid {
+        /// Node id or name.
+        node: String,
+        /// GPU index on the node.
+        gpu: u32,
+        /// The XID.
+        xid: u32,
+    },
+    /// An InfiniBand port loses its link.
+    IbLinkDown {
+        /// Node id or name.
+        node: String,
+        /// Port index on the node.
+        port: u32,
+    },
+    /// An InfiniBand port's link comes back.
+    IbLinkUp {
+        /// Node id or name.
+        node: String,
+        /// Port index on the node.
+        port: u32,
+    },
+    /// A GPU runs hot.
+    GpuThermal {
+        /// Node id or name.
+        node: String,
+        /// GPU index on the node.
+        gpu: u32,
+        /// The temperature it reports, °C.
+        temp_c: u32,
+    },
+    /// The next `count` node provisions fail.
+    FailNextProvisions {
+        /// How many.
+        count: u32,
+    },
+}
+
+/// What an XID means, in a few words (NVIDIA's XID catalogue).
+pub fn xid_meaning(xid: u32) -> &'static str {
+    match xid {
+        13 => "graphics engine exception",
+        31 => "GPU memory page fault",
+        43 => "GPU stopped processing",
+        45 => "preemptive cleanup",
+        46 => "GPU timeout",
+        48 => "double-bit ECC error",
+        62 => "internal micro-controller halt",
+        63 => "row remap recorded",
+        64 => "row remap failure",
+        74 => "NVLink error",
+        79 => "GPU fell off the bus",
+        92 => "high single-bit ECC error rate",
+        94 => "contained ECC error",
+        95 => "uncontained ECC error",
+        109 => "context switch timeout",
+        119 => "GSP RPC timeout",
+        120 => "GSP error",
+        _ => "not in the catalogue",
+    }
+}
+
+/// Finds a node by id or by name.
+pub(crate) fn resolve_node(state: &FleetState, node: &str) -> Result<NodeId, SimError> {
+    if let Ok(id) = node.parse::<NodeId>() {
+        return if state.instances.contains_key(&id) {
+            Ok(id)
+        } else {
+            Err(SimError::UnknownNode(node.to_owned()))
+        };
+    }
+    let matches: Vec<NodeId> = state
+        .instances
+        .values()
+        .filter(|i| i.name == node)
+        .map(|i| i.node)
+        .collect();
+    match matches.as_slice() {
+        [] => Err(SimError::UnknownNode(node.to_owned())),
+        [id] => Ok(*id),
+        _ => Err(SimError::AmbiguousNode {
+            name: node.to_owned(),
+            count: matches.len(),
+        }),
+    }
+}
+
+/// Looks up a node that is up, for a node fault.
+fn running<'s>(state: &'s mut FleetState, node: &str) -> Result<&'s mut Instance, SimError> {
+    let id = resolve_node(state, node)?;
+    let instance = state
+        .instances
+        .get_mut(&id)
+        .ok_or_else(|| SimError::UnknownNode(node.to_owned()))?;
+    if !instance.phase.is_up() {
+        return Err(SimError::NodeNotRunning {
+            node: instance.label(),
+            phase: instance.phase.as_str(),
+        });
+    }
+    Ok(instance)
+}
+
+fn gpu_index(instance: &Instance, gpu: u32) -> Result<usize, SimError> {
+    let index = usize::try_from(gpu).unwrap_or(usize::MAX);
+    if index >= instance.gpus.len() {
+        return Err(SimError::GpuOutOfRange {
+            node: instance.label(),
+            gpu,
+            count: instance.gpus.len(),
+        });
+    }
+    Ok(index)
+}
+
+fn ib_index(instance: &Instance, port: u32) -> Result<usize, SimError> {
+    if instance.ib_ports.is_empty() {
+        return Err(SimError::NoInfiniband {
+            node: instance.label(),
+            instance_type: instance.instance_type.clone(),
+        });
+    }
+    let index = usize::try_from(port).unwrap_or(usize::MAX);
+    if index >= instance.ib_ports.len() {
+        return Err(SimError::IbPortOutOfRange {
+            node: instance.label(),
+            port,
+            count: instance.ib_ports.len(),
+        });
+    }
+    Ok(index)
+}
+
+fn readiness_note(events_before: usize, ctx: &Ctx<'_>, instance: &Instance) -> String {
+    let changed = ctx.events[events_before..]
+        .iter()
+        .any(|e| matches!(e, InfraEvent::NodeReadiness { .. }));
+    match (changed, instance.ready) {
+        (true, true) => "; node is Ready again".to_owned(),
+        (true, false) => format!("; node is NotReady ({})", instance.readiness_reason()),
+        (false, true) => "; node stays Ready".to_owned(),
+        (false, false) => format!("; node stays NotReady ({})", instance.readiness_reason()),
+    }
+}
+
+/// Applies a fault; returns what happened.
+pub(crate) fn apply(
+    state: &mut FleetState,
+    ctx: &mut Ctx<'_>,
+    fault: Fault,
+) -> Result<String, SimError> {
+    let before = ctx.events.len();
+    match fault {
+        Fault::NodeNotReady { node } => {
+            let instance = running(state, &node)?;
+            instance.kubelet_stopped = true;
+            ctx.changed = true;
+            lifecycle::refresh_readiness(instance, ctx);
+            Ok(format!(
+                "kubelet on {} stopped{}",
+                instance.label(),
+                readiness_note(before, ctx, instance)
+            ))
+        }
+        Fault::NodeRecover { node } => {
+            let instance = running(state, &node)?;
+            instance.kubelet_stopped = false;
+            for gpu in &mut instance.gpus {
+                gpu.fell_off_bus = false;
+                gpu.thermal_c = None;
+            }
+            ctx.changed = true;
+            lifecycle::refresh_readiness(instance, ctx);
+            Ok(format!(
+                "{} recovered (kubelet running, GPUs on the bus, temperatures normal){}",
+                instance.label(),
+                readiness_note(before, ctx, instance)
+            ))
+        }
+        Fault::ReplicaDown { cluster, replica } => {
+            set_replica(state, ctx, cluster, replica, ReplicaState::Down)
+        }
+        Fault::ReplicaUp { cluster, replica } => {
+            set_replica(state, ctx, cluster, replica, ReplicaState::Running)
+        }
+        Fault::GpuXid { node, gpu, xid } => {
+            if xid == 0 {
+                return Err(SimError::InvalidFault("XID 0 does not exist".to_owned()));
+            }
+            let instance = running(state, &node)?;
+            let index = gpu_index(instance, gpu)?;
+            let g = &mut instance.gpus[index];
+            g.xid_last = Some(xid);
+            g.xid_total += 1;
+            let detail = match xid {
+                48 | 94 | 95 => {
+                    g.ecc_dbe_total += 1;
+                    format!(", ECC DBE total {}", g.ecc_dbe_total)
+                }
+                92 => {
+                    g.ecc_sbe_total += 250;
+                    format!(", ECC SBE total {}", g.ecc_sbe_total)
+                }
+                63 => {
+                    g.remapped_rows_uncorrectable += 1;
+                    format!(
+                        ", uncorrectable remapped rows {}",
+                        g.remapped_rows_uncorrectable
+                    )
+                }
+                64 => {
+                    g.row_remap_failure = true;
+                    ", row remap failed".to_owned()
+                }
+                74 => {
+                    g.nvlink_crc_errors += 64;
+                    format!(", NVLink CRC errors {}", g.nvlink_crc_errors)
+                }
+                79 => {
+                    g.fell_off_bus = true;
+                    ", GPU is off the bus".to_owned()
+                }
+                _ => String::new(),
+            };
+            let total = g.xid_total;
+            ctx.changed = true;
+            lifecycle::refresh_readiness(instance, ctx);
+            Ok(format!(
+                "{} GPU {gpu}: XID {xid} ({}) recorded, {total} XIDs on this GPU{detail}{}",
+                instance.label(),
+                xid_meaning(xid),
+                readiness_note(before, ctx, instance)
+            ))
+        }
+        Fault::IbLinkDown { node, port } => {
+            let instance = running(state, &node)?;
+            let index = ib_index(instance, port)?;
+            let label = instance.label();
+            let p = &mut instance.ib_ports[index];
+            let message = if p.up {
+                p.up = false;
+                p.link_downed += 1;
+                p.local_link_integrity_errors += 1;
+                p.symbol_error += 12;
+                format!(
+                    "{label} IB port {port} (mlx5_{port}) is down; link_downed {}",
+                    p.link_downed
+                )
+            } else {
+                format!("{label} IB port {port} was already down")
+            };
+            ctx.changed = true;
+            Ok(message)
+        }
+        Fault::IbLinkUp { node, port } => {
+            let instance = running(state, &node)?;
+            let index = ib_index(instance, port)?;
+            let p = &mut instance.ib_ports[index];
+            let message = if p.up {
+                format!("{} IB port {port} was already up", instance.label())
+            } else {
+                p.up = true;
+                format!("{} IB port {port} (mlx5_{port}) is up", instance.label())
+            };
+            ctx.changed = true;
+            Ok(message)
+        }
+        Fault::GpuThermal { node, gpu, temp_c } => {
+            if temp_c > MAX_FAULT_TEMP_C {
+                return Err(SimError::InvalidFault(format!(
+                    "temp_c {temp_c} is above {MAX_FAULT_TEMP_C} °C"
+                )));
+            }
+            let instance = running(state, &node)?;
+            let index = gpu_index(instance, gpu)?;
+            instance.gpus[index].thermal_c = Some(temp_c);
+            ctx.changed = true;
+            Ok(format!(
+                "{} GPU {gpu} now reports {temp_c} °C (node-recover clears it)",
+                instance.label()
+            ))
+        }
+        Fault::FailNextProvisions { count } => {
+            state.fail_next_provisions = count;
+            ctx.changed = true;
+            Ok(format!("the next {count} node provisions will fail"))
+        }
+    }
+}
+
+fn set_replica(
+    state: &mut FleetState,
+    ctx: &mut Ctx<'_>,
+    cluster: ClusterId,
+    replica: Option<String>,
+    to: ReplicaState,
+) -> Result<String, SimError> {
+    let cp = state
+        .control_planes
+        .get_mut(&cluster)
+        .ok_or(SimError::UnknownCluster(cluster))?;
+    let index = match &replica {
+        Some(name) => cp
+            .replicas
+            .iter()
+            .position(|r| &r.name == name)
+            .ok_or_else(|| SimError::UnknownReplica {
+                cluster,
+                replica: name.clone(),
+                known: cp
+                    .replicas
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?,
+        None => {
+            let from = if to == ReplicaState::Down {
+                ReplicaState::Running
+            } else {
+                ReplicaState::Down
+            };
+            cp.replicas
+                .iter()
+                .position(|r| r.state == from)
+                .ok_or(SimError::NoReplicaInState {
+                    cluster,
+                    state: from.as_str(),
+                })?
+        }
+    };
+    let r = &mut cp.replicas[index];
+    if r.state == to {
+        return Ok(format!(
+            "replica {} of cluster {cluster} was already {}",
+            r.name,
+            to.as_str()
+        ));
+    }
+    if to == ReplicaState::Running && r.state != ReplicaState::Down {
+        return Err(SimError::InvalidFault(format!(
+            "replica {} of cluster {cluster} is {}, not down",
+            r.name,
+            r.state.as_str()
+        )));
+    }
+    // A replica that goes down mid-upgrade comes back on the version it had; the upgrade
+    // resumes with it once it is up again.
+    r.state = to;
+    r.due_ms = None;
+    let message = format!(
+        "replica {} of cluster {cluster} ({}) is {}",
+        r.name,
+        r.failure_domain,
+        to.as_str()
+    );
+    ctx.changed = true;
+    ctx.events.push(InfraEvent::ReplicaChanged {
+        cluster,
+        replica: r.name.clone(),
+        failure_domain: r.failure_domain.clone(),
+        state: r.state,
+        version: r.version,
+    });
+    lifecycle::advance_upgrade(cp, ctx);
+    Ok(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_are_kebab_case_json() {
+        let cluster = ClusterId::generate();
+        let cases = [
+            (
+                Fault::GpuXid {
+                    node: "gpu-1".into(),
+                    gpu: 3,
+                    xid: 48,
+                },
+                r#"{"kind":"gpu-xid","node":"gpu-1","gpu":3,"xid":48}"#.to_owned(),
+            ),
+            (
+                Fault::ReplicaDown {
+                    cluster,
+                    replica: None,
+                },
+                format!(r#"{{"kind":"replica-down","cluster":"{cluster}"}}"#),
+            ),
+            (
+                Fault::FailNextProvisions { count: 2 },
+                r#"{"kind":"fail-next-provisions","count":2}"#.to_owned(),
+            ),
+            (
+                Fault::GpuThermal {
+                    node: "n".into(),
+                    gpu: 0,
+                    temp_c: 91,
+                },
+                r#"{"kind":"gpu-thermal","node":"n","gpu":0,"temp_c":91}"#.to_owned(),
+            ),
+        ];
+        for (fault, json) in cases {
+            assert_eq!(serde_json::to_string(&fault).unwrap(), json);
+            assert_eq!(serde_json::from_str::<Fault>(&json).unwrap(), fault);
+        }
+        let with_replica: Fault = serde_json::from_str(&format!(
+            r#"{{"kind":"replica-up","cluster":"{cluster}","replica":"cp-2"}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            with_replica,
+            Fault::ReplicaUp {
+                cluster,
+                replica: Some("cp-2".into())
+            }
+        );
+        assert!(serde_json::from_str::<Fault>(r#"{"kind":"meteor-strike"}"#).is_err());
+        assert!(serde_json::from_str::<Fault>(r#"{"kind":"gpu-xid","node":"n"}"#).is_err());
+    }
+
+    #[test]
+    fn xid_meanings() {
+        assert_eq!(xid_meaning(79), "GPU fell off the bus");
+        assert_eq!(xid_meaning(48), "double-bit ECC error");
+        assert_eq!(xid_meaning(4242), "not in the catalogue");
+    }
+}

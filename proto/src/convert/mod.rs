@@ -1,0 +1,6 @@
+//! Conversions between wire types and domain types, and domain errors to gRPC statuses.
+
+pub mod provisioner;
+pub mod status;
+
+pub use status::{DomainErrorStatus, status_from};

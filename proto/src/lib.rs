@@ -1,0 +1,21 @@
+//! Accord's wire API: the generated protobuf/gRPC types and the conversions between them and
+//! the domain model.
+//!
+//! Invariant: this is the only crate that knows both the wire types and `accord-core`; services
+//! convert at their gRPC edge through [`convert`] and work with domain types everywhere else.
+
+#![allow(clippy::all, missing_docs)]
+
+/// `accord.provisioner.v1`: projects and IAM, clusters, node pools, nodes.
+pub mod provisioner {
+    /// Version 1.
+    pub mod v1 {
+        tonic::include_proto!("accord.provisioner.v1");
+    }
+}
+
+pub mod convert;
+
+/// Encoded `FileDescriptorSet` of every Accord proto, for gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/accord_descriptor.bin"));

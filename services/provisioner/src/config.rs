@@ -1,0 +1,33 @@
+//! Configuration of the standalone provisioner binary (`accord up` builds its own).
+
+use std::time::Duration;
+
+use accord_runtime::config::RuntimeConfig;
+use serde::Deserialize;
+
+/// `ACCORD_PROVISIONER__…` / TOML configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProvisionerConfig {
+    /// Common service settings.
+    pub runtime: RuntimeConfig,
+    /// Simulated-fleet clock factor (1.0 = real time).
+    pub sim_clock_factor: f64,
+    /// Reconcile every cluster this often.
+    #[serde(with = "humantime_serde")]
+    pub resync_interval: Duration,
+    /// Telemetry interval of the simulated node agents.
+    #[serde(with = "humantime_serde")]
+    pub telemetry_interval: Duration,
+}
+
+impl Default for ProvisionerConfig {
+    fn default() -> Self {
+        Self {
+            runtime: RuntimeConfig::default(),
+            sim_clock_factor: 0.02,
+            resync_interval: Duration::from_secs(5),
+            telemetry_interval: Duration::from_secs(10),
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! `accord.provisioner.v1.Clusters`.
+
+use accord_core::{
+    DomainError,
+    cluster::AutoClustersSettings,
+    validation::{DEFAULT_VERSION, SUPPORTED_VERSIONS},
+};
+use accord_proto::{convert::provisioner as conv, provisioner::v1 as pb};
+use tonic::{Request, Response, Status};
+
+use super::{Api, pid, st};
+use crate::{
+    handlers::clusters::{self as h, ClusterInput, OidcInput},
+    kubeconfig,
+};
+
+fn oidc_input(o: pb::OidcConfig) -> OidcInput {
+    OidcInput {
+        issuer_url: o.issuer_url,
+        client_id: o.client_id,
+        username_claim: o.username_claim,
+        groups_claim: o.groups_claim,
+        required_claims: o.required_claims.into_iter().collect(),
+    }
+}
+
+fn autoclusters(a: pb::AutoClustersSettings) -> AutoClustersSettings {
+    let d = AutoClustersSettings::default();
+    AutoClustersSettings {
+        remediation_enabled: a.remediation_enabled,
+        max_unhealthy_percent: if a.max_unhealthy_percent == 0 {
+            d.max_unhealthy_percent
+        } else {
+            a.max_unhealthy_percent
+        },
+        max_in_flight_per_pool: if a.max_in_flight_per_pool == 0 {
+            d.max_in_flight_per_pool
+        } else {
+            a.max_in_flight_per_pool
+        },
+    }
+}
+
+impl Api {
+    fn render_cluster(&self, c: &accord_core::cluster::Cluster) -> Result<pb::Cluster, Status> {
+        let pools = self.p.reader().pools(c.metadata.id).map_err(st)?.len();
+        Ok(conv::cluster(c, u32::try_from(pools).unwrap_or(u32::MAX)))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::clusters_server::Clusters for Api {
+    async fn create_cluster(
+        &self,
+        req: Request<pb::CreateClusterRequest>,
+    ) -> Result<Response<pb::Cluster>, Status> {
+        let (caller, project) = self.scope(&req, &req.get_ref().project)?;
+        let r = req.into_inner();
+        let spec = r.spec.unwrap_or_default();
+        let net = spec.network.unwrap_or_default();
+        let input = ClusterInput {
+            kubernetes_version: if spec.kubernetes_version.is_empty() {
+                DEFAULT_VERSION.to_string()
+            } else {
+                spec.kubernetes_version
+            },
+            region: spec.region,
+            vpc_subnet: net.vpc_subnet,
+            pod_cidr: net.pod_cidr,
+            service_cidr: net.service_cidr,
+            node_cidr_mask_size: net.node_cidr_mask_size,
+            oidc: spec.oidc.map(oidc_input),
+            addons: spec.addons,
+            autoclusters: spec.autoclusters.map(autoclusters),
+        };
+        let c = self
+            .p
+            .write(&caller.principal, None, |ctx| {
+                h::create_cluster(
+                    ctx,
+                    pid(&project),
+                    &r.name,
+                    r.labels.into_iter().collect(),
+                    &input,
+                )
+            })
+            .await
+            .map_err(st)?;
+        self.p.kick(c.metadata.id);
+        Ok(Response::new(conv::cluster(&c, 0)))
+    }
+
+    async fn get_cluster(
+        &self,
+        req: Request<pb::GetClusterRequest>,
+    ) -> Result<Response<pb::Cluster>, Status> {
+        let (_, project) = self.scope(&req, &req.get_ref().project)?;
+        let c = self
+            .p
+            .reader()
+            .cluster_ref(pid(&project), &req.get_ref().cluster)
+            .map_err(st)?;
+        Ok(Response::new(self.render_cluster(&c)?))
+    }
+
+    async fn list_clusters(
+        &self,
+        req: Request<pb::ListClustersRequest>,
+    ) -> Result<Response<pb::ListClustersResponse>, Status> {
+        let (_, project) = self.scope(&req, &req.get_ref().project)?;
+        let cs = self.p.reader().clusters(Some(pid(&project))).map_err(st)?;
+        let clusters = cs
+            .iter()
+            .map(|c| self.render_cluster(c))
+            .collect::<Result<_, _>>()?;
+        Ok(Response::new(pb::ListClustersResponse { clusters }))
+    }
+
+    async fn update_cluster(
+        &self,
+        req: Request<pb::UpdateClusterRequest>,
+    ) -> Result<Response<pb::Cluster>, Status> {
+        let (caller, project) = self.scope(&req, &req.get_ref().project)?;
+        let r = req.into_inner();
+        let spec = r.spec.unwrap_or_default();
+        let c = self
+            .p
+            .write(&caller.principal, None, |ctx| {
+                let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
+                h::update_cluster(
+                    ctx,
+                    &cluster,
+                    r.resource_version,
+                    &r.update_mask,
+                    r.labels.into_iter().collect(),
+                    spec.oidc.map(oidc_input),
+                    spec.autoclusters.map(autoclusters),
+                )
+            })
+            .await
+            .map_err(st)?;
+        Ok(Response::new(self.render_cluster(&c)?))
+    }
+
+    async fn delete_cluster(
+        &self,
+        req: Request<pb::DeleteClusterRequest>,
+    ) -> Result<Response<pb::Cluster>, Status> {
+        let (caller, project) = self.scope(&req, &req.get_ref().project)?;
+        let r = req.into_inner();
+        let c = self
+            .p
+            .write(&caller.principal, None, |ctx| {
+                let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
+                h::delete_cluster(ctx, &cluster, r.resource_version)
+            })
+            .await
+            .map_err(st)?;
+        self.p.kick(c.metadata.id);
+        Ok(Response::new(self.render_cluster(&c)?))
+    }
+
+    async fn request_cluster_upgrade(
+        &self,
+        req: Request<pb::RequestClusterUpgradeRequest>,
+    ) -> Result<Response<pb::Cluster>, Status> {
+        let (caller, project) = self.scope(&req, &req.get_ref().project)?;
+        let r = req.into_inner();
+        let c = self
+            .p
+            .write(&caller.principal, None, |ctx| {
+                let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
+                h::request_upgrade(ctx, &cluster, &r.kubernetes_version, r.resource_version)
+            })
+            .await
+            .map_err(st)?;
+        Ok(Response::new(self.render_cluster(&c)?))
+    }
+
+    async fn execute_cluster_upgrade(
+        &self,
+        req: Request<pb::ExecuteClusterUpgradeRequest>,
+    ) -> Result<Response<pb::Cluster>, Status> {
+        let (caller, project) = self.scope(&req, &req.get_ref().project)?;
+        let r = req.into_inner();
+        let c = self
+            .p
+            .write(&caller.principal, None, |ctx| {
+                let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
+                h::execute_upgrade(ctx, &cluster, r.resource_version)
+            })
+            .await
+            .map_err(st)?;
+        self.p.kick(c.metadata.id);
+        Ok(Response::new(self.render_cluster(&c)?))
+    }
+
+    async fn get_kubeconfig(
+        &self,
+        req: Request<pb::GetKubeconfigRequest>,
+    ) -> Result<Response<pb::GetKubeconfigResponse>, Status> {
+        let (caller, project) = self.scope(&req, &req.get_ref().project)?;
+        let reader = self.p.reader();
+        let c = reader
+            .cluster_ref(pid(&project), &req.get_ref().cluster)
+            .map_err(st)?;
+        if c.status.current_version.is_none() {
+            return Err(st(DomainError::precondition(format!(
+                "cluster {} has no running API server yet; wait until it is Ready",
+                c.metadata.name
+            ))));
+        }
+        let ca = reader.cluster_ca(c.metadata.id).map_err(st)?;
+        let rendered =
+            kubeconfig::render(&c, &ca, &caller.principal, time::OffsetDateTime::now_utc())
+                .map_err(st)?;
+        Ok(Response::new(pb::GetKubeconfigResponse {
+            kubeconfig: rendered.yaml,
+            ca_certificate: ca.cert_pem,
+            client_certificate_expires_at: rendered.client_cert_expires_at.map(conv::ts),
+        }))
+    }
+
+    async fn list_kubernetes_versions(
+        &self,
+        _req: Request<pb::ListKubernetesVersionsRequest>,
+    ) -> Result<Response<pb::ListKubernetesVersionsResponse>, Status> {
+        Ok(Response::new(pb::ListKubernetesVersionsResponse {
+            versions: SUPPORTED_VERSIONS.iter().map(ToString::to_string).collect(),
+            default_version: DEFAULT_VERSION.to_string(),
+        }))
+    }
+
+    async fn list_regions(
+        &self,
+        _req: Request<pb::ListRegionsRequest>,
+    ) -> Result<Response<pb::ListRegionsResponse>, Status> {
+        Ok(Response::new(pb::ListRegionsResponse {
+            regions: self.p.catalog().regions.iter().map(conv::region).collect(),
+        }))
+    }
+}

@@ -1,0 +1,91 @@
+//! The provisioner's gRPC edge: reads requests field by field, resolves the project and checks
+//! the caller's role in it, runs the handler through the engine and renders the result.
+//!
+//! Nothing here decides a rule; rules live in `handlers`. Every method is declared in
+//! [`crate::rules::RULES`], which the auth layer enforces before a method runs.
+
+pub mod clusters;
+pub mod nodepools;
+pub mod nodes;
+pub mod projects;
+
+use std::sync::Arc;
+
+use accord_core::{DomainError, iam::Principal, ids::ProjectId, project::Project};
+use accord_proto::convert::status_from;
+use accord_runtime::grpc::{Caller, caller};
+use tonic::{Request, Status};
+
+use crate::service::Provisioner;
+
+/// Shared by the four gRPC services.
+#[derive(Clone)]
+pub struct Api {
+    pub(crate) p: Arc<Provisioner>,
+}
+
+impl Api {
+    pub fn new(p: Arc<Provisioner>) -> Self {
+        Self { p }
+    }
+
+    /// The caller and the project the request acts in (checked against the caller's role).
+    pub(crate) fn scope<T>(
+        &self,
+        req: &Request<T>,
+        project: &str,
+    ) -> Result<(Caller, Project), Status> {
+        let caller = caller(req)?.clone();
+        let project = self
+            .resolve_project(&caller.principal, project)
+            .map_err(st)?;
+        caller
+            .rule
+            .authorize_in_project(&caller.principal, project.metadata.id)
+            .map_err(st)?;
+        Ok((caller, project))
+    }
+
+    fn resolve_project(
+        &self,
+        principal: &Principal,
+        project: &str,
+    ) -> Result<Project, DomainError> {
+        let reader = self.p.reader();
+        match (project.is_empty(), principal) {
+            (true, Principal::Customer { project, .. }) => reader.project(*project),
+            (true, Principal::ProviderOperator { .. }) => Err(DomainError::invalid(
+                "project",
+                "the provider operator must name the project",
+            )),
+            (
+                false,
+                Principal::Customer {
+                    project: scoped, ..
+                },
+            ) => {
+                // A customer's key sees only its own project, by id or name.
+                let p = reader
+                    .project_ref(project)
+                    .map_err(|_| DomainError::not_found("project", project))?;
+                if p.metadata.id != *scoped {
+                    return Err(DomainError::PermissionDenied(format!(
+                        "this API key is scoped to project {scoped}, not {project}"
+                    )));
+                }
+                Ok(p)
+            }
+            (false, Principal::ProviderOperator { .. }) => reader.project_ref(project),
+        }
+    }
+}
+
+/// Domain error → gRPC status.
+pub(crate) fn st(e: DomainError) -> Status {
+    status_from(&e)
+}
+
+/// The project id of a scope, for brevity.
+pub(crate) fn pid(p: &Project) -> ProjectId {
+    p.metadata.id
+}

@@ -1,0 +1,350 @@
+//! What the infrastructure reports: replica and node state changes, applied to the store.
+//!
+//! Every function here is idempotent: the same event applied twice changes nothing the second
+//! time (drivers may repeat themselves after a restart). Events about resources that no longer
+//! exist are ignored.
+
+use accord_core::{
+    DomainError,
+    cluster::{
+        COND_CONTROL_PLANE_READY, COND_READY, COND_UPGRADING, Cluster, ClusterEvent, ClusterPhase,
+        Replica,
+    },
+    ids::ClusterId,
+    infra::{CONTROL_PLANE_REPLICAS, InfraEvent, ReplicaState},
+    meta::ConditionStatus,
+    node::{NodeEvent, NodeState},
+};
+use accord_store::Expect;
+use time::OffsetDateTime;
+
+use crate::{change::Change, trees::*};
+
+/// Applies one infrastructure event. Returns the change and the cluster to reconcile next.
+pub fn on_infra_event(
+    reader: &Reader,
+    now: OffsetDateTime,
+    ev: &InfraEvent,
+) -> Result<(Change, Option<ClusterId>), DomainError> {
+    match ev {
+        InfraEvent::ReplicaChanged {
+            cluster,
+            replica,
+            failure_domain,
+            state,
+            version,
+        } => {
+            let Some(c) = reader.get::<Cluster>(CLUSTERS, &cluster.to_string())? else {
+                return Ok((Change::new(), None));
+            };
+            let mut next = c.clone();
+            match next
+                .status
+                .control_plane
+                .iter_mut()
+                .find(|r| &r.name == replica)
+            {
+                Some(r) => {
+                    r.state = *state;
+                    r.version = *version;
+                    r.failure_domain.clone_from(failure_domain);
+                }
+                None => next.status.control_plane.push(Replica {
+                    name: replica.clone(),
+                    failure_domain: failure_domain.clone(),
+                    state: *state,
+                    version: *version,
+                }),
+            }
+            next.status
+                .control_plane
+                .sort_by(|a, b| a.name.cmp(&b.name));
+            let mut ch = Change::new();
+            refresh_cluster_status(&mut next, now, &mut ch);
+            if next != c {
+                let expect = next.metadata.resource_version;
+                next.metadata.resource_version += 1;
+                next.metadata.updated_at = now;
+                ch.put(
+                    CLUSTERS,
+                    &cluster.to_string(),
+                    &next,
+                    Expect::Version(expect),
+                )?;
+            }
+            Ok((ch, Some(*cluster)))
+        }
+        InfraEvent::ControlPlaneDeleted { cluster } => {
+            let Some(c) = reader.get::<Cluster>(CLUSTERS, &cluster.to_string())? else {
+                return Ok((Change::new(), None));
+            };
+            if c.status.phase != ClusterPhase::Deleting {
+                return Ok((Change::new(), None));
+            }
+            let mut ch = Change::new();
+            ch.delete(CLUSTERS, &cluster.to_string(), Expect::Present)
+                .delete(
+                    NAMES,
+                    &cluster_name_key(c.metadata.project, &c.metadata.name),
+                    Expect::Any,
+                )
+                .delete(CLUSTER_CAS, &cluster.to_string(), Expect::Any);
+            ch.event(ClusterEvent::Deleted {
+                cluster: *cluster,
+                project: c.metadata.project,
+                name: c.metadata.name.clone(),
+            });
+            Ok((ch, None))
+        }
+        InfraEvent::NodeProvisioned {
+            node,
+            instance_id,
+            failure_domain,
+            internal_ip,
+        } => update_node(reader, now, *node, |n, _| {
+            n.status.instance_id.clone_from(instance_id);
+            n.status.failure_domain.clone_from(failure_domain);
+            n.status.internal_ip.clone_from(internal_ip);
+        }),
+        InfraEvent::NodeReadiness {
+            node,
+            ready,
+            reason,
+        } => update_node(reader, now, *node, |n, ch| {
+            let gen_ = n.metadata.generation;
+            match (n.status.state, *ready) {
+                (NodeState::Provisioning | NodeState::NotReady, true) => {
+                    n.status.state = NodeState::Ready;
+                    if n.status.ready_at.is_none() {
+                        n.status.ready_at = Some(now);
+                    }
+                    n.status.conditions.set(
+                        "Ready",
+                        ConditionStatus::True,
+                        "KubeletReady",
+                        "kubelet is posting ready status",
+                        now,
+                        gen_,
+                    );
+                    ch.event(NodeEvent::Ready {
+                        node: n.metadata.id,
+                        cluster: n.spec.cluster,
+                        pool: n.spec.pool,
+                        failure_domain: n.status.failure_domain.clone(),
+                    });
+                }
+                (NodeState::Ready, false) => {
+                    n.status.state = NodeState::NotReady;
+                    n.status.conditions.set(
+                        "Ready",
+                        ConditionStatus::False,
+                        reason,
+                        format!("node reported not ready: {reason}"),
+                        now,
+                        gen_,
+                    );
+                    ch.event(NodeEvent::NotReady {
+                        node: n.metadata.id,
+                        cluster: n.spec.cluster,
+                        pool: n.spec.pool,
+                        reason: reason.clone(),
+                    });
+                }
+                _ => {}
+            }
+        }),
+        InfraEvent::NodeDrained { node } => update_node(reader, now, *node, |n, _| {
+            if n.status.state == NodeState::Draining {
+                n.status.state = NodeState::Terminating;
+            }
+        }),
+        InfraEvent::NodeFailed { node, reason } => update_node(reader, now, *node, |n, ch| {
+            if n.status.state == NodeState::Provisioning {
+                n.status.state = NodeState::Failed;
+                let gen_ = n.metadata.generation;
+                n.status.conditions.set(
+                    "Ready",
+                    ConditionStatus::False,
+                    "ProvisioningFailed",
+                    reason.clone(),
+                    now,
+                    gen_,
+                );
+                ch.event(NodeEvent::Failed {
+                    node: n.metadata.id,
+                    cluster: n.spec.cluster,
+                    reason: reason.clone(),
+                });
+            }
+        }),
+        InfraEvent::NodeTerminated { node } => {
+            let Some(n) = reader.node(*node)? else {
+                return Ok((Change::new(), None));
+            };
+            let mut ch = Change::new();
+            ch.delete(
+                NODES,
+                &node_key(n.spec.pool, n.metadata.id),
+                Expect::Present,
+            )
+            .delete(NODE_INDEX, &node.to_string(), Expect::Any);
+            ch.event(NodeEvent::Terminated {
+                node: *node,
+                cluster: n.spec.cluster,
+                pool: n.spec.pool,
+                name: n.metadata.name.clone(),
+            });
+            Ok((ch, Some(n.spec.cluster)))
+        }
+    }
+}
+
+fn update_node(
+    reader: &Reader,
+    now: OffsetDateTime,
+    id: accord_core::ids::NodeId,
+    f: impl FnOnce(&mut accord_core::node::Node, &mut Change),
+) -> Result<(Change, Option<ClusterId>), DomainError> {
+    let Some(n) = reader.node(id)? else {
+        return Ok((Change::new(), None));
+    };
+    let mut next = n.clone();
+    let mut ch = Change::new();
+    f(&mut next, &mut ch);
+    if next != n {
+        let expect = next.metadata.touch(now, false);
+        ch.put(
+            NODES,
+            &node_key(next.spec.pool, id),
+            &next,
+            Expect::Version(expect),
+        )?;
+    }
+    Ok((ch, Some(n.spec.cluster)))
+}
+
+/// Recomputes phase, versions and conditions of a cluster from its replicas, adding events for
+/// condition changes and a finished upgrade.
+pub fn refresh_cluster_status(c: &mut Cluster, now: OffsetDateTime, ch: &mut Change) {
+    let replicas = &c.status.control_plane;
+    let running = replicas
+        .iter()
+        .filter(|r| r.state == ReplicaState::Running)
+        .count();
+    let down: Vec<&str> = replicas
+        .iter()
+        .filter(|r| r.state == ReplicaState::Down)
+        .map(|r| r.name.as_str())
+        .collect();
+    let cp_ready = replicas.len() >= CONTROL_PLANE_REPLICAS && running == replicas.len();
+    let all_same = replicas
+        .first()
+        .map(|f| f.version)
+        .filter(|v| replicas.iter().all(|r| r.version == *v));
+    let gen_ = c.metadata.generation;
+    let id = c.metadata.id;
+    let project = c.metadata.project;
+
+    if c.status.phase != ClusterPhase::Deleting {
+        if cp_ready {
+            if let Some(v) = all_same {
+                if c.status.phase == ClusterPhase::Upgrading && v == c.spec.kubernetes_version {
+                    c.status.requested_version = None;
+                    c.status.conditions.set(
+                        COND_UPGRADING,
+                        ConditionStatus::False,
+                        "UpgradeComplete",
+                        format!("every replica runs {v}"),
+                        now,
+                        gen_,
+                    );
+                    ch.event(ClusterEvent::Upgraded {
+                        cluster: id,
+                        version: v,
+                    });
+                }
+                if c.status.current_version != Some(v)
+                    && (c.status.phase != ClusterPhase::Upgrading || v == c.spec.kubernetes_version)
+                {
+                    c.status.current_version = Some(v);
+                }
+            }
+            if c.status.phase != ClusterPhase::Upgrading || c.status.requested_version.is_none() {
+                c.status.phase = ClusterPhase::Running;
+            }
+        } else if !down.is_empty()
+            && c.status.phase != ClusterPhase::Upgrading
+            && c.status.phase != ClusterPhase::Provisioning
+        {
+            c.status.phase = ClusterPhase::Degraded;
+        } else if c.status.current_version.is_none() && all_same.is_some() && running > 0 {
+            c.status.current_version = all_same;
+        }
+    }
+    let (status, reason, message) = if cp_ready {
+        (
+            ConditionStatus::True,
+            "AllReplicasRunning",
+            format!("{} replicas running", replicas.len()),
+        )
+    } else if !down.is_empty() {
+        (
+            ConditionStatus::False,
+            "ReplicaDown",
+            format!("replica(s) down: {}", down.join(", ")),
+        )
+    } else if c.status.phase == ClusterPhase::Upgrading {
+        (
+            ConditionStatus::False,
+            "Upgrading",
+            "a replica is being replaced".to_owned(),
+        )
+    } else {
+        (
+            ConditionStatus::False,
+            "Provisioning",
+            format!("{running}/{CONTROL_PLANE_REPLICAS} replicas running"),
+        )
+    };
+    if c.status
+        .conditions
+        .set(COND_CONTROL_PLANE_READY, status, reason, message, now, gen_)
+        && let Some(cond) = c.status.conditions.get(COND_CONTROL_PLANE_READY)
+    {
+        ch.event(ClusterEvent::ConditionChanged {
+            cluster: id,
+            project,
+            condition: cond.clone(),
+        });
+    }
+    let ready = cp_ready && c.status.phase != ClusterPhase::Deleting;
+    let (rs, rr, rm) = if ready {
+        (
+            ConditionStatus::True,
+            "ControlPlaneReady",
+            "the API server is available".to_owned(),
+        )
+    } else if c.status.phase == ClusterPhase::Deleting {
+        (
+            ConditionStatus::False,
+            "Deleting",
+            "the cluster is being deleted".to_owned(),
+        )
+    } else {
+        (
+            ConditionStatus::False,
+            "ControlPlaneNotReady",
+            "waiting for every control-plane replica".to_owned(),
+        )
+    };
+    if c.status.conditions.set(COND_READY, rs, rr, rm, now, gen_)
+        && let Some(cond) = c.status.conditions.get(COND_READY)
+    {
+        ch.event(ClusterEvent::ConditionChanged {
+            cluster: id,
+            project,
+            condition: cond.clone(),
+        });
+    }
+    c.status.observed_generation = gen_;
+}

