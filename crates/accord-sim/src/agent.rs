@@ -203,7 +203,7 @@ pub async fn run_agents(fleet: Arc<SimFleet>, bus: Bus, shutdown: CancellationTo
         for sample in samples {
             if let Err(error) = publish(&bus, &sample).await {
                 failed += 1;
-                tracing::debug!(node = %sample.node, error = %error, "telemetry publish failed");
+                tracing::debug!(node = %sample.node, error = %crate::error::chain(&error), "telemetry publish failed");
             }
         }
         if failed > 0 {

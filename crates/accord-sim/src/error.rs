@@ -154,3 +154,15 @@ pub enum SimError {
     #[error("bus")]
     Bus(#[from] accord_bus::BusError),
 }
+
+/// `error: cause: cause…`, for logs and replies.
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -3,7 +3,7 @@
 //! | subject | request | reply |
 //! |---|---|---|
 //! | `accord.cmd.sim.fault.inject` | a [`Fault`] as JSON | [`FaultReply`]: `{"ok":true,"message":…}` or `{"ok":false,"error":…}` |
-//! | `accord.cmd.sim.fleet.list` | anything (ignored) | JSON array of [`FleetInstance`] |
+//! | `accord.cmd.sim.fleet.list` | anything (ignored) | JSON array of [`FleetInstance`](crate::FleetInstance) |
 //!
 //! Both are served in queue group `sim`. Invariant: every request gets a reply; a malformed
 //! request is answered with an error reply and the server keeps serving.
@@ -15,7 +15,11 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::{error::SimError, faults::Fault, fleet::SimFleet};
+use crate::{
+    error::{SimError, chain},
+    faults::Fault,
+    fleet::SimFleet,
+};
 
 /// The service token in the simulator's command subjects.
 pub const SERVICE: &str = "sim";
@@ -88,7 +92,7 @@ pub fn handle_inject(fleet: &SimFleet, payload: &[u8]) -> Bytes {
         Err(error) => FaultReply::error(SimError::MalformedFault(error.to_string()).to_string()),
         Ok(fault) => match fleet.inject(fault) {
             Ok(message) => FaultReply::ok(message),
-            Err(error) => FaultReply::error(error_chain(&error)),
+            Err(error) => FaultReply::error(chain(&error)),
         },
     };
     to_bytes(&reply)
@@ -97,17 +101,6 @@ pub fn handle_inject(fleet: &SimFleet, payload: &[u8]) -> Bytes {
 /// Handles one `fleet.list` request.
 pub fn handle_list(fleet: &SimFleet) -> Bytes {
     to_bytes(&fleet.instances())
-}
-
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Serves `fault.inject` and `fleet.list` until `shutdown` is cancelled. Fails only when the

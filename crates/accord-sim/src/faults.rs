@@ -9,7 +9,7 @@
 //! | `node-not-ready` | kubelet stops: `NodeReadiness{ready:false, reason:"KubeletStopped"}` |
 //! | `node-recover` | kubelet back, GPUs back on the bus, thermal overrides cleared: `NodeReadiness{ready:true}` |
 //! | `replica-down` | a Running replica (default: the first) → `ReplicaChanged{Down}` |
-//! | `replica-up` | a Down replica (default: the first) → `ReplicaChanged{Running}`; a paused upgrade resumes |
+//! | `replica-up` | a Down replica (default: every Down one) → `ReplicaChanged{Running}`; a paused upgrade resumes |
 //! | `gpu-xid` | XID recorded on the GPU (`xid_last`, `xid_total`); 48/94/95 count an ECC DBE, 92 SBEs, 63 a remapped row, 64 a remap failure, 74 NVLink CRC errors; 79 takes the GPU off the bus and the node NotReady |
 //! | `ib-link-down` / `ib-link-up` | port state in telemetry, `link_downed` and link-integrity counters incremented on down |
 //! | `gpu-thermal` | GPU temperature pinned at `temp_c` (throttling at the model's slowdown temperature) |
@@ -56,11 +56,11 @@ pub enum Fault {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         replica: Option<String>,
     },
-    /// A Down control-plane replica comes back.
+    /// Down control-plane replicas come back.
     ReplicaUp {
         /// Cluster.
         cluster: ClusterId,
-        /// Replica name; default: the first Down one.
+        /// Replica name; default: every Down one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         replica: Option<String>,
     },
@@ -366,71 +366,91 @@ fn set_replica(
         .control_planes
         .get_mut(&cluster)
         .ok_or(SimError::UnknownCluster(cluster))?;
-    let index = match &replica {
-        Some(name) => cp
-            .replicas
-            .iter()
-            .position(|r| &r.name == name)
-            .ok_or_else(|| SimError::UnknownReplica {
-                cluster,
-                replica: name.clone(),
-                known: cp
-                    .replicas
-                    .iter()
-                    .map(|r| r.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?,
+    let indexes: Vec<usize> = match &replica {
+        Some(name) => {
+            let index = cp
+                .replicas
+                .iter()
+                .position(|r| &r.name == name)
+                .ok_or_else(|| SimError::UnknownReplica {
+                    cluster,
+                    replica: name.clone(),
+                    known: cp
+                        .replicas
+                        .iter()
+                        .map(|r| r.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?;
+            let r = &cp.replicas[index];
+            if r.state == to {
+                return Ok(format!(
+                    "replica {} of cluster {cluster} was already {}",
+                    r.name,
+                    to.as_str()
+                ));
+            }
+            if to == ReplicaState::Running && r.state != ReplicaState::Down {
+                return Err(SimError::InvalidFault(format!(
+                    "replica {} of cluster {cluster} is {}, not down",
+                    r.name,
+                    r.state.as_str()
+                )));
+            }
+            vec![index]
+        }
+        // Down: the first Running replica. Up: every Down replica.
         None => {
             let from = if to == ReplicaState::Down {
                 ReplicaState::Running
             } else {
                 ReplicaState::Down
             };
-            cp.replicas
+            let matching = cp
+                .replicas
                 .iter()
-                .position(|r| r.state == from)
-                .ok_or(SimError::NoReplicaInState {
+                .enumerate()
+                .filter(|(_, r)| r.state == from)
+                .map(|(index, _)| index);
+            let indexes: Vec<usize> = if to == ReplicaState::Down {
+                matching.take(1).collect()
+            } else {
+                matching.collect()
+            };
+            if indexes.is_empty() {
+                return Err(SimError::NoReplicaInState {
                     cluster,
                     state: from.as_str(),
-                })?
+                });
+            }
+            indexes
         }
     };
-    let r = &mut cp.replicas[index];
-    if r.state == to {
-        return Ok(format!(
-            "replica {} of cluster {cluster} was already {}",
-            r.name,
-            to.as_str()
-        ));
+    let mut changed = Vec::with_capacity(indexes.len());
+    for index in indexes {
+        // A replica that goes down mid-upgrade comes back on the version it had; the upgrade
+        // resumes with it once every replica is up again.
+        let r = &mut cp.replicas[index];
+        r.state = to;
+        r.due_ms = None;
+        changed.push(format!("{} ({})", r.name, r.failure_domain));
+        ctx.events.push(InfraEvent::ReplicaChanged {
+            cluster,
+            replica: r.name.clone(),
+            failure_domain: r.failure_domain.clone(),
+            state: r.state,
+            version: r.version,
+        });
     }
-    if to == ReplicaState::Running && r.state != ReplicaState::Down {
-        return Err(SimError::InvalidFault(format!(
-            "replica {} of cluster {cluster} is {}, not down",
-            r.name,
-            r.state.as_str()
-        )));
-    }
-    // A replica that goes down mid-upgrade comes back on the version it had; the upgrade
-    // resumes with it once it is up again.
-    r.state = to;
-    r.due_ms = None;
-    let message = format!(
-        "replica {} of cluster {cluster} ({}) is {}",
-        r.name,
-        r.failure_domain,
-        to.as_str()
-    );
     ctx.changed = true;
-    ctx.events.push(InfraEvent::ReplicaChanged {
-        cluster,
-        replica: r.name.clone(),
-        failure_domain: r.failure_domain.clone(),
-        state: r.state,
-        version: r.version,
-    });
     lifecycle::advance_upgrade(cp, ctx);
-    Ok(message)
+    let verb = if changed.len() == 1 { "is" } else { "are" };
+    Ok(format!(
+        "control-plane replica{} {} of cluster {cluster} {verb} {}",
+        if changed.len() == 1 { "" } else { "s" },
+        changed.join(", "),
+        to.as_str()
+    ))
 }
 
 #[cfg(test)]

@@ -1,18 +1,19 @@
 //! [`SimFleet`]: the simulated provider behind the [`InfraDriver`] trait.
 //!
 //! The fleet is a thin concurrent shell around the pure state machines in
-//! [`crate::lifecycle`] and [`crate::faults`]: each call takes the state lock, applies one
+//! `lifecycle` and [`crate::faults`]: each call takes the state lock, applies one
 //! function, saves the state file when something changed, queues the resulting events for
 //! delivery and releases the lock. A scheduler task wakes when the earliest pending transition
 //! falls due and completes it the same way.
 //!
 //! Invariants:
-//! - Operations return as soon as they are accepted; progress arrives as events.
+//! - Operations return as soon as they are accepted; progress arrives as events. Like any
+//!   future, an operation does nothing until it is polled.
 //! - With a state file, nothing is acknowledged before it is saved: an operation whose change
 //!   cannot be written fails with [`InfraError::Unavailable`] (the change stays in memory and
 //!   the next successful save writes it; a retry is idempotent).
-//! - Events are queued in state-change order and delivered in that order (see
-//!   [`crate::delivery`]).
+//! - Events are queued in state-change order and delivered in that order (see the
+//!   `delivery` module).
 //! - After a `SimFleet` is dropped its tasks stop and it writes nothing more, so a new fleet can
 //!   take over the same state file.
 
@@ -37,7 +38,7 @@ use tokio::sync::Notify;
 use crate::{
     catalog::default_catalog,
     delivery::{self, Delivery, DeliveryQueue},
-    error::SimError,
+    error::{SimError, chain},
     faults::{self, Fault},
     lifecycle::{self, Ctx},
     state::{self, FleetState, Instance},
@@ -52,7 +53,8 @@ pub struct SimConfig {
     pub clock_factor: f64,
     /// Seed of every random choice (jitter, GPU UUIDs, telemetry values).
     pub seed: u64,
-    /// Where the fleet keeps its state across restarts; `None` keeps it in memory only.
+    /// Where the fleet keeps its state across restarts; `None` keeps it in memory only. One
+    /// live fleet per file: a second fleet on the same file would overwrite the first's saves.
     pub state_file: Option<PathBuf>,
     /// How often each node agent publishes a sample (wall-clock time, not scaled).
     pub telemetry_interval: Duration,
@@ -290,14 +292,8 @@ impl SimFleet {
         let (result, saved) = self.inner.with_state(op);
         self.wake.notify_one();
         result?;
-        saved.map_err(|error| InfraError::Unavailable(format!("{error}: {}", error_source(&error))))
+        saved.map_err(|error| InfraError::Unavailable(chain(&error)))
     }
-}
-
-fn error_source(error: &SimError) -> String {
-    std::error::Error::source(error)
-        .map(ToString::to_string)
-        .unwrap_or_default()
 }
 
 impl Drop for SimFleet {
@@ -382,7 +378,7 @@ async fn schedule(inner: Weak<Inner>, wake: Arc<Notify>) {
                 None => MAX_SLEEP,
             };
             if let Err(error) = saved {
-                tracing::error!(error = %error, cause = %error_source(&error), "could not save the fleet state; retrying");
+                tracing::error!(error = %chain(&error), "could not save the fleet state; retrying");
                 sleep = sleep.min(RETRY);
             }
             sleep.min(MAX_SLEEP)
@@ -410,8 +406,9 @@ impl InfraDriver for SimFleet {
     }
 
     fn ensure_control_plane(&self, req: ControlPlaneRequest) -> InfraFuture<'_, ()> {
-        let result = self.operate(|state, ctx| lifecycle::ensure_control_plane(state, ctx, req));
-        Box::pin(std::future::ready(result))
+        Box::pin(async move {
+            self.operate(|state, ctx| lifecycle::ensure_control_plane(state, ctx, req))
+        })
     }
 
     fn upgrade_control_plane(
@@ -419,35 +416,40 @@ impl InfraDriver for SimFleet {
         cluster: ClusterId,
         version: KubeVersion,
     ) -> InfraFuture<'_, ()> {
-        let result = self
-            .operate(|state, ctx| lifecycle::upgrade_control_plane(state, ctx, cluster, version));
-        Box::pin(std::future::ready(result))
+        Box::pin(async move {
+            self.operate(|state, ctx| {
+                lifecycle::upgrade_control_plane(state, ctx, cluster, version)
+            })
+        })
     }
 
     fn delete_control_plane(&self, cluster: ClusterId) -> InfraFuture<'_, ()> {
-        let result =
-            self.operate(|state, ctx| lifecycle::delete_control_plane(state, ctx, cluster));
-        Box::pin(std::future::ready(result))
+        Box::pin(async move {
+            self.operate(|state, ctx| lifecycle::delete_control_plane(state, ctx, cluster))
+        })
     }
 
     fn provision_node(&self, req: NodeRequest) -> InfraFuture<'_, ()> {
-        let result = self.operate(|state, ctx| lifecycle::provision_node(state, ctx, req));
-        Box::pin(std::future::ready(result))
+        Box::pin(
+            async move { self.operate(|state, ctx| lifecycle::provision_node(state, ctx, req)) },
+        )
     }
 
     fn drain_node(&self, node: NodeId) -> InfraFuture<'_, ()> {
-        let result = self.operate(|state, ctx| {
-            lifecycle::drain_node(state, ctx, node);
-            Ok(())
-        });
-        Box::pin(std::future::ready(result))
+        Box::pin(async move {
+            self.operate(|state, ctx| {
+                lifecycle::drain_node(state, ctx, node);
+                Ok(())
+            })
+        })
     }
 
     fn terminate_node(&self, node: NodeId) -> InfraFuture<'_, ()> {
-        let result = self.operate(|state, ctx| {
-            lifecycle::terminate_node(state, ctx, node);
-            Ok(())
-        });
-        Box::pin(std::future::ready(result))
+        Box::pin(async move {
+            self.operate(|state, ctx| {
+                lifecycle::terminate_node(state, ctx, node);
+                Ok(())
+            })
+        })
     }
 }

@@ -90,7 +90,8 @@ fn region_names(catalog: &Catalog) -> String {
         .join(", ")
 }
 
-/// Creates the control plane if absent.
+/// Creates the control plane if absent. An existing one is left as it is (a different version
+/// in the request does not upgrade it: that is [`upgrade_control_plane`]).
 pub(crate) fn ensure_control_plane(
     state: &mut FleetState,
     ctx: &mut Ctx<'_>,

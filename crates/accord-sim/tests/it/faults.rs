@@ -159,15 +159,29 @@ async fn replica_down_and_up() {
     fleet
         .inject(Fault::ReplicaUp {
             cluster,
-            replica: None,
+            replica: Some("cp-2".into()),
         })
         .unwrap();
-    fleet
+    let upgrading = |fleet: &accord_sim::SimFleet| {
+        fleet
+            .snapshot()
+            .replicas
+            .iter()
+            .filter(|r| r.3 == ReplicaState::Upgrading)
+            .count()
+    };
+    assert_eq!(upgrading(&fleet), 0, "the upgrade waits while cp-0 is down");
+    // Without a name, every Down replica comes back.
+    let message = fleet
         .inject(Fault::ReplicaUp {
             cluster,
             replica: None,
         })
         .unwrap();
+    assert!(
+        message.contains("cp-0") && message.contains("running"),
+        "{message}"
+    );
     assert_eventually!(
         fleet
             .snapshot()

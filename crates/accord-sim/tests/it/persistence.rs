@@ -14,8 +14,8 @@ use crate::common::*;
 async fn a_restarted_fleet_finds_its_instances_and_finishes_transitions() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fleet.json");
-    // 200× real time: a CPU node ~0.3 s, a GPU node ~0.9 s.
-    let config = config().with_clock_factor(0.005).with_state_file(&path);
+    // 500× real time: a CPU node ~0.12 s, a GPU node ~0.36 s (still provisioning at the drop).
+    let config = config().with_clock_factor(0.002).with_state_file(&path);
 
     let (fleet, recorder) = fleet_with(config.clone());
     let cluster = ClusterId::generate();

@@ -1,0 +1,226 @@
+//! The commands: one module per command group, one dispatch point ([`run`]) over the closed
+//! [`Command`] enum.
+//!
+//! Each command builds its requests from the parsed arguments (request building is a pure
+//! function where it is more than a field copy, and tested as such), calls the API through
+//! [`Context::api`], and prints through [`Context::printer`] in the chosen [`OutputFormat`].
+//!
+//! Invariant: connecting happens inside the command that needs it, so commands that need no API
+//! (`events`, `sim`, `up`, `bench`) work without a token, and a missing token is reported only
+//! when a call would need it.
+
+pub mod bench;
+pub mod catalog;
+pub mod cordon;
+pub mod create;
+pub mod cycle;
+pub mod delete;
+pub mod describe;
+pub mod events;
+pub mod get;
+pub mod kubeconfig;
+pub mod lookup;
+pub mod quota;
+pub mod scale;
+pub mod sim;
+pub mod up;
+pub mod upgrade;
+pub mod whoami;
+
+use std::future::Future;
+use std::time::Duration;
+
+use accord_bus::{Bus, BusError, ConnectOptions};
+use accord_proto::provisioner::v1 as pb;
+use anyhow::anyhow;
+use futures::future::BoxFuture;
+use time::OffsetDateTime;
+
+use crate::cli::{Command, CycleKind, OutputFormat, ScaleKind, WaitArgs};
+use crate::client::{Api, ApiError};
+use crate::config::Settings;
+use crate::output::{Printer, Resource, structured};
+use crate::wait::{self, Verdict};
+
+/// How long connecting to NATS may take.
+const NATS_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What every command gets: settings, output format, where to print.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Resolved connection settings.
+    pub settings: Settings,
+    /// `-o`.
+    pub format: OutputFormat,
+    /// stdout / stderr.
+    pub printer: Printer,
+}
+
+impl Context {
+    /// A context printing to the terminal.
+    pub fn new(settings: Settings, format: OutputFormat) -> Context {
+        Context {
+            settings,
+            format,
+            printer: Printer::stdio(),
+        }
+    }
+
+    /// Connects to the API with the resolved token.
+    pub async fn api(&self) -> anyhow::Result<Api> {
+        let token = self.settings.require_token()?;
+        Ok(Api::connect(&self.settings.endpoint, token, &self.settings.project).await?)
+    }
+
+    /// Connects to NATS.
+    pub async fn bus(&self) -> anyhow::Result<Bus> {
+        let url = &self.settings.nats_url;
+        let options = ConnectOptions::default().with_connect_timeout(NATS_CONNECT_TIMEOUT);
+        Bus::connect_with(url, "accord-cli", options)
+            .await
+            .map_err(|error| match error {
+                BusError::Connect { .. } => anyhow!(
+                    "cannot reach NATS at {url}: is it running? (cargo xtask up, or --nats-url)"
+                ),
+                other => anyhow::Error::new(other).context(format!("connect to NATS at {url}")),
+            })
+    }
+
+    /// The current time (ages in tables are relative to it).
+    pub fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    /// Prints a result on stdout.
+    pub fn out(&self, text: &str) {
+        self.printer.out(text);
+    }
+
+    /// Prints a note on stderr.
+    pub fn note(&self, text: &str) {
+        self.printer.err(text);
+    }
+}
+
+/// Runs one command.
+pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Get(kind) => get::run(ctx, kind).await,
+        Command::Describe(kind) => describe::run(ctx, kind).await,
+        Command::Create(kind) => create::run(ctx, kind).await,
+        Command::Delete(kind) => delete::run(ctx, kind).await,
+        Command::Scale(ScaleKind::Nodepool(args)) => scale::run(ctx, args).await,
+        Command::Cycle(CycleKind::Nodepool(args)) => cycle::run(ctx, args).await,
+        Command::Upgrade(command) => upgrade::run(ctx, command).await,
+        Command::Cordon(target) => cordon::run(ctx, target, true).await,
+        Command::Uncordon(target) => cordon::run(ctx, target, false).await,
+        Command::Kubeconfig(args) => kubeconfig::run(ctx, args).await,
+        Command::Whoami => whoami::run(ctx).await,
+        Command::Catalog(kind) => catalog::run(ctx, kind).await,
+        Command::Quota(command) => quota::run(ctx, command).await,
+        Command::Events(command) => events::run(ctx, command).await,
+        Command::Sim(command) => sim::run(ctx, command).await,
+        Command::Up(mut args) => {
+            args.nats_url.clone_from(&ctx.settings.nats_url);
+            up::run(args, &ctx.settings).await
+        }
+        Command::Bench(args) => bench::run(args, &ctx.settings).await,
+    }
+}
+
+/// Prints the result of a mutation: `kind/name verb` (table), `kind/name` (name), or the
+/// resource (JSON / YAML).
+pub fn announce<R: Resource>(ctx: &Context, item: &R, verb: &str) -> anyhow::Result<()> {
+    match ctx.format {
+        OutputFormat::Table => ctx.out(&format!("{}/{} {verb}", R::KIND, item.name())),
+        OutputFormat::Name => ctx.out(&format!("{}/{}", R::KIND, item.name())),
+        OutputFormat::Json | OutputFormat::Yaml => {
+            ctx.out(&structured(ctx.format, &item.to_value()?)?);
+        }
+    }
+    Ok(())
+}
+
+/// [`announce`]s a mutation, then (with `--wait`) waits and prints the outcome. With JSON / YAML
+/// and `--wait`, only the final state is printed, so the output stays one document.
+pub async fn announce_and_wait<R, F, Fut, J>(
+    ctx: &Context,
+    item: R,
+    verb: &str,
+    wait: WaitArgs,
+    what: &str,
+    fetch: F,
+    judge: J,
+) -> anyhow::Result<()>
+where
+    R: Resource,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<R, ApiError>>,
+    J: FnMut(Option<&R>) -> Verdict,
+{
+    let is_structured = matches!(ctx.format, OutputFormat::Json | OutputFormat::Yaml);
+    if !(is_structured && wait.wait) {
+        announce(ctx, &item, verb)?;
+    }
+    if !wait.wait {
+        return Ok(());
+    }
+    let waited = wait::until(&ctx.printer, what, wait.timeout, fetch, judge).await?;
+    match ctx.format {
+        OutputFormat::Table => ctx.out(&waited.message),
+        OutputFormat::Json | OutputFormat::Yaml => {
+            let last = waited.last.unwrap_or(item);
+            ctx.out(&structured(ctx.format, &last.to_value()?)?);
+        }
+        OutputFormat::Name => {}
+    }
+    Ok(())
+}
+
+/// A poller for [`wait::until`]: gets the cluster `cluster` (name or id).
+pub fn poll_cluster(
+    api: &Api,
+    cluster: &str,
+) -> impl FnMut() -> BoxFuture<'static, Result<pb::Cluster, ApiError>> + use<> {
+    let api = api.clone();
+    let cluster = cluster.to_owned();
+    move || {
+        let api = api.clone();
+        let cluster = cluster.clone();
+        Box::pin(async move { lookup::cluster(&api, &cluster).await })
+    }
+}
+
+/// A poller for [`wait::until`]: gets the node pool `pool` of `cluster`.
+pub fn poll_pool(
+    api: &Api,
+    cluster: &str,
+    pool: &str,
+) -> impl FnMut() -> BoxFuture<'static, Result<pb::NodePool, ApiError>> + use<> {
+    let api = api.clone();
+    let cluster = cluster.to_owned();
+    let pool = pool.to_owned();
+    move || {
+        let api = api.clone();
+        let request = pb::GetNodePoolRequest {
+            project: api.project(),
+            cluster: cluster.clone(),
+            node_pool: pool.clone(),
+        };
+        Box::pin(async move { api.call(api.node_pools().get_node_pool(request)).await })
+    }
+}
+
+/// The id of a resource (falling back to `fallback`, e.g. the name the user typed).
+pub fn id_or(meta: Option<&pb::ObjectMeta>, fallback: &str) -> String {
+    meta.map(|m| m.id.clone())
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| fallback.to_owned())
+}
+
+/// The name of a resource (falling back to `fallback`).
+pub fn name_or(meta: Option<&pb::ObjectMeta>, fallback: &str) -> String {
+    meta.map(|m| m.name.clone())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| fallback.to_owned())
+}

@@ -1,0 +1,99 @@
+//! `accord delete cluster|nodepool|member|apikey`. Cluster and node-pool deletion is asynchronous
+//! (the API answers with the resource in phase `deleting`); `--wait` polls until it is gone.
+//! Removing a member and revoking a key take effect at once.
+
+use accord_proto::provisioner::v1 as pb;
+
+use super::{Context, announce, announce_and_wait, id_or, name_or, poll_cluster, poll_pool};
+use crate::cli::{DeleteClusterArgs, DeleteKind, DeletePoolArgs, Name, OutputFormat};
+use crate::client::Api;
+use crate::output::structured;
+use crate::wait;
+
+/// Runs `accord delete`.
+pub async fn run(ctx: &Context, kind: DeleteKind) -> anyhow::Result<()> {
+    let api = ctx.api().await?;
+    match kind {
+        DeleteKind::Cluster(args) => cluster(ctx, &api, args).await,
+        DeleteKind::Nodepool(args) => node_pool(ctx, &api, args).await,
+        DeleteKind::Member(Name { name }) => member(ctx, &api, &name).await,
+        DeleteKind::Apikey(Name { name }) => api_key(ctx, &api, &name).await,
+    }
+}
+
+async fn cluster(ctx: &Context, api: &Api, args: DeleteClusterArgs) -> anyhow::Result<()> {
+    let deleting = api
+        .call(api.clusters().delete_cluster(pb::DeleteClusterRequest {
+            project: api.project(),
+            cluster: args.name.clone(),
+            resource_version: 0,
+        }))
+        .await?;
+    let id = id_or(deleting.metadata.as_ref(), &args.name);
+    let name = name_or(deleting.metadata.as_ref(), &args.name);
+    announce_and_wait(
+        ctx,
+        deleting,
+        "deleting",
+        args.wait,
+        &format!("cluster {name} to be deleted"),
+        poll_cluster(api, &id),
+        wait::gone("cluster", &name, wait::cluster_phase),
+    )
+    .await
+}
+
+async fn node_pool(ctx: &Context, api: &Api, args: DeletePoolArgs) -> anyhow::Result<()> {
+    let deleting = api
+        .call(api.node_pools().delete_node_pool(pb::DeleteNodePoolRequest {
+            project: api.project(),
+            cluster: args.cluster.clone(),
+            node_pool: args.name.clone(),
+            resource_version: 0,
+        }))
+        .await?;
+    let id = id_or(deleting.metadata.as_ref(), &args.name);
+    let name = name_or(deleting.metadata.as_ref(), &args.name);
+    announce_and_wait(
+        ctx,
+        deleting,
+        "deleting",
+        args.wait,
+        &format!("nodepool {name} to be deleted"),
+        poll_pool(api, &args.cluster, &id),
+        wait::gone("nodepool", &name, wait::pool_phase),
+    )
+    .await
+}
+
+async fn member(ctx: &Context, api: &Api, user: &str) -> anyhow::Result<()> {
+    let response = api
+        .call(api.projects().remove_member(pb::RemoveMemberRequest {
+            project: api.project(),
+            user: user.to_owned(),
+        }))
+        .await?;
+    match ctx.format {
+        OutputFormat::Table => ctx.out(&format!(
+            "member/{user} removed ({} API key{} revoked)",
+            response.revoked_keys,
+            if response.revoked_keys == 1 { "" } else { "s" }
+        )),
+        OutputFormat::Name => ctx.out(&format!("member/{user}")),
+        OutputFormat::Json | OutputFormat::Yaml => ctx.out(&structured(
+            ctx.format,
+            &serde_json::json!({ "user": user, "removed": true, "revoked_keys": response.revoked_keys }),
+        )?),
+    }
+    Ok(())
+}
+
+async fn api_key(ctx: &Context, api: &Api, key: &str) -> anyhow::Result<()> {
+    let revoked = api
+        .call(api.projects().revoke_api_key(pb::RevokeApiKeyRequest {
+            project: api.project(),
+            key: key.to_owned(),
+        }))
+        .await?;
+    announce(ctx, &revoked, "revoked")
+}

@@ -1,0 +1,176 @@
+//! `accord get <kind> [NAME]`: a table (or JSON / YAML / names) of one resource or all of a kind.
+
+use accord_proto::provisioner::v1 as pb;
+
+use super::{Context, lookup};
+use crate::cli::{GetKind, NodeQuery, OptionalName, OutputFormat, PoolQuery};
+use crate::client::Api;
+use crate::output::tables::{self, NodeRow, PoolRow};
+use crate::output::{Resource, render_list, render_one};
+
+/// Runs `accord get`.
+pub async fn run(ctx: &Context, kind: GetKind) -> anyhow::Result<()> {
+    let api = ctx.api().await?;
+    match kind {
+        GetKind::Cluster(OptionalName { name }) => clusters(ctx, &api, name.as_deref()).await,
+        GetKind::Nodepool(query) => node_pools(ctx, &api, query).await,
+        GetKind::Node(query) => nodes(ctx, &api, query).await,
+        GetKind::Project(OptionalName { name }) => projects(ctx, &api, name.as_deref()).await,
+        GetKind::Member(OptionalName { name }) => members(ctx, &api, name.as_deref()).await,
+        GetKind::Apikey(OptionalName { name }) => api_keys(ctx, &api, name.as_deref()).await,
+    }
+}
+
+/// Prints a list, or "No … found." on stderr when a table would be empty.
+fn print_list<R: Resource>(
+    ctx: &Context,
+    items: &[R],
+    plural: &str,
+    table: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
+    if items.is_empty() && ctx.format == OutputFormat::Table {
+        ctx.note(&format!("No {plural} found."));
+        return Ok(());
+    }
+    ctx.out(&render_list(ctx.format, items, table)?);
+    Ok(())
+}
+
+async fn clusters(ctx: &Context, api: &Api, name: Option<&str>) -> anyhow::Result<()> {
+    let now = ctx.now();
+    match name {
+        Some(name) => {
+            let cluster = lookup::cluster(api, name).await?;
+            let text = render_one(ctx.format, &cluster, || {
+                tables::clusters(std::slice::from_ref(&cluster), now)
+            })?;
+            ctx.out(&text);
+            Ok(())
+        }
+        None => {
+            let items = lookup::clusters(api).await?;
+            print_list(ctx, &items, "clusters", || tables::clusters(&items, now))
+        }
+    }
+}
+
+async fn node_pools(ctx: &Context, api: &Api, query: PoolQuery) -> anyhow::Result<()> {
+    let now = ctx.now();
+    let found = match &query.name {
+        Some(name) => vec![lookup::find_pool(api, name, query.cluster.as_deref()).await?],
+        None => lookup::pools(api, query.cluster.as_deref()).await?,
+    };
+    let pools: Vec<pb::NodePool> = found.iter().map(|f| f.pool.clone()).collect();
+    let table = || {
+        let rows: Vec<PoolRow<'_>> = found
+            .iter()
+            .map(|f| PoolRow {
+                pool: &f.pool,
+                cluster: f.cluster.as_deref(),
+            })
+            .collect();
+        tables::node_pools(&rows, now)
+    };
+    match (&query.name, pools.first()) {
+        (Some(_), Some(pool)) => {
+            ctx.out(&render_one(ctx.format, pool, table)?);
+            Ok(())
+        }
+        _ => {
+            let plural = match &query.cluster {
+                Some(cluster) => format!("node pools in cluster {cluster}"),
+                None => "node pools".to_owned(),
+            };
+            print_list(ctx, &pools, &plural, table)
+        }
+    }
+}
+
+async fn nodes(ctx: &Context, api: &Api, query: NodeQuery) -> anyhow::Result<()> {
+    let now = ctx.now();
+    let found = match &query.name {
+        Some(name) => {
+            let node = lookup::find_node(api, name, query.cluster.as_deref()).await?;
+            vec![node]
+        }
+        None => lookup::nodes(api, query.cluster.as_deref(), query.pool.as_deref()).await?,
+    };
+    let items: Vec<pb::Node> = found.iter().map(|f| f.node.clone()).collect();
+    let table = || {
+        let rows: Vec<NodeRow<'_>> = found
+            .iter()
+            .map(|f| NodeRow {
+                node: &f.node,
+                pool: f.pool.as_deref(),
+                cluster: f.cluster.as_deref(),
+            })
+            .collect();
+        tables::nodes(&rows, now)
+    };
+    match (&query.name, items.first()) {
+        (Some(_), Some(node)) => {
+            ctx.out(&render_one(ctx.format, node, table)?);
+            Ok(())
+        }
+        _ => print_list(ctx, &items, "nodes", table),
+    }
+}
+
+async fn projects(ctx: &Context, api: &Api, name: Option<&str>) -> anyhow::Result<()> {
+    let now = ctx.now();
+    match name {
+        Some(name) => {
+            let project = api
+                .call(api.projects().get_project(pb::GetProjectRequest {
+                    project: name.to_owned(),
+                }))
+                .await?;
+            let text = render_one(ctx.format, &project, || {
+                tables::projects(std::slice::from_ref(&project), now)
+            })?;
+            ctx.out(&text);
+            Ok(())
+        }
+        None => {
+            let items = api
+                .call(api.projects().list_projects(pb::ListProjectsRequest {}))
+                .await?
+                .projects;
+            print_list(ctx, &items, "projects", || tables::projects(&items, now))
+        }
+    }
+}
+
+async fn members(ctx: &Context, api: &Api, name: Option<&str>) -> anyhow::Result<()> {
+    let now = ctx.now();
+    match name {
+        Some(name) => {
+            let member = lookup::find_member(api, name).await?;
+            let text = render_one(ctx.format, &member, || {
+                tables::members(std::slice::from_ref(&member), now)
+            })?;
+            ctx.out(&text);
+            Ok(())
+        }
+        None => {
+            let items = lookup::members(api).await?;
+            print_list(ctx, &items, "members", || tables::members(&items, now))
+        }
+    }
+}
+
+async fn api_keys(ctx: &Context, api: &Api, name: Option<&str>) -> anyhow::Result<()> {
+    let now = ctx.now();
+    let keys = lookup::api_keys(api).await?;
+    match name {
+        Some(name) => {
+            let key = lookup::pick_api_key(keys, name)?;
+            let text = render_one(ctx.format, &key, || {
+                tables::api_keys(std::slice::from_ref(&key), now)
+            })?;
+            ctx.out(&text);
+            Ok(())
+        }
+        None => print_list(ctx, &keys, "API keys", || tables::api_keys(&keys, now)),
+    }
+}
