@@ -173,7 +173,10 @@ impl ArgSources {
 
 /// The value source of `id` in the most specific subcommand that knows it.
 fn deepest_source(matches: &ArgMatches, id: &str) -> Option<ValueSource> {
-    let mut source = matches.try_get_raw(id).ok().and_then(|_| matches.value_source(id));
+    let mut source = matches
+        .try_get_raw(id)
+        .ok()
+        .and_then(|_| matches.value_source(id));
     let mut current = matches;
     while let Some((_, sub)) = current.subcommand() {
         if let Ok(Some(_)) = sub.try_get_raw(id) {
@@ -201,7 +204,10 @@ pub enum OutputFormat {
 #[derive(Debug, Clone, PartialEq, Subcommand)]
 pub enum Command {
     /// List resources, or show one
-    #[command(subcommand, after_help = "Examples:\n  accord get clusters\n  accord get np --cluster demo\n  accord get nodes --cluster demo --pool gpu\n  accord get cluster demo -o yaml")]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  accord get clusters\n  accord get np --cluster demo\n  accord get nodes --cluster demo --pool gpu\n  accord get cluster demo -o yaml"
+    )]
     Get(GetKind),
     /// Show a resource in detail: spec, status, replicas, conditions
     #[command(subcommand)]
@@ -430,16 +436,36 @@ pub struct CreateClusterArgs {
     #[arg(long = "label", short = 'l', value_name = "KEY=VALUE", value_parser = parse_label)]
     pub labels: Vec<(String, String)>,
     /// OIDC issuer URL for kubectl logins (needs --oidc-client-id)
-    #[arg(long, value_name = "URL", requires = "oidc_client_id", help_heading = "OIDC")]
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "oidc_client_id",
+        help_heading = "OIDC"
+    )]
     pub oidc_issuer_url: Option<String>,
     /// OIDC client id (needs --oidc-issuer-url)
-    #[arg(long, value_name = "ID", requires = "oidc_issuer_url", help_heading = "OIDC")]
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "oidc_issuer_url",
+        help_heading = "OIDC"
+    )]
     pub oidc_client_id: Option<String>,
     /// JWT claim to use as the user name
-    #[arg(long, value_name = "CLAIM", requires = "oidc_issuer_url", help_heading = "OIDC")]
+    #[arg(
+        long,
+        value_name = "CLAIM",
+        requires = "oidc_issuer_url",
+        help_heading = "OIDC"
+    )]
     pub oidc_username_claim: Option<String>,
     /// JWT claim to use as the user's groups
-    #[arg(long, value_name = "CLAIM", requires = "oidc_issuer_url", help_heading = "OIDC")]
+    #[arg(
+        long,
+        value_name = "CLAIM",
+        requires = "oidc_issuer_url",
+        help_heading = "OIDC"
+    )]
     pub oidc_groups_claim: Option<String>,
     /// Claim KEY=VALUE every token must carry (repeatable)
     #[arg(
@@ -495,10 +521,20 @@ pub struct CreateNodePoolArgs {
     #[arg(long = "label", short = 'l', value_name = "KEY=VALUE", value_parser = parse_label)]
     pub labels: Vec<(String, String)>,
     /// Extra nodes a rolling update may add above the count
-    #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Rolling updates")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        help_heading = "Rolling updates"
+    )]
     pub max_surge: u32,
     /// Nodes a rolling update may take away below the count
-    #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Rolling updates")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "Rolling updates"
+    )]
     pub max_unavailable: u32,
     /// Node image version [default: the latest]
     #[arg(long, value_name = "VERSION")]

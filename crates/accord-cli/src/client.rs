@@ -89,7 +89,9 @@ pub enum ApiError {
         reason: String,
     },
     /// The token contains characters that cannot be sent in a header.
-    #[error("the API token contains characters that are not allowed (expected accord_<id>_<secret>)")]
+    #[error(
+        "the API token contains characters that are not allowed (expected accord_<id>_<secret>)"
+    )]
     InvalidToken,
 }
 
@@ -130,9 +132,9 @@ impl ApiError {
                 "your role or party may not do this (see `accord whoami`); provider-side actions need \
                  an operator token (e.g. --profile operator)",
             ),
-            Code::Unimplemented => {
-                Some("the server does not offer this call: are the CLI and server versions the same?")
-            }
+            Code::Unimplemented => Some(
+                "the server does not offer this call: are the CLI and server versions the same?",
+            ),
             Code::Aborted => Some("the resource changed meanwhile: look at it again and retry"),
             _ => None,
         }
@@ -204,10 +206,10 @@ fn unreachable_detail(error: &(dyn StdError + 'static)) -> Option<String> {
     let mut innermost: &(dyn StdError + 'static) = error;
     let mut current = Some(error);
     while let Some(e) = current {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                return None;
-            }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return None;
         }
         innermost = e;
         current = e.source();
@@ -321,7 +323,10 @@ mod tests {
                 Status::failed_precondition("cluster demo still has node pools: gpu-a, gpu-b"),
                 "FAILED_PRECONDITION: cluster demo still has node pools: gpu-a, gpu-b",
             ),
-            (Status::not_found("cluster x not found"), "NOT_FOUND: cluster x not found"),
+            (
+                Status::not_found("cluster x not found"),
+                "NOT_FOUND: cluster x not found",
+            ),
             (
                 Status::invalid_argument("spec.network.pod_cidr: overlaps"),
                 "INVALID_ARGUMENT: spec.network.pod_cidr: overlaps",
@@ -329,7 +334,10 @@ mod tests {
             (Status::aborted("stale"), "ABORTED: stale"),
             (Status::unauthenticated(""), "UNAUTHENTICATED"),
             (Status::permission_denied("no"), "PERMISSION_DENIED: no"),
-            (Status::resource_exhausted("quota"), "RESOURCE_EXHAUSTED: quota"),
+            (
+                Status::resource_exhausted("quota"),
+                "RESOURCE_EXHAUSTED: quota",
+            ),
             (Status::already_exists("x"), "ALREADY_EXISTS: x"),
             (Status::unavailable("bus down"), "UNAVAILABLE: bus down"),
             (Status::internal("boom"), "INTERNAL: boom"),
@@ -395,14 +403,24 @@ mod tests {
     fn hints() {
         let unauthenticated = ApiError::from_status("e", Status::unauthenticated("bad key"));
         assert!(unauthenticated.hint().unwrap().contains("ACCORD_TOKEN"));
-        assert!(ApiError::from_status("e", Status::not_found("x")).hint().is_none());
+        assert!(
+            ApiError::from_status("e", Status::not_found("x"))
+                .hint()
+                .is_none()
+        );
         assert!(ApiError::not_found("member x").is_not_found());
     }
 
     #[test]
     fn endpoint_normalization() {
-        assert_eq!(normalize_endpoint("127.0.0.1:50051"), "http://127.0.0.1:50051");
-        assert_eq!(normalize_endpoint("https://api.example/"), "https://api.example");
+        assert_eq!(
+            normalize_endpoint("127.0.0.1:50051"),
+            "http://127.0.0.1:50051"
+        );
+        assert_eq!(
+            normalize_endpoint("https://api.example/"),
+            "https://api.example"
+        );
     }
 
     #[test]
@@ -413,7 +431,10 @@ mod tests {
             request.metadata().get("authorization").unwrap(),
             "Bearer accord_ak-1_secret"
         );
-        assert!(matches!(BearerAuth::new("bad\ntoken"), Err(ApiError::InvalidToken)));
+        assert!(matches!(
+            BearerAuth::new("bad\ntoken"),
+            Err(ApiError::InvalidToken)
+        ));
         assert_eq!(format!("{auth:?}"), "BearerAuth(<redacted>)");
     }
 

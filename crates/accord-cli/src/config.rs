@@ -140,7 +140,11 @@ fn toml_key(key: &str) -> String {
         && key
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if bare { key.to_owned() } else { toml_string(key) }
+    if bare {
+        key.to_owned()
+    } else {
+        toml_string(key)
+    }
 }
 
 /// The parts of the process environment that resolution consults.
@@ -241,20 +245,44 @@ impl Settings {
         match self.token.as_deref() {
             Some(token) if !token.trim().is_empty() => Ok(token),
             _ => {
-                let looked = match &self.config_file {
-                    Some(path) => format!("config file {}", path.display()),
-                    None => format!(
-                        "no config file ({PROJECT_CONFIG} here or above, or ~/.config/accord/config.toml)"
+                let looked = match (&self.config_file, &self.profile) {
+                    (Some(path), Some(profile)) => {
+                        format!("profile {profile:?} of {} has no token", path.display())
+                    }
+                    (Some(path), None) => format!("{} has no token", path.display()),
+                    (None, _) => format!(
+                        "no config file found: {PROJECT_CONFIG} here or in a parent directory, \
+                         or ~/.config/accord/config.toml"
                     ),
                 };
                 bail!(
-                    "no API token: pass --token, set ACCORD_TOKEN, or select a profile with a token \
-                     (--profile; looked at {looked})\n\
+                    "no API token: pass --token, set ACCORD_TOKEN, or select a config profile \
+                     with --profile ({looked})\n\
                      \x20 to get one: `cargo xtask up` starts Accord locally and prints a token; then\n\
                      \x20   export ACCORD_TOKEN=accord_<id>_<secret>"
                 )
             }
         }
+    }
+}
+
+/// Settings from the command line and environment alone, ignoring any config file (for
+/// `accord up` and `accord bench`, which run Accord rather than talk to it, and must not fail on
+/// a config file they are about to rewrite).
+pub fn from_flags(global: &GlobalArgs) -> Settings {
+    Settings {
+        endpoint: global
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
+        token: global.token.clone(),
+        nats_url: global
+            .nats_url
+            .clone()
+            .unwrap_or_else(|| DEFAULT_NATS_URL.to_owned()),
+        project: global.project.clone().unwrap_or_default(),
+        config_file: None,
+        profile: None,
     }
 }
 
@@ -291,7 +319,11 @@ pub fn resolve(global: &GlobalArgs, env: &Environment) -> anyhow::Result<Setting
                 bail!(
                     "config file {} has no profile {name:?} (it has: {})",
                     path.display(),
-                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
                 );
             };
             Some((name.clone(), profile.clone()))
@@ -323,20 +355,20 @@ pub fn resolve(global: &GlobalArgs, env: &Environment) -> anyhow::Result<Setting
         if let Some(value) = cli_value {
             return Some(value);
         }
-        if let Some((name, profile)) = &selected {
-            if let Some(value) = field(profile) {
-                used_profile = Some(name.clone());
-                return Some(value.clone());
-            }
+        if let Some((name, profile)) = &selected
+            && let Some(value) = field(profile)
+        {
+            used_profile = Some(name.clone());
+            return Some(value.clone());
         }
         if env_value.is_some() {
             return env_value;
         }
-        if let Some((name, profile)) = &default {
-            if let Some(value) = field(profile) {
-                used_profile = Some(name.clone());
-                return Some(value.clone());
-            }
+        if let Some((name, profile)) = &default
+            && let Some(value) = field(profile)
+        {
+            used_profile = Some(name.clone());
+            return Some(value.clone());
         }
         field(&file.defaults).clone()
     };
@@ -401,6 +433,16 @@ nats_url = "nats://10.0.0.1:4222"
             xdg_config_home: None,
         };
         (dir, env)
+    }
+
+    #[test]
+    fn flags_only() {
+        let mut args = global();
+        args.nats_url = Some("nats://n:1".into());
+        let settings = from_flags(&args);
+        assert_eq!(settings.nats_url, "nats://n:1");
+        assert_eq!(settings.endpoint, DEFAULT_ENDPOINT);
+        assert_eq!(settings.config_file, None);
     }
 
     #[test]
@@ -521,8 +563,11 @@ nats_url = "nats://10.0.0.1:4222"
 
         let home = dir.path().join("home");
         std::fs::create_dir_all(home.join(".config/accord")).unwrap();
-        std::fs::write(home.join(".config/accord/config.toml"), "token = \"accord_home\"\n")
-            .unwrap();
+        std::fs::write(
+            home.join(".config/accord/config.toml"),
+            "token = \"accord_home\"\n",
+        )
+        .unwrap();
         let env = Environment {
             xdg_config_home: None,
             ..env
@@ -537,7 +582,10 @@ nats_url = "nats://10.0.0.1:4222"
     fn malformed_file_names_the_path() {
         let (dir, env) = project_with_config("token = [1, 2");
         let err = format!("{:#}", resolve(&global(), &env).unwrap_err());
-        assert!(err.contains(&dir.path().join(PROJECT_CONFIG).display().to_string()), "{err}");
+        assert!(
+            err.contains(&dir.path().join(PROJECT_CONFIG).display().to_string()),
+            "{err}"
+        );
     }
 
     #[test]

@@ -75,7 +75,12 @@ pub fn cluster(name: &str, id: &str) -> pb::Cluster {
             api_endpoint: format!("https://{name}.eu-iceland1.accord.example:6443"),
             observed_generation: 2,
             conditions: vec![
-                condition("ControlPlaneReady", "True", "AllReplicasRunning", "3/3 replicas running"),
+                condition(
+                    "ControlPlaneReady",
+                    "True",
+                    "AllReplicasRunning",
+                    "3/3 replicas running",
+                ),
                 condition("Ready", "True", "ControlPlaneServing", ""),
             ],
             node_pool_count: 2,

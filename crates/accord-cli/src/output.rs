@@ -111,10 +111,10 @@ impl Printer {
         } else {
             write!(std::io::stderr().lock(), "{text}{newline}")
         };
-        if let Err(error) = result {
-            if error.kind() == std::io::ErrorKind::BrokenPipe {
-                self.closed.store(true, Ordering::Relaxed);
-            }
+        if let Err(error) = result
+            && error.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            self.closed.store(true, Ordering::Relaxed);
         }
     }
 }

@@ -101,7 +101,10 @@ mod tests {
 
     #[test]
     fn labels() {
-        assert_eq!(parse_label("team=ml").unwrap(), ("team".into(), "ml".into()));
+        assert_eq!(
+            parse_label("team=ml").unwrap(),
+            ("team".into(), "ml".into())
+        );
         assert_eq!(
             parse_label("example.com/tier=").unwrap(),
             ("example.com/tier".into(), String::new())
@@ -119,16 +122,26 @@ mod tests {
     fn taints() {
         let taint = parse_taint("nvidia.com/gpu=present:NoSchedule").unwrap();
         assert_eq!(
-            (taint.key.as_str(), taint.value.as_str(), taint.effect.as_str()),
+            (
+                taint.key.as_str(),
+                taint.value.as_str(),
+                taint.effect.as_str()
+            ),
             ("nvidia.com/gpu", "present", "NoSchedule")
         );
         let taint = parse_taint("dedicated:NoExecute").unwrap();
-        assert_eq!((taint.key.as_str(), taint.value.as_str()), ("dedicated", ""));
+        assert_eq!(
+            (taint.key.as_str(), taint.value.as_str()),
+            ("dedicated", "")
+        );
 
         let err = parse_taint("dedicated=ml").unwrap_err();
         assert!(err.contains("no ':EFFECT'"), "{err}");
         let err = parse_taint("dedicated=ml:Sometimes").unwrap_err();
-        assert!(err.contains("NoSchedule, PreferNoSchedule, NoExecute"), "{err}");
+        assert!(
+            err.contains("NoSchedule, PreferNoSchedule, NoExecute"),
+            "{err}"
+        );
         let err = parse_taint("=x:NoSchedule").unwrap_err();
         assert!(err.contains("no key"), "{err}");
         assert!(parse_taint("bad key=x:NoSchedule").is_err());

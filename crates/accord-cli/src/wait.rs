@@ -182,17 +182,20 @@ pub fn cluster_ready(name: &str) -> impl FnMut(Option<&pb::Cluster>) -> Verdict 
             "{}, {running}/{total} control-plane replicas running",
             phase_or_pending(&status.phase)
         );
-        if let Some(ready) = condition(&status.conditions, COND_READY) {
-            if !ready.reason.is_empty() {
-                summary.push_str(&format!(", Ready={}: {}", ready.status, ready.reason));
-            }
+        if let Some(ready) = condition(&status.conditions, COND_READY)
+            && !ready.reason.is_empty()
+        {
+            summary.push_str(&format!(", Ready={}: {}", ready.status, ready.reason));
         }
         Verdict::Pending(Observation::new(summary).with_progress(running, total))
     }
 }
 
 /// Upgrade execution: until every replica and the cluster run `target` and nothing is pending.
-pub fn cluster_upgraded(name: &str, target: &str) -> impl FnMut(Option<&pb::Cluster>) -> Verdict + use<> {
+pub fn cluster_upgraded(
+    name: &str,
+    target: &str,
+) -> impl FnMut(Option<&pb::Cluster>) -> Verdict + use<> {
     let name = name.to_owned();
     let target = target.to_owned();
     move |cluster| {
@@ -266,10 +269,10 @@ pub fn pool_ready(
                 ", {}/{} replaced by {}",
                 cycle.nodes_replaced, cycle.nodes_total, cycle.target_image_version
             ));
-            return Verdict::Pending(
-                Observation::new(summary)
-                    .with_progress(u64::from(cycle.nodes_replaced), u64::from(cycle.nodes_total)),
-            );
+            return Verdict::Pending(Observation::new(summary).with_progress(
+                u64::from(cycle.nodes_replaced),
+                u64::from(cycle.nodes_total),
+            ));
         }
         Verdict::Pending(
             Observation::new(summary)
@@ -377,7 +380,7 @@ impl Progress {
             Mode::Lines(printer) => {
                 if observation.summary != self.last {
                     printer.err(&format!(
-                        "[{:>4}s] {}: {}",
+                        "[{:>4}s] waiting for {}: {}",
                         elapsed.as_secs(),
                         self.what,
                         observation.summary
@@ -492,7 +495,10 @@ mod tests {
         let status = pool.status.as_mut().unwrap();
         status.ready_nodes = 4;
         status.phase = "ready".into();
-        assert!(matches!(judge(Some(&pool)), Verdict::Pending(_)), "stale generation");
+        assert!(
+            matches!(judge(Some(&pool)), Verdict::Pending(_)),
+            "stale generation"
+        );
         pool.status.as_mut().unwrap().observed_generation = 3;
         assert!(matches!(judge(Some(&pool)), Verdict::Done(_)));
         assert!(matches!(judge(None), Verdict::Failed(_)));
@@ -519,7 +525,10 @@ mod tests {
         );
         pool.status.as_mut().unwrap().phase = "ready".into();
         pool.status.as_mut().unwrap().cycle = None;
-        assert!(matches!(judge(Some(&pool)), Verdict::Pending(_)), "still on the old image");
+        assert!(
+            matches!(judge(Some(&pool)), Verdict::Pending(_)),
+            "still on the old image"
+        );
         pool.spec.as_mut().unwrap().image_version = "2026.11".into();
         assert_eq!(
             judge(Some(&pool)),

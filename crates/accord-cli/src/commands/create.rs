@@ -101,13 +101,16 @@ pub fn cluster_request(
     kubernetes_version: String,
     region: String,
 ) -> pb::CreateClusterRequest {
-    let oidc = args.oidc_issuer_url.as_ref().map(|issuer_url| pb::OidcConfig {
-        issuer_url: issuer_url.clone(),
-        client_id: args.oidc_client_id.clone().unwrap_or_default(),
-        username_claim: args.oidc_username_claim.clone().unwrap_or_default(),
-        groups_claim: args.oidc_groups_claim.clone().unwrap_or_default(),
-        required_claims: labels(&args.oidc_required_claims),
-    });
+    let oidc = args
+        .oidc_issuer_url
+        .as_ref()
+        .map(|issuer_url| pb::OidcConfig {
+            issuer_url: issuer_url.clone(),
+            client_id: args.oidc_client_id.clone().unwrap_or_default(),
+            username_claim: args.oidc_username_claim.clone().unwrap_or_default(),
+            groups_claim: args.oidc_groups_claim.clone().unwrap_or_default(),
+            required_claims: labels(&args.oidc_required_claims),
+        });
     pb::CreateClusterRequest {
         project,
         name: args.name.clone(),
@@ -172,7 +175,9 @@ async fn cluster(ctx: &Context, api: &Api, args: CreateClusterArgs) -> anyhow::R
                 )
                 .await?;
             let version = pick_version(None, &offered)?;
-            ctx.note(&format!("using Kubernetes {version} (the default; --kubernetes-version to choose)"));
+            ctx.note(&format!(
+                "using Kubernetes {version} (the default; --kubernetes-version to choose)"
+            ));
             version
         }
     };
@@ -445,14 +450,9 @@ mod tests {
 
     #[test]
     fn node_pool_defaults() {
-        let CreateKind::Nodepool(args) = parse_create(&[
-            "np",
-            "cpu",
-            "-c",
-            "demo",
-            "--instance-type",
-            "cpu.16x",
-        ]) else {
+        let CreateKind::Nodepool(args) =
+            parse_create(&["np", "cpu", "-c", "demo", "--instance-type", "cpu.16x"])
+        else {
             panic!("not a node pool")
         };
         let spec = node_pool_request(&args, String::new()).spec.unwrap();

@@ -61,7 +61,10 @@ mod tests {
     #[test]
     fn target_image_precedence() {
         let mut pool = fixtures::node_pool("gpu-a");
-        assert_eq!(target_image(Some("2026.09"), &pool).as_deref(), Some("2026.09"));
+        assert_eq!(
+            target_image(Some("2026.09"), &pool).as_deref(),
+            Some("2026.09")
+        );
         assert_eq!(target_image(None, &pool).as_deref(), Some("2026.11"));
         pool.status.as_mut().unwrap().cycle = Some(pb::CycleStatus {
             in_progress: true,

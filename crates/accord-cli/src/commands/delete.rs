@@ -45,12 +45,15 @@ async fn cluster(ctx: &Context, api: &Api, args: DeleteClusterArgs) -> anyhow::R
 
 async fn node_pool(ctx: &Context, api: &Api, args: DeletePoolArgs) -> anyhow::Result<()> {
     let deleting = api
-        .call(api.node_pools().delete_node_pool(pb::DeleteNodePoolRequest {
-            project: api.project(),
-            cluster: args.cluster.clone(),
-            node_pool: args.name.clone(),
-            resource_version: 0,
-        }))
+        .call(
+            api.node_pools()
+                .delete_node_pool(pb::DeleteNodePoolRequest {
+                    project: api.project(),
+                    cluster: args.cluster.clone(),
+                    node_pool: args.name.clone(),
+                    resource_version: 0,
+                }),
+        )
         .await?;
     let id = id_or(deleting.metadata.as_ref(), &args.name);
     let name = name_or(deleting.metadata.as_ref(), &args.name);

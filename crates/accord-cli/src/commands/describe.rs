@@ -17,12 +17,18 @@ pub async fn run(ctx: &Context, kind: DescribeKind) -> anyhow::Result<()> {
         DescribeKind::Cluster(target) => {
             let cluster = lookup::cluster(&api, &target.name).await?;
             let pools = if ctx.format == OutputFormat::Table {
-                let id = cluster.metadata.as_ref().map(|m| m.id.clone()).unwrap_or_default();
+                let id = cluster
+                    .metadata
+                    .as_ref()
+                    .map(|m| m.id.clone())
+                    .unwrap_or_default();
                 lookup::pools_of(&api, &id).await.ok()
             } else {
                 None
             };
-            render(ctx, &cluster, || describe::cluster(&cluster, pools.as_deref(), now))?
+            render(ctx, &cluster, || {
+                describe::cluster(&cluster, pools.as_deref(), now)
+            })?
         }
         DescribeKind::Nodepool(target) => {
             let found = lookup::find_pool(&api, &target.name, target.cluster.as_deref()).await?;
@@ -52,7 +58,12 @@ pub async fn run(ctx: &Context, kind: DescribeKind) -> anyhow::Result<()> {
                 (None, _) => None,
             };
             render(ctx, &found.node, || {
-                describe::node(&found.node, found.pool.as_deref(), cluster_name.as_deref(), now)
+                describe::node(
+                    &found.node,
+                    found.pool.as_deref(),
+                    cluster_name.as_deref(),
+                    now,
+                )
             })?
         }
         DescribeKind::Project(target) => {
@@ -100,7 +111,11 @@ async fn related_to_pool(
         .as_ref()
         .map(|s| s.cluster_id.clone())
         .unwrap_or_default();
-    let pool_id = pool.metadata.as_ref().map(|m| m.id.clone()).unwrap_or_default();
+    let pool_id = pool
+        .metadata
+        .as_ref()
+        .map(|m| m.id.clone())
+        .unwrap_or_default();
     let cluster = match known_cluster_name {
         Some(name) => Some(name),
         None => cluster_name(api, &cluster_id).await,

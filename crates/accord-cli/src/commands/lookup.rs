@@ -152,11 +152,7 @@ pub struct FoundNode {
     pub cluster: Option<String>,
 }
 
-async fn nodes_of(
-    api: &Api,
-    cluster: &str,
-    pool: Option<&str>,
-) -> Result<Vec<pb::Node>, ApiError> {
+async fn nodes_of(api: &Api, cluster: &str, pool: Option<&str>) -> Result<Vec<pb::Node>, ApiError> {
     let response = api
         .call(api.nodes().list_nodes(pb::ListNodesRequest {
             project: api.project(),
@@ -198,7 +194,11 @@ pub async fn nodes(
 ) -> anyhow::Result<Vec<FoundNode>> {
     if let Some(cluster) = cluster {
         let names = pool_names(api, cluster).await;
-        return Ok(with_pool_names(nodes_of(api, cluster, pool).await?, &names, None));
+        return Ok(with_pool_names(
+            nodes_of(api, cluster, pool).await?,
+            &names,
+            None,
+        ));
     }
     if let Some(pool) = pool {
         let found = find_pool(api, pool, None).await?;
@@ -304,7 +304,11 @@ pub fn pick_api_key(keys: Vec<pb::ApiKey>, query: &str) -> anyhow::Result<pb::Ap
         ([], []) => Err(ApiError::not_found(format!("API key {query} not found")).into()),
         _ => bail!(
             "several API keys are named {query} ({}): use the id",
-            named.iter().map(|k| k.id.as_str()).collect::<Vec<_>>().join(", ")
+            named
+                .iter()
+                .map(|k| k.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }

@@ -10,11 +10,14 @@ pub async fn run(ctx: &Context, command: QuotaCommand) -> anyhow::Result<()> {
     let QuotaCommand::Set(args) = command;
     let api = ctx.api().await?;
     let project = api
-        .call(api.projects().set_project_quota(pb::SetProjectQuotaRequest {
-            project: args.name.clone(),
-            gpu_quota: args.gpus,
-            resource_version: 0,
-        }))
+        .call(
+            api.projects()
+                .set_project_quota(pb::SetProjectQuotaRequest {
+                    project: args.name.clone(),
+                    gpu_quota: args.gpus,
+                    resource_version: 0,
+                }),
+        )
         .await?;
     announce(ctx, &project, &format!("GPU quota set to {}", args.gpus))
 }

@@ -24,7 +24,9 @@ pub fn next_minor(current: &str) -> anyhow::Result<String> {
     let version: KubeVersion = current
         .parse()
         .map_err(|error: String| anyhow::anyhow!(error))
-        .with_context(|| format!("the cluster reports version {current:?}; pass --kubernetes-version"))?;
+        .with_context(|| {
+            format!("the cluster reports version {current:?}; pass --kubernetes-version")
+        })?;
     Ok(version.next_minor().to_string())
 }
 

@@ -16,9 +16,7 @@ pub async fn run(ctx: &Context) -> anyhow::Result<()> {
     let text = match ctx.format {
         OutputFormat::Table => describe::whoami(&me),
         OutputFormat::Name => format!("user/{}", me.user),
-        OutputFormat::Json | OutputFormat::Yaml => {
-            structured(ctx.format, &WhoAmIView::from(&me))?
-        }
+        OutputFormat::Json | OutputFormat::Yaml => structured(ctx.format, &WhoAmIView::from(&me))?,
     };
     ctx.out(&text);
     Ok(())

@@ -38,7 +38,11 @@ impl Doc {
         self.lines.push(Line::Field {
             indent,
             key: key.to_owned(),
-            value: if value.is_empty() { NONE.to_owned() } else { value },
+            value: if value.is_empty() {
+                NONE.to_owned()
+            } else {
+                value
+            },
         });
         self
     }
@@ -183,7 +187,11 @@ pub fn cluster(c: &pb::Cluster, pools: Option<&[pb::NodePool]>, now: OffsetDateT
         .field(2, "VPC Subnet", network.vpc_subnet)
         .field(2, "Pod CIDR", network.pod_cidr)
         .field(2, "Service CIDR", network.service_cidr)
-        .field(2, "Node CIDR Mask", format!("/{}", network.node_cidr_mask_size));
+        .field(
+            2,
+            "Node CIDR Mask",
+            format!("/{}", network.node_cidr_mask_size),
+        );
     match spec.oidc.as_ref().filter(|o| !o.issuer_url.is_empty()) {
         Some(oidc) => {
             doc.heading(1, "OIDC")
@@ -197,11 +205,27 @@ pub fn cluster(c: &pb::Cluster, pools: Option<&[pb::NodePool]>, now: OffsetDateT
             doc.field(1, "OIDC", "");
         }
     }
-    let auto = spec.autoclusters.clone().unwrap_or_default();
+    let auto = spec.autoclusters.unwrap_or_default();
     doc.heading(1, "AutoClusters")
-        .field(2, "Remediation", if auto.remediation_enabled { "enabled" } else { "disabled" })
-        .field(2, "Max Unhealthy", format!("{}%", auto.max_unhealthy_percent))
-        .field(2, "Max In Flight/Pool", auto.max_in_flight_per_pool.to_string());
+        .field(
+            2,
+            "Remediation",
+            if auto.remediation_enabled {
+                "enabled"
+            } else {
+                "disabled"
+            },
+        )
+        .field(
+            2,
+            "Max Unhealthy",
+            format!("{}%", auto.max_unhealthy_percent),
+        )
+        .field(
+            2,
+            "Max In Flight/Pool",
+            auto.max_in_flight_per_pool.to_string(),
+        );
 
     doc.heading(0, "Status")
         .field(1, "Phase", status.phase.clone())
@@ -239,7 +263,10 @@ pub fn cluster(c: &pb::Cluster, pools: Option<&[pb::NodePool]>, now: OffsetDateT
         } else {
             let rows: Vec<PoolRow<'_>> = pools
                 .iter()
-                .map(|pool| PoolRow { pool, cluster: None })
+                .map(|pool| PoolRow {
+                    pool,
+                    cluster: None,
+                })
                 .collect();
             doc.block(1, &tables::node_pools(&rows, now));
         }
@@ -258,7 +285,11 @@ pub fn node_pool(
     metadata(&mut doc, p.metadata.as_ref(), now);
     let spec = p.spec.clone().unwrap_or_default();
     let status = p.status.clone().unwrap_or_default();
-    let pool_name = p.metadata.as_ref().map(|m| m.name.as_str()).unwrap_or_default();
+    let pool_name = p
+        .metadata
+        .as_ref()
+        .map(|m| m.name.as_str())
+        .unwrap_or_default();
 
     let cluster = match cluster_name {
         Some(name) => format!("{name} ({})", spec.cluster_id),
@@ -272,7 +303,9 @@ pub fn node_pool(
             1,
             "Autoscaling",
             match &spec.autoscaling {
-                Some(a) if a.enabled => format!("enabled, {} to {} nodes", a.min_count, a.max_count),
+                Some(a) if a.enabled => {
+                    format!("enabled, {} to {} nodes", a.min_count, a.max_count)
+                }
                 _ => "disabled".to_owned(),
             },
         )
@@ -293,7 +326,7 @@ pub fn node_pool(
                 .join(", "),
         )
         .field(1, "Image Version", spec.image_version.clone());
-    let rolling = spec.rolling_update.clone().unwrap_or_default();
+    let rolling = spec.rolling_update.unwrap_or_default();
     doc.field(
         1,
         "Rolling Update",
@@ -415,10 +448,15 @@ pub fn project(p: &pb::Project, now: OffsetDateTime) -> String {
     let mut doc = Doc::default();
     metadata(&mut doc, p.metadata.as_ref(), now);
     let quota = p.spec.as_ref().map(|s| s.gpu_quota).unwrap_or(0);
-    let status = p.status.clone().unwrap_or_default();
-    doc.heading(0, "Spec").field(1, "GPU Quota", quota.to_string());
+    let status = p.status.unwrap_or_default();
+    doc.heading(0, "Spec")
+        .field(1, "GPU Quota", quota.to_string());
     doc.heading(0, "Status")
-        .field(1, "GPUs Requested", format!("{} of {quota}", status.gpus_requested))
+        .field(
+            1,
+            "GPUs Requested",
+            format!("{} of {quota}", status.gpus_requested),
+        )
         .field(1, "Clusters", status.cluster_count.to_string())
         .field(1, "Members", status.member_count.to_string());
     doc.render()
@@ -444,7 +482,15 @@ pub fn api_key(k: &pb::ApiKey, now: OffsetDateTime) -> String {
         .field(0, "User", k.user.clone())
         .field(0, "Created By", k.created_by.clone())
         .field(0, "Created", when(k.created_at.as_ref(), now))
-        .field(0, "Revoked", if k.revoked { when(k.revoked_at.as_ref(), now) } else { "no".into() });
+        .field(
+            0,
+            "Revoked",
+            if k.revoked {
+                when(k.revoked_at.as_ref(), now)
+            } else {
+                "no".into()
+            },
+        );
     doc.render()
 }
 
@@ -511,7 +557,10 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text.contains("Taints:           nvidia.com/gpu=present:NoSchedule"), "{text}");
+        assert!(
+            text.contains("  Taints:          nvidia.com/gpu=present:NoSchedule\n"),
+            "{text}"
+        );
         assert!(text.contains("Nodes:\n  NAME       ID"), "{text}");
     }
 
@@ -523,7 +572,10 @@ mod tests {
             status.cordoned_by = "customer".into();
         }
         let text = super::node(&node, Some("gpu-a"), Some("demo"), NOW);
-        assert!(text.contains("Cordoned:        yes, by the customer"), "{text}");
+        assert!(
+            text.contains("Cordoned:        yes, by the customer"),
+            "{text}"
+        );
         assert!(text.contains("Node Pool:        gpu-a (np-"), "{text}");
     }
 }

@@ -81,7 +81,11 @@ pub fn clusters(items: &[pb::Cluster], now: OffsetDateTime) -> String {
         .map(|c| {
             let (name, id, created) = meta(c.metadata.as_ref());
             let status = c.status.clone().unwrap_or_default();
-            let region = c.spec.as_ref().map(|s| s.region.as_str()).unwrap_or_default();
+            let region = c
+                .spec
+                .as_ref()
+                .map(|s| s.region.as_str())
+                .unwrap_or_default();
             vec![
                 name,
                 id,
@@ -95,7 +99,9 @@ pub fn clusters(items: &[pb::Cluster], now: OffsetDateTime) -> String {
         })
         .collect();
     render(
-        &["NAME", "ID", "PHASE", "READY", "VERSION", "REGION", "POOLS", "AGE"],
+        &[
+            "NAME", "ID", "PHASE", "READY", "VERSION", "REGION", "POOLS", "AGE",
+        ],
         rows,
     )
 }
@@ -150,7 +156,11 @@ pub fn node_pools(items: &[PoolRow<'_>], now: OffsetDateTime) -> String {
         .map(|row| {
             let p = row.pool;
             let (name, id, created) = meta(p.metadata.as_ref());
-            let phase = p.status.as_ref().map(|s| s.phase.as_str()).unwrap_or_default();
+            let phase = p
+                .status
+                .as_ref()
+                .map(|s| s.phase.as_str())
+                .unwrap_or_default();
             let instance_type = p
                 .spec
                 .as_ref()
@@ -269,7 +279,7 @@ pub fn projects(items: &[pb::Project], now: OffsetDateTime) -> String {
         .map(|p| {
             let (name, id, created) = meta(p.metadata.as_ref());
             let quota = p.spec.as_ref().map(|s| s.gpu_quota).unwrap_or(0);
-            let status = p.status.clone().unwrap_or_default();
+            let status = p.status.unwrap_or_default();
             vec![
                 name,
                 id,
@@ -323,7 +333,11 @@ pub fn versions(response: &pb::ListKubernetesVersionsResponse) -> String {
         .versions
         .iter()
         .map(|v| {
-            let default = if *v == response.default_version { "*" } else { "" };
+            let default = if *v == response.default_version {
+                "*"
+            } else {
+                ""
+            };
             vec![v.clone(), default.to_owned()]
         })
         .collect();
@@ -366,7 +380,11 @@ pub fn images(response: &pb::ListImagesResponse) -> String {
         .images
         .iter()
         .map(|i| {
-            let latest = if i.version == response.latest { "*" } else { "" };
+            let latest = if i.version == response.latest {
+                "*"
+            } else {
+                ""
+            };
             vec![
                 i.version.clone(),
                 latest.to_owned(),
@@ -392,10 +410,23 @@ pub fn images(response: &pb::ListImagesResponse) -> String {
     )
 }
 
+/// Fields that identify an item: shown first in [`json_objects`] tables.
+const IDENTITY_FIELDS: [&str; 4] = ["name", "node", "id", "cluster"];
+
 /// A generic table from JSON objects (for replies whose shape the CLI does not own, like the
-/// simulator's fleet list): one column per scalar field, in first-seen order.
+/// simulator's fleet list): one column per scalar field, identifying fields first, the others in
+/// first-seen order.
 pub fn json_objects(items: &[serde_json::Value]) -> String {
-    let mut columns: Vec<String> = Vec::new();
+    let mut columns: Vec<String> = IDENTITY_FIELDS
+        .iter()
+        .filter(|field| {
+            items.iter().any(|item| {
+                item.get(**field)
+                    .is_some_and(|v| !v.is_object() && !v.is_array())
+            })
+        })
+        .map(|field| (*field).to_owned())
+        .collect();
     for item in items {
         if let Some(object) = item.as_object() {
             for (key, value) in object {
@@ -439,7 +470,10 @@ mod tests {
             status.control_plane[2].state = "upgrading".into();
         }
         let text = clusters(
-            &[fixtures::cluster("demo", "cl-01jexample000000000demo001"), upgrading],
+            &[
+                fixtures::cluster("demo", "cl-01jexample000000000demo001"),
+                upgrading,
+            ],
             NOW,
         );
         let expected = "\
@@ -452,14 +486,29 @@ train   cl-…train001   running   2/3     1.32 -> 1.33   eu-iceland1   2       
     #[test]
     fn pool_table_with_and_without_cluster_column() {
         let pool = fixtures::node_pool("gpu-a");
-        let text = node_pools(&[PoolRow { pool: &pool, cluster: None }], NOW);
+        let text = node_pools(
+            &[PoolRow {
+                pool: &pool,
+                cluster: None,
+            }],
+            NOW,
+        );
         let expected = "\
-NAME    ID             PHASE   READY   INSTANCE-TYPE          IMAGE     UPDATE    AUTOSCALING   AGE
-gpu-a   cl-…00000001   ready   2/2     h100-80gb-sxm-ib.8x    2026.10   2026.11   1-4           2m";
-        assert_eq!(text, expected.replace("cl-", "np-"), "\n{text}");
-        let text = node_pools(&[PoolRow { pool: &pool, cluster: Some("demo") }], NOW);
+NAME    ID             PHASE   READY   INSTANCE-TYPE         IMAGE     UPDATE    AUTOSCALING   AGE
+gpu-a   np-…00000001   ready   2/2     h100-80gb-sxm-ib.8x   2026.10   2026.11   1-4           2m";
+        assert_eq!(text, expected, "\n{text}");
+        let text = node_pools(
+            &[PoolRow {
+                pool: &pool,
+                cluster: Some("demo"),
+            }],
+            NOW,
+        );
         assert!(text.starts_with("CLUSTER   NAME"), "\n{text}");
-        assert!(text.lines().nth(1).unwrap().starts_with("demo      gpu-a"), "\n{text}");
+        assert!(
+            text.lines().nth(1).unwrap().starts_with("demo      gpu-a"),
+            "\n{text}"
+        );
     }
 
     #[test]
@@ -468,7 +517,14 @@ gpu-a   cl-…00000001   ready   2/2     h100-80gb-sxm-ib.8x    2026.10   2026.1
         if let Some(status) = node.status.as_mut() {
             status.cordoned = true;
         }
-        let text = nodes(&[NodeRow { node: &node, pool: Some("gpu-a"), cluster: None }], NOW);
+        let text = nodes(
+            &[NodeRow {
+                node: &node,
+                pool: Some("gpu-a"),
+                cluster: None,
+            }],
+            NOW,
+        );
         let expected = "\
 NAME       ID             STATE            POOL    INSTANCE-TYPE         FAILURE-DOMAIN   IP         VERSION   AGE
 gpu-a-x1   no-…00000001   ready,cordoned   gpu-a   h100-80gb-sxm-ib.8x   fd-1             10.0.1.5   1.32      90s";
@@ -477,7 +533,10 @@ gpu-a-x1   no-…00000001   ready,cordoned   gpu-a   h100-80gb-sxm-ib.8x   fd-1 
 
     #[test]
     fn iam_tables() {
-        let text = members(&[fixtures::member("alice@example.com", pb::Role::Editor)], NOW);
+        let text = members(
+            &[fixtures::member("alice@example.com", pb::Role::Editor)],
+            NOW,
+        );
         assert_eq!(
             text,
             "USER                ROLE     USER-ID        AGE\n\
@@ -504,9 +563,9 @@ gpu-a-x1   no-…00000001   ready,cordoned   gpu-a   h100-80gb-sxm-ib.8x   fd-1 
         ];
         let text = json_objects(&items);
         let expected = "\
-NODE   STATE   GPUS   FAULT
-n1     ready   8      -
-n2     -       -      gpu-xid";
+NODE   GPUS   STATE   FAULT
+n1     8      ready   -
+n2     -      -       gpu-xid";
         assert_eq!(text, expected, "\n{text}");
     }
 }

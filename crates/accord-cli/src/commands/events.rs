@@ -1,0 +1,246 @@
+//! `accord events watch`: follow the CloudEvents Accord publishes on NATS, one line each.
+//!
+//! Lines read `TIME  TYPE  SUBJECT  summary`, where TYPE drops the `accord.` prefix and the
+//! version (`cluster.created`) and the summary lists the event's scalar fields (`name=demo`).
+//! `-o json` prints each raw CloudEvent as one JSON line (jq-friendly).
+
+use accord_bus::{CloudEvent, StartAt, subjects};
+use anyhow::Context as _;
+use futures::StreamExt;
+
+use super::Context;
+use crate::cli::{EventsCommand, EventsWatchArgs, OutputFormat};
+
+/// Longest summary printed, in characters.
+const SUMMARY_LIMIT: usize = 160;
+
+/// Runs `accord events`.
+pub async fn run(ctx: &Context, command: EventsCommand) -> anyhow::Result<()> {
+    let EventsCommand::Watch(args) = command;
+    watch(ctx, args).await
+}
+
+/// The resource kind for a user's spelling (`clusters`, `np`, … → `cluster`, `nodepool`).
+pub fn resource_kind(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    match lower.as_str() {
+        "cluster" | "clusters" | "cl" => "cluster".into(),
+        "nodepool" | "nodepools" | "node-pool" | "node-pools" | "np" => "nodepool".into(),
+        "node" | "nodes" | "no" => "node".into(),
+        "project" | "projects" => "project".into(),
+        _ => lower,
+    }
+}
+
+/// The subject filter for the arguments.
+pub fn filter(args: &EventsWatchArgs) -> anyhow::Result<String> {
+    let filter = match (&args.resource, &args.id) {
+        (Some(resource), Some(id)) => subjects::events_about(&resource_kind(resource), id),
+        (Some(resource), None) => subjects::events_of(&resource_kind(resource)),
+        (None, _) => Ok(subjects::events_all()),
+    };
+    filter.context("invalid --resource or --id")
+}
+
+async fn watch(ctx: &Context, args: EventsWatchArgs) -> anyhow::Result<()> {
+    let filter = filter(&args)?;
+    let bus = ctx.bus().await?;
+    let start = if args.all { StartAt::All } else { StartAt::New };
+    let mut events = bus.watch_events(&filter, start).await.map_err(|error| {
+        anyhow::Error::new(error).context(format!(
+            "watch events on {filter} (is Accord running? the event stream is created at start-up)"
+        ))
+    })?;
+    if ctx.format == OutputFormat::Table {
+        ctx.note(&format!("watching {filter} (Ctrl-C to stop)"));
+    }
+    loop {
+        tokio::select! {
+            item = events.next() => match item {
+                None => break,
+                Some(Ok(event)) => ctx.out(&render(ctx.format, &event)?),
+                Some(Err(error)) => ctx.note(&format!("skipped a message: {error}")),
+            },
+            _ = tokio::signal::ctrl_c() => break,
+        }
+        if ctx.printer.is_closed() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// One event in `format`.
+pub fn render(format: OutputFormat, event: &CloudEvent) -> anyhow::Result<String> {
+    Ok(match format {
+        OutputFormat::Json => serde_json::to_string(event)?,
+        OutputFormat::Yaml => format!("---\n{}", serde_norway::to_string(event)?),
+        OutputFormat::Name => format!(
+            "{}/{}",
+            short_type(&event.r#type)
+                .split('.')
+                .next()
+                .unwrap_or_default(),
+            event.subject.as_deref().unwrap_or("-")
+        ),
+        OutputFormat::Table => format!(
+            "{}  {:<28}  {:<30}  {}",
+            event.time,
+            short_type(&event.r#type),
+            event.subject.as_deref().unwrap_or("-"),
+            summary(&event.data)
+        )
+        .trim_end()
+        .to_owned(),
+    })
+}
+
+/// `accord.cluster.created.v1` → `cluster.created`.
+pub fn short_type(event_type: &str) -> &str {
+    let without_prefix = event_type.strip_prefix("accord.").unwrap_or(event_type);
+    match without_prefix.rsplit_once('.') {
+        Some((rest, version))
+            if version.starts_with('v') && version[1..].bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            rest
+        }
+        _ => without_prefix,
+    }
+}
+
+/// A short `key=value` summary of an event's data: its scalar fields, the name of an embedded
+/// resource, and the type/status of an embedded condition.
+pub fn summary(data: &serde_json::Value) -> String {
+    let Some(object) = data.as_object() else {
+        return match data {
+            serde_json::Value::Null => String::new(),
+            other => truncate(&other.to_string()),
+        };
+    };
+    let mut parts = Vec::new();
+    for (key, value) in object {
+        if key == "event" {
+            continue; // the tag, already in the type
+        }
+        match value {
+            serde_json::Value::String(s) => parts.push(format!("{key}={s}")),
+            serde_json::Value::Number(n) => parts.push(format!("{key}={n}")),
+            serde_json::Value::Bool(b) => parts.push(format!("{key}={b}")),
+            serde_json::Value::Object(inner) => {
+                if let Some(name) = inner
+                    .get("metadata")
+                    .and_then(|m| m.get("name"))
+                    .and_then(serde_json::Value::as_str)
+                {
+                    parts.push(format!("{key}={name}"));
+                } else if let (Some(t), Some(s)) = (
+                    inner.get("type").and_then(serde_json::Value::as_str),
+                    inner.get("status"),
+                ) {
+                    let status = s
+                        .as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| s.to_string());
+                    parts.push(format!("{key}={t}={status}"));
+                }
+            }
+            serde_json::Value::Array(_) | serde_json::Value::Null => {}
+        }
+    }
+    truncate(&parts.join(" "))
+}
+
+fn truncate(text: &str) -> String {
+    if text.chars().count() <= SUMMARY_LIMIT {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(SUMMARY_LIMIT - 1).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn event(data: serde_json::Value) -> CloudEvent {
+        CloudEvent {
+            specversion: "1.0".into(),
+            id: "01JEVENT000000000000000000".into(),
+            source: "/accord/provisioner".into(),
+            r#type: "accord.cluster.condition-changed.v1".into(),
+            subject: Some("cl-01jexample000000000demo001".into()),
+            time: "2026-11-24T10:00:00Z".into(),
+            datacontenttype: "application/json".into(),
+            data,
+            traceparent: None,
+        }
+    }
+
+    #[test]
+    fn types_are_shortened() {
+        assert_eq!(short_type("accord.cluster.created.v1"), "cluster.created");
+        assert_eq!(
+            short_type("accord.nodepool.cycle-started.v12"),
+            "nodepool.cycle-started"
+        );
+        assert_eq!(short_type("com.example.thing"), "com.example.thing");
+        assert_eq!(short_type("accord.cluster.vip"), "cluster.vip");
+    }
+
+    #[test]
+    fn summaries() {
+        let data = json!({
+            "event": "condition-changed",
+            "cluster": "cl-1",
+            "project": "pr-1",
+            "condition": {"type": "Ready", "status": "False", "reason": "ReplicaDown"},
+        });
+        assert_eq!(
+            summary(&data),
+            "cluster=cl-1 condition=Ready=False project=pr-1"
+        );
+        let created = json!({"event": "created", "cluster": {"metadata": {"name": "demo"}}, "gpus_per_node": 8});
+        assert_eq!(summary(&created), "cluster=demo gpus_per_node=8");
+        assert_eq!(summary(&serde_json::Value::Null), "");
+        let long = json!({"message": "x".repeat(500)});
+        assert_eq!(summary(&long).chars().count(), SUMMARY_LIMIT);
+    }
+
+    #[test]
+    fn event_lines() {
+        let e = event(json!({"cluster": "cl-1"}));
+        assert_eq!(
+            render(OutputFormat::Table, &e).unwrap(),
+            "2026-11-24T10:00:00Z  cluster.condition-changed     cl-01jexample000000000demo001   cluster=cl-1"
+        );
+        let line = render(OutputFormat::Json, &e).unwrap();
+        assert!(!line.contains('\n'));
+        assert_eq!(CloudEvent::from_json_bytes(line.as_bytes()).unwrap(), e);
+        assert_eq!(
+            render(OutputFormat::Name, &e).unwrap(),
+            "cluster/cl-01jexample000000000demo001"
+        );
+    }
+
+    #[test]
+    fn filters() {
+        let args = |resource: Option<&str>, id: Option<&str>| EventsWatchArgs {
+            resource: resource.map(str::to_owned),
+            id: id.map(str::to_owned),
+            all: false,
+        };
+        assert_eq!(filter(&args(None, None)).unwrap(), "accord.evt.>");
+        assert_eq!(
+            filter(&args(Some("np"), None)).unwrap(),
+            "accord.evt.nodepool.>"
+        );
+        assert_eq!(
+            filter(&args(Some("clusters"), Some("cl-1"))).unwrap(),
+            "accord.evt.cluster.*.cl-1"
+        );
+        assert!(filter(&args(Some("a.b"), None)).is_err());
+    }
+}
