@@ -47,7 +47,6 @@ Getting a token:
     version,
     about = "Manage Kubernetes clusters, GPU node pools and nodes on an Accord cloud",
     after_help = EXAMPLES,
-    propagate_version = true,
     subcommand_required = true,
     arg_required_else_help = true
 )]
@@ -91,8 +90,8 @@ pub struct GlobalArgs {
     #[arg(long, env = "ACCORD_ENDPOINT", global = true, value_name = "URL")]
     pub endpoint: Option<String>,
 
-    /// API token (accord_<id>_<secret>); without it, the config file's profile is used
     #[arg(
+        help = "API token (accord_<id>_<secret>); without it, the config file's profile is used",
         long,
         env = "ACCORD_TOKEN",
         global = true,
@@ -429,8 +428,12 @@ pub struct CreateClusterArgs {
     /// Prefix length of each node's slice of the pod range
     #[arg(long, value_name = "BITS", default_value_t = 24)]
     pub node_cidr_mask_size: u32,
-    /// Core add-on to install, e.g. cilium (repeatable)
-    #[arg(long = "addon", value_name = "NAME")]
+    /// Core add-on to install (repeatable)
+    #[arg(
+        long = "addon",
+        value_name = "NAME",
+        value_parser = clap::builder::PossibleValuesParser::new(accord_core::cluster::CORE_ADDONS)
+    )]
     pub addons: Vec<String>,
     /// Label KEY=VALUE (repeatable)
     #[arg(long = "label", short = 'l', value_name = "KEY=VALUE", value_parser = parse_label)]
@@ -816,20 +819,20 @@ pub enum Fault {
     },
     /// A control-plane replica goes down
     ReplicaDown {
-        /// Cluster name or id
+        /// Cluster id, or a name (looked up through the API, which needs a token)
         #[arg(value_name = "CLUSTER")]
         cluster: String,
-        /// Replica name [default: the simulator picks one]
+        /// Replica name, e.g. cp-0 [default: the first running one]
         #[arg(long, value_name = "NAME")]
         #[serde(skip_serializing_if = "Option::is_none")]
         replica: Option<String>,
     },
     /// A control-plane replica comes back
     ReplicaUp {
-        /// Cluster name or id
+        /// Cluster id, or a name (looked up through the API, which needs a token)
         #[arg(value_name = "CLUSTER")]
         cluster: String,
-        /// Replica name [default: every replica that is down]
+        /// Replica name, e.g. cp-0 [default: every replica that is down]
         #[arg(long, value_name = "NAME")]
         #[serde(skip_serializing_if = "Option::is_none")]
         replica: Option<String>,

@@ -548,6 +548,12 @@ mod tests {
         assert_eq!(judge(None), Verdict::Done("cluster/demo deleted".into()));
     }
 
+    #[test]
+    fn progress_templates_are_valid() {
+        assert!(ProgressStyle::with_template(SPINNER_TEMPLATE).is_ok());
+        assert!(ProgressStyle::with_template(BAR_TEMPLATE).is_ok());
+    }
+
     #[tokio::test(start_paused = true)]
     async fn until_polls_until_done_and_prints_changes() {
         let (printer, captured) = Printer::capture();

@@ -218,6 +218,9 @@ fn create_cluster_refusals() {
     assert!(error.to_string().contains("expected KEY=VALUE"), "{error}");
     let error = parse_error(&["create", "cluster", "demo", "--max-unhealthy-percent", "0"]);
     assert_eq!(error.kind(), ErrorKind::ValueValidation);
+    let error = parse_error(&["create", "cluster", "demo", "--addon", "flannel"]);
+    assert_eq!(error.kind(), ErrorKind::InvalidValue);
+    assert!(error.to_string().contains("nvidia-gpu-operator"), "{error}");
     let error = parse_error(&["create", "cluster", "demo", "--wait", "--timeout", "soon"]);
     assert!(error.to_string().contains("90s, 10m or 1h30m"), "{error}");
 }
