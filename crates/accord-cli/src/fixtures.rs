@@ -131,7 +131,7 @@ pub fn node_pool(name: &str) -> pb::NodePool {
 /// A ready node.
 pub fn node(name: &str) -> pb::Node {
     pb::Node {
-        metadata: Some(meta("no-01jexample00000000000001", name, 90)),
+        metadata: Some(meta("node-01jexample00000000000001", name, 90)),
         spec: Some(pb::NodeSpec {
             cluster_id: "cl-01jexample000000000demo001".into(),
             node_pool_id: "np-01jexample00000000000001".into(),

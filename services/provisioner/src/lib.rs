@@ -31,7 +31,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use handlers::projects::Bootstrap;
-pub use service::{Provisioner, SERVICE};
+pub use service::{Failpoint, Provisioner, SERVICE};
 
 /// Everything a running provisioner needs from its host process.
 pub struct StartOptions {
@@ -107,13 +107,15 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
 
     let mut tasks = JoinSet::new();
     tasks.spawn(async move { server_task.await?.map_err(anyhow::Error::from) });
-    let store = Arc::new(opts.store.clone());
-    let notify = opts.store.outbox_notify();
-    let (bus, sd) = (opts.bus.clone(), opts.shutdown.clone());
-    tasks.spawn(async move {
-        OutboxRelay::run(bus, store, notify, sd).await;
-        Ok(())
-    });
+    if provisioner.failpoint().is_none() {
+        let store = Arc::new(opts.store.clone());
+        let notify = opts.store.outbox_notify();
+        let (bus, sd) = (opts.bus.clone(), opts.shutdown.clone());
+        tasks.spawn(async move {
+            OutboxRelay::run(bus, store, notify, sd).await;
+            Ok(())
+        });
+    }
     let (p, sd, every) = (
         provisioner.clone(),
         opts.shutdown.clone(),

@@ -40,6 +40,27 @@ use crate::{
 /// Service name (bus source, metrics, config prefix).
 pub const SERVICE: &str = "provisioner";
 
+/// Fault-injection hooks for crash tests, chosen with `ACCORD_FAILPOINT` at start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failpoint {
+    /// `abort-after-commit`: no outbox relay runs, and the process aborts (like `kill -9`) right
+    /// after the first commit that carries events — the window between commit and publish.
+    AbortAfterCommit,
+}
+
+impl Failpoint {
+    /// Reads `ACCORD_FAILPOINT`; unknown values are ignored with a warning.
+    pub fn from_env() -> Option<Self> {
+        match std::env::var("ACCORD_FAILPOINT").ok()?.as_str() {
+            "abort-after-commit" => Some(Failpoint::AbortAfterCommit),
+            other => {
+                warn!(failpoint = other, "unknown ACCORD_FAILPOINT ignored");
+                None
+            }
+        }
+    }
+}
+
 /// The provisioner's state and its collaborators.
 pub struct Provisioner {
     reader: Reader,
@@ -49,6 +70,8 @@ pub struct Provisioner {
     kick_tx: mpsc::UnboundedSender<ClusterId>,
     source: String,
     issued: Arc<StdMutex<HashSet<String>>>,
+    failpoint: Option<Failpoint>,
+    failpoint_armed: std::sync::atomic::AtomicBool,
 }
 
 /// Receivers the controller runs on (returned by [`Provisioner::new`]).
@@ -75,8 +98,21 @@ impl Provisioner {
             kick_tx,
             source: accord_bus::service_source(SERVICE),
             issued: Arc::new(StdMutex::new(HashSet::new())),
+            failpoint: Failpoint::from_env(),
+            failpoint_armed: std::sync::atomic::AtomicBool::new(false),
         });
         (p, ControllerInputs { infra_rx, kick_rx })
+    }
+
+    /// Arms the failpoint (after start-up work such as bootstrap is done).
+    pub fn arm_failpoint(&self) {
+        self.failpoint_armed
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The active failpoint, if any.
+    pub fn failpoint(&self) -> Option<Failpoint> {
+        self.failpoint
     }
 
     /// Typed reads.

@@ -2,18 +2,24 @@
 //! NATS (`accord.cmd.sim.fault.inject`, `accord.cmd.sim.fleet.list`).
 //!
 //! The simulator answers `{"ok":true,"message":…}` or `{"ok":false,"error":…}`; the fleet list
-//! carries its items in an array, which is printed as a table with one column per scalar field
-//! (the CLI does not own that shape, so it does not hard-code it).
+//! is a JSON array of [`FleetInstance`]s, printed as a table (a reply of another shape is shown
+//! generically, one column per scalar field, so a newer simulator still prints something useful).
+//!
+//! Invariant: the request body is exactly what `accord_sim::Fault` deserialises (a test checks
+//! every kind against it). Replica faults need the cluster *id*; a name is resolved through the
+//! API first.
 
 use std::time::Duration;
 
 use accord_bus::{BusError, subjects};
-use anyhow::{anyhow, bail};
+use accord_core::ids::ClusterId;
+use accord_sim::FleetInstance;
+use anyhow::{Context as _, anyhow, bail};
 use serde_json::Value;
 
-use super::Context;
+use super::{Context, lookup};
 use crate::cli::{Fault, OutputFormat, SimCommand};
-use crate::output::{structured, tables};
+use crate::output::{or_dash, short_id, structured, tables};
 
 /// How long to wait for the simulator's reply.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -21,9 +27,31 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Runs `accord sim`.
 pub async fn run(ctx: &Context, command: SimCommand) -> anyhow::Result<()> {
     match command {
-        SimCommand::Inject(fault) => inject(ctx, &fault).await,
+        SimCommand::Inject(fault) => {
+            let fault = with_cluster_id(ctx, fault).await?;
+            inject(ctx, &fault).await
+        }
         SimCommand::List => list(ctx).await,
     }
+}
+
+/// Replaces a cluster name in a replica fault by the cluster's id (the simulator knows ids only).
+async fn with_cluster_id(ctx: &Context, mut fault: Fault) -> anyhow::Result<Fault> {
+    let (Fault::ReplicaDown { cluster, .. } | Fault::ReplicaUp { cluster, .. }) = &mut fault else {
+        return Ok(fault);
+    };
+    if cluster.parse::<ClusterId>().is_ok() {
+        return Ok(fault);
+    }
+    let api = ctx.api().await.with_context(|| {
+        format!(
+            "replica faults need the cluster id (cl-…); looking up cluster {cluster:?} by name \
+             needs the API"
+        )
+    })?;
+    let found = lookup::cluster(&api, cluster).await?;
+    *cluster = found.metadata.map(|m| m.id).unwrap_or_default();
+    Ok(fault)
 }
 
 /// The request body for a fault (`{"kind":"node-not-ready","node":"…"}`).
@@ -90,10 +118,67 @@ pub fn fleet_items(reply: &Value) -> Option<&Vec<Value>> {
         .or_else(|| object.values().find_map(Value::as_array))
 }
 
+/// `accord sim list` as a table.
+pub fn fleet_table(instances: &[FleetInstance]) -> String {
+    let rows = instances
+        .iter()
+        .map(|i| {
+            vec![
+                or_dash(&i.name),
+                short_id(&i.node.to_string()),
+                short_id(&i.cluster.to_string()),
+                short_id(&i.pool.to_string()),
+                or_dash(&i.instance_type),
+                or_dash(&i.state),
+                if i.ready { "yes" } else { "no" }.to_owned(),
+                if i.drained { "yes" } else { "no" }.to_owned(),
+                or_dash(&i.failure_domain),
+                or_dash(&i.ip),
+                if i.faults.is_empty() {
+                    "-".to_owned()
+                } else {
+                    i.faults.join(",")
+                },
+            ]
+        })
+        .collect();
+    tables::render(
+        &[
+            "NAME",
+            "NODE",
+            "CLUSTER",
+            "POOL",
+            "INSTANCE-TYPE",
+            "STATE",
+            "READY",
+            "DRAINED",
+            "FAILURE-DOMAIN",
+            "IP",
+            "FAULTS",
+        ],
+        rows,
+    )
+}
+
 async fn list(ctx: &Context) -> anyhow::Result<()> {
     let subject = subjects::command("sim", "fleet", "list")?;
     let reply = request(ctx, &subject, b"{}".to_vec()).await?;
     check_reply(&reply)?;
+    let typed = serde_json::from_value::<Vec<FleetInstance>>(reply.clone()).ok();
+    if let (Some(instances), OutputFormat::Table | OutputFormat::Name) = (&typed, ctx.format) {
+        if instances.is_empty() {
+            ctx.note("The simulated fleet is empty.");
+        } else if ctx.format == OutputFormat::Name {
+            let names: Vec<String> = instances
+                .iter()
+                .map(|i| format!("node/{}", i.name))
+                .collect();
+            ctx.out(&names.join("\n"));
+        } else {
+            ctx.out(&fleet_table(instances));
+        }
+        return Ok(());
+    }
     let text = match (ctx.format, fleet_items(&reply)) {
         (OutputFormat::Json | OutputFormat::Yaml, _) | (_, None) => structured(ctx.format, &reply)?,
         (OutputFormat::Table, Some(items)) if items.is_empty() => {
@@ -173,6 +258,74 @@ mod tests {
             body(&["fail-next-provisions", "2"]),
             json!({"kind": "fail-next-provisions", "count": 2})
         );
+    }
+
+    #[test]
+    fn every_fault_body_is_what_the_simulator_reads() {
+        let cluster = ClusterId::generate().to_string();
+        let cases: Vec<Vec<&str>> = vec![
+            vec!["node-not-ready", "n1"],
+            vec!["node-recover", "n1"],
+            vec!["replica-down", &cluster],
+            vec!["replica-up", &cluster, "--replica", "cp-1"],
+            vec!["gpu-xid", "n1", "--gpu", "3", "--xid", "79"],
+            vec!["ib-link-down", "n1", "--port", "2"],
+            vec!["ib-link-up", "n1", "--port", "2"],
+            vec!["gpu-thermal", "n1", "--gpu", "0", "--temp-c", "95"],
+            vec!["fail-next-provisions", "2"],
+        ];
+        for args in cases {
+            let bytes = fault_body(&fault(&args)).unwrap();
+            let parsed: accord_sim::Fault = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&bytes)));
+            let round_trip: Value = serde_json::to_value(&parsed).unwrap();
+            assert_eq!(
+                round_trip,
+                serde_json::from_slice::<Value>(&bytes).unwrap(),
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn fleet_table_from_the_simulator_shape() {
+        let node = accord_core::ids::NodeId::generate().to_string();
+        let cluster = ClusterId::generate().to_string();
+        let instance: FleetInstance = serde_json::from_value(json!({
+            "node": node,
+            "name": "gpu-a-x1",
+            "cluster": cluster,
+            "pool": accord_core::ids::NodePoolId::generate().to_string(),
+            "instance_type": "h100-80gb-sxm-ib.8x",
+            "instance_id": "i-1",
+            "state": "running",
+            "ready": false,
+            "drained": false,
+            "failure_domain": "fd-1",
+            "ip": "10.0.1.5",
+            "faults": ["kubelet-stopped", "gpu3-xid-79"],
+        }))
+        .unwrap();
+        let text = fleet_table(&[instance]);
+        let mut lines = text.lines();
+        assert!(
+            lines.next().unwrap().starts_with("NAME       NODE "),
+            "{text}"
+        );
+        let row = lines.next().unwrap();
+        assert!(
+            row.starts_with(&format!(
+                "gpu-a-x1   {}   {}",
+                short_id(&node),
+                short_id(&cluster)
+            )),
+            "{text}"
+        );
+        assert!(
+            row.contains("   running   no      no        fd-1   "),
+            "{text}"
+        );
+        assert!(row.ends_with("kubelet-stopped,gpu3-xid-79"), "{text}");
     }
 
     #[test]

@@ -526,8 +526,8 @@ gpu-a   np-…00000001   ready   2/2     h100-80gb-sxm-ib.8x   2026.10   2026.11
             NOW,
         );
         let expected = "\
-NAME       ID             STATE            POOL    INSTANCE-TYPE         FAILURE-DOMAIN   IP         VERSION   AGE
-gpu-a-x1   no-…00000001   ready,cordoned   gpu-a   h100-80gb-sxm-ib.8x   fd-1             10.0.1.5   1.32      90s";
+NAME       ID               STATE            POOL    INSTANCE-TYPE         FAILURE-DOMAIN   IP         VERSION   AGE
+gpu-a-x1   node-…00000001   ready,cordoned   gpu-a   h100-80gb-sxm-ib.8x   fd-1             10.0.1.5   1.32      90s";
         assert_eq!(text, expected, "\n{text}");
     }
 

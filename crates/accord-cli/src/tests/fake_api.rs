@@ -21,7 +21,7 @@ use crate::fixtures;
 use crate::output::{Captured, Printer};
 use crate::render_error;
 
-const TOKEN: &str = "accord_ak-test_secretsecretsecretsecretsecret";
+pub(super) const TOKEN: &str = "accord_ak-test_secretsecretsecretsecretsecret";
 
 #[derive(Default)]
 struct State {
@@ -433,8 +433,8 @@ impl Projects for Fake {
 }
 
 /// The fake on a random port.
-struct Server {
-    endpoint: String,
+pub(super) struct Server {
+    pub(super) endpoint: String,
     fake: Fake,
     task: tokio::task::JoinHandle<()>,
 }
@@ -445,7 +445,7 @@ impl Drop for Server {
     }
 }
 
-async fn start() -> Server {
+pub(super) async fn start() -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     let fake = Fake::default();
@@ -486,6 +486,14 @@ async fn accord(
         .map_err(|error| render_error(&error));
     let captured = captured.lock().unwrap().clone();
     (result, captured)
+}
+
+pub(super) fn add_cluster(server: &Server, name: &str, id: &str) {
+    server
+        .fake
+        .lock()
+        .clusters
+        .push(fixtures::cluster(name, id));
 }
 
 fn add_pool(fake: &Fake, cluster_id: &str, name: &str) {

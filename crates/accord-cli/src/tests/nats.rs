@@ -16,19 +16,26 @@ use crate::config::Settings;
 use crate::output::{Captured, Printer};
 use crate::render_error;
 
-fn context(
-    nats_url: &str,
-    args: &[&str],
-) -> (
+type Prepared = (
     Context,
     crate::cli::Command,
     std::sync::Arc<std::sync::Mutex<Captured>>,
-) {
+);
+
+fn context(nats_url: &str, args: &[&str]) -> Prepared {
+    context_with_api(nats_url, None, args)
+}
+
+/// A context for `accord <args>` with NATS at `nats_url` and, optionally, the fake API.
+fn context_with_api(nats_url: &str, api: Option<&str>, args: &[&str]) -> Prepared {
     let mut argv = vec!["accord"];
     argv.extend_from_slice(args);
     let cli = Cli::try_parse_with_sources(argv).unwrap();
     let (printer, captured) = Printer::capture();
-    let mut settings = Settings::new("http://127.0.0.1:1", None);
+    let mut settings = match api {
+        Some(endpoint) => Settings::new(endpoint, Some(super::fake_api::TOKEN.to_owned())),
+        None => Settings::new("http://127.0.0.1:1", None),
+    };
     settings.nats_url = nats_url.to_owned();
     let ctx = Context {
         settings,
@@ -59,7 +66,8 @@ async fn fake_simulator(bus: &Bus) -> (accord_bus::ServeHandle, accord_bus::Serv
                 let reply = if request["node"] == "n9" {
                     json!({"ok": false, "error": "no node n9"})
                 } else {
-                    json!({"ok": true, "message": format!("injected {} on {}", request["kind"].as_str().unwrap_or("?"), request["node"].as_str().unwrap_or("-"))})
+                    let target = request["node"].as_str().or(request["cluster"].as_str());
+                    json!({"ok": true, "message": format!("injected {} on {}", request["kind"].as_str().unwrap_or("?"), target.unwrap_or("-"))})
                 };
                 Bytes::from(reply.to_string())
             },
@@ -185,4 +193,35 @@ async fn events_watch_prints_one_line_per_event() {
         }
         watch.abort();
     }
+}
+
+#[tokio::test]
+async fn replica_faults_resolve_cluster_names_to_ids() {
+    let server = NatsServer::start().await.unwrap();
+    let bus = Bus::connect(&server.url(), "fake-sim").await.unwrap();
+    let _handles = fake_simulator(&bus).await;
+    let api = super::fake_api::start().await;
+    let id = ClusterId::generate().to_string();
+    super::fake_api::add_cluster(&api, "demo", &id);
+
+    for target in ["demo", id.as_str()] {
+        let (ctx, command, captured) = context_with_api(
+            &server.url(),
+            Some(&api.endpoint),
+            &["sim", "inject", "replica-down", target, "--replica", "cp-1"],
+        );
+        commands::run(&ctx, command).await.unwrap();
+        assert_eq!(
+            captured.lock().unwrap().out,
+            format!("injected replica-down on {id}\n")
+        );
+    }
+
+    // Without a token a name cannot be resolved; the error says why.
+    let (result, _) = accord(&server.url(), &["sim", "inject", "replica-up", "demo"]).await;
+    let error = result.unwrap_err();
+    assert!(
+        error.starts_with("replica faults need the cluster id"),
+        "{error}"
+    );
 }
