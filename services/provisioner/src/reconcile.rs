@@ -12,7 +12,7 @@ use accord_core::{
     DomainError,
     cluster::Cluster,
     iam::Party,
-    ids::{ClusterId, NodeId},
+    ids::{ClusterId, NodeId, NodePoolId},
     meta::{ConditionStatus, Conditions, Metadata},
     node::{Node, NodeEvent, NodeSpec, NodeState, NodeStatus},
     nodepool::{NodePool, NodePoolEvent, NodePoolPhase},
@@ -339,6 +339,21 @@ fn write_pool_if_changed(
         Expect::Version(expect),
     )?;
     Ok(())
+}
+
+/// Plans one pool of a cluster; `None` when there is nothing to do or the pool is gone.
+pub fn reconcile_pool(
+    reader: &Reader,
+    cluster: ClusterId,
+    pool: NodePoolId,
+    now: OffsetDateTime,
+) -> Result<Option<Change>, DomainError> {
+    let Some(p) = reader.get::<NodePool>(NODEPOOLS, &pool_key(cluster, pool))? else {
+        return Ok(None);
+    };
+    let nodes = reader.nodes(pool)?;
+    let ch = plan_pool(&p, &nodes, now)?;
+    Ok((!ch.is_empty()).then_some(ch))
 }
 
 /// Plans every pool of a cluster, one change per pool. A deleted cluster plans nothing.

@@ -20,7 +20,7 @@ use accord_core::{
     DomainError,
     cluster::{Cluster, ClusterPhase},
     iam::Principal,
-    ids::ClusterId,
+    ids::{ClusterId, NodePoolId},
     infra::{Catalog, ControlPlaneRequest, InfraDriver, InfraEvent, NodeRequest},
     node::NodeState,
 };
@@ -33,9 +33,18 @@ use tracing::{Instrument, debug, info, info_span, warn};
 use crate::{
     change::Change,
     handlers::{Ctx, infra::on_infra_event},
-    reconcile::reconcile_cluster,
+    reconcile::{reconcile_cluster, reconcile_pool},
     trees::{CLUSTERS, Reader},
 };
+
+/// What the controller should reconcile next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kick {
+    /// Every pool of the cluster and its control plane.
+    Cluster(ClusterId),
+    /// One pool (and the cluster-level operations, which are cheap).
+    Pool(ClusterId, NodePoolId),
+}
 
 /// Service name (bus source, metrics, config prefix).
 pub const SERVICE: &str = "provisioner";
@@ -67,7 +76,7 @@ pub struct Provisioner {
     driver: Arc<dyn InfraDriver>,
     catalog: Catalog,
     write: Mutex<()>,
-    kick_tx: mpsc::UnboundedSender<ClusterId>,
+    kick_tx: mpsc::UnboundedSender<Kick>,
     source: String,
     issued: Arc<StdMutex<HashSet<String>>>,
     failpoint: Option<Failpoint>,
@@ -77,7 +86,7 @@ pub struct Provisioner {
 /// Receivers the controller runs on (returned by [`Provisioner::new`]).
 pub struct ControllerInputs {
     infra_rx: mpsc::UnboundedReceiver<InfraEvent>,
-    kick_rx: mpsc::UnboundedReceiver<ClusterId>,
+    kick_rx: mpsc::UnboundedReceiver<Kick>,
 }
 
 impl Provisioner {
@@ -150,7 +159,7 @@ impl Provisioner {
     pub async fn write<T>(
         &self,
         principal: &Principal,
-        kick: Option<ClusterId>,
+        kick: Option<Kick>,
         f: impl FnOnce(&Ctx<'_>) -> Result<(Change, T), DomainError>,
     ) -> Result<T, DomainError> {
         let _guard = self.write.lock().await;
@@ -163,15 +172,25 @@ impl Provisioner {
         let (change, out) = f(&ctx)?;
         self.apply(change).await?;
         drop(_guard);
-        if let Some(c) = kick {
-            self.kick(c);
+        if let Some(k) = kick {
+            self.kick_with(k);
         }
         Ok(out)
     }
 
     /// Asks the controller to reconcile a cluster.
     pub fn kick(&self, cluster: ClusterId) {
-        let _ = self.kick_tx.send(cluster);
+        self.kick_with(Kick::Cluster(cluster));
+    }
+
+    /// Asks the controller to reconcile one pool.
+    pub fn kick_pool(&self, cluster: ClusterId, pool: NodePoolId) {
+        self.kick_with(Kick::Pool(cluster, pool));
+    }
+
+    fn kick_with(&self, kick: Kick) {
+        // The receiver lives as long as the controller; after shutdown kicks are moot.
+        let _ = self.kick_tx.send(kick);
     }
 
     /// A read-only context for handlers that only look.
@@ -225,36 +244,53 @@ impl Provisioner {
             }
         };
         match res {
-            Ok(Some(c)) => self.kick(c),
+            Ok(Some(k)) => self.kick_with(k),
             Ok(None) => {}
             Err(e) => warn!(error = %e, event = ?ev, "could not apply infrastructure event"),
         }
     }
 
-    async fn reconcile(&self, cluster: ClusterId) {
+    async fn reconcile(&self, kick: Kick) {
+        let now = OffsetDateTime::now_utc();
         let res = async {
             let _guard = self.write.lock().await;
-            for change in reconcile_cluster(&self.reader, cluster, OffsetDateTime::now_utc())? {
+            let changes = match kick {
+                Kick::Cluster(c) => reconcile_cluster(&self.reader, c, now)?,
+                Kick::Pool(c, p) => reconcile_pool(&self.reader, c, p, now)?
+                    .into_iter()
+                    .collect(),
+            };
+            for change in changes {
                 self.apply(change).await?;
             }
             Ok::<_, DomainError>(())
         }
         .await;
         if let Err(e) = res {
-            warn!(%cluster, error = %e, "reconcile failed; retrying on the next pass");
+            warn!(?kick, error = %e, "reconcile failed; retrying on the next pass");
         }
-        if let Err(e) = self.issue_driver_ops(cluster) {
-            warn!(%cluster, error = %e, "could not derive infrastructure operations");
+        if let Err(e) = self.issue_driver_ops(kick) {
+            warn!(?kick, error = %e, "could not derive infrastructure operations");
         }
     }
 
     /// Issues every infrastructure operation the committed state of `cluster` implies and that
     /// this process has not issued yet.
-    fn issue_driver_ops(&self, id: ClusterId) -> Result<(), DomainError> {
+    fn issue_driver_ops(&self, kick: Kick) -> Result<(), DomainError> {
+        let id = match kick {
+            Kick::Cluster(c) | Kick::Pool(c, _) => c,
+        };
         let Some(cluster) = self.reader.get::<Cluster>(CLUSTERS, &id.to_string())? else {
             return Ok(());
         };
-        let pools = self.reader.pools(id)?;
+        let pools = match kick {
+            Kick::Cluster(_) => self.reader.pools(id)?,
+            Kick::Pool(_, p) => self
+                .reader
+                .get(crate::trees::NODEPOOLS, &crate::trees::pool_key(id, p))?
+                .into_iter()
+                .collect(),
+        };
         match cluster.status.phase {
             ClusterPhase::Provisioning => {
                 let req = ControlPlaneRequest {
@@ -272,7 +308,7 @@ impl Provisioner {
                     Box::pin(async move { d.upgrade_control_plane(id, v).await })
                 });
             }
-            ClusterPhase::Deleting if pools.is_empty() => {
+            ClusterPhase::Deleting if !self.reader.has_pools(id)? => {
                 self.once(format!("cp-delete/{id}"), id, move |d| {
                     Box::pin(async move { d.delete_control_plane(id).await })
                 });
@@ -345,7 +381,7 @@ impl Provisioner {
                     if let Ok(mut set) = issued.lock() {
                         set.remove(&key);
                     }
-                    let _ = kick.send(cluster);
+                    let _ = kick.send(Kick::Cluster(cluster));
                 }
             }
             .instrument(info_span!("infra.op", %cluster)),
@@ -365,25 +401,25 @@ impl Provisioner {
         }
         let mut tick = tokio::time::interval(resync);
         loop {
-            let mut kicks = HashSet::new();
+            let mut kicks: HashSet<Kick> = HashSet::new();
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 Some(ev) = inputs.infra_rx.recv() => {
                     self.on_infra(ev).await;
                 }
-                Some(c) = inputs.kick_rx.recv() => { kicks.insert(c); }
+                Some(k) = inputs.kick_rx.recv() => { kicks.insert(k); }
                 _ = tick.tick() => {
                     match self.reader.clusters(None) {
-                        Ok(cs) => kicks.extend(cs.iter().map(|c| c.metadata.id)),
+                        Ok(cs) => kicks.extend(cs.iter().map(|c| Kick::Cluster(c.metadata.id))),
                         Err(e) => warn!(error = %e, "resync listing failed"),
                     }
                 }
             }
-            while let Ok(c) = inputs.kick_rx.try_recv() {
-                kicks.insert(c);
+            while let Ok(k) = inputs.kick_rx.try_recv() {
+                kicks.insert(k);
             }
-            for c in kicks {
-                self.reconcile(c).await;
+            for k in kicks {
+                self.reconcile(k).await;
             }
         }
         info!("controller stopped");

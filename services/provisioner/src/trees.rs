@@ -231,6 +231,15 @@ impl Reader {
         self.list(NODEPOOLS, &format!("{cluster}/"))
     }
 
+    /// Whether a cluster still has node pools (reads at most one).
+    pub fn has_pools(&self, cluster: ClusterId) -> Result<bool, DomainError> {
+        Ok(!self
+            .store
+            .list_page::<serde_json::Value>(NODEPOOLS, &format!("{cluster}/"), None, 1)
+            .map_err(internal)?
+            .is_empty())
+    }
+
     pub fn all_pools(&self) -> Result<Vec<NodePool>, DomainError> {
         self.list(NODEPOOLS, "")
     }

@@ -66,7 +66,7 @@ impl pb::node_pools_server::NodePools for Api {
             })
             .await
             .map_err(st)?;
-        self.p.kick(p.spec.cluster);
+        self.p.kick_pool(p.spec.cluster, p.metadata.id);
         Ok(Response::new(conv::node_pool(&p, &self.latest_image())))
     }
 
@@ -141,7 +141,7 @@ impl pb::node_pools_server::NodePools for Api {
             })
             .await
             .map_err(st)?;
-        self.p.kick(p.spec.cluster);
+        self.p.kick_pool(p.spec.cluster, p.metadata.id);
         Ok(Response::new(conv::node_pool(&p, &self.latest_image())))
     }
 
@@ -160,7 +160,7 @@ impl pb::node_pools_server::NodePools for Api {
             })
             .await
             .map_err(st)?;
-        self.p.kick(p.spec.cluster);
+        self.p.kick_pool(p.spec.cluster, p.metadata.id);
         Ok(Response::new(conv::node_pool(&p, &self.latest_image())))
     }
 
@@ -179,7 +179,7 @@ impl pb::node_pools_server::NodePools for Api {
             })
             .await
             .map_err(st)?;
-        self.p.kick(p.spec.cluster);
+        self.p.kick_pool(p.spec.cluster, p.metadata.id);
         Ok(Response::new(conv::node_pool(&p, &self.latest_image())))
     }
 

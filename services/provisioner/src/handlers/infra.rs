@@ -10,7 +10,6 @@ use accord_core::{
         COND_CONTROL_PLANE_READY, COND_READY, COND_UPGRADING, Cluster, ClusterEvent, ClusterPhase,
         Replica,
     },
-    ids::ClusterId,
     infra::{CONTROL_PLANE_REPLICAS, InfraEvent, ReplicaState},
     meta::ConditionStatus,
     node::{NodeEvent, NodeState},
@@ -18,14 +17,14 @@ use accord_core::{
 use accord_store::Expect;
 use time::OffsetDateTime;
 
-use crate::{change::Change, trees::*};
+use crate::{change::Change, service::Kick, trees::*};
 
-/// Applies one infrastructure event. Returns the change and the cluster to reconcile next.
+/// Applies one infrastructure event. Returns the change and what to reconcile next.
 pub fn on_infra_event(
     reader: &Reader,
     now: OffsetDateTime,
     ev: &InfraEvent,
-) -> Result<(Change, Option<ClusterId>), DomainError> {
+) -> Result<(Change, Option<Kick>), DomainError> {
     match ev {
         InfraEvent::ReplicaChanged {
             cluster,
@@ -72,7 +71,7 @@ pub fn on_infra_event(
                     Expect::Version(expect),
                 )?;
             }
-            Ok((ch, Some(*cluster)))
+            Ok((ch, Some(Kick::Cluster(*cluster))))
         }
         InfraEvent::ControlPlaneDeleted { cluster } => {
             let Some(c) = reader.get::<Cluster>(CLUSTERS, &cluster.to_string())? else {
@@ -194,7 +193,7 @@ pub fn on_infra_event(
                 pool: n.spec.pool,
                 name: n.metadata.name.clone(),
             });
-            Ok((ch, Some(n.spec.cluster)))
+            Ok((ch, Some(Kick::Pool(n.spec.cluster, n.spec.pool))))
         }
     }
 }
@@ -204,7 +203,7 @@ fn update_node(
     now: OffsetDateTime,
     id: accord_core::ids::NodeId,
     f: impl FnOnce(&mut accord_core::node::Node, &mut Change),
-) -> Result<(Change, Option<ClusterId>), DomainError> {
+) -> Result<(Change, Option<Kick>), DomainError> {
     let Some(n) = reader.node(id)? else {
         return Ok((Change::new(), None));
     };
@@ -220,7 +219,7 @@ fn update_node(
             Expect::Version(expect),
         )?;
     }
-    Ok((ch, Some(n.spec.cluster)))
+    Ok((ch, Some(Kick::Pool(n.spec.cluster, n.spec.pool))))
 }
 
 /// Recomputes phase, versions and conditions of a cluster from its replicas, adding events for
