@@ -910,9 +910,19 @@ pub struct UpArgs {
     pub no_nats: bool,
 }
 
-/// `accord bench` (wired by the lead).
+/// `accord bench`: ratios against baselines measured in the same run.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
-pub struct BenchArgs {}
+pub struct BenchArgs {
+    /// Measured calls per benchmark
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    pub iterations: usize,
+    /// Calls before measuring (connections, caches, JIT-free warm-up of the server)
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub warmup: usize,
+    /// Also write the results as JSON to this file
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<std::path::PathBuf>,
+}
 
 /// `KEY=VALUE` without label validation (OIDC claims are not Kubernetes labels).
 fn parse_key_value(s: &str) -> Result<(String, String), String> {

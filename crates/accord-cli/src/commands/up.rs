@@ -149,14 +149,14 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn host_port(url: &str) -> Option<SocketAddr> {
+pub(crate) fn host_port(url: &str) -> Option<SocketAddr> {
     let rest = url.strip_prefix("nats://").unwrap_or(url);
     let rest = rest.split(',').next()?;
     let rest = rest.rsplit('@').next()?;
     std::net::ToSocketAddrs::to_socket_addrs(rest).ok()?.next()
 }
 
-fn reachable(url: &str) -> bool {
+pub(crate) fn reachable(url: &str) -> bool {
     host_port(url)
         .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_millis(300)).is_ok())
 }
@@ -181,7 +181,7 @@ fn nats_binary() -> PathBuf {
     PathBuf::from("nats-server")
 }
 
-async fn start_nats(url: &str, dir: &Path) -> anyhow::Result<Child> {
+pub(crate) async fn start_nats(url: &str, dir: &Path) -> anyhow::Result<Child> {
     let addr =
         host_port(url).with_context(|| format!("cannot read host:port from NATS URL {url}"))?;
     std::fs::create_dir_all(dir.join("jetstream"))?;
