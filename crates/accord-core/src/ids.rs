@@ -157,11 +157,6 @@ id_kind!(/// An API key.
 id_kind!(/// A user (a member of projects).
     UserKind, UserId, "usr", "user");
 
-/// A new event id: a plain ULID string (used as CloudEvents `id` and `Nats-Msg-Id`).
-pub fn new_event_id() -> String {
-    Ulid::new().to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

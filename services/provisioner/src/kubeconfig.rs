@@ -9,12 +9,7 @@
 //! The CA key is stored in the provisioner's store; a production deployment wraps it with a
 //! KMS key (see ARCHITECTURE.md).
 
-use accord_core::{
-    DomainError,
-    cluster::Cluster,
-    iam::{Principal, Role},
-    ids::ClusterId,
-};
+use accord_core::{DomainError, cluster::Cluster, iam::Principal, ids::ClusterId};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -170,13 +165,9 @@ struct ContextFields {
 /// The group a role maps to in client certificates.
 pub fn role_group(principal: &Principal) -> String {
     match principal {
-        Principal::Customer { role, .. } => format!("accord:{}", role_name(*role)),
+        Principal::Customer { role, .. } => format!("accord:{}", role.as_str()),
         Principal::ProviderOperator { .. } => "accord:provider-operator".into(),
     }
-}
-
-fn role_name(r: Role) -> &'static str {
-    r.as_str()
 }
 
 /// The rendered kubeconfig and what it contains.

@@ -86,6 +86,7 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
             None => None,
         }
     };
+    provisioner.arm_failpoint();
 
     let api = grpc::Api::new(provisioner.clone());
     let server = GrpcServer::new(opts.grpc_addr)

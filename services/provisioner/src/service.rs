@@ -150,6 +150,14 @@ impl Provisioner {
             .map_err(crate::trees::internal)?;
         if !names.is_empty() {
             debug!(events = ?names, "committed");
+            if self.failpoint == Some(Failpoint::AbortAfterCommit)
+                && self
+                    .failpoint_armed
+                    .load(std::sync::atomic::Ordering::SeqCst)
+            {
+                // Crash tests: the state and its outbox entries are durable, nothing is published.
+                std::process::abort();
+            }
         }
         Ok(())
     }

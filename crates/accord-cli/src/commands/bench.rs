@@ -3,7 +3,9 @@
 //!
 //! - **write RPC vs no-op RPC**: `CreateNodePool` (auth, validation, quota and capacity checks,
 //!   sled commit with its outbox event, flush) against a gRPC health `Check` on the same server.
-//!   Ratio = no-op p50 / write p50 (1.0 = a write costs no more than a no-op call).
+//!   Ratio = no-op p50 / write p50 (1.0 = a write costs no more than a no-op call). Pools are
+//!   spread over clusters ([`POOLS_PER_CLUSTER`] each) as in real use; `UpdateNodePool` on one
+//!   pool is reported beside it as the steady-state write.
 //! - **outbox relay vs raw JetStream publish**: events drained from the store's outbox by the
 //!   relay (publish, wait for the PubAck, remove) against `publish_entry` of the same events
 //!   straight from memory. Ratio = relay throughput / raw throughput.
@@ -59,11 +61,16 @@ struct Results {
     noop_health_check: Latency,
     authenticated_read_whoami: Latency,
     write_create_node_pool: Latency,
+    write_update_node_pool: Latency,
+    store_commit_flushed: Latency,
     write_ratio_p50: f64,
     raw_jetstream_publish_per_s: f64,
     outbox_relay_publish_per_s: f64,
     outbox_ratio: f64,
 }
+
+/// Pools created per cluster in the CreateNodePool benchmark (a realistic upper range).
+const POOLS_PER_CLUSTER: usize = 20;
 
 fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
@@ -177,17 +184,17 @@ async fn run_all(
         }),
         ..Default::default()
     };
-    clusters
-        .create_cluster(authed(
-            pb::CreateClusterRequest {
-                name: "bench".into(),
-                spec: Some(spec),
-                ..Default::default()
-            },
-            &token,
-        )?)
-        .await?;
-
+    let total = warmup + n;
+    let cluster_count = total.div_ceil(POOLS_PER_CLUSTER) + 1;
+    eprintln!("creating {cluster_count} clusters…");
+    for c in 0..cluster_count {
+        let req = pb::CreateClusterRequest {
+            name: format!("bench-{c}"),
+            spec: Some(spec.clone()),
+            ..Default::default()
+        };
+        clusters.create_cluster(authed(req, &token)?).await?;
+    }
     eprintln!("measuring {n} calls each (after {warmup} warm-up calls)…");
     let noop = time_calls(warmup, n, |_| {
         let mut h = health.clone();
@@ -213,7 +220,7 @@ async fn run_all(
         let (mut p, t) = (pools.clone(), token.clone());
         async move {
             let req = pb::CreateNodePoolRequest {
-                cluster: "bench".into(),
+                cluster: format!("bench-{}", i / POOLS_PER_CLUSTER),
                 name: format!("p{i}"),
                 spec: Some(pb::NodePoolSpec {
                     instance_type: "c1a.16x".into(),
@@ -223,6 +230,37 @@ async fn run_all(
                 ..Default::default()
             };
             p.create_node_pool(authed(req, &t)?).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    // Steady state: relabel one pool of the last cluster (same path, no growth).
+    let last = format!("bench-{}", cluster_count - 1);
+    let mut pool = pools.clone();
+    let req = pb::CreateNodePoolRequest {
+        cluster: last.clone(),
+        name: "steady".into(),
+        spec: Some(pb::NodePoolSpec {
+            instance_type: "c1a.16x".into(),
+            count: 0,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    pool.create_node_pool(authed(req, &token)?).await?;
+    let update = time_calls(warmup, n, |i| {
+        let (mut p, t, c) = (pools.clone(), token.clone(), last.clone());
+        async move {
+            let req = pb::UpdateNodePoolRequest {
+                cluster: c,
+                node_pool: "steady".into(),
+                update_mask: vec!["labels".into()],
+                labels: [("bench".to_owned(), format!("v{i}"))]
+                    .into_iter()
+                    .collect(),
+                ..Default::default()
+            };
+            p.update_node_pool(authed(req, &t)?).await?;
             Ok(())
         }
     })
@@ -256,13 +294,39 @@ async fn run_all(
     }
     let outbox_rate = n as f64 / t.elapsed().as_secs_f64();
 
-    let (noop, read, write) = (summarize(noop), summarize(read), summarize(write));
+    // The floor under every write: one put plus one outbox event, committed and flushed.
+    let floor_store = Store::open(dir.join("floor"))?;
+    let commit = time_calls(warmup, n, |i| {
+        let st = floor_store.clone();
+        async move {
+            let mut c = Commit::new();
+            c.push_put(
+                "bench",
+                &format!("k{}", i % 64),
+                &i,
+                accord_store::Expect::Any,
+            )?;
+            c.push_event(entries("floor", 1).remove(0));
+            st.commit(c).await?;
+            Ok(())
+        }
+    })
+    .await?;
+
+    let (noop, read, write, update) = (
+        summarize(noop),
+        summarize(read),
+        summarize(write),
+        summarize(update),
+    );
     Ok(Results {
         iterations: n,
         write_ratio_p50: noop.p50_us / write.p50_us,
         noop_health_check: noop,
         authenticated_read_whoami: read,
         write_create_node_pool: write,
+        write_update_node_pool: update,
+        store_commit_flushed: summarize(commit),
         raw_jetstream_publish_per_s: raw_rate,
         outbox_relay_publish_per_s: outbox_rate,
         outbox_ratio: outbox_rate / raw_rate,
@@ -283,6 +347,8 @@ fn print_results(r: &Results) {
     row("no-op gRPC (health Check)", &r.noop_health_check);
     row("authenticated read (WhoAmI)", &r.authenticated_read_whoami);
     row("write (CreateNodePool)", &r.write_create_node_pool);
+    row("write (UpdateNodePool labels)", &r.write_update_node_pool);
+    row("store commit + flush (no gRPC)", &r.store_commit_flushed);
     let mark = |ok: bool| if ok { "meets target" } else { "BELOW target" };
     println!(
         "\nwrite RPC ratio (no-op p50 / write p50): {:.2}   target ≥ 0.40: {}",

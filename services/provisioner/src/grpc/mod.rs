@@ -64,16 +64,17 @@ impl Api {
                     project: scoped, ..
                 },
             ) => {
-                // A customer's key sees only its own project, by id or name.
-                let p = reader
-                    .project_ref(project)
-                    .map_err(|_| DomainError::not_found("project", project))?;
-                if p.metadata.id != *scoped {
-                    return Err(DomainError::PermissionDenied(format!(
-                        "this API key is scoped to project {scoped}, not {project}"
-                    )));
+                // A customer's key sees only its own project, by id or name; any other value
+                // gets the same answer whether or not such a project exists.
+                let own = reader.project(*scoped)?;
+                if project == own.metadata.name || project == scoped.to_string() {
+                    Ok(own)
+                } else {
+                    Err(DomainError::PermissionDenied(format!(
+                        "this API key is scoped to project {} ({scoped}); it cannot act in {project:?}",
+                        own.metadata.name
+                    )))
                 }
-                Ok(p)
             }
             (false, Principal::ProviderOperator { .. }) => reader.project_ref(project),
         }

@@ -1,0 +1,619 @@
+//! The end-to-end harness: one complete Accord deployment per test, in-process, on real
+//! infrastructure where it matters.
+//!
+//! [`Env::start`] brings up, for one test:
+//! - a real `nats-server` with JetStream on a random port (accord-testkit; killed on `Drop`),
+//! - the provisioner ([`accord_provisioner::start`]) on `127.0.0.1:0` with a temporary store,
+//!   its outbox relay and its controller,
+//! - the simulated GPU fleet ([`SimFleet`]) at a tiny clock factor, its node agents and its fault
+//!   server (`accord.cmd.sim.fault.inject`),
+//! - a second NATS connection (the *observer*) the test reads `ACCORD_EVENTS` through.
+//!
+//! Tests talk to the deployment the way customers and operators do: gRPC with a bearer token
+//! ([`Api`], built by [`Env::admin`], [`Env::operator`], [`Env::api`]) and NATS request/reply for
+//! the simulator's faults. They never reach into the provisioner's store.
+//!
+//! Invariants:
+//! - nothing here sleeps to synchronise: every wait is a deadline poll ([`wait_for`], built on
+//!   [`accord_testkit::eventually`]) whose error names what was awaited and what was seen last;
+//! - everything an `Env` started stops when it is dropped (the shutdown token is cancelled, the
+//!   tasks are aborted, nats-server is killed and its store removed).
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use accord_bus::{Bus, CancellationToken, CloudEvent, ConnectOptions, EVENTS_STREAM, StartAt};
+use accord_proto::provisioner::v1::{
+    self as pb, clusters_client::ClustersClient, node_pools_client::NodePoolsClient,
+    nodes_client::NodesClient, projects_client::ProjectsClient,
+};
+use accord_provisioner::{Provisioner, StartOptions};
+use accord_runtime::metrics::Metrics;
+use accord_sim::{FaultReply, SimConfig, SimFleet, fault_server};
+use accord_store::Store;
+use accord_testkit::{DEFAULT_POLL_INTERVAL, NatsServer, default_deadline, eventually};
+use anyhow::{Context as _, anyhow, bail};
+use bytes::Bytes;
+use futures::StreamExt as _;
+use tokio::task::JoinSet;
+use tonic::{
+    Request, Status,
+    metadata::{Ascii, MetadataValue},
+    service::{Interceptor, interceptor::InterceptedService},
+    transport::{Channel, Endpoint},
+};
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+pub use tonic_health::pb::health_check_response::ServingStatus;
+
+/// Simulated-clock factor: a 3-minute GPU node provision takes 0.18 s.
+pub const CLOCK_FACTOR: f64 = 0.001;
+/// How often the controller reconciles every cluster without news.
+pub const RESYNC_INTERVAL: Duration = Duration::from_millis(250);
+/// Upper bound of one gRPC call (every RPC answers promptly; work happens asynchronously).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Timeout of one NATS request to the simulator.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// The region every helper-made cluster lives in.
+pub const REGION: &str = "eu-iceland1";
+/// A CPU-only instance type (no GPU quota needed, fast to provision).
+pub const CPU_INSTANCE: &str = "c1a.16x";
+/// An 8-GPU instance type (the default project quota, 64 GPUs, holds eight of them).
+pub const GPU_INSTANCE: &str = "h100-80gb-sxm-ib.8x";
+
+/// Bus options for the deployment and the observer: reconnect quickly after a NATS restart.
+fn bus_options() -> ConnectOptions {
+    ConnectOptions::default()
+        .with_connect_timeout(Duration::from_secs(5))
+        .with_max_reconnect_delay(Duration::from_millis(100))
+        .with_request_timeout(Duration::from_secs(2))
+}
+
+/// Adds `authorization: Bearer <token>` to every request.
+#[derive(Clone)]
+pub struct Bearer(MetadataValue<Ascii>);
+
+impl std::fmt::Debug for Bearer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bearer(<redacted>)")
+    }
+}
+
+impl Bearer {
+    /// The interceptor for `token` (sent as is, so tests can present garbage).
+    pub fn new(token: &str) -> anyhow::Result<Self> {
+        let value = format!("Bearer {token}")
+            .parse::<MetadataValue<Ascii>>()
+            .context("a token must be printable ASCII")?;
+        Ok(Self(value))
+    }
+}
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+/// The channel every authenticated client uses.
+pub type AuthChannel = InterceptedService<Channel, Bearer>;
+
+/// The provisioner's four services, authenticated as one key.
+#[derive(Debug, Clone)]
+pub struct Api {
+    /// `accord.provisioner.v1.Projects`.
+    pub projects: ProjectsClient<AuthChannel>,
+    /// `accord.provisioner.v1.Clusters`.
+    pub clusters: ClustersClient<AuthChannel>,
+    /// `accord.provisioner.v1.NodePools`.
+    pub node_pools: NodePoolsClient<AuthChannel>,
+    /// `accord.provisioner.v1.Nodes`.
+    pub nodes: NodesClient<AuthChannel>,
+}
+
+impl Api {
+    /// Clients on `channel` presenting `token`.
+    pub fn new(channel: Channel, token: &str) -> anyhow::Result<Self> {
+        let auth = Bearer::new(token)?;
+        Ok(Self {
+            projects: ProjectsClient::with_interceptor(channel.clone(), auth.clone()),
+            clusters: ClustersClient::with_interceptor(channel.clone(), auth.clone()),
+            node_pools: NodePoolsClient::with_interceptor(channel.clone(), auth.clone()),
+            nodes: NodesClient::with_interceptor(channel, auth),
+        })
+    }
+}
+
+/// A key minted through the API.
+#[derive(Debug, Clone)]
+pub struct MintedKey {
+    /// `accord_<id>_<secret>`.
+    pub token: String,
+    /// The key's id (for `RevokeApiKey`).
+    pub id: String,
+}
+
+/// One running deployment (see the crate docs).
+pub struct Env {
+    /// The nats-server (tests stop and restart it).
+    pub nats: NatsServer,
+    /// The test's own NATS connection (reads events, sends simulator requests).
+    pub bus: Bus,
+    /// The simulated fleet the provisioner drives.
+    pub fleet: Arc<SimFleet>,
+    /// The provisioner engine (for diagnostics only; tests act through the API).
+    pub provisioner: Arc<Provisioner>,
+    /// Where the gRPC server listens.
+    pub grpc_addr: SocketAddr,
+    /// Id of the bootstrap project (`default`).
+    pub project: String,
+    /// The bootstrap Admin's token (user `admin`, project `default`).
+    pub admin_token: String,
+    /// The provider operator's token.
+    pub operator_token: String,
+    channel: Channel,
+    shutdown: CancellationToken,
+    tasks: JoinSet<anyhow::Result<()>>,
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Env")
+            .field("nats", &self.nats.url())
+            .field("grpc_addr", &self.grpc_addr)
+            .field("project", &self.project)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        self.tasks.abort_all();
+    }
+}
+
+impl Env {
+    /// Starts NATS, the provisioner, the simulated fleet, its agents and fault server, and
+    /// waits until the gRPC API and the fault server answer.
+    pub async fn start() -> anyhow::Result<Env> {
+        let nats = NatsServer::start().await.context("starting nats-server")?;
+        let service_bus = Bus::connect_with(&nats.url(), "provisioner", bus_options())
+            .await
+            .context("connecting the provisioner to NATS")?;
+        let bus = Bus::connect_with(&nats.url(), "e2e-observer", bus_options())
+            .await
+            .context("connecting the observer to NATS")?;
+        let fleet = Arc::new(
+            SimFleet::new(
+                SimConfig::default()
+                    .with_clock_factor(CLOCK_FACTOR)
+                    .with_telemetry_interval(Duration::from_secs(1)),
+            )
+            .context("starting the simulated fleet")?,
+        );
+        let shutdown = CancellationToken::new();
+        let running = accord_provisioner::start(StartOptions {
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            store: Store::temporary().context("creating a temporary store")?,
+            bus: service_bus.clone(),
+            driver: fleet.clone(),
+            metrics: Metrics::new("provisioner"),
+            resync_interval: RESYNC_INTERVAL,
+            shutdown: shutdown.clone(),
+        })
+        .await
+        .context("starting the provisioner")?;
+        let bootstrap = running
+            .bootstrap
+            .ok_or_else(|| anyhow!("an empty store must mint bootstrap credentials"))?;
+        let mut tasks = running.tasks;
+        {
+            let (f, b, s) = (fleet.clone(), service_bus.clone(), shutdown.clone());
+            tasks.spawn(async move {
+                accord_sim::run_agents(f, b, s).await;
+                Ok(())
+            });
+            let (f, b, s) = (fleet.clone(), service_bus, shutdown.clone());
+            tasks.spawn(async move {
+                accord_sim::serve_faults(f, b, s)
+                    .await
+                    .context("the simulator's fault server stopped")
+            });
+        }
+        let channel = Endpoint::from_shared(format!("http://{}", running.grpc_addr))
+            .context("gRPC endpoint")?
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(CALL_TIMEOUT)
+            .connect()
+            .await
+            .context("connecting to the provisioner's gRPC server")?;
+        let env = Env {
+            nats,
+            bus,
+            fleet,
+            provisioner: running.provisioner,
+            grpc_addr: running.grpc_addr,
+            project: bootstrap.project.metadata.id.to_string(),
+            admin_token: bootstrap.admin.token,
+            operator_token: bootstrap.operator.token,
+            channel,
+            shutdown,
+            tasks,
+        };
+        let list = fault_server::list_subject()?;
+        wait_for("the simulator's fault server to answer", || {
+            let bus = env.bus.clone();
+            let list = list.clone();
+            async move {
+                bus.request(&list, Bytes::new(), Duration::from_millis(500))
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .await?;
+        Ok(env)
+    }
+
+    /// Clients authenticated as `token`.
+    pub fn api(&self, token: &str) -> anyhow::Result<Api> {
+        Api::new(self.channel.clone(), token)
+    }
+
+    /// Clients authenticated as the bootstrap Admin of project `default`.
+    pub fn admin(&self) -> anyhow::Result<Api> {
+        self.api(&self.admin_token)
+    }
+
+    /// Clients authenticated as the provider operator.
+    pub fn operator(&self) -> anyhow::Result<Api> {
+        self.api(&self.operator_token)
+    }
+
+    /// A `Clusters` client that sends no credentials at all.
+    pub fn anonymous_clusters(&self) -> ClustersClient<Channel> {
+        ClustersClient::new(self.channel.clone())
+    }
+
+    /// The standard gRPC health client (no credentials needed).
+    pub fn health(&self) -> HealthClient<Channel> {
+        HealthClient::new(self.channel.clone())
+    }
+
+    /// What `grpc.health.v1.Health/Check` says about `service` (`""`: the whole server).
+    pub async fn health_status(&self, service: &str) -> Result<ServingStatus, Status> {
+        let reply = self
+            .health()
+            .check(HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await?
+            .into_inner();
+        Ok(ServingStatus::try_from(reply.status).unwrap_or(ServingStatus::Unknown))
+    }
+
+    /// Adds `user` to the `default` project with `role` and mints a key for them, both through
+    /// the API as the Admin.
+    pub async fn mint_key(&self, user: &str, role: pb::Role) -> anyhow::Result<MintedKey> {
+        let mut projects = self.admin()?.projects;
+        projects
+            .add_member(pb::AddMemberRequest {
+                project: String::new(),
+                user: user.to_owned(),
+                role: role as i32,
+            })
+            .await
+            .with_context(|| format!("adding {user} as {role:?}"))?;
+        let name: String = user
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let created = projects
+            .create_api_key(pb::CreateApiKeyRequest {
+                project: String::new(),
+                name: format!("key-{}", name.trim_matches('-')),
+                user: user.to_owned(),
+            })
+            .await
+            .with_context(|| format!("minting a key for {user}"))?
+            .into_inner();
+        let id = created
+            .key
+            .map(|k| k.id)
+            .ok_or_else(|| anyhow!("CreateApiKey returned no key record"))?;
+        Ok(MintedKey {
+            token: created.token,
+            id,
+        })
+    }
+
+    /// Reads every event stored in `ACCORD_EVENTS` right now, oldest first, through
+    /// [`Bus::watch_events`] from the start of the stream.
+    pub async fn events(&self) -> anyhow::Result<Vec<CloudEvent>> {
+        stored_events(&self.bus).await
+    }
+
+    /// Waits until an event matching `pred` is stored and returns it.
+    pub async fn wait_event(
+        &self,
+        what: &str,
+        pred: impl Fn(&CloudEvent) -> bool,
+    ) -> anyhow::Result<CloudEvent> {
+        let pred = &pred;
+        wait_for(what, || async move {
+            let events = self.events().await.map_err(|e| format!("{e:#}"))?;
+            let kinds: Vec<String> = events.iter().map(kind).collect();
+            events
+                .into_iter()
+                .find(|e| pred(e))
+                .ok_or_else(|| format!("stored events: {kinds:?}"))
+        })
+        .await
+    }
+
+    /// Sends a raw fault request to the simulator (`accord.cmd.sim.fault.inject`) and decodes
+    /// the reply.
+    pub async fn inject_fault(&self, payload: &[u8]) -> anyhow::Result<FaultReply> {
+        let reply = self
+            .bus
+            .request(
+                &fault_server::inject_subject()?,
+                Bytes::copy_from_slice(payload),
+                REQUEST_TIMEOUT,
+            )
+            .await
+            .context("fault request")?;
+        decode_reply(&reply)
+    }
+
+    /// Polls `GetCluster` (as `api`) until `pred` holds; returns the cluster that satisfied it.
+    pub async fn wait_cluster(
+        &self,
+        api: &Api,
+        cluster: &str,
+        what: &str,
+        pred: impl Fn(&pb::Cluster) -> bool,
+    ) -> anyhow::Result<pb::Cluster> {
+        let pred = &pred;
+        wait_for(what, || {
+            let mut clusters = api.clusters.clone();
+            let cluster = cluster.to_owned();
+            async move {
+                let c = clusters
+                    .get_cluster(pb::GetClusterRequest {
+                        project: String::new(),
+                        cluster,
+                    })
+                    .await
+                    .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
+                    .into_inner();
+                if pred(&c) {
+                    Ok(c)
+                } else {
+                    Err(format!("{:?}", summary(&c)))
+                }
+            }
+        })
+        .await
+    }
+
+    /// Polls `GetNodePool` (as `api`) until `pred` holds; returns the pool that satisfied it.
+    pub async fn wait_pool(
+        &self,
+        api: &Api,
+        cluster: &str,
+        pool: &str,
+        what: &str,
+        pred: impl Fn(&pb::NodePool) -> bool,
+    ) -> anyhow::Result<pb::NodePool> {
+        let pred = &pred;
+        wait_for(what, || {
+            let mut pools = api.node_pools.clone();
+            let (cluster, node_pool) = (cluster.to_owned(), pool.to_owned());
+            async move {
+                let p = pools
+                    .get_node_pool(pb::GetNodePoolRequest {
+                        project: String::new(),
+                        cluster,
+                        node_pool,
+                    })
+                    .await
+                    .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
+                    .into_inner();
+                if pred(&p) {
+                    Ok(p)
+                } else {
+                    Err(format!("{:?}", p.status))
+                }
+            }
+        })
+        .await
+    }
+
+    /// Creates a valid cluster (see [`cluster_request`]) as `api` and waits until its control
+    /// plane is ready and it is running.
+    pub async fn running_cluster(
+        &self,
+        api: &Api,
+        name: &str,
+        version: &str,
+    ) -> anyhow::Result<pb::Cluster> {
+        let created = api
+            .clusters
+            .clone()
+            .create_cluster(cluster_request(name, version))
+            .await
+            .with_context(|| format!("creating cluster {name}"))?
+            .into_inner();
+        let id = cluster_id(&created)?;
+        self.wait_cluster(api, &id, &format!("cluster {name} running"), is_running)
+            .await
+    }
+}
+
+/// A valid `CreateClusterRequest` in [`REGION`] with the usual address plan (VPC 10.0.0.0/16,
+/// pods 10.244.0.0/16 at /24 per node, services 10.96.0.0/12). An empty `version` asks for the
+/// default.
+pub fn cluster_request(name: &str, version: &str) -> pb::CreateClusterRequest {
+    pb::CreateClusterRequest {
+        project: String::new(),
+        name: name.to_owned(),
+        labels: Default::default(),
+        spec: Some(pb::ClusterSpec {
+            kubernetes_version: version.to_owned(),
+            region: REGION.to_owned(),
+            network: Some(pb::ClusterNetwork {
+                vpc_subnet: "10.0.0.0/16".to_owned(),
+                pod_cidr: "10.244.0.0/16".to_owned(),
+                service_cidr: "10.96.0.0/12".to_owned(),
+                node_cidr_mask_size: 24,
+            }),
+            oidc: None,
+            addons: Vec::new(),
+            autoclusters: None,
+        }),
+    }
+}
+
+/// A `CreateNodePoolRequest` for `count` nodes of `instance_type` on `image` (empty: latest),
+/// rolling with `max_surge` 1 and `max_unavailable` 0.
+pub fn pool_request(
+    cluster: &str,
+    name: &str,
+    instance_type: &str,
+    count: u32,
+    image: &str,
+) -> pb::CreateNodePoolRequest {
+    pb::CreateNodePoolRequest {
+        project: String::new(),
+        cluster: cluster.to_owned(),
+        name: name.to_owned(),
+        labels: Default::default(),
+        spec: Some(pb::NodePoolSpec {
+            cluster_id: String::new(),
+            instance_type: instance_type.to_owned(),
+            count,
+            autoscaling: None,
+            node_labels: Default::default(),
+            taints: Vec::new(),
+            image_version: image.to_owned(),
+            rolling_update: Some(pb::RollingUpdate {
+                max_surge: 1,
+                max_unavailable: 0,
+            }),
+        }),
+    }
+}
+
+/// The id of a cluster (`cl-…`).
+pub fn cluster_id(c: &pb::Cluster) -> anyhow::Result<String> {
+    c.metadata
+        .as_ref()
+        .map(|m| m.id.clone())
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| anyhow!("cluster without metadata.id"))
+}
+
+/// A condition of a cluster by type.
+pub fn condition<'a>(c: &'a pb::Cluster, type_: &str) -> Option<&'a pb::Condition> {
+    c.status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|k| k.r#type == type_))
+}
+
+/// `ControlPlaneReady` is `True` and the phase is `running`.
+pub fn is_running(c: &pb::Cluster) -> bool {
+    condition(c, "ControlPlaneReady").is_some_and(|k| k.status == "True")
+        && c.status.as_ref().is_some_and(|s| s.phase == "running")
+}
+
+/// A one-line view of a cluster for failure messages.
+pub fn summary(c: &pb::Cluster) -> String {
+    let Some(s) = &c.status else {
+        return "no status".to_owned();
+    };
+    let replicas: Vec<String> = s
+        .control_plane
+        .iter()
+        .map(|r| format!("{}@{}:{}:{}", r.name, r.failure_domain, r.state, r.version))
+        .collect();
+    let conditions: Vec<String> = s
+        .conditions
+        .iter()
+        .map(|k| format!("{}={}({})", k.r#type, k.status, k.reason))
+        .collect();
+    format!(
+        "phase={} current={} requested={} replicas={replicas:?} conditions={conditions:?}",
+        s.phase, s.current_version, s.requested_version
+    )
+}
+
+/// `<resource>.<event>` of an event (`cluster.created`), or its raw type if malformed.
+pub fn kind(e: &CloudEvent) -> String {
+    match e.type_parts() {
+        Ok((resource, event, _)) => format!("{resource}.{event}"),
+        Err(_) => e.r#type.clone(),
+    }
+}
+
+/// Reads every event stored in `ACCORD_EVENTS` right now, oldest first: as many as the stream
+/// holds, through [`Bus::watch_events`] from the start.
+pub async fn stored_events(bus: &Bus) -> anyhow::Result<Vec<CloudEvent>> {
+    let state = bus
+        .stream_state(EVENTS_STREAM)
+        .await
+        .context("reading the stream state")?;
+    let want = usize::try_from(state.messages).context("stream size")?;
+    let mut out = Vec::with_capacity(want);
+    if want == 0 {
+        return Ok(out);
+    }
+    let mut stream = bus
+        .watch_events(&accord_bus::subjects::events_all(), StartAt::All)
+        .await
+        .context("watching the events")?;
+    while out.len() < want {
+        match tokio::time::timeout(REQUEST_TIMEOUT, stream.next()).await {
+            Ok(Some(Ok(event))) => out.push(event),
+            Ok(Some(Err(e))) => return Err(e).context("a stored event does not decode"),
+            Ok(None) => bail!("the event stream ended after {} of {want}", out.len()),
+            Err(_) => bail!("read {} of {want} stored events, then nothing", out.len()),
+        }
+    }
+    Ok(out)
+}
+
+/// Polls `check` until it returns `Ok` or the default deadline (10 s, or
+/// `ACCORD_TEST_DEADLINE_SECS`) passes; the error names `what` and the last observation.
+pub async fn wait_for<T, F, Fut>(what: &str, check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    eventually(default_deadline(), DEFAULT_POLL_INTERVAL, check)
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "timed out after {:?} waiting for {what}; last observed: {}",
+                e.elapsed,
+                e.last
+            )
+        })
+}
+
+fn decode_reply(bytes: &[u8]) -> anyhow::Result<FaultReply> {
+    serde_json::from_slice(bytes).with_context(|| {
+        format!(
+            "the fault reply is not a FaultReply: {}",
+            String::from_utf8_lossy(bytes)
+        )
+    })
+}

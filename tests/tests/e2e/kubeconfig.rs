@@ -1,0 +1,276 @@
+//! `GetKubeconfig`: a client certificate signed by the cluster's own CA naming the user and the
+//! role, checked with `openssl verify` and x509-parser; an exec plugin instead once OIDC is set.
+
+use std::{path::Path, process::Command};
+
+use accord_e2e::{Env, cluster_id};
+use accord_proto::provisioner::v1 as pb;
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use serde_norway::Value;
+use x509_parser::prelude::*;
+
+async fn kubeconfig(api: &accord_e2e::Api, cluster: &str) -> pb::GetKubeconfigResponse {
+    api.clusters
+        .clone()
+        .get_kubeconfig(pb::GetKubeconfigRequest {
+            project: String::new(),
+            cluster: cluster.to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+fn yaml(doc: &str) -> Value {
+    serde_norway::from_str(doc).unwrap_or_else(|e| panic!("kubeconfig is not YAML: {e}\n{doc}"))
+}
+
+fn field<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(v, |v, key| v.get(*key))
+}
+
+/// The first `clusters[].cluster`, `users[].user` and `contexts[].context` entries.
+fn entries(doc: &Value) -> (&Value, &Value, &Value) {
+    let first = |list: &str, key: &str| {
+        doc.get(list)
+            .and_then(|l| l.get(0))
+            .and_then(|e| e.get(key))
+            .unwrap_or_else(|| panic!("kubeconfig has no {list}[0].{key}: {doc:?}"))
+    };
+    (
+        first("clusters", "cluster"),
+        first("users", "user"),
+        first("contexts", "context"),
+    )
+}
+
+fn decode_b64(v: &Value, what: &str) -> String {
+    let text = v
+        .as_str()
+        .unwrap_or_else(|| panic!("{what} is not a string"));
+    String::from_utf8(
+        STANDARD
+            .decode(text)
+            .unwrap_or_else(|e| panic!("{what} is not base64: {e}")),
+    )
+    .unwrap()
+}
+
+/// Runs `openssl` with `args` in `dir`; `Err(output)` on a non-zero exit. A missing binary fails
+/// the test with an explanation instead of skipping the check.
+fn openssl(dir: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "this test needs the `openssl` command to verify certificates independently of \
+                 the Rust code under test, and running it failed ({e}); install OpenSSL (e.g. \
+                 `apt-get install openssl`)"
+            )
+        });
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(text)
+    }
+}
+
+fn first_attr<'a>(
+    mut it: impl Iterator<Item = &'a AttributeTypeAndValue<'a>>,
+    what: &str,
+) -> &'a str {
+    it.next()
+        .and_then(|a| a.as_str().ok())
+        .unwrap_or_else(|| panic!("certificate subject has no {what}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubeconfig_client_cert_chains_to_its_own_cluster_ca_and_names_user_and_role() {
+    let env = Env::start().await.unwrap();
+    let admin = env.admin().unwrap();
+    let cluster = env.running_cluster(&admin, "kube", "").await.unwrap();
+    let other = env.running_cluster(&admin, "other", "").await.unwrap();
+    let id = cluster_id(&cluster).unwrap();
+
+    let resp = kubeconfig(&admin, &id).await;
+    let doc = yaml(&resp.kubeconfig);
+    assert_eq!(doc.get("kind").and_then(Value::as_str), Some("Config"));
+    let (c, user, ctx) = entries(&doc);
+    assert_eq!(
+        c.get("server").and_then(Value::as_str),
+        Some(cluster.status.as_ref().unwrap().api_endpoint.as_str())
+    );
+    assert!(ctx.get("user").is_some() && ctx.get("cluster").is_some());
+    let ca_pem = decode_b64(c.get("certificate-authority-data").unwrap(), "the CA data");
+    assert_eq!(
+        ca_pem, resp.ca_certificate,
+        "embedded CA differs from the response's"
+    );
+    let cert_pem = decode_b64(
+        user.get("client-certificate-data")
+            .unwrap_or_else(|| panic!("no client certificate: {user:?}")),
+        "the client certificate",
+    );
+    let key_pem = decode_b64(user.get("client-key-data").unwrap(), "the client key");
+    assert!(user.get("exec").is_none());
+    let other_ca = kubeconfig(&admin, &cluster_id(&other).unwrap())
+        .await
+        .ca_certificate;
+    assert_ne!(other_ca, ca_pem, "two clusters share a CA");
+
+    // openssl, independently of the Rust crypto stack.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.pem"), &ca_pem).unwrap();
+    std::fs::write(dir.path().join("other-ca.pem"), &other_ca).unwrap();
+    std::fs::write(dir.path().join("client.pem"), &cert_pem).unwrap();
+    std::fs::write(dir.path().join("client.key"), &key_pem).unwrap();
+    let ok = openssl(dir.path(), &["verify", "-CAfile", "ca.pem", "client.pem"])
+        .unwrap_or_else(|out| panic!("openssl does not accept the client cert: {out}"));
+    assert!(ok.contains("client.pem: OK"), "{ok}");
+    let wrong = openssl(
+        dir.path(),
+        &["verify", "-CAfile", "other-ca.pem", "client.pem"],
+    );
+    assert!(
+        wrong.is_err(),
+        "another cluster's CA accepted the client cert: {wrong:?}"
+    );
+    let cert_pub = openssl(
+        dir.path(),
+        &["x509", "-in", "client.pem", "-pubkey", "-noout"],
+    )
+    .unwrap();
+    let key_pub = openssl(dir.path(), &["pkey", "-in", "client.key", "-pubout"]).unwrap();
+    assert_eq!(
+        cert_pub, key_pub,
+        "the client key does not belong to the certificate"
+    );
+
+    // x509-parser: signature, subject, validity.
+    let (_, ca) = parse_x509_pem(ca_pem.as_bytes()).unwrap();
+    let ca = ca.parse_x509().unwrap();
+    let (_, cert) = parse_x509_pem(cert_pem.as_bytes()).unwrap();
+    let cert = cert.parse_x509().unwrap();
+    assert!(ca.is_ca());
+    assert!(!cert.is_ca());
+    assert_eq!(cert.issuer(), ca.subject());
+    cert.verify_signature(Some(ca.public_key())).unwrap();
+    let (_, other_ca_pem) = parse_x509_pem(other_ca.as_bytes()).unwrap();
+    let other_ca_x = other_ca_pem.parse_x509().unwrap();
+    assert!(
+        cert.verify_signature(Some(other_ca_x.public_key()))
+            .is_err()
+    );
+    assert_eq!(first_attr(cert.subject().iter_common_name(), "CN"), "admin");
+    assert_eq!(
+        first_attr(cert.subject().iter_organization(), "O"),
+        "accord:admin"
+    );
+    assert!(cert.validity().is_valid());
+    let expires = resp.client_certificate_expires_at.unwrap();
+    assert_eq!(cert.validity().not_after.timestamp(), expires.seconds);
+
+    // Another user gets their own name and role.
+    let ed = env
+        .api(
+            &env.mint_key("ed@example.com", pb::Role::Editor)
+                .await
+                .unwrap()
+                .token,
+        )
+        .unwrap();
+    let doc = yaml(&kubeconfig(&ed, &id).await.kubeconfig);
+    let (_, user, _) = entries(&doc);
+    let ed_pem = decode_b64(user.get("client-certificate-data").unwrap(), "cert");
+    let (_, ed_cert) = parse_x509_pem(ed_pem.as_bytes()).unwrap();
+    let ed_cert = ed_cert.parse_x509().unwrap();
+    ed_cert.verify_signature(Some(ca.public_key())).unwrap();
+    assert_eq!(
+        first_attr(ed_cert.subject().iter_common_name(), "CN"),
+        "ed@example.com"
+    );
+    assert_eq!(
+        first_attr(ed_cert.subject().iter_organization(), "O"),
+        "accord:editor"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_cluster_kubeconfig_uses_an_exec_plugin_and_issues_no_client_cert() {
+    let env = Env::start().await.unwrap();
+    let admin = env.admin().unwrap();
+    let cluster = env.running_cluster(&admin, "sso", "").await.unwrap();
+    let id = cluster_id(&cluster).unwrap();
+    let mut clusters = admin.clusters.clone();
+
+    let updated = clusters
+        .update_cluster(pb::UpdateClusterRequest {
+            cluster: id.clone(),
+            update_mask: vec!["spec.oidc".into()],
+            spec: Some(pb::ClusterSpec {
+                oidc: Some(pb::OidcConfig {
+                    issuer_url: "https://login.example.com/realms/ml".into(),
+                    client_id: "accord-kube".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let oidc = updated.spec.as_ref().unwrap().oidc.clone().unwrap();
+    assert_eq!(oidc.issuer_url, "https://login.example.com/realms/ml");
+
+    let resp = kubeconfig(&admin, &id).await;
+    assert!(resp.client_certificate_expires_at.is_none());
+    let doc = yaml(&resp.kubeconfig);
+    let (c, user, _) = entries(&doc);
+    assert!(c.get("certificate-authority-data").is_some());
+    assert!(
+        user.get("client-certificate-data").is_none() && user.get("client-key-data").is_none(),
+        "an OIDC kubeconfig must not carry a client certificate: {user:?}"
+    );
+    let exec = user
+        .get("exec")
+        .unwrap_or_else(|| panic!("no exec entry: {user:?}"));
+    assert!(field(exec, &["command"]).and_then(Value::as_str).is_some());
+    assert!(
+        field(exec, &["apiVersion"])
+            .and_then(Value::as_str)
+            .is_some_and(|v| v.starts_with("client.authentication.k8s.io/"))
+    );
+    let args: Vec<&str> = exec
+        .get("args")
+        .and_then(Value::as_sequence)
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        args.contains(&"--oidc-issuer-url=https://login.example.com/realms/ml")
+            && args.contains(&"--oidc-client-id=accord-kube"),
+        "{args:?}"
+    );
+
+    // Clearing OIDC brings the certificate back.
+    clusters
+        .update_cluster(pb::UpdateClusterRequest {
+            cluster: id.clone(),
+            update_mask: vec!["spec.oidc".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let doc = yaml(&kubeconfig(&admin, &id).await.kubeconfig);
+    let (_, user, _) = entries(&doc);
+    assert!(user.get("client-certificate-data").is_some() && user.get("exec").is_none());
+}

@@ -1,0 +1,16 @@
+//! Accord end to end: one test binary, each test on its own deployment ([`accord_e2e::Env`]: a
+//! real nats-server, the provisioner, the simulated fleet), driven only through gRPC and NATS.
+//!
+//! - [`lifecycle`]: a cluster and a node pool from creation to deletion, and the events it leaves.
+//! - [`status_codes`]: every refusal reaches the wire with its gRPC code; none is INTERNAL.
+//! - [`kubeconfig`]: client certificates chain to the cluster's own CA; OIDC clusters get exec.
+//! - [`nats_restart`]: a NATS outage makes the service unhealthy and loses nothing acknowledged.
+//! - [`faults`]: simulator faults reach cluster conditions and events; bad requests are refused.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod faults;
+mod kubeconfig;
+mod lifecycle;
+mod nats_restart;
+mod status_codes;
