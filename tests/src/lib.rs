@@ -153,6 +153,8 @@ pub struct Env {
     pub admin_token: String,
     /// The provider operator's token.
     pub operator_token: String,
+    /// The provisioner's metrics registry (what `/metrics` would serve).
+    pub metrics: Metrics,
     channel: Channel,
     shutdown: CancellationToken,
     tasks: JoinSet<anyhow::Result<()>>,
@@ -195,12 +197,13 @@ impl Env {
             .context("starting the simulated fleet")?,
         );
         let shutdown = CancellationToken::new();
+        let metrics = Metrics::new("provisioner");
         let running = accord_provisioner::start(StartOptions {
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             store: Store::temporary().context("creating a temporary store")?,
             bus: service_bus.clone(),
             driver: fleet.clone(),
-            metrics: Metrics::new("provisioner"),
+            metrics: metrics.clone(),
             resync_interval: RESYNC_INTERVAL,
             shutdown: shutdown.clone(),
         })
@@ -239,6 +242,7 @@ impl Env {
             project: bootstrap.project.metadata.id.to_string(),
             admin_token: bootstrap.admin.token,
             operator_token: bootstrap.operator.token,
+            metrics,
             channel,
             shutdown,
             tasks,

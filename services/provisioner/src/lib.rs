@@ -13,6 +13,7 @@ pub mod config;
 pub mod grpc;
 pub mod handlers;
 pub mod kubeconfig;
+pub mod metrics;
 pub mod reconcile;
 pub mod rules;
 pub mod service;
@@ -69,7 +70,11 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         .ensure_streams()
         .await
         .context("creating the JetStream streams")?;
-    let (provisioner, inputs) = Provisioner::new(opts.store.clone(), opts.driver.clone());
+    let (provisioner, inputs) = Provisioner::new(
+        opts.store.clone(),
+        opts.driver.clone(),
+        metrics::ProvisionerMetrics::register(&opts.metrics),
+    );
 
     let bootstrap = {
         let reader = provisioner.reader().clone();

@@ -33,6 +33,7 @@ use tracing::{Instrument, debug, info, info_span, warn};
 use crate::{
     change::Change,
     handlers::{Ctx, infra::on_infra_event},
+    metrics::{KindLabels, OperationLabels, ProvisionerMetrics, ScopeLabels},
     reconcile::{reconcile_cluster, reconcile_pool},
     trees::{CLUSTERS, Reader},
 };
@@ -81,6 +82,7 @@ pub struct Provisioner {
     issued: Arc<StdMutex<HashSet<String>>>,
     failpoint: Option<Failpoint>,
     failpoint_armed: std::sync::atomic::AtomicBool,
+    metrics: ProvisionerMetrics,
 }
 
 /// Receivers the controller runs on (returned by [`Provisioner::new`]).
@@ -91,7 +93,11 @@ pub struct ControllerInputs {
 
 impl Provisioner {
     /// Wires a provisioner to its store and driver; subscribes to the driver's events.
-    pub fn new(store: Store, driver: Arc<dyn InfraDriver>) -> (Arc<Self>, ControllerInputs) {
+    pub fn new(
+        store: Store,
+        driver: Arc<dyn InfraDriver>,
+        metrics: ProvisionerMetrics,
+    ) -> (Arc<Self>, ControllerInputs) {
         let (infra_tx, infra_rx) = mpsc::unbounded_channel();
         let (kick_tx, kick_rx) = mpsc::unbounded_channel();
         driver.subscribe(Arc::new(move |ev| {
@@ -109,6 +115,7 @@ impl Provisioner {
             issued: Arc::new(StdMutex::new(HashSet::new())),
             failpoint: Failpoint::from_env(),
             failpoint_armed: std::sync::atomic::AtomicBool::new(false),
+            metrics,
         });
         (p, ControllerInputs { infra_rx, kick_rx })
     }
@@ -148,6 +155,8 @@ impl Provisioner {
             .commit(change.commit)
             .await
             .map_err(crate::trees::internal)?;
+        self.metrics.commits.inc();
+        self.metrics.events_committed.inc_by(names.len() as u64);
         if !names.is_empty() {
             debug!(events = ?names, "committed");
             if self.failpoint == Some(Failpoint::AbortAfterCommit)
@@ -162,27 +171,16 @@ impl Provisioner {
         Ok(())
     }
 
-    /// Runs a handler under the write lock and commits what it decided. `kick` names the
-    /// cluster whose pools and infrastructure should be reconciled afterwards.
+    /// Runs a handler under the write lock and commits what it decided. Callers kick the
+    /// controller afterwards for whatever the change should set in motion.
     pub async fn write<T>(
         &self,
         principal: &Principal,
-        kick: Option<Kick>,
         f: impl FnOnce(&Ctx<'_>) -> Result<(Change, T), DomainError>,
     ) -> Result<T, DomainError> {
         let _guard = self.write.lock().await;
-        let ctx = Ctx {
-            reader: &self.reader,
-            catalog: &self.catalog,
-            now: OffsetDateTime::now_utc(),
-            principal,
-        };
-        let (change, out) = f(&ctx)?;
+        let (change, out) = f(&self.ctx(principal))?;
         self.apply(change).await?;
-        drop(_guard);
-        if let Some(k) = kick {
-            self.kick_with(k);
-        }
         Ok(out)
     }
 
@@ -201,8 +199,8 @@ impl Provisioner {
         let _ = self.kick_tx.send(kick);
     }
 
-    /// A read-only context for handlers that only look.
-    pub fn read_ctx<'a>(&'a self, principal: &'a Principal) -> Ctx<'a> {
+    /// A handler context at the current time.
+    pub fn ctx<'a>(&'a self, principal: &'a Principal) -> Ctx<'a> {
         Ctx {
             reader: &self.reader,
             catalog: &self.catalog,
@@ -244,6 +242,12 @@ impl Provisioner {
     }
 
     async fn on_infra(&self, ev: InfraEvent) {
+        self.metrics
+            .infra_events
+            .get_or_create(&KindLabels {
+                kind: infra_event_kind(&ev),
+            })
+            .inc();
         let res = {
             let _guard = self.write.lock().await;
             match on_infra_event(&self.reader, OffsetDateTime::now_utc(), &ev) {
@@ -259,6 +263,14 @@ impl Provisioner {
     }
 
     async fn reconcile(&self, kick: Kick) {
+        let scope = match kick {
+            Kick::Cluster(_) => "cluster",
+            Kick::Pool(..) => "pool",
+        };
+        self.metrics
+            .reconciles
+            .get_or_create(&ScopeLabels { scope })
+            .inc();
         let now = OffsetDateTime::now_utc();
         let res = async {
             let _guard = self.write.lock().await;
@@ -382,10 +394,17 @@ impl Provisioner {
         let driver = self.driver.clone();
         let kick = self.kick_tx.clone();
         let issued = self.issued.clone();
+        let counter = self.metrics.infra_operations.clone();
+        let operation = operation_name(&key);
         tokio::spawn(
             async move {
-                if let Err(e) = op(driver).await {
-                    warn!(error = %e, "infrastructure operation failed; will retry");
+                let res = op(driver).await;
+                let result = if res.is_ok() { "ok" } else { "error" };
+                counter
+                    .get_or_create(&OperationLabels { operation, result })
+                    .inc();
+                if let Err(e) = res {
+                    warn!(error = %e, operation, "infrastructure operation failed; will retry");
                     if let Ok(mut set) = issued.lock() {
                         set.remove(&key);
                     }
@@ -431,5 +450,31 @@ impl Provisioner {
             }
         }
         info!("controller stopped");
+    }
+}
+
+/// The metric label of an operation key (`node-provision/<id>` → `provision-node`).
+fn operation_name(key: &str) -> &'static str {
+    match key.split('/').next() {
+        Some("cp-ensure") => "ensure-control-plane",
+        Some("cp-upgrade") => "upgrade-control-plane",
+        Some("cp-delete") => "delete-control-plane",
+        Some("node-provision") => "provision-node",
+        Some("node-drain") => "drain-node",
+        Some("node-terminate") => "terminate-node",
+        _ => "other",
+    }
+}
+
+/// The metric label of an infrastructure event.
+fn infra_event_kind(ev: &InfraEvent) -> &'static str {
+    match ev {
+        InfraEvent::ReplicaChanged { .. } => "replica-changed",
+        InfraEvent::ControlPlaneDeleted { .. } => "control-plane-deleted",
+        InfraEvent::NodeProvisioned { .. } => "node-provisioned",
+        InfraEvent::NodeReadiness { .. } => "node-readiness",
+        InfraEvent::NodeDrained { .. } => "node-drained",
+        InfraEvent::NodeTerminated { .. } => "node-terminated",
+        InfraEvent::NodeFailed { .. } => "node-failed",
     }
 }

@@ -328,4 +328,15 @@ async fn cluster_to_ready_pool_cycle_scale_and_deletion_over_grpc_leaves_ordered
         events.iter().any(|e| kind(e) == "node.ready"),
         "nodes never reported ready on the bus"
     );
+
+    // The same work shows in the provisioner's metrics.
+    let text = env.metrics.encode().unwrap();
+    for series in [
+        r#"accord_provisioner_infra_operations_total{operation="provision-node",result="ok"}"#,
+        r#"accord_provisioner_infra_operations_total{operation="terminate-node",result="ok"}"#,
+        r#"accord_provisioner_infra_events_total{kind="node-readiness"}"#,
+        r#"accord_grpc_requests_total{service="provisioner",method="/accord.provisioner.v1.NodePools/CycleNodePool",code="OK"}"#,
+    ] {
+        assert!(text.contains(series), "{series} missing from:\n{text}");
+    }
 }

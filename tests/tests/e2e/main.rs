@@ -6,9 +6,11 @@
 //! - [`kubeconfig`]: client certificates chain to the cluster's own CA; OIDC clusters get exec.
 //! - [`nats_restart`]: a NATS outage makes the service unhealthy and loses nothing acknowledged.
 //! - [`faults`]: simulator faults reach cluster conditions and events; bad requests are refused.
+//! - [`deploy`]: the shipped NATS and provisioner configuration files are valid.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod deploy;
 mod faults;
 mod kubeconfig;
 mod lifecycle;

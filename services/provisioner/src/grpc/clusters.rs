@@ -75,7 +75,7 @@ impl pb::clusters_server::Clusters for Api {
         };
         let c = self
             .p
-            .write(&caller.principal, None, |ctx| {
+            .write(&caller.principal, |ctx| {
                 h::create_cluster(
                     ctx,
                     pid(&project),
@@ -125,7 +125,7 @@ impl pb::clusters_server::Clusters for Api {
         let spec = r.spec.unwrap_or_default();
         let c = self
             .p
-            .write(&caller.principal, None, |ctx| {
+            .write(&caller.principal, |ctx| {
                 let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
                 h::update_cluster(
                     ctx,
@@ -150,7 +150,7 @@ impl pb::clusters_server::Clusters for Api {
         let r = req.into_inner();
         let c = self
             .p
-            .write(&caller.principal, None, |ctx| {
+            .write(&caller.principal, |ctx| {
                 let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
                 h::delete_cluster(ctx, &cluster, r.resource_version)
             })
@@ -168,7 +168,7 @@ impl pb::clusters_server::Clusters for Api {
         let r = req.into_inner();
         let c = self
             .p
-            .write(&caller.principal, None, |ctx| {
+            .write(&caller.principal, |ctx| {
                 let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
                 h::request_upgrade(ctx, &cluster, &r.kubernetes_version, r.resource_version)
             })
@@ -185,7 +185,7 @@ impl pb::clusters_server::Clusters for Api {
         let r = req.into_inner();
         let c = self
             .p
-            .write(&caller.principal, None, |ctx| {
+            .write(&caller.principal, |ctx| {
                 let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
                 h::execute_upgrade(ctx, &cluster, r.resource_version)
             })

@@ -54,7 +54,7 @@ impl pb::node_pools_server::NodePools for Api {
         let input = pool_input(r.spec.unwrap_or_default());
         let p = self
             .p
-            .write(&caller.principal, None, |ctx| {
+            .write(&caller.principal, |ctx| {
                 let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
                 h::create_pool(
                     ctx,
@@ -109,7 +109,7 @@ impl pb::node_pools_server::NodePools for Api {
         let input = pool_input(r.spec.unwrap_or_default());
         let p = self
             .p
-            .write(&caller.principal, None, |ctx| {
+            .write(&caller.principal, |ctx| {
                 let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
                 let pool = ctx.reader.pool_ref(cluster.metadata.id, &r.node_pool)?;
                 h::update_pool(
@@ -134,7 +134,7 @@ impl pb::node_pools_server::NodePools for Api {
         let r = req.into_inner();
         let p = self
             .p
-            .write(&caller.principal, None, |ctx| {
+            .write(&caller.principal, |ctx| {
                 let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
                 let pool = ctx.reader.pool_ref(cluster.metadata.id, &r.node_pool)?;
                 h::scale_pool(ctx, &cluster, &pool, r.count, r.resource_version)
@@ -153,7 +153,7 @@ impl pb::node_pools_server::NodePools for Api {
         let r = req.into_inner();
         let p = self
             .p
-            .write(&caller.principal, None, |ctx| {
+            .write(&caller.principal, |ctx| {
                 let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
                 let pool = ctx.reader.pool_ref(cluster.metadata.id, &r.node_pool)?;
                 h::cycle_pool(ctx, &cluster, &pool, &r.image_version, r.resource_version)
@@ -172,7 +172,7 @@ impl pb::node_pools_server::NodePools for Api {
         let r = req.into_inner();
         let p = self
             .p
-            .write(&caller.principal, None, |ctx| {
+            .write(&caller.principal, |ctx| {
                 let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
                 let pool = ctx.reader.pool_ref(cluster.metadata.id, &r.node_pool)?;
                 h::delete_pool(ctx, &pool, r.resource_version)

@@ -58,7 +58,7 @@ impl pb::nodes_server::Nodes for Api {
         let r = req.into_inner();
         let n = self
             .p
-            .write(&caller.principal, None, |ctx| {
+            .write(&caller.principal, |ctx| {
                 let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
                 let node = ctx.reader.node_ref(cluster.metadata.id, &r.node)?;
                 h::cordon(ctx, &node)
@@ -76,7 +76,7 @@ impl pb::nodes_server::Nodes for Api {
         let r = req.into_inner();
         let n = self
             .p
-            .write(&caller.principal, None, |ctx| {
+            .write(&caller.principal, |ctx| {
                 let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
                 let node = ctx.reader.node_ref(cluster.metadata.id, &r.node)?;
                 h::uncordon(ctx, &node)

@@ -37,7 +37,7 @@ impl pb::projects_server::Projects for Api {
         let r = req.into_inner();
         let (project, key) = self
             .p
-            .write(&caller.principal, None, |ctx| {
+            .write(&caller.principal, |ctx| {
                 let (ch, p, k) = h::create_project(ctx, &r.name, r.labels.into_iter().collect())?;
                 Ok((ch, (p, k)))
             })
@@ -84,7 +84,7 @@ impl pb::projects_server::Projects for Api {
         let r = req.into_inner();
         let p = self
             .p
-            .write(&caller.principal, None, |ctx| {
+            .write(&caller.principal, |ctx| {
                 h::set_quota(ctx, &project, r.gpu_quota, r.resource_version)
             })
             .await
@@ -106,7 +106,7 @@ impl pb::projects_server::Projects for Api {
         })?;
         let m = self
             .p
-            .write(&caller.principal, None, |ctx| {
+            .write(&caller.principal, |ctx| {
                 h::add_member(ctx, pid(&project), &r.user, role)
             })
             .await
@@ -122,7 +122,7 @@ impl pb::projects_server::Projects for Api {
         let r = req.into_inner();
         let revoked = self
             .p
-            .write(&caller.principal, None, |ctx| {
+            .write(&caller.principal, |ctx| {
                 h::remove_member(ctx, pid(&project), &r.user)
             })
             .await
@@ -151,7 +151,7 @@ impl pb::projects_server::Projects for Api {
         let r = req.into_inner();
         let key = self
             .p
-            .write(&caller.principal, None, |ctx| {
+            .write(&caller.principal, |ctx| {
                 h::create_api_key(ctx, pid(&project), &r.name, &r.user)
             })
             .await
@@ -181,7 +181,7 @@ impl pb::projects_server::Projects for Api {
         let r = req.into_inner();
         let k = self
             .p
-            .write(&caller.principal, None, |ctx| {
+            .write(&caller.principal, |ctx| {
                 h::revoke_api_key(ctx, pid(&project), &r.key)
             })
             .await

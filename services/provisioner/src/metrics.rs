@@ -1,0 +1,74 @@
+//! The provisioner's own metrics (besides the gRPC metrics every service has): what the
+//! controller does and how the infrastructure answers.
+//!
+//! - `accord_provisioner_infra_operations_total{operation, result}` — driver calls issued
+//!   (`ensure-control-plane`, `upgrade-control-plane`, `delete-control-plane`, `provision-node`,
+//!   `drain-node`, `terminate-node`) by `ok` / `error`.
+//! - `accord_provisioner_infra_events_total{kind}` — events received from the infrastructure.
+//! - `accord_provisioner_reconciles_total{scope}` — reconcile passes (`cluster` / `pool`).
+//! - `accord_provisioner_commits_total` — committed changes, and
+//!   `accord_provisioner_events_committed_total` — events put in the outbox with them.
+
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family},
+};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OperationLabels {
+    pub operation: &'static str,
+    pub result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScopeLabels {
+    pub scope: &'static str,
+}
+
+/// Handles to every provisioner metric (cheap to clone; all share the registered series).
+#[derive(Clone, Default)]
+pub struct ProvisionerMetrics {
+    pub infra_operations: Family<OperationLabels, Counter>,
+    pub infra_events: Family<KindLabels, Counter>,
+    pub reconciles: Family<ScopeLabels, Counter>,
+    pub commits: Counter,
+    pub events_committed: Counter,
+}
+
+impl ProvisionerMetrics {
+    /// Creates the metrics and registers them.
+    pub fn register(metrics: &accord_runtime::metrics::Metrics) -> Self {
+        let m = Self::default();
+        metrics.register(
+            "accord_provisioner_infra_operations",
+            "Infrastructure driver calls by operation and result",
+            m.infra_operations.clone(),
+        );
+        metrics.register(
+            "accord_provisioner_infra_events",
+            "Events received from the infrastructure driver by kind",
+            m.infra_events.clone(),
+        );
+        metrics.register(
+            "accord_provisioner_reconciles",
+            "Controller reconcile passes by scope",
+            m.reconciles.clone(),
+        );
+        metrics.register(
+            "accord_provisioner_commits",
+            "Committed state changes",
+            m.commits.clone(),
+        );
+        metrics.register(
+            "accord_provisioner_events_committed",
+            "Events written to the outbox",
+            m.events_committed.clone(),
+        );
+        m
+    }
+}
