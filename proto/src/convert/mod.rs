@@ -3,4 +3,4 @@
 pub mod provisioner;
 pub mod status;
 
-pub use status::{DomainErrorStatus, status_from};
+pub use status::{DomainErrorStatus, code_name, status_from};

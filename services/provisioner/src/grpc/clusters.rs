@@ -2,15 +2,21 @@
 
 use accord_core::{
     DomainError,
-    cluster::AutoClustersSettings,
+    cluster::{AutoClustersSettings, Cluster},
+    project::Project,
     validation::{DEFAULT_VERSION, SUPPORTED_VERSIONS},
 };
 use accord_proto::{convert::provisioner as conv, provisioner::v1 as pb};
+use accord_runtime::grpc::Caller;
 use tonic::{Request, Response, Status};
 
 use super::{Api, pid, st};
 use crate::{
-    handlers::clusters::{self as h, ClusterInput, OidcInput},
+    change::Change,
+    handlers::{
+        Ctx,
+        clusters::{self as h, ClusterInput, OidcInput},
+    },
     kubeconfig,
 };
 
@@ -42,6 +48,27 @@ fn autoclusters(a: pb::AutoClustersSettings) -> AutoClustersSettings {
 }
 
 impl Api {
+    /// Runs a cluster handler on a cluster of the request's project under the write lock, then
+    /// kicks the controller for that cluster and renders the result.
+    async fn cluster_write(
+        &self,
+        caller: &Caller,
+        project: &Project,
+        cluster: &str,
+        f: impl FnOnce(&Ctx<'_>, &Cluster) -> Result<(Change, Cluster), DomainError>,
+    ) -> Result<Response<pb::Cluster>, Status> {
+        let c = self
+            .p
+            .write(&caller.principal, |ctx| {
+                let cluster = ctx.reader.cluster_ref(pid(project), cluster)?;
+                f(ctx, &cluster)
+            })
+            .await
+            .map_err(st)?;
+        self.p.kick(c.metadata.id);
+        Ok(Response::new(self.render_cluster(&c)?))
+    }
+
     fn render_cluster(&self, c: &accord_core::cluster::Cluster) -> Result<pb::Cluster, Status> {
         let pools = self.p.reader().pools(c.metadata.id).map_err(st)?.len();
         Ok(conv::cluster(c, u32::try_from(pools).unwrap_or(u32::MAX)))
@@ -123,78 +150,57 @@ impl pb::clusters_server::Clusters for Api {
         let (caller, project) = self.scope(&req, &req.get_ref().project)?;
         let r = req.into_inner();
         let spec = r.spec.unwrap_or_default();
-        let c = self
-            .p
-            .write(&caller.principal, |ctx| {
-                let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
-                h::update_cluster(
-                    ctx,
-                    &cluster,
-                    r.resource_version,
-                    &r.update_mask,
-                    r.labels.into_iter().collect(),
-                    spec.oidc.map(oidc_input),
-                    spec.autoclusters.map(autoclusters),
-                )
-            })
-            .await
-            .map_err(st)?;
-        Ok(Response::new(self.render_cluster(&c)?))
+        let labels = r.labels.into_iter().collect();
+        let (oidc, auto) = (
+            spec.oidc.map(oidc_input),
+            spec.autoclusters.map(autoclusters),
+        );
+        self.cluster_write(&caller, &project, &r.cluster, |ctx, c| {
+            h::update_cluster(
+                ctx,
+                c,
+                r.resource_version,
+                &r.update_mask,
+                labels,
+                oidc,
+                auto,
+            )
+        })
+        .await
     }
-
     async fn delete_cluster(
         &self,
         req: Request<pb::DeleteClusterRequest>,
     ) -> Result<Response<pb::Cluster>, Status> {
         let (caller, project) = self.scope(&req, &req.get_ref().project)?;
         let r = req.into_inner();
-        let c = self
-            .p
-            .write(&caller.principal, |ctx| {
-                let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
-                h::delete_cluster(ctx, &cluster, r.resource_version)
-            })
-            .await
-            .map_err(st)?;
-        self.p.kick(c.metadata.id);
-        Ok(Response::new(self.render_cluster(&c)?))
+        self.cluster_write(&caller, &project, &r.cluster, |ctx, c| {
+            h::delete_cluster(ctx, c, r.resource_version)
+        })
+        .await
     }
-
     async fn request_cluster_upgrade(
         &self,
         req: Request<pb::RequestClusterUpgradeRequest>,
     ) -> Result<Response<pb::Cluster>, Status> {
         let (caller, project) = self.scope(&req, &req.get_ref().project)?;
         let r = req.into_inner();
-        let c = self
-            .p
-            .write(&caller.principal, |ctx| {
-                let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
-                h::request_upgrade(ctx, &cluster, &r.kubernetes_version, r.resource_version)
-            })
-            .await
-            .map_err(st)?;
-        Ok(Response::new(self.render_cluster(&c)?))
+        self.cluster_write(&caller, &project, &r.cluster, |ctx, c| {
+            h::request_upgrade(ctx, c, &r.kubernetes_version, r.resource_version)
+        })
+        .await
     }
-
     async fn execute_cluster_upgrade(
         &self,
         req: Request<pb::ExecuteClusterUpgradeRequest>,
     ) -> Result<Response<pb::Cluster>, Status> {
         let (caller, project) = self.scope(&req, &req.get_ref().project)?;
         let r = req.into_inner();
-        let c = self
-            .p
-            .write(&caller.principal, |ctx| {
-                let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
-                h::execute_upgrade(ctx, &cluster, r.resource_version)
-            })
-            .await
-            .map_err(st)?;
-        self.p.kick(c.metadata.id);
-        Ok(Response::new(self.render_cluster(&c)?))
+        self.cluster_write(&caller, &project, &r.cluster, |ctx, c| {
+            h::execute_upgrade(ctx, c, r.resource_version)
+        })
+        .await
     }
-
     async fn get_kubeconfig(
         &self,
         req: Request<pb::GetKubeconfigRequest>,

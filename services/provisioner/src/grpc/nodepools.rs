@@ -1,11 +1,19 @@
 //! `accord.provisioner.v1.NodePools`.
 
 use accord_core::nodepool::{Autoscaling, RollingUpdate, Taint};
+use accord_core::{DomainError, cluster::Cluster, nodepool::NodePool, project::Project};
 use accord_proto::{convert::provisioner as conv, provisioner::v1 as pb};
+use accord_runtime::grpc::Caller;
 use tonic::{Request, Response, Status};
 
 use super::{Api, pid, st};
-use crate::handlers::nodepools::{self as h, PoolInput};
+use crate::{
+    change::Change,
+    handlers::{
+        Ctx,
+        nodepools::{self as h, PoolInput},
+    },
+};
 
 fn pool_input(s: pb::NodePoolSpec) -> PoolInput {
     PoolInput {
@@ -34,6 +42,29 @@ fn pool_input(s: pb::NodePoolSpec) -> PoolInput {
 }
 
 impl Api {
+    /// Runs a pool handler on a pool of the request's project under the write lock, then kicks
+    /// the controller for that pool and renders the result.
+    async fn pool_write(
+        &self,
+        caller: &Caller,
+        project: &Project,
+        cluster: &str,
+        pool: &str,
+        f: impl FnOnce(&Ctx<'_>, &Cluster, &NodePool) -> Result<(Change, NodePool), DomainError>,
+    ) -> Result<Response<pb::NodePool>, Status> {
+        let p = self
+            .p
+            .write(&caller.principal, |ctx| {
+                let cluster = ctx.reader.cluster_ref(pid(project), cluster)?;
+                let pool = ctx.reader.pool_ref(cluster.metadata.id, pool)?;
+                f(ctx, &cluster, &pool)
+            })
+            .await
+            .map_err(st)?;
+        self.p.kick_pool(p.spec.cluster, p.metadata.id);
+        Ok(Response::new(conv::node_pool(&p, &self.latest_image())))
+    }
+
     fn latest_image(&self) -> String {
         self.p
             .catalog()
@@ -107,82 +138,72 @@ impl pb::node_pools_server::NodePools for Api {
         let (caller, project) = self.scope(&req, &req.get_ref().project)?;
         let r = req.into_inner();
         let input = pool_input(r.spec.unwrap_or_default());
-        let p = self
-            .p
-            .write(&caller.principal, |ctx| {
-                let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
-                let pool = ctx.reader.pool_ref(cluster.metadata.id, &r.node_pool)?;
+        let labels = r.labels.into_iter().collect();
+        self.pool_write(
+            &caller,
+            &project,
+            &r.cluster,
+            &r.node_pool,
+            |ctx, _, pool| {
                 h::update_pool(
                     ctx,
-                    &pool,
+                    pool,
                     r.resource_version,
                     &r.update_mask,
-                    r.labels.into_iter().collect(),
+                    labels,
                     &input,
                 )
-            })
-            .await
-            .map_err(st)?;
-        Ok(Response::new(conv::node_pool(&p, &self.latest_image())))
+            },
+        )
+        .await
     }
-
     async fn scale_node_pool(
         &self,
         req: Request<pb::ScaleNodePoolRequest>,
     ) -> Result<Response<pb::NodePool>, Status> {
         let (caller, project) = self.scope(&req, &req.get_ref().project)?;
         let r = req.into_inner();
-        let p = self
-            .p
-            .write(&caller.principal, |ctx| {
-                let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
-                let pool = ctx.reader.pool_ref(cluster.metadata.id, &r.node_pool)?;
-                h::scale_pool(ctx, &cluster, &pool, r.count, r.resource_version)
-            })
-            .await
-            .map_err(st)?;
-        self.p.kick_pool(p.spec.cluster, p.metadata.id);
-        Ok(Response::new(conv::node_pool(&p, &self.latest_image())))
+        self.pool_write(
+            &caller,
+            &project,
+            &r.cluster,
+            &r.node_pool,
+            |ctx, cluster, pool| h::scale_pool(ctx, cluster, pool, r.count, r.resource_version),
+        )
+        .await
     }
-
     async fn cycle_node_pool(
         &self,
         req: Request<pb::CycleNodePoolRequest>,
     ) -> Result<Response<pb::NodePool>, Status> {
         let (caller, project) = self.scope(&req, &req.get_ref().project)?;
         let r = req.into_inner();
-        let p = self
-            .p
-            .write(&caller.principal, |ctx| {
-                let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
-                let pool = ctx.reader.pool_ref(cluster.metadata.id, &r.node_pool)?;
-                h::cycle_pool(ctx, &cluster, &pool, &r.image_version, r.resource_version)
-            })
-            .await
-            .map_err(st)?;
-        self.p.kick_pool(p.spec.cluster, p.metadata.id);
-        Ok(Response::new(conv::node_pool(&p, &self.latest_image())))
+        self.pool_write(
+            &caller,
+            &project,
+            &r.cluster,
+            &r.node_pool,
+            |ctx, cluster, pool| {
+                h::cycle_pool(ctx, cluster, pool, &r.image_version, r.resource_version)
+            },
+        )
+        .await
     }
-
     async fn delete_node_pool(
         &self,
         req: Request<pb::DeleteNodePoolRequest>,
     ) -> Result<Response<pb::NodePool>, Status> {
         let (caller, project) = self.scope(&req, &req.get_ref().project)?;
         let r = req.into_inner();
-        let p = self
-            .p
-            .write(&caller.principal, |ctx| {
-                let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
-                let pool = ctx.reader.pool_ref(cluster.metadata.id, &r.node_pool)?;
-                h::delete_pool(ctx, &pool, r.resource_version)
-            })
-            .await
-            .map_err(st)?;
-        self.p.kick_pool(p.spec.cluster, p.metadata.id);
-        Ok(Response::new(conv::node_pool(&p, &self.latest_image())))
+        self.pool_write(
+            &caller,
+            &project,
+            &r.cluster,
+            &r.node_pool,
+            |ctx, _, pool| h::delete_pool(ctx, pool, r.resource_version),
+        )
+        .await
     }
-
     async fn list_instance_types(
         &self,
         _req: Request<pb::ListInstanceTypesRequest>,

@@ -1,10 +1,15 @@
 //! `accord.provisioner.v1.Nodes`.
 
+use accord_core::{DomainError, node::Node, project::Project};
 use accord_proto::{convert::provisioner as conv, provisioner::v1 as pb};
+use accord_runtime::grpc::Caller;
 use tonic::{Request, Response, Status};
 
 use super::{Api, pid, st};
-use crate::handlers::nodes as h;
+use crate::{
+    change::Change,
+    handlers::{Ctx, nodes as h},
+};
 
 #[tonic::async_trait]
 impl pb::nodes_server::Nodes for Api {
@@ -56,16 +61,8 @@ impl pb::nodes_server::Nodes for Api {
     ) -> Result<Response<pb::Node>, Status> {
         let (caller, project) = self.scope(&req, &req.get_ref().project)?;
         let r = req.into_inner();
-        let n = self
-            .p
-            .write(&caller.principal, |ctx| {
-                let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
-                let node = ctx.reader.node_ref(cluster.metadata.id, &r.node)?;
-                h::cordon(ctx, &node)
-            })
+        self.node_write(&caller, &project, &r.cluster, &r.node, h::cordon)
             .await
-            .map_err(st)?;
-        Ok(Response::new(conv::node(&n)))
     }
 
     async fn uncordon_node(
@@ -74,12 +71,27 @@ impl pb::nodes_server::Nodes for Api {
     ) -> Result<Response<pb::Node>, Status> {
         let (caller, project) = self.scope(&req, &req.get_ref().project)?;
         let r = req.into_inner();
+        self.node_write(&caller, &project, &r.cluster, &r.node, h::uncordon)
+            .await
+    }
+}
+
+impl Api {
+    /// Runs a node handler on a node of the request's project under the write lock.
+    async fn node_write(
+        &self,
+        caller: &Caller,
+        project: &Project,
+        cluster: &str,
+        node: &str,
+        f: impl FnOnce(&Ctx<'_>, &Node) -> Result<(Change, Node), DomainError>,
+    ) -> Result<Response<pb::Node>, Status> {
         let n = self
             .p
             .write(&caller.principal, |ctx| {
-                let cluster = ctx.reader.cluster_ref(pid(&project), &r.cluster)?;
-                let node = ctx.reader.node_ref(cluster.metadata.id, &r.node)?;
-                h::uncordon(ctx, &node)
+                let cluster = ctx.reader.cluster_ref(pid(project), cluster)?;
+                let node = ctx.reader.node_ref(cluster.metadata.id, node)?;
+                f(ctx, &node)
             })
             .await
             .map_err(st)?;
