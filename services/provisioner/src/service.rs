@@ -210,9 +210,20 @@ impl Provisioner {
     }
 
     /// Applies what changed in the infrastructure while the provisioner was not running:
-    /// nodes whose instance disappeared are treated as terminated.
+    /// replica states are re-applied (idempotent), nodes whose instance disappeared are treated
+    /// as terminated, and node readiness is brought in line.
     async fn resync_with_infrastructure(&self) -> Result<(), DomainError> {
         let snapshot = self.driver.snapshot();
+        for (cluster, replica, failure_domain, state, version) in snapshot.replicas.clone() {
+            self.on_infra(InfraEvent::ReplicaChanged {
+                cluster,
+                replica,
+                failure_domain,
+                state,
+                version,
+            })
+            .await;
+        }
         let known: HashSet<_> = snapshot.nodes.iter().map(|(id, _)| *id).collect();
         for pool in self.reader.all_pools()? {
             for node in self.reader.nodes(pool.metadata.id)? {
