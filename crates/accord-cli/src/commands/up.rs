@@ -20,7 +20,10 @@ use accord_store::Store;
 use anyhow::{Context, bail};
 use tokio::process::{Child, Command};
 
-use crate::{cli::UpArgs, config::Settings};
+use crate::{
+    cli::UpArgs,
+    config::{ConfigFile, Profile, Settings},
+};
 
 /// Runs until Ctrl-C / SIGTERM.
 pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
@@ -82,30 +85,20 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
     }
 
     let endpoint = format!("http://{}", running.grpc_addr);
-    println!("accord is up");
-    println!("  gRPC        {endpoint}   (health + reflection v1/v1alpha)");
-    println!("  metrics     http://{metrics_addr}/metrics");
-    println!(
-        "  NATS        {}{}",
+    let profile = data.join("cli.toml");
+    // One write, so log lines from the tasks just started cannot split the banner.
+    let mut banner = format!(
+        "accord is up\n  gRPC        {endpoint}   (health + reflection v1/v1alpha)\n  metrics     http://{metrics_addr}/metrics\n  NATS        {}{}\n  sim clock   x{} (1.0 = real time)\n",
         args.nats_url,
         if nats.is_some() {
             "   (started by accord up)"
         } else {
             ""
-        }
+        },
+        args.clock_factor
     );
-    println!("  sim clock   x{} (1.0 = real time)", args.clock_factor);
-    let profile = data.join("cli.toml");
     match &running.bootstrap {
         Some(b) => {
-            println!(
-                "  admin key   {}   (project \"default\", role admin — shown once)",
-                b.admin.token
-            );
-            println!(
-                "  operator    {}   (provider operator — shown once)",
-                b.operator.token
-            );
             write_profile(
                 &profile,
                 &endpoint,
@@ -113,19 +106,20 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
                 &b.admin.token,
                 &b.operator.token,
             )?;
-            println!(
-                "  CLI profile {}   (the accord CLI uses it from this directory)",
+            banner.push_str(&format!(
+                "  admin key   {}   (project \"default\", role admin — shown once)\n  operator    {}   (provider operator — shown once)\n  CLI profile {}   (the accord CLI uses it from this directory)\n",
+                b.admin.token,
+                b.operator.token,
                 profile.display()
-            );
+            ));
         }
-        None => {
-            println!(
-                "  keys        minted on the first start; see {} or create new ones",
-                profile.display()
-            );
-        }
+        None => banner.push_str(&format!(
+            "  keys        minted on the first start; they are in {} (or create new ones)\n",
+            profile.display()
+        )),
     }
-    println!("\ntry: accord create cluster demo --wait    (Ctrl-C stops everything)");
+    banner.push_str("\ntry: accord create cluster demo --wait    (Ctrl-C stops everything)\n");
+    print!("{banner}");
 
     let mut tasks = running.tasks;
     tokio::select! {
@@ -236,10 +230,22 @@ fn write_profile(
     admin: &str,
     operator: &str,
 ) -> anyhow::Result<()> {
-    let text = format!(
-        "# written by `accord up` on first start; keep it private\nendpoint = \"{endpoint}\"\ntoken = \"{admin}\"\nnats_url = \"{nats_url}\"\n\n[profiles.admin]\nendpoint = \"{endpoint}\"\ntoken = \"{admin}\"\nnats_url = \"{nats_url}\"\n\n[profiles.operator]\nendpoint = \"{endpoint}\"\ntoken = \"{operator}\"\nnats_url = \"{nats_url}\"\n"
-    );
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    let profile = |token: &str| Profile {
+        endpoint: Some(endpoint.to_owned()),
+        token: Some(token.to_owned()),
+        nats_url: Some(nats_url.to_owned()),
+    };
+    let file = ConfigFile {
+        default_profile: Some("admin".to_owned()),
+        defaults: Profile::default(),
+        profiles: [
+            ("admin".to_owned(), profile(admin)),
+            ("operator".to_owned(), profile(operator)),
+        ]
+        .into_iter()
+        .collect(),
+    };
+    std::fs::write(path, file.to_toml()).with_context(|| format!("writing {}", path.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
