@@ -122,16 +122,8 @@ fn run_tests(ws: &Workspace, nats: &Path, args: &[String]) -> Result<()> {
         );
     }
 
-    cmd::run(
-        cargo(ws)
-            .env(ENV_VAR, nats)
-            .args(["nextest", "run"])
-            .args(scope)
-            .arg("--no-fail-fast")
-            .args(args),
-    )?;
-
-    // nextest does not run doc tests, so run them separately. They are cheap: the libraries
+    // nextest does not run doc tests, so run them separately, first: nextest's summary then
+    // closes the output (CI reads the runner's closing lines). They are cheap: the libraries
     // are already built, and edition 2024 merges each crate's doc tests into one binary. Extra
     // ARGS are nextest's (filters, `-E`, `--profile` …) and mean nothing to `cargo test --doc`,
     // so a filtered run skips doc tests instead of guessing.
@@ -146,7 +138,14 @@ fn run_tests(ws: &Workspace, nats: &Path, args: &[String]) -> Result<()> {
             "xtask: note: doc tests skipped for a filtered run; `cargo xtask test` runs them"
         );
     }
-    Ok(())
+    cmd::run(
+        cargo(ws)
+            .env(ENV_VAR, nats)
+            .args(["nextest", "run"])
+            .args(scope)
+            .arg("--no-fail-fast")
+            .args(args),
+    )
 }
 
 /// True when cargo-level `args` (before any `--`) choose packages with `-p` / `--package`.
