@@ -392,6 +392,20 @@ fn check_pool_skew(
     Ok(())
 }
 
+/// What both halves of an upgrade require: a healthy running control plane, a one-minor step
+/// up, and every pool's kubelets within the supported skew of the target.
+fn check_upgrade(ctx: &Ctx<'_>, cluster: &Cluster, target: KubeVersion) -> Result<(), DomainError> {
+    if cluster.status.phase != ClusterPhase::Running {
+        return Err(DomainError::precondition(format!(
+            "cluster {} is {}; upgrades start only from a healthy, running control plane",
+            cluster.metadata.name,
+            cluster.status.phase.as_str()
+        )));
+    }
+    upgrade_step(cluster.spec.kubernetes_version, target).map_err(DomainError::precondition)?;
+    check_pool_skew(ctx, cluster, target)
+}
+
 /// The customer asks for the next minor version.
 pub fn request_upgrade(
     ctx: &Ctx<'_>,
@@ -409,16 +423,8 @@ pub fn request_upgrade(
             format!("Kubernetes {target} is not offered yet"),
         ));
     }
-    if cluster.status.phase != ClusterPhase::Running {
-        return Err(DomainError::precondition(format!(
-            "cluster {} is {}; upgrades can be requested only while it is running",
-            cluster.metadata.name,
-            cluster.status.phase.as_str()
-        )));
-    }
     let current = cluster.spec.kubernetes_version;
-    upgrade_step(current, target).map_err(DomainError::precondition)?;
-    check_pool_skew(ctx, cluster, target)?;
+    check_upgrade(ctx, cluster, target)?;
     let mut c = cluster.clone();
     let expect = c.metadata.touch(ctx.now, false);
     c.status.requested_version = Some(target);
@@ -460,15 +466,7 @@ pub fn execute_upgrade(
             cluster.metadata.name
         )));
     };
-    if cluster.status.phase != ClusterPhase::Running {
-        return Err(DomainError::precondition(format!(
-            "cluster {} is {}; an upgrade runs only from a healthy, running control plane",
-            cluster.metadata.name,
-            cluster.status.phase.as_str()
-        )));
-    }
-    upgrade_step(cluster.spec.kubernetes_version, target).map_err(DomainError::precondition)?;
-    check_pool_skew(ctx, cluster, target)?;
+    check_upgrade(ctx, cluster, target)?;
     let mut c = cluster.clone();
     let expect = c.metadata.touch(ctx.now, true);
     c.spec.kubernetes_version = target;
