@@ -25,6 +25,7 @@ pub mod node;
 pub mod nodepool;
 pub mod outbox;
 pub mod project;
+pub mod remediation;
 pub mod responsibility;
 pub mod telemetry;
 pub mod validation;

@@ -1,0 +1,131 @@
+//! Health findings and remediation decisions: the vocabulary shared by the telemetry service
+//! (which raises findings), the provisioner (which asks a remediation policy and acts) and
+//! support-triage (which opens incidents). Field names match the JSON Lines format of
+//! `accord remediation decide`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::responsibility::SupportScope;
+
+/// What kind of problem a finding reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// A GPU reported an XID error.
+    GpuXid,
+    /// An InfiniBand port changed state or counted link errors.
+    IbLink,
+    /// The node's kubelet is not ready.
+    NodeNotReady,
+    /// A GPU ran too hot or hit a power limit.
+    GpuThermal,
+}
+
+/// A health finding about one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Kind.
+    pub kind: FindingKind,
+    /// Cluster id.
+    pub cluster: String,
+    /// Node id or name.
+    pub node: String,
+    /// XID code (gpu-xid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xid: Option<u32>,
+    /// GPU index (gpu-xid, gpu-thermal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<u32>,
+    /// IB port (ib-link).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u32>,
+    /// IB port state (ib-link), e.g. `down`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Minutes the condition has lasted (node-not-ready).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<u32>,
+    /// Temperature in °C (gpu-thermal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temp_c: Option<u32>,
+}
+
+/// What a policy knows about the node, its pool and its cluster when it decides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RemediationContext {
+    /// The customer's AutoClusters opt-in ("when allowed").
+    pub remediation_allowed: bool,
+    /// The same XID on the same GPU in the last 24 hours (this one included).
+    pub xid_count_24h: u32,
+    /// Remediations of this node in the last 7 days.
+    pub remediations_7d: u32,
+    /// Unhealthy nodes in the pool now (this one included).
+    pub unhealthy_in_pool: u32,
+    /// Nodes in the pool.
+    pub pool_size: u32,
+    /// Whether MIG is enabled.
+    pub mig: bool,
+    /// Remediations running in the pool now.
+    pub in_flight_in_pool: u32,
+    /// The pool's limit on concurrent remediations.
+    pub max_in_flight_per_pool: u32,
+    /// Unhealthy nodes in the cluster now.
+    pub unhealthy_in_cluster: u32,
+    /// Nodes in the cluster.
+    pub cluster_size: u32,
+    /// Circuit breaker in percent of the cluster.
+    pub max_unhealthy_percent: u32,
+    /// Whether a maintenance window is open.
+    pub in_maintenance_window: bool,
+}
+
+impl Default for RemediationContext {
+    fn default() -> Self {
+        Self {
+            remediation_allowed: false,
+            xid_count_24h: 1,
+            remediations_7d: 0,
+            unhealthy_in_pool: 1,
+            pool_size: 1,
+            mig: false,
+            in_flight_in_pool: 0,
+            max_in_flight_per_pool: 1,
+            unhealthy_in_cluster: 1,
+            cluster_size: 1,
+            max_unhealthy_percent: 50,
+            in_maintenance_window: false,
+        }
+    }
+}
+
+/// What to do about a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RemediationAction {
+    /// Nothing now.
+    None,
+    /// Tell the customer (their application's fault, or remediation is not allowed).
+    NotifyCustomer,
+    /// Drain the GPU's pods and reset it.
+    ResetGpu,
+    /// Drain and reboot (power-cycle) the node.
+    RebootNode,
+    /// Cordon, replace, keep the old one for RMA evidence.
+    ReplaceNode,
+    /// Open a Supported incident for humans.
+    Escalate,
+    /// Would act, but a safety limit says wait; recorded with the reason.
+    Hold,
+}
+
+/// A policy's decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemediationDecision {
+    /// Action.
+    pub action: RemediationAction,
+    /// Who owns the problem.
+    pub responsibility: SupportScope,
+    /// Why, in words an operator and a customer understand.
+    pub reason: String,
+}
