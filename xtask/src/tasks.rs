@@ -1,15 +1,20 @@
-//! The subcommands: `tools`, `test`, `ci`, `up`, `bench`. Each one prepares the environment
-//! (a nats-server exported as `$ACCORD_NATS_SERVER`) and then hands over to cargo.
+//! The subcommands: `tools`, `plugins`, `test`, `ci`, `up`, `bench`. Each one prepares the
+//! environment (a nats-server exported as `$ACCORD_NATS_SERVER`; for `test` and `up` also the
+//! freshly built plugins, exported as `$ACCORD_PLUGIN_DIR`) and then hands over to cargo.
 //!
-//! Invariant: every cargo child runs in the workspace root with the `cargo` that runs xtask, and
-//! a failing child stops the task with its exit code (see `cmd::ChildFailed`).
+//! Invariants:
+//! - Every cargo child runs in the workspace root (plugin builds: in `plugins/`) with the
+//!   `cargo` that runs xtask, and a failing child stops the task with its exit code (see
+//!   `cmd::ChildFailed`).
+//! - `test`, `ci` and `up` build the plugins first, so nothing runs against stale components.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result};
 
 use crate::cmd;
+use crate::plugins;
 use crate::tools::nats_server::{self, ENV_VAR};
 use crate::workspace::Workspace;
 
@@ -27,13 +32,23 @@ pub fn tools(ws: &Workspace) -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask test [ARGS]`: the workspace tests against a real nats-server.
-pub fn test(ws: &Workspace, args: &[String]) -> Result<()> {
-    let nats = nats_server_for_children(ws)?;
-    run_tests(ws, &nats, args)
+/// `cargo xtask plugins`: build every WebAssembly plugin and print where the components are.
+pub fn plugins(ws: &Workspace) -> Result<()> {
+    let components = plugins::build(ws)?;
+    plugins::print(ws, &components);
+    Ok(())
 }
 
-/// `cargo xtask ci`: formatting, lints, tests — in that order, stopping at the first failure.
+/// `cargo xtask test [ARGS]`: the workspace tests against a real nats-server and freshly built
+/// plugins.
+pub fn test(ws: &Workspace, args: &[String]) -> Result<()> {
+    let plugin_dir = plugins_for_children(ws)?;
+    let nats = nats_server_for_children(ws)?;
+    run_tests(ws, &nats, &plugin_dir, args)
+}
+
+/// `cargo xtask ci`: formatting, lints (host, then plugins), the plugin build, tests — in that
+/// order, stopping at the first failure.
 pub fn ci(ws: &Workspace) -> Result<()> {
     header("cargo fmt --all -- --check");
     cmd::run(cargo(ws).args(["fmt", "--all", "--", "--check"])).context(
@@ -52,11 +67,36 @@ pub fn ci(ws: &Workspace) -> Result<()> {
     ]))
     .context("ci: clippy reported problems (every warning is an error in CI)")?;
 
+    // The plugins are their own workspace (another target): lint and format-check them there.
+    plugins::ensure_target(ws)?;
+    header("plugins: cargo clippy --target wasm32-wasip2 --all-targets --locked -- -D warnings");
+    cmd::run(
+        plugins_cargo(ws)
+            .args([
+                "clippy",
+                "--target",
+                plugins::TARGET,
+                "--all-targets",
+                "--locked",
+            ])
+            .arg("--target-dir")
+            .arg(ws.plugins_target_dir())
+            .args(["--", "-D", "warnings"]),
+    )
+    .context("ci: clippy reported problems in plugins/ (every warning is an error in CI)")?;
+
+    header("plugins: cargo fmt --all -- --check");
+    cmd::run(plugins_cargo(ws).args(["fmt", "--all", "--", "--check"]))
+        .context("ci: formatting differs from rustfmt in plugins/; run `cargo fmt --all` there")?;
+
+    header("plugins: build");
+    let plugin_dir = plugins_for_children(ws).context("ci: the plugins do not build")?;
+
     header("nats-server");
     let nats = nats_server_for_children(ws).context("ci: no usable nats-server")?;
 
     header("tests");
-    run_tests(ws, &nats, &[]).context("ci: tests failed")?;
+    run_tests(ws, &nats, &plugin_dir, &[]).context("ci: tests failed")?;
 
     eprintln!("==> ci passed");
     Ok(())
@@ -64,10 +104,12 @@ pub fn ci(ws: &Workspace) -> Result<()> {
 
 /// `cargo xtask up [ARGS]`: every service in one process (`accord up`).
 pub fn up(ws: &Workspace, args: &[String]) -> Result<()> {
+    let plugin_dir = plugins_for_children(ws)?;
     let nats = nats_server_for_children(ws)?;
     cmd::run(
         cargo(ws)
             .env(ENV_VAR, &nats)
+            .env(plugins::ENV_VAR, &plugin_dir)
             .args([
                 "run",
                 "--package",
@@ -99,7 +141,18 @@ fn nats_server_for_children(ws: &Workspace) -> Result<std::path::PathBuf> {
     Ok(nats.path)
 }
 
-fn run_tests(ws: &Workspace, nats: &Path, args: &[String]) -> Result<()> {
+/// Builds the plugins and returns the directory to export as `$ACCORD_PLUGIN_DIR`.
+fn plugins_for_children(ws: &Workspace) -> Result<PathBuf> {
+    let components = plugins::build(ws)?;
+    eprintln!(
+        "xtask: {} plugins in {}",
+        components.len(),
+        ws.display(&ws.plugin_out_dir())
+    );
+    Ok(ws.plugin_out_dir())
+}
+
+fn run_tests(ws: &Workspace, nats: &Path, plugin_dir: &Path, args: &[String]) -> Result<()> {
     // `--workspace` beats `-p`, so it is only added when ARGS pick no package themselves:
     // `cargo xtask test -p accord-bus` then builds and tests just that crate.
     let scope: &[&str] = if selects_packages(args) {
@@ -116,21 +169,24 @@ fn run_tests(ws: &Workspace, nats: &Path, args: &[String]) -> Result<()> {
         return cmd::run(
             cargo(ws)
                 .env(ENV_VAR, nats)
+                .env(plugins::ENV_VAR, plugin_dir)
                 .arg("test")
                 .args(scope)
                 .args(args),
         );
     }
 
-    // nextest does not run doc tests, so run them separately, first: nextest's summary then
-    // closes the output (CI reads the runner's closing lines). They are cheap: the libraries
-    // are already built, and edition 2024 merges each crate's doc tests into one binary. Extra
-    // ARGS are nextest's (filters, `-E`, `--profile` …) and mean nothing to `cargo test --doc`,
-    // so a filtered run skips doc tests instead of guessing.
+    // The plugins' native tests and the doc tests (which nextest does not run) go first, so
+    // nextest's summary closes the output (CI reads the runner's closing lines). Doc tests are
+    // cheap: the libraries are already built, and edition 2024 merges each crate's doc tests
+    // into one binary. Extra ARGS are nextest's (filters, `-E`, `--profile` …) and mean nothing
+    // to `cargo test --doc`, so a filtered run skips both instead of guessing.
     if args.is_empty() {
+        plugins::test_native(ws)?;
         cmd::run(
             cargo(ws)
                 .env(ENV_VAR, nats)
+                .env(plugins::ENV_VAR, plugin_dir)
                 .args(["test", "--workspace", "--doc"]),
         )?;
     } else {
@@ -141,6 +197,7 @@ fn run_tests(ws: &Workspace, nats: &Path, args: &[String]) -> Result<()> {
     cmd::run(
         cargo(ws)
             .env(ENV_VAR, nats)
+            .env(plugins::ENV_VAR, plugin_dir)
             .args(["nextest", "run"])
             .args(scope)
             .arg("--no-fail-fast")
@@ -159,6 +216,13 @@ fn selects_packages(args: &[String]) -> bool {
 fn cargo(ws: &Workspace) -> Command {
     let mut cmd = cmd::cargo();
     cmd.current_dir(ws.root());
+    cmd
+}
+
+/// The cargo that runs xtask, in the plugins workspace.
+fn plugins_cargo(ws: &Workspace) -> Command {
+    let mut cmd = cmd::cargo();
+    cmd.current_dir(ws.plugins_dir());
     cmd
 }
 

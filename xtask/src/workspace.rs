@@ -1,5 +1,6 @@
-//! Where things live: the workspace root and the git-ignored `.accord/tools` directory that holds
-//! tools xtask installs (a Python venv and a `bin/` of links into it).
+//! Where things live: the workspace root, the git-ignored `.accord/tools` directory that holds
+//! tools xtask installs (a Python venv and a `bin/` of links into it), and the plugins
+//! workspace with its own target directory.
 
 use std::path::{Path, PathBuf};
 
@@ -44,6 +45,25 @@ impl Workspace {
         self.tools_dir().join("venv")
     }
 
+    /// `plugins/`: the separate cargo workspace of WebAssembly plugins.
+    pub fn plugins_dir(&self) -> PathBuf {
+        self.root.join("plugins")
+    }
+
+    /// `plugins/target`: the plugins' own target directory (another target triple, other
+    /// dependencies: sharing the host's would only cause rebuilds).
+    pub fn plugins_target_dir(&self) -> PathBuf {
+        self.plugins_dir().join("target")
+    }
+
+    /// Where the release components land; exported to tests and `accord up` as
+    /// `$ACCORD_PLUGIN_DIR`.
+    pub fn plugin_out_dir(&self) -> PathBuf {
+        self.plugins_target_dir()
+            .join(crate::plugins::TARGET)
+            .join("release")
+    }
+
     /// The pinned Python tools the test suite needs.
     pub fn test_requirements(&self) -> PathBuf {
         self.root.join("xtask").join("requirements-test.txt")
@@ -70,6 +90,10 @@ mod tests {
     fn display_is_relative_inside_the_workspace() {
         let ws = Workspace::at("/repo");
         assert_eq!(ws.display(&ws.venv_dir()).to_string(), ".accord/tools/venv");
+        assert_eq!(
+            ws.display(&ws.plugin_out_dir()).to_string(),
+            "plugins/target/wasm32-wasip2/release"
+        );
         assert_eq!(
             ws.display(Path::new("/elsewhere/x")).to_string(),
             "/elsewhere/x"

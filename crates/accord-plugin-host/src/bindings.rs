@@ -1,0 +1,24 @@
+//! Generated bindings for the two worlds of `accord:plugin@0.1.0` (`plugins/wit/plugin.wit`).
+//!
+//! Invariant: nothing outside this crate sees these types; `convert` turns them into the plain
+//! types of `types` and `accord_core::remediation`.
+//!
+//! The generated code contains `unsafe` blocks; the workspace's `forbid(unsafe_code)` accepts
+//! them only because they come from an external macro. `WASMTIME_DEBUG_BINDGEN=1` (which
+//! splices the generated file in as local source) therefore fails to compile here.
+
+/// The `remediation-policy` world.
+pub(crate) mod policy {
+    wasmtime::component::bindgen!({
+        world: "remediation-policy",
+        path: "../../plugins/wit",
+    });
+}
+
+/// The `addon` world.
+pub(crate) mod addon {
+    wasmtime::component::bindgen!({
+        world: "addon",
+        path: "../../plugins/wit",
+    });
+}

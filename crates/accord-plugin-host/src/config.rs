@@ -1,0 +1,171 @@
+//! [`HostConfig`]: the limits every plugin call runs under.
+//!
+//! Invariant: a configuration accepted by `PluginHost::new` has an epoch deadline of at least
+//! one epoch tick, a non-zero call timeout, a memory limit that fits a Rust component in a
+//! 32-bit memory, and a quarantine threshold and concurrency of at least one. The call timeout
+//! should exceed the epoch deadline (the defaults: 1 s and 100 ms) so that the epoch stops
+//! runaway wasm and the outer timeout stays the backstop.
+
+use std::time::Duration;
+
+use crate::error::PluginError;
+
+/// How often the engine-wide ticker advances the epoch. Deadlines are whole ticks, so this is
+/// the granularity of `epoch_deadline`.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The smallest memory limit accepted: a Rust `wasm32-wasip2` component starts with a 1 MiB
+/// shadow stack plus its data, so less than this cannot even instantiate.
+pub const MIN_MEMORY_LIMIT: usize = 2 << 20;
+
+/// Limits for plugin calls. `Default` gives the production values; `with_*` adjusts one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostConfig {
+    /// How long a single call (instantiation included) may run wasm before wasmtime interrupts
+    /// it (`Trap::Interrupt` → [`PluginError::Timeout`]). Measured in epoch ticks of the
+    /// wall clock, rounded up.
+    pub epoch_deadline: Duration,
+    /// Linear memory a call may grow to, summed over the component's memories.
+    pub memory_limit: usize,
+    /// Wall-clock bound on a call as the caller sees it (queueing for a blocking thread
+    /// included); the backstop for anything the epoch deadline cannot interrupt.
+    pub call_timeout: Duration,
+    /// Consecutive failed calls (traps, timeouts, limit hits) after which a plugin is
+    /// quarantined.
+    pub quarantine_after: u32,
+    /// Plugin calls running at once, host-wide; further calls wait for a slot. Also sizes the
+    /// pooling allocator.
+    pub max_concurrent_calls: u32,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        Self {
+            epoch_deadline: Duration::from_millis(100),
+            memory_limit: 64 << 20,
+            call_timeout: Duration::from_secs(1),
+            quarantine_after: 3,
+            max_concurrent_calls: 64,
+        }
+    }
+}
+
+impl HostConfig {
+    pub fn with_epoch_deadline(mut self, deadline: Duration) -> Self {
+        self.epoch_deadline = deadline;
+        self
+    }
+
+    pub fn with_memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+
+    pub fn with_call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    pub fn with_quarantine_after(mut self, failures: u32) -> Self {
+        self.quarantine_after = failures;
+        self
+    }
+
+    pub fn with_max_concurrent_calls(mut self, calls: u32) -> Self {
+        self.max_concurrent_calls = calls;
+        self
+    }
+
+    /// The epoch deadline in ticks of [`EPOCH_TICK`], rounded up.
+    pub(crate) fn epoch_ticks(&self) -> u64 {
+        let tick = EPOCH_TICK.as_nanos();
+        let ticks = self.epoch_deadline.as_nanos().div_ceil(tick);
+        u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), PluginError> {
+        let invalid = |what: String| Err(PluginError::Engine(format!("host config: {what}")));
+        if self.epoch_deadline < EPOCH_TICK {
+            return invalid(format!(
+                "epoch_deadline {:?} is shorter than one epoch tick ({EPOCH_TICK:?})",
+                self.epoch_deadline
+            ));
+        }
+        // A call_timeout below the epoch deadline is allowed (the outer timeout then answers
+        // first, and the wasm runs on until its deadline in the background), but zero is not.
+        if self.call_timeout.is_zero() {
+            return invalid("call_timeout must not be zero".to_owned());
+        }
+        if self.memory_limit < MIN_MEMORY_LIMIT {
+            return invalid(format!(
+                "memory_limit {} bytes is below the minimum of {MIN_MEMORY_LIMIT}",
+                self.memory_limit
+            ));
+        }
+        if u32::try_from(self.memory_limit).is_err() {
+            return invalid(format!(
+                "memory_limit {} bytes exceeds a 32-bit linear memory",
+                self.memory_limit
+            ));
+        }
+        if self.quarantine_after == 0 {
+            return invalid("quarantine_after must be at least 1".to_owned());
+        }
+        if self.max_concurrent_calls == 0 {
+            return invalid("max_concurrent_calls must be at least 1".to_owned());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_values_and_valid() {
+        let config = HostConfig::default();
+        assert_eq!(config.epoch_deadline, Duration::from_millis(100));
+        assert_eq!(config.memory_limit, 64 * 1024 * 1024);
+        assert_eq!(config.call_timeout, Duration::from_secs(1));
+        assert_eq!(config.quarantine_after, 3);
+        assert_eq!(config.epoch_ticks(), 10);
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn deadlines_round_up_to_whole_ticks() {
+        let config = HostConfig::default().with_epoch_deadline(Duration::from_millis(25));
+        assert_eq!(config.epoch_ticks(), 3);
+    }
+
+    #[test]
+    fn nonsense_is_rejected_with_the_field_named() {
+        let cases = [
+            (
+                HostConfig::default().with_epoch_deadline(Duration::from_millis(1)),
+                "epoch_deadline",
+            ),
+            (
+                HostConfig::default().with_call_timeout(Duration::ZERO),
+                "call_timeout",
+            ),
+            (
+                HostConfig::default().with_memory_limit(4096),
+                "memory_limit",
+            ),
+            (
+                HostConfig::default().with_quarantine_after(0),
+                "quarantine_after",
+            ),
+            (
+                HostConfig::default().with_max_concurrent_calls(0),
+                "max_concurrent_calls",
+            ),
+        ];
+        for (config, field) in cases {
+            let err = config.validate().unwrap_err();
+            assert!(err.to_string().contains(field), "{field}: {err}");
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The wasmtime [`Engine`] of a plugin host — epoch interruption on, pooling allocator sized
+//! from [`HostConfig`] — and the thread that advances its epoch.
+//!
+//! Invariants:
+//! - The epoch advances every [`EPOCH_TICK`] for as long as anything (the host or a loaded
+//!   plugin) holds the engine; the ticker holds only a weak reference and exits after the
+//!   last strong one is dropped.
+//! - The ticker is a plain thread, not a tokio task: it keeps ticking even when the runtime's
+//!   workers are all busy, which is exactly when a runaway plugin must be interrupted.
+
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, EngineWeak, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::config::{EPOCH_TICK, HostConfig};
+use crate::error::PluginError;
+use crate::store::{MAX_INSTANCES, MAX_MEMORIES, MAX_TABLE_ELEMENTS, MAX_TABLES};
+
+/// Wasm call stack for plugin code (wasmtime's default): deep recursion beyond it is
+/// `Trap::StackOverflow`, well before the host thread's own stack is at risk.
+const MAX_WASM_STACK: usize = 512 << 10;
+
+/// Builds the engine and starts its epoch ticker.
+pub(crate) fn new_engine(config: &HostConfig) -> Result<Engine, PluginError> {
+    let slots = config.max_concurrent_calls;
+    // Calls hold one slot each (a semaphore in front of the pool); `describe()` at load takes
+    // one outside the semaphore, hence the spare capacity.
+    let components = slots.saturating_mul(2);
+    let per_component = |n: usize| components.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX));
+
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(components)
+        .total_core_instances(per_component(MAX_INSTANCES))
+        .total_memories(per_component(MAX_MEMORIES))
+        .total_tables(per_component(MAX_TABLES))
+        .max_core_instances_per_component(u32::try_from(MAX_INSTANCES).unwrap_or(u32::MAX))
+        .max_memories_per_component(u32::try_from(MAX_MEMORIES).unwrap_or(u32::MAX))
+        .max_tables_per_component(u32::try_from(MAX_TABLES).unwrap_or(u32::MAX))
+        .max_tables_per_module(4)
+        .table_elements(MAX_TABLE_ELEMENTS)
+        .max_memory_size(config.memory_limit);
+
+    let mut wasm = Config::new();
+    wasm.epoch_interruption(true)
+        .max_wasm_stack(MAX_WASM_STACK)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+
+    let engine = Engine::new(&wasm)
+        .map_err(|err| PluginError::Engine(format!("creating the wasmtime engine: {err:#}")))?;
+    start_epoch_ticker(engine.weak(), EPOCH_TICK)?;
+    Ok(engine)
+}
+
+fn start_epoch_ticker(engine: EngineWeak, tick: Duration) -> Result<(), PluginError> {
+    std::thread::Builder::new()
+        .name("accord-plugin-epoch".to_owned())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(tick);
+                match engine.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        })
+        .map(drop)
+        .map_err(|err| PluginError::Engine(format!("starting the epoch ticker: {err}")))
+}

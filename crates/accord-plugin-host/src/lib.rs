@@ -1,0 +1,54 @@
+//! Accord's WebAssembly plugin host: loads add-on and remediation-policy components
+//! (`accord:plugin@0.1.0`, `plugins/wit/plugin.wit`) and runs them sandboxed. The only crate
+//! that uses wasmtime.
+//!
+//! - [`PluginHost`] (`host`): compiles a component, checks it against its world, calls its
+//!   `describe()`, and hands out a [`PolicyPlugin`] or an [`AddonPlugin`]; [`PluginHost::kind_of`]
+//!   tells the two apart.
+//! - [`HostConfig`] (`config`): epoch deadline, memory limit, call timeout, quarantine threshold.
+//! - [`PluginError`] (`error`): typed failures — timeouts, limit hits and traps are variants, not
+//!   strings.
+//! - [`types`]: the plain Rust side of the WIT; policies use `accord_core::remediation`.
+//! - Internals: `engine` (wasmtime engine, epoch ticker), `linker` (what plugins may import),
+//!   `store` (per-call store, WASI, limits), `call` (running a call), `health` (quarantine),
+//!   `log` (the log import), `bindings` + `convert` (generated code and its conversions).
+//!
+//! Invariants:
+//! - No wasmtime type appears in this crate's public API.
+//! - A plugin call never blocks a tokio worker and never runs longer than
+//!   `HostConfig::call_timeout`; inside, the wasm is interrupted at `epoch_deadline`.
+//! - Every call runs in a fresh store with a memory cap; plugins get no filesystem, network,
+//!   environment, clock or randomness, and cannot make the host block.
+//! - A plugin that fails `quarantine_after` times in a row is quarantined: further calls fail
+//!   fast with [`PluginError::Quarantined`]. Metrics are the caller's job, from
+//!   `state()`/`failures()`.
+
+// This crate is the designated owner of wasmtime: the workspace `clippy.toml` forbids
+// `wasmtime::Engine` and friends everywhere else.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+mod addon;
+mod bindings;
+mod call;
+mod config;
+mod convert;
+mod engine;
+mod error;
+mod health;
+mod host;
+mod linker;
+mod log;
+mod policy;
+mod store;
+pub mod types;
+
+pub use addon::AddonPlugin;
+pub use config::{EPOCH_TICK, HostConfig, MIN_MEMORY_LIMIT};
+pub use error::PluginError;
+pub use host::PluginHost;
+pub use log::{MAX_LINES_PER_CALL, MAX_MESSAGE_BYTES};
+pub use policy::PolicyPlugin;
+pub use types::{
+    AddonInfo, ClusterInfo, Installer, Manifest, Ownership, PluginKind, PluginState, PolicyInfo,
+    PoolInfo, UpgradePlan, Verdict, Violation,
+};

@@ -1,0 +1,82 @@
+//! YAML output: Kubernetes documents and Helm values files.
+//!
+//! Emitted with `serde_norway` (a maintained fork of serde_yaml, pure Rust, builds for
+//! wasm32-wasip2) rather than by hand, so quoting of strings such as `"true"`, `"1.30"` or
+//! `"*"` is always right. `serde_json::Value` keeps object keys sorted, so output is
+//! deterministic: the same input renders byte-identical files.
+
+use serde_json::Value;
+
+use crate::model::{Format, Manifest};
+
+/// One YAML document (no leading `---`).
+pub fn to_yaml(value: &Value) -> Result<String, String> {
+    serde_norway::to_string(value).map_err(|e| format!("cannot write YAML: {e}"))
+}
+
+/// Several YAML documents separated by `---`.
+pub fn documents(docs: &[Value]) -> Result<String, String> {
+    let mut out = String::new();
+    for doc in docs {
+        out.push_str("---\n");
+        out.push_str(&to_yaml(doc)?);
+    }
+    Ok(out)
+}
+
+/// A `kubernetes` manifest of `docs`.
+pub fn kubernetes(name: &str, docs: &[Value]) -> Result<Manifest, String> {
+    Ok(Manifest {
+        name: name.to_owned(),
+        content: documents(docs)?,
+        format: Format::Kubernetes,
+    })
+}
+
+/// Where a Helm values file is to be applied.
+#[derive(Debug, Clone, Copy)]
+pub struct HelmChart<'a> {
+    /// Chart repository URL (or `oci://` reference).
+    pub repository: &'a str,
+    /// Chart name.
+    pub chart: &'a str,
+    /// Chart version.
+    pub version: &'a str,
+    /// Helm release name.
+    pub release: &'a str,
+    /// Target namespace.
+    pub namespace: &'a str,
+}
+
+/// A `helm-values` manifest. The first line is a comment naming the chart coordinates, so the
+/// installer (or a human) knows what the values are for:
+/// `# helm: repository=… chart=… version=… release=… namespace=…`.
+pub fn helm_values(name: &str, chart: &HelmChart<'_>, values: &Value) -> Result<Manifest, String> {
+    let header = format!(
+        "# helm: repository={} chart={} version={} release={} namespace={}\n",
+        chart.repository, chart.chart, chart.version, chart.release, chart.namespace
+    );
+    Ok(Manifest {
+        name: name.to_owned(),
+        content: header + &to_yaml(values)?,
+        format: Format::HelmValues,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn quotes_ambiguous_strings() {
+        let out = to_yaml(&json!({"a": "true", "b": "1.30", "c": "*", "d": true})).unwrap();
+        assert_eq!(out, "a: 'true'\nb: '1.30'\nc: '*'\nd: true\n");
+    }
+
+    #[test]
+    fn separates_documents() {
+        let out = documents(&[json!({"a": 1}), json!({"b": 2})]).unwrap();
+        assert_eq!(out, "---\na: 1\n---\nb: 2\n");
+    }
+}

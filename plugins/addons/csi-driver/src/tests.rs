@@ -1,0 +1,173 @@
+//! Table-driven tests of the CSI driver add-on through the exported entry points.
+
+use addon_kit::entry::{classify_change, describe, plan_upgrade, render, validate_config};
+use addon_kit::testing::{
+    check_describe, check_manifests, sample_cluster, write_rendered, yaml_documents,
+};
+use addon_kit::{Format, Installer, Ownership};
+
+use crate::CsiDriver;
+
+#[test]
+fn describe_is_sane() {
+    check_describe::<CsiDriver>().unwrap();
+    let info = describe::<CsiDriver>();
+    assert_eq!(info.name, "csi-driver");
+    assert_eq!(
+        info.installer,
+        Installer::Customer,
+        "the provider ships the chart, the customer installs it"
+    );
+    assert!(info.customer_knobs.iter().any(|k| k == "storageClasses"));
+}
+
+#[test]
+fn validate_config_reports_dotted_paths() {
+    let cases: &[(&str, &[&str])] = &[
+        ("{}", &[]),
+        (
+            r#"{"storageClasses": {"sharedNfs": {"enabled": true}}}"#,
+            &[],
+        ),
+        (
+            r#"{"storageClasses": {"block": {"fsType": "btrfs"}}}"#,
+            &["storageClasses.block.fsType"],
+        ),
+        (
+            r#"{"storageClasses": {"block": {"name": "Fast_Disk"}}}"#,
+            &["storageClasses.block.name"],
+        ),
+        (
+            r#"{"storageClasses": {"sharedNfs": {"reclaimPolicy": "Recycle"}}}"#,
+            &["storageClasses.sharedNfs.reclaimPolicy"],
+        ),
+        (
+            r#"{"controller": {"replicas": 9}}"#,
+            &["controller.replicas"],
+        ),
+        (
+            r#"{"node": {"kubeletDir": "var/lib/kubelet"}}"#,
+            &["node.kubeletDir"],
+        ),
+        (
+            r#"{"storageClasses": {"sharedNfs": {"enabled": true, "name": "accord-block"}}}"#,
+            &["storageClasses.sharedNfs.name"],
+        ),
+        (r#"{"snapshots": true}"#, &["snapshots"]),
+    ];
+    for (config, expected) in cases {
+        let got: Vec<String> = validate_config::<CsiDriver>(config)
+            .into_iter()
+            .map(|v| v.field)
+            .collect();
+        assert_eq!(&got, expected, "{config}");
+    }
+}
+
+#[test]
+fn classify_change_follows_the_knobs() {
+    let cases: &[(&str, Ownership, &str)] = &[
+        ("{}", Ownership::ProviderManaged, "matches"),
+        (
+            r#"{"storageClasses": {"block": {"default": false, "reclaimPolicy": "Retain"}}}"#,
+            Ownership::Shared,
+            "storageClasses.block.default",
+        ),
+        (
+            r#"{"storageClasses": {"sharedNfs": {"enabled": true}}}"#,
+            Ownership::Shared,
+            "storageClasses.sharedNfs.enabled",
+        ),
+        (
+            r#"{"controller": {"replicas": 3}}"#,
+            Ownership::Shared,
+            "controller.replicas",
+        ),
+        (
+            r#"{"image": {"repository": "mirror.example.com/csi"}}"#,
+            Ownership::CustomerOwned,
+            "image.repository",
+        ),
+        (
+            r#"{"node": {"kubeletDir": "/data/kubelet"}}"#,
+            Ownership::CustomerOwned,
+            "node.kubeletDir",
+        ),
+    ];
+    for (next, ownership, needle) in cases {
+        let verdict = classify_change::<CsiDriver>("{}", next);
+        assert_eq!(verdict.ownership, *ownership, "{next}: {}", verdict.reason);
+        assert!(
+            verdict.reason.contains(needle),
+            "{next}: {}",
+            verdict.reason
+        );
+    }
+}
+
+#[test]
+fn plan_upgrade_is_rolling_and_refuses_downgrades() {
+    let plan = plan_upgrade::<CsiDriver>(
+        "1.4.0",
+        "1.5.1",
+        r#"{"storageClasses": {"sharedNfs": {"enabled": true}}}"#,
+    )
+    .unwrap();
+    assert!(!plan.disruptive);
+    let at = |needle: &str| plan.steps.iter().position(|s| s.contains(needle)).unwrap();
+    assert!(at("helm upgrade") < at("controller rolls"));
+    assert!(at("controller rolls") < at("node plugin rolls"));
+    assert!(at("node plugin rolls") < at("verify"));
+    assert!(plan.steps[at("verify")].contains("nfs.csi.accord.dev"));
+    for (current, target, needle) in [
+        ("1.5.1", "1.3.2", "downgrade"),
+        ("1.5.1", "2.0.0", "unknown version"),
+    ] {
+        let err = plan_upgrade::<CsiDriver>(current, target, "{}").unwrap_err();
+        assert!(err.contains(needle), "{err}");
+    }
+}
+
+#[test]
+fn render_block_always_and_nfs_only_when_enabled() {
+    let cluster = sample_cluster();
+    let nfs = r#"{"storageClasses": {"sharedNfs": {"enabled": true}}}"#;
+    let rendered = render::<CsiDriver>(&cluster, "1.5.1", nfs).unwrap();
+    assert_eq!(
+        rendered,
+        render::<CsiDriver>(&cluster, "1.5.1", nfs).unwrap()
+    );
+    assert_eq!(check_manifests(&rendered.manifests).unwrap(), 2);
+    write_rendered("csi-driver", &rendered.manifests).unwrap();
+
+    let classes = yaml_documents(&rendered.manifests[1].content).unwrap();
+    assert_eq!(classes[0]["provisioner"], "disk.csi.accord.dev");
+    assert_eq!(classes[0]["volumeBindingMode"], "WaitForFirstConsumer");
+    assert_eq!(
+        classes[0]["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"],
+        "true"
+    );
+    assert_eq!(classes[1]["provisioner"], "nfs.csi.accord.dev");
+    assert_eq!(classes[1]["reclaimPolicy"], "Retain");
+    assert!(rendered.notes.iter().any(|n| n.contains("NFS enabled")));
+
+    let plain = render::<CsiDriver>(&cluster, "1.5.1", "{}").unwrap();
+    assert_eq!(
+        yaml_documents(&plain.manifests[1].content).unwrap().len(),
+        1
+    );
+    let values = plain
+        .manifests
+        .iter()
+        .find(|m| m.format == Format::HelmValues)
+        .unwrap();
+    let values = &yaml_documents(&values.content).unwrap()[0];
+    assert_eq!(values["sharedDisk"]["enabled"], false);
+    assert_eq!(values["image"]["tag"], "v1.5.1");
+
+    assert!(
+        render::<CsiDriver>(&cluster, "0.9.0", "{}")
+            .unwrap_err()
+            .contains("unknown version")
+    );
+}
