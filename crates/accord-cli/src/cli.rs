@@ -246,10 +246,41 @@ pub enum Command {
     /// Drive the hardware simulator: inject faults, list the simulated fleet
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Evaluate remediation policies offline
+    #[command(subcommand)]
+    Remediation(RemediationCommand),
     /// Run every Accord service in one process, for development
     Up(UpArgs),
     /// Run Accord's benchmarks
     Bench(BenchArgs),
+}
+
+// ------------------------------------------------------------------ remediation
+
+/// `accord remediation …`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum RemediationCommand {
+    /// Decide what to do about health findings, one JSON line in, one JSON line out
+    ///
+    /// Input lines: {"id", "event": {"kind": "gpu-xid"|"ib-link"|"node-not-ready"|"gpu-thermal",
+    /// "cluster", "node", "xid"?, "gpu"?, "port"?, "state"?, "minutes"?, "temp_c"?},
+    /// "context": {"remediation_allowed", "xid_count_24h", "remediations_7d",
+    /// "unhealthy_in_pool", "pool_size", "mig", …}}. Output lines, same order: {"id", "action",
+    /// "responsibility", "reason"}; a malformed line gives {"id"?, "line", "error"} and the
+    /// command exits non-zero at the end. Works offline: no API, no NATS.
+    Decide(DecideArgs),
+}
+
+/// `accord remediation decide`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct DecideArgs {
+    /// JSON Lines file of findings, or `-` for standard input
+    #[arg(value_name = "FILE")]
+    pub file: std::path::PathBuf,
+    /// Policy component (.wasm); default: the shipped gpu-remediation policy
+    /// ($ACCORD_PLUGIN_DIR or plugins/target/wasm32-wasip2/release/gpu_remediation.wasm)
+    #[arg(long, value_name = "PATH", env = "ACCORD_REMEDIATION_POLICY")]
+    pub policy: Option<std::path::PathBuf>,
 }
 
 // ------------------------------------------------------------------ get / describe

@@ -21,6 +21,7 @@ pub mod get;
 pub mod kubeconfig;
 pub mod lookup;
 pub mod quota;
+pub mod remediation;
 pub mod scale;
 pub mod sim;
 pub mod up;
@@ -120,6 +121,7 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<()> {
         Command::Quota(command) => quota::run(ctx, command).await,
         Command::Events(command) => events::run(ctx, command).await,
         Command::Sim(command) => sim::run(ctx, command).await,
+        Command::Remediation(command) => remediation::run(command).await,
         Command::Up(mut args) => {
             args.nats_url.clone_from(&ctx.settings.nats_url);
             up::run(args, &ctx.settings).await
