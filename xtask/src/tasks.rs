@@ -126,9 +126,11 @@ pub fn up(ws: &Workspace, args: &[String]) -> Result<()> {
 /// `cargo xtask bench [ARGS]`: `accord bench`, built with the optimised `bench-fast` profile.
 pub fn bench(ws: &Workspace, args: &[String]) -> Result<()> {
     let nats = nats_server_for_children(ws)?;
+    let plugin_dir = plugins_for_children(ws)?;
     cmd::run(
         cargo(ws)
             .env(ENV_VAR, &nats)
+            .env(plugins::ENV_VAR, &plugin_dir)
             .args(["run", "--profile", "bench-fast", "--package", "accord-cli"])
             .args(["--bin", "accord", "--", "bench"])
             .args(args),

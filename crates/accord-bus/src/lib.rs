@@ -10,6 +10,7 @@
 //! - [`consumer`]: durable pull consumers with explicit ack, bounded redelivery and a dead-letter
 //!   subject ([`Bus::consume`]).
 //! - [`relay`]: the transactional-outbox relay ([`OutboxRelay`]).
+//! - [`objects`]: the plugin bucket, a NATS Object Store ([`Bus::plugin_store`]).
 //!
 //! Invariants:
 //! - No async-nats type appears in this crate's public API; callers see [`BusMessage`],
@@ -28,6 +29,7 @@ pub mod consumer;
 pub mod envelope;
 mod error;
 mod message;
+pub mod objects;
 pub mod relay;
 mod serve;
 pub mod streams;
@@ -39,6 +41,7 @@ pub use consumer::{ConsumerSpec, HandlerError};
 pub use envelope::{CloudEvent, new_event_id, service_source};
 pub use error::{BoxError, BusError};
 pub use message::{BusMessage, StoredMessage, Subscription};
+pub use objects::{ObjectChange, PLUGIN_BUCKET, PluginMeta, PluginObject, PluginStore};
 pub use relay::{OutboxRelay, RelayConfig};
 pub use serve::ServeHandle;
 pub use streams::{ConsumerState, StartAt, StreamOptions, StreamState};

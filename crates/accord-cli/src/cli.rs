@@ -249,10 +249,51 @@ pub enum Command {
     /// Evaluate remediation policies offline
     #[command(subcommand)]
     Remediation(RemediationCommand),
+    /// Push plugins into the NATS plugin bucket every service watches; list them
+    #[command(subcommand)]
+    Plugin(PluginCommand),
     /// Run every Accord service in one process, for development
     Up(UpArgs),
     /// Run Accord's benchmarks
     Bench(BenchArgs),
+}
+
+// ------------------------------------------------------------------ plugin
+
+/// `accord plugin …`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum PluginCommand {
+    /// Validate a plugin component locally, then push it into the plugin bucket
+    ///
+    /// Stored as `policy.<name>` or `addon.<name>` (the name from the plugin's describe()),
+    /// with its kind, version and SHA-256; every replica watching the bucket validates it again
+    /// and swaps it in atomically.
+    #[command(
+        after_help = "Examples:\n  accord plugin push gpu_remediation.wasm --kind remediation-policy\n  accord plugin push cilium.wasm --kind addon"
+    )]
+    Push(PluginPushArgs),
+    /// List the plugins in the bucket: name, kind, version, digest, size, modified
+    List,
+}
+
+/// `accord plugin push`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct PluginPushArgs {
+    /// The component (.wasm)
+    #[arg(value_name = "FILE")]
+    pub file: std::path::PathBuf,
+    /// Which world the component implements (a mismatch is an error)
+    #[arg(long, value_enum)]
+    pub kind: PluginKindArg,
+}
+
+/// `--kind` of `accord plugin push`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PluginKindArg {
+    /// An add-on (accord:plugin/addon-api)
+    Addon,
+    /// A remediation policy (accord:plugin/policy-api)
+    RemediationPolicy,
 }
 
 // ------------------------------------------------------------------ remediation
@@ -267,7 +308,8 @@ pub enum RemediationCommand {
     /// "context": {"remediation_allowed", "xid_count_24h", "remediations_7d",
     /// "unhealthy_in_pool", "pool_size", "mig", …}}. Output lines, same order: {"id", "action",
     /// "responsibility", "reason"}; a malformed line gives {"id"?, "line", "error"} and the
-    /// command exits non-zero at the end. Works offline: no API, no NATS.
+    /// command exits non-zero at the end. Without --policy, the `gpu-remediation` policy pushed
+    /// to the plugin bucket is used when NATS answers within a second, else the shipped file.
     Decide(DecideArgs),
 }
 
@@ -277,7 +319,8 @@ pub struct DecideArgs {
     /// JSON Lines file of findings, or `-` for standard input
     #[arg(value_name = "FILE")]
     pub file: std::path::PathBuf,
-    /// Policy component (.wasm); default: the shipped gpu-remediation policy
+    /// Policy component (.wasm); default: `policy.gpu-remediation` from the plugin bucket if
+    /// NATS is reachable and one was pushed, else the shipped gpu-remediation policy
     /// ($ACCORD_PLUGIN_DIR or plugins/target/wasm32-wasip2/release/gpu_remediation.wasm)
     #[arg(long, value_name = "PATH", env = "ACCORD_REMEDIATION_POLICY")]
     pub policy: Option<std::path::PathBuf>,

@@ -6,7 +6,7 @@
 //! [`Context::api`], and prints through [`Context::printer`] in the chosen [`OutputFormat`].
 //!
 //! Invariant: connecting happens inside the command that needs it, so commands that need no API
-//! (`events`, `sim`, `up`, `bench`) work without a token, and a missing token is reported only
+//! (`events`, `sim`, `plugin`, `up`, `bench`) work without a token, and a missing token is reported only
 //! when a call would need it.
 
 pub mod bench;
@@ -20,6 +20,7 @@ pub mod events;
 pub mod get;
 pub mod kubeconfig;
 pub mod lookup;
+pub mod plugin;
 pub mod quota;
 pub mod remediation;
 pub mod scale;
@@ -121,7 +122,8 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<()> {
         Command::Quota(command) => quota::run(ctx, command).await,
         Command::Events(command) => events::run(ctx, command).await,
         Command::Sim(command) => sim::run(ctx, command).await,
-        Command::Remediation(command) => remediation::run(command).await,
+        Command::Remediation(command) => remediation::run(ctx, command).await,
+        Command::Plugin(command) => plugin::run(ctx, command).await,
         Command::Up(mut args) => {
             args.nats_url.clone_from(&ctx.settings.nats_url);
             up::run(args, &ctx.settings).await

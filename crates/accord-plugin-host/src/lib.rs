@@ -5,6 +5,8 @@
 //! - [`PluginHost`] (`host`): compiles a component, checks it against its world, calls its
 //!   `describe()`, and hands out a [`PolicyPlugin`] or an [`AddonPlugin`]; [`PluginHost::kind_of`]
 //!   tells the two apart.
+//! - [`PluginRegistry`] (`registry`): the hot-swap point — active plugins by name, replaced
+//!   atomically by an offer that loaded; an invalid offer changes nothing.
 //! - [`HostConfig`] (`config`): epoch deadline, memory limit, call timeout, quarantine threshold.
 //! - [`PluginError`] (`error`): typed failures — timeouts, limit hits and traps are variants, not
 //!   strings.
@@ -39,6 +41,7 @@ mod host;
 mod linker;
 mod log;
 mod policy;
+mod registry;
 mod store;
 pub mod types;
 
@@ -48,6 +51,7 @@ pub use error::PluginError;
 pub use host::PluginHost;
 pub use log::{MAX_LINES_PER_CALL, MAX_MESSAGE_BYTES};
 pub use policy::PolicyPlugin;
+pub use registry::{Loaded, PluginRegistry, PluginStatus, kind_name};
 pub use types::{
     AddonInfo, ClusterInfo, Installer, Manifest, Ownership, PluginKind, PluginState, PolicyInfo,
     PoolInfo, UpgradePlan, Verdict, Violation,

@@ -10,6 +10,11 @@
 //!   relay (publish, wait for the PubAck, remove) against `publish_entry` of the same events
 //!   straight from memory. Ratio = relay throughput / raw throughput.
 //!
+//! - **policy through WebAssembly vs native**: the shipped gpu-remediation policy deciding a
+//!   mix of findings through its component (fresh store per call, epoch deadline on, off the
+//!   tokio workers) against the same logic compiled into this binary. Ratio = component / native.
+//!   Beside it, the per-call cost of a no-op add-on export (the host's fixed overhead).
+//!
 //! Everything runs on this machine: a private nats-server (JetStream, `sync_interval: always`)
 //! on a free port, a provisioner with the simulated fleet at clock factor 0, stores on disk.
 
@@ -67,6 +72,10 @@ struct Results {
     raw_jetstream_publish_per_s: f64,
     outbox_relay_publish_per_s: f64,
     outbox_ratio: f64,
+    policy_native_ns: f64,
+    policy_component: Latency,
+    policy_ratio_p50: f64,
+    noop_export_call: Latency,
 }
 
 /// Pools created per cluster in the CreateNodePool benchmark (a realistic upper range).
@@ -313,6 +322,8 @@ async fn run_all(
     })
     .await?;
 
+    let plugins = bench_plugins(n, warmup).await?;
+
     let (noop, read, write, update) = (
         summarize(noop),
         summarize(read),
@@ -330,6 +341,161 @@ async fn run_all(
         raw_jetstream_publish_per_s: raw_rate,
         outbox_relay_publish_per_s: outbox_rate,
         outbox_ratio: outbox_rate / raw_rate,
+        policy_ratio_p50: plugins.component.p50_us * 1000.0 / plugins.native_ns,
+        policy_native_ns: plugins.native_ns,
+        policy_component: plugins.component,
+        noop_export_call: plugins.noop,
+    })
+}
+
+struct PluginResults {
+    native_ns: f64,
+    component: Latency,
+    noop: Latency,
+}
+
+/// A representative mix of findings, as both the native logic and the host take them.
+fn findings() -> Vec<(
+    accord_core::remediation::Finding,
+    accord_core::remediation::RemediationContext,
+)> {
+    use accord_core::remediation::{Finding, FindingKind, RemediationContext};
+    let f = |kind, xid: Option<u32>, minutes: Option<u32>| Finding {
+        kind,
+        cluster: "cl-bench".into(),
+        node: "gpu-bench".into(),
+        xid,
+        gpu: xid.map(|_| 3),
+        port: (kind == FindingKind::IbLink).then_some(1),
+        state: (kind == FindingKind::IbLink).then(|| "down".to_owned()),
+        minutes,
+        temp_c: (kind == FindingKind::GpuThermal).then_some(91),
+    };
+    let ctx = RemediationContext {
+        remediation_allowed: true,
+        pool_size: 8,
+        cluster_size: 32,
+        ..Default::default()
+    };
+    [
+        f(FindingKind::GpuXid, Some(79), None),
+        f(FindingKind::GpuXid, Some(13), None),
+        f(FindingKind::GpuXid, Some(48), None),
+        f(FindingKind::GpuXid, Some(999), None),
+        f(FindingKind::IbLink, None, None),
+        f(FindingKind::NodeNotReady, None, Some(12)),
+        f(FindingKind::GpuThermal, None, None),
+    ]
+    .into_iter()
+    .map(|finding| (finding, ctx.clone()))
+    .collect()
+}
+
+fn to_native(
+    f: &accord_core::remediation::Finding,
+    c: &accord_core::remediation::RemediationContext,
+) -> (
+    gpu_remediation::logic::Finding,
+    gpu_remediation::logic::Context,
+) {
+    use accord_core::remediation::FindingKind as K;
+    use gpu_remediation::logic::{Context, Finding, FindingKind};
+    let kind = match f.kind {
+        K::GpuXid => FindingKind::GpuXid,
+        K::IbLink => FindingKind::IbLink,
+        K::NodeNotReady => FindingKind::NodeNotReady,
+        K::GpuThermal => FindingKind::GpuThermal,
+    };
+    let mut finding = Finding::new(kind, f.cluster.clone(), f.node.clone());
+    finding.xid = f.xid;
+    finding.gpu = f.gpu;
+    finding.port = f.port;
+    finding.state.clone_from(&f.state);
+    finding.minutes = f.minutes;
+    finding.temp_c = f.temp_c;
+    let ctx = Context {
+        remediation_allowed: c.remediation_allowed,
+        xid_count_24h: c.xid_count_24h,
+        remediations_7d: c.remediations_7d,
+        unhealthy_in_pool: c.unhealthy_in_pool,
+        pool_size: c.pool_size,
+        mig: c.mig,
+        in_flight_in_pool: c.in_flight_in_pool,
+        max_in_flight_per_pool: c.max_in_flight_per_pool,
+        unhealthy_in_cluster: c.unhealthy_in_cluster,
+        cluster_size: c.cluster_size,
+        max_unhealthy_percent: c.max_unhealthy_percent,
+        in_maintenance_window: c.in_maintenance_window,
+    };
+    (finding, ctx)
+}
+
+async fn bench_plugins(n: usize, warmup: usize) -> anyhow::Result<PluginResults> {
+    use accord_plugin_host::{HostConfig, PluginHost};
+    let dir = std::env::var_os("ACCORD_PLUGIN_DIR")
+        .map(std::path::PathBuf::from)
+        .context("ACCORD_PLUGIN_DIR is not set; run the benchmarks with `cargo xtask bench`")?;
+    let read = |file: &str| {
+        std::fs::read(dir.join(file))
+            .with_context(|| format!("reading {file} in {}", dir.display()))
+    };
+    let (policy_wasm, noop_wasm) = (read("gpu_remediation.wasm")?, read("noop_addon.wasm")?);
+    let host = PluginHost::new(HostConfig::default())?;
+    let (policy, noop) = tokio::task::spawn_blocking(move || {
+        Ok::<_, accord_plugin_host::PluginError>((
+            host.load_policy(&policy_wasm)?,
+            host.load_addon(&noop_wasm)?,
+        ))
+    })
+    .await??;
+    let mix = findings();
+    let native: Vec<_> = mix.iter().map(|(f, c)| to_native(f, c)).collect();
+    // The two must agree, or the comparison is meaningless.
+    for ((f, c), (nf, nc)) in mix.iter().zip(&native) {
+        let through = policy.decide(f, c).await?;
+        let direct = gpu_remediation::logic::decide(nf, nc);
+        if through.reason != direct.reason {
+            bail!(
+                "component and native logic disagree on {f:?}: {:?} vs {:?}",
+                through.reason,
+                direct.reason
+            );
+        }
+    }
+    // Native: too fast to time one call; time batches of the whole mix.
+    let rounds = (n * 50).max(1000);
+    let t = Instant::now();
+    let mut sink = 0usize;
+    for i in 0..rounds {
+        let (f, c) = &native[i % native.len()];
+        sink = sink.wrapping_add(
+            std::hint::black_box(gpu_remediation::logic::decide(std::hint::black_box(f), c))
+                .reason
+                .len(),
+        );
+    }
+    let native_ns = t.elapsed().as_secs_f64() * 1e9 / rounds as f64;
+    std::hint::black_box(sink);
+    let component = time_calls(warmup, n, |i| {
+        let (p, (f, c)) = (policy.clone(), mix[i % mix.len()].clone());
+        async move {
+            p.decide(&f, &c).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let noop_calls = time_calls(warmup, n, |_| {
+        let a = noop.clone();
+        async move {
+            a.validate_config("{}").await?;
+            Ok(())
+        }
+    })
+    .await?;
+    Ok(PluginResults {
+        native_ns,
+        component: summarize(component),
+        noop: summarize(noop_calls),
     })
 }
 
@@ -349,6 +515,8 @@ fn print_results(r: &Results) {
     row("write (CreateNodePool)", &r.write_create_node_pool);
     row("write (UpdateNodePool labels)", &r.write_update_node_pool);
     row("store commit + flush (no gRPC)", &r.store_commit_flushed);
+    row("policy decision via WASM component", &r.policy_component);
+    row("no-op add-on export (host overhead)", &r.noop_export_call);
     let mark = |ok: bool| if ok { "meets target" } else { "BELOW target" };
     println!(
         "\nwrite RPC ratio (no-op p50 / write p50): {:.2}   target ≥ 0.40: {}",
@@ -366,5 +534,12 @@ fn print_results(r: &Results) {
         r.raw_jetstream_publish_per_s,
         r.outbox_ratio,
         mark(r.outbox_ratio >= 0.6)
+    );
+    println!(
+        "policy: native {:.0} ns/decision vs component p50 {:.1} µs → ratio {:.0}×   target ≤ 1.5×: {}",
+        r.policy_native_ns,
+        r.policy_component.p50_us,
+        r.policy_ratio_p50,
+        mark(r.policy_ratio_p50 <= 1.5)
     );
 }

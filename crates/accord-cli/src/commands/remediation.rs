@@ -1,25 +1,65 @@
 //! `accord remediation decide`: runs a remediation policy component over JSON Lines of health
-//! findings, offline (no API, no NATS) — for operators trying a policy before rolling it out.
+//! findings, locally (no API) — for operators trying a policy before rolling it out.
+//!
+//! Which policy: `--policy PATH` if given; else `policy.gpu-remediation` from the NATS plugin
+//! bucket when NATS answers within [`NATS_TIMEOUT`] and one was pushed (so a pushed rebuild is
+//! used at once, no restart); else the shipped file. One stderr note says which was used.
 //!
 //! Every input line gets exactly one output line, in order. A line that is not a valid request
 //! gets `{"id"?, "line", "error"}` and the command fails at the end (after answering the rest);
 //! a policy failure on a valid line (trap, timeout, quarantine) is reported the same way.
 
 use std::{
-    io::{BufRead, Write},
+    fmt,
+    io::BufRead,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
+use accord_bus::{Bus, ConnectOptions};
 use accord_core::remediation::{Finding, RemediationContext};
-use accord_plugin_host::{HostConfig, PluginHost, PolicyPlugin};
-use anyhow::{Context, bail};
+use accord_plugin_host::{HostConfig, PluginHost, PluginKind, PolicyPlugin};
+use anyhow::{Context as _, bail};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::{Context, plugin};
 use crate::cli::{DecideArgs, RemediationCommand};
 
 /// File name of the shipped policy component.
 pub const DEFAULT_POLICY: &str = "gpu_remediation.wasm";
+
+/// Name of the policy looked up in the plugin bucket when no `--policy` is given.
+pub const BUCKET_POLICY: &str = "gpu-remediation";
+
+/// How long the plugin-bucket lookup may take (connect, then each request) before the shipped
+/// file is used instead.
+pub const NATS_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Where the policy came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySource {
+    /// `--policy PATH`.
+    Flag(PathBuf),
+    /// The plugin bucket, this object.
+    Bucket { object: String, nats_url: String },
+    /// The shipped file, and why the bucket was not used.
+    Shipped { path: PathBuf, why: String },
+}
+
+impl fmt::Display for PolicySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PolicySource::Flag(path) => write!(f, "from {}", path.display()),
+            PolicySource::Bucket { object, nats_url } => {
+                write!(f, "from the plugin bucket ({object} at {nats_url})")
+            }
+            PolicySource::Shipped { path, why } => {
+                write!(f, "from the shipped file {} ({why})", path.display())
+            }
+        }
+    }
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,10 +71,61 @@ struct Request {
 }
 
 /// Runs a `remediation` subcommand.
-pub async fn run(command: RemediationCommand) -> anyhow::Result<()> {
+pub async fn run(ctx: &Context, command: RemediationCommand) -> anyhow::Result<()> {
     match command {
-        RemediationCommand::Decide(args) => decide(args).await,
+        RemediationCommand::Decide(args) => decide(ctx, args).await.map(|_| ()),
     }
+}
+
+/// The pushed `policy.gpu-remediation`, if NATS answers in time and it exists: `Ok(None)` when
+/// there is none, `Err(why)` when the bucket could not be asked.
+async fn bucket_policy(nats_url: &str) -> Result<Option<(Vec<u8>, String)>, String> {
+    let object = plugin::object_name(PluginKind::RemediationPolicy, BUCKET_POLICY);
+    let options = ConnectOptions::default()
+        .with_connect_timeout(NATS_TIMEOUT)
+        .with_request_timeout(NATS_TIMEOUT);
+    let lookup = async {
+        let bus = Bus::connect_with(nats_url, "accord-cli", options)
+            .await
+            .map_err(|_| format!("NATS at {nats_url} not reachable"))?;
+        let store = match bus.existing_plugin_store().await {
+            Ok(Some(store)) => store,
+            Ok(None) => return Ok(None),
+            Err(err) => return Err(format!("plugin bucket not readable: {err}")),
+        };
+        store
+            .get(&object)
+            .await
+            .map(|bytes| bytes.map(|bytes| (bytes, object.clone())))
+            .map_err(|err| format!("reading {object}: {err}"))
+    };
+    // Connect, open and read each have their own limit; this caps the sum.
+    tokio::time::timeout(NATS_TIMEOUT * 4, lookup)
+        .await
+        .unwrap_or_else(|_| Err(format!("NATS at {nats_url} did not answer in time")))
+}
+
+/// The policy bytes to use and where they came from.
+async fn resolve_policy(
+    ctx: &Context,
+    flag: Option<PathBuf>,
+) -> anyhow::Result<(Vec<u8>, PolicySource)> {
+    if let Some(path) = flag {
+        let wasm = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        return Ok((wasm, PolicySource::Flag(path)));
+    }
+    let nats_url = ctx.settings.nats_url.clone();
+    let why = match bucket_policy(&nats_url).await {
+        Ok(Some((wasm, object))) => return Ok((wasm, PolicySource::Bucket { object, nats_url })),
+        Ok(None) => format!(
+            "no {} pushed",
+            plugin::object_name(PluginKind::RemediationPolicy, BUCKET_POLICY)
+        ),
+        Err(why) => why,
+    };
+    let path = default_policy()?;
+    let wasm = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ok((wasm, PolicySource::Shipped { path, why }))
 }
 
 /// Where the default policy lives: `$ACCORD_PLUGIN_DIR`, else the plugins build directory above
@@ -110,35 +201,30 @@ fn read_lines(file: &Path) -> anyhow::Result<Vec<String>> {
         .context("reading the findings")
 }
 
-async fn decide(args: DecideArgs) -> anyhow::Result<()> {
-    let policy_path = match args.policy {
-        Some(p) => p,
-        None => default_policy()?,
-    };
-    let wasm = std::fs::read(&policy_path)
-        .with_context(|| format!("reading {}", policy_path.display()))?;
+/// Runs `decide`; returns where the policy came from and its digest (for tests).
+async fn decide(ctx: &Context, args: DecideArgs) -> anyhow::Result<(PolicySource, String)> {
+    let (wasm, source) = resolve_policy(ctx, args.policy).await?;
     let host = PluginHost::new(HostConfig::default()).context("starting the plugin host")?;
     let policy = tokio::task::spawn_blocking(move || host.load_policy(&wasm))
         .await?
-        .with_context(|| format!("loading {}", policy_path.display()))?;
-    eprintln!(
-        "policy {} {} (sha256 {})",
+        .with_context(|| format!("loading the policy {source}"))?;
+    ctx.note(&format!(
+        "policy {} {} (sha256 {}) {source}",
         policy.info().name,
         policy.info().version,
-        &policy.digest()[..12]
-    );
+        policy.digest().get(..12).unwrap_or(policy.digest()),
+    ));
     let lines = read_lines(&args.file)?;
     let (replies, failed) = decide_lines(&policy, &lines).await;
-    let mut out = std::io::stdout();
-    for reply in &replies {
-        writeln!(out, "{reply}")?;
+    let text: Vec<String> = replies.iter().map(Value::to_string).collect();
+    if !text.is_empty() {
+        ctx.out(&text.join("\n"));
     }
-    out.flush()?;
     let answered = replies.len();
     if failed > 0 {
         bail!("{failed} of {answered} lines could not be decided (see their \"error\" fields)");
     }
-    Ok(())
+    Ok((source, policy.digest().to_owned()))
 }
 
 #[cfg(test)]
@@ -199,5 +285,150 @@ mod tests {
                 .unwrap()
                 .contains("not allowed")
         );
+    }
+
+    /// The component with a custom section appended: still valid, another digest — a rebuilt
+    /// policy.
+    fn rebuilt(mut wasm: Vec<u8>, tag: &str) -> Vec<u8> {
+        let name = b"accord-test";
+        let mut section = vec![u8::try_from(name.len()).unwrap()];
+        section.extend_from_slice(name);
+        section.extend_from_slice(tag.as_bytes());
+        wasm.push(0);
+        wasm.push(u8::try_from(section.len()).unwrap());
+        wasm.extend_from_slice(&section);
+        wasm
+    }
+
+    fn ctx_for(
+        nats_url: &str,
+    ) -> (
+        Context,
+        std::sync::Arc<std::sync::Mutex<crate::output::Captured>>,
+    ) {
+        let (printer, captured) = crate::output::Printer::capture();
+        let mut settings = crate::config::Settings::new("http://127.0.0.1:1", None);
+        settings.nats_url = nats_url.to_owned();
+        let ctx = Context {
+            settings,
+            format: crate::cli::OutputFormat::Table,
+            printer,
+        };
+        (ctx, captured)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_pushed_policy_is_used_without_restart_and_the_shipped_one_otherwise() {
+        let server = accord_testkit::NatsServer::start().await.unwrap();
+        let url = server.url();
+        let findings = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            findings.path(),
+            r#"{"id": 1, "event": {"kind": "gpu-xid", "cluster": "c", "node": "n", "xid": 79, "gpu": 3}, "context": {"remediation_allowed": true, "pool_size": 8}}"#,
+        )
+        .unwrap();
+        let args = || DecideArgs {
+            file: findings.path().to_owned(),
+            policy: None,
+        };
+        let shipped = std::fs::read(default_policy().unwrap()).unwrap();
+
+        // Nothing pushed yet: the shipped file, and the note says why.
+        let (ctx, captured) = ctx_for(&url);
+        let (source, shipped_digest) = decide(&ctx, args()).await.unwrap();
+        assert!(
+            matches!(&source, PolicySource::Shipped { why, .. } if why.contains("no policy.gpu-remediation pushed")),
+            "{source:?}"
+        );
+        let captured = captured.lock().unwrap().clone();
+        assert!(
+            captured.err.contains("from the shipped file"),
+            "{captured:?}"
+        );
+        assert!(captured.out.contains("reboot-node"), "{captured:?}");
+
+        // Pushed (as `accord plugin push` does): the bucket's copy.
+        let (loaded, bytes) = plugin::validate(
+            PluginKind::RemediationPolicy,
+            rebuilt(shipped.clone(), "v2"),
+        )
+        .await
+        .unwrap();
+        let bus = Bus::connect(&url, "test").await.unwrap();
+        let store = bus.plugin_store().await.unwrap();
+        let meta = |digest: &str| accord_bus::PluginMeta {
+            kind: "remediation-policy".into(),
+            version: loaded.version.clone(),
+            digest: digest.to_owned(),
+        };
+        store
+            .put("policy.gpu-remediation", bytes, &meta(&loaded.digest))
+            .await
+            .unwrap();
+        let (ctx, captured) = ctx_for(&url);
+        let (source, digest) = decide(&ctx, args()).await.unwrap();
+        assert!(
+            matches!(&source, PolicySource::Bucket { object, .. } if object == "policy.gpu-remediation"),
+            "{source:?}"
+        );
+        assert_eq!(digest, loaded.digest);
+        assert_ne!(digest, shipped_digest);
+        let captured = captured.lock().unwrap().clone();
+        assert!(
+            captured.err.contains("from the plugin bucket"),
+            "{captured:?}"
+        );
+        assert!(captured.err.contains(&loaded.digest[..12]), "{captured:?}");
+
+        // Another rebuild pushed: the next run uses it — no restart of anything.
+        let (v3, bytes) = plugin::validate(PluginKind::RemediationPolicy, rebuilt(shipped, "v3"))
+            .await
+            .unwrap();
+        store
+            .put("policy.gpu-remediation", bytes, &meta(&v3.digest))
+            .await
+            .unwrap();
+        let (ctx, _) = ctx_for(&url);
+        let (_, digest) = decide(&ctx, args()).await.unwrap();
+        assert_eq!(digest, v3.digest);
+        assert_ne!(digest, loaded.digest);
+
+        // --policy always wins.
+        let (ctx, _) = ctx_for(&url);
+        let flagged = DecideArgs {
+            policy: Some(default_policy().unwrap()),
+            ..args()
+        };
+        let (source, digest) = decide(&ctx, flagged).await.unwrap();
+        assert!(matches!(source, PolicySource::Flag(_)));
+        assert_eq!(digest, shipped_digest);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unreachable_nats_falls_back_to_the_shipped_file_quickly() {
+        let findings = tempfile::NamedTempFile::new().unwrap();
+        // A port nothing listens on.
+        let (ctx, captured) = ctx_for("nats://127.0.0.1:1");
+        let started = std::time::Instant::now();
+        let (source, _) = decide(
+            &ctx,
+            DecideArgs {
+                file: findings.path().to_owned(),
+                policy: None,
+            },
+        )
+        .await
+        .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(
+            matches!(&source, PolicySource::Shipped { why, .. } if why.contains("not reachable")),
+            "{source:?}"
+        );
+        let captured = captured.lock().unwrap().clone();
+        assert!(captured.err.contains("not reachable"), "{captured:?}");
     }
 }
