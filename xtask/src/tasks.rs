@@ -154,7 +154,11 @@ fn plugins_for_children(ws: &Workspace) -> Result<PathBuf> {
     Ok(ws.plugin_out_dir())
 }
 
+/// Where the tests find `kubernetes-validate`.
+const KUBERNETES_VALIDATE_VAR: &str = "ACCORD_KUBERNETES_VALIDATE";
+
 fn run_tests(ws: &Workspace, nats: &Path, plugin_dir: &Path, args: &[String]) -> Result<()> {
+    let validator = crate::tools::python::kubernetes_validate(ws)?;
     // `--workspace` beats `-p`, so it is only added when ARGS pick no package themselves:
     // `cargo xtask test -p accord-bus` then builds and tests just that crate.
     let scope: &[&str] = if selects_packages(args) {
@@ -172,6 +176,7 @@ fn run_tests(ws: &Workspace, nats: &Path, plugin_dir: &Path, args: &[String]) ->
             cargo(ws)
                 .env(ENV_VAR, nats)
                 .env(plugins::ENV_VAR, plugin_dir)
+                .env(KUBERNETES_VALIDATE_VAR, &validator)
                 .arg("test")
                 .args(scope)
                 .args(args),
@@ -189,6 +194,7 @@ fn run_tests(ws: &Workspace, nats: &Path, plugin_dir: &Path, args: &[String]) ->
             cargo(ws)
                 .env(ENV_VAR, nats)
                 .env(plugins::ENV_VAR, plugin_dir)
+                .env(KUBERNETES_VALIDATE_VAR, &validator)
                 .args(["test", "--workspace", "--doc"]),
         )?;
     } else {
@@ -200,6 +206,7 @@ fn run_tests(ws: &Workspace, nats: &Path, plugin_dir: &Path, args: &[String]) ->
         cargo(ws)
             .env(ENV_VAR, nats)
             .env(plugins::ENV_VAR, plugin_dir)
+            .env(KUBERNETES_VALIDATE_VAR, &validator)
             .args(["nextest", "run"])
             .args(scope)
             .arg("--no-fail-fast")

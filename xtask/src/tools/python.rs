@@ -41,6 +41,25 @@ pub fn ensure_python_tools(requirements_file: &Path) -> Result<PathBuf> {
     Ok(ensure_python_tools_in(&ws, requirements_file)?.dir)
 }
 
+/// `kubernetes-validate` from the pinned test requirements (installed on first use), for the
+/// tests that check rendered add-on manifests against the Kubernetes OpenAPI schemas.
+pub(crate) fn kubernetes_validate(ws: &Workspace) -> Result<PathBuf> {
+    let venv = ensure_python_tools_in(ws, &ws.test_requirements())?;
+    let bin = if cfg!(windows) {
+        venv.dir().join("Scripts").join("kubernetes-validate.exe")
+    } else {
+        venv.dir().join("bin").join("kubernetes-validate")
+    };
+    if !bin.is_file() {
+        anyhow::bail!(
+            "{} is missing after installing {}; delete .accord/tools/venv and retry",
+            bin.display(),
+            ws.display(&ws.test_requirements())
+        );
+    }
+    Ok(bin)
+}
+
 pub(crate) fn ensure_python_tools_in(ws: &Workspace, requirements_file: &Path) -> Result<Venv> {
     let wanted = fs::read_to_string(requirements_file)
         .with_context(|| format!("cannot read {}", requirements_file.display()))?;
