@@ -7,6 +7,8 @@
 //! - [`check_manifests`]: every Kubernetes document parses as YAML and has `apiVersion`, `kind`,
 //!   `metadata.name`, and a namespace exactly when the kind is namespaced; Helm values parse as
 //!   a YAML mapping.
+//! - [`check_validation_cases`], [`check_classification_cases`]: the table loops every add-on
+//!   runs over its own cases.
 //! - [`write_rendered`]: writes the files under `plugins/target/rendered/<addon>/` for offline
 //!   validation (`kubernetes-validate --strict`): built-in kinds at the top, custom resources in
 //!   `custom-resources/`, Helm values in `helm-values/` (neither can be validated without CRD
@@ -225,4 +227,46 @@ pub fn write_rendered(addon: &str, manifests: &[Manifest]) -> Result<PathBuf, St
         std::fs::write(sub.join(&m.name), &m.content).map_err(io)?;
     }
     Ok(dir)
+}
+
+/// Checks `(config, expected violation paths)` cases against `validate-config`, reporting every
+/// mismatch at once.
+pub fn check_validation_cases<A: Addon>(cases: &[(&str, &[&str])]) -> Result<(), String> {
+    let mut failures = Vec::new();
+    for (config, expected) in cases {
+        let got: Vec<String> = entry::validate_config::<A>(config)
+            .into_iter()
+            .map(|v| v.field)
+            .collect();
+        if got != *expected {
+            failures.push(format!("{config}: expected {expected:?}, got {got:?}"));
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
+}
+
+/// Checks `(next config, expected ownership, text the reason must contain)` cases against
+/// `classify-change` from the reference configuration, reporting every mismatch at once.
+pub fn check_classification_cases<A: Addon>(
+    cases: &[(&str, Ownership, &str)],
+) -> Result<(), String> {
+    let mut failures = Vec::new();
+    for (next, ownership, needle) in cases {
+        let verdict = entry::classify_change::<A>("{}", next);
+        if verdict.ownership != *ownership || !verdict.reason.contains(needle) {
+            failures.push(format!(
+                "{next}: expected {ownership:?} with {needle:?}, got {:?}: {}",
+                verdict.ownership, verdict.reason
+            ));
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
 }

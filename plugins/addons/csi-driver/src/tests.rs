@@ -1,8 +1,9 @@
 //! Table-driven tests of the CSI driver add-on through the exported entry points.
 
-use addon_kit::entry::{classify_change, describe, plan_upgrade, render, validate_config};
+use addon_kit::entry::{describe, plan_upgrade, render};
 use addon_kit::testing::{
-    check_describe, check_manifests, sample_cluster, write_rendered, yaml_documents,
+    check_classification_cases, check_describe, check_manifests, check_validation_cases,
+    sample_cluster, write_rendered, yaml_documents,
 };
 use addon_kit::{Format, Installer, Ownership};
 
@@ -55,13 +56,7 @@ fn validate_config_reports_dotted_paths() {
         ),
         (r#"{"snapshots": true}"#, &["snapshots"]),
     ];
-    for (config, expected) in cases {
-        let got: Vec<String> = validate_config::<CsiDriver>(config)
-            .into_iter()
-            .map(|v| v.field)
-            .collect();
-        assert_eq!(&got, expected, "{config}");
-    }
+    check_validation_cases::<CsiDriver>(cases).unwrap();
 }
 
 #[test]
@@ -94,15 +89,7 @@ fn classify_change_follows_the_knobs() {
             "node.kubeletDir",
         ),
     ];
-    for (next, ownership, needle) in cases {
-        let verdict = classify_change::<CsiDriver>("{}", next);
-        assert_eq!(verdict.ownership, *ownership, "{next}: {}", verdict.reason);
-        assert!(
-            verdict.reason.contains(needle),
-            "{next}: {}",
-            verdict.reason
-        );
-    }
+    check_classification_cases::<CsiDriver>(cases).unwrap();
 }
 
 #[test]

@@ -1,10 +1,10 @@
 //! Table-driven tests of the GPU Operator add-on through the same entry points the component
 //! exports.
 
-use addon_kit::entry::{classify_change, describe, plan_upgrade, render, validate_config};
+use addon_kit::entry::{describe, plan_upgrade, render};
 use addon_kit::testing::{
-    check_describe, check_manifests, cluster_without_infiniband, sample_cluster, write_rendered,
-    yaml_documents,
+    check_classification_cases, check_describe, check_manifests, check_validation_cases,
+    cluster_without_infiniband, sample_cluster, write_rendered, yaml_documents,
 };
 use addon_kit::{Format, Installer, Ownership};
 use serde_json::json;
@@ -68,13 +68,7 @@ fn validate_config_reports_dotted_paths() {
         ("[]", &["."]),
         ("not json", &["."]),
     ];
-    for (config, expected) in cases {
-        let got: Vec<String> = validate_config::<GpuOperator>(config)
-            .into_iter()
-            .map(|v| v.field)
-            .collect();
-        assert_eq!(&got, expected, "{config}");
-    }
+    check_validation_cases::<GpuOperator>(cases).unwrap();
 }
 
 #[test]
@@ -156,15 +150,7 @@ fn classify_change_follows_the_knobs() {
             "does not validate",
         ),
     ];
-    for (next, ownership, needle) in cases {
-        let verdict = classify_change::<GpuOperator>("{}", next);
-        assert_eq!(verdict.ownership, *ownership, "{next}: {}", verdict.reason);
-        assert!(
-            verdict.reason.contains(needle),
-            "{next}: {}",
-            verdict.reason
-        );
-    }
+    check_classification_cases::<GpuOperator>(cases).unwrap();
 }
 
 fn position(steps: &[String], needle: &str) -> usize {

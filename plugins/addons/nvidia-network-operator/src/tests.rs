@@ -1,9 +1,9 @@
 //! Table-driven tests of the Network Operator add-on through the exported entry points.
 
-use addon_kit::entry::{classify_change, describe, plan_upgrade, render, validate_config};
+use addon_kit::entry::{describe, plan_upgrade, render};
 use addon_kit::testing::{
-    check_describe, check_manifests, cluster_without_infiniband, sample_cluster, write_rendered,
-    yaml_documents,
+    check_classification_cases, check_describe, check_manifests, check_validation_cases,
+    cluster_without_infiniband, sample_cluster, write_rendered, yaml_documents,
 };
 use addon_kit::{Installer, Ownership};
 use serde_json::json;
@@ -54,13 +54,7 @@ fn validate_config_reports_dotted_paths() {
             &["ofedDriver.version"],
         ),
     ];
-    for (config, expected) in cases {
-        let got: Vec<String> = validate_config::<NetworkOperator>(config)
-            .into_iter()
-            .map(|v| v.field)
-            .collect();
-        assert_eq!(&got, expected, "{config}");
-    }
+    check_validation_cases::<NetworkOperator>(cases).unwrap();
 }
 
 #[test]
@@ -108,15 +102,7 @@ fn classify_change_follows_the_knobs() {
             "tolerations",
         ),
     ];
-    for (next, ownership, needle) in cases {
-        let verdict = classify_change::<NetworkOperator>("{}", next);
-        assert_eq!(verdict.ownership, *ownership, "{next}: {}", verdict.reason);
-        assert!(
-            verdict.reason.contains(needle),
-            "{next}: {}",
-            verdict.reason
-        );
-    }
+    check_classification_cases::<NetworkOperator>(cases).unwrap();
 }
 
 fn position(steps: &[String], needle: &str) -> usize {
