@@ -1,0 +1,1 @@
+//! support-triage: classifies support tickets and platform incidents.
