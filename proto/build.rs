@@ -7,7 +7,10 @@ use std::{env, fs, path::PathBuf};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=accord");
     let out = PathBuf::from(env::var("OUT_DIR")?);
-    let files = ["accord/provisioner/v1/provisioner.proto"];
+    let files = [
+        "accord/provisioner/v1/provisioner.proto",
+        "accord/addons/v1/addons.proto",
+    ];
     let fds = protox::compile(files, ["."])?;
     fs::write(
         out.join("accord_descriptor.bin"),

@@ -14,6 +14,14 @@ pub mod provisioner {
     }
 }
 
+/// `accord.addons.v1`: the add-on catalogue and installations.
+pub mod addons {
+    /// Version 1.
+    pub mod v1 {
+        tonic::include_proto!("accord.addons.v1");
+    }
+}
+
 pub mod convert;
 
 /// Encoded `FileDescriptorSet` of every Accord proto, for gRPC reflection.

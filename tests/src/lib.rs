@@ -7,7 +7,9 @@
 //!   its outbox relay and its controller,
 //! - the simulated GPU fleet ([`SimFleet`]) at a tiny clock factor, its node agents and its fault
 //!   server (`accord.cmd.sim.fault.inject`),
-//! - a second NATS connection (the *observer*) the test reads `ACCORD_EVENTS` through.
+//! - a second NATS connection (the *observer*) the test reads `ACCORD_EVENTS` through;
+//! - on request ([`Env::start_addon_manager`]), the addon-manager with the shipped add-on
+//!   plugins, authenticating keys through the provisioner over NATS.
 //!
 //! Tests talk to the deployment the way customers and operators do: gRPC with a bearer token
 //! ([`Api`], built by [`Env::admin`], [`Env::operator`], [`Env::api`]) and NATS request/reply for
@@ -22,6 +24,7 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use accord_bus::{Bus, CancellationToken, CloudEvent, ConnectOptions, EVENTS_STREAM, StartAt};
+use accord_proto::addons::v1::addons_client::AddonsClient;
 use accord_proto::provisioner::v1::{
     self as pb, clusters_client::ClustersClient, node_pools_client::NodePoolsClient,
     nodes_client::NodesClient, projects_client::ProjectsClient,
@@ -156,6 +159,7 @@ pub struct Env {
     /// The provisioner's metrics registry (what `/metrics` would serve).
     pub metrics: Metrics,
     channel: Channel,
+    addons_channel: Option<Channel>,
     shutdown: CancellationToken,
     tasks: JoinSet<anyhow::Result<()>>,
 }
@@ -244,6 +248,7 @@ impl Env {
             operator_token: bootstrap.operator.token,
             metrics,
             channel,
+            addons_channel: None,
             shutdown,
             tasks,
         };
@@ -259,6 +264,57 @@ impl Env {
         })
         .await?;
         Ok(env)
+    }
+
+    /// Starts the addon-manager beside the provisioner (its own store, the shipped add-on
+    /// plugins from [`plugin_dir`], the same NATS) and connects to its gRPC server. Returns its
+    /// engine, for diagnostics.
+    pub async fn start_addon_manager(
+        &mut self,
+    ) -> anyhow::Result<std::sync::Arc<accord_addon_manager::AddonManager>> {
+        let bus = Bus::connect_with(&self.nats.url(), "addon-manager", bus_options())
+            .await
+            .context("connecting the addon-manager to NATS")?;
+        let running = accord_addon_manager::start(accord_addon_manager::StartOptions {
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            store: Store::temporary().context("creating a temporary store")?,
+            bus,
+            metrics: Metrics::new("addon-manager"),
+            plugin_dir: plugin_dir(),
+            shipped_addons: accord_core::cluster::CORE_ADDONS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            host_config: accord_plugin_host::HostConfig::default(),
+            shutdown: self.shutdown.clone(),
+        })
+        .await
+        .context("starting the addon-manager")?;
+        let channel = Endpoint::from_shared(format!("http://{}", running.grpc_addr))
+            .context("gRPC endpoint")?
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(CALL_TIMEOUT)
+            .connect()
+            .await
+            .context("connecting to the addon-manager's gRPC server")?;
+        let mut tasks = running.tasks;
+        self.tasks.spawn(async move {
+            while let Some(done) = tasks.join_next().await {
+                done??;
+            }
+            Ok(())
+        });
+        self.addons_channel = Some(channel);
+        Ok(running.manager)
+    }
+
+    /// The addon-manager's client authenticated as `token` (after [`Env::start_addon_manager`]).
+    pub fn addons(&self, token: &str) -> anyhow::Result<AddonsClient<AuthChannel>> {
+        let channel = self
+            .addons_channel
+            .clone()
+            .ok_or_else(|| anyhow!("start the addon-manager first"))?;
+        Ok(AddonsClient::with_interceptor(channel, Bearer::new(token)?))
     }
 
     /// Clients authenticated as `token`.
@@ -593,6 +649,17 @@ pub async fn stored_events(bus: &Bus) -> anyhow::Result<Vec<CloudEvent>> {
         }
     }
     Ok(out)
+}
+
+/// Where the built plugins are: `ACCORD_PLUGIN_DIR` (set by `cargo xtask test`), else the
+/// plugins workspace's build directory.
+pub fn plugin_dir() -> std::path::PathBuf {
+    std::env::var_os("ACCORD_PLUGIN_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../plugins/target/wasm32-wasip2/release")
+        })
 }
 
 /// Polls `check` until it returns `Ok` or the default deadline (10 s, or

@@ -25,6 +25,7 @@
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod bus;
+pub mod auth;
 pub mod consumer;
 pub mod envelope;
 mod error;

@@ -12,6 +12,7 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::time::Duration;
 
+use accord_proto::addons::v1::addons_client::AddonsClient;
 use accord_proto::provisioner::v1::clusters_client::ClustersClient;
 use accord_proto::provisioner::v1::node_pools_client::NodePoolsClient;
 use accord_proto::provisioner::v1::nodes_client::NodesClient;
@@ -279,6 +280,11 @@ impl Api {
     /// `accord.provisioner.v1.Nodes`.
     pub fn nodes(&self) -> NodesClient<AuthChannel> {
         NodesClient::with_interceptor(self.channel.clone(), self.auth.clone())
+    }
+
+    /// `accord.addons.v1.Addons` (connect with the addon-manager's endpoint).
+    pub fn addons(&self) -> AddonsClient<AuthChannel> {
+        AddonsClient::with_interceptor(self.channel.clone(), self.auth.clone())
     }
 
     /// Awaits a call and classifies its failure.

@@ -9,6 +9,7 @@
 //! (`events`, `sim`, `plugin`, `up`, `bench`) work without a token, and a missing token is reported only
 //! when a call would need it.
 
+pub mod addon;
 pub mod bench;
 pub mod catalog;
 pub mod cordon;
@@ -74,6 +75,17 @@ impl Context {
         Ok(Api::connect(&self.settings.endpoint, token, &self.settings.project).await?)
     }
 
+    /// Connects to the addon-manager's API (its own endpoint, else the main one).
+    pub async fn addons_api(&self) -> anyhow::Result<Api> {
+        let token = self.settings.require_token()?;
+        let endpoint = self
+            .settings
+            .addons_endpoint
+            .as_deref()
+            .unwrap_or(&self.settings.endpoint);
+        Ok(Api::connect(endpoint, token, &self.settings.project).await?)
+    }
+
     /// Connects to NATS.
     pub async fn bus(&self) -> anyhow::Result<Bus> {
         let url = &self.settings.nats_url;
@@ -104,6 +116,18 @@ impl Context {
     }
 }
 
+/// The shipped plugins: `$ACCORD_PLUGIN_DIR` (set by `cargo xtask up`), else the plugins'
+/// build directory (`plugins/target/wasm32-wasip2/release`) in or above the current directory.
+pub fn shipped_plugin_dir() -> Option<std::path::PathBuf> {
+    if let Some(dir) = std::env::var_os("ACCORD_PLUGIN_DIR") {
+        return Some(std::path::PathBuf::from(dir));
+    }
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .map(|dir| dir.join("plugins/target/wasm32-wasip2/release"))
+        .find(|dir| dir.is_dir())
+}
+
 /// Runs one command.
 pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<()> {
     match command {
@@ -118,6 +142,7 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<()> {
         Command::Uncordon(target) => cordon::run(ctx, target, false).await,
         Command::Kubeconfig(args) => kubeconfig::run(ctx, args).await,
         Command::Whoami => whoami::run(ctx).await,
+        Command::Addon(command) => addon::run(ctx, command).await,
         Command::Catalog(kind) => catalog::run(ctx, kind).await,
         Command::Quota(command) => quota::run(ctx, command).await,
         Command::Events(command) => events::run(ctx, command).await,

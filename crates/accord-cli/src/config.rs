@@ -55,6 +55,9 @@ pub struct Profile {
     /// URL of NATS.
     #[serde(default)]
     pub nats_url: Option<String>,
+    /// URL of the addon-manager's API (`accord addon …`); without it, `endpoint`.
+    #[serde(default)]
+    pub addons_endpoint: Option<String>,
 }
 
 /// The config file.
@@ -106,6 +109,7 @@ fn write_profile(text: &mut String, profile: &Profile) {
         ("endpoint", &profile.endpoint),
         ("token", &profile.token),
         ("nats_url", &profile.nats_url),
+        ("addons_endpoint", &profile.addons_endpoint),
     ] {
         if let Some(value) = value {
             let _ = writeln!(text, "{key} = {}", toml_string(value));
@@ -206,6 +210,9 @@ pub struct Settings {
     pub token: Option<String>,
     /// URL of NATS.
     pub nats_url: String,
+    /// URL of the addon-manager's API: `ACCORD_ADDONS_ENDPOINT`, else the profile's
+    /// `addons_endpoint`, else `endpoint` (a gateway routing by service).
+    pub addons_endpoint: Option<String>,
     /// `--project` (empty: the key's project).
     pub project: String,
     /// The config file that was read, if any.
@@ -234,6 +241,7 @@ impl Settings {
             endpoint: endpoint.into(),
             token,
             nats_url: DEFAULT_NATS_URL.to_owned(),
+            addons_endpoint: None,
             project: String::new(),
             config_file: None,
             profile: None,
@@ -280,10 +288,17 @@ pub fn from_flags(global: &GlobalArgs) -> Settings {
             .nats_url
             .clone()
             .unwrap_or_else(|| DEFAULT_NATS_URL.to_owned()),
+        addons_endpoint: addons_endpoint_from_env(),
         project: global.project.clone().unwrap_or_default(),
         config_file: None,
         profile: None,
     }
+}
+
+fn addons_endpoint_from_env() -> Option<String> {
+    std::env::var("ACCORD_ADDONS_ENDPOINT")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
 }
 
 /// Merges the command line / environment (`global`) with the config file.
@@ -381,10 +396,14 @@ pub fn resolve(global: &GlobalArgs, env: &Environment) -> anyhow::Result<Setting
         &p.nats_url
     });
 
+    let addons_endpoint =
+        addons_endpoint_from_env().or_else(|| pick(&None, false, |p| &p.addons_endpoint));
+
     Ok(Settings {
         endpoint: endpoint.unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
         token,
         nats_url: nats_url.unwrap_or_else(|| DEFAULT_NATS_URL.to_owned()),
+        addons_endpoint,
         project: global.project.clone().unwrap_or_default(),
         config_file,
         profile: used_profile.or_else(|| selected.map(|(name, _)| name)),
@@ -603,6 +622,7 @@ nats_url = "nats://10.0.0.1:4222"
                 endpoint: Some("http://127.0.0.1:50051".into()),
                 token: None,
                 nats_url: Some("nats://127.0.0.1:4222".into()),
+                addons_endpoint: Some("http://127.0.0.1:50052".into()),
             },
             profiles: BTreeMap::new(),
         };

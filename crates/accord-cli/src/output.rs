@@ -12,6 +12,7 @@
 //!   piped as it is.
 //! - Rendering is pure: functions take "now" as an argument and return strings.
 
+pub mod addons;
 pub mod describe;
 pub mod tables;
 pub mod views;

@@ -202,3 +202,20 @@ mod tests {
         assert!("owner".parse::<Role>().is_err());
     }
 }
+
+/// The provisioner's answer to "who is this API key?", asked over NATS by every other service
+/// (the provisioner owns keys and memberships; see `accord_bus::auth`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum KeyVerification {
+    /// The key is valid; the caller is this principal (with its current role).
+    Verified {
+        /// Who.
+        principal: Principal,
+    },
+    /// Unknown, malformed or revoked key, or a user no longer in the project.
+    Refused {
+        /// Why, for the caller.
+        message: String,
+    },
+}

@@ -12,8 +12,10 @@
 //! - [`validation`]: names, Kubernetes versions and skew, CIDRs.
 //! - [`project`], [`cluster`], [`nodepool`], [`node`]: the provisioner's resources.
 //! - [`infra`]: the contract between the provisioner and an infrastructure driver.
+//! - [`addon`]: add-on installations and their ownership (the addon-manager's).
 //! - [`events`], [`outbox`]: typed facts on the bus and the outbox contract.
 
+pub mod addon;
 pub mod cluster;
 pub mod error;
 pub mod events;

@@ -170,6 +170,9 @@ pub enum NodePoolEvent {
         gpus_per_node: u32,
         /// Whether the instance type is on InfiniBand (the Network Operator is then required).
         infiniband: bool,
+        /// GPU model of the instance type ("" for CPU-only).
+        #[serde(default)]
+        gpu_model: String,
     },
     /// Labels, taints, autoscaling or rolling settings changed.
     Updated {

@@ -1,5 +1,6 @@
 //! Conversions between wire types and domain types, and domain errors to gRPC statuses.
 
+pub mod addons;
 pub mod provisioner;
 pub mod status;
 

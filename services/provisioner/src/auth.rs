@@ -1,4 +1,5 @@
-//! API-key authentication against the provisioner's own store.
+//! API-key authentication against the provisioner's own store, for its own RPCs and, over
+//! NATS (`accord_bus::auth`), for every other service.
 //!
 //! Invariants: only the SHA-256 digest of a secret is stored and compared (in constant time);
 //! the key, its revocation and the member's current role are read on every call, so a revoked
@@ -6,7 +7,7 @@
 
 use accord_core::{
     DomainError,
-    iam::{ApiKeyToken, Principal},
+    iam::{ApiKeyToken, KeyVerification, Principal},
 };
 use accord_runtime::grpc::Authenticator;
 use futures::future::BoxFuture;
@@ -60,6 +61,22 @@ impl KeyAuthenticator {
             role: member.role,
             key: rec.id,
         })
+    }
+}
+
+impl KeyAuthenticator {
+    /// The answer to another service's verification request.
+    pub fn verification(&self, token: &str) -> KeyVerification {
+        match self.verify(token) {
+            Ok(principal) => KeyVerification::Verified { principal },
+            Err(DomainError::Unauthenticated(message)) => KeyVerification::Refused { message },
+            Err(other) => {
+                tracing::warn!(error = %other, "API-key verification failed");
+                KeyVerification::Refused {
+                    message: "the API key could not be verified".to_owned(),
+                }
+            }
+        }
     }
 }
 

@@ -111,8 +111,20 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         .await
         .context("starting the gRPC server")?;
 
+    // Other services authenticate API keys by asking us (we own keys and memberships).
+    let verifier = auth::KeyAuthenticator::new(provisioner.reader().clone());
+    let verification = opts
+        .bus
+        .serve_key_verification(move |token| verifier.verification(token))
+        .await
+        .context("serving API-key verification")?;
+
     let mut tasks = JoinSet::new();
-    tasks.spawn(async move { server_task.await?.map_err(anyhow::Error::from) });
+    tasks.spawn(async move {
+        let served = server_task.await?.map_err(anyhow::Error::from);
+        verification.stop().await;
+        served
+    });
     if provisioner.failpoint().is_none() {
         let store = Arc::new(opts.store.clone());
         let notify = opts.store.outbox_notify();

@@ -33,15 +33,6 @@ const BUILTIN_GROUPS: [&str; 9] = [
     "coordination.k8s.io",
 ];
 
-fn plugin_dir() -> PathBuf {
-    std::env::var_os("ACCORD_PLUGIN_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../plugins/target/wasm32-wasip2/release")
-        })
-}
-
 fn validator() -> PathBuf {
     std::env::var_os("ACCORD_KUBERNETES_VALIDATE")
         .map(PathBuf::from)
@@ -97,7 +88,7 @@ async fn rendered_addon_manifests_pass_strict_kubernetes_validation() {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     for addon in ADDONS {
-        let wasm = std::fs::read(plugin_dir().join(format!("{addon}.wasm")))
+        let wasm = std::fs::read(accord_e2e::plugin_dir().join(format!("{addon}.wasm")))
             .unwrap_or_else(|e| panic!("{addon}.wasm: {e}; run `cargo xtask plugins` first"));
         let plugin = host.load_addon(&wasm).unwrap();
         let info = plugin.info().clone();

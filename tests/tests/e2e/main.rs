@@ -7,10 +7,12 @@
 //! - [`nats_restart`]: a NATS outage makes the service unhealthy and loses nothing acknowledged.
 //! - [`faults`]: simulator faults reach cluster conditions and events; bad requests are refused.
 //! - [`deploy`]: the shipped NATS and provisioner configuration files are valid.
+//! - [`addon_manager`]: add-ons installed from cluster events, ownership, upgrades, pushes.
 //! - [`addons`]: the shipped add-on plugins render manifests that pass strict validation.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod addon_manager;
 mod addons;
 mod deploy;
 mod faults;

@@ -128,26 +128,16 @@ async fn resolve_policy(
     Ok((wasm, PolicySource::Shipped { path, why }))
 }
 
-/// Where the default policy lives: `$ACCORD_PLUGIN_DIR`, else the plugins build directory above
-/// the current directory.
+/// Where the default policy lives: in [`super::shipped_plugin_dir`].
 fn default_policy() -> anyhow::Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("ACCORD_PLUGIN_DIR") {
-        return Ok(PathBuf::from(dir).join(DEFAULT_POLICY));
-    }
-    let mut dir = std::env::current_dir()?;
-    loop {
-        let candidate = dir
-            .join("plugins/target/wasm32-wasip2/release")
-            .join(DEFAULT_POLICY);
-        if candidate.is_file() {
-            return Ok(candidate);
-        }
-        if !dir.pop() {
-            bail!(
+    super::shipped_plugin_dir()
+        .map(|dir| dir.join(DEFAULT_POLICY))
+        .filter(|p| p.is_file())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
                 "no policy given and {DEFAULT_POLICY} not found; pass --policy PATH or build the plugins with `cargo xtask plugins`"
-            );
-        }
-    }
+            )
+        })
 }
 
 /// One reply per non-blank line, in order, and how many of them are errors.

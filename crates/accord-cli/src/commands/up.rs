@@ -1,5 +1,5 @@
-//! `accord up`: NATS (started when none is reachable), every service built so far in one
-//! process, and the simulated GPU fleet with its node agents and fault server.
+//! `accord up`: NATS (started when none is reachable), every service built so far (provisioner,
+//! addon-manager) in one process, and the simulated GPU fleet with its node agents and fault server.
 //!
 //! On the first start of an empty data directory the provisioner mints a bootstrap admin key
 //! (project `default`) and a provider-operator key; both are printed once and written to the
@@ -68,7 +68,7 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
         store,
         bus: bus.clone(),
         driver: fleet.clone(),
-        metrics,
+        metrics: metrics.clone(),
         resync_interval: Duration::from_secs(5),
         shutdown: shutdown.clone(),
     })
@@ -84,11 +84,32 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
         tokio::spawn(accord_sim::run_agents(f, b, s));
     }
 
+    let plugin_dir = super::shipped_plugin_dir().context(
+        "the add-on plugins are not built: run `cargo xtask plugins` (or set ACCORD_PLUGIN_DIR)",
+    )?;
+    let addons = accord_addon_manager::start(accord_addon_manager::StartOptions {
+        grpc_addr: args.addons_grpc_addr,
+        store: Store::open(data.join("data").join("addon-manager"))
+            .context("opening the addon-manager's store")?,
+        bus: bus.clone(),
+        metrics: metrics.clone(),
+        plugin_dir,
+        shipped_addons: accord_core::cluster::CORE_ADDONS
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        host_config: accord_plugin_host::HostConfig::default(),
+        shutdown: shutdown.clone(),
+    })
+    .await
+    .context("starting the addon-manager")?;
+
     let endpoint = format!("http://{}", running.grpc_addr);
+    let addons_endpoint = format!("http://{}", addons.grpc_addr);
     let profile = data.join("cli.toml");
     // One write, so log lines from the tasks just started cannot split the banner.
     let mut banner = format!(
-        "accord is up\n  gRPC        {endpoint}   (health + reflection v1/v1alpha)\n  metrics     http://{metrics_addr}/metrics\n  NATS        {}{}\n  sim clock   x{} (1.0 = real time)\n",
+        "accord is up\n  gRPC        {endpoint}   (provisioner: health + reflection v1/v1alpha)\n  add-ons     {addons_endpoint}   (addon-manager)\n  metrics     http://{metrics_addr}/metrics\n  NATS        {}{}\n  sim clock   x{} (1.0 = real time)\n",
         args.nats_url,
         if nats.is_some() {
             "   (started by accord up)"
@@ -102,6 +123,7 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
             write_profile(
                 &profile,
                 &endpoint,
+                &addons_endpoint,
                 &args.nats_url,
                 &b.admin.token,
                 &b.operator.token,
@@ -122,17 +144,21 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
     print!("{banner}");
 
     let mut tasks = running.tasks;
-    tokio::select! {
-        () = shutdown.cancelled() => {}
-        Some(res) = tasks.join_next() => {
-            shutdown.cancel();
-            if let Ok(Err(e)) = res {
-                tracing::error!(error = %format!("{e:#}"), "a service stopped");
-            }
+    let mut addon_tasks = addons.tasks;
+    let stopped = tokio::select! {
+        () = shutdown.cancelled() => None,
+        Some(res) = tasks.join_next() => Some(res),
+        Some(res) = addon_tasks.join_next() => Some(res),
+    };
+    if let Some(res) = stopped {
+        shutdown.cancel();
+        if let Ok(Err(e)) = res {
+            tracing::error!(error = %format!("{e:#}"), "a service stopped");
         }
     }
     let _ = tokio::time::timeout(Duration::from_secs(10), async {
         while tasks.join_next().await.is_some() {}
+        while addon_tasks.join_next().await.is_some() {}
     })
     .await;
     if let Some(mut child) = nats {
@@ -226,6 +252,7 @@ pub(crate) async fn start_nats(url: &str, dir: &Path) -> anyhow::Result<Child> {
 fn write_profile(
     path: &Path,
     endpoint: &str,
+    addons_endpoint: &str,
     nats_url: &str,
     admin: &str,
     operator: &str,
@@ -234,6 +261,7 @@ fn write_profile(
         endpoint: Some(endpoint.to_owned()),
         token: Some(token.to_owned()),
         nats_url: Some(nats_url.to_owned()),
+        addons_endpoint: Some(addons_endpoint.to_owned()),
     };
     let file = ConfigFile {
         default_profile: Some("admin".to_owned()),

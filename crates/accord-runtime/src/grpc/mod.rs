@@ -5,6 +5,8 @@
 //! - [`AuthLayer`]: authenticates the bearer API key and enforces the responsibility matrix
 //!   (the RPC's declared [`RpcRule`]) before a handler runs; the handler reads the result with
 //!   [`caller`].
+//! - [`BusAuthenticator`]: the [`Authenticator`] of services that do not own API keys (asks
+//!   the provisioner over NATS on every call).
 //! - [`ReadyGate`]: refuses RPCs with `UNAVAILABLE` while the event bus is unreachable.
 //! - [`MetricsLayer`]: records `accord_grpc_requests_total` and
 //!   `accord_grpc_request_duration_seconds`.
@@ -20,6 +22,7 @@
 //! - Refusals are gRPC statuses (a trailers-only HTTP 200 response), never transport errors.
 
 mod auth;
+mod bus_auth;
 mod metrics_layer;
 mod ready;
 mod server;
@@ -30,6 +33,7 @@ use futures::future::BoxFuture;
 use std::sync::Arc;
 
 pub use auth::{AuthLayer, AuthService, EXPECTED_AUTHORIZATION};
+pub use bus_auth::BusAuthenticator;
 pub use metrics_layer::{MetricsLayer, MetricsService, OTHER_METHOD};
 pub use ready::{BUS_UNREACHABLE, ReadyGate, ReadyGateService};
 pub use server::{GrpcServer, GrpcServerError};

@@ -188,6 +188,7 @@ pub fn create_pool(
     );
     check_labels(&mut v, "labels", &labels);
     check_labels(&mut v, "spec.node_labels", &input.node_labels);
+    check_pool_label(&mut v, &input.node_labels, name);
     check_taints(&mut v, &input.taints);
     if ctx.catalog.instance_type(&input.instance_type).is_none() {
         let names: Vec<_> = ctx
@@ -249,7 +250,7 @@ pub fn create_pool(
             instance_type: input.instance_type.clone(),
             count: input.count,
             autoscaling: input.autoscaling,
-            node_labels: input.node_labels.clone(),
+            node_labels: with_pool_label(&input.node_labels, name),
             taints: input.taints.clone(),
             image_version: image,
             kubelet_version: cluster
@@ -285,8 +286,31 @@ pub fn create_pool(
         pool: Box::new(pool.clone()),
         gpus_per_node: it.map_or(0, |t| t.gpu_count),
         infiniband: it.is_some_and(|t| t.infiniband),
+        gpu_model: it.map(|t| t.gpu_model.clone()).unwrap_or_default(),
     });
     Ok((ch, pool))
+}
+
+/// Node label every node of a pool carries (its value is the pool's name); add-ons select
+/// pool nodes with it (the Network Operator's per-pool policies, GPU tolerations …).
+pub const POOL_LABEL: &str = "accord.dev/pool";
+
+/// The pool label is the platform's: a customer may repeat it with the pool's name, nothing else.
+fn check_pool_label(v: &mut Violations, labels: &BTreeMap<String, String>, pool: &str) {
+    if let Some(value) = labels.get(POOL_LABEL)
+        && value != pool
+    {
+        v.add(
+            format!("spec.node_labels.{POOL_LABEL}"),
+            format!("is set by the platform to the pool's name ({pool:?}); remove it or use that value"),
+        );
+    }
+}
+
+fn with_pool_label(labels: &BTreeMap<String, String>, pool: &str) -> BTreeMap<String, String> {
+    let mut out = labels.clone();
+    out.insert(POOL_LABEL.to_owned(), pool.to_owned());
+    out
 }
 
 /// Paths of `UpdateNodePool.update_mask`.
@@ -326,7 +350,8 @@ pub fn update_pool(
             }
             "spec.node_labels" => {
                 check_labels(&mut v, "spec.node_labels", &input.node_labels);
-                p.spec.node_labels = input.node_labels.clone();
+                check_pool_label(&mut v, &input.node_labels, &p.metadata.name);
+                p.spec.node_labels = with_pool_label(&input.node_labels, &p.metadata.name);
                 spec_changed = true;
             }
             "spec.taints" => {

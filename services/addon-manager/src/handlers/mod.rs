@@ -1,0 +1,54 @@
+//! Handlers: plain functions from (state, plugin results, input) to a [`Change`].
+//!
+//! Plugin calls are async and may fail, so the engine runs them first (`crate::catalog`) and
+//! hands their results ([`Rendered`]) to these functions, which decide the writes and events
+//! and are tested without a runtime.
+//!
+//! - [`install`]: a new installation (opted in, requested, required by InfiniBand, self-managed);
+//! - [`configure`]: a configuration change and the ownership it implies;
+//! - [`upgrade`]: the provider's critical upgrade of one installation, or its skip;
+//! - [`uninstall`]: removal;
+//! - [`rerender`]: new manifests after the cluster changed (version, pools);
+//! - [`cluster_view`]: the read model of clusters and pools, from the provisioner's events.
+
+pub mod cluster_view;
+pub mod configure;
+pub mod install;
+pub mod rerender;
+pub mod uninstall;
+pub mod upgrade;
+
+use accord_core::addon::{AddonInstaller, AddonManifest, AddonOwnership};
+use time::OffsetDateTime;
+
+pub use crate::change::Change;
+
+/// Who acts, and when.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub now: OffsetDateTime,
+    /// User name, operator name, or `addon-manager` for the platform's own actions.
+    pub actor: String,
+}
+
+impl Ctx {
+    pub fn new(actor: impl Into<String>) -> Self {
+        Self {
+            now: OffsetDateTime::now_utc(),
+            actor: actor.into(),
+        }
+    }
+}
+
+/// What the add-on's plugin said about a version and configuration for one cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub version: String,
+    /// The overrides, normalised (compact JSON object).
+    pub config: String,
+    pub manifests: Vec<AddonManifest>,
+    pub plugin_digest: String,
+    pub installer: AddonInstaller,
+    /// The plugin's judgement of the configuration against its reference.
+    pub verdict: (AddonOwnership, String),
+}

@@ -1,0 +1,113 @@
+//! Every RPC of the addon-manager, declared once: its action, the responsibility-matrix
+//! component it touches and whose part of that component it is. The auth layer enforces the
+//! party; the gRPC edge enforces the project role once it knows the cluster.
+//!
+//! - Installing a core add-on (or declaring a self-managed one) and changing its configuration
+//!   are the customer's part of "Core add-on configuration" (the provider ships reference
+//!   configurations, the customer opts in and tunes).
+//! - Critical upgrades are the provider's part of "Core add-on installation and critical
+//!   upgrades": a customer calling `UpgradeAddon` is refused with the layer and its owner.
+
+use accord_core::{
+    iam::Party,
+    responsibility::{Action, Actor, RpcRule},
+};
+
+const fn r(
+    method: &'static str,
+    action: Action,
+    component: &'static str,
+    actor: Actor,
+    project_scoped: bool,
+) -> RpcRule {
+    RpcRule {
+        method,
+        action,
+        component,
+        actor,
+        project_scoped,
+    }
+}
+
+const CUSTOMER: Actor = Actor::Only(Party::Customer);
+const PROVIDER: Actor = Actor::Only(Party::Provider);
+const EITHER: Actor = Actor::Either;
+
+/// The addon-manager's RPC table.
+pub static RULES: &[RpcRule] = &[
+    r(
+        "/accord.addons.v1.Addons/ListAvailableAddons",
+        Action::Read,
+        "core-addons",
+        EITHER,
+        false,
+    ),
+    r(
+        "/accord.addons.v1.Addons/InstallAddon",
+        Action::Mutate,
+        "addon-configuration",
+        CUSTOMER,
+        true,
+    ),
+    r(
+        "/accord.addons.v1.Addons/GetAddon",
+        Action::Read,
+        "addon-configuration",
+        EITHER,
+        true,
+    ),
+    r(
+        "/accord.addons.v1.Addons/ListAddons",
+        Action::Read,
+        "addon-configuration",
+        EITHER,
+        true,
+    ),
+    r(
+        "/accord.addons.v1.Addons/UpdateAddonConfig",
+        Action::Mutate,
+        "addon-configuration",
+        CUSTOMER,
+        true,
+    ),
+    r(
+        "/accord.addons.v1.Addons/UninstallAddon",
+        Action::Mutate,
+        "addon-configuration",
+        CUSTOMER,
+        true,
+    ),
+    r(
+        "/accord.addons.v1.Addons/UpgradeAddon",
+        Action::Mutate,
+        "core-addons",
+        PROVIDER,
+        false,
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_agrees_with_the_matrix() {
+        accord_core::responsibility::check_rules(RULES).unwrap();
+    }
+
+    #[test]
+    fn every_method_of_the_proto_is_declared_and_nothing_else() {
+        let proto = include_str!("../../../proto/accord/addons/v1/addons.proto");
+        let declared: std::collections::BTreeSet<String> = proto
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("rpc "))
+            .map(|l| {
+                let name = l.split('(').next().unwrap().trim();
+                format!("/accord.addons.v1.Addons/{name}")
+            })
+            .collect();
+        let ruled: std::collections::BTreeSet<String> =
+            RULES.iter().map(|r| r.method.to_owned()).collect();
+        assert_eq!(declared, ruled);
+    }
+}

@@ -1,0 +1,380 @@
+//! The addon-manager engine: runs the plugin work for an operation, hands the results to a
+//! handler, and commits what it decided (with its events, through the outbox).
+//!
+//! Invariants:
+//! - every write happens under one write lock, which also covers the plugin calls of that
+//!   write, so a handler decides on the state its plugin results were computed from;
+//! - state and events commit in one flushed store batch before the caller is answered; the
+//!   outbox relay publishes them afterwards (at least once, de-duplicated by event id);
+//! - a failed plugin call changes nothing; on the bus path it is recorded as
+//!   `addon.install-failed` (automatic installs) or logged (re-renders) and retried with the
+//!   next change of the cluster.
+
+use std::sync::Arc;
+
+use accord_core::{
+    DomainError,
+    addon::{AddonEvent, AddonInstallation, AddonSource},
+    iam::Principal,
+};
+use accord_store::Store;
+use tokio::sync::Mutex;
+use tracing::{info, warn};
+
+use crate::{
+    catalog::{Catalog, installer},
+    handlers::{
+        Change, Ctx,
+        cluster_view::{self, Input},
+        configure::configure,
+        install::{Installing, install},
+        rerender::rerender,
+        uninstall::uninstall,
+        upgrade::{self, Outcome},
+    },
+    metrics::AddonMetrics,
+    trees::Reader,
+    view::ClusterView,
+};
+
+/// Service name (bus source, metrics, config prefix).
+pub const SERVICE: &str = "addon-manager";
+
+/// The add-on the platform installs whenever a pool uses InfiniBand.
+pub const NETWORK_OPERATOR: &str = "nvidia-network-operator";
+
+/// An installation request from the API.
+#[derive(Debug, Clone, Default)]
+pub struct InstallRequest {
+    pub name: String,
+    pub version: String,
+    pub config: String,
+    pub self_managed: bool,
+}
+
+/// The engine.
+pub struct AddonManager {
+    reader: Reader,
+    catalog: Arc<Catalog>,
+    write: Mutex<()>,
+    source: String,
+    metrics: AddonMetrics,
+}
+
+impl AddonManager {
+    pub fn new(store: Store, catalog: Arc<Catalog>, metrics: AddonMetrics) -> Arc<Self> {
+        Arc::new(Self {
+            reader: Reader::new(store),
+            catalog,
+            write: Mutex::new(()),
+            source: accord_bus::service_source(SERVICE),
+            metrics,
+        })
+    }
+
+    pub fn reader(&self) -> &Reader {
+        &self.reader
+    }
+
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// Commits a change: writes and events in one durable batch.
+    pub async fn apply(&self, mut change: Change) -> Result<(), DomainError> {
+        if change.is_empty() {
+            return Ok(());
+        }
+        for entry in change.outbox(&self.source)? {
+            change.commit.push_event(entry);
+        }
+        let names = change.event_names();
+        let events = std::mem::take(&mut change.events);
+        self.reader
+            .store()
+            .commit(change.commit)
+            .await
+            .map_err(crate::trees::internal)?;
+        for e in &events {
+            self.metrics.record(e);
+        }
+        if !names.is_empty() {
+            tracing::debug!(events = ?names, "committed");
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ API operations
+
+    /// Installs an add-on on `cluster` at the caller's request.
+    pub async fn install(
+        &self,
+        principal: &Principal,
+        cluster: &ClusterView,
+        req: InstallRequest,
+    ) -> Result<AddonInstallation, DomainError> {
+        let _w = self.write.lock().await;
+        let ctx = Ctx::new(principal.display_name());
+        let plugin = self.catalog.addon(&req.name)?;
+        let existing = self.reader.addon(cluster.id, &req.name)?;
+        let what = if req.self_managed {
+            if !req.config.trim().is_empty() {
+                return Err(DomainError::invalid(
+                    "config",
+                    "a self-managed installation has no configuration here (the customer configures it)",
+                ));
+            }
+            Installing::SelfManaged {
+                installer: installer(plugin.info().installer),
+                version: req.version.clone(),
+            }
+        } else {
+            Installing::Rendered(
+                self.catalog
+                    .prepare(&plugin, cluster, &req.version, "{}", &req.config)
+                    .await?,
+            )
+        };
+        let (ch, inst) = install(
+            &ctx,
+            cluster,
+            existing.as_ref().map(|v| &v.value),
+            &req.name,
+            AddonSource::Requested,
+            what,
+        )?;
+        self.apply(ch).await?;
+        Ok(inst)
+    }
+
+    /// Replaces an installation's overrides.
+    pub async fn configure(
+        &self,
+        principal: &Principal,
+        cluster: &ClusterView,
+        name: &str,
+        config: &str,
+        generation: u64,
+    ) -> Result<AddonInstallation, DomainError> {
+        let _w = self.write.lock().await;
+        let ctx = Ctx::new(principal.display_name());
+        let current = self.installed(cluster, name)?;
+        let plugin = self.catalog.addon(name)?;
+        let rendered = self
+            .catalog
+            .prepare(
+                &plugin,
+                cluster,
+                &current.value.version,
+                &current.value.config,
+                config,
+            )
+            .await?;
+        let (ch, inst) = configure(&ctx, &current, generation, rendered)?;
+        if !ch.events.is_empty() {
+            info!(cluster = %cluster.id, addon = name, ownership = %inst.ownership, "add-on configuration changed");
+        }
+        self.apply(ch).await?;
+        Ok(inst)
+    }
+
+    /// Removes an installation.
+    pub async fn uninstall(&self, cluster: &ClusterView, name: &str) -> Result<(), DomainError> {
+        let _w = self.write.lock().await;
+        let current = self.installed(cluster, name)?;
+        let mut ch = Change::new();
+        uninstall(&mut ch, &current, "uninstalled at the customer's request");
+        self.apply(ch).await
+    }
+
+    /// The provider's critical upgrade of `name` to `target` on `clusters` (empty: all).
+    pub async fn upgrade(
+        &self,
+        principal: &Principal,
+        name: &str,
+        target: &str,
+        clusters: &[accord_core::ids::ClusterId],
+        reason: &str,
+    ) -> Result<Vec<(AddonInstallation, Outcome)>, DomainError> {
+        let _w = self.write.lock().await;
+        let plugin = self.catalog.addon(name)?;
+        if !plugin.info().versions.iter().any(|v| v == target) {
+            return Err(DomainError::invalid(
+                "target_version",
+                format!(
+                    "{name} has no version {target:?} (available: {})",
+                    plugin.info().versions.join(", ")
+                ),
+            ));
+        }
+        let actor = if reason.is_empty() {
+            principal.display_name().to_owned()
+        } else {
+            format!("{} ({reason})", principal.display_name())
+        };
+        let ctx = Ctx::new(actor);
+        let mut out = Vec::new();
+        for current in self.reader.installations_of(name)? {
+            let inst = &current.value;
+            if !clusters.is_empty() && !clusters.contains(&inst.cluster) {
+                continue;
+            }
+            let (ch, outcome) = match upgrade::eligible(inst, target) {
+                Err(why) => upgrade::skip(inst, target, why),
+                Ok(false) => (Change::new(), Outcome::Current),
+                Ok(true) => {
+                    let Some(cluster) = self.reader.cluster(inst.cluster)? else {
+                        continue;
+                    };
+                    let plan = plugin
+                        .plan_upgrade(&inst.version, target, &inst.config)
+                        .await
+                        .map_err(|e| {
+                            DomainError::FailedPrecondition(format!(
+                                "{name} cannot move from {} to {target} on cluster {}: {e}",
+                                inst.version, cluster.value.name
+                            ))
+                        })?;
+                    let rendered = self
+                        .catalog
+                        .prepare(&plugin, &cluster.value, target, &inst.config, &inst.config)
+                        .await?;
+                    upgrade::upgrade(&ctx, &current, plan.steps, plan.disruptive, rendered)?
+                }
+            };
+            self.apply(ch).await?;
+            out.push((inst.clone(), outcome));
+        }
+        Ok(out)
+    }
+
+    fn installed(
+        &self,
+        cluster: &ClusterView,
+        name: &str,
+    ) -> Result<accord_store::Versioned<AddonInstallation>, DomainError> {
+        self.reader
+            .addon(cluster.id, name)?
+            .ok_or_else(|| DomainError::NotFound {
+                kind: "add-on installation",
+                id: format!("{name} on cluster {}", cluster.name),
+            })
+    }
+
+    // ------------------------------------------------------------------ bus
+
+    /// Applies a provisioner event: updates the view, then installs, re-renders or removes
+    /// add-ons as it implies. Idempotent (redeliveries are harmless).
+    pub async fn on_input(&self, input: Input) -> Result<(), DomainError> {
+        let Some(cluster) = input.cluster() else {
+            return Ok(());
+        };
+        let _w = self.write.lock().await;
+        let stored = self.reader.cluster(cluster)?;
+        let Some((ch, view, effect)) = cluster_view::apply(stored.as_ref(), &input)? else {
+            return Ok(());
+        };
+        self.apply(ch).await?;
+        let ctx = Ctx::new(SERVICE);
+        if effect.deleted {
+            let mut ch = Change::new();
+            for inst in self.reader.addons_of(view.id)? {
+                uninstall(&mut ch, &inst, "the cluster was deleted");
+            }
+            return self.apply(ch).await;
+        }
+        if effect.install_opted_in {
+            for name in view.opted_in.clone() {
+                self.auto_install(&ctx, &view, &name, AddonSource::OptedIn)
+                    .await?;
+            }
+        }
+        if effect.needs_infiniband {
+            self.auto_install(
+                &ctx,
+                &view,
+                NETWORK_OPERATOR,
+                AddonSource::RequiredByInfiniband,
+            )
+            .await?;
+        }
+        if effect.rerender {
+            self.rerender_all(&ctx, &view).await?;
+        }
+        Ok(())
+    }
+
+    /// Installs `name` unless it is installed; a plugin that is missing or fails leaves an
+    /// `addon.install-failed` event instead.
+    async fn auto_install(
+        &self,
+        ctx: &Ctx,
+        view: &ClusterView,
+        name: &str,
+        source: AddonSource,
+    ) -> Result<(), DomainError> {
+        if self.reader.addon(view.id, name)?.is_some() {
+            return Ok(());
+        }
+        let prepared = match self.catalog.addon(name) {
+            Ok(plugin) => self.catalog.prepare(&plugin, view, "", "{}", "{}").await,
+            Err(e) => Err(e),
+        };
+        let ch = match prepared {
+            Ok(rendered) => {
+                install(
+                    ctx,
+                    view,
+                    None,
+                    name,
+                    source,
+                    Installing::Rendered(rendered),
+                )?
+                .0
+            }
+            Err(e) => {
+                warn!(cluster = %view.id, addon = name, error = %e, "automatic install failed");
+                let mut ch = Change::new();
+                ch.event(AddonEvent::InstallFailed {
+                    cluster: view.id,
+                    project: view.project,
+                    addon: name.to_owned(),
+                    error: e.to_string(),
+                });
+                ch
+            }
+        };
+        self.apply(ch).await
+    }
+
+    /// Refreshes the manifests of every rendered installation of `view`.
+    async fn rerender_all(&self, ctx: &Ctx, view: &ClusterView) -> Result<(), DomainError> {
+        for current in self.reader.addons_of(view.id)? {
+            let inst = &current.value;
+            if inst.source == AddonSource::SelfManaged {
+                continue;
+            }
+            let rendered = match self.catalog.addon(&inst.name) {
+                Ok(plugin) => {
+                    let digest = plugin.digest().to_owned();
+                    self.catalog
+                        .render(&plugin, view, &inst.version, &inst.config)
+                        .await
+                        .map(|m| (m, digest))
+                }
+                Err(e) => Err(e),
+            };
+            match rendered {
+                Ok((manifests, digest)) => {
+                    if let Some(ch) = rerender(ctx, &current, manifests, digest)? {
+                        self.apply(ch).await?;
+                    }
+                }
+                Err(e) => {
+                    warn!(cluster = %view.id, addon = %inst.name, error = %e, "re-render failed; the previous manifests stay")
+                }
+            }
+        }
+        Ok(())
+    }
+}
