@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "accord/provisioner/v1/provisioner.proto",
         "accord/addons/v1/addons.proto",
+        "accord/support/v1/support.proto",
     ];
     let fds = protox::compile(files, ["."])?;
     fs::write(

@@ -22,6 +22,14 @@ pub mod addons {
     }
 }
 
+/// `accord.support.v1`: support tickets and platform incidents.
+pub mod support {
+    /// Version 1.
+    pub mod v1 {
+        tonic::include_proto!("accord.support.v1");
+    }
+}
+
 pub mod convert;
 
 /// Encoded `FileDescriptorSet` of every Accord proto, for gRPC reflection.

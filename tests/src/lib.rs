@@ -9,7 +9,8 @@
 //!   server (`accord.cmd.sim.fault.inject`),
 //! - a second NATS connection (the *observer*) the test reads `ACCORD_EVENTS` through;
 //! - on request ([`Env::start_addon_manager`]), the addon-manager with the shipped add-on
-//!   plugins, authenticating keys through the provisioner over NATS.
+//!   plugins, authenticating keys through the provisioner over NATS; and support-triage
+//!   ([`Env::start_support_triage`]) with the shipped rules.
 //!
 //! Tests talk to the deployment the way customers and operators do: gRPC with a bearer token
 //! ([`Api`], built by [`Env::admin`], [`Env::operator`], [`Env::api`]) and NATS request/reply for
@@ -29,6 +30,7 @@ use accord_proto::provisioner::v1::{
     self as pb, clusters_client::ClustersClient, node_pools_client::NodePoolsClient,
     nodes_client::NodesClient, projects_client::ProjectsClient,
 };
+use accord_proto::support::v1::support_client::SupportClient;
 use accord_provisioner::{Provisioner, StartOptions};
 use accord_runtime::metrics::Metrics;
 use accord_sim::{FaultReply, SimConfig, SimFleet, fault_server};
@@ -160,6 +162,7 @@ pub struct Env {
     pub metrics: Metrics,
     channel: Channel,
     addons_channel: Option<Channel>,
+    support_channel: Option<Channel>,
     shutdown: CancellationToken,
     tasks: JoinSet<anyhow::Result<()>>,
 }
@@ -249,6 +252,7 @@ impl Env {
             metrics,
             channel,
             addons_channel: None,
+            support_channel: None,
             shutdown,
             tasks,
         };
@@ -306,6 +310,54 @@ impl Env {
         });
         self.addons_channel = Some(channel);
         Ok(running.manager)
+    }
+
+    /// Starts support-triage beside the provisioner (its own store, the shipped rules, the same
+    /// NATS) and connects to its gRPC server. Returns its engine, for diagnostics.
+    pub async fn start_support_triage(
+        &mut self,
+    ) -> anyhow::Result<std::sync::Arc<accord_support_triage::SupportDesk>> {
+        let bus = Bus::connect_with(&self.nats.url(), "support-triage", bus_options())
+            .await
+            .context("connecting support-triage to NATS")?;
+        let running = accord_support_triage::start(accord_support_triage::StartOptions {
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            store: Store::temporary().context("creating a temporary store")?,
+            bus,
+            metrics: Metrics::new("support-triage"),
+            rules: accord_support_triage::RuleSet::shipped()?,
+            shutdown: self.shutdown.clone(),
+        })
+        .await
+        .context("starting support-triage")?;
+        let channel = Endpoint::from_shared(format!("http://{}", running.grpc_addr))
+            .context("gRPC endpoint")?
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(CALL_TIMEOUT)
+            .connect()
+            .await
+            .context("connecting to support-triage's gRPC server")?;
+        let mut tasks = running.tasks;
+        self.tasks.spawn(async move {
+            while let Some(done) = tasks.join_next().await {
+                done??;
+            }
+            Ok(())
+        });
+        self.support_channel = Some(channel);
+        Ok(running.desk)
+    }
+
+    /// support-triage's client authenticated as `token` (after [`Env::start_support_triage`]).
+    pub fn support(&self, token: &str) -> anyhow::Result<SupportClient<AuthChannel>> {
+        let channel = self
+            .support_channel
+            .clone()
+            .ok_or_else(|| anyhow!("start support-triage first"))?;
+        Ok(SupportClient::with_interceptor(
+            channel,
+            Bearer::new(token)?,
+        ))
     }
 
     /// The addon-manager's client authenticated as `token` (after [`Env::start_addon_manager`]).

@@ -24,8 +24,8 @@
 // `async_nats::connect`, `async_nats::Client` and friends everywhere else.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
-mod bus;
 pub mod auth;
+mod bus;
 pub mod consumer;
 pub mod envelope;
 mod error;

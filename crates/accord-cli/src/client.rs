@@ -17,6 +17,7 @@ use accord_proto::provisioner::v1::clusters_client::ClustersClient;
 use accord_proto::provisioner::v1::node_pools_client::NodePoolsClient;
 use accord_proto::provisioner::v1::nodes_client::NodesClient;
 use accord_proto::provisioner::v1::projects_client::ProjectsClient;
+use accord_proto::support::v1::support_client::SupportClient;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
@@ -285,6 +286,11 @@ impl Api {
     /// `accord.addons.v1.Addons` (connect with the addon-manager's endpoint).
     pub fn addons(&self) -> AddonsClient<AuthChannel> {
         AddonsClient::with_interceptor(self.channel.clone(), self.auth.clone())
+    }
+
+    /// `accord.support.v1.Support` (connect with support-triage's endpoint).
+    pub fn support(&self) -> SupportClient<AuthChannel> {
+        SupportClient::with_interceptor(self.channel.clone(), self.auth.clone())
     }
 
     /// Awaits a call and classifies its failure.

@@ -6,8 +6,8 @@
 //! [`Context::api`], and prints through [`Context::printer`] in the chosen [`OutputFormat`].
 //!
 //! Invariant: connecting happens inside the command that needs it, so commands that need no API
-//! (`events`, `sim`, `plugin`, `up`, `bench`) work without a token, and a missing token is reported only
-//! when a call would need it.
+//! (`events`, `sim`, `plugin`, `triage`, `up`, `bench`) work without a token, and a missing token
+//! is reported only when a call would need it.
 
 pub mod addon;
 pub mod bench;
@@ -26,6 +26,8 @@ pub mod quota;
 pub mod remediation;
 pub mod scale;
 pub mod sim;
+pub mod ticket;
+pub mod triage;
 pub mod up;
 pub mod upgrade;
 pub mod whoami;
@@ -81,6 +83,17 @@ impl Context {
         let endpoint = self
             .settings
             .addons_endpoint
+            .as_deref()
+            .unwrap_or(&self.settings.endpoint);
+        Ok(Api::connect(endpoint, token, &self.settings.project).await?)
+    }
+
+    /// Connects to support-triage's API (its own endpoint, else the main one).
+    pub async fn support_api(&self) -> anyhow::Result<Api> {
+        let token = self.settings.require_token()?;
+        let endpoint = self
+            .settings
+            .support_endpoint
             .as_deref()
             .unwrap_or(&self.settings.endpoint);
         Ok(Api::connect(endpoint, token, &self.settings.project).await?)
@@ -148,6 +161,8 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<()> {
         Command::Events(command) => events::run(ctx, command).await,
         Command::Sim(command) => sim::run(ctx, command).await,
         Command::Remediation(command) => remediation::run(ctx, command).await,
+        Command::Triage(command) => triage::run(ctx, command),
+        Command::Ticket(command) => ticket::run(ctx, command).await,
         Command::Plugin(command) => plugin::run(ctx, command).await,
         Command::Up(mut args) => {
             args.nats_url.clone_from(&ctx.settings.nats_url);

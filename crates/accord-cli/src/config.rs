@@ -58,6 +58,9 @@ pub struct Profile {
     /// URL of the addon-manager's API (`accord addon …`); without it, `endpoint`.
     #[serde(default)]
     pub addons_endpoint: Option<String>,
+    /// URL of support-triage's API (`accord ticket …`); without it, `endpoint`.
+    #[serde(default)]
+    pub support_endpoint: Option<String>,
 }
 
 /// The config file.
@@ -110,6 +113,7 @@ fn write_profile(text: &mut String, profile: &Profile) {
         ("token", &profile.token),
         ("nats_url", &profile.nats_url),
         ("addons_endpoint", &profile.addons_endpoint),
+        ("support_endpoint", &profile.support_endpoint),
     ] {
         if let Some(value) = value {
             let _ = writeln!(text, "{key} = {}", toml_string(value));
@@ -213,6 +217,9 @@ pub struct Settings {
     /// URL of the addon-manager's API: `ACCORD_ADDONS_ENDPOINT`, else the profile's
     /// `addons_endpoint`, else `endpoint` (a gateway routing by service).
     pub addons_endpoint: Option<String>,
+    /// URL of support-triage's API: `ACCORD_SUPPORT_ENDPOINT`, else the profile's
+    /// `support_endpoint`, else `endpoint` (a gateway routing by service).
+    pub support_endpoint: Option<String>,
     /// `--project` (empty: the key's project).
     pub project: String,
     /// The config file that was read, if any.
@@ -227,6 +234,8 @@ impl std::fmt::Debug for Settings {
             .field("endpoint", &self.endpoint)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("nats_url", &self.nats_url)
+            .field("addons_endpoint", &self.addons_endpoint)
+            .field("support_endpoint", &self.support_endpoint)
             .field("project", &self.project)
             .field("config_file", &self.config_file)
             .field("profile", &self.profile)
@@ -242,6 +251,7 @@ impl Settings {
             token,
             nats_url: DEFAULT_NATS_URL.to_owned(),
             addons_endpoint: None,
+            support_endpoint: None,
             project: String::new(),
             config_file: None,
             profile: None,
@@ -289,6 +299,7 @@ pub fn from_flags(global: &GlobalArgs) -> Settings {
             .clone()
             .unwrap_or_else(|| DEFAULT_NATS_URL.to_owned()),
         addons_endpoint: addons_endpoint_from_env(),
+        support_endpoint: support_endpoint_from_env(),
         project: global.project.clone().unwrap_or_default(),
         config_file: None,
         profile: None,
@@ -296,9 +307,15 @@ pub fn from_flags(global: &GlobalArgs) -> Settings {
 }
 
 fn addons_endpoint_from_env() -> Option<String> {
-    std::env::var("ACCORD_ADDONS_ENDPOINT")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
+    non_empty_env("ACCORD_ADDONS_ENDPOINT")
+}
+
+fn support_endpoint_from_env() -> Option<String> {
+    non_empty_env("ACCORD_SUPPORT_ENDPOINT")
+}
+
+fn non_empty_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// Merges the command line / environment (`global`) with the config file.
@@ -398,12 +415,15 @@ pub fn resolve(global: &GlobalArgs, env: &Environment) -> anyhow::Result<Setting
 
     let addons_endpoint =
         addons_endpoint_from_env().or_else(|| pick(&None, false, |p| &p.addons_endpoint));
+    let support_endpoint =
+        support_endpoint_from_env().or_else(|| pick(&None, false, |p| &p.support_endpoint));
 
     Ok(Settings {
         endpoint: endpoint.unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
         token,
         nats_url: nats_url.unwrap_or_else(|| DEFAULT_NATS_URL.to_owned()),
         addons_endpoint,
+        support_endpoint,
         project: global.project.clone().unwrap_or_default(),
         config_file,
         profile: used_profile.or_else(|| selected.map(|(name, _)| name)),
@@ -615,6 +635,34 @@ nats_url = "nats://10.0.0.1:4222"
     }
 
     #[test]
+    fn support_endpoint_comes_from_the_profile_else_none() {
+        let (_dir, env) = project_with_config(
+            r#"
+default_profile = "admin"
+
+[profiles.admin]
+token = "accord_admin_token"
+support_endpoint = "http://127.0.0.1:50053"
+"#,
+        );
+        let settings = resolve(&global(), &env).unwrap();
+        let from_env = std::env::var("ACCORD_SUPPORT_ENDPOINT")
+            .ok()
+            .filter(|v| !v.trim().is_empty());
+        assert_eq!(
+            settings.support_endpoint,
+            from_env
+                .clone()
+                .or_else(|| Some("http://127.0.0.1:50053".to_owned()))
+        );
+        assert!(format!("{settings:?}").contains("support_endpoint"));
+
+        let (_dir, env) = project_with_config(FILE);
+        let settings = resolve(&global(), &env).unwrap();
+        assert_eq!(settings.support_endpoint, from_env);
+    }
+
+    #[test]
     fn to_toml_round_trips() {
         let mut file = ConfigFile {
             default_profile: Some("admin".into()),
@@ -623,6 +671,7 @@ nats_url = "nats://10.0.0.1:4222"
                 token: None,
                 nats_url: Some("nats://127.0.0.1:4222".into()),
                 addons_endpoint: Some("http://127.0.0.1:50052".into()),
+                support_endpoint: Some("http://127.0.0.1:50053".into()),
             },
             profiles: BTreeMap::new(),
         };

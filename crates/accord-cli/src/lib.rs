@@ -40,7 +40,7 @@ use crate::config::Environment;
 /// Resolves the settings and runs the parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = match cli.command {
-        Command::Up(_) | Command::Bench(_) | Command::Remediation(_) => {
+        Command::Up(_) | Command::Bench(_) | Command::Remediation(_) | Command::Triage(_) => {
             config::from_flags(&cli.global)
         }
         _ => config::resolve(&cli.global, &Environment::current())?,

@@ -15,6 +15,7 @@
 pub mod addons;
 pub mod describe;
 pub mod tables;
+pub mod tickets;
 pub mod views;
 
 use std::io::{IsTerminal, Write};

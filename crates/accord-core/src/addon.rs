@@ -356,15 +356,9 @@ mod tests {
     fn floors_follow_the_source_model() {
         use AddonInstaller::*;
         use AddonSource::*;
-        assert_eq!(
-            OptedIn.floor(Provider).0,
-            AddonOwnership::ProviderManaged
-        );
+        assert_eq!(OptedIn.floor(Provider).0, AddonOwnership::ProviderManaged);
         assert_eq!(Requested.floor(Customer).0, AddonOwnership::Shared);
-        assert_eq!(
-            SelfManaged.floor(Provider).0,
-            AddonOwnership::CustomerOwned
-        );
+        assert_eq!(SelfManaged.floor(Provider).0, AddonOwnership::CustomerOwned);
         assert_eq!(
             RequiredByInfiniband.floor(Provider).0,
             AddonOwnership::ProviderManaged

@@ -156,6 +156,8 @@ id_kind!(/// An API key.
     ApiKeyKind, ApiKeyId, "key", "API key");
 id_kind!(/// A user (a member of projects).
     UserKind, UserId, "usr", "user");
+id_kind!(/// A support ticket (filed by a customer or opened by the platform).
+    TicketKind, TicketId, "tk", "ticket");
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,7 @@
 //! - [`project`], [`cluster`], [`nodepool`], [`node`]: the provisioner's resources.
 //! - [`infra`]: the contract between the provisioner and an infrastructure driver.
 //! - [`addon`]: add-on installations and their ownership (the addon-manager's).
+//! - [`support`]: support tickets, their verdicts and events (support-triage's).
 //! - [`events`], [`outbox`]: typed facts on the bus and the outbox contract.
 
 pub mod addon;
@@ -29,6 +30,7 @@ pub mod outbox;
 pub mod project;
 pub mod remediation;
 pub mod responsibility;
+pub mod support;
 pub mod telemetry;
 pub mod validation;
 

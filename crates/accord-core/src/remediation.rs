@@ -129,3 +129,71 @@ pub struct RemediationDecision {
     /// Why, in words an operator and a customer understand.
     pub reason: String,
 }
+
+/// Facts about node health, published by whoever runs the health checks (the telemetry service
+/// in the design; any checker that speaks this type). The subject id is the node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum HealthEvent {
+    /// A health check found a problem on a node.
+    FindingRaised {
+        /// The finding.
+        finding: Finding,
+        /// The cluster's project.
+        project: crate::ids::ProjectId,
+        /// What the check saw (log lines, counters), for whoever investigates.
+        #[serde(default)]
+        evidence: Vec<String>,
+    },
+}
+
+impl crate::events::DomainEvent for HealthEvent {
+    fn resource(&self) -> &'static str {
+        "health"
+    }
+    fn event(&self) -> &'static str {
+        match self {
+            HealthEvent::FindingRaised { .. } => "finding-raised",
+        }
+    }
+    fn resource_id(&self) -> String {
+        match self {
+            HealthEvent::FindingRaised { finding, .. } => finding.node.clone(),
+        }
+    }
+}
+
+/// Facts about AutoClusters remediation, published by the owner of nodes (the provisioner in
+/// the design). The subject id is the node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum RemediationEvent {
+    /// The cluster's remediation policy decided what to do about a finding.
+    Decided {
+        /// The finding.
+        finding: Finding,
+        /// The decision.
+        decision: RemediationDecision,
+        /// The cluster's project.
+        project: crate::ids::ProjectId,
+        /// What the finding's check saw, carried along.
+        #[serde(default)]
+        evidence: Vec<String>,
+    },
+}
+
+impl crate::events::DomainEvent for RemediationEvent {
+    fn resource(&self) -> &'static str {
+        "remediation"
+    }
+    fn event(&self) -> &'static str {
+        match self {
+            RemediationEvent::Decided { .. } => "decided",
+        }
+    }
+    fn resource_id(&self) -> String {
+        match self {
+            RemediationEvent::Decided { finding, .. } => finding.node.clone(),
+        }
+    }
+}

@@ -45,6 +45,22 @@ pub enum Layer {
 }
 
 impl Layer {
+    /// kebab-case id, as in JSON (`control-plane`, `add-ons`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layer::Infrastructure => "infrastructure",
+            Layer::ControlPlane => "control-plane",
+            Layer::WorkerNodes => "worker-nodes",
+            Layer::Networking => "networking",
+            Layer::Storage => "storage",
+            Layer::AddOns => "add-ons",
+            Layer::Identity => "identity",
+            Layer::Observability => "observability",
+            Layer::ApplicationConfig => "application-config",
+            Layer::Workloads => "workloads",
+        }
+    }
+
     /// All layers, bottom to top.
     pub const ALL: [Layer; 10] = [
         Layer::Infrastructure,
@@ -628,6 +644,15 @@ pub static COMPONENTS: &[Component] = &[
         SUP,
     ),
     c(
+        "support-tickets",
+        L::Observability,
+        "Support tickets and platform incidents",
+        S,
+        "classifies every ticket by this matrix, owns Supported ones under the SLA, advises on Best-Effort ones and restores cluster health when a customer component breaks it",
+        "files tickets and resolves Customer-Owned ones",
+        SUP,
+    ),
+    c(
         "node-log-collection",
         L::Observability,
         "Node-level log collection",
@@ -985,6 +1010,12 @@ mod tests {
         assert_eq!(Layer::Infrastructure.owner(), Owner::Provider);
         assert_eq!(Layer::Workloads.owner(), Owner::Customer);
         assert_eq!(BEST_EFFORT_TOPICS.len(), 4);
+        for l in Layer::ALL {
+            assert_eq!(
+                serde_json::to_value(l).unwrap(),
+                serde_json::json!(l.as_str())
+            );
+        }
     }
 
     #[test]

@@ -47,14 +47,14 @@ impl AddonPlugin {
 
     /// Checks a configuration (JSON); an empty list means valid.
     pub async fn validate_config(&self, config: &str) -> Result<Vec<Violation>, PluginError> {
-        let config = config.to_owned();
         let violations = self
             .inner
             .loaded
-            .call("validate-config", move |addon, store| {
+            .call("validate-config", |addon, mut store| async move {
                 addon
                     .accord_plugin_addon_api()
-                    .call_validate_config(store, &config)
+                    .call_validate_config(&mut store, config)
+                    .await
             })
             .await?;
         Ok(violations
@@ -71,14 +71,14 @@ impl AddonPlugin {
         config: &str,
     ) -> Result<Vec<Manifest>, PluginError> {
         let cluster = convert::cluster_to_wit(cluster);
-        let (version, config) = (version.to_owned(), config.to_owned());
         let rendered = self
             .inner
             .loaded
-            .call("render", move |addon, store| {
+            .call("render", |addon, mut store| async move {
                 addon
                     .accord_plugin_addon_api()
-                    .call_render(store, &cluster, &version, &config)
+                    .call_render(&mut store, &cluster, version, config)
+                    .await
             })
             .await?
             .map_err(PluginError::Returned)?;
@@ -94,14 +94,14 @@ impl AddonPlugin {
         previous: &str,
         next: &str,
     ) -> Result<Verdict, PluginError> {
-        let (previous, next) = (previous.to_owned(), next.to_owned());
         let verdict = self
             .inner
             .loaded
-            .call("classify-change", move |addon, store| {
+            .call("classify-change", |addon, mut store| async move {
                 addon
                     .accord_plugin_addon_api()
-                    .call_classify_change(store, &previous, &next)
+                    .call_classify_change(&mut store, previous, next)
+                    .await
             })
             .await?;
         Ok(convert::verdict_from_wit(verdict))
@@ -114,14 +114,14 @@ impl AddonPlugin {
         target: &str,
         config: &str,
     ) -> Result<UpgradePlan, PluginError> {
-        let (current, target, config) = (current.to_owned(), target.to_owned(), config.to_owned());
         let plan = self
             .inner
             .loaded
-            .call("plan-upgrade", move |addon, store| {
+            .call("plan-upgrade", |addon, mut store| async move {
                 addon
                     .accord_plugin_addon_api()
-                    .call_plan_upgrade(store, &current, &target, &config)
+                    .call_plan_upgrade(&mut store, current, target, config)
+                    .await
             })
             .await?
             .map_err(PluginError::Returned)?;

@@ -6,12 +6,17 @@
 //! The generated code contains `unsafe` blocks; the workspace's `forbid(unsafe_code)` accepts
 //! them only because they come from an external macro. `WASMTIME_DEBUG_BINDGEN=1` (which
 //! splices the generated file in as local source) therefore fails to compile here.
+//!
+//! Exports are generated `async` (`call_*` run the wasm on a fiber and yield to the caller's
+//! executor at every epoch tick, see `store`); the one import (`log`) stays synchronous: it
+//! never blocks.
 
 /// The `remediation-policy` world.
 pub(crate) mod policy {
     wasmtime::component::bindgen!({
         world: "remediation-policy",
         path: "../../plugins/wit",
+        exports: { default: async },
     });
 }
 
@@ -20,5 +25,6 @@ pub(crate) mod addon {
     wasmtime::component::bindgen!({
         world: "addon",
         path: "../../plugins/wit",
+        exports: { default: async },
     });
 }

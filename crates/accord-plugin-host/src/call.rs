@@ -1,15 +1,26 @@
 //! Running one plugin call: a fresh store, instantiation from the cached `InstancePre`, the
 //! export call, error classification and quarantine bookkeeping.
 //!
+//! Calls run on the caller's own task, with wasmtime's async API: the wasm runs on a fiber
+//! (its stack pooled like instances and memories) and yields back to the executor at every
+//! epoch tick (see `store`), so there is no hop to another thread.
+//!
 //! Invariants:
-//! - A plugin call never blocks a tokio worker and never takes longer than
-//!   `HostConfig::call_timeout` as the caller sees it: it runs on `spawn_blocking` under an
-//!   outer `tokio::time::timeout`, and the epoch deadline stops the wasm inside.
-//! - A call that outlived its timeout keeps its concurrency slot until the blocking thread
-//!   actually returns, so runaway calls cannot pile up beyond `max_concurrent_calls`.
-//! - Load-time calls (`describe()`) run on a short-lived thread of their own: wasmtime-wasi's
-//!   synchronous WASI drives futures with `Handle::block_on`, which panics on a tokio worker.
+//! - A plugin's wasm never holds a tokio worker for longer than one epoch tick
+//!   ([`EPOCH_TICK`](crate::config::EPOCH_TICK)) at a time; the host's own part of a call
+//!   (store, instantiation, releasing the instance) is bounded work, not plugin code. A call
+//!   never takes longer than `HostConfig::call_timeout` as the caller sees it: the whole call
+//!   (waiting for a slot included) runs under an outer `tokio::time::timeout`, and the epoch
+//!   deadline interrupts the wasm inside.
+//! - A call that is dropped — its timeout expired, or the caller stopped waiting — is
+//!   cancelled: the wasm does not run again, and its store, instance and concurrency slot are
+//!   freed with the future. Runaway calls therefore cannot pile up beyond
+//!   `max_concurrent_calls`.
+//! - Load-time calls (`describe()`) run on a short-lived thread of their own with a
+//!   single-threaded tokio runtime: loading is synchronous, and may be called from a tokio
+//!   worker, where blocking on a runtime would panic.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
@@ -26,26 +37,35 @@ use crate::store::{CallState, new_store};
 pub(crate) struct Runtime {
     pub(crate) engine: Engine,
     pub(crate) config: HostConfig,
-    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) permits: Semaphore,
 }
 
 /// A world's pre-instantiated component.
-pub(crate) trait World: Clone + Send + Sync + 'static {
-    type Instance;
-    fn instantiate(&self, store: &mut Store<CallState>) -> wasmtime::Result<Self::Instance>;
+pub(crate) trait World: Send + Sync + 'static {
+    type Instance: Send;
+    fn instantiate(
+        &self,
+        store: &mut Store<CallState>,
+    ) -> impl Future<Output = wasmtime::Result<Self::Instance>> + Send;
 }
 
 impl World for RemediationPolicyPre<CallState> {
     type Instance = RemediationPolicy;
-    fn instantiate(&self, store: &mut Store<CallState>) -> wasmtime::Result<Self::Instance> {
-        RemediationPolicyPre::instantiate(self, store)
+    fn instantiate(
+        &self,
+        store: &mut Store<CallState>,
+    ) -> impl Future<Output = wasmtime::Result<Self::Instance>> + Send {
+        RemediationPolicyPre::instantiate_async(self, store)
     }
 }
 
 impl World for AddonPre<CallState> {
     type Instance = Addon;
-    fn instantiate(&self, store: &mut Store<CallState>) -> wasmtime::Result<Self::Instance> {
-        AddonPre::instantiate(self, store)
+    fn instantiate(
+        &self,
+        store: &mut Store<CallState>,
+    ) -> impl Future<Output = wasmtime::Result<Self::Instance>> + Send {
+        AddonPre::instantiate_async(self, store)
     }
 }
 
@@ -70,11 +90,12 @@ impl<W: World> Loaded<W> {
         }
     }
 
-    /// Runs `f` against a fresh instance, with every limit of the sandbox.
-    pub(crate) async fn call<R, F>(&self, op: &'static str, f: F) -> Result<R, PluginError>
+    /// Runs `f` against a fresh instance, with every limit of the sandbox. `f` gets the
+    /// instance and its store by value and calls one export.
+    pub(crate) async fn call<R, F, Fut>(&self, op: &'static str, f: F) -> Result<R, PluginError>
     where
-        R: Send + 'static,
-        F: FnOnce(&W::Instance, &mut Store<CallState>) -> wasmtime::Result<R> + Send + 'static,
+        F: FnOnce(W::Instance, Store<CallState>) -> Fut,
+        Fut: Future<Output = wasmtime::Result<R>>,
     {
         if let Some(reason) = self.health.quarantined() {
             return Err(PluginError::Quarantined {
@@ -98,25 +119,24 @@ impl<W: World> Loaded<W> {
         outcome
     }
 
-    async fn run<R, F>(&self, f: F) -> Result<R, PluginError>
+    async fn run<R, F, Fut>(&self, f: F) -> Result<R, PluginError>
     where
-        R: Send + 'static,
-        F: FnOnce(&W::Instance, &mut Store<CallState>) -> wasmtime::Result<R> + Send + 'static,
+        F: FnOnce(W::Instance, Store<CallState>) -> Fut,
+        Fut: Future<Output = wasmtime::Result<R>>,
     {
-        let runtime_handle = tokio::runtime::Handle::try_current().map_err(|_| {
-            PluginError::Engine("plugin calls must run inside a tokio runtime".to_owned())
-        })?;
+        // The timers below need a runtime (with its time driver): outside one, a typed error
+        // instead of tokio's panic.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(PluginError::Engine(
+                "plugin calls must run inside a tokio runtime".to_owned(),
+            ));
+        }
         // One deadline for the whole call as the caller sees it. Waiting for a slot is the
         // host's congestion, not the plugin's fault: it ends in `Engine`, which never counts
         // towards quarantine.
         let timeout = self.runtime.config.call_timeout;
         let deadline = tokio::time::Instant::now() + timeout;
-        let permit = match tokio::time::timeout_at(
-            deadline,
-            Arc::clone(&self.runtime.permits).acquire_owned(),
-        )
-        .await
-        {
+        let _slot = match tokio::time::timeout_at(deadline, self.runtime.permits.acquire()).await {
             Ok(Ok(permit)) => permit,
             Ok(Err(_closed)) => {
                 return Err(PluginError::Engine(
@@ -129,50 +149,74 @@ impl<W: World> Loaded<W> {
                 )));
             }
         };
-        let runtime = Arc::clone(&self.runtime);
-        let world = self.world.clone();
-        let name = Arc::clone(&self.name);
-        let task = runtime_handle.spawn_blocking(move || {
-            let _slot = permit;
-            run_sync(&runtime, &world, name, f)
-        });
-        match tokio::time::timeout_at(deadline, task).await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(join)) => Err(PluginError::Engine(format!(
-                "the plugin call's thread failed: {join}"
-            ))),
-            Err(_elapsed) => Err(PluginError::Timeout { after: timeout }),
-        }
+        // Dropping the call at the deadline cancels the wasm (see the module docs). The wasm
+        // yields at every epoch tick, so the deadline is noticed within a tick.
+        tokio::time::timeout_at(
+            deadline,
+            run_in_store(&self.runtime, &self.world, Arc::clone(&self.name), f),
+        )
+        .await
+        .unwrap_or(Err(PluginError::Timeout { after: timeout }))
     }
 }
 
-/// A call at load time, before the plugin has a name: on its own thread (see the module
-/// docs), bounded by the epoch deadline and the memory limit.
-pub(crate) fn call_at_load<W, R, F>(runtime: &Runtime, world: &W, f: F) -> Result<R, PluginError>
+/// A call at load time, before the plugin has a name: on its own thread with a
+/// single-threaded runtime (see the module docs), bounded by the epoch deadline, the memory
+/// limit and the call timeout.
+pub(crate) fn call_at_load<W, R, F, Fut>(
+    runtime: &Runtime,
+    world: &W,
+    f: F,
+) -> Result<R, PluginError>
 where
     W: World,
     R: Send,
-    F: FnOnce(&W::Instance, &mut Store<CallState>) -> wasmtime::Result<R> + Send,
+    F: FnOnce(W::Instance, Store<CallState>) -> Fut + Send,
+    Fut: Future<Output = wasmtime::Result<R>>,
 {
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("accord-plugin-load".to_owned())
-            .spawn_scoped(scope, || run_sync(runtime, world, "<loading>".into(), f))
+            .spawn_scoped(scope, || {
+                let executor = tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .build()
+                    .map_err(|err| {
+                        PluginError::Engine(format!("starting the load runtime: {err}"))
+                    })?;
+                let timeout = runtime.config.call_timeout;
+                executor.block_on(async {
+                    tokio::time::timeout(
+                        timeout,
+                        run_in_store(runtime, world, "<loading>".into(), f),
+                    )
+                    .await
+                    .unwrap_or(Err(PluginError::Timeout { after: timeout }))
+                })
+            })
             .map_err(|err| PluginError::Engine(format!("starting the load thread: {err}")))?
             .join()
             .map_err(|_| PluginError::Engine("the plugin load thread panicked".to_owned()))?
     })
 }
 
-fn run_sync<W, R, F>(runtime: &Runtime, world: &W, name: Arc<str>, f: F) -> Result<R, PluginError>
+/// A fresh store, an instance in it, and `f`; wasmtime errors classified.
+async fn run_in_store<W, R, F, Fut>(
+    runtime: &Runtime,
+    world: &W,
+    name: Arc<str>,
+    f: F,
+) -> Result<R, PluginError>
 where
     W: World,
-    F: FnOnce(&W::Instance, &mut Store<CallState>) -> wasmtime::Result<R>,
+    F: FnOnce(W::Instance, Store<CallState>) -> Fut,
+    Fut: Future<Output = wasmtime::Result<R>>,
 {
     let mut store = new_store(&runtime.engine, &runtime.config, Arc::clone(&name));
-    let outcome = world
-        .instantiate(&mut store)
-        .and_then(|instance| f(&instance, &mut store));
+    let outcome = match world.instantiate(&mut store).await {
+        Ok(instance) => f(instance, store).await,
+        Err(err) => Err(err),
+    };
     outcome.map_err(|err| {
         // The full chain (with the wasm backtrace) for whoever debugs the plugin; callers get
         // the classified error.

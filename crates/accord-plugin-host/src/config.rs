@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use crate::error::PluginError;
 
-/// How often the engine-wide ticker advances the epoch. Deadlines are whole ticks, so this is
-/// the granularity of `epoch_deadline`.
+/// How often the engine-wide ticker advances the epoch: the longest stretch a plugin call runs
+/// wasm on a tokio worker without yielding, and the granularity of `epoch_deadline`.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// The smallest memory limit accepted: a Rust `wasm32-wasip2` component starts with a 1 MiB
@@ -22,13 +22,15 @@ pub const MIN_MEMORY_LIMIT: usize = 2 << 20;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostConfig {
     /// How long a single call (instantiation included) may run wasm before wasmtime interrupts
-    /// it (`Trap::Interrupt` → [`PluginError::Timeout`]). Measured in epoch ticks of the
-    /// wall clock, rounded up.
+    /// it (`Trap::Interrupt` → [`PluginError::Timeout`]). Wall-clock time since the call's
+    /// store was made, checked at every epoch tick: the wasm stops at the first tick after it
+    /// (at most one [`EPOCH_TICK`] late).
     pub epoch_deadline: Duration,
     /// Linear memory a call may grow to, summed over the component's memories.
     pub memory_limit: usize,
-    /// Wall-clock bound on a call as the caller sees it (queueing for a blocking thread
-    /// included); the backstop for anything the epoch deadline cannot interrupt.
+    /// Wall-clock bound on a call as the caller sees it (waiting for a call slot included); the
+    /// backstop for anything the epoch deadline cannot interrupt. At this deadline the call is
+    /// dropped, which cancels it.
     pub call_timeout: Duration,
     /// Consecutive failed calls (traps, timeouts, limit hits) after which a plugin is
     /// quarantined.
@@ -36,6 +38,10 @@ pub struct HostConfig {
     /// Plugin calls running at once, host-wide; further calls wait for a slot. Also sizes the
     /// pooling allocator.
     pub max_concurrent_calls: u32,
+    /// Instances, memories and fiber stacks come from wasmtime's pooling allocator (reserved
+    /// once, reused call after call) rather than from the OS per call. On by default; off only
+    /// to measure what it saves.
+    pub pooling_allocator: bool,
 }
 
 impl Default for HostConfig {
@@ -46,6 +52,7 @@ impl Default for HostConfig {
             call_timeout: Duration::from_secs(1),
             quarantine_after: 3,
             max_concurrent_calls: 64,
+            pooling_allocator: true,
         }
     }
 }
@@ -76,11 +83,9 @@ impl HostConfig {
         self
     }
 
-    /// The epoch deadline in ticks of [`EPOCH_TICK`], rounded up.
-    pub(crate) fn epoch_ticks(&self) -> u64 {
-        let tick = EPOCH_TICK.as_nanos();
-        let ticks = self.epoch_deadline.as_nanos().div_ceil(tick);
-        u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
+    pub fn with_pooling_allocator(mut self, pooling: bool) -> Self {
+        self.pooling_allocator = pooling;
+        self
     }
 
     pub(crate) fn validate(&self) -> Result<(), PluginError> {
@@ -92,7 +97,7 @@ impl HostConfig {
             ));
         }
         // A call_timeout below the epoch deadline is allowed (the outer timeout then answers
-        // first, and the wasm runs on until its deadline in the background), but zero is not.
+        // first and cancels the call), but zero is not.
         if self.call_timeout.is_zero() {
             return invalid("call_timeout must not be zero".to_owned());
         }
@@ -129,14 +134,8 @@ mod tests {
         assert_eq!(config.memory_limit, 64 * 1024 * 1024);
         assert_eq!(config.call_timeout, Duration::from_secs(1));
         assert_eq!(config.quarantine_after, 3);
-        assert_eq!(config.epoch_ticks(), 10);
+        assert!(config.pooling_allocator);
         config.validate().unwrap();
-    }
-
-    #[test]
-    fn deadlines_round_up_to_whole_ticks() {
-        let config = HostConfig::default().with_epoch_deadline(Duration::from_millis(25));
-        assert_eq!(config.epoch_ticks(), 3);
     }
 
     #[test]

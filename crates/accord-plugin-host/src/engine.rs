@@ -1,5 +1,5 @@
-//! The wasmtime [`Engine`] of a plugin host — epoch interruption on, pooling allocator sized
-//! from [`HostConfig`] — and the thread that advances its epoch.
+//! The wasmtime [`Engine`] of a plugin host — epoch interruption on, pooling allocator (unless
+//! turned off) sized from [`HostConfig`] — and the thread that advances its epoch.
 //!
 //! Invariants:
 //! - The epoch advances every [`EPOCH_TICK`] for as long as anything (the host or a loaded
@@ -10,7 +10,9 @@
 
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, EngineWeak, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{
+    Config, Enabled, Engine, EngineWeak, InstanceAllocationStrategy, PoolingAllocationConfig,
+};
 
 use crate::config::{EPOCH_TICK, HostConfig};
 use crate::error::PluginError;
@@ -20,8 +22,38 @@ use crate::store::{MAX_INSTANCES, MAX_MEMORIES, MAX_TABLE_ELEMENTS, MAX_TABLES};
 /// `Trap::StackOverflow`, well before the host thread's own stack is at risk.
 const MAX_WASM_STACK: usize = 512 << 10;
 
+/// Fiber stack for a call (wasm stack plus the host functions it calls, on top of
+/// `MAX_WASM_STACK`): wasmtime's default.
+const ASYNC_STACK: usize = 2 << 20;
+
+/// Dirty linear-memory bytes per pool slot restored in place (not decommitted) when a call
+/// ends, with PAGEMAP_SCAN. A policy call dirties a few dozen KiB (its shadow stack, data and
+/// heap pages); the rest of a larger call's memory is decommitted as usual.
+const MEMORY_KEEP_RESIDENT: usize = 1 << 20;
+/// The same for tables: a whole table of `MAX_TABLE_ELEMENTS` pointers.
+const TABLE_KEEP_RESIDENT: usize = MAX_TABLE_ELEMENTS * 8;
+
 /// Builds the engine and starts its epoch ticker.
 pub(crate) fn new_engine(config: &HostConfig) -> Result<Engine, PluginError> {
+    let mut wasm = Config::new();
+    wasm.epoch_interruption(true)
+        .max_wasm_stack(MAX_WASM_STACK)
+        .async_stack_size(ASYNC_STACK);
+    if config.pooling_allocator {
+        wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(config)));
+    } else {
+        wasm.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+    }
+
+    let engine = Engine::new(&wasm)
+        .map_err(|err| PluginError::Engine(format!("creating the wasmtime engine: {err:#}")))?;
+    start_epoch_ticker(engine.weak(), EPOCH_TICK)?;
+    Ok(engine)
+}
+
+/// The pool: room for every call slot, each with its instances, memories, tables and fiber
+/// stack.
+fn pool(config: &HostConfig) -> PoolingAllocationConfig {
     let slots = config.max_concurrent_calls;
     // Calls hold one slot each (a semaphore in front of the pool); `describe()` at load takes
     // one outside the semaphore, hence the spare capacity.
@@ -38,17 +70,20 @@ pub(crate) fn new_engine(config: &HostConfig) -> Result<Engine, PluginError> {
         .max_tables_per_component(u32::try_from(MAX_TABLES).unwrap_or(u32::MAX))
         .max_tables_per_module(4)
         .table_elements(MAX_TABLE_ELEMENTS)
-        .max_memory_size(config.memory_limit);
-
-    let mut wasm = Config::new();
-    wasm.epoch_interruption(true)
-        .max_wasm_stack(MAX_WASM_STACK)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-
-    let engine = Engine::new(&wasm)
-        .map_err(|err| PluginError::Engine(format!("creating the wasmtime engine: {err:#}")))?;
-    start_epoch_ticker(engine.weak(), EPOCH_TICK)?;
-    Ok(engine)
+        .max_memory_size(config.memory_limit)
+        .total_stacks(components);
+    // A slot's memory and tables are reset for the next call when the store is dropped. By
+    // default that is `madvise(DONTNEED)`, after which every page the next call touches faults
+    // in again: most of a call's cost. With PAGEMAP_SCAN (Linux ≥ 6.7) the pool instead finds
+    // the pages the call dirtied and restores just those in place (up to the amounts below),
+    // keeping them resident. Without it, "keep resident" would mean a memset of that many
+    // leading bytes on every call, so it stays off.
+    if PoolingAllocationConfig::is_pagemap_scan_available() {
+        pool.pagemap_scan(Enabled::Yes)
+            .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
+            .table_keep_resident(TABLE_KEEP_RESIDENT);
+    }
+    pool
 }
 
 fn start_epoch_ticker(engine: EngineWeak, tick: Duration) -> Result<(), PluginError> {

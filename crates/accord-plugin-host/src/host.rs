@@ -44,8 +44,8 @@ pub struct PluginHost {
 }
 
 impl PluginHost {
-    /// An engine with epoch interruption and the pooling allocator, its epoch ticker, and one
-    /// linker per world.
+    /// An engine with epoch interruption and (by default) the pooling allocator, its epoch
+    /// ticker, and one linker per world.
     pub fn new(config: HostConfig) -> Result<Self, PluginError> {
         config.validate()?;
         let engine = new_engine(&config)?;
@@ -53,9 +53,8 @@ impl PluginHost {
             .map_err(|err| PluginError::Engine(format!("policy linker: {err:#}")))?;
         let addon_linker = linker::addon(&engine)
             .map_err(|err| PluginError::Engine(format!("addon linker: {err:#}")))?;
-        let permits = Arc::new(Semaphore::new(
-            usize::try_from(config.max_concurrent_calls).unwrap_or(usize::MAX),
-        ));
+        let permits =
+            Semaphore::new(usize::try_from(config.max_concurrent_calls).unwrap_or(usize::MAX));
         Ok(Self {
             runtime: Arc::new(Runtime {
                 engine,
@@ -86,8 +85,11 @@ impl PluginHost {
                  ({err:#})"
             ))
         })?;
-        let info = call_at_load(&self.runtime, &pre, |policy, store| {
-            policy.accord_plugin_policy_api().call_describe(store)
+        let info = call_at_load(&self.runtime, &pre, |policy, mut store| async move {
+            policy
+                .accord_plugin_policy_api()
+                .call_describe(&mut store)
+                .await
         })
         .map_err(describe_failed)?;
         let info = convert::policy_info_from_wit(info);
@@ -109,8 +111,11 @@ impl PluginHost {
                 "not an add-on: it does not export accord:plugin/addon-api@0.1.0 ({err:#})"
             ))
         })?;
-        let info = call_at_load(&self.runtime, &pre, |addon, store| {
-            addon.accord_plugin_addon_api().call_describe(store)
+        let info = call_at_load(&self.runtime, &pre, |addon, mut store| async move {
+            addon
+                .accord_plugin_addon_api()
+                .call_describe(&mut store)
+                .await
         })
         .map_err(describe_failed)?;
         let info = convert::addon_info_from_wit(info);

@@ -7,7 +7,8 @@
 //!   tells the two apart.
 //! - [`PluginRegistry`] (`registry`): the hot-swap point — active plugins by name, replaced
 //!   atomically by an offer that loaded; an invalid offer changes nothing.
-//! - [`HostConfig`] (`config`): epoch deadline, memory limit, call timeout, quarantine threshold.
+//! - [`HostConfig`] (`config`): epoch deadline, memory limit, call timeout, quarantine
+//!   threshold, concurrency, allocator.
 //! - [`PluginError`] (`error`): typed failures — timeouts, limit hits and traps are variants, not
 //!   strings.
 //! - [`types`]: the plain Rust side of the WIT; policies use `accord_core::remediation`.
@@ -17,10 +18,13 @@
 //!
 //! Invariants:
 //! - No wasmtime type appears in this crate's public API.
-//! - A plugin call never blocks a tokio worker and never runs longer than
-//!   `HostConfig::call_timeout`; inside, the wasm is interrupted at `epoch_deadline`.
-//! - Every call runs in a fresh store with a memory cap; plugins get no filesystem, network,
-//!   environment, clock or randomness, and cannot make the host block.
+//! - A plugin call runs on the caller's task (async wasmtime, no thread hop) and never holds a
+//!   tokio worker for longer than one [`EPOCH_TICK`] at a time: the wasm yields at every
+//!   tick. It never runs longer than `HostConfig::call_timeout` as the caller sees it (the
+//!   call is then dropped, which cancels it); inside, the wasm is interrupted at
+//!   `epoch_deadline`.
+//! - Every call runs in a fresh store and instance with a memory cap; plugins get no
+//!   filesystem, network, environment, clock or randomness, and cannot make the host block.
 //! - A plugin that fails `quarantine_after` times in a row is quarantined: further calls fail
 //!   fast with [`PluginError::Quarantined`]. Metrics are the caller's job, from
 //!   `state()`/`failures()`.

@@ -3,12 +3,14 @@
 //!
 //! Invariants:
 //! - A component importing anything else fails `instantiate_pre` and is refused at load.
-//! - No host function a plugin can reach blocks: WASI timers
+//! - WASI is linked in its async form (`add_to_linker_async`): its host functions are awaited
+//!   on the call's fiber, never `block_on` a runtime, so calls run on the caller's tokio task.
+//! - No host function a plugin can reach waits: WASI timers
 //!   (`wasi:clocks/monotonic-clock.subscribe-*`) are replaced by functions that trap with
-//!   [`HostDenied`]. wasmtime-wasi's synchronous `poll` would otherwise sleep on the host
-//!   thread (forever, for a far-off deadline), and epoch interruption cannot stop a host call.
-//!   Everything else WASI offers here answers at once: streams are closed or discarded,
-//!   sockets and the filesystem are denied.
+//!   [`HostDenied`]. A pending timer would park the call where no epoch tick reaches it (epoch
+//!   interruption only happens while wasm runs), leaving only the outer call timeout to end it
+//!   — and clocks are frozen anyway. Everything else WASI offers here answers at once: streams
+//!   are closed or discarded, sockets and the filesystem are denied.
 
 use wasmtime::component::{HasSelf, Linker};
 
@@ -36,7 +38,7 @@ pub(crate) fn addon(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<CallSt
 
 fn wasi(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<CallState>> {
     let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
 
     linker.allow_shadowing(true);
     let mut clock = linker.instance(MONOTONIC_CLOCK)?;

@@ -56,10 +56,11 @@ impl PolicyPlugin {
         let decision = self
             .inner
             .loaded
-            .call("decide", move |policy, store| {
+            .call("decide", |policy, mut store| async move {
                 policy
                     .accord_plugin_policy_api()
-                    .call_decide(store, &finding, ctx)
+                    .call_decide(&mut store, &finding, ctx)
+                    .await
             })
             .await?;
         Ok(convert::decision_from_wit(decision))

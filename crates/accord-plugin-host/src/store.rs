@@ -3,6 +3,11 @@
 //!
 //! Invariants:
 //! - Every call gets a new store; nothing a plugin does survives the call.
+//! - Wasm in a store runs at most one epoch tick at a time: at every tick the epoch callback
+//!   either yields to the caller's executor (so a spinning plugin never holds a tokio worker
+//!   for longer than [`EPOCH_TICK`](crate::config::EPOCH_TICK)) or, once
+//!   `HostConfig::epoch_deadline` has passed since the store was made, interrupts the wasm
+//!   (`Trap::Interrupt`).
 //! - WASI offers no preopened directories, no environment, no arguments, no stdin, no
 //!   network (TCP, UDP and name lookup denied, every address refused); stdout and stderr go
 //!   nowhere.
@@ -13,10 +18,12 @@
 //!   this type).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{
+    ResourceLimiter, Store, StoreContextMut, StoreLimits, StoreLimitsBuilder, UpdateDeadline,
+};
 use wasmtime_wasi::{
     Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView,
     WasiView,
@@ -55,6 +62,8 @@ pub(crate) struct CallState {
     /// The plugin's name (or `<loading>` during `describe()`), a field on every log line.
     pub(crate) plugin: Arc<str>,
     pub(crate) log_budget: LogBudget,
+    /// When the epoch deadline of this call has passed.
+    interrupt_at: Instant,
 }
 
 impl WasiView for CallState {
@@ -66,7 +75,8 @@ impl WasiView for CallState {
     }
 }
 
-/// A fresh store for one call: limits, epoch deadline (trap when reached) and an empty WASI.
+/// A fresh store for one call: limits, the epoch callback (yield each tick, trap at the
+/// deadline) and an empty WASI. The call's epoch deadline starts now.
 pub(crate) fn new_store(
     engine: &wasmtime::Engine,
     config: &HostConfig,
@@ -78,12 +88,29 @@ pub(crate) fn new_store(
         limits: Limits::new(config.memory_limit),
         plugin,
         log_budget: LogBudget::default(),
+        interrupt_at: Instant::now() + config.epoch_deadline,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limits);
-    store.epoch_deadline_trap();
-    store.set_epoch_deadline(config.epoch_ticks());
+    store.epoch_deadline_callback(on_epoch_tick);
+    store.set_epoch_deadline(1);
     store
+}
+
+/// Runs in the store each time the epoch advanced past its deadline, i.e. once per tick while
+/// wasm runs: interrupt when the call's epoch deadline has passed, else yield to the executor
+/// and run on for one more tick. `tokio::task::yield_now` (not a plain self-wake) lets the
+/// runtime poll its timer and I/O drivers before the call resumes, so the outer timeout and
+/// the worker's other tasks get their turn even on a single-threaded runtime.
+fn on_epoch_tick(store: StoreContextMut<'_, CallState>) -> wasmtime::Result<UpdateDeadline> {
+    if Instant::now() >= store.data().interrupt_at {
+        Ok(UpdateDeadline::Interrupt)
+    } else {
+        Ok(UpdateDeadline::YieldCustom(
+            1,
+            Box::pin(tokio::task::yield_now()),
+        ))
+    }
 }
 
 /// The WASI context of a plugin call: everything denied or emptied.

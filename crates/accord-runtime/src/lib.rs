@@ -2,6 +2,7 @@
 //!
 //! A service binary does the same five things in the same order, and each has a module here:
 //!
+//! - [`change`]: writes plus typed events of one atomic change (transactional outbox).
 //! - [`config`]: load the service's typed configuration from serde defaults, an optional TOML
 //!   file and `ACCORD_<SERVICE>__…` environment variables, rejecting unknown keys.
 //! - [`telemetry`]: install the `tracing` subscriber (text or JSON logs, OTLP traces when
@@ -15,6 +16,7 @@
 //! Invariant: nothing in this crate knows a particular service; services hand it their RPC rule
 //! table, their authenticator and their tonic services.
 
+pub mod change;
 pub mod config;
 pub mod grpc;
 pub mod metrics;

@@ -3,5 +3,6 @@
 pub mod addons;
 pub mod provisioner;
 pub mod status;
+pub mod support;
 
 pub use status::{DomainErrorStatus, code_name, status_from};

@@ -1,4 +1,5 @@
-//! support-triage: classifies support tickets and platform incidents.
+//! support-triage: every support ticket and platform incident lands in Supported, Best-Effort
+//! or Customer-Owned, with the rule that decided it.
 //!
 //! The classification engine lives in [`classify`]: a pure library (no IO except reading a rule
 //! file on request, no async) that maps a ticket to a support category of the
@@ -6,11 +7,114 @@
 //! component it concerns, the rule that decided, routing actions, a checklist for the customer
 //! and a confidence. The rules are data: `rules/triage-rules.yaml`, embedded as the default and
 //! loadable from a path at run time.
+//!
+//! The service around it: [`grpc`] serves `accord.support.v1.Support` (authorised by
+//! [`rules::RULES`]); [`consumer`] takes the platform's events — cluster conditions, add-on
+//! ownership, health findings, remediation decisions — to keep each cluster's context
+//! ([`view`]) current and open incidents ([`handlers::incidents`]); [`service`] commits every
+//! handler's decision with its `ticket.*` events through the outbox.
+//!
+//! Invariants: support-triage is the single writer of tickets; a ticket about a cluster is
+//! classified with that cluster's live add-on ownership, so an add-on the customer modified is
+//! theirs; a human override never erases the machine verdict (both are kept).
 
 pub mod classify;
+pub mod config;
+pub mod consumer;
+pub mod grpc;
+pub mod handlers;
+pub mod rules;
+pub mod service;
+pub mod trees;
+pub mod verdict;
+pub mod view;
 
 pub use classify::{
     Action, AddonOwnership, Category, Classification, JsonlSummary, Problem, Rule, RuleError,
     RuleRef, RuleSet, SHIPPED_RULES, Settings, Ticket, TicketContext, Trigger, classify_jsonl,
     normalise,
 };
+
+use std::{net::SocketAddr, sync::Arc};
+
+use accord_bus::{Bus, OutboxRelay};
+use accord_proto::support::v1::support_server::SupportServer;
+use accord_runtime::{
+    grpc::{BusAuthenticator, GrpcServer},
+    metrics::Metrics,
+};
+use accord_store::Store;
+use anyhow::Context as _;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub use service::{SERVICE, SupportDesk};
+
+/// Everything a running support-triage needs from its host process.
+pub struct StartOptions {
+    /// Address the gRPC server binds (port 0 picks one).
+    pub grpc_addr: SocketAddr,
+    /// support-triage's store (nobody else may open it).
+    pub store: Store,
+    /// A connected bus.
+    pub bus: Bus,
+    /// Metrics registry.
+    pub metrics: Metrics,
+    /// The rules (shipped, or loaded from a file by the caller).
+    pub rules: RuleSet,
+    /// Cancelled to stop everything.
+    pub shutdown: CancellationToken,
+}
+
+/// A started support-triage.
+pub struct Running {
+    /// Bound gRPC address.
+    pub grpc_addr: SocketAddr,
+    /// The engine, for in-process callers and tests.
+    pub desk: Arc<SupportDesk>,
+    /// Server, relay and consumer tasks.
+    pub tasks: JoinSet<anyhow::Result<()>>,
+}
+
+/// Starts the gRPC server, the outbox relay and the event consumer.
+pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
+    opts.bus
+        .ensure_streams()
+        .await
+        .context("creating the JetStream streams")?;
+    let desk = SupportDesk::new(opts.store.clone(), Arc::new(opts.rules));
+    let server = GrpcServer::new(opts.grpc_addr)
+        .with_auth(rules::RULES, BusAuthenticator::new(opts.bus.clone()))
+        .with_ready(opts.bus.connected())
+        .with_metrics(opts.metrics.clone())
+        .with_descriptor(accord_proto::FILE_DESCRIPTOR_SET)
+        .add_service(SupportServer::new(grpc::Api::new(Arc::clone(&desk))));
+    let (grpc_addr, server_task) = server
+        .serve(opts.shutdown.clone())
+        .await
+        .context("starting the gRPC server")?;
+    let mut tasks = JoinSet::new();
+    tasks.spawn(async move { server_task.await?.map_err(anyhow::Error::from) });
+    {
+        let store = Arc::new(opts.store.clone());
+        let notify = opts.store.outbox_notify();
+        let (bus, sd) = (opts.bus.clone(), opts.shutdown.clone());
+        tasks.spawn(async move {
+            OutboxRelay::run(bus, store, notify, sd).await;
+            Ok(())
+        });
+    }
+    {
+        let (bus, d, sd) = (opts.bus.clone(), Arc::clone(&desk), opts.shutdown.clone());
+        tasks.spawn(async move {
+            consumer::run(bus, d, sd)
+                .await
+                .context("the platform-event consumer")
+        });
+    }
+    Ok(Running {
+        grpc_addr,
+        desk,
+        tasks,
+    })
+}

@@ -8,6 +8,7 @@
 //! - [`faults`]: simulator faults reach cluster conditions and events; bad requests are refused.
 //! - [`deploy`]: the shipped NATS and provisioner configuration files are valid.
 //! - [`addon_manager`]: add-ons installed from cluster events, ownership, upgrades, pushes.
+//! - [`support_triage`]: tickets classified with live add-on ownership; incidents from faults.
 //! - [`addons`]: the shipped add-on plugins render manifests that pass strict validation.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -20,3 +21,4 @@ mod kubeconfig;
 mod lifecycle;
 mod nats_restart;
 mod status_codes;
+mod support_triage;

@@ -11,9 +11,12 @@
 //!   straight from memory. Ratio = relay throughput / raw throughput.
 //!
 //! - **policy through WebAssembly vs native**: the shipped gpu-remediation policy deciding a
-//!   mix of findings through its component (fresh store per call, epoch deadline on, off the
-//!   tokio workers) against the same logic compiled into this binary. Ratio = component / native.
-//!   Beside it, the per-call cost of a no-op add-on export (the host's fixed overhead).
+//!   mix of findings through its component (fresh store and instance per call, epoch deadline
+//!   on, run on the caller's task) against the same logic compiled into this binary, timed in
+//!   batches (one call is too short to time). Ratio = component / native, at p50 and p99.
+//!   Beside it, the per-call cost of a no-op add-on export (the host's fixed overhead: store,
+//!   instantiation, call), with wasmtime's pooling allocator (the default) and with the
+//!   on-demand allocator (every call maps and unmaps its memory and stack).
 //!
 //! Everything runs on this machine: a private nats-server (JetStream, `sync_interval: always`)
 //! on a free port, a provisioner with the simulated fleet at clock factor 0, stores on disk.
@@ -73,9 +76,13 @@ struct Results {
     outbox_relay_publish_per_s: f64,
     outbox_ratio: f64,
     policy_native_ns: f64,
+    policy_native_p99_ns: f64,
     policy_component: Latency,
     policy_ratio_p50: f64,
+    policy_ratio_p99: f64,
     noop_export_call: Latency,
+    noop_export_call_on_demand: Latency,
+    pooling_speedup_p50: f64,
 }
 
 /// Pools created per cluster in the CreateNodePool benchmark (a realistic upper range).
@@ -342,17 +349,27 @@ async fn run_all(
         outbox_relay_publish_per_s: outbox_rate,
         outbox_ratio: outbox_rate / raw_rate,
         policy_ratio_p50: plugins.component.p50_us * 1000.0 / plugins.native_ns,
+        policy_ratio_p99: plugins.component.p99_us * 1000.0 / plugins.native_p99_ns,
         policy_native_ns: plugins.native_ns,
+        policy_native_p99_ns: plugins.native_p99_ns,
         policy_component: plugins.component,
+        pooling_speedup_p50: plugins.noop_on_demand.p50_us / plugins.noop.p50_us,
         noop_export_call: plugins.noop,
+        noop_export_call_on_demand: plugins.noop_on_demand,
     })
 }
 
 struct PluginResults {
+    /// Per decision, p50 and p99 over batches.
     native_ns: f64,
+    native_p99_ns: f64,
     component: Latency,
     noop: Latency,
+    noop_on_demand: Latency,
 }
+
+/// Native decisions per timed batch: long enough for the clock, short enough for a p99.
+const NATIVE_BATCH: usize = 64;
 
 /// A representative mix of findings, as both the native logic and the host take them.
 fn findings() -> Vec<(
@@ -441,10 +458,12 @@ async fn bench_plugins(n: usize, warmup: usize) -> anyhow::Result<PluginResults>
     };
     let (policy_wasm, noop_wasm) = (read("gpu_remediation.wasm")?, read("noop_addon.wasm")?);
     let host = PluginHost::new(HostConfig::default())?;
-    let (policy, noop) = tokio::task::spawn_blocking(move || {
+    let on_demand_host = PluginHost::new(HostConfig::default().with_pooling_allocator(false))?;
+    let (policy, noop, noop_on_demand) = tokio::task::spawn_blocking(move || {
         Ok::<_, accord_plugin_host::PluginError>((
             host.load_policy(&policy_wasm)?,
             host.load_addon(&noop_wasm)?,
+            on_demand_host.load_addon(&noop_wasm)?,
         ))
     })
     .await??;
@@ -462,20 +481,26 @@ async fn bench_plugins(n: usize, warmup: usize) -> anyhow::Result<PluginResults>
             );
         }
     }
-    // Native: too fast to time one call; time batches of the whole mix.
-    let rounds = (n * 50).max(1000);
-    let t = Instant::now();
+    // Native: too fast to time one call; time batches that cycle through the mix.
+    let batches = n.max(1000);
     let mut sink = 0usize;
-    for i in 0..rounds {
-        let (f, c) = &native[i % native.len()];
-        sink = sink.wrapping_add(
-            std::hint::black_box(gpu_remediation::logic::decide(std::hint::black_box(f), c))
-                .reason
-                .len(),
-        );
+    let mut native_batches = Vec::with_capacity(batches);
+    for b in 0..batches + warmup {
+        let t = Instant::now();
+        for i in 0..NATIVE_BATCH {
+            let (f, c) = &native[(b + i) % native.len()];
+            sink = sink.wrapping_add(
+                std::hint::black_box(gpu_remediation::logic::decide(std::hint::black_box(f), c))
+                    .reason
+                    .len(),
+            );
+        }
+        if b >= warmup {
+            native_batches.push(t.elapsed() / NATIVE_BATCH as u32);
+        }
     }
-    let native_ns = t.elapsed().as_secs_f64() * 1e9 / rounds as f64;
     std::hint::black_box(sink);
+    let native = summarize(native_batches);
     let component = time_calls(warmup, n, |i| {
         let (p, (f, c)) = (policy.clone(), mix[i % mix.len()].clone());
         async move {
@@ -492,10 +517,20 @@ async fn bench_plugins(n: usize, warmup: usize) -> anyhow::Result<PluginResults>
         }
     })
     .await?;
+    let noop_on_demand_calls = time_calls(warmup, n, |_| {
+        let a = noop_on_demand.clone();
+        async move {
+            a.validate_config("{}").await?;
+            Ok(())
+        }
+    })
+    .await?;
     Ok(PluginResults {
-        native_ns,
+        native_ns: native.p50_us * 1000.0,
+        native_p99_ns: native.p99_us * 1000.0,
         component: summarize(component),
         noop: summarize(noop_calls),
+        noop_on_demand: summarize(noop_on_demand_calls),
     })
 }
 
@@ -517,6 +552,10 @@ fn print_results(r: &Results) {
     row("store commit + flush (no gRPC)", &r.store_commit_flushed);
     row("policy decision via WASM component", &r.policy_component);
     row("no-op add-on export (host overhead)", &r.noop_export_call);
+    row(
+        "no-op export, on-demand allocator",
+        &r.noop_export_call_on_demand,
+    );
     let mark = |ok: bool| if ok { "meets target" } else { "BELOW target" };
     println!(
         "\nwrite RPC ratio (no-op p50 / write p50): {:.2}   target ≥ 0.40: {}",
@@ -536,10 +575,17 @@ fn print_results(r: &Results) {
         mark(r.outbox_ratio >= 0.6)
     );
     println!(
-        "policy: native {:.0} ns/decision vs component p50 {:.1} µs → ratio {:.0}×   target ≤ 1.5×: {}",
+        "policy: native {:.0} ns/decision (p99 {:.0} ns) vs component p50 {:.1} µs (p99 {:.1} µs) → ratio {:.0}× (p99 {:.0}×)   target ≤ 1.5×: {}",
         r.policy_native_ns,
+        r.policy_native_p99_ns,
         r.policy_component.p50_us,
+        r.policy_component.p99_us,
         r.policy_ratio_p50,
+        r.policy_ratio_p99,
         mark(r.policy_ratio_p50 <= 1.5)
+    );
+    println!(
+        "instantiate per call (no-op export): pooling allocator p50 {:.1} µs vs on-demand {:.1} µs → {:.1}× faster",
+        r.noop_export_call.p50_us, r.noop_export_call_on_demand.p50_us, r.pooling_speedup_p50
     );
 }

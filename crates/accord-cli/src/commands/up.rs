@@ -1,5 +1,5 @@
 //! `accord up`: NATS (started when none is reachable), every service built so far (provisioner,
-//! addon-manager) in one process, and the simulated GPU fleet with its node agents and fault server.
+//! addon-manager, support-triage) in one process, and the simulated GPU fleet with its node agents and fault server.
 //!
 //! On the first start of an empty data directory the provisioner mints a bootstrap admin key
 //! (project `default`) and a provider-operator key; both are printed once and written to the
@@ -104,12 +104,25 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
     .await
     .context("starting the addon-manager")?;
 
+    let triage = accord_support_triage::start(accord_support_triage::StartOptions {
+        grpc_addr: args.support_grpc_addr,
+        store: Store::open(data.join("data").join("support-triage"))
+            .context("opening support-triage's store")?,
+        bus: bus.clone(),
+        metrics: metrics.clone(),
+        rules: accord_support_triage::RuleSet::shipped().context("the shipped triage rules")?,
+        shutdown: shutdown.clone(),
+    })
+    .await
+    .context("starting support-triage")?;
+
     let endpoint = format!("http://{}", running.grpc_addr);
     let addons_endpoint = format!("http://{}", addons.grpc_addr);
+    let support_endpoint = format!("http://{}", triage.grpc_addr);
     let profile = data.join("cli.toml");
     // One write, so log lines from the tasks just started cannot split the banner.
     let mut banner = format!(
-        "accord is up\n  gRPC        {endpoint}   (provisioner: health + reflection v1/v1alpha)\n  add-ons     {addons_endpoint}   (addon-manager)\n  metrics     http://{metrics_addr}/metrics\n  NATS        {}{}\n  sim clock   x{} (1.0 = real time)\n",
+        "accord is up\n  gRPC        {endpoint}   (provisioner: health + reflection v1/v1alpha)\n  add-ons     {addons_endpoint}   (addon-manager)\n  support     {support_endpoint}   (support-triage)\n  metrics     http://{metrics_addr}/metrics\n  NATS        {}{}\n  sim clock   x{} (1.0 = real time)\n",
         args.nats_url,
         if nats.is_some() {
             "   (started by accord up)"
@@ -124,6 +137,7 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
                 &profile,
                 &endpoint,
                 &addons_endpoint,
+                &support_endpoint,
                 &args.nats_url,
                 &b.admin.token,
                 &b.operator.token,
@@ -145,10 +159,12 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
 
     let mut tasks = running.tasks;
     let mut addon_tasks = addons.tasks;
+    let mut triage_tasks = triage.tasks;
     let stopped = tokio::select! {
         () = shutdown.cancelled() => None,
         Some(res) = tasks.join_next() => Some(res),
         Some(res) = addon_tasks.join_next() => Some(res),
+        Some(res) = triage_tasks.join_next() => Some(res),
     };
     if let Some(res) = stopped {
         shutdown.cancel();
@@ -159,6 +175,7 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
     let _ = tokio::time::timeout(Duration::from_secs(10), async {
         while tasks.join_next().await.is_some() {}
         while addon_tasks.join_next().await.is_some() {}
+        while triage_tasks.join_next().await.is_some() {}
     })
     .await;
     if let Some(mut child) = nats {
@@ -253,6 +270,7 @@ fn write_profile(
     path: &Path,
     endpoint: &str,
     addons_endpoint: &str,
+    support_endpoint: &str,
     nats_url: &str,
     admin: &str,
     operator: &str,
@@ -262,6 +280,7 @@ fn write_profile(
         token: Some(token.to_owned()),
         nats_url: Some(nats_url.to_owned()),
         addons_endpoint: Some(addons_endpoint.to_owned()),
+        support_endpoint: Some(support_endpoint.to_owned()),
     };
     let file = ConfigFile {
         default_profile: Some("admin".to_owned()),

@@ -49,8 +49,8 @@ async fn an_infinite_loop_times_out_and_the_host_keeps_serving() {
     assert!(addon.validate_config("{}").await.unwrap().is_empty());
 }
 
-/// On a single-threaded runtime, a ticking task keeps running while a plugin spins: the call
-/// is on a blocking thread, not on the runtime's only worker.
+/// On a single-threaded runtime, a ticking task keeps running while a plugin spins on the
+/// runtime's only worker: the call yields at every epoch tick.
 #[tokio::test(flavor = "current_thread")]
 async fn a_spinning_plugin_does_not_block_the_runtime() {
     let policy = host().load_policy(&wasm(HOSTILE_POLICY)).unwrap();
@@ -109,7 +109,7 @@ async fn a_panic_is_a_trap() {
     still_serves(&policy).await;
 }
 
-/// A WASI timer would park the host thread where no epoch can reach it; the host refuses it.
+/// A WASI timer would park the call where no epoch tick can reach it; the host refuses it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sleeping_is_refused_instead_of_blocking_a_host_thread() {
     let (policy, err) = misbehave("sleep").await;
@@ -196,7 +196,7 @@ async fn many_concurrent_calls_on_clones_all_succeed() {
 
 /// The outer timeout is the backstop for what the epoch cannot stop in time: with the epoch
 /// deadline set far beyond it, the caller still gets its answer at `call_timeout`, and the
-/// host keeps serving while the runaway call finishes on its blocking thread.
+/// host keeps serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_outer_timeout_answers_when_the_epoch_deadline_is_further_away() {
     let config = crate::support::config()
@@ -214,5 +214,34 @@ async fn the_outer_timeout_answers_when_the_epoch_deadline_is_further_away() {
             after: Duration::from_millis(200)
         }
     );
+    still_serves(&policy).await;
+}
+
+/// A call that times out is cancelled, not left running: with a single call slot and the
+/// epoch deadline far away, the next call gets the slot at once instead of waiting for the
+/// runaway wasm to reach its epoch deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_out_call_is_cancelled_and_frees_its_slot() {
+    let config = crate::support::config()
+        .with_epoch_deadline(Duration::from_secs(30))
+        .with_call_timeout(Duration::from_millis(200))
+        .with_max_concurrent_calls(1);
+    let host = accord_plugin_host::PluginHost::new(config).unwrap();
+    let policy = host.load_policy(&wasm(HOSTILE_POLICY)).unwrap();
+    let err = policy
+        .decide(&finding("loop"), &context())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PluginError::Timeout { .. }), "{err}");
+    // Were the loop still running, this would wait for the slot and fail with `Engine`.
+    still_serves(&policy).await;
+
+    // Dropping the caller's future cancels the call the same way.
+    let abandoned = tokio::time::timeout(
+        Duration::from_millis(50),
+        policy.decide(&finding("loop"), &context()),
+    )
+    .await;
+    assert!(abandoned.is_err(), "the loop cannot have finished");
     still_serves(&policy).await;
 }

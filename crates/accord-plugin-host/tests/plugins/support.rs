@@ -74,8 +74,9 @@ pub fn context() -> RemediationContext {
 }
 
 /// Everything logged through `tracing` in this test process, as formatted lines. Installed
-/// as the global subscriber because plugin calls (and so the log import) run on blocking
-/// threads, where a thread-local subscriber would not be seen.
+/// as the global subscriber because plugin calls (and so the log import) may run on any of
+/// the runtime's worker threads (and `describe()` on a load thread), where a thread-local
+/// subscriber would not be seen.
 pub fn captured_logs() -> &'static Capture {
     static CAPTURE: OnceLock<Capture> = OnceLock::new();
     CAPTURE.get_or_init(|| {

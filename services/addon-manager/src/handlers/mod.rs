@@ -4,12 +4,12 @@
 //! hands their results ([`Rendered`]) to these functions, which decide the writes and events
 //! and are tested without a runtime.
 //!
-//! - [`install`]: a new installation (opted in, requested, required by InfiniBand, self-managed);
-//! - [`configure`]: a configuration change and the ownership it implies;
-//! - [`upgrade`]: the provider's critical upgrade of one installation, or its skip;
-//! - [`uninstall`]: removal;
-//! - [`rerender`]: new manifests after the cluster changed (version, pools);
-//! - [`cluster_view`]: the read model of clusters and pools, from the provisioner's events.
+//! - [`install`] — a new installation (opted in, requested, required by InfiniBand, self-managed);
+//! - [`configure`] — a configuration change and the ownership it implies;
+//! - [`upgrade`] — the provider's critical upgrade of one installation, or its skip;
+//! - [`uninstall`] — removal;
+//! - [`rerender`] — new manifests after the cluster changed (version, pools);
+//! - [`cluster_view`] — the read model of clusters and pools, from the provisioner's events.
 
 pub mod cluster_view;
 pub mod configure;

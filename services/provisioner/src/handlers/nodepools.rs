@@ -302,7 +302,9 @@ fn check_pool_label(v: &mut Violations, labels: &BTreeMap<String, String>, pool:
     {
         v.add(
             format!("spec.node_labels.{POOL_LABEL}"),
-            format!("is set by the platform to the pool's name ({pool:?}); remove it or use that value"),
+            format!(
+                "is set by the platform to the pool's name ({pool:?}); remove it or use that value"
+            ),
         );
     }
 }

@@ -1,0 +1,17 @@
+//! Configuration of the standalone `accord-support-triage` binary (`accord up` builds its own):
+//! `--config FILE` (TOML) and `ACCORD_SUPPORT_TRIAGE__…` variables; unknown keys are errors.
+
+use std::path::PathBuf;
+
+use accord_runtime::config::RuntimeConfig;
+use serde::Deserialize;
+
+/// support-triage's settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SupportTriageConfig {
+    /// Common service settings.
+    pub runtime: RuntimeConfig,
+    /// A rule file replacing the shipped rules (validated at start; a bad file stops the start).
+    pub rules: Option<PathBuf>,
+}

@@ -1,0 +1,35 @@
+//! Handlers: plain functions from (state, input) to a [`Change`] — tested without a runtime.
+//!
+//! - [`open`] — a new ticket (filed, or a platform incident), classified with its live context;
+//! - [`incidents`] — platform events → incidents (open, add evidence, close on recovery);
+//! - [`reclassify`] — a human override, kept with who and why;
+//! - [`close`] — closing;
+//! - [`cluster_view`] — the read model of clusters and add-on ownership.
+
+pub mod close;
+pub mod cluster_view;
+pub mod incidents;
+pub mod open;
+pub mod reclassify;
+
+use accord_core::support::TicketEvent;
+use time::OffsetDateTime;
+
+/// Writes and ticket events of one atomic change.
+pub type Change = accord_runtime::change::Change<TicketEvent>;
+
+/// Who acts, and when.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub now: OffsetDateTime,
+    pub actor: String,
+}
+
+impl Ctx {
+    pub fn new(actor: impl Into<String>) -> Self {
+        Self {
+            now: OffsetDateTime::now_utc(),
+            actor: actor.into(),
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Opening a ticket: classify it with its context, set the response target, record it.
+
+use accord_core::{
+    DomainError, FieldViolation,
+    ids::{ClusterId, ProjectId, TicketId},
+    support::{Ticket, TicketContext, TicketEvent, TicketOrigin, TicketState, sla_due},
+};
+use accord_store::Expect;
+
+use super::{Change, Ctx};
+use crate::{
+    classify::RuleSet,
+    trees::{INCIDENTS, TICKETS},
+    verdict::classify,
+};
+
+/// What a new ticket says.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub project: ProjectId,
+    pub cluster: Option<(ClusterId, String)>,
+    pub title: String,
+    pub description: String,
+    pub component: Option<String>,
+    pub origin: TicketOrigin,
+    pub context: TicketContext,
+    pub evidence: Vec<String>,
+    pub incident_key: Option<String>,
+}
+
+/// Longest title and description accepted (a pasted log fits; a core dump does not).
+pub const MAX_TITLE: usize = 300;
+pub const MAX_DESCRIPTION: usize = 64 * 1024;
+
+/// Checks what a customer filed.
+pub fn validate(title: &str, description: &str) -> Result<(), DomainError> {
+    let mut v = Vec::new();
+    if title.trim().is_empty() {
+        v.push(FieldViolation::new("title", "is required"));
+    } else if title.len() > MAX_TITLE {
+        v.push(FieldViolation::new(
+            "title",
+            format!("is longer than {MAX_TITLE} bytes"),
+        ));
+    }
+    if description.len() > MAX_DESCRIPTION {
+        v.push(FieldViolation::new(
+            "description",
+            format!("is longer than {MAX_DESCRIPTION} bytes; attach logs elsewhere and link them"),
+        ));
+    }
+    if v.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::InvalidArgument(v))
+    }
+}
+
+/// Opens and classifies a ticket.
+pub fn open(ctx: &Ctx, rules: &RuleSet, new: NewTicket) -> Result<(Change, Ticket), DomainError> {
+    let mut t = Ticket {
+        id: TicketId::generate(),
+        project: new.project,
+        cluster: new.cluster.as_ref().map(|(id, _)| *id),
+        cluster_name: new.cluster.map(|(_, name)| name).unwrap_or_default(),
+        title: new.title,
+        description: new.description,
+        component: new.component.filter(|c| !c.trim().is_empty()),
+        origin: new.origin,
+        context: new.context,
+        evidence: new.evidence,
+        verdict: accord_core::support::TicketVerdict {
+            category: accord_core::responsibility::SupportScope::BestEffort,
+            layer: None,
+            component: None,
+            rule_id: String::new(),
+            rule_text: String::new(),
+            actions: vec![],
+            checklist: vec![],
+            confidence: 0.0,
+            needs_review: true,
+        },
+        override_: None,
+        state: TicketState::Open,
+        sla_due: None,
+        incident_key: new.incident_key,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+        closed_at: None,
+        resolution: String::new(),
+    };
+    t.verdict = classify(rules, &t);
+    t.sla_due = sla_due(&t.verdict, t.verdict.category, ctx.now);
+    let mut ch = Change::new();
+    ch.put(TICKETS, &t.id.to_string(), &t, Expect::Absent)?;
+    if let Some(key) = &t.incident_key {
+        ch.put(INCIDENTS, key, &t.id, Expect::Absent)?;
+    }
+    ch.event(TicketEvent::Opened {
+        ticket: Box::new(t.clone()),
+    })
+    .event(TicketEvent::Classified {
+        ticket: t.id,
+        project: t.project,
+        cluster: t.cluster,
+        verdict: t.verdict.clone(),
+        sla_due: t.sla_due,
+    });
+    Ok((ch, t))
+}

@@ -1,0 +1,72 @@
+//! Every RPC of support-triage, declared once with the responsibility-matrix component it
+//! touches ("Support tickets and platform incidents") and whose part it is: customers file and
+//! read their project's tickets; the provider's support desk reads every project's, overrides
+//! categories and closes tickets (the platform also closes its incidents when they recover).
+//! The matrix check allows one party per mutation, so operators do not file on a customer's
+//! behalf: platform incidents are opened by the service itself.
+
+use accord_core::{
+    iam::Party,
+    responsibility::{Action, Actor, RpcRule},
+};
+
+const fn r(method: &'static str, action: Action, actor: Actor) -> RpcRule {
+    RpcRule {
+        method,
+        action,
+        component: "support-tickets",
+        actor,
+        project_scoped: true,
+    }
+}
+
+/// support-triage's RPC table.
+pub static RULES: &[RpcRule] = &[
+    r(
+        "/accord.support.v1.Support/FileTicket",
+        Action::Mutate,
+        Actor::Only(Party::Customer),
+    ),
+    r(
+        "/accord.support.v1.Support/GetTicket",
+        Action::Read,
+        Actor::Either,
+    ),
+    r(
+        "/accord.support.v1.Support/ListTickets",
+        Action::Read,
+        Actor::Either,
+    ),
+    r(
+        "/accord.support.v1.Support/ReclassifyTicket",
+        Action::Mutate,
+        Actor::Only(Party::Provider),
+    ),
+    r(
+        "/accord.support.v1.Support/CloseTicket",
+        Action::Mutate,
+        Actor::Only(Party::Provider),
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_agrees_with_the_matrix_and_the_proto() {
+        accord_core::responsibility::check_rules(RULES).unwrap();
+        let proto = include_str!("../../../proto/accord/support/v1/support.proto");
+        let declared: std::collections::BTreeSet<String> = proto
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("rpc "))
+            .map(|l| {
+                let name = l.split('(').next().unwrap().trim();
+                format!("/accord.support.v1.Support/{name}")
+            })
+            .collect();
+        let ruled: std::collections::BTreeSet<String> =
+            RULES.iter().map(|r| r.method.to_owned()).collect();
+        assert_eq!(declared, ruled);
+    }
+}

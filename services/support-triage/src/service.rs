@@ -1,0 +1,276 @@
+//! The support desk engine: runs handlers under one write lock and commits what they decided
+//! with their events (transactional outbox).
+//!
+//! Invariants: a ticket is answered only after it is durable; every platform incident and every
+//! context update comes through [`SupportDesk::on_input`], idempotent per event.
+
+use std::sync::Arc;
+
+use accord_core::{
+    DomainError,
+    addon::AddonEvent,
+    cluster::ClusterEvent,
+    iam::Principal,
+    ids::{ProjectId, TicketId},
+    remediation::{HealthEvent, RemediationEvent},
+    responsibility::SupportScope,
+    support::{Ticket, TicketOrigin},
+};
+use accord_store::{Store, Versioned};
+use tokio::sync::Mutex;
+
+use crate::{
+    classify::RuleSet,
+    handlers::{
+        Change, Ctx,
+        close::close,
+        cluster_view,
+        incidents::{self, Source},
+        open::{NewTicket, open, validate},
+        reclassify::reclassify,
+    },
+    trees::Reader,
+    view::ClusterView,
+};
+
+/// Service name (bus source, metrics, config prefix).
+pub const SERVICE: &str = "support-triage";
+
+/// A platform event support-triage acts on.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Cluster(ClusterEvent),
+    Addon(AddonEvent),
+    Health(HealthEvent),
+    Remediation(RemediationEvent),
+}
+
+/// A ticket filed through the API.
+#[derive(Debug, Clone, Default)]
+pub struct FileRequest {
+    pub cluster: Option<ClusterView>,
+    pub title: String,
+    pub description: String,
+    pub component: String,
+    pub customer_components: Vec<String>,
+}
+
+/// The engine.
+pub struct SupportDesk {
+    reader: Reader,
+    rules: Arc<RuleSet>,
+    write: Mutex<()>,
+    source: String,
+}
+
+impl SupportDesk {
+    pub fn new(store: Store, rules: Arc<RuleSet>) -> Arc<Self> {
+        Arc::new(Self {
+            reader: Reader::new(store),
+            rules,
+            write: Mutex::new(()),
+            source: accord_bus::service_source(SERVICE),
+        })
+    }
+
+    pub fn reader(&self) -> &Reader {
+        &self.reader
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    async fn apply(&self, mut change: Change) -> Result<(), DomainError> {
+        if change.is_empty() {
+            return Ok(());
+        }
+        for entry in change.outbox(&self.source)? {
+            change.commit.push_event(entry);
+        }
+        self.reader
+            .store()
+            .commit(change.commit)
+            .await
+            .map_err(crate::trees::internal)?;
+        Ok(())
+    }
+
+    /// Files a ticket in `project`.
+    pub async fn file(
+        &self,
+        principal: &Principal,
+        project: ProjectId,
+        req: FileRequest,
+    ) -> Result<Ticket, DomainError> {
+        validate(&req.title, &req.description)?;
+        let _w = self.write.lock().await;
+        // The view as it is now (the caller's copy may be a moment old).
+        let cluster = match &req.cluster {
+            Some(c) => self.reader.cluster(c.id)?.map(|v| v.value),
+            None => None,
+        };
+        let declared: Vec<String> = req
+            .customer_components
+            .iter()
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty())
+            .collect();
+        let context = match &cluster {
+            Some(c) => c.context(&declared),
+            None => accord_core::support::TicketContext {
+                customer_components: declared,
+                ..Default::default()
+            },
+        };
+        let ctx = Ctx::new(principal.display_name());
+        let (ch, t) = open(
+            &ctx,
+            &self.rules,
+            NewTicket {
+                project,
+                cluster: cluster.map(|c| (c.id, c.name)),
+                title: req.title,
+                description: req.description,
+                component: Some(req.component),
+                origin: TicketOrigin::Customer {
+                    by: principal.display_name().to_owned(),
+                },
+                context,
+                evidence: vec![],
+                incident_key: None,
+            },
+        )?;
+        self.apply(ch).await?;
+        Ok(t)
+    }
+
+    /// A ticket by id.
+    pub fn ticket(&self, id: TicketId) -> Result<Versioned<Ticket>, DomainError> {
+        self.reader
+            .ticket(id)?
+            .ok_or_else(|| DomainError::not_found("ticket", id))
+    }
+
+    /// A support engineer's override.
+    pub async fn reclassify(
+        &self,
+        principal: &Principal,
+        id: TicketId,
+        category: SupportScope,
+        reason: &str,
+    ) -> Result<Ticket, DomainError> {
+        let _w = self.write.lock().await;
+        let current = self.ticket(id)?;
+        let (ch, t) = reclassify(
+            &Ctx::new(principal.display_name()),
+            &current,
+            category,
+            reason,
+        )?;
+        self.apply(ch).await?;
+        Ok(t)
+    }
+
+    /// Closes a ticket.
+    pub async fn close(
+        &self,
+        principal: &Principal,
+        id: TicketId,
+        resolution: &str,
+    ) -> Result<Ticket, DomainError> {
+        let _w = self.write.lock().await;
+        let current = self.ticket(id)?;
+        let (ch, t) = close(&Ctx::new(principal.display_name()), &current, resolution)?;
+        self.apply(ch).await?;
+        Ok(t)
+    }
+
+    /// Applies a platform event: context updates and incidents.
+    pub async fn on_input(&self, input: Input, source: Source) -> Result<(), DomainError> {
+        let _w = self.write.lock().await;
+        let ctx = Ctx::new(SERVICE);
+        let change = match &input {
+            Input::Cluster(ev) => {
+                let cluster = match ev {
+                    ClusterEvent::Created { cluster } | ClusterEvent::Updated { cluster } => {
+                        cluster.metadata.id
+                    }
+                    ClusterEvent::Deleted { cluster, .. }
+                    | ClusterEvent::ConditionChanged { cluster, .. } => *cluster,
+                    _ => return Ok(()),
+                };
+                let stored = self.reader.cluster(cluster)?;
+                if let ClusterEvent::ConditionChanged { condition, .. } = ev {
+                    let Some(view) = stored else { return Ok(()) };
+                    let open_incident = self
+                        .reader
+                        .incident(&incidents::control_plane_key(&view.value))?;
+                    incidents::on_control_plane(
+                        &ctx,
+                        &self.rules,
+                        &view.value,
+                        open_incident.as_ref(),
+                        condition,
+                        &source,
+                    )?
+                } else {
+                    cluster_view::on_cluster(stored.as_ref(), ev)?
+                }
+            }
+            Input::Addon(ev) => {
+                let stored = self.reader.cluster(ev.cluster())?;
+                cluster_view::on_addon(stored.as_ref(), ev)?
+            }
+            Input::Health(HealthEvent::FindingRaised {
+                finding, evidence, ..
+            }) => {
+                let Some(view) = self.view_of(&finding.cluster)? else {
+                    return Ok(());
+                };
+                let open_incident = self.reader.incident(&incidents::node_key(finding))?;
+                incidents::on_finding(
+                    &ctx,
+                    &self.rules,
+                    &view,
+                    open_incident.as_ref(),
+                    finding,
+                    evidence,
+                    &source,
+                )?
+            }
+            Input::Remediation(RemediationEvent::Decided {
+                finding,
+                decision,
+                evidence,
+                ..
+            }) => {
+                let Some(view) = self.view_of(&finding.cluster)? else {
+                    return Ok(());
+                };
+                let open_incident = self.reader.incident(&incidents::node_key(finding))?;
+                incidents::on_decision(
+                    &ctx,
+                    &self.rules,
+                    &view,
+                    open_incident.as_ref(),
+                    finding,
+                    decision,
+                    evidence,
+                    &source,
+                )?
+            }
+        };
+        match change {
+            Some(ch) => self.apply(ch).await,
+            None => Ok(()),
+        }
+    }
+
+    fn view_of(&self, cluster: &str) -> Result<Option<ClusterView>, DomainError> {
+        match cluster.parse() {
+            Ok(id) => Ok(self.reader.cluster(id)?.map(|v| v.value)),
+            Err(_) => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! What support-triage knows about each cluster, from the provisioner's and the addon-manager's
+//! events: its project and name (to scope tickets) and the live ownership of its add-ons (the
+//! context every ticket about the cluster is classified with). A read model, written only by
+//! [`crate::handlers::cluster_view`].
+
+use std::collections::BTreeMap;
+
+use accord_core::{
+    addon::AddonOwnership,
+    ids::{ClusterId, ProjectId},
+    support::TicketContext,
+};
+use serde::{Deserialize, Serialize};
+
+/// One add-on's ownership and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddonState {
+    pub ownership: AddonOwnership,
+    pub reason: String,
+    /// The customer runs their own installation (declared to the addon-manager).
+    #[serde(default)]
+    pub self_managed: bool,
+}
+
+/// A cluster as support-triage knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterView {
+    pub id: ClusterId,
+    pub name: String,
+    pub project: ProjectId,
+    pub addons: BTreeMap<String, AddonState>,
+}
+
+impl ClusterView {
+    /// The classification context for a ticket about this cluster, with the components the
+    /// filer named.
+    pub fn context(&self, declared: &[String]) -> TicketContext {
+        let mut ctx = TicketContext::default();
+        for (name, a) in &self.addons {
+            ctx.addons.insert(name.clone(), a.ownership);
+            if a.ownership == AddonOwnership::CustomerOwned {
+                ctx.addon_reasons.insert(name.clone(), a.reason.clone());
+            }
+            if a.self_managed {
+                ctx.customer_components.push(name.clone());
+            }
+        }
+        for c in declared {
+            if !ctx.customer_components.contains(c) {
+                ctx.customer_components.push(c.clone());
+            }
+        }
+        ctx
+    }
+}
