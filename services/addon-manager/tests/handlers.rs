@@ -1,6 +1,8 @@
 //! The addon-manager's decisions as plain functions: ownership floors and verdicts, events of
 //! each transition, upgrade skips, and the cluster view's reactions to provisioner events.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use accord_addon_manager::{
     handlers::{
         Ctx, Rendered,

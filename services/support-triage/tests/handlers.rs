@@ -2,6 +2,8 @@
 //! platform events (open once, add evidence, close on recovery, only what the provider owns),
 //! overrides and the add-on ownership view.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use accord_core::{
     addon::{AddonEvent, AddonOwnership},
     cluster::COND_CONTROL_PLANE_READY,
