@@ -11,6 +11,7 @@
 //!   OpenMetrics text on `/metrics`.
 //! - [`grpc`]: the gRPC server with health, reflection (v1 and v1alpha), the readiness gate, the
 //!   authentication/responsibility layer and the metrics layer.
+//! - [`process`]: the thin-binary boilerplate (runtime, error chain, exit code, supervision).
 //! - [`shutdown`]: a cancellation token tied to Ctrl-C/SIGTERM and a bounded drain of tasks.
 //!
 //! Invariant: nothing in this crate knows a particular service; services hand it their RPC rule
@@ -20,6 +21,7 @@ pub mod change;
 pub mod config;
 pub mod grpc;
 pub mod metrics;
+pub mod process;
 pub mod shutdown;
 pub mod telemetry;
 

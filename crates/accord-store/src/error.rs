@@ -58,6 +58,16 @@ impl StoreError {
         matches!(self, StoreError::Conflict { .. })
     }
 
+    /// The domain error a service answers with: a conflict is a retryable race (`ABORTED`),
+    /// anything else is the service's own fault (`INTERNAL`), never the caller's.
+    pub fn into_domain(self) -> accord_core::DomainError {
+        if self.is_conflict() {
+            accord_core::DomainError::Aborted(format!("concurrent change, retry: {self}"))
+        } else {
+            accord_core::DomainError::Internal(format!("store: {self}"))
+        }
+    }
+
     pub(crate) fn decode(tree: &str, key: &[u8], source: DecodeError) -> Self {
         StoreError::Decode {
             tree: tree.to_owned(),

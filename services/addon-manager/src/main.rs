@@ -19,24 +19,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: starting the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    accord_runtime::process::main_with(run(Args::parse()))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -53,7 +36,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (metrics_addr, _m) =
         accord_runtime::metrics::serve(cfg.runtime.metrics_addr, metrics.clone(), shutdown.clone())
             .await?;
-    let mut running = start(StartOptions {
+    let running = start(StartOptions {
         grpc_addr: cfg.runtime.grpc_addr,
         store,
         bus,
@@ -65,15 +48,5 @@ async fn run(args: Args) -> anyhow::Result<()> {
     })
     .await?;
     tracing::info!(grpc = %running.grpc_addr, metrics = %metrics_addr, "addon-manager serving");
-    tokio::select! {
-        () = shutdown.cancelled() => {}
-        Some(res) = running.tasks.join_next() => {
-            shutdown.cancel();
-            if let Ok(Err(e)) = res {
-                return Err(e);
-            }
-        }
-    }
-    while running.tasks.join_next().await.is_some() {}
-    Ok(())
+    accord_runtime::process::supervise(running.tasks, shutdown, cfg.runtime.shutdown_grace).await
 }

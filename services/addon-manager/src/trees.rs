@@ -28,11 +28,7 @@ pub fn addon_key(cluster: ClusterId, addon: &str) -> String {
 
 /// Store errors are never the caller's fault (a version conflict is a retryable race).
 pub fn internal(e: StoreError) -> DomainError {
-    if e.is_conflict() {
-        DomainError::Aborted(format!("concurrent change, retry: {e}"))
-    } else {
-        DomainError::Internal(format!("store: {e}"))
-    }
+    e.into_domain()
 }
 
 /// Typed reads.

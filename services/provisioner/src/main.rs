@@ -19,24 +19,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: starting the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    accord_runtime::process::main_with(run(Args::parse()))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -90,15 +73,5 @@ async fn run(args: Args) -> anyhow::Result<()> {
         println!("operator_token={}", b.operator.token);
         println!("project={}", b.project.metadata.id);
     }
-    let mut tasks = running.tasks;
-    tokio::select! {
-        () = shutdown.cancelled() => {}
-        Some(res) = tasks.join_next() => {
-            shutdown.cancel();
-            res.context("a provisioner task panicked")??;
-        }
-    }
-    let grace = cfg.runtime.shutdown_grace;
-    let _ = tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
-    Ok(())
+    accord_runtime::process::supervise(running.tasks, shutdown, cfg.runtime.shutdown_grace).await
 }

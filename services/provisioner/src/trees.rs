@@ -66,11 +66,7 @@ pub fn pool_name_key(cluster: ClusterId, name: &str) -> String {
 
 /// Store errors are never the caller's fault.
 pub fn internal(e: StoreError) -> DomainError {
-    if e.is_conflict() {
-        DomainError::Aborted(format!("concurrent change, retry: {e}"))
-    } else {
-        DomainError::Internal(format!("store: {e}"))
-    }
+    e.into_domain()
 }
 
 /// Typed reads over the provisioner's store.

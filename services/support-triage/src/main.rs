@@ -19,24 +19,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: starting the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    accord_runtime::process::main_with(run(Args::parse()))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -58,7 +41,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .with_context(|| format!("loading the triage rules {}", path.display()))?,
         None => RuleSet::shipped().context("the shipped triage rules")?,
     };
-    let mut running = start(StartOptions {
+    let running = start(StartOptions {
         grpc_addr: cfg.runtime.grpc_addr,
         store,
         bus,
@@ -68,15 +51,5 @@ async fn run(args: Args) -> anyhow::Result<()> {
     })
     .await?;
     tracing::info!(grpc = %running.grpc_addr, metrics = %metrics_addr, "support-triage serving");
-    tokio::select! {
-        () = shutdown.cancelled() => {}
-        Some(res) = running.tasks.join_next() => {
-            shutdown.cancel();
-            if let Ok(Err(e)) = res {
-                return Err(e);
-            }
-        }
-    }
-    while running.tasks.join_next().await.is_some() {}
-    Ok(())
+    accord_runtime::process::supervise(running.tasks, shutdown, cfg.runtime.shutdown_grace).await
 }

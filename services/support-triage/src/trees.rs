@@ -23,11 +23,7 @@ pub const INCIDENTS: &str = "incidents";
 
 /// Store errors are never the caller's fault (a version conflict is a retryable race).
 pub fn internal(e: StoreError) -> DomainError {
-    if e.is_conflict() {
-        DomainError::Aborted(format!("concurrent change, retry: {e}"))
-    } else {
-        DomainError::Internal(format!("store: {e}"))
-    }
+    e.into_domain()
 }
 
 /// Typed reads.
