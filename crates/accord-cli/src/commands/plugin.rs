@@ -8,6 +8,8 @@
 //! - Objects are named `policy.<name>` / `addon.<name>` after the plugin's own name, with kind,
 //!   version and SHA-256 (hex) as metadata.
 
+use std::collections::BTreeMap;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -135,9 +137,48 @@ async fn list(ctx: &Context) -> anyhow::Result<()> {
         OutputFormat::Table if objects.is_empty() => {
             ctx.note("No plugins pushed (accord plugin push FILE --kind …).");
         }
-        OutputFormat::Table => ctx.out(&plugin_table(&objects, ctx.now())),
+        OutputFormat::Table => {
+            let running = running_addons(ctx).await;
+            ctx.out(&plugin_table(&objects, running.as_ref(), ctx.now()));
+            if running.is_none() {
+                ctx.note("(STATE needs the addon-manager: no token or it is not reachable)");
+            }
+        }
     }
     Ok(())
+}
+
+/// What the addon-manager runs, by add-on name: (digest, state). `None` when it cannot be asked.
+async fn running_addons(ctx: &Context) -> Option<BTreeMap<String, (String, String)>> {
+    let api = ctx.addons_api().await.ok()?;
+    let list = api
+        .call(
+            api.addons()
+                .list_available_addons(accord_proto::addons::v1::ListAvailableAddonsRequest {}),
+        )
+        .await
+        .ok()?;
+    Some(
+        list.addons
+            .into_iter()
+            .map(|a| (a.name, (a.plugin_digest, a.plugin_state)))
+            .collect(),
+    )
+}
+
+/// The STATE of a pushed plugin: for an add-on, whether the addon-manager runs exactly this
+/// component (`active`, `quarantined: …`) or another one (`not active`: refused, or not seen yet);
+/// a policy is validated at push and loaded by every `remediation decide` run.
+fn plugin_state(o: &PluginObject, running: Option<&BTreeMap<String, (String, String)>>) -> String {
+    match (o.kind(), running) {
+        (Some("remediation-policy"), _) => "validated".to_owned(),
+        (Some("addon"), Some(running)) => match running.get(plugin_name(o)) {
+            Some((digest, state)) if Some(digest.as_str()) == o.digest() => state.clone(),
+            Some((digest, _)) => format!("not active (runs {})", short_digest(digest)),
+            None => "not active".to_owned(),
+        },
+        _ => "-".to_owned(),
+    }
 }
 
 /// The plugin's own name: the object name without its `policy.` / `addon.` prefix.
@@ -153,7 +194,11 @@ fn short_digest(digest: &str) -> &str {
 }
 
 /// `accord plugin list` as a table.
-pub fn plugin_table(objects: &[PluginObject], now: OffsetDateTime) -> String {
+pub fn plugin_table(
+    objects: &[PluginObject],
+    running: Option<&BTreeMap<String, (String, String)>>,
+    now: OffsetDateTime,
+) -> String {
     let rows = objects
         .iter()
         .map(|o| {
@@ -163,6 +208,7 @@ pub fn plugin_table(objects: &[PluginObject], now: OffsetDateTime) -> String {
                 o.version().unwrap_or("-").to_owned(),
                 o.digest().map_or("-", short_digest).to_owned(),
                 o.size.to_string(),
+                plugin_state(o, running),
                 o.modified.map_or_else(
                     || "-".to_owned(),
                     |t| human_duration((now - t).whole_seconds()),
@@ -171,7 +217,9 @@ pub fn plugin_table(objects: &[PluginObject], now: OffsetDateTime) -> String {
         })
         .collect();
     tables::render(
-        &["NAME", "KIND", "VERSION", "DIGEST", "SIZE", "MODIFIED"],
+        &[
+            "NAME", "KIND", "VERSION", "DIGEST", "SIZE", "STATE", "MODIFIED",
+        ],
         rows,
     )
 }
@@ -247,14 +295,27 @@ mod tests {
             ]),
             modified: Some(now - Duration::from_secs(300)),
         };
-        let table = plugin_table(&[object], now);
+        let running = BTreeMap::from([(
+            "cilium".to_owned(),
+            ("0123456789abcdef".to_owned(), "active".to_owned()),
+        )]);
+        let table = plugin_table(std::slice::from_ref(&object), Some(&running), now);
         assert_eq!(
             table.lines().collect::<Vec<_>>(),
             [
-                "NAME     KIND    VERSION   DIGEST         SIZE   MODIFIED",
-                "cilium   addon   0.1.0     0123456789ab   1234   5m",
+                "NAME     KIND    VERSION   DIGEST         SIZE   STATE    MODIFIED",
+                "cilium   addon   0.1.0     0123456789ab   1234   active   5m",
             ]
         );
+        let other = BTreeMap::from([(
+            "cilium".to_owned(),
+            ("fedcba9876543210".to_owned(), "active".to_owned()),
+        )]);
+        assert_eq!(
+            plugin_state(&object, Some(&other)),
+            "not active (runs fedcba987654)"
+        );
+        assert_eq!(plugin_state(&object, None), "-");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
