@@ -131,6 +131,21 @@ impl Api {
     }
 }
 
+/// Stops one service started by the harness: cancel, then wait for its tasks (which release
+/// its store).
+pub struct Stopper {
+    shutdown: CancellationToken,
+    stopped: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+impl Stopper {
+    /// Cancels the service and waits until every task of it has ended.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.stopped.await;
+    }
+}
+
 /// A key minted through the API.
 #[derive(Debug, Clone)]
 pub struct MintedKey {
@@ -276,12 +291,29 @@ impl Env {
     pub async fn start_addon_manager(
         &mut self,
     ) -> anyhow::Result<std::sync::Arc<accord_addon_manager::AddonManager>> {
+        let store = Store::temporary().context("creating a temporary store")?;
+        let (manager, stopper) = self.start_addon_manager_on(store).await?;
+        // Runs until the deployment stops.
+        self.tasks.spawn(async move {
+            stopper.stopped.await;
+            Ok(())
+        });
+        Ok(manager)
+    }
+
+    /// Starts an addon-manager on `store` that the test can stop on its own ([`Stopper`]), e.g.
+    /// to restart it on the same store.
+    pub async fn start_addon_manager_on(
+        &mut self,
+        store: Store,
+    ) -> anyhow::Result<(std::sync::Arc<accord_addon_manager::AddonManager>, Stopper)> {
         let bus = Bus::connect_with(&self.nats.url(), "addon-manager", bus_options())
             .await
             .context("connecting the addon-manager to NATS")?;
+        let shutdown = self.shutdown.child_token();
         let running = accord_addon_manager::start(accord_addon_manager::StartOptions {
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            store: Store::temporary().context("creating a temporary store")?,
+            store,
             bus,
             metrics: Metrics::new("addon-manager"),
             plugin_dir: plugin_dir(),
@@ -290,7 +322,7 @@ impl Env {
                 .map(|s| (*s).to_owned())
                 .collect(),
             host_config: accord_plugin_host::HostConfig::default(),
-            shutdown: self.shutdown.clone(),
+            shutdown: shutdown.clone(),
         })
         .await
         .context("starting the addon-manager")?;
@@ -301,15 +333,18 @@ impl Env {
             .connect()
             .await
             .context("connecting to the addon-manager's gRPC server")?;
-        let mut tasks = running.tasks;
-        self.tasks.spawn(async move {
-            while let Some(done) = tasks.join_next().await {
-                done??;
-            }
-            Ok(())
-        });
         self.addons_channel = Some(channel);
-        Ok(running.manager)
+        let mut tasks = running.tasks;
+        let stopped = Box::pin(async move {
+            while let Some(done) = tasks.join_next().await {
+                match done {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => eprintln!("an addon-manager task failed: {e:#}"),
+                    Err(e) => eprintln!("an addon-manager task panicked: {e}"),
+                }
+            }
+        });
+        Ok((running.manager, Stopper { shutdown, stopped }))
     }
 
     /// Starts support-triage beside the provisioner (its own store, the shipped rules, the same

@@ -376,11 +376,21 @@ async fn opted_in_addons_ownership_changes_and_critical_upgrades_over_grpc() {
     })
     .await
     .unwrap();
-    let events = env.events().await.unwrap();
-    let uninstalled = events
-        .iter()
-        .filter(|e| kind(e) == "addon.uninstalled")
-        .count();
+    // Published after the commit the API already shows: wait for the fourth event.
+    let uninstalled = wait_for("four addon.uninstalled events", || async {
+        let events = env.events().await.map_err(|e| format!("{e:#}"))?;
+        let n = events
+            .iter()
+            .filter(|e| kind(e) == "addon.uninstalled")
+            .count();
+        if n >= 4 {
+            Ok(n)
+        } else {
+            Err(format!("{n} so far"))
+        }
+    })
+    .await
+    .unwrap();
     assert_eq!(
         uninstalled, 4,
         "csi-driver, then cilium, the GPU and the Network Operator"
@@ -560,4 +570,64 @@ async fn keys_are_verified_by_the_provisioner_roles_apply_and_pushed_plugins_swa
         .unwrap()
         .into_inner();
     assert!(noop.manifests.iter().any(|m| m.content.contains("web")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_addon_manager_catches_up_with_what_happened_while_it_was_down() {
+    let mut env = Env::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("addon-manager");
+    let admin = env.admin().unwrap();
+    let (manager, stopper) = env
+        .start_addon_manager_on(accord_store::Store::open(&path).unwrap())
+        .await
+        .unwrap();
+    let mut req = cluster_request("before", "");
+    req.spec.as_mut().unwrap().addons = vec!["cilium".into()];
+    admin.clusters.clone().create_cluster(req).await.unwrap();
+    let addons = env.addons(&env.admin_token).unwrap();
+    wait_installed(&addons, "before", &["cilium"]).await;
+
+    // Down: the store is released, events keep flowing into the stream.
+    drop(manager);
+    drop(addons);
+    stopper.stop().await;
+    let mut req = cluster_request("during", "");
+    req.spec.as_mut().unwrap().addons = vec!["watch-agent".into(), "csi-driver".into()];
+    admin.clusters.clone().create_cluster(req).await.unwrap();
+    env.wait_event("cluster during created", |e| {
+        kind(e) == "cluster.created" && e.data["cluster"]["metadata"]["name"] == "during"
+    })
+    .await
+    .unwrap();
+
+    // Back on the same store: what it had is still there, what it missed is installed, once.
+    let (_manager, _stopper) = env
+        .start_addon_manager_on(accord_store::Store::open(&path).unwrap())
+        .await
+        .unwrap();
+    let addons = env.addons(&env.admin_token).unwrap();
+    let before = installed(&addons, "before").await.unwrap();
+    assert_eq!(before.len(), 1);
+    assert_eq!(before[0].generation, 1);
+    wait_installed(&addons, "during", &["watch-agent", "csi-driver"]).await;
+    // The relay publishes after the commit the API already shows: wait for the third event.
+    let installs = wait_for("three addon.installed events", || async {
+        let events = env.events().await.map_err(|e| format!("{e:#}"))?;
+        let n = events
+            .iter()
+            .filter(|e| kind(e) == "addon.installed")
+            .count();
+        if n >= 3 {
+            Ok(n)
+        } else {
+            Err(format!("{n} so far"))
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        installs, 3,
+        "one addon.installed per installation, none repeated"
+    );
 }
