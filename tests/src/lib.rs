@@ -506,6 +506,22 @@ impl Env {
         .await
     }
 
+    /// Waits until at least `n` events of `kind` (`addon.installed`) are stored and returns how
+    /// many there are (the relay publishes after a commit the API already shows, so counts are
+    /// awaited, then asserted exactly by the caller).
+    pub async fn wait_event_count(&self, kind_name: &str, n: usize) -> anyhow::Result<usize> {
+        wait_for(&format!("{n} {kind_name} events"), || async {
+            let events = self.events().await.map_err(|e| format!("{e:#}"))?;
+            let have = events.iter().filter(|e| kind(e) == kind_name).count();
+            if have >= n {
+                Ok(have)
+            } else {
+                Err(format!("{have} so far"))
+            }
+        })
+        .await
+    }
+
     /// Sends a raw fault request to the simulator (`accord.cmd.sim.fault.inject`) and decodes
     /// the reply.
     pub async fn inject_fault(&self, payload: &[u8]) -> anyhow::Result<FaultReply> {

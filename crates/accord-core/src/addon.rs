@@ -73,6 +73,16 @@ pub enum AddonInstaller {
     Customer,
 }
 
+impl AddonInstaller {
+    /// kebab-case name (as on the wire).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AddonInstaller::Provider => "provider",
+            AddonInstaller::Customer => "customer",
+        }
+    }
+}
+
 /// How an installation came to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

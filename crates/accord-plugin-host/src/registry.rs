@@ -93,6 +93,26 @@ impl PluginRegistry {
         &self.host
     }
 
+    /// Makes an add-on loaded by this registry's host (e.g. checked by the caller first) the
+    /// active one of its name.
+    pub fn activate_addon(&self, addon: AddonPlugin) -> Loaded {
+        let name = addon.info().name.clone();
+        let mut loaded = Loaded {
+            name: name.clone(),
+            kind: PluginKind::Addon,
+            version: addon.info().plugin_version.clone(),
+            digest: addon.digest().to_owned(),
+            replaced: None,
+        };
+        self.swap(|active| {
+            loaded.replaced = active
+                .addons
+                .insert(name, addon)
+                .map(|old| old.digest().to_owned());
+        });
+        loaded
+    }
+
     /// Validates `wasm` (kind by its exports, then a full load) and, if it loads, makes it the
     /// active plugin of its name. On error nothing changes.
     pub fn offer(&self, wasm: &[u8]) -> Result<Loaded, PluginError> {
@@ -130,24 +150,7 @@ impl PluginRegistry {
                 });
                 Ok(loaded)
             }
-            PluginKind::Addon => {
-                let addon = self.host.load_addon(wasm)?;
-                let name = addon.info().name.clone();
-                let mut loaded = Loaded {
-                    name: name.clone(),
-                    kind,
-                    version: addon.info().plugin_version.clone(),
-                    digest: addon.digest().to_owned(),
-                    replaced: None,
-                };
-                self.swap(|active| {
-                    loaded.replaced = active
-                        .addons
-                        .insert(name, addon)
-                        .map(|old| old.digest().to_owned());
-                });
-                Ok(loaded)
-            }
+            PluginKind::Addon => Ok(self.activate_addon(self.host.load_addon(wasm)?)),
         }
     }
 

@@ -43,11 +43,7 @@ pub fn installation(i: &AddonInstallation, cluster_name: &str) -> pb::AddonInsta
         ownership: ownership(i.ownership).into(),
         ownership_reason: i.ownership_reason.clone(),
         source: i.source.as_str().to_owned(),
-        installer: match i.installer {
-            accord_core::addon::AddonInstaller::Provider => "provider",
-            accord_core::addon::AddonInstaller::Customer => "customer",
-        }
-        .to_owned(),
+        installer: i.installer.as_str().to_owned(),
         manifests: i.manifests.iter().map(manifest).collect(),
         plugin_digest: i.plugin_digest.clone(),
         generation: i.generation,

@@ -65,20 +65,13 @@ impl Catalog {
                     continue;
                 }
             }
-            let host = self.registry.host();
-            match host.load_addon(&wasm) {
+            // Load once; activate only the shipped names.
+            match self.registry.host().load_addon(&wasm) {
                 Ok(a) if !allowed.iter().any(|n| *n == a.info().name) => {
                     tracing::debug!(path = %path.display(), addon = %a.info().name, "not a shipped add-on; skipped");
-                    continue;
                 }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "add-on plugin refused");
-                    continue;
-                }
-            }
-            match self.registry.offer_kind(PluginKind::Addon, &wasm) {
-                Ok(l) => {
+                Ok(a) => {
+                    let l = self.registry.activate_addon(a);
                     tracing::info!(addon = %l.name, version = %l.version, digest = %l.digest, "add-on plugin loaded");
                     self.shipped
                         .lock()

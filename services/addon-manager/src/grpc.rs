@@ -62,11 +62,7 @@ fn available(p: &AddonPlugin) -> pb::AvailableAddon {
         default_version: i.default_version.clone(),
         default_config: i.default_config.clone(),
         required_with_infiniband: i.required_with_infiniband,
-        installer: match installer(i.installer) {
-            accord_core::addon::AddonInstaller::Provider => "provider",
-            accord_core::addon::AddonInstaller::Customer => "customer",
-        }
-        .to_owned(),
+        installer: installer(i.installer).as_str().to_owned(),
         customer_knobs: i.customer_knobs.clone(),
         plugin_digest: p.digest().to_owned(),
         plugin_state: match p.state() {

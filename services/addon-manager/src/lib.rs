@@ -31,7 +31,7 @@ pub mod view;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
-use accord_bus::{Bus, OutboxRelay};
+use accord_bus::Bus;
 use accord_plugin_host::HostConfig;
 use accord_proto::addons::v1::addons_server::AddonsServer;
 use accord_runtime::{
@@ -121,15 +121,7 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
 
     let mut tasks = JoinSet::new();
     tasks.spawn(async move { server_task.await?.map_err(anyhow::Error::from) });
-    {
-        let store = Arc::new(opts.store.clone());
-        let notify = opts.store.outbox_notify();
-        let (bus, sd) = (opts.bus.clone(), opts.shutdown.clone());
-        tasks.spawn(async move {
-            OutboxRelay::run(bus, store, notify, sd).await;
-            Ok(())
-        });
-    }
+    accord_runtime::process::spawn_relay(&mut tasks, &opts.bus, &opts.store, &opts.shutdown);
     {
         let (bus, m, sd) = (
             opts.bus.clone(),

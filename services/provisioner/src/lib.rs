@@ -21,7 +21,7 @@ pub mod trees;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use accord_bus::{Bus, OutboxRelay};
+use accord_bus::Bus;
 use accord_core::infra::InfraDriver;
 use accord_proto::provisioner::v1 as pb;
 use accord_runtime::{grpc::GrpcServer, metrics::Metrics};
@@ -126,13 +126,7 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         served
     });
     if provisioner.failpoint().is_none() {
-        let store = Arc::new(opts.store.clone());
-        let notify = opts.store.outbox_notify();
-        let (bus, sd) = (opts.bus.clone(), opts.shutdown.clone());
-        tasks.spawn(async move {
-            OutboxRelay::run(bus, store, notify, sd).await;
-            Ok(())
-        });
+        accord_runtime::process::spawn_relay(&mut tasks, &opts.bus, &opts.store, &opts.shutdown);
     }
     let (p, sd, every) = (
         provisioner.clone(),

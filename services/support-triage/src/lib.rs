@@ -37,7 +37,7 @@ pub use classify::{
 
 use std::{net::SocketAddr, sync::Arc};
 
-use accord_bus::{Bus, OutboxRelay};
+use accord_bus::Bus;
 use accord_proto::support::v1::support_server::SupportServer;
 use accord_runtime::{
     grpc::{BusAuthenticator, GrpcServer},
@@ -95,15 +95,7 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         .context("starting the gRPC server")?;
     let mut tasks = JoinSet::new();
     tasks.spawn(async move { server_task.await?.map_err(anyhow::Error::from) });
-    {
-        let store = Arc::new(opts.store.clone());
-        let notify = opts.store.outbox_notify();
-        let (bus, sd) = (opts.bus.clone(), opts.shutdown.clone());
-        tasks.spawn(async move {
-            OutboxRelay::run(bus, store, notify, sd).await;
-            Ok(())
-        });
-    }
+    accord_runtime::process::spawn_relay(&mut tasks, &opts.bus, &opts.store, &opts.shutdown);
     {
         let (bus, d, sd) = (opts.bus.clone(), Arc::clone(&desk), opts.shutdown.clone());
         tasks.spawn(async move {

@@ -377,20 +377,7 @@ async fn opted_in_addons_ownership_changes_and_critical_upgrades_over_grpc() {
     .await
     .unwrap();
     // Published after the commit the API already shows: wait for the fourth event.
-    let uninstalled = wait_for("four addon.uninstalled events", || async {
-        let events = env.events().await.map_err(|e| format!("{e:#}"))?;
-        let n = events
-            .iter()
-            .filter(|e| kind(e) == "addon.uninstalled")
-            .count();
-        if n >= 4 {
-            Ok(n)
-        } else {
-            Err(format!("{n} so far"))
-        }
-    })
-    .await
-    .unwrap();
+    let uninstalled = env.wait_event_count("addon.uninstalled", 4).await.unwrap();
     assert_eq!(
         uninstalled, 4,
         "csi-driver, then cilium, the GPU and the Network Operator"
@@ -612,20 +599,7 @@ async fn a_restarted_addon_manager_catches_up_with_what_happened_while_it_was_do
     assert_eq!(before[0].generation, 1);
     wait_installed(&addons, "during", &["watch-agent", "csi-driver"]).await;
     // The relay publishes after the commit the API already shows: wait for the third event.
-    let installs = wait_for("three addon.installed events", || async {
-        let events = env.events().await.map_err(|e| format!("{e:#}"))?;
-        let n = events
-            .iter()
-            .filter(|e| kind(e) == "addon.installed")
-            .count();
-        if n >= 3 {
-            Ok(n)
-        } else {
-            Err(format!("{n} so far"))
-        }
-    })
-    .await
-    .unwrap();
+    let installs = env.wait_event_count("addon.installed", 3).await.unwrap();
     assert_eq!(
         installs, 3,
         "one addon.installed per installation, none repeated"

@@ -253,14 +253,6 @@ mod tests {
         }
     }
 
-    fn wire(c: accord_support_triage::Category) -> pb::Category {
-        match c {
-            accord_support_triage::Category::Supported => pb::Category::Supported,
-            accord_support_triage::Category::BestEffort => pb::Category::BestEffort,
-            accord_support_triage::Category::CustomerOwned => pb::Category::CustomerOwned,
-        }
-    }
-
     impl Fake {
         fn find(&self, id: &str) -> Result<usize, Status> {
             self.tickets
@@ -287,7 +279,7 @@ mod tests {
                 input = input.with_component(r.component.clone());
             }
             let c = self.rules.classify(&input);
-            let category = wire(c.category);
+            let category = accord_proto::convert::support::category(c.category);
             let mut tickets = self.tickets.lock().unwrap();
             let t = pb::Ticket {
                 id: format!("tk-01jfake000000000000000{:04}", tickets.len()),
