@@ -35,3 +35,32 @@ pub mod convert;
 /// Encoded `FileDescriptorSet` of every Accord proto, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/accord_descriptor.bin"));
+
+/// The full method paths (`/accord.support.v1.Support/FileTicket`) of gRPC service `service`
+/// (`accord.support.v1.Support`) in an encoded `FileDescriptorSet`; `None` when the set does not
+/// describe that service. Servers check their RPC rule tables against this at start-up.
+pub fn service_methods(
+    file_descriptor_set: &[u8],
+    service: &str,
+) -> Result<Option<Vec<String>>, prost::DecodeError> {
+    use prost::Message as _;
+    let fds = prost_types::FileDescriptorSet::decode(file_descriptor_set)?;
+    for file in &fds.file {
+        for svc in &file.service {
+            let full = if file.package().is_empty() {
+                svc.name().to_owned()
+            } else {
+                format!("{}.{}", file.package(), svc.name())
+            };
+            if full == service {
+                return Ok(Some(
+                    svc.method
+                        .iter()
+                        .map(|m| format!("/{full}/{}", m.name()))
+                        .collect(),
+                ));
+            }
+        }
+    }
+    Ok(None)
+}

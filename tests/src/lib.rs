@@ -3,8 +3,8 @@
 //!
 //! [`Env::start`] brings up, for one test:
 //! - a real `nats-server` with JetStream on a random port (accord-testkit; killed on `Drop`),
-//! - the provisioner ([`accord_provisioner::start`]) on `127.0.0.1:0` with a temporary store,
-//!   its outbox relay and its controller,
+//! - through the platform composer (`accord-platform`, as `accord up` does): the provisioner on
+//!   `127.0.0.1:0` with a temporary store, its outbox relay and its controller,
 //! - the simulated GPU fleet ([`SimFleet`]) at a tiny clock factor, its node agents and its fault
 //!   server (`accord.cmd.sim.fault.inject`),
 //! - a second NATS connection (the *observer*) the test reads `ACCORD_EVENTS` through;
@@ -25,13 +25,16 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use accord_bus::{Bus, CancellationToken, CloudEvent, ConnectOptions, EVENTS_STREAM, StartAt};
+use accord_platform::{
+    AddonManager, AddonManagerSettings, Platform, Provisioner, ProvisionerSettings, RuleSet,
+    Running, SupportDesk, SupportTriageSettings,
+};
 use accord_proto::addons::v1::addons_client::AddonsClient;
 use accord_proto::provisioner::v1::{
     self as pb, clusters_client::ClustersClient, node_pools_client::NodePoolsClient,
     nodes_client::NodesClient, projects_client::ProjectsClient,
 };
 use accord_proto::support::v1::support_client::SupportClient;
-use accord_provisioner::{Provisioner, StartOptions};
 use accord_runtime::metrics::Metrics;
 use accord_sim::{FaultReply, SimConfig, SimFleet, fault_server};
 use accord_store::Store;
@@ -39,7 +42,6 @@ use accord_testkit::{DEFAULT_POLL_INTERVAL, NatsServer, default_deadline, eventu
 use anyhow::{Context as _, anyhow, bail};
 use bytes::Bytes;
 use futures::StreamExt as _;
-use tokio::task::JoinSet;
 use tonic::{
     Request, Status,
     metadata::{Ascii, MetadataValue},
@@ -179,7 +181,8 @@ pub struct Env {
     addons_channel: Option<Channel>,
     support_channel: Option<Channel>,
     shutdown: CancellationToken,
-    tasks: JoinSet<anyhow::Result<()>>,
+    /// Everything started through the composer (stopped on drop).
+    platforms: Vec<Running>,
 }
 
 impl std::fmt::Debug for Env {
@@ -195,72 +198,69 @@ impl std::fmt::Debug for Env {
 impl Drop for Env {
     fn drop(&mut self) {
         self.shutdown.cancel();
-        self.tasks.abort_all();
+        for p in &mut self.platforms {
+            p.abort();
+        }
     }
 }
 
+/// A gRPC channel to `addr`.
+async fn connect(addr: SocketAddr, what: &str) -> anyhow::Result<Channel> {
+    Endpoint::from_shared(format!("http://{addr}"))
+        .context("gRPC endpoint")?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(CALL_TIMEOUT)
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {what}'s gRPC server"))
+}
+
 impl Env {
-    /// Starts NATS, the provisioner, the simulated fleet, its agents and fault server, and
-    /// waits until the gRPC API and the fault server answer.
+    /// Starts NATS, then the provisioner and the simulated fleet (its agents and fault server)
+    /// through the platform composer, and waits until the gRPC API and the fault server answer.
     pub async fn start() -> anyhow::Result<Env> {
         let nats = NatsServer::start().await.context("starting nats-server")?;
-        let service_bus = Bus::connect_with(&nats.url(), "provisioner", bus_options())
-            .await
-            .context("connecting the provisioner to NATS")?;
         let bus = Bus::connect_with(&nats.url(), "e2e-observer", bus_options())
             .await
             .context("connecting the observer to NATS")?;
-        let fleet = Arc::new(
-            SimFleet::new(
+        let shutdown = CancellationToken::new();
+        let metrics = Metrics::new("provisioner");
+        let mut running = Platform::new(nats.url())
+            .bus_options(bus_options())
+            .shutdown(shutdown.clone())
+            .metrics(metrics.clone())
+            .simulator(
                 SimConfig::default()
                     .with_clock_factor(CLOCK_FACTOR)
                     .with_telemetry_interval(Duration::from_secs(1)),
             )
-            .context("starting the simulated fleet")?,
-        );
-        let shutdown = CancellationToken::new();
-        let metrics = Metrics::new("provisioner");
-        let running = accord_provisioner::start(StartOptions {
-            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            store: Store::temporary().context("creating a temporary store")?,
-            bus: service_bus.clone(),
-            driver: fleet.clone(),
-            metrics: metrics.clone(),
-            resync_interval: RESYNC_INTERVAL,
-            shutdown: shutdown.clone(),
-        })
-        .await
-        .context("starting the provisioner")?;
+            .provisioner(ProvisionerSettings {
+                grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+                resync_interval: RESYNC_INTERVAL,
+                store: None,
+            })
+            .start()
+            .await
+            .context("starting the provisioner")?;
         let bootstrap = running
             .bootstrap
+            .take()
             .ok_or_else(|| anyhow!("an empty store must mint bootstrap credentials"))?;
-        let mut tasks = running.tasks;
-        {
-            let (f, b, s) = (fleet.clone(), service_bus.clone(), shutdown.clone());
-            tasks.spawn(async move {
-                accord_sim::run_agents(f, b, s).await;
-                Ok(())
-            });
-            let (f, b, s) = (fleet.clone(), service_bus, shutdown.clone());
-            tasks.spawn(async move {
-                accord_sim::serve_faults(f, b, s)
-                    .await
-                    .context("the simulator's fault server stopped")
-            });
-        }
-        let channel = Endpoint::from_shared(format!("http://{}", running.grpc_addr))
-            .context("gRPC endpoint")?
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(CALL_TIMEOUT)
-            .connect()
-            .await
-            .context("connecting to the provisioner's gRPC server")?;
+        let provisioner = running
+            .provisioner
+            .clone()
+            .ok_or_else(|| anyhow!("the platform did not start the provisioner"))?;
+        let fleet = running
+            .fleet
+            .clone()
+            .ok_or_else(|| anyhow!("the platform did not start the simulator"))?;
+        let channel = connect(provisioner.grpc_addr, "the provisioner").await?;
         let env = Env {
             nats,
             bus,
             fleet,
-            provisioner: running.provisioner,
-            grpc_addr: running.grpc_addr,
+            provisioner: provisioner.engine,
+            grpc_addr: provisioner.grpc_addr,
             project: bootstrap.project.metadata.id.to_string(),
             admin_token: bootstrap.admin.token,
             operator_token: bootstrap.operator.token,
@@ -269,7 +269,7 @@ impl Env {
             addons_channel: None,
             support_channel: None,
             shutdown,
-            tasks,
+            platforms: vec![running],
         };
         let list = fault_server::list_subject()?;
         wait_for("the simulator's fault server to answer", || {
@@ -285,19 +285,20 @@ impl Env {
         Ok(env)
     }
 
+    /// A composer on this deployment's NATS, stopped with the deployment.
+    fn platform(&self) -> Platform {
+        Platform::new(self.nats.url())
+            .bus_options(bus_options())
+            .shutdown(self.shutdown.child_token())
+    }
+
     /// Starts the addon-manager beside the provisioner (its own store, the shipped add-on
     /// plugins from [`plugin_dir`], the same NATS) and connects to its gRPC server. Returns its
     /// engine, for diagnostics.
-    pub async fn start_addon_manager(
-        &mut self,
-    ) -> anyhow::Result<std::sync::Arc<accord_addon_manager::AddonManager>> {
+    pub async fn start_addon_manager(&mut self) -> anyhow::Result<Arc<AddonManager>> {
         let store = Store::temporary().context("creating a temporary store")?;
-        let (manager, stopper) = self.start_addon_manager_on(store).await?;
-        // Runs until the deployment stops.
-        self.tasks.spawn(async move {
-            stopper.stopped.await;
-            Ok(())
-        });
+        let (manager, running) = self.start_addon_manager_platform(store).await?;
+        self.platforms.push(running);
         Ok(manager)
     }
 
@@ -306,81 +307,58 @@ impl Env {
     pub async fn start_addon_manager_on(
         &mut self,
         store: Store,
-    ) -> anyhow::Result<(std::sync::Arc<accord_addon_manager::AddonManager>, Stopper)> {
-        let bus = Bus::connect_with(&self.nats.url(), "addon-manager", bus_options())
-            .await
-            .context("connecting the addon-manager to NATS")?;
-        let shutdown = self.shutdown.child_token();
-        let running = accord_addon_manager::start(accord_addon_manager::StartOptions {
-            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            store,
-            bus,
-            metrics: Metrics::new("addon-manager"),
-            plugin_dir: plugin_dir(),
-            shipped_addons: accord_core::cluster::CORE_ADDONS
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect(),
-            host_config: accord_plugin_host::HostConfig::default(),
-            shutdown: shutdown.clone(),
-        })
-        .await
-        .context("starting the addon-manager")?;
-        let channel = Endpoint::from_shared(format!("http://{}", running.grpc_addr))
-            .context("gRPC endpoint")?
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(CALL_TIMEOUT)
-            .connect()
-            .await
-            .context("connecting to the addon-manager's gRPC server")?;
-        self.addons_channel = Some(channel);
-        let mut tasks = running.tasks;
+    ) -> anyhow::Result<(Arc<AddonManager>, Stopper)> {
+        let (manager, running) = self.start_addon_manager_platform(store).await?;
+        let shutdown = running.shutdown.clone();
         let stopped = Box::pin(async move {
-            while let Some(done) = tasks.join_next().await {
-                match done {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => eprintln!("an addon-manager task failed: {e:#}"),
-                    Err(e) => eprintln!("an addon-manager task panicked: {e}"),
-                }
+            if let Err(e) = running.join(Duration::from_secs(10)).await {
+                eprintln!("an addon-manager task failed: {e:#}");
             }
         });
-        Ok((running.manager, Stopper { shutdown, stopped }))
+        Ok((manager, Stopper { shutdown, stopped }))
+    }
+
+    async fn start_addon_manager_platform(
+        &mut self,
+        store: Store,
+    ) -> anyhow::Result<(Arc<AddonManager>, Running)> {
+        let mut settings =
+            AddonManagerSettings::shipped(SocketAddr::from(([127, 0, 0, 1], 0)), plugin_dir());
+        settings.store = Some(store);
+        let running = self
+            .platform()
+            .addon_manager(settings)
+            .start()
+            .await
+            .context("starting the addon-manager")?;
+        let handle = running
+            .addon_manager
+            .clone()
+            .ok_or_else(|| anyhow!("the platform did not start the addon-manager"))?;
+        self.addons_channel = Some(connect(handle.grpc_addr, "the addon-manager").await?);
+        Ok((handle.engine, running))
     }
 
     /// Starts support-triage beside the provisioner (its own store, the shipped rules, the same
     /// NATS) and connects to its gRPC server. Returns its engine, for diagnostics.
-    pub async fn start_support_triage(
-        &mut self,
-    ) -> anyhow::Result<std::sync::Arc<accord_support_triage::SupportDesk>> {
-        let bus = Bus::connect_with(&self.nats.url(), "support-triage", bus_options())
+    pub async fn start_support_triage(&mut self) -> anyhow::Result<Arc<SupportDesk>> {
+        let running = self
+            .platform()
+            .support_triage(SupportTriageSettings {
+                grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+                rules: RuleSet::shipped()?,
+                store: None,
+            })
+            .start()
             .await
-            .context("connecting support-triage to NATS")?;
-        let running = accord_support_triage::start(accord_support_triage::StartOptions {
-            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            store: Store::temporary().context("creating a temporary store")?,
-            bus,
-            metrics: Metrics::new("support-triage"),
-            rules: accord_support_triage::RuleSet::shipped()?,
-            shutdown: self.shutdown.clone(),
-        })
-        .await
-        .context("starting support-triage")?;
-        let channel = Endpoint::from_shared(format!("http://{}", running.grpc_addr))
-            .context("gRPC endpoint")?
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(CALL_TIMEOUT)
-            .connect()
-            .await
-            .context("connecting to support-triage's gRPC server")?;
-        let mut tasks = running.tasks;
-        self.tasks.spawn(async move {
-            while let Some(done) = tasks.join_next().await {
-                done??;
-            }
-            Ok(())
-        });
-        self.support_channel = Some(channel);
-        Ok(running.desk)
+            .context("starting support-triage")?;
+        let handle = running
+            .support_triage
+            .clone()
+            .ok_or_else(|| anyhow!("the platform did not start support-triage"))?;
+        self.support_channel = Some(connect(handle.grpc_addr, "support-triage").await?);
+        self.platforms.push(running);
+        Ok(handle.engine)
     }
 
     /// support-triage's client authenticated as `token` (after [`Env::start_support_triage`]).
@@ -402,6 +380,25 @@ impl Env {
             .clone()
             .ok_or_else(|| anyhow!("start the addon-manager first"))?;
         Ok(AddonsClient::with_interceptor(channel, Bearer::new(token)?))
+    }
+
+    /// The provisioner's gRPC channel (no credentials).
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    /// The addon-manager's gRPC channel (after [`Env::start_addon_manager`]).
+    pub fn addons_channel(&self) -> anyhow::Result<Channel> {
+        self.addons_channel
+            .clone()
+            .ok_or_else(|| anyhow!("start the addon-manager first"))
+    }
+
+    /// support-triage's gRPC channel (after [`Env::start_support_triage`]).
+    pub fn support_channel(&self) -> anyhow::Result<Channel> {
+        self.support_channel
+            .clone()
+            .ok_or_else(|| anyhow!("start support-triage first"))
     }
 
     /// Clients authenticated as `token`.

@@ -55,11 +55,15 @@ pub fn ci(ws: &Workspace) -> Result<()> {
         "ci: formatting differs from rustfmt; run `cargo fmt --all` and commit the result",
     )?;
 
-    header("cargo clippy --workspace --all-targets --locked -- -D warnings");
+    header(
+        "cargo clippy --workspace --all-targets --features accord-platform/failpoints --locked -- -D warnings",
+    );
     cmd::run(cargo(ws).args([
         "clippy",
         "--workspace",
         "--all-targets",
+        "--features",
+        FAILPOINTS,
         "--locked",
         "--",
         "-D",
@@ -123,7 +127,7 @@ pub fn up(ws: &Workspace, args: &[String]) -> Result<()> {
     )
 }
 
-/// `cargo xtask bench [ARGS]`: `accord bench`, built with the optimised `bench-fast` profile.
+/// `cargo xtask bench [ARGS]`: `accord-bench`, built with the optimised `bench-fast` profile.
 pub fn bench(ws: &Workspace, args: &[String]) -> Result<()> {
     let nats = nats_server_for_children(ws)?;
     let plugin_dir = plugins_for_children(ws)?;
@@ -131,8 +135,14 @@ pub fn bench(ws: &Workspace, args: &[String]) -> Result<()> {
         cargo(ws)
             .env(ENV_VAR, &nats)
             .env(plugins::ENV_VAR, &plugin_dir)
-            .args(["run", "--profile", "bench-fast", "--package", "accord-cli"])
-            .args(["--bin", "accord", "--", "bench"])
+            .args([
+                "run",
+                "--profile",
+                "bench-fast",
+                "--package",
+                "accord-bench",
+            ])
+            .args(["--bin", "accord-bench", "--"])
             .args(args),
     )
 }
@@ -161,10 +171,12 @@ fn run_tests(ws: &Workspace, nats: &Path, plugin_dir: &Path, args: &[String]) ->
     let validator = crate::tools::python::kubernetes_validate(ws)?;
     // `--workspace` beats `-p`, so it is only added when ARGS pick no package themselves:
     // `cargo xtask test -p accord-bus` then builds and tests just that crate.
+    // The whole workspace is tested with the provisioner's failpoints compiled in (its process
+    // crash tests need them; production builds never have them).
     let scope: &[&str] = if selects_packages(args) {
         &[]
     } else {
-        &["--workspace"]
+        &["--workspace", "--features", FAILPOINTS]
     };
 
     if !cmd::succeeds_quietly(cargo(ws).args(["nextest", "--version"])) {
@@ -195,7 +207,7 @@ fn run_tests(ws: &Workspace, nats: &Path, plugin_dir: &Path, args: &[String]) ->
                 .env(ENV_VAR, nats)
                 .env(plugins::ENV_VAR, plugin_dir)
                 .env(KUBERNETES_VALIDATE_VAR, &validator)
-                .args(["test", "--workspace", "--doc"]),
+                .args(["test", "--workspace", "--features", FAILPOINTS, "--doc"]),
         )?;
     } else {
         eprintln!(
@@ -214,6 +226,9 @@ fn run_tests(ws: &Workspace, nats: &Path, plugin_dir: &Path, args: &[String]) ->
     )
 }
 
+/// The cargo feature that compiles the provisioner's crash-test hooks.
+const FAILPOINTS: &str = "accord-platform/failpoints";
+
 /// True when cargo-level `args` (before any `--`) choose packages with `-p` / `--package`.
 fn selects_packages(args: &[String]) -> bool {
     args.iter()
@@ -222,11 +237,20 @@ fn selects_packages(args: &[String]) -> bool {
 }
 
 /// The cargo that runs xtask, in the workspace root.
+///
+/// Everything it runs shares one wasmtime compilation cache under `target/` (unless
+/// `ACCORD_WASM_CACHE` is set), so tests, `accord up` and restarts compile each plugin once.
 fn cargo(ws: &Workspace) -> Command {
     let mut cmd = cmd::cargo();
     cmd.current_dir(ws.root());
+    if std::env::var_os(WASM_CACHE_VAR).is_none() {
+        cmd.env(WASM_CACHE_VAR, ws.root().join("target").join("wasm-cache"));
+    }
     cmd
 }
+
+/// The plugin host's compilation-cache variable (`accord_plugin_host::COMPILE_CACHE_ENV`).
+const WASM_CACHE_VAR: &str = "ACCORD_WASM_CACHE";
 
 /// The cargo that runs xtask, in the plugins workspace.
 fn plugins_cargo(ws: &Workspace) -> Command {

@@ -263,8 +263,6 @@ pub enum Command {
     Plugin(PluginCommand),
     /// Run every Accord service in one process, for development
     Up(UpArgs),
-    /// Run Accord's benchmarks
-    Bench(BenchArgs),
 }
 
 // ------------------------------------------------------------------ addon
@@ -1243,20 +1241,6 @@ pub struct UpArgs {
     /// Don't start a nats-server; require a reachable one at --nats-url
     #[arg(long)]
     pub no_nats: bool,
-}
-
-/// `accord bench`: ratios against baselines measured in the same run.
-#[derive(Debug, Clone, PartialEq, Eq, Args)]
-pub struct BenchArgs {
-    /// Measured calls per benchmark
-    #[arg(long, value_name = "N", default_value_t = 2000)]
-    pub iterations: usize,
-    /// Calls before measuring (connections, caches, JIT-free warm-up of the server)
-    #[arg(long, value_name = "N", default_value_t = 200)]
-    pub warmup: usize,
-    /// Also write the results as JSON to this file
-    #[arg(long, value_name = "PATH")]
-    pub json: Option<std::path::PathBuf>,
 }
 
 /// `KEY=VALUE` without label validation (OIDC claims are not Kubernetes labels).

@@ -6,11 +6,10 @@
 //! [`Context::api`], and prints through [`Context::printer`] in the chosen [`OutputFormat`].
 //!
 //! Invariant: connecting happens inside the command that needs it, so commands that need no API
-//! (`events`, `sim`, `plugin`, `triage`, `up`, `bench`) work without a token, and a missing token
+//! (`events`, `sim`, `plugin`, `triage`, `up`) work without a token, and a missing token
 //! is reported only when a call would need it.
 
 pub mod addon;
-pub mod bench;
 pub mod catalog;
 pub mod cordon;
 pub mod create;
@@ -80,22 +79,14 @@ impl Context {
     /// Connects to the addon-manager's API (its own endpoint, else the main one).
     pub async fn addons_api(&self) -> anyhow::Result<Api> {
         let token = self.settings.require_token()?;
-        let endpoint = self
-            .settings
-            .addons_endpoint
-            .as_deref()
-            .unwrap_or(&self.settings.endpoint);
+        let endpoint = self.settings.endpoint_for(crate::config::ADDONS_PACKAGE);
         Ok(Api::connect(endpoint, token, &self.settings.project).await?)
     }
 
     /// Connects to support-triage's API (its own endpoint, else the main one).
     pub async fn support_api(&self) -> anyhow::Result<Api> {
         let token = self.settings.require_token()?;
-        let endpoint = self
-            .settings
-            .support_endpoint
-            .as_deref()
-            .unwrap_or(&self.settings.endpoint);
+        let endpoint = self.settings.endpoint_for(crate::config::SUPPORT_PACKAGE);
         Ok(Api::connect(endpoint, token, &self.settings.project).await?)
     }
 
@@ -168,7 +159,6 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<()> {
             args.nats_url.clone_from(&ctx.settings.nats_url);
             up::run(args, &ctx.settings).await
         }
-        Command::Bench(args) => bench::run(args, &ctx.settings).await,
     }
 }
 

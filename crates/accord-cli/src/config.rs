@@ -15,9 +15,18 @@
 //! [profiles.admin]
 //! token = "accord_ak-…_…"
 //!
+//! [profiles.admin.endpoints]              # optional: a gRPC package served elsewhere
+//! "accord.addons.v1" = "http://127.0.0.1:50052"
+//! "accord.support.v1" = "http://127.0.0.1:50053"
+//!
 //! [profiles.operator]
 //! token = "accord_ak-…_…"
 //! ```
+//!
+//! Endpoints are keyed by gRPC package: a call goes to the endpoint of its package, else to
+//! `endpoint` (one gateway routing by service). `ACCORD_ADDONS_ENDPOINT` and
+//! `ACCORD_SUPPORT_ENDPOINT` override the two packages served apart today; files that still
+//! carry the former `addons_endpoint` / `support_endpoint` keys are read as those packages.
 //!
 //! Precedence, for each of `endpoint`, `token` and `nats_url` (first that is set wins):
 //! the command-line flag; the profile selected with `--profile` / `ACCORD_PROFILE`; the
@@ -55,12 +64,55 @@ pub struct Profile {
     /// URL of NATS.
     #[serde(default)]
     pub nats_url: Option<String>,
-    /// URL of the addon-manager's API (`accord addon …`); without it, `endpoint`.
+    /// Endpoints by gRPC package (`accord.addons.v1` → URL); a package not listed goes to
+    /// `endpoint`.
     #[serde(default)]
+    pub endpoints: BTreeMap<String, String>,
+    /// Former spelling of `endpoints."accord.addons.v1"` (read, never written).
+    #[serde(default, skip_serializing)]
     pub addons_endpoint: Option<String>,
-    /// URL of support-triage's API (`accord ticket …`); without it, `endpoint`.
-    #[serde(default)]
+    /// Former spelling of `endpoints."accord.support.v1"` (read, never written).
+    #[serde(default, skip_serializing)]
     pub support_endpoint: Option<String>,
+}
+
+/// gRPC package of the addon-manager (`accord addon …`).
+pub const ADDONS_PACKAGE: &str = "accord.addons.v1";
+/// gRPC package of support-triage (`accord ticket …`).
+pub const SUPPORT_PACKAGE: &str = "accord.support.v1";
+
+/// Packages with an environment override, and the variable.
+const PACKAGE_ENV: [(&str, &str); 2] = [
+    (ADDONS_PACKAGE, "ACCORD_ADDONS_ENDPOINT"),
+    (SUPPORT_PACKAGE, "ACCORD_SUPPORT_ENDPOINT"),
+];
+
+impl Profile {
+    /// The endpoint of `package` this profile names, in the current or the former spelling.
+    fn endpoint_of(&self, package: &str) -> Option<String> {
+        if let Some(url) = self.endpoints.get(package) {
+            return Some(url.clone());
+        }
+        match package {
+            ADDONS_PACKAGE => self.addons_endpoint.clone(),
+            SUPPORT_PACKAGE => self.support_endpoint.clone(),
+            _ => None,
+        }
+    }
+
+    /// Every package this profile names.
+    fn packages(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.endpoints.keys().cloned().collect();
+        for (package, legacy) in [
+            (ADDONS_PACKAGE, &self.addons_endpoint),
+            (SUPPORT_PACKAGE, &self.support_endpoint),
+        ] {
+            if legacy.is_some() && !out.iter().any(|p| p == package) {
+                out.push(package.to_owned());
+            }
+        }
+        out
+    }
 }
 
 /// The config file.
@@ -112,12 +164,18 @@ fn write_profile(text: &mut String, profile: &Profile) {
         ("endpoint", &profile.endpoint),
         ("token", &profile.token),
         ("nats_url", &profile.nats_url),
-        ("addons_endpoint", &profile.addons_endpoint),
-        ("support_endpoint", &profile.support_endpoint),
     ] {
         if let Some(value) = value {
             let _ = writeln!(text, "{key} = {}", toml_string(value));
         }
+    }
+    if !profile.endpoints.is_empty() {
+        let endpoints: Vec<String> = profile
+            .endpoints
+            .iter()
+            .map(|(package, url)| format!("{} = {}", toml_string(package), toml_string(url)))
+            .collect();
+        let _ = writeln!(text, "endpoints = {{ {} }}", endpoints.join(", "));
     }
 }
 
@@ -205,6 +263,15 @@ impl Environment {
     }
 }
 
+impl Settings {
+    /// Where calls of gRPC `package` go: its own endpoint, else `endpoint`.
+    pub fn endpoint_for(&self, package: &str) -> &str {
+        self.endpoints
+            .get(package)
+            .map_or(self.endpoint.as_str(), String::as_str)
+    }
+}
+
 /// The resolved connection settings.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -214,12 +281,8 @@ pub struct Settings {
     pub token: Option<String>,
     /// URL of NATS.
     pub nats_url: String,
-    /// URL of the addon-manager's API: `ACCORD_ADDONS_ENDPOINT`, else the profile's
-    /// `addons_endpoint`, else `endpoint` (a gateway routing by service).
-    pub addons_endpoint: Option<String>,
-    /// URL of support-triage's API: `ACCORD_SUPPORT_ENDPOINT`, else the profile's
-    /// `support_endpoint`, else `endpoint` (a gateway routing by service).
-    pub support_endpoint: Option<String>,
+    /// Endpoints by gRPC package (see the module docs); others go to `endpoint`.
+    pub endpoints: BTreeMap<String, String>,
     /// `--project` (empty: the key's project).
     pub project: String,
     /// The config file that was read, if any.
@@ -234,8 +297,7 @@ impl std::fmt::Debug for Settings {
             .field("endpoint", &self.endpoint)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("nats_url", &self.nats_url)
-            .field("addons_endpoint", &self.addons_endpoint)
-            .field("support_endpoint", &self.support_endpoint)
+            .field("endpoints", &self.endpoints)
             .field("project", &self.project)
             .field("config_file", &self.config_file)
             .field("profile", &self.profile)
@@ -250,8 +312,7 @@ impl Settings {
             endpoint: endpoint.into(),
             token,
             nats_url: DEFAULT_NATS_URL.to_owned(),
-            addons_endpoint: None,
-            support_endpoint: None,
+            endpoints: BTreeMap::new(),
             project: String::new(),
             config_file: None,
             profile: None,
@@ -298,20 +359,18 @@ pub fn from_flags(global: &GlobalArgs) -> Settings {
             .nats_url
             .clone()
             .unwrap_or_else(|| DEFAULT_NATS_URL.to_owned()),
-        addons_endpoint: addons_endpoint_from_env(),
-        support_endpoint: support_endpoint_from_env(),
+        endpoints: endpoints_from_env(),
         project: global.project.clone().unwrap_or_default(),
         config_file: None,
         profile: None,
     }
 }
 
-fn addons_endpoint_from_env() -> Option<String> {
-    non_empty_env("ACCORD_ADDONS_ENDPOINT")
-}
-
-fn support_endpoint_from_env() -> Option<String> {
-    non_empty_env("ACCORD_SUPPORT_ENDPOINT")
+fn endpoints_from_env() -> BTreeMap<String, String> {
+    PACKAGE_ENV
+        .iter()
+        .filter_map(|(package, var)| non_empty_env(var).map(|url| ((*package).to_owned(), url)))
+        .collect()
 }
 
 fn non_empty_env(name: &str) -> Option<String> {
@@ -413,17 +472,29 @@ pub fn resolve(global: &GlobalArgs, env: &Environment) -> anyhow::Result<Setting
         &p.nats_url
     });
 
-    let addons_endpoint =
-        addons_endpoint_from_env().or_else(|| pick(&None, false, |p| &p.addons_endpoint));
-    let support_endpoint =
-        support_endpoint_from_env().or_else(|| pick(&None, false, |p| &p.support_endpoint));
+    // Per package: the environment, then the selected profile, the default profile, the
+    // file's top level.
+    let mut endpoints = BTreeMap::new();
+    let layers: Vec<&Profile> = [selected.as_ref(), default.as_ref()]
+        .into_iter()
+        .flatten()
+        .map(|(_, p)| p)
+        .chain(std::iter::once(&file.defaults))
+        .collect();
+    for layer in layers.iter().rev() {
+        for package in layer.packages() {
+            if let Some(url) = layer.endpoint_of(&package) {
+                endpoints.insert(package, url);
+            }
+        }
+    }
+    endpoints.extend(endpoints_from_env());
 
     Ok(Settings {
         endpoint: endpoint.unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
         token,
         nats_url: nats_url.unwrap_or_else(|| DEFAULT_NATS_URL.to_owned()),
-        addons_endpoint,
-        support_endpoint,
+        endpoints,
         project: global.project.clone().unwrap_or_default(),
         config_file,
         profile: used_profile.or_else(|| selected.map(|(name, _)| name)),
@@ -635,7 +706,7 @@ nats_url = "nats://10.0.0.1:4222"
     }
 
     #[test]
-    fn support_endpoint_comes_from_the_profile_else_none() {
+    fn package_endpoints_come_from_the_profile_else_the_main_endpoint() {
         let (_dir, env) = project_with_config(
             r#"
 default_profile = "admin"
@@ -643,23 +714,32 @@ default_profile = "admin"
 [profiles.admin]
 token = "accord_admin_token"
 support_endpoint = "http://127.0.0.1:50053"
+
+[profiles.admin.endpoints]
+"accord.addons.v1" = "http://127.0.0.1:50052"
 "#,
         );
         let settings = resolve(&global(), &env).unwrap();
-        let from_env = std::env::var("ACCORD_SUPPORT_ENDPOINT")
-            .ok()
-            .filter(|v| !v.trim().is_empty());
+        let env_of = |var: &str| std::env::var(var).ok().filter(|v| !v.trim().is_empty());
         assert_eq!(
-            settings.support_endpoint,
-            from_env
-                .clone()
-                .or_else(|| Some("http://127.0.0.1:50053".to_owned()))
+            settings.endpoint_for(SUPPORT_PACKAGE),
+            env_of("ACCORD_SUPPORT_ENDPOINT").unwrap_or_else(|| "http://127.0.0.1:50053".into())
         );
-        assert!(format!("{settings:?}").contains("support_endpoint"));
+        assert_eq!(
+            settings.endpoint_for(ADDONS_PACKAGE),
+            env_of("ACCORD_ADDONS_ENDPOINT").unwrap_or_else(|| "http://127.0.0.1:50052".into())
+        );
+        assert_eq!(
+            settings.endpoint_for("accord.provisioner.v1"),
+            settings.endpoint
+        );
+        assert!(format!("{settings:?}").contains("endpoints"));
 
         let (_dir, env) = project_with_config(FILE);
         let settings = resolve(&global(), &env).unwrap();
-        assert_eq!(settings.support_endpoint, from_env);
+        if env_of("ACCORD_SUPPORT_ENDPOINT").is_none() {
+            assert_eq!(settings.endpoint_for(SUPPORT_PACKAGE), settings.endpoint);
+        }
     }
 
     #[test]
@@ -670,8 +750,19 @@ support_endpoint = "http://127.0.0.1:50053"
                 endpoint: Some("http://127.0.0.1:50051".into()),
                 token: None,
                 nats_url: Some("nats://127.0.0.1:4222".into()),
-                addons_endpoint: Some("http://127.0.0.1:50052".into()),
-                support_endpoint: Some("http://127.0.0.1:50053".into()),
+                endpoints: [
+                    (
+                        ADDONS_PACKAGE.to_owned(),
+                        "http://127.0.0.1:50052".to_owned(),
+                    ),
+                    (
+                        SUPPORT_PACKAGE.to_owned(),
+                        "http://127.0.0.1:50053".to_owned(),
+                    ),
+                ]
+                .into_iter()
+                .collect(),
+                ..Profile::default()
             },
             profiles: BTreeMap::new(),
         };

@@ -1,6 +1,6 @@
 //! The `accord` command line: a kubectl-style client of the Accord API for customers of a GPU
-//! cloud and for the provider's operators, plus developer commands (`events`, `sim`, `up`,
-//! `bench`).
+//! cloud and for the provider's operators, plus developer commands (`events`, `sim`, `up`;
+//! the benchmarks are the `accord-bench` crate).
 //!
 //! Codemap:
 //! - [`cli`]: clap definitions of every command and option (with `ACCORD_*` env fallbacks).
@@ -40,7 +40,7 @@ use crate::config::Environment;
 /// Resolves the settings and runs the parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = match cli.command {
-        Command::Up(_) | Command::Bench(_) | Command::Remediation(_) | Command::Triage(_) => {
+        Command::Up(_) | Command::Remediation(_) | Command::Triage(_) => {
             config::from_flags(&cli.global)
         }
         _ => config::resolve(&cli.global, &Environment::current())?,

@@ -70,10 +70,54 @@ pub enum DomainError {
     /// A dependency (the bus, the infrastructure) is down; retry later.
     #[error("unavailable: {0}")]
     Unavailable(String),
-    /// A bug or a corrupted store: never caused by bad input.
+    /// A bug or a corrupted store: never caused by bad input. Keeps its cause.
     #[error("internal: {0}")]
-    Internal(String),
+    Internal(#[source] InternalError),
 }
+
+/// What went wrong inside a service, with the error that caused it (so `{:#}` and tracing
+/// show the whole chain). Two internal errors are equal when their messages are.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct InternalError {
+    message: String,
+    #[source]
+    source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl InternalError {
+    /// An internal error without a cause.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An internal error caused by `source`.
+    pub fn caused_by(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            source: Some(std::sync::Arc::new(source)),
+        }
+    }
+
+    /// The message, without the cause.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl PartialEq for InternalError {
+    fn eq(&self, other: &Self) -> bool {
+        self.message == other.message
+    }
+}
+
+impl Eq for InternalError {}
 
 fn join(v: &[FieldViolation]) -> String {
     v.iter()
@@ -91,6 +135,11 @@ impl DomainError {
     /// `field` may not change after creation.
     pub fn immutable(field: impl Into<String>) -> Self {
         Self::invalid(field, "field is immutable")
+    }
+
+    /// An internal error without a cause (use [`InternalError::caused_by`] when there is one).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::Internal(InternalError::new(message))
     }
 
     /// A failed precondition.
@@ -146,4 +195,26 @@ impl Violations {
             Err(DomainError::InvalidArgument(self.0))
         }
     }
+}
+
+/// How much of a caller's value an error message repeats.
+pub const ECHO_LIMIT: usize = 64;
+
+/// `value` as an error message may quote it: at most [`ECHO_LIMIT`] characters, control
+/// characters escaped, and the original length when it was cut. Error messages never repeat
+/// unbounded input.
+pub fn echo(value: &str) -> String {
+    let mut out = String::new();
+    let mut chars = value.chars();
+    for c in chars.by_ref().take(ECHO_LIMIT) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if chars.next().is_some() {
+        out.push_str(&format!("… ({} bytes)", value.len()));
+    }
+    out
 }

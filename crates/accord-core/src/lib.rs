@@ -34,4 +34,4 @@ pub mod support;
 pub mod telemetry;
 pub mod validation;
 
-pub use error::{DomainError, FieldViolation};
+pub use error::{DomainError, FieldViolation, InternalError};

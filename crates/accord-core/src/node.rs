@@ -167,6 +167,15 @@ pub enum NodeEvent {
         /// Why (scale-down, cycle, pool deletion).
         reason: String,
     },
+    /// Drained: its workloads are gone and its instance is being terminated.
+    Drained {
+        /// Node.
+        node: NodeId,
+        /// Cluster.
+        cluster: ClusterId,
+        /// Pool.
+        pool: NodePoolId,
+    },
     /// Terminated and removed.
     Terminated {
         /// Node.
@@ -201,6 +210,7 @@ impl DomainEvent for NodeEvent {
             NodeEvent::Cordoned { .. } => "cordoned",
             NodeEvent::Uncordoned { .. } => "uncordoned",
             NodeEvent::Draining { .. } => "draining",
+            NodeEvent::Drained { .. } => "drained",
             NodeEvent::Terminated { .. } => "terminated",
             NodeEvent::Failed { .. } => "failed",
         }
@@ -213,6 +223,7 @@ impl DomainEvent for NodeEvent {
             | NodeEvent::Cordoned { node, .. }
             | NodeEvent::Uncordoned { node, .. }
             | NodeEvent::Draining { node, .. }
+            | NodeEvent::Drained { node, .. }
             | NodeEvent::Terminated { node, .. }
             | NodeEvent::Failed { node, .. } => node.to_string(),
         }

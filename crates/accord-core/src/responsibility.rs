@@ -809,7 +809,7 @@ impl RpcRule {
     /// The component this rule names.
     pub fn component(&self) -> Result<&'static Component, DomainError> {
         component(self.component).ok_or_else(|| {
-            DomainError::Internal(format!(
+            DomainError::internal(format!(
                 "RPC {} names unknown component {}",
                 self.method, self.component
             ))

@@ -42,6 +42,37 @@ pub struct HostConfig {
     /// once, reused call after call) rather than from the OS per call. On by default; off only
     /// to measure what it saves.
     pub pooling_allocator: bool,
+    /// Directory of wasmtime's compilation cache: a component compiled once (keyed by its bytes
+    /// and the engine's settings) is loaded from here on later starts instead of recompiled.
+    /// `None` compiles every time. The directory must belong to the service's user: what is in
+    /// it runs as native code. Default: [`default_compile_cache`].
+    pub compile_cache: Option<std::path::PathBuf>,
+}
+
+/// Environment variable naming the compilation cache directory (`off` disables it).
+pub const COMPILE_CACHE_ENV: &str = "ACCORD_WASM_CACHE";
+
+/// The default compilation cache: `$ACCORD_WASM_CACHE` (`off`: none), else
+/// `$XDG_CACHE_HOME/accord/wasmtime`, else `$HOME/.cache/accord/wasmtime`; only absolute paths.
+pub fn default_compile_cache() -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    let from_env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let dir = match from_env(COMPILE_CACHE_ENV) {
+        Some(dir) if dir.as_os_str() == "off" => return None,
+        Some(dir) => dir,
+        None => match from_env("XDG_CACHE_HOME") {
+            Some(cache) => cache.join("accord").join("wasmtime"),
+            None => from_env("HOME")?
+                .join(".cache")
+                .join("accord")
+                .join("wasmtime"),
+        },
+    };
+    dir.is_absolute().then_some(dir)
 }
 
 impl Default for HostConfig {
@@ -53,6 +84,7 @@ impl Default for HostConfig {
             quarantine_after: 3,
             max_concurrent_calls: 64,
             pooling_allocator: true,
+            compile_cache: default_compile_cache(),
         }
     }
 }
@@ -85,6 +117,12 @@ impl HostConfig {
 
     pub fn with_pooling_allocator(mut self, pooling: bool) -> Self {
         self.pooling_allocator = pooling;
+        self
+    }
+
+    /// Uses `dir` as the compilation cache (`None`: compile every time).
+    pub fn with_compile_cache(mut self, dir: Option<std::path::PathBuf>) -> Self {
+        self.compile_cache = dir;
         self
     }
 

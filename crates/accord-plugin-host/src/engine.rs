@@ -1,5 +1,6 @@
 //! The wasmtime [`Engine`] of a plugin host — epoch interruption on, pooling allocator (unless
-//! turned off) sized from [`HostConfig`] — and the thread that advances its epoch.
+//! turned off) sized from [`HostConfig`], the on-disk compilation cache when configured — and
+//! the thread that advances its epoch.
 //!
 //! Invariants:
 //! - The epoch advances every [`EPOCH_TICK`] for as long as anything (the host or a loaded
@@ -11,7 +12,8 @@
 use std::time::Duration;
 
 use wasmtime::{
-    Config, Enabled, Engine, EngineWeak, InstanceAllocationStrategy, PoolingAllocationConfig,
+    Cache, CacheConfig, Config, Enabled, Engine, EngineWeak, InstanceAllocationStrategy,
+    PoolingAllocationConfig,
 };
 
 use crate::config::{EPOCH_TICK, HostConfig};
@@ -44,11 +46,29 @@ pub(crate) fn new_engine(config: &HostConfig) -> Result<Engine, PluginError> {
     } else {
         wasm.allocation_strategy(InstanceAllocationStrategy::OnDemand);
     }
+    if let Some(dir) = &config.compile_cache {
+        wasm.cache(Some(compile_cache(dir)?));
+    }
 
     let engine = Engine::new(&wasm)
         .map_err(|err| PluginError::Engine(format!("creating the wasmtime engine: {err:#}")))?;
     start_epoch_ticker(engine.weak(), EPOCH_TICK)?;
     Ok(engine)
+}
+
+/// wasmtime's on-disk compilation cache in `dir` (created if missing).
+fn compile_cache(dir: &std::path::Path) -> Result<Cache, PluginError> {
+    std::fs::create_dir_all(dir).map_err(|err| {
+        PluginError::Engine(format!(
+            "creating the compilation cache {}: {err}",
+            dir.display()
+        ))
+    })?;
+    let mut cache = CacheConfig::new();
+    cache.with_directory(dir);
+    Cache::new(cache).map_err(|err| {
+        PluginError::Engine(format!("the compilation cache {}: {err:#}", dir.display()))
+    })
 }
 
 /// The pool: room for every call slot, each with its instances, memories, tables and fiber

@@ -50,7 +50,9 @@ mod store;
 pub mod types;
 
 pub use addon::AddonPlugin;
-pub use config::{EPOCH_TICK, HostConfig, MIN_MEMORY_LIMIT};
+pub use config::{
+    COMPILE_CACHE_ENV, EPOCH_TICK, HostConfig, MIN_MEMORY_LIMIT, default_compile_cache,
+};
 pub use error::PluginError;
 pub use host::PluginHost;
 pub use log::{MAX_LINES_PER_CALL, MAX_MESSAGE_BYTES};

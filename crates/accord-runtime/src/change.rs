@@ -1,10 +1,12 @@
-//! [`Change`]: the writes and the typed events of one atomic change, for services whose events
-//! are one [`DomainEvent`] type. The service's engine turns the events into CloudEvents outbox
-//! entries ([`Change::outbox`]) and commits them with the writes in one store batch
-//! (transactional outbox): no event without its state, no state without its events.
+//! [`Change`]: the writes and the typed events of one atomic change. A handler builds one; the
+//! service's [`Engine`](crate::engine::Engine) turns the events into CloudEvents outbox entries
+//! and commits them with the writes in one store batch (transactional outbox): no event
+//! without its state, no state without its events.
+//!
+//! Writes name a typed [`Table`], so a value can only be written to its own table.
 
-use accord_core::{DomainError, events::DomainEvent, outbox::OutboxEntry};
-use accord_store::{Commit, Expect};
+use accord_core::{DomainError, InternalError, events::DomainEvent, outbox::OutboxEntry};
+use accord_store::{Commit, Expect, Table};
 use serde::Serialize;
 
 /// Writes and events of one atomic change.
@@ -36,29 +38,41 @@ impl<E: DomainEvent> Change<E> {
         Self::default()
     }
 
-    /// Puts `value` at `tree/key` if the stored version satisfies `expect`.
-    pub fn put<T: Serialize>(
+    /// Puts `value` at `key` of `table` if the stored version satisfies `expect`.
+    pub fn put<V: Serialize>(
         &mut self,
-        tree: &str,
+        table: Table<V>,
         key: &str,
-        value: &T,
+        value: &V,
         expect: Expect,
     ) -> Result<&mut Self, DomainError> {
         self.commit
-            .push_put(tree, key, value, expect)
-            .map_err(|e| DomainError::Internal(format!("encoding {tree}/{key}: {e}")))?;
+            .push_put_in(table, key, value, expect)
+            .map_err(|e| {
+                DomainError::Internal(InternalError::caused_by(
+                    format!("encoding {}/{key}", table.name()),
+                    e,
+                ))
+            })?;
         Ok(self)
     }
 
-    /// Deletes `tree/key` if the stored version satisfies `expect`.
-    pub fn delete(&mut self, tree: &str, key: &str, expect: Expect) -> &mut Self {
-        self.commit.push_delete(tree, key, expect);
+    /// Deletes `key` of `table` if the stored version satisfies `expect`.
+    pub fn delete<V>(&mut self, table: Table<V>, key: &str, expect: Expect) -> &mut Self {
+        self.commit.push_delete_in(table, key, expect);
         self
     }
 
     /// Adds an event.
-    pub fn event(&mut self, e: E) -> &mut Self {
-        self.events.push(e);
+    pub fn event(&mut self, e: impl Into<E>) -> &mut Self {
+        self.events.push(e.into());
+        self
+    }
+
+    /// Appends another change's writes and events after this one's.
+    pub fn extend(&mut self, other: Change<E>) -> &mut Self {
+        self.commit.extend(other.commit);
+        self.events.extend(other.events);
         self
     }
 
@@ -74,14 +88,21 @@ impl<E: DomainEvent> Change<E> {
             .collect()
     }
 
-    /// The outbox entries of the events, with `source` as their CloudEvents source.
+    /// The outbox entries of the events, with `source` as their CloudEvents source. An event
+    /// that cannot be published (too large, bad subject token) fails here, before anything is
+    /// committed.
     pub fn outbox(&self, source: &str) -> Result<Vec<OutboxEntry>, DomainError> {
         self.events
             .iter()
             .map(|e| {
                 accord_bus::CloudEvent::new(source, e)
                     .and_then(|c| c.outbox_entry())
-                    .map_err(|e| DomainError::Internal(format!("event encoding: {e}")))
+                    .map_err(|err| {
+                        DomainError::Internal(InternalError::caused_by(
+                            format!("encoding event {}.{}", e.resource(), e.event()),
+                            err,
+                        ))
+                    })
             })
             .collect()
     }

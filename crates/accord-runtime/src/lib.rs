@@ -3,6 +3,14 @@
 //! A service binary does the same five things in the same order, and each has a module here:
 //!
 //! - [`change`]: writes plus typed events of one atomic change (transactional outbox).
+//! - [`engine`]: the write lock with the commit capability inside it, commit/event counters,
+//!   observers of committed events.
+//! - [`consume`]: the one durable consumer (decode → span → handler → retry/reject policy).
+//! - [`scope`]: the one rule for which project and cluster a request acts on;
+//!   [`directory`]: the project read model services without projects keep for it.
+//! - [`plugin_watch`]: run-time plugin swaps from the plugin bucket, for any plugin kind.
+//! - [`host`]: starts a service in the one order (streams → gRPC → relay → consumers → tasks)
+//!   and tells critical tasks from best-effort ones.
 //! - [`config`]: load the service's typed configuration from serde defaults, an optional TOML
 //!   file and `ACCORD_<SERVICE>__…` environment variables, rejecting unknown keys.
 //! - [`telemetry`]: install the `tracing` subscriber (text or JSON logs, OTLP traces when
@@ -19,14 +27,23 @@
 
 pub mod change;
 pub mod config;
+pub mod consume;
+pub mod directory;
+pub mod engine;
 pub mod grpc;
+pub mod host;
 pub mod metrics;
+pub mod plugin_watch;
 pub mod process;
+pub mod scope;
 pub mod shutdown;
 pub mod telemetry;
 
+pub use change::Change;
 pub use config::{ConfigError, LogFormat, RuntimeConfig};
+pub use engine::{Engine, Writer};
 pub use grpc::{Authenticator, Caller, GrpcServer, GrpcServerError, caller};
+pub use host::{ServiceHost, Started};
 pub use metrics::Metrics;
 pub use telemetry::TelemetryGuard;
 pub use tokio_util::sync::CancellationToken;

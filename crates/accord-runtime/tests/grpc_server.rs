@@ -129,7 +129,8 @@ impl UnaryService<()> for WhoAmI {
     }
 }
 
-/// A `FileDescriptorSet` describing `test.v1.Echo`, for reflection.
+/// A `FileDescriptorSet` describing `test.v1.Echo` (the methods of [`RULES`]), for reflection
+/// and the start-up check of the rule table.
 fn echo_descriptor() -> &'static [u8] {
     use prost_types::{
         FileDescriptorProto, FileDescriptorSet, MethodDescriptorProto, ServiceDescriptorProto,
@@ -140,12 +141,15 @@ fn echo_descriptor() -> &'static [u8] {
             package: Some("test.v1".into()),
             service: vec![ServiceDescriptorProto {
                 name: Some("Echo".into()),
-                method: vec![MethodDescriptorProto {
-                    name: Some("Ping".into()),
-                    input_type: Some(".google.protobuf.Empty".into()),
-                    output_type: Some(".google.protobuf.StringValue".into()),
-                    ..Default::default()
-                }],
+                method: ["Ping", "ExecuteUpgrade"]
+                    .into_iter()
+                    .map(|name| MethodDescriptorProto {
+                        name: Some(name.into()),
+                        input_type: Some(".google.protobuf.Empty".into()),
+                        output_type: Some(".google.protobuf.StringValue".into()),
+                        ..Default::default()
+                    })
+                    .collect(),
                 ..Default::default()
             }],
             syntax: Some("proto3".into()),
@@ -241,6 +245,7 @@ impl TestServer {
 fn authed_server() -> GrpcServer {
     GrpcServer::new("127.0.0.1:0".parse().unwrap())
         .with_auth(RULES, FakeKeys)
+        .with_descriptor(echo_descriptor())
         .add_service(Echo)
 }
 
@@ -327,24 +332,23 @@ async fn customer_on_a_provider_rule_is_denied_naming_the_layer() {
 }
 
 #[tokio::test]
-async fn undeclared_method_is_denied_even_for_a_valid_caller() {
+async fn unserved_method_is_unimplemented_with_or_without_credentials() {
     let server = TestServer::start(authed_server()).await;
-    let status = server
-        .call(UNDECLARED, Some(OPERATOR_TOKEN))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
-    assert!(
-        status.message().contains(UNDECLARED) && status.message().contains("not declared"),
-        "{}",
-        status.message()
-    );
+    for token in [Some(OPERATOR_TOKEN), None] {
+        let status = server.call(UNDECLARED, token).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
+        assert!(
+            status.message().contains(UNDECLARED) && status.message().contains("not served"),
+            "{}",
+            status.message()
+        );
+    }
     // Unknown services too: the table, not the router, decides first.
     let status = server
         .call("/nope.v1.Nope/Nope", Some(OPERATOR_TOKEN))
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
     server.stop().await;
 }
 
@@ -422,7 +426,7 @@ async fn health_of_an_unknown_service_is_not_found() {
 
 #[tokio::test]
 async fn reflection_v1_and_v1alpha_list_services() {
-    let server = TestServer::start(authed_server().with_descriptor(echo_descriptor())).await;
+    let server = TestServer::start(authed_server()).await;
 
     {
         use tonic_reflection::pb::v1::{
@@ -523,7 +527,7 @@ async fn metrics_record_calls_by_method_and_code() {
     for expected in [
         r#"accord_grpc_requests_total{service="test",method="/test.v1.Echo/Ping",code="OK"} 1"#,
         r#"accord_grpc_requests_total{service="test",method="/test.v1.Echo/ExecuteUpgrade",code="PERMISSION_DENIED"} 1"#,
-        r#"accord_grpc_requests_total{service="test",method="other",code="PERMISSION_DENIED"} 1"#,
+        r#"accord_grpc_requests_total{service="test",method="other",code="UNIMPLEMENTED"} 1"#,
         r#"accord_grpc_requests_total{service="test",method="/grpc.health.v1.Health/Check",code="OK"} 1"#,
         r#"accord_grpc_request_duration_seconds_count{service="test",method="/test.v1.Echo/Ping"} 1"#,
     ] {
@@ -574,10 +578,50 @@ async fn misconfigured_servers_refuse_to_start() {
         .unwrap_err();
     assert!(matches!(err, GrpcServerError::InvalidRules(_)), "{err}");
 
+    // The table must declare exactly what is served: a served method without a rule, or a
+    // rule for a method nobody serves, refuses to start.
+    static PING_ONLY: &[RpcRule] = &[RpcRule {
+        method: PING,
+        action: Action::Read,
+        component: "node-pools",
+        actor: Actor::Either,
+        project_scoped: false,
+    }];
+    let err = GrpcServer::new("127.0.0.1:0".parse().unwrap())
+        .with_auth(PING_ONLY, FakeKeys)
+        .with_descriptor(echo_descriptor())
+        .add_service(Echo)
+        .serve(CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, GrpcServerError::RulesDisagree(_)) && err.to_string().contains(UPGRADE),
+        "{err}"
+    );
+    let err = GrpcServer::new("127.0.0.1:0".parse().unwrap())
+        .with_auth(RULES, FakeKeys)
+        .with_descriptor(echo_descriptor())
+        .serve(CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, GrpcServerError::RulesDisagree(_)) && err.to_string().contains(PING),
+        "{err}"
+    );
+    let err = GrpcServer::new("127.0.0.1:0".parse().unwrap())
+        .with_auth(RULES, FakeKeys)
+        .add_service(Echo)
+        .serve(CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GrpcServerError::RulesDisagree(_)), "{err}");
+
     let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = taken.local_addr().unwrap();
     let err = GrpcServer::new(addr)
         .with_auth(RULES, FakeKeys)
+        .with_descriptor(echo_descriptor())
+        .add_service(Echo)
         .serve(CancellationToken::new())
         .await
         .unwrap_err();

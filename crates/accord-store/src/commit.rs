@@ -160,6 +160,13 @@ impl Commit {
         self
     }
 
+    /// Appends `other`'s writes and events after this commit's.
+    pub fn extend(&mut self, other: Commit) -> &mut Self {
+        self.ops.extend(other.ops);
+        self.events.extend(other.events);
+        self
+    }
+
     /// True when the commit has neither writes nor events.
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty() && self.events.is_empty()

@@ -61,11 +61,7 @@ impl StoreError {
     /// The domain error a service answers with: a conflict is a retryable race (`ABORTED`),
     /// anything else is the service's own fault (`INTERNAL`), never the caller's.
     pub fn into_domain(self) -> accord_core::DomainError {
-        if self.is_conflict() {
-            accord_core::DomainError::Aborted(format!("concurrent change, retry: {self}"))
-        } else {
-            accord_core::DomainError::Internal(format!("store: {self}"))
-        }
+        self.into()
     }
 
     pub(crate) fn decode(tree: &str, key: &[u8], source: DecodeError) -> Self {
@@ -73,6 +69,18 @@ impl StoreError {
             tree: tree.to_owned(),
             key: String::from_utf8_lossy(key).into_owned(),
             source,
+        }
+    }
+}
+
+impl From<StoreError> for accord_core::DomainError {
+    /// A conflict is a retryable race (`ABORTED`); anything else is the service's own fault
+    /// (`INTERNAL`, keeping the store error as its cause), never the caller's.
+    fn from(e: StoreError) -> Self {
+        if e.is_conflict() {
+            accord_core::DomainError::Aborted(format!("concurrent change, retry: {e}"))
+        } else {
+            accord_core::DomainError::Internal(accord_core::InternalError::caused_by("store", e))
         }
     }
 }

@@ -8,6 +8,7 @@
 //! [`Store::outbox_notify`].
 //!
 //! - [`store`]: the handle, reads, atomic commits, flushing.
+//! - [`table`]: typed tables (a value type per tree).
 //! - [`commit`]: the commit builder, expectations and the receipt.
 //! - [`outbox`]: the outbox tree and its durability gate.
 //! - `codec`: the on-disk byte formats.
@@ -28,6 +29,7 @@ pub mod commit;
 pub mod error;
 pub mod outbox;
 pub mod store;
+pub mod table;
 
 #[cfg(test)]
 mod crash_tests;
@@ -36,3 +38,4 @@ pub use commit::{Commit, Committed, Expect};
 pub use error::{DecodeError, StoreError};
 pub use outbox::OUTBOX_TREE;
 pub use store::{LOCK_WAIT, Store, Versioned};
+pub use table::Table;

@@ -60,8 +60,9 @@ fn message(err: &DomainError) -> String {
         | DomainError::Unauthenticated(m)
         | DomainError::PermissionDenied(m)
         | DomainError::ResourceExhausted(m)
-        | DomainError::Unavailable(m)
-        | DomainError::Internal(m) => m.clone(),
+        | DomainError::Unavailable(m) => m.clone(),
+        // The cause chain stays in the logs; the caller learns what failed, not how.
+        DomainError::Internal(e) => e.message().to_owned(),
         other => other.to_string(),
     }
 }

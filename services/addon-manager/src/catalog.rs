@@ -1,5 +1,5 @@
 //! The add-on catalogue: the loaded add-on plugins (shipped ones from a directory, replaced at
-//! run time by pushes to the `ACCORD_PLUGINS` bucket, see [`crate::plugin_watch`]) and the plugin
+//! run time by pushes to the `ACCORD_PLUGINS` bucket, see `accord_runtime::plugin_watch`) and the plugin
 //! work every handler needs — version check, configuration validation, rendering and the
 //! ownership verdict — turned into domain results ([`Rendered`]) and domain errors.
 //!
@@ -26,7 +26,7 @@ use crate::{handlers::Rendered, view::ClusterView};
 
 /// The loaded add-on plugins.
 pub struct Catalog {
-    registry: PluginRegistry,
+    registry: Arc<PluginRegistry>,
     /// Shipped components by add-on name: what a deleted push falls back to.
     shipped: Mutex<BTreeMap<String, Vec<u8>>>,
 }
@@ -35,13 +35,13 @@ impl Catalog {
     /// An empty catalogue with its own plugin host.
     pub fn new(config: HostConfig) -> Result<Self, PluginError> {
         Ok(Self {
-            registry: PluginRegistry::new(Arc::new(PluginHost::new(config)?)),
+            registry: Arc::new(PluginRegistry::new(Arc::new(PluginHost::new(config)?))),
             shipped: Mutex::new(BTreeMap::new()),
         })
     }
 
     /// The registry (hot-swap point).
-    pub fn registry(&self) -> &PluginRegistry {
+    pub fn registry(&self) -> &Arc<PluginRegistry> {
         &self.registry
     }
 

@@ -10,7 +10,10 @@ use accord_proto::{
     addons::v1::{self as pb, addons_server::Addons},
     convert::{addons::installation, status_from},
 };
-use accord_runtime::grpc::{Caller, caller};
+use accord_runtime::{
+    grpc::{Caller, caller},
+    scope,
+};
 use tonic::{Request, Response, Status};
 
 use crate::{
@@ -35,10 +38,13 @@ impl Api {
     /// the cluster's project).
     fn scope<T>(&self, req: &Request<T>, cluster: &str) -> Result<(Caller, ClusterView), Status> {
         let caller = caller(req)?.clone();
-        let view = self
-            .m
-            .reader()
-            .resolve_cluster(&caller.principal, cluster)
+        let reader = self.m.reader();
+        let view = scope::cluster(reader, &caller.principal, None, cluster)
+            .and_then(|entry| {
+                reader.cluster(entry.id)?.map(|v| v.value).ok_or_else(|| {
+                    DomainError::not_found("cluster", accord_core::error::echo(cluster))
+                })
+            })
             .map_err(st)?;
         caller
             .rule

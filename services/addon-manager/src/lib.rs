@@ -7,8 +7,8 @@
 //! re-renders manifests when the cluster changes, and serves `accord.addons.v1.Addons`
 //! ([`grpc`], authorised by [`rules::RULES`]). Every decision is a plain function in
 //! [`handlers`] over the plugin results the [`catalog`] produced; [`service`] commits it with
-//! its events through the outbox. Pushed plugins replace shipped ones without a restart
-//! ([`plugin_watch`]).
+//! its events through the outbox. Pushed plugins replace shipped ones without a restart (the
+//! kit's `accord_runtime::plugin_watch`).
 //!
 //! Invariants:
 //! - ownership never moves without an `addon.ownership-changed` event carrying the reason;
@@ -17,13 +17,11 @@
 //! - API keys are verified by the provisioner on every call (this service stores none).
 
 pub mod catalog;
-pub mod change;
 pub mod config;
 pub mod consumer;
 pub mod grpc;
 pub mod handlers;
 pub mod metrics;
-pub mod plugin_watch;
 pub mod rules;
 pub mod service;
 pub mod trees;
@@ -32,9 +30,10 @@ pub mod view;
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use accord_bus::Bus;
-use accord_plugin_host::HostConfig;
+use accord_plugin_host::{HostConfig, PluginKind};
 use accord_proto::addons::v1::addons_server::AddonsServer;
 use accord_runtime::{
+    ServiceHost,
     grpc::{BusAuthenticator, GrpcServer},
     metrics::Metrics,
 };
@@ -75,13 +74,9 @@ pub struct Running {
     pub tasks: JoinSet<anyhow::Result<()>>,
 }
 
-/// Loads the plugins, then starts the gRPC server, the outbox relay, the event consumer and
+/// Loads the plugins, then starts the service on the kit: gRPC, relay, the event consumer and
 /// the plugin-bucket watch.
 pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
-    opts.bus
-        .ensure_streams()
-        .await
-        .context("creating the JetStream streams")?;
     let catalog = Arc::new(
         catalog::Catalog::new(opts.host_config.clone()).context("starting the plugin host")?,
     );
@@ -102,11 +97,21 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
             })?;
         tracing::info!(addons = ?loaded, dir = %opts.plugin_dir.display(), "shipped add-on plugins");
     }
-    let watch = plugin_watch::start(&opts.bus, Arc::clone(&catalog), opts.shutdown.clone())
-        .await
-        .context("watching the plugin bucket")?;
-    let metrics = metrics::AddonMetrics::register(&opts.metrics, Arc::clone(&catalog));
-    let manager = AddonManager::new(opts.store.clone(), catalog, metrics);
+    let shipped = {
+        let c = Arc::clone(&catalog);
+        Arc::new(move |name: &str| c.shipped(name))
+    };
+    let watch = accord_runtime::plugin_watch::start(
+        &opts.bus,
+        Arc::clone(catalog.registry()),
+        PluginKind::Addon,
+        shipped,
+        opts.shutdown.clone(),
+    )
+    .await
+    .context("watching the plugin bucket")?;
+    let addon_metrics = metrics::AddonMetrics::register(&opts.metrics, Arc::clone(&catalog));
+    let manager = AddonManager::new(opts.store.clone(), catalog, &opts.metrics, addon_metrics);
 
     let server = GrpcServer::new(opts.grpc_addr)
         .with_auth(rules::RULES, BusAuthenticator::new(opts.bus.clone()))
@@ -114,33 +119,22 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         .with_metrics(opts.metrics.clone())
         .with_descriptor(accord_proto::FILE_DESCRIPTOR_SET)
         .add_service(AddonsServer::new(grpc::Api::new(Arc::clone(&manager))));
-    let (grpc_addr, server_task) = server
-        .serve(opts.shutdown.clone())
-        .await
-        .context("starting the gRPC server")?;
-
-    let mut tasks = JoinSet::new();
-    tasks.spawn(async move { server_task.await?.map_err(anyhow::Error::from) });
-    accord_runtime::process::spawn_relay(&mut tasks, &opts.bus, &opts.store, &opts.shutdown);
-    {
-        let (bus, m, sd) = (
-            opts.bus.clone(),
-            Arc::clone(&manager),
-            opts.shutdown.clone(),
-        );
-        tasks.spawn(async move {
-            consumer::run(bus, m, sd)
-                .await
-                .context("the provisioner-event consumer")
-        });
-    }
-    tasks.spawn(async move {
-        watch.await.context("the plugin-bucket watch")?;
-        Ok(())
-    });
+    let m = Arc::clone(&manager);
+    let started = ServiceHost::new(SERVICE, opts.bus, opts.store, opts.shutdown)
+        .grpc(server)
+        .consumer(consumer::SUBSCRIPTION, move |input, _meta| {
+            let m = Arc::clone(&m);
+            async move { m.on_input(input).await }
+        })
+        // Without the watch, pushes wait for the next start; the add-ons keep serving.
+        .best_effort("plugin-bucket watch", async move {
+            watch.await.context("the plugin-bucket watch")
+        })
+        .start()
+        .await?;
     Ok(Running {
-        grpc_addr,
+        grpc_addr: started.grpc_addr.unwrap_or(opts.grpc_addr),
         manager,
-        tasks,
+        tasks: started.tasks,
     })
 }

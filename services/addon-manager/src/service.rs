@@ -17,8 +17,8 @@ use accord_core::{
     addon::{AddonEvent, AddonInstallation, AddonSource},
     iam::Principal,
 };
+use accord_runtime::{Engine, Writer, metrics::Metrics};
 use accord_store::Store;
-use tokio::sync::Mutex;
 use tracing::{info, warn};
 
 use crate::{
@@ -56,19 +56,27 @@ pub struct InstallRequest {
 pub struct AddonManager {
     reader: Reader,
     catalog: Arc<Catalog>,
-    write: Mutex<()>,
-    source: String,
-    metrics: AddonMetrics,
+    engine: Engine<AddonEvent>,
 }
 
+type W<'a> = Writer<'a, AddonEvent>;
+
 impl AddonManager {
-    pub fn new(store: Store, catalog: Arc<Catalog>, metrics: AddonMetrics) -> Arc<Self> {
+    pub fn new(
+        store: Store,
+        catalog: Arc<Catalog>,
+        metrics: &Metrics,
+        addon_metrics: AddonMetrics,
+    ) -> Arc<Self> {
+        let engine = Engine::new(SERVICE, store.clone(), metrics).with_observer(move |events| {
+            for e in events {
+                addon_metrics.record(e);
+            }
+        });
         Arc::new(Self {
             reader: Reader::new(store),
             catalog,
-            write: Mutex::new(()),
-            source: accord_bus::service_source(SERVICE),
-            metrics,
+            engine,
         })
     }
 
@@ -80,30 +88,6 @@ impl AddonManager {
         &self.catalog
     }
 
-    /// Commits a change: writes and events in one durable batch.
-    pub async fn apply(&self, mut change: Change) -> Result<(), DomainError> {
-        if change.is_empty() {
-            return Ok(());
-        }
-        for entry in change.outbox(&self.source)? {
-            change.commit.push_event(entry);
-        }
-        let names = change.event_names();
-        let events = std::mem::take(&mut change.events);
-        self.reader
-            .store()
-            .commit(change.commit)
-            .await
-            .map_err(crate::trees::internal)?;
-        for e in &events {
-            self.metrics.record(e);
-        }
-        if !names.is_empty() {
-            tracing::debug!(events = ?names, "committed");
-        }
-        Ok(())
-    }
-
     // ------------------------------------------------------------------ API operations
 
     /// Installs an add-on on `cluster` at the caller's request.
@@ -113,7 +97,7 @@ impl AddonManager {
         cluster: &ClusterView,
         req: InstallRequest,
     ) -> Result<AddonInstallation, DomainError> {
-        let _w = self.write.lock().await;
+        let mut w = self.engine.lock().await;
         let ctx = Ctx::new(principal.display_name());
         let plugin = self.catalog.addon(&req.name)?;
         let existing = self.reader.addon(cluster.id, &req.name)?;
@@ -143,7 +127,7 @@ impl AddonManager {
             AddonSource::Requested,
             what,
         )?;
-        self.apply(ch).await?;
+        w.commit(ch).await?;
         Ok(inst)
     }
 
@@ -156,7 +140,7 @@ impl AddonManager {
         config: &str,
         generation: u64,
     ) -> Result<AddonInstallation, DomainError> {
-        let _w = self.write.lock().await;
+        let mut w = self.engine.lock().await;
         let ctx = Ctx::new(principal.display_name());
         let current = self.installed(cluster, name)?;
         let plugin = self.catalog.addon(name)?;
@@ -174,17 +158,17 @@ impl AddonManager {
         if !ch.events.is_empty() {
             info!(cluster = %cluster.id, addon = name, ownership = %inst.ownership, "add-on configuration changed");
         }
-        self.apply(ch).await?;
+        w.commit(ch).await?;
         Ok(inst)
     }
 
     /// Removes an installation.
     pub async fn uninstall(&self, cluster: &ClusterView, name: &str) -> Result<(), DomainError> {
-        let _w = self.write.lock().await;
+        let mut w = self.engine.lock().await;
         let current = self.installed(cluster, name)?;
         let mut ch = Change::new();
         uninstall(&mut ch, &current, "uninstalled at the customer's request");
-        self.apply(ch).await
+        w.commit(ch).await
     }
 
     /// The provider's critical upgrade of `name` to `target` on `clusters` (empty: all).
@@ -196,7 +180,7 @@ impl AddonManager {
         clusters: &[accord_core::ids::ClusterId],
         reason: &str,
     ) -> Result<Vec<(AddonInstallation, Outcome)>, DomainError> {
-        let _w = self.write.lock().await;
+        let mut w = self.engine.lock().await;
         let plugin = self.catalog.addon(name)?;
         if !plugin.info().versions.iter().any(|v| v == target) {
             return Err(DomainError::invalid(
@@ -242,7 +226,7 @@ impl AddonManager {
                     upgrade::upgrade(&ctx, &current, plan.steps, plan.disruptive, rendered)?
                 }
             };
-            self.apply(ch).await?;
+            w.commit(ch).await?;
             out.push((inst.clone(), outcome));
         }
         Ok(out)
@@ -266,31 +250,36 @@ impl AddonManager {
     /// Applies a provisioner event: updates the view, then installs, re-renders or removes
     /// add-ons as it implies. Idempotent (redeliveries are harmless).
     pub async fn on_input(&self, input: Input) -> Result<(), DomainError> {
+        if let Input::Project(ev) = &input {
+            let ch = accord_runtime::directory::on_project_event(ev)?;
+            return self.engine.lock().await.commit(ch).await;
+        }
         let Some(cluster) = input.cluster() else {
             return Ok(());
         };
-        let _w = self.write.lock().await;
+        let mut w = self.engine.lock().await;
         let stored = self.reader.cluster(cluster)?;
         let Some((ch, view, effect)) = cluster_view::apply(stored.as_ref(), &input)? else {
             return Ok(());
         };
-        self.apply(ch).await?;
+        w.commit(ch).await?;
         let ctx = Ctx::new(SERVICE);
         if effect.deleted {
             let mut ch = Change::new();
             for inst in self.reader.addons_of(view.id)? {
                 uninstall(&mut ch, &inst, "the cluster was deleted");
             }
-            return self.apply(ch).await;
+            return w.commit(ch).await;
         }
         if effect.install_opted_in {
             for name in view.opted_in.clone() {
-                self.auto_install(&ctx, &view, &name, AddonSource::OptedIn)
+                self.auto_install(&mut w, &ctx, &view, &name, AddonSource::OptedIn)
                     .await?;
             }
         }
         if effect.needs_infiniband {
             self.auto_install(
+                &mut w,
                 &ctx,
                 &view,
                 NETWORK_OPERATOR,
@@ -299,7 +288,7 @@ impl AddonManager {
             .await?;
         }
         if effect.rerender {
-            self.rerender_all(&ctx, &view).await?;
+            self.rerender_all(&mut w, &ctx, &view).await?;
         }
         Ok(())
     }
@@ -308,6 +297,7 @@ impl AddonManager {
     /// `addon.install-failed` event instead.
     async fn auto_install(
         &self,
+        w: &mut W<'_>,
         ctx: &Ctx,
         view: &ClusterView,
         name: &str,
@@ -344,11 +334,16 @@ impl AddonManager {
                 ch
             }
         };
-        self.apply(ch).await
+        w.commit(ch).await
     }
 
     /// Refreshes the manifests of every rendered installation of `view`.
-    async fn rerender_all(&self, ctx: &Ctx, view: &ClusterView) -> Result<(), DomainError> {
+    async fn rerender_all(
+        &self,
+        w: &mut W<'_>,
+        ctx: &Ctx,
+        view: &ClusterView,
+    ) -> Result<(), DomainError> {
         for current in self.reader.addons_of(view.id)? {
             let inst = &current.value;
             if inst.source == AddonSource::SelfManaged {
@@ -367,7 +362,7 @@ impl AddonManager {
             match rendered {
                 Ok((manifests, digest)) => {
                     if let Some(ch) = rerender(ctx, &current, manifests, digest)? {
-                        self.apply(ch).await?;
+                        w.commit(ch).await?;
                     }
                 }
                 Err(e) => {

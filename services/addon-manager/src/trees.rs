@@ -3,7 +3,8 @@
 //! Trees (values JSON, versioned by the store):
 //! - `clusters` `<cluster>` → [`ClusterView`]: the read model of the provisioner's clusters and
 //!   pools (written only from the provisioner's events);
-//! - `addons` `<cluster>/<addon>` → [`AddonInstallation`].
+//! - `addons` `<cluster>/<addon>` → [`AddonInstallation`];
+//! - the project directory of the service kit (`accord_runtime::directory`).
 //!
 //! Invariant: only the addon-manager opens this store; it is the single writer of add-on
 //! installations.
@@ -11,24 +12,19 @@
 use accord_core::{
     DomainError,
     addon::AddonInstallation,
-    iam::Principal,
     ids::{ClusterId, ProjectId},
 };
-use accord_store::{Store, StoreError, Versioned};
+use accord_runtime::scope::{ClusterEntry, Directory, ProjectEntry};
+use accord_store::{Store, Table, Versioned};
 
 use crate::view::ClusterView;
 
-pub const CLUSTERS: &str = "clusters";
-pub const ADDONS: &str = "addons";
+pub const CLUSTERS: Table<ClusterView> = Table::new("clusters");
+pub const ADDONS: Table<AddonInstallation> = Table::new("addons");
 
 /// Key of an installation.
 pub fn addon_key(cluster: ClusterId, addon: &str) -> String {
     format!("{cluster}/{addon}")
-}
-
-/// Store errors are never the caller's fault (a version conflict is a retryable race).
-pub fn internal(e: StoreError) -> DomainError {
-    e.into_domain()
 }
 
 /// Typed reads.
@@ -47,17 +43,11 @@ impl Reader {
     }
 
     pub fn cluster(&self, id: ClusterId) -> Result<Option<Versioned<ClusterView>>, DomainError> {
-        self.store.get(CLUSTERS, &id.to_string()).map_err(internal)
+        Ok(CLUSTERS.get(&self.store, &id.to_string())?)
     }
 
     pub fn clusters(&self) -> Result<Vec<ClusterView>, DomainError> {
-        Ok(self
-            .store
-            .list::<ClusterView>(CLUSTERS, "")
-            .map_err(internal)?
-            .into_iter()
-            .map(|(_, v)| v.value)
-            .collect())
+        Ok(CLUSTERS.values(&self.store, "")?)
     }
 
     pub fn addon(
@@ -65,9 +55,7 @@ impl Reader {
         cluster: ClusterId,
         name: &str,
     ) -> Result<Option<Versioned<AddonInstallation>>, DomainError> {
-        self.store
-            .get(ADDONS, &addon_key(cluster, name))
-            .map_err(internal)
+        Ok(ADDONS.get(&self.store, &addon_key(cluster, name))?)
     }
 
     /// A cluster's installations, by name.
@@ -75,10 +63,8 @@ impl Reader {
         &self,
         cluster: ClusterId,
     ) -> Result<Vec<Versioned<AddonInstallation>>, DomainError> {
-        Ok(self
-            .store
-            .list::<AddonInstallation>(ADDONS, &format!("{cluster}/"))
-            .map_err(internal)?
+        Ok(ADDONS
+            .list(&self.store, &format!("{cluster}/"))?
             .into_iter()
             .map(|(_, v)| v)
             .collect())
@@ -89,50 +75,37 @@ impl Reader {
         &self,
         addon: &str,
     ) -> Result<Vec<Versioned<AddonInstallation>>, DomainError> {
-        Ok(self
-            .store
-            .list::<AddonInstallation>(ADDONS, "")
-            .map_err(internal)?
+        Ok(ADDONS
+            .list(&self.store, "")?
             .into_iter()
             .filter(|(_, v)| v.value.name == addon)
             .map(|(_, v)| v)
             .collect())
     }
+}
 
-    /// Resolves `cluster` (an id, or a name inside the caller's project) for `principal`.
-    /// Operators must use ids (names are only unique inside a project). Not-found hides
-    /// other projects' clusters.
-    pub fn resolve_cluster(
+impl Directory for Reader {
+    fn project(&self, id: ProjectId) -> Result<Option<ProjectEntry>, DomainError> {
+        accord_runtime::directory::project(&self.store, id)
+    }
+
+    fn project_named(&self, name: &str) -> Result<Option<ProjectEntry>, DomainError> {
+        accord_runtime::directory::project_named(&self.store, name)
+    }
+
+    fn cluster(&self, id: ClusterId) -> Result<Option<ClusterEntry>, DomainError> {
+        Ok(Reader::cluster(self, id)?.map(|v| v.value.entry()))
+    }
+
+    fn cluster_named(
         &self,
-        principal: &Principal,
-        cluster: &str,
-    ) -> Result<ClusterView, DomainError> {
-        let not_found = || DomainError::NotFound {
-            kind: "cluster",
-            id: cluster.to_owned(),
-        };
-        if cluster.is_empty() {
-            return Err(DomainError::InvalidArgument(vec![
-                accord_core::FieldViolation::new("cluster", "is required (an id or a name)"),
-            ]));
-        }
-        if let Ok(id) = cluster.parse::<ClusterId>() {
-            return self.cluster(id)?.map(|v| v.value).ok_or_else(not_found);
-        }
-        let project: ProjectId = match principal {
-            Principal::Customer { project, .. } => *project,
-            Principal::ProviderOperator { .. } => {
-                return Err(DomainError::InvalidArgument(vec![
-                    accord_core::FieldViolation::new(
-                        "cluster",
-                        "provider operators name clusters by id (names are unique only inside a project)",
-                    ),
-                ]));
-            }
-        };
-        self.clusters()?
+        project: ProjectId,
+        name: &str,
+    ) -> Result<Option<ClusterEntry>, DomainError> {
+        Ok(self
+            .clusters()?
             .into_iter()
-            .find(|c| c.project == project && c.name == cluster)
-            .ok_or_else(not_found)
+            .find(|c| c.project == project && c.name == name)
+            .map(|c| c.entry()))
     }
 }

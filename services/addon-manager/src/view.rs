@@ -46,6 +46,15 @@ pub struct PoolView {
 }
 
 impl ClusterView {
+    /// The cluster as the scoping rule sees it.
+    pub fn entry(&self) -> accord_runtime::scope::ClusterEntry {
+        accord_runtime::scope::ClusterEntry {
+            id: self.id,
+            name: self.name.clone(),
+            project: self.project,
+        }
+    }
+
     /// The view of a cluster as the provisioner published it.
     pub fn from_cluster(c: &Cluster) -> Self {
         let version = c

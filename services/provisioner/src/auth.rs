@@ -45,7 +45,7 @@ impl KeyAuthenticator {
             });
         }
         let (Some(project), Some(user)) = (rec.project, rec.user) else {
-            return Err(DomainError::Internal(format!(
+            return Err(DomainError::internal(format!(
                 "API key {} has neither a project nor operator rights",
                 rec.id
             )));

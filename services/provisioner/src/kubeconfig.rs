@@ -23,7 +23,7 @@ use crate::trees::ClusterCa;
 pub const CLIENT_CERT_TTL: Duration = Duration::hours(24);
 
 fn err(e: rcgen::Error) -> DomainError {
-    DomainError::Internal(format!("certificate: {e}"))
+    DomainError::internal(format!("certificate: {e}"))
 }
 
 /// A new CA for a cluster.
@@ -253,7 +253,7 @@ pub fn render(
         preferences: Default::default(),
     };
     let yaml = serde_norway::to_string(&doc)
-        .map_err(|e| DomainError::Internal(format!("kubeconfig: {e}")))?;
+        .map_err(|e| DomainError::internal(format!("kubeconfig: {e}")))?;
     Ok(Rendered {
         yaml,
         client_cert_expires_at: expires,

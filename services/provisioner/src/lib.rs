@@ -10,6 +10,10 @@
 pub mod auth;
 pub mod change;
 pub mod config;
+pub mod controller;
+pub mod driver_ops;
+#[cfg(feature = "failpoints")]
+pub mod failpoint;
 pub mod grpc;
 pub mod handlers;
 pub mod kubeconfig;
@@ -24,7 +28,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use accord_bus::Bus;
 use accord_core::infra::InfraDriver;
 use accord_proto::provisioner::v1 as pb;
-use accord_runtime::{grpc::GrpcServer, metrics::Metrics};
+use accord_runtime::{ServiceHost, grpc::GrpcServer, metrics::Metrics};
 use accord_store::Store;
 use anyhow::Context as _;
 use time::OffsetDateTime;
@@ -32,7 +36,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use handlers::projects::Bootstrap;
-pub use service::{Failpoint, Provisioner, SERVICE};
+pub use service::{Provisioner, SERVICE};
 
 /// Everything a running provisioner needs from its host process.
 pub struct StartOptions {
@@ -64,17 +68,11 @@ pub struct Running {
     pub tasks: JoinSet<anyhow::Result<()>>,
 }
 
-/// Starts the gRPC server, the outbox relay and the controller.
+/// Starts the provisioner on the service kit: bootstrap credentials on an empty store, the
+/// gRPC server, API-key verification for the other services, the relay and the controller.
 pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
-    opts.bus
-        .ensure_streams()
-        .await
-        .context("creating the JetStream streams")?;
-    let (provisioner, inputs) = Provisioner::new(
-        opts.store.clone(),
-        opts.driver.clone(),
-        metrics::ProvisionerMetrics::register(&opts.metrics),
-    );
+    let (provisioner, inputs) =
+        Provisioner::new(opts.store.clone(), opts.driver.clone(), &opts.metrics);
 
     let bootstrap = {
         let reader = provisioner.reader().clone();
@@ -91,7 +89,8 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
             None => None,
         }
     };
-    provisioner.arm_failpoint();
+    #[cfg(feature = "failpoints")]
+    failpoint::arm();
 
     let api = grpc::Api::new(provisioner.clone());
     let server = GrpcServer::new(opts.grpc_addr)
@@ -106,10 +105,6 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         .add_service(pb::clusters_server::ClustersServer::new(api.clone()))
         .add_service(pb::node_pools_server::NodePoolsServer::new(api.clone()))
         .add_service(pb::nodes_server::NodesServer::new(api));
-    let (grpc_addr, server_task) = server
-        .serve(opts.shutdown.clone())
-        .await
-        .context("starting the gRPC server")?;
 
     // Other services authenticate API keys by asking us (we own keys and memberships).
     let verifier = auth::KeyAuthenticator::new(provisioner.reader().clone());
@@ -119,28 +114,34 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         .await
         .context("serving API-key verification")?;
 
-    let mut tasks = JoinSet::new();
-    tasks.spawn(async move {
-        let served = server_task.await?.map_err(anyhow::Error::from);
-        verification.stop().await;
-        served
-    });
-    if provisioner.failpoint().is_none() {
-        accord_runtime::process::spawn_relay(&mut tasks, &opts.bus, &opts.store, &opts.shutdown);
-    }
     let (p, sd, every) = (
         provisioner.clone(),
         opts.shutdown.clone(),
         opts.resync_interval,
     );
-    tasks.spawn(async move {
-        p.run_controller(inputs, every, sd).await;
-        Ok(())
-    });
+    let verification_sd = opts.shutdown.clone();
+    let host = ServiceHost::new(SERVICE, opts.bus, opts.store, opts.shutdown)
+        .grpc(server)
+        .critical("API-key verification", async move {
+            verification_sd.cancelled().await;
+            verification.stop().await;
+            Ok(())
+        })
+        .critical("controller", async move {
+            p.run_controller(inputs, every, sd).await;
+            Ok(())
+        });
+    #[cfg(feature = "failpoints")]
+    let host = if failpoint::relay_disabled() {
+        host.without_relay()
+    } else {
+        host
+    };
+    let started = host.start().await?;
     Ok(Running {
-        grpc_addr,
+        grpc_addr: started.grpc_addr.unwrap_or(opts.grpc_addr),
         bootstrap,
         provisioner,
-        tasks,
+        tasks: started.tasks,
     })
 }

@@ -6,8 +6,9 @@
 //!   `drain-node`, `terminate-node`) by `ok` / `error`.
 //! - `accord_provisioner_infra_events_total{kind}` — events received from the infrastructure.
 //! - `accord_provisioner_reconciles_total{scope}` — reconcile passes (`cluster` / `pool`).
-//! - `accord_provisioner_commits_total` — committed changes, and
-//!   `accord_provisioner_events_committed_total` — events put in the outbox with them.
+//!
+//! Commits and committed events are counted by the kit's engine
+//! (`accord_provisioner_commits_total`, `accord_provisioner_events_committed_total{event}`).
 
 use prometheus_client::{
     encoding::EncodeLabelSet,
@@ -36,8 +37,6 @@ pub struct ProvisionerMetrics {
     pub infra_operations: Family<OperationLabels, Counter>,
     pub infra_events: Family<KindLabels, Counter>,
     pub reconciles: Family<ScopeLabels, Counter>,
-    pub commits: Counter,
-    pub events_committed: Counter,
 }
 
 impl ProvisionerMetrics {
@@ -58,16 +57,6 @@ impl ProvisionerMetrics {
             "accord_provisioner_reconciles",
             "Controller reconcile passes by scope",
             m.reconciles.clone(),
-        );
-        metrics.register(
-            "accord_provisioner_commits",
-            "Committed state changes",
-            m.commits.clone(),
-        );
-        metrics.register(
-            "accord_provisioner_events_committed",
-            "Events written to the outbox",
-            m.events_committed.clone(),
         );
         m
     }

@@ -19,19 +19,22 @@ use accord_core::{
     nodepool::NodePool,
     project::{ApiKeyRecord, Member, Project, User},
 };
-use accord_store::{Store, StoreError, Versioned};
+use accord_runtime::scope::{ClusterEntry, Directory, ProjectEntry};
+use accord_store::{Store, StoreError, Table};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-pub const PROJECTS: &str = "projects";
-pub const USERS: &str = "users";
-pub const MEMBERS: &str = "members";
-pub const APIKEYS: &str = "apikeys";
-pub const CLUSTERS: &str = "clusters";
-pub const CLUSTER_CAS: &str = "cluster_cas";
-pub const NODEPOOLS: &str = "nodepools";
-pub const NODES: &str = "nodes";
-pub const NODE_INDEX: &str = "node_index";
-pub const NAMES: &str = "names";
+pub const PROJECTS: Table<Project> = Table::new("projects");
+pub const USERS: Table<User> = Table::new("users");
+pub const MEMBERS: Table<Member> = Table::new("members");
+pub const APIKEYS: Table<ApiKeyRecord> = Table::new("apikeys");
+pub const CLUSTERS: Table<Cluster> = Table::new("clusters");
+pub const CLUSTER_CAS: Table<ClusterCa> = Table::new("cluster_cas");
+pub const NODEPOOLS: Table<NodePool> = Table::new("nodepools");
+pub const NODES: Table<Node> = Table::new("nodes");
+/// `<node>` → `<pool>/<node>` (the node's key in [`NODES`]).
+pub const NODE_INDEX: Table<String> = Table::new("node_index");
+/// Uniqueness keys (`project/<name>` …) → the id (as text) of the resource holding the name.
+pub const NAMES: Table<String> = Table::new("names");
 
 /// A cluster's certificate authority (kept by the provisioner, never returned in full).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -86,36 +89,31 @@ impl Reader {
 
     pub fn get<T: DeserializeOwned>(
         &self,
-        tree: &str,
+        table: Table<T>,
         key: &str,
     ) -> Result<Option<T>, DomainError> {
-        Ok(self
-            .store
-            .get::<T>(tree, key)
-            .map_err(internal)?
-            .map(|v: Versioned<T>| v.value))
+        Ok(table.get(&self.store, key)?.map(|v| v.value))
     }
 
     pub fn list<T: DeserializeOwned>(
         &self,
-        tree: &str,
+        table: Table<T>,
         prefix: &str,
     ) -> Result<Vec<T>, DomainError> {
-        Ok(self
-            .store
-            .list::<T>(tree, prefix)
-            .map_err(internal)?
-            .into_iter()
-            .map(|(_, v)| v.value)
-            .collect())
+        Ok(table.values(&self.store, prefix)?)
     }
 
     fn name<K: IdKind>(&self, key: &str) -> Result<Option<Id<K>>, DomainError> {
-        self.get::<Id<K>>(NAMES, key)
+        match self.get(NAMES, key)? {
+            Some(id) => id.parse().map(Some).map_err(|e| {
+                DomainError::internal(format!("names/{key} holds a malformed id: {e}"))
+            }),
+            None => Ok(None),
+        }
     }
 
     pub fn name_taken(&self, key: &str) -> Result<bool, DomainError> {
-        Ok(self.get::<serde_json::Value>(NAMES, key)?.is_some())
+        Ok(self.get(NAMES, key)?.is_some())
     }
 
     pub fn project(&self, id: ProjectId) -> Result<Project, DomainError> {
@@ -173,22 +171,11 @@ impl Reader {
             .ok_or_else(|| DomainError::not_found("cluster", id))
     }
 
-    /// A cluster of `project` by id or name.
+    /// A cluster of `project` by id or name (the kit's scoping rule: any other cluster is
+    /// `NOT_FOUND`, whether or not it exists).
     pub fn cluster_ref(&self, project: ProjectId, r: &str) -> Result<Cluster, DomainError> {
-        if r.is_empty() {
-            return Err(DomainError::invalid("cluster", "name or id is required"));
-        }
-        let id = match r.parse::<ClusterId>() {
-            Ok(id) => id,
-            Err(_) => self
-                .name(&cluster_name_key(project, r))?
-                .ok_or_else(|| DomainError::not_found("cluster", r))?,
-        };
-        let c = self.cluster(id)?;
-        if c.metadata.project != project {
-            return Err(DomainError::not_found("cluster", r));
-        }
-        Ok(c)
+        let entry = accord_runtime::scope::cluster_in(self, project, r)?;
+        self.cluster(entry.id)
     }
 
     pub fn clusters(&self, project: Option<ProjectId>) -> Result<Vec<Cluster>, DomainError> {
@@ -201,7 +188,7 @@ impl Reader {
 
     pub fn cluster_ca(&self, id: ClusterId) -> Result<ClusterCa, DomainError> {
         self.get(CLUSTER_CAS, &id.to_string())?
-            .ok_or_else(|| DomainError::Internal(format!("cluster {id} has no CA")))
+            .ok_or_else(|| DomainError::internal(format!("cluster {id} has no CA")))
     }
 
     pub fn pool(&self, cluster: ClusterId, id: NodePoolId) -> Result<NodePool, DomainError> {
@@ -231,7 +218,7 @@ impl Reader {
     pub fn has_pools(&self, cluster: ClusterId) -> Result<bool, DomainError> {
         Ok(!self
             .store
-            .list_page::<serde_json::Value>(NODEPOOLS, &format!("{cluster}/"), None, 1)
+            .list_page::<serde_json::Value>(NODEPOOLS.name(), &format!("{cluster}/"), None, 1)
             .map_err(internal)?
             .is_empty())
     }
@@ -245,7 +232,7 @@ impl Reader {
     }
 
     pub fn node(&self, id: NodeId) -> Result<Option<Node>, DomainError> {
-        match self.get::<String>(NODE_INDEX, &id.to_string())? {
+        match self.get(NODE_INDEX, &id.to_string())? {
             Some(key) => self.get(NODES, &key),
             None => Ok(None),
         }
@@ -296,5 +283,40 @@ impl Reader {
             }
         }
         Ok(total)
+    }
+}
+
+impl Directory for Reader {
+    fn project(&self, id: ProjectId) -> Result<Option<ProjectEntry>, DomainError> {
+        Ok(self.get(PROJECTS, &id.to_string())?.map(|p| ProjectEntry {
+            id: p.metadata.id,
+            name: p.metadata.name,
+        }))
+    }
+
+    fn project_named(&self, name: &str) -> Result<Option<ProjectEntry>, DomainError> {
+        match self.name::<accord_core::ids::ProjectKind>(&project_name_key(name))? {
+            Some(id) => Directory::project(self, id),
+            None => Ok(None),
+        }
+    }
+
+    fn cluster(&self, id: ClusterId) -> Result<Option<ClusterEntry>, DomainError> {
+        Ok(self.get(CLUSTERS, &id.to_string())?.map(|c| ClusterEntry {
+            id: c.metadata.id,
+            name: c.metadata.name,
+            project: c.metadata.project,
+        }))
+    }
+
+    fn cluster_named(
+        &self,
+        project: ProjectId,
+        name: &str,
+    ) -> Result<Option<ClusterEntry>, DomainError> {
+        match self.name::<accord_core::ids::ClusterKind>(&cluster_name_key(project, name))? {
+            Some(id) => Directory::cluster(self, id),
+            None => Ok(None),
+        }
     }
 }

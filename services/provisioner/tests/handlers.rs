@@ -616,7 +616,7 @@ async fn converge(
         }
         // Apply one event per step so intermediate states are observed.
         if let Some(ev) = events.into_iter().next() {
-            let (ch, _) = on_infra_event(&w.reader, OffsetDateTime::now_utc(), &ev).unwrap();
+            let ch = on_infra_event(&w.reader, OffsetDateTime::now_utc(), &ev).unwrap();
             w.reader.store().commit(ch.commit).await.unwrap();
         }
     }
@@ -711,7 +711,7 @@ async fn converge_once(w: &World, cluster: ClusterId) -> usize {
                 },
                 _ => continue,
             };
-            let (ch, _) = on_infra_event(&w.reader, OffsetDateTime::now_utc(), &ev).unwrap();
+            let ch = on_infra_event(&w.reader, OffsetDateTime::now_utc(), &ev).unwrap();
             w.reader.store().commit(ch.commit).await.unwrap();
             n += 1;
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use accord_core::{
     DomainError,
     iam::Principal,
-    ids::{ClusterId, ProjectId, TicketId},
+    ids::{ProjectId, TicketId},
     support::TicketState,
 };
 use accord_proto::{
@@ -17,7 +17,7 @@ use accord_proto::{
     },
     support::v1::{self as pb, support_server::Support},
 };
-use accord_runtime::grpc::caller;
+use accord_runtime::{grpc::caller, scope};
 use tonic::{Request, Response, Status};
 
 use crate::{
@@ -36,49 +36,19 @@ impl Api {
         Self { d }
     }
 
-    fn cluster(&self, principal: &Principal, cluster: &str) -> Result<ClusterView, DomainError> {
-        let not_found = || DomainError::not_found("cluster", cluster);
-        if let Ok(id) = cluster.parse::<ClusterId>() {
-            return self
-                .d
-                .reader()
-                .cluster(id)?
-                .map(|v| v.value)
-                .ok_or_else(not_found);
-        }
-        match principal {
-            Principal::Customer { project, .. } => self
-                .d
-                .reader()
-                .clusters()?
-                .into_iter()
-                .find(|c| c.project == *project && c.name == cluster)
-                .ok_or_else(not_found),
-            Principal::ProviderOperator { .. } => Err(DomainError::invalid(
-                "cluster",
-                "provider operators name clusters by id",
-            )),
-        }
-    }
-}
-
-/// The project a request acts in: a customer's key's project (a different one named in the
-/// request is refused), or the operator's `project` (an id; `None` = every project, reads only).
-fn project(principal: &Principal, requested: &str) -> Result<Option<ProjectId>, DomainError> {
-    match principal {
-        Principal::Customer { project, .. } => {
-            if !requested.is_empty() && requested != project.to_string() {
-                return Err(DomainError::PermissionDenied(format!(
-                    "this API key is scoped to project {project}; it cannot act in {requested:?}"
-                )));
-            }
-            Ok(Some(*project))
-        }
-        Principal::ProviderOperator { .. } if requested.is_empty() => Ok(None),
-        Principal::ProviderOperator { .. } => requested
-            .parse()
-            .map(Some)
-            .map_err(|e| DomainError::invalid("project", format!("not a project id: {e}"))),
+    /// The cluster a request names, as this service knows it (see `accord_runtime::scope`).
+    fn cluster(
+        &self,
+        principal: &Principal,
+        project: Option<ProjectId>,
+        cluster: &str,
+    ) -> Result<ClusterView, DomainError> {
+        let entry = scope::cluster(self.d.reader(), principal, project, cluster)?;
+        self.d
+            .reader()
+            .cluster(entry.id)?
+            .map(|v| v.value)
+            .ok_or_else(|| DomainError::not_found("cluster", accord_core::error::echo(cluster)))
     }
 }
 
@@ -99,15 +69,17 @@ impl Support for Api {
     ) -> Result<Response<pb::Ticket>, Status> {
         let caller = caller(&req)?.clone();
         let r = req.into_inner();
+        let named =
+            scope::project_filter(self.d.reader(), &caller.principal, &r.project).map_err(st)?;
         let cluster = if r.cluster.is_empty() {
             None
         } else {
-            Some(self.cluster(&caller.principal, &r.cluster).map_err(st)?)
+            Some(
+                self.cluster(&caller.principal, named, &r.cluster)
+                    .map_err(st)?,
+            )
         };
-        let project = match (
-            project(&caller.principal, &r.project).map_err(st)?,
-            &cluster,
-        ) {
+        let project = match (named, &cluster) {
             (Some(p), _) => p,
             (None, Some(c)) => c.project,
             (None, None) => {
@@ -117,11 +89,6 @@ impl Support for Api {
                 )));
             }
         };
-        if let Some(c) = &cluster
-            && c.project != project
-        {
-            return Err(st(DomainError::not_found("cluster", &r.cluster)));
-        }
         caller
             .rule
             .authorize_in_project(&caller.principal, project)
@@ -166,7 +133,8 @@ impl Support for Api {
     ) -> Result<Response<pb::ListTicketsResponse>, Status> {
         let caller = caller(&req)?.clone();
         let r = req.into_inner();
-        let scope = project(&caller.principal, &r.project).map_err(st)?;
+        let scope =
+            scope::project_filter(self.d.reader(), &caller.principal, &r.project).map_err(st)?;
         if let Some(p) = scope {
             caller
                 .rule
@@ -196,7 +164,11 @@ impl Support for Api {
         let cluster = if r.cluster.is_empty() {
             None
         } else {
-            Some(self.cluster(&caller.principal, &r.cluster).map_err(st)?.id)
+            Some(
+                self.cluster(&caller.principal, scope, &r.cluster)
+                    .map_err(st)?
+                    .id,
+            )
         };
         let tickets = self
             .d

@@ -1,11 +1,11 @@
 //! support-triage: every support ticket and platform incident lands in Supported, Best-Effort
 //! or Customer-Owned, with the rule that decided it.
 //!
-//! The classification engine lives in [`classify`]: a pure library (no IO except reading a rule
+//! The classification engine is the `accord-triage` crate (re-exported as [`classify`]): a pure library (no IO except reading a rule
 //! file on request, no async) that maps a ticket to a support category of the
 //! shared-responsibility model — Supported, Best-Effort or Customer-Owned — with the layer and
 //! component it concerns, the rule that decided, routing actions, a checklist for the customer
-//! and a confidence. The rules are data: `rules/triage-rules.yaml`, embedded as the default and
+//! and a confidence. The rules are data (`crates/accord-triage/rules/triage-rules.yaml`), embedded as the default and
 //! loadable from a path at run time.
 //!
 //! The service around it: [`grpc`] serves `accord.support.v1.Support` (authorised by
@@ -18,7 +18,9 @@
 //! classified with that cluster's live add-on ownership, so an add-on the customer modified is
 //! theirs; a human override never erases the machine verdict (both are kept).
 
-pub mod classify;
+/// The classification engine (the `accord-triage` crate).
+pub use accord_triage as classify;
+
 pub mod config;
 pub mod consumer;
 pub mod grpc;
@@ -40,11 +42,12 @@ use std::{net::SocketAddr, sync::Arc};
 use accord_bus::Bus;
 use accord_proto::support::v1::support_server::SupportServer;
 use accord_runtime::{
+    ServiceHost,
+    consume::EventMeta,
     grpc::{BusAuthenticator, GrpcServer},
     metrics::Metrics,
 };
 use accord_store::Store;
-use anyhow::Context as _;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -76,37 +79,33 @@ pub struct Running {
     pub tasks: JoinSet<anyhow::Result<()>>,
 }
 
-/// Starts the gRPC server, the outbox relay and the event consumer.
+/// Starts support-triage on the service kit: gRPC, relay, the platform-event consumer.
 pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
-    opts.bus
-        .ensure_streams()
-        .await
-        .context("creating the JetStream streams")?;
-    let desk = SupportDesk::new(opts.store.clone(), Arc::new(opts.rules));
+    let desk = SupportDesk::new(opts.store.clone(), Arc::new(opts.rules), &opts.metrics);
     let server = GrpcServer::new(opts.grpc_addr)
         .with_auth(rules::RULES, BusAuthenticator::new(opts.bus.clone()))
         .with_ready(opts.bus.connected())
         .with_metrics(opts.metrics.clone())
         .with_descriptor(accord_proto::FILE_DESCRIPTOR_SET)
         .add_service(SupportServer::new(grpc::Api::new(Arc::clone(&desk))));
-    let (grpc_addr, server_task) = server
-        .serve(opts.shutdown.clone())
-        .await
-        .context("starting the gRPC server")?;
-    let mut tasks = JoinSet::new();
-    tasks.spawn(async move { server_task.await?.map_err(anyhow::Error::from) });
-    accord_runtime::process::spawn_relay(&mut tasks, &opts.bus, &opts.store, &opts.shutdown);
-    {
-        let (bus, d, sd) = (opts.bus.clone(), Arc::clone(&desk), opts.shutdown.clone());
-        tasks.spawn(async move {
-            consumer::run(bus, d, sd)
-                .await
-                .context("the platform-event consumer")
-        });
-    }
+    let d = Arc::clone(&desk);
+    let started = ServiceHost::new(SERVICE, opts.bus, opts.store, opts.shutdown)
+        .grpc(server)
+        .consumer(consumer::SUBSCRIPTION, move |input, meta: EventMeta| {
+            let d = Arc::clone(&d);
+            async move {
+                let source = handlers::incidents::Source {
+                    event_type: meta.event_type,
+                    event_id: meta.id,
+                };
+                d.on_input(input, source).await
+            }
+        })
+        .start()
+        .await?;
     Ok(Running {
-        grpc_addr,
+        grpc_addr: started.grpc_addr.unwrap_or(opts.grpc_addr),
         desk,
-        tasks,
+        tasks: started.tasks,
     })
 }

@@ -54,19 +54,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_table_agrees_with_the_matrix_and_the_proto() {
+    fn the_table_agrees_with_the_matrix() {
         accord_core::responsibility::check_rules(RULES).unwrap();
-        let proto = include_str!("../../../proto/accord/support/v1/support.proto");
-        let declared: std::collections::BTreeSet<String> = proto
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("rpc "))
-            .map(|l| {
-                let name = l.split('(').next().unwrap().trim();
-                format!("/accord.support.v1.Support/{name}")
-            })
-            .collect();
-        let ruled: std::collections::BTreeSet<String> =
-            RULES.iter().map(|r| r.method.to_owned()).collect();
-        assert_eq!(declared, ruled);
     }
 }

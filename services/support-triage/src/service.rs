@@ -12,17 +12,18 @@ use accord_core::{
     cluster::ClusterEvent,
     iam::Principal,
     ids::{ProjectId, TicketId},
+    project::ProjectEvent,
     remediation::{HealthEvent, RemediationEvent},
     responsibility::SupportScope,
-    support::{Ticket, TicketOrigin},
+    support::{Ticket, TicketEvent, TicketOrigin},
 };
+use accord_runtime::{Engine, metrics::Metrics};
 use accord_store::{Store, Versioned};
-use tokio::sync::Mutex;
 
 use crate::{
     classify::RuleSet,
     handlers::{
-        Change, Ctx,
+        Ctx,
         close::close,
         cluster_view,
         incidents::{self, Source},
@@ -39,6 +40,7 @@ pub const SERVICE: &str = "support-triage";
 /// A platform event support-triage acts on.
 #[derive(Debug, Clone)]
 pub enum Input {
+    Project(ProjectEvent),
     Cluster(ClusterEvent),
     Addon(AddonEvent),
     Health(HealthEvent),
@@ -59,17 +61,15 @@ pub struct FileRequest {
 pub struct SupportDesk {
     reader: Reader,
     rules: Arc<RuleSet>,
-    write: Mutex<()>,
-    source: String,
+    engine: Engine<TicketEvent>,
 }
 
 impl SupportDesk {
-    pub fn new(store: Store, rules: Arc<RuleSet>) -> Arc<Self> {
+    pub fn new(store: Store, rules: Arc<RuleSet>, metrics: &Metrics) -> Arc<Self> {
         Arc::new(Self {
-            reader: Reader::new(store),
+            reader: Reader::new(store.clone()),
             rules,
-            write: Mutex::new(()),
-            source: accord_bus::service_source(SERVICE),
+            engine: Engine::new(SERVICE, store, metrics),
         })
     }
 
@@ -81,21 +81,6 @@ impl SupportDesk {
         &self.rules
     }
 
-    async fn apply(&self, mut change: Change) -> Result<(), DomainError> {
-        if change.is_empty() {
-            return Ok(());
-        }
-        for entry in change.outbox(&self.source)? {
-            change.commit.push_event(entry);
-        }
-        self.reader
-            .store()
-            .commit(change.commit)
-            .await
-            .map_err(crate::trees::internal)?;
-        Ok(())
-    }
-
     /// Files a ticket in `project`.
     pub async fn file(
         &self,
@@ -104,7 +89,7 @@ impl SupportDesk {
         req: FileRequest,
     ) -> Result<Ticket, DomainError> {
         validate(&req.title, &req.description)?;
-        let _w = self.write.lock().await;
+        let mut w = self.engine.lock().await;
         // The view as it is now (the caller's copy may be a moment old).
         let cluster = match &req.cluster {
             Some(c) => self.reader.cluster(c.id)?.map(|v| v.value),
@@ -141,7 +126,7 @@ impl SupportDesk {
                 incident_key: None,
             },
         )?;
-        self.apply(ch).await?;
+        w.commit(ch).await?;
         Ok(t)
     }
 
@@ -160,7 +145,7 @@ impl SupportDesk {
         category: SupportScope,
         reason: &str,
     ) -> Result<Ticket, DomainError> {
-        let _w = self.write.lock().await;
+        let mut w = self.engine.lock().await;
         let current = self.ticket(id)?;
         let (ch, t) = reclassify(
             &Ctx::new(principal.display_name()),
@@ -168,7 +153,7 @@ impl SupportDesk {
             category,
             reason,
         )?;
-        self.apply(ch).await?;
+        w.commit(ch).await?;
         Ok(t)
     }
 
@@ -179,18 +164,19 @@ impl SupportDesk {
         id: TicketId,
         resolution: &str,
     ) -> Result<Ticket, DomainError> {
-        let _w = self.write.lock().await;
+        let mut w = self.engine.lock().await;
         let current = self.ticket(id)?;
         let (ch, t) = close(&Ctx::new(principal.display_name()), &current, resolution)?;
-        self.apply(ch).await?;
+        w.commit(ch).await?;
         Ok(t)
     }
 
     /// Applies a platform event: context updates and incidents.
     pub async fn on_input(&self, input: Input, source: Source) -> Result<(), DomainError> {
-        let _w = self.write.lock().await;
+        let mut w = self.engine.lock().await;
         let ctx = Ctx::new(SERVICE);
         let change = match &input {
+            Input::Project(ev) => Some(accord_runtime::directory::on_project_event(ev)?),
             Input::Cluster(ev) => {
                 let cluster = match ev {
                     ClusterEvent::Created { cluster } | ClusterEvent::Updated { cluster } => {
@@ -262,7 +248,7 @@ impl SupportDesk {
             }
         };
         match change {
-            Some(ch) => self.apply(ch).await,
+            Some(ch) => w.commit(ch).await,
             None => Ok(()),
         }
     }

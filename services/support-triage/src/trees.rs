@@ -4,27 +4,24 @@
 //! - `clusters` `<cluster>` → [`ClusterView`] (read model from events);
 //! - `tickets` `<ticket>` → [`Ticket`];
 //! - `incidents` `<incident key>` → ticket id: the open platform incident of a key (e.g.
-//!   `control-plane/<cluster>`), so repeated signals add evidence instead of new tickets.
+//!   `control-plane/<cluster>`), so repeated signals add evidence instead of new tickets;
+//! - the project directory of the service kit (`accord_runtime::directory`).
 //!
 //! Invariant: only support-triage opens this store; it is the single writer of tickets.
 
 use accord_core::{
     DomainError,
-    ids::{ClusterId, TicketId},
+    ids::{ClusterId, ProjectId, TicketId},
     support::Ticket,
 };
-use accord_store::{Store, StoreError, Versioned};
+use accord_runtime::scope::{ClusterEntry, Directory, ProjectEntry};
+use accord_store::{Store, Table, Versioned};
 
 use crate::view::ClusterView;
 
-pub const CLUSTERS: &str = "clusters";
-pub const TICKETS: &str = "tickets";
-pub const INCIDENTS: &str = "incidents";
-
-/// Store errors are never the caller's fault (a version conflict is a retryable race).
-pub fn internal(e: StoreError) -> DomainError {
-    e.into_domain()
-}
+pub const CLUSTERS: Table<ClusterView> = Table::new("clusters");
+pub const TICKETS: Table<Ticket> = Table::new("tickets");
+pub const INCIDENTS: Table<TicketId> = Table::new("incidents");
 
 /// Typed reads.
 #[derive(Clone)]
@@ -42,43 +39,53 @@ impl Reader {
     }
 
     pub fn cluster(&self, id: ClusterId) -> Result<Option<Versioned<ClusterView>>, DomainError> {
-        self.store.get(CLUSTERS, &id.to_string()).map_err(internal)
+        Ok(CLUSTERS.get(&self.store, &id.to_string())?)
     }
 
     pub fn clusters(&self) -> Result<Vec<ClusterView>, DomainError> {
-        Ok(self
-            .store
-            .list::<ClusterView>(CLUSTERS, "")
-            .map_err(internal)?
-            .into_iter()
-            .map(|(_, v)| v.value)
-            .collect())
+        Ok(CLUSTERS.values(&self.store, "")?)
     }
 
     pub fn ticket(&self, id: TicketId) -> Result<Option<Versioned<Ticket>>, DomainError> {
-        self.store.get(TICKETS, &id.to_string()).map_err(internal)
+        Ok(TICKETS.get(&self.store, &id.to_string())?)
     }
 
     /// Every ticket, oldest first (ids are time-ordered).
     pub fn tickets(&self) -> Result<Vec<Ticket>, DomainError> {
-        Ok(self
-            .store
-            .list::<Ticket>(TICKETS, "")
-            .map_err(internal)?
-            .into_iter()
-            .map(|(_, v)| v.value)
-            .collect())
+        Ok(TICKETS.values(&self.store, "")?)
     }
 
     /// The open incident of `key`, if any.
     pub fn incident(&self, key: &str) -> Result<Option<Versioned<Ticket>>, DomainError> {
-        let Some(id) = self
-            .store
-            .get::<TicketId>(INCIDENTS, key)
-            .map_err(internal)?
-        else {
-            return Ok(None);
-        };
-        self.ticket(id.value)
+        match INCIDENTS.get(&self.store, key)? {
+            Some(id) => self.ticket(id.value),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Directory for Reader {
+    fn project(&self, id: ProjectId) -> Result<Option<ProjectEntry>, DomainError> {
+        accord_runtime::directory::project(&self.store, id)
+    }
+
+    fn project_named(&self, name: &str) -> Result<Option<ProjectEntry>, DomainError> {
+        accord_runtime::directory::project_named(&self.store, name)
+    }
+
+    fn cluster(&self, id: ClusterId) -> Result<Option<ClusterEntry>, DomainError> {
+        Ok(Reader::cluster(self, id)?.map(|v| v.value.entry()))
+    }
+
+    fn cluster_named(
+        &self,
+        project: ProjectId,
+        name: &str,
+    ) -> Result<Option<ClusterEntry>, DomainError> {
+        Ok(self
+            .clusters()?
+            .into_iter()
+            .find(|c| c.project == project && c.name == name)
+            .map(|c| c.entry()))
     }
 }

@@ -32,6 +32,15 @@ pub struct ClusterView {
 }
 
 impl ClusterView {
+    /// The cluster as the scoping rule sees it.
+    pub fn entry(&self) -> accord_runtime::scope::ClusterEntry {
+        accord_runtime::scope::ClusterEntry {
+            id: self.id,
+            name: self.name.clone(),
+            project: self.project,
+        }
+    }
+
     /// The classification context for a ticket about this cluster, with the components the
     /// filer named.
     pub fn context(&self, declared: &[String]) -> TicketContext {

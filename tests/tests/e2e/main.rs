@@ -10,6 +10,8 @@
 //! - [`addon_manager`]: add-ons installed from cluster events, ownership, upgrades, pushes.
 //! - [`support_triage`]: tickets classified with live add-on ownership; incidents from faults.
 //! - [`addons`]: the shipped add-on plugins render manifests that pass strict validation.
+//! - [`scoping`]: every service answers foreign and missing projects and clusters alike; ports
+//!   refuse what they do not serve and reflect only what they do.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -20,5 +22,6 @@ mod faults;
 mod kubeconfig;
 mod lifecycle;
 mod nats_restart;
+mod scoping;
 mod status_codes;
 mod support_triage;

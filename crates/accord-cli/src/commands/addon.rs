@@ -1,6 +1,6 @@
 //! `accord addon …`: the add-on catalogue, installations, configuration changes (with the
 //! ownership verdict the add-on's plugin gives) and the provider's critical upgrades. Talks to
-//! the addon-manager (`addons_endpoint` of the profile, else `endpoint`).
+//! the addon-manager (the profile's endpoint of `accord.addons.v1`, else `endpoint`).
 
 use accord_proto::addons::v1 as pb;
 use anyhow::{Context as _, bail};

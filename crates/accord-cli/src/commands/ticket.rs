@@ -1,4 +1,4 @@
-//! `accord ticket …`: support tickets through support-triage's API (`support_endpoint` of the
+//! `accord ticket …`: support tickets through support-triage's API (its package's endpoint in the
 //! profile, else `endpoint`). A customer files a ticket and sees at once how the
 //! shared-responsibility model classifies it — Supported (with its SLA), Best-Effort, or
 //! Customer-Owned (with what to check) — and the rule that decided; a provider operator
@@ -220,7 +220,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use accord_proto::support::v1::support_server::{Support, SupportServer};
-    use accord_support_triage::RuleSet;
+    use accord_triage::RuleSet;
     use tokio_stream::wrappers::TcpListenerStream;
     use tonic::{Request, Response, Status};
 
@@ -273,8 +273,7 @@ mod tests {
             authorize(&request)?;
             let r = request.into_inner();
             self.filed.lock().unwrap().push(r.clone());
-            let mut input =
-                accord_support_triage::Ticket::new("x", r.title.clone(), r.description.clone());
+            let mut input = accord_triage::Ticket::new("x", r.title.clone(), r.description.clone());
             if !r.component.is_empty() {
                 input = input.with_component(r.component.clone());
             }
@@ -434,7 +433,10 @@ mod tests {
         let cli = Cli::try_parse_with_sources(argv).unwrap();
         let (printer, captured) = Printer::capture();
         let mut settings = Settings::new("http://127.0.0.1:1", Some(TOKEN.to_owned()));
-        settings.support_endpoint = Some(server.endpoint.clone());
+        settings.endpoints.insert(
+            crate::config::SUPPORT_PACKAGE.to_owned(),
+            server.endpoint.clone(),
+        );
         let ctx = Context {
             settings,
             format: cli.global.output,

@@ -14,7 +14,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use accord_support_triage::{JsonlSummary, RuleSet, classify_jsonl};
+use accord_triage::{JsonlSummary, RuleSet, classify_jsonl};
 use anyhow::{Context as _, bail};
 
 use super::Context;
@@ -234,7 +234,7 @@ not json at all
         let file = tickets_file(
             "{\"id\": \"a\", \"title\": \"etcdserver: mvcc: database space exceeded\"}\n",
         );
-        let rules = tickets_file(accord_support_triage::SHIPPED_RULES);
+        let rules = tickets_file(accord_triage::SHIPPED_RULES);
         let (ctx, captured) = ctx();
         let summary = classify(
             &ctx,

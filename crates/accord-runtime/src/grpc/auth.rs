@@ -2,7 +2,9 @@
 //!
 //! For every path except health and reflection, in this order:
 //!
-//! 1. the method must be declared in the rule table (`PERMISSION_DENIED` otherwise);
+//! 1. the method must be declared in the rule table; the server checked at start-up that the
+//!    table declares exactly the served methods, so anything else is not served here
+//!    (`UNIMPLEMENTED`, before any credential is asked for);
 //! 2. the `authorization` metadata must be `Bearer <token>` (`UNAUTHENTICATED` otherwise);
 //! 3. the [`Authenticator`] turns the token into a principal (its error maps through
 //!    `status_from`);
@@ -109,13 +111,9 @@ where
             return Box::pin(self.inner.call(req));
         }
         let Some(rule) = self.rules.get(path).copied() else {
-            tracing::warn!(
-                method = path,
-                "refusing a method missing from the RPC rule table"
-            );
-            let status = Status::permission_denied(format!(
-                "method {path} is not declared in this service's RPC rule table; undeclared methods are refused"
-            ));
+            let shown = accord_core::error::echo(path);
+            tracing::debug!(method = %shown, "call to a method this server does not serve");
+            let status = Status::unimplemented(format!("method {shown} is not served here"));
             return Box::pin(std::future::ready(Ok(refusal(status))));
         };
         let token = match bearer_token(req.headers()) {

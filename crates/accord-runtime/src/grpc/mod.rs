@@ -17,8 +17,9 @@
 //! Invariants:
 //! - Health (`/grpc.health.v1.Health/*`) and reflection (`/grpc.reflection.*`) are the only
 //!   paths that need neither a credential nor a ready bus.
-//! - Every other method must be declared in the service's RPC rule table; an undeclared method
-//!   is refused with `PERMISSION_DENIED` (secure by default), even if a handler exists.
+//! - Every other method must be declared in the service's RPC rule table, and the table must
+//!   declare exactly the served methods (checked at start-up); a call to anything else answers
+//!   `UNIMPLEMENTED` without asking for credentials.
 //! - Refusals are gRPC statuses (a trailers-only HTTP 200 response), never transport errors.
 
 mod auth;

@@ -7,11 +7,16 @@
 //! drain the server before it goes away.
 //!
 //! Reflection: `grpc.reflection.v1` (grpcurl) and `grpc.reflection.v1alpha` (grpcio-reflection)
-//! over the registered descriptor sets plus the health proto's.
+//! over the registered descriptor sets plus the health proto's, listing only the services this
+//! port serves (plus health and reflection).
 //!
-//! Invariant: a server either enforces an RPC rule table ([`GrpcServer::with_auth`]) or says
-//! explicitly that it does not ([`GrpcServer::without_auth`]); serving with neither is an
-//! error, so a forgotten `with_auth` cannot expose a service unauthenticated.
+//! Invariants:
+//! - a server either enforces an RPC rule table ([`GrpcServer::with_auth`]) or says
+//!   explicitly that it does not ([`GrpcServer::without_auth`]); serving with neither is an
+//!   error, so a forgotten `with_auth` cannot expose a service unauthenticated;
+//! - with a rule table, the server starts only if the table and the served services agree
+//!   exactly: every method of every added service (read from the registered descriptor sets)
+//!   has a rule, and every rule names a served method ([`GrpcServerError::RulesDisagree`]).
 
 use std::{fmt, net::SocketAddr, sync::Arc};
 
@@ -49,6 +54,9 @@ pub enum GrpcServerError {
     /// The RPC rule table contradicts the responsibility matrix or declares a method twice.
     #[error("invalid RPC rule table: {0}")]
     InvalidRules(String),
+    /// The rule table and the served services' methods differ.
+    #[error("the RPC rule table does not match the served services: {0}")]
+    RulesDisagree(String),
     /// A registered descriptor set does not decode.
     #[error("cannot build the reflection service from the registered descriptor sets")]
     Reflection(#[source] tonic_reflection::server::Error),
@@ -202,6 +210,7 @@ impl GrpcServer {
                 authenticator,
             } => {
                 check_rules(rules).map_err(GrpcServerError::InvalidRules)?;
+                check_served(rules, &service_names, &descriptors)?;
                 Some((rules, AuthLayer::new(rules, authenticator)))
             }
         };
@@ -217,6 +226,11 @@ impl GrpcServer {
         for fds in &descriptors {
             reflection_v1 = reflection_v1.register_encoded_file_descriptor_set(fds);
             reflection_v1alpha = reflection_v1alpha.register_encoded_file_descriptor_set(fds);
+        }
+        // List only what this port serves (the descriptor sets describe every Accord service).
+        for name in service_names.iter().copied().chain(REFLECTED_BUILTINS) {
+            reflection_v1 = reflection_v1.with_service_name(name);
+            reflection_v1alpha = reflection_v1alpha.with_service_name(name);
         }
         routes
             .add_service(health)
@@ -272,6 +286,57 @@ impl GrpcServer {
         tracing::info!(addr = %bound, services = ?service_names, "gRPC server listening");
         Ok((bound, task))
     }
+}
+
+/// Services every server serves besides its own, as reflection lists them.
+const REFLECTED_BUILTINS: [&str; 3] = [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
+/// Checks that `rules` declare exactly the methods of the served services.
+fn check_served(
+    rules: &[RpcRule],
+    services: &[&'static str],
+    descriptors: &[&'static [u8]],
+) -> Result<(), GrpcServerError> {
+    let mut served = std::collections::BTreeSet::new();
+    for service in services {
+        let mut methods = None;
+        for fds in descriptors {
+            if let Some(m) = accord_proto::service_methods(fds, service).map_err(|e| {
+                GrpcServerError::RulesDisagree(format!("a descriptor set does not decode: {e}"))
+            })? {
+                methods = Some(m);
+                break;
+            }
+        }
+        let methods = methods.ok_or_else(|| {
+            GrpcServerError::RulesDisagree(format!(
+                "no registered descriptor set describes {service} (call with_descriptor)"
+            ))
+        })?;
+        served.extend(methods);
+    }
+    let ruled: std::collections::BTreeSet<String> =
+        rules.iter().map(|r| r.method.to_owned()).collect();
+    let unruled: Vec<_> = served.difference(&ruled).cloned().collect();
+    let unserved: Vec<_> = ruled.difference(&served).cloned().collect();
+    if unruled.is_empty() && unserved.is_empty() {
+        return Ok(());
+    }
+    let mut problems = Vec::new();
+    if !unruled.is_empty() {
+        problems.push(format!("methods without a rule: {}", unruled.join(", ")));
+    }
+    if !unserved.is_empty() {
+        problems.push(format!(
+            "rules for methods this server does not serve: {}",
+            unserved.join(", ")
+        ));
+    }
+    Err(GrpcServerError::RulesDisagree(problems.join("; ")))
 }
 
 fn serving_status(ready: bool) -> ServingStatus {

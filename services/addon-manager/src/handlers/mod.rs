@@ -21,7 +21,8 @@ pub mod upgrade;
 use accord_core::addon::{AddonInstaller, AddonManifest, AddonOwnership};
 use time::OffsetDateTime;
 
-pub use crate::change::Change;
+/// Writes and add-on events of one atomic change.
+pub type Change = accord_runtime::Change<accord_core::addon::AddonEvent>;
 
 /// Who acts, and when.
 #[derive(Debug, Clone)]

@@ -65,7 +65,6 @@ impl Api {
             })
             .await
             .map_err(st)?;
-        self.p.kick(c.metadata.id);
         Ok(Response::new(self.render_cluster(&c)?))
     }
 
@@ -113,7 +112,6 @@ impl pb::clusters_server::Clusters for Api {
             })
             .await
             .map_err(st)?;
-        self.p.kick(c.metadata.id);
         Ok(Response::new(conv::cluster(&c, 0)))
     }
 

@@ -52,32 +52,7 @@ impl Api {
         project: &str,
     ) -> Result<Project, DomainError> {
         let reader = self.p.reader();
-        match (project.is_empty(), principal) {
-            (true, Principal::Customer { project, .. }) => reader.project(*project),
-            (true, Principal::ProviderOperator { .. }) => Err(DomainError::invalid(
-                "project",
-                "the provider operator must name the project",
-            )),
-            (
-                false,
-                Principal::Customer {
-                    project: scoped, ..
-                },
-            ) => {
-                // A customer's key sees only its own project, by id or name; any other value
-                // gets the same answer whether or not such a project exists.
-                let own = reader.project(*scoped)?;
-                if project == own.metadata.name || project == scoped.to_string() {
-                    Ok(own)
-                } else {
-                    Err(DomainError::PermissionDenied(format!(
-                        "this API key is scoped to project {} ({scoped}); it cannot act in {project:?}",
-                        own.metadata.name
-                    )))
-                }
-            }
-            (false, Principal::ProviderOperator { .. }) => reader.project_ref(project),
-        }
+        reader.project(accord_runtime::scope::project(reader, principal, project)?)
     }
 }
 

@@ -61,7 +61,6 @@ impl Api {
             })
             .await
             .map_err(st)?;
-        self.p.kick_pool(p.spec.cluster, p.metadata.id);
         Ok(Response::new(conv::node_pool(&p, &self.latest_image())))
     }
 
@@ -97,7 +96,6 @@ impl pb::node_pools_server::NodePools for Api {
             })
             .await
             .map_err(st)?;
-        self.p.kick_pool(p.spec.cluster, p.metadata.id);
         Ok(Response::new(conv::node_pool(&p, &self.latest_image())))
     }
 

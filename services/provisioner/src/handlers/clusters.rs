@@ -176,9 +176,7 @@ pub fn create_cluster(
     check_autoclusters(&mut v, &autoclusters);
     v.into_result()?;
     let (Some(version), Some(network)) = (version, plan) else {
-        return Err(DomainError::Internal(
-            "validation passed without values".into(),
-        ));
+        return Err(DomainError::internal("validation passed without values"));
     };
     if ctx.reader.name_taken(&cluster_name_key(project, name))? {
         return Err(DomainError::AlreadyExists {
@@ -229,7 +227,12 @@ pub fn create_cluster(
     };
     let mut ch = Change::new();
     ch.put(CLUSTERS, &id.to_string(), &cluster, Expect::Absent)?
-        .put(NAMES, &cluster_name_key(project, name), &id, Expect::Absent)?
+        .put(
+            NAMES,
+            &cluster_name_key(project, name),
+            &id.to_string(),
+            Expect::Absent,
+        )?
         .put(CLUSTER_CAS, &id.to_string(), &ca, Expect::Absent)?;
     ch.event(ClusterEvent::Created {
         cluster: Box::new(cluster.clone()),

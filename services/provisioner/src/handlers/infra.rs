@@ -17,14 +17,15 @@ use accord_core::{
 use accord_store::Expect;
 use time::OffsetDateTime;
 
-use crate::{change::Change, service::Kick, trees::*};
+use crate::{change::Change, trees::*};
 
-/// Applies one infrastructure event. Returns the change and what to reconcile next.
+/// Applies one infrastructure event. What to reconcile next follows from the change's events
+/// (see `crate::controller::kicks_of`).
 pub fn on_infra_event(
     reader: &Reader,
     now: OffsetDateTime,
     ev: &InfraEvent,
-) -> Result<(Change, Option<Kick>), DomainError> {
+) -> Result<Change, DomainError> {
     match ev {
         InfraEvent::ReplicaChanged {
             cluster,
@@ -34,7 +35,7 @@ pub fn on_infra_event(
             version,
         } => {
             let Some(c) = reader.get::<Cluster>(CLUSTERS, &cluster.to_string())? else {
-                return Ok((Change::new(), None));
+                return Ok(Change::new());
             };
             let mut next = c.clone();
             match next
@@ -71,14 +72,14 @@ pub fn on_infra_event(
                     Expect::Version(expect),
                 )?;
             }
-            Ok((ch, Some(Kick::Cluster(*cluster))))
+            Ok(ch)
         }
         InfraEvent::ControlPlaneDeleted { cluster } => {
             let Some(c) = reader.get::<Cluster>(CLUSTERS, &cluster.to_string())? else {
-                return Ok((Change::new(), None));
+                return Ok(Change::new());
             };
             if c.status.phase != ClusterPhase::Deleting {
-                return Ok((Change::new(), None));
+                return Ok(Change::new());
             }
             let mut ch = Change::new();
             ch.delete(CLUSTERS, &cluster.to_string(), Expect::Present)
@@ -93,7 +94,7 @@ pub fn on_infra_event(
                 project: c.metadata.project,
                 name: c.metadata.name.clone(),
             });
-            Ok((ch, None))
+            Ok(ch)
         }
         InfraEvent::NodeProvisioned {
             node,
@@ -152,9 +153,14 @@ pub fn on_infra_event(
                 _ => {}
             }
         }),
-        InfraEvent::NodeDrained { node } => update_node(reader, now, *node, |n, _| {
+        InfraEvent::NodeDrained { node } => update_node(reader, now, *node, |n, ch| {
             if n.status.state == NodeState::Draining {
                 n.status.state = NodeState::Terminating;
+                ch.event(NodeEvent::Drained {
+                    node: n.metadata.id,
+                    cluster: n.spec.cluster,
+                    pool: n.spec.pool,
+                });
             }
         }),
         InfraEvent::NodeFailed { node, reason } => update_node(reader, now, *node, |n, ch| {
@@ -178,7 +184,7 @@ pub fn on_infra_event(
         }),
         InfraEvent::NodeTerminated { node } => {
             let Some(n) = reader.node(*node)? else {
-                return Ok((Change::new(), None));
+                return Ok(Change::new());
             };
             let mut ch = Change::new();
             ch.delete(
@@ -193,7 +199,7 @@ pub fn on_infra_event(
                 pool: n.spec.pool,
                 name: n.metadata.name.clone(),
             });
-            Ok((ch, Some(Kick::Pool(n.spec.cluster, n.spec.pool))))
+            Ok(ch)
         }
     }
 }
@@ -203,9 +209,9 @@ fn update_node(
     now: OffsetDateTime,
     id: accord_core::ids::NodeId,
     f: impl FnOnce(&mut accord_core::node::Node, &mut Change),
-) -> Result<(Change, Option<Kick>), DomainError> {
+) -> Result<Change, DomainError> {
     let Some(n) = reader.node(id)? else {
-        return Ok((Change::new(), None));
+        return Ok(Change::new());
     };
     let mut next = n.clone();
     let mut ch = Change::new();
@@ -219,7 +225,7 @@ fn update_node(
             Expect::Version(expect),
         )?;
     }
-    Ok((ch, Some(Kick::Pool(n.spec.cluster, n.spec.pool))))
+    Ok(ch)
 }
 
 /// Recomputes phase, versions and conditions of a cluster from its replicas, adding events for

@@ -279,7 +279,7 @@ pub fn create_pool(
     .put(
         NAMES,
         &pool_name_key(cluster.metadata.id, name),
-        &id,
+        &id.to_string(),
         Expect::Absent,
     )?;
     ch.event(NodePoolEvent::Created {

@@ -142,7 +142,12 @@ pub fn create_project(
     );
     let mut ch = Change::new();
     ch.put(PROJECTS, &id.to_string(), &project, Expect::Absent)?
-        .put(NAMES, &project_name_key(name), &id, Expect::Absent)?
+        .put(
+            NAMES,
+            &project_name_key(name),
+            &id.to_string(),
+            Expect::Absent,
+        )?
         .put(MEMBERS, &member_key(id, user), &member, Expect::Absent)?
         .put(
             APIKEYS,
@@ -210,7 +215,7 @@ pub fn add_member(
             ch.put(USERS, &u.id.to_string(), &u, Expect::Absent)?.put(
                 NAMES,
                 &user_name_key(user_name),
-                &u.id,
+                &u.id.to_string(),
                 Expect::Absent,
             )?;
             u
@@ -412,9 +417,19 @@ pub fn bootstrap(
     );
     let mut ch = Change::new();
     ch.put(USERS, &user.id.to_string(), &user, Expect::Absent)?
-        .put(NAMES, &user_name_key(&user.name), &user.id, Expect::Absent)?
+        .put(
+            NAMES,
+            &user_name_key(&user.name),
+            &user.id.to_string(),
+            Expect::Absent,
+        )?
         .put(PROJECTS, &pid.to_string(), &project, Expect::Absent)?
-        .put(NAMES, &project_name_key("default"), &pid, Expect::Absent)?
+        .put(
+            NAMES,
+            &project_name_key("default"),
+            &pid.to_string(),
+            Expect::Absent,
+        )?
         .put(MEMBERS, &member_key(pid, user.id), &member, Expect::Absent)?
         .put(
             APIKEYS,

@@ -1,4 +1,4 @@
-//! `accord bench`: Accord's benchmarks, each reported as a ratio against a baseline measured in
+//! `accord-bench` (`cargo xtask bench`): Accord's benchmarks, each reported as a ratio against a baseline measured in
 //! the same process and run (these machines are noisy: absolute times drift, ratios hold).
 //!
 //! - **write RPC vs no-op RPC**: `CreateNodePool` (auth, validation, quota and capacity checks,
@@ -27,22 +27,34 @@
 
 use std::{
     net::TcpListener,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
 use accord_bus::{Bus, OutboxRelay};
 use accord_core::outbox::OutboxEntry;
+use accord_platform::{Platform, ProvisionerSettings};
 use accord_proto::provisioner::v1 as pb;
-use accord_runtime::metrics::Metrics;
-use accord_sim::{SimConfig, SimFleet};
+use accord_sim::SimConfig;
 use accord_store::{Commit, Store};
 use anyhow::{Context, bail};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, metadata::MetadataValue, transport::Channel};
 
-use crate::{cli::BenchArgs, config::Settings};
+/// `accord-bench`: ratios against baselines measured in the same run.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Parser)]
+#[command(version, about)]
+pub struct BenchArgs {
+    /// Measured calls per benchmark
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    pub iterations: usize,
+    /// Calls before measuring (connections, caches, JIT-free warm-up of the server)
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub warmup: usize,
+    /// Also write the results as JSON to this file
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<std::path::PathBuf>,
+}
 
 /// Latency summary of one benchmark, in microseconds.
 #[derive(Debug, Clone, Serialize)]
@@ -143,13 +155,13 @@ fn entries(prefix: &str, n: usize) -> Vec<OutboxEntry> {
 }
 
 /// Runs every benchmark and prints the table.
-pub async fn run(args: BenchArgs, _settings: &Settings) -> anyhow::Result<()> {
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.iterations == 0 {
         bail!("--iterations must be at least 1");
     }
     let dir = tempfile::tempdir().context("creating a scratch directory")?;
     let nats_url = format!("nats://127.0.0.1:{}", free_port()?);
-    let mut nats = super::up::start_nats(&nats_url, &dir.path().join("nats")).await?;
+    let mut nats = accord_platform::nats::start(&nats_url, &dir.path().join("nats")).await?;
     let res = run_all(&args, &nats_url, dir.path()).await;
     let _ = nats.start_kill();
     let _ = nats.wait().await;
@@ -174,24 +186,28 @@ async fn run_all(
     let bus = Bus::connect(nats_url, "accord-bench").await?;
     bus.ensure_streams().await?;
 
-    // --- gRPC: a provisioner on a free port.
-    let fleet = Arc::new(SimFleet::new(SimConfig::default().with_clock_factor(0.0))?);
-    let running = accord_provisioner::start(accord_provisioner::StartOptions {
-        grpc_addr: "127.0.0.1:0".parse()?,
-        store: Store::open(dir.join("provisioner"))?,
-        bus: bus.clone(),
-        driver: fleet,
-        metrics: Metrics::new("bench"),
-        resync_interval: Duration::from_secs(3600),
-        shutdown: shutdown.clone(),
-    })
-    .await?;
+    // --- gRPC: a provisioner on a free port, its store on disk.
+    let running = Platform::new(nats_url)
+        .shutdown(shutdown.clone())
+        .simulator(SimConfig::default().with_clock_factor(0.0))
+        .provisioner(ProvisionerSettings {
+            grpc_addr: "127.0.0.1:0".parse()?,
+            resync_interval: Duration::from_secs(3600),
+            store: Some(Store::open(dir.join("provisioner"))?),
+        })
+        .start()
+        .await?;
+    let grpc_addr = running
+        .provisioner
+        .as_ref()
+        .map(|p| p.grpc_addr)
+        .context("the provisioner did not start")?;
     let token = running
         .bootstrap
         .as_ref()
         .map(|b| b.admin.token.clone())
         .context("bootstrap credentials")?;
-    let channel = Channel::from_shared(format!("http://{}", running.grpc_addr))?
+    let channel = Channel::from_shared(format!("http://{grpc_addr}"))?
         .connect()
         .await?;
     let health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
@@ -561,9 +577,8 @@ struct TriageResults {
 /// latency of each ticket; the baseline is normalising the same texts (the floor of any
 /// text classifier), measured the same way in the same run.
 fn bench_triage(rounds: usize) -> anyhow::Result<TriageResults> {
-    use accord_support_triage::{RuleSet, Ticket, normalise};
-    const LABELLED: &str =
-        include_str!("../../../../services/support-triage/tests/data/labelled-tickets.jsonl");
+    use accord_triage::{RuleSet, Ticket, normalise};
+    const LABELLED: &str = include_str!("../../accord-triage/tests/data/labelled-tickets.jsonl");
     let rules = RuleSet::shipped()?;
     let mut tickets = Vec::new();
     for line in LABELLED.lines().filter(|l| !l.trim().is_empty()) {

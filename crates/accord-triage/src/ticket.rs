@@ -20,7 +20,7 @@ use std::{collections::BTreeMap, sync::Arc};
 use accord_core::responsibility::Layer;
 use serde::{Deserialize, Serialize};
 
-use super::action::Action;
+use crate::action::Action;
 
 /// The support category of a ticket: the support scope of the responsibility matrix
 /// (`supported`, `best-effort`, `customer-owned`).

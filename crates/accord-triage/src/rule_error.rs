@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use super::{action::Action, matcher::IndexError, rules::Trigger, ticket::Category};
+use crate::{action::Action, matcher::IndexError, rules::Trigger, ticket::Category};
 
 /// Highest pattern weight.
 pub const MAX_WEIGHT: u8 = 10;

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use accord_support_triage::{Category, RuleSet, Ticket};
+use accord_triage::{Category, RuleSet, Ticket};
 
 struct Labelled {
     ticket: Ticket,

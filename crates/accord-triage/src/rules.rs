@@ -3,7 +3,7 @@
 //! Rules are data. The service ships `rules/triage-rules.yaml` ([`SHIPPED_RULES`], embedded at
 //! build time, [`RuleSet::shipped`]); an operator can load another file at run time
 //! ([`RuleSet::load`], [`RuleSet::from_yaml_str`]). The file's header comment documents the
-//! format and the precedence the engine applies; [`super::engine`] implements it.
+//! format and the precedence the engine applies; [`crate::engine`] implements it.
 //!
 //! Validation happens once, at load, and names the rule (or add-on) and the field at fault:
 //!
@@ -36,18 +36,18 @@ use accord_core::responsibility::{
 };
 use serde::Deserialize;
 
-pub use super::rule_error::{Problem, RuleError};
-use super::{
+pub use crate::rule_error::{Problem, RuleError};
+use crate::{
     action::Action,
     matcher::{PatternIndex, normalise},
     ticket::Category,
 };
 
 /// The rule file shipped with the service.
-pub const SHIPPED_RULES: &str = include_str!("../../rules/triage-rules.yaml");
+pub const SHIPPED_RULES: &str = include_str!("../rules/triage-rules.yaml");
 
 /// Highest pattern weight.
-pub const MAX_WEIGHT: u8 = super::rule_error::MAX_WEIGHT;
+pub const MAX_WEIGHT: u8 = crate::rule_error::MAX_WEIGHT;
 
 /// How many add-ons the table may hold (mentions are tracked in a `u64` bit set).
 pub const MAX_ADDONS: usize = 64;

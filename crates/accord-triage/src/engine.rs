@@ -46,7 +46,7 @@ use std::{cmp::Ordering, sync::Arc};
 
 use accord_core::responsibility::Component;
 
-use super::{
+use crate::{
     matcher::{normalise, normalise_into},
     rules::{Addon, HintTarget, Rule, RuleSet, TextTarget, Trigger},
     ticket::{AddonOwnership, Category, Classification, RuleRef, Ticket},
@@ -481,7 +481,7 @@ fn round2(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::{action::Action, ticket::TicketContext};
+    use crate::{action::Action, ticket::TicketContext};
 
     /// Two rules that tie on the word "disk", a third that ties with them on priority too.
     const TIES: &str = r#"

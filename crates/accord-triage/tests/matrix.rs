@@ -6,7 +6,7 @@
 use accord_core::responsibility::{
     BEST_EFFORT_TOPICS, COMPONENTS, CUSTOMER_OWNED_KINDS, Layer, SupportScope,
 };
-use accord_support_triage::{Action, Category, RuleSet, Trigger};
+use accord_triage::{Action, Category, RuleSet, Trigger};
 
 fn shipped() -> RuleSet {
     RuleSet::shipped().unwrap()

@@ -3,7 +3,7 @@
 // Test helpers outside #[test] functions may unwrap and panic too (as in the other crates).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use accord_support_triage::{JsonlSummary, RuleSet, classify_jsonl};
+use accord_triage::{JsonlSummary, RuleSet, classify_jsonl};
 
 fn run(input: &[u8]) -> (JsonlSummary, Vec<serde_json::Value>) {
     let rules = RuleSet::shipped().unwrap();

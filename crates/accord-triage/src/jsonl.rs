@@ -10,7 +10,7 @@ use std::io::{BufRead, Write};
 
 use serde::Serialize;
 
-use super::{rules::RuleSet, ticket::Ticket};
+use crate::{rules::RuleSet, ticket::Ticket};
 
 /// What a JSON Lines run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

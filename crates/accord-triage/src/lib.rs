@@ -1,5 +1,6 @@
 //! Ticket classification: from a customer's words to a support category of the
-//! shared-responsibility model.
+//! shared-responsibility model. A pure library (no IO except reading a rule file on request, no
+//! async), used by the support-triage service and by `accord triage classify` offline.
 //!
 //! - [`ticket`]: the input ([`Ticket`]) and output ([`Classification`]) types, as JSON.
 //! - [`action`]: the closed set of routing [`Action`]s a classification carries.

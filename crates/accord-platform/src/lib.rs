@@ -1,0 +1,446 @@
+//! The platform composer: the one place that assembles a running Accord — a NATS server (used
+//! or started), the simulated fleet (driver, node agents, fault server) and any set of services
+//! — and hands back their endpoints and one handle to wait on. `accord up`, the standalone
+//! service binaries (`src/bin/`), the end-to-end harness and the benchmarks all build through
+//! [`Platform`]; a new service is added here once and every caller gets it.
+//!
+//! Each service gets its own NATS connection (named after the service) and its own store:
+//! `<data-dir>/data/<service>` with [`Platform::data_dir`], a temporary store otherwise, or one
+//! the caller hands over (a restart on the same store).
+//!
+//! Invariant: this crate decides nothing about a service; it only wires what the services'
+//! `start` functions ask for, in dependency order (simulator → provisioner → the others).
+
+pub mod nats;
+
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use accord_bus::{Bus, ConnectOptions};
+use accord_plugin_host::HostConfig;
+use accord_runtime::metrics::Metrics;
+use accord_sim::{SimConfig, SimFleet};
+use accord_store::Store;
+use anyhow::{Context as _, bail};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub use accord_addon_manager::AddonManager;
+pub use accord_provisioner::{Bootstrap, Provisioner};
+pub use accord_support_triage::{RuleSet, SupportDesk};
+
+/// gRPC package of the provisioner's services.
+pub const PROVISIONER_PACKAGE: &str = "accord.provisioner.v1";
+/// gRPC package of the addon-manager's service.
+pub const ADDONS_PACKAGE: &str = "accord.addons.v1";
+/// gRPC package of support-triage's service.
+pub const SUPPORT_PACKAGE: &str = "accord.support.v1";
+
+/// The provisioner's part.
+#[derive(Debug, Clone)]
+pub struct ProvisionerSettings {
+    pub grpc_addr: SocketAddr,
+    /// How often every cluster is reconciled without news.
+    pub resync_interval: Duration,
+    /// A store to use instead of the platform's choice.
+    pub store: Option<Store>,
+}
+
+/// The addon-manager's part.
+#[derive(Debug, Clone)]
+pub struct AddonManagerSettings {
+    pub grpc_addr: SocketAddr,
+    /// Directory of the shipped add-on components.
+    pub plugin_dir: PathBuf,
+    /// Which add-ons of that directory ship.
+    pub shipped_addons: Vec<String>,
+    pub host_config: HostConfig,
+    pub store: Option<Store>,
+}
+
+/// support-triage's part.
+#[derive(Debug, Clone)]
+pub struct SupportTriageSettings {
+    pub grpc_addr: SocketAddr,
+    pub rules: RuleSet,
+    pub store: Option<Store>,
+}
+
+impl AddonManagerSettings {
+    /// The core add-ons from `plugin_dir`, default sandbox limits.
+    pub fn shipped(grpc_addr: SocketAddr, plugin_dir: PathBuf) -> Self {
+        Self {
+            grpc_addr,
+            plugin_dir,
+            shipped_addons: accord_core::cluster::CORE_ADDONS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            host_config: HostConfig::default(),
+            store: None,
+        }
+    }
+}
+
+/// Where NATS comes from.
+#[derive(Debug, Clone)]
+enum NatsSource {
+    /// Use the server at this URL.
+    Existing,
+    /// Start one in this directory when none answers at the URL.
+    StartIn(PathBuf),
+}
+
+/// The builder (see the crate docs).
+pub struct Platform {
+    nats_url: String,
+    nats: NatsSource,
+    data_dir: Option<PathBuf>,
+    bus_options: ConnectOptions,
+    metrics: Option<Metrics>,
+    metrics_addr: Option<SocketAddr>,
+    shutdown: CancellationToken,
+    sim: Option<SimConfig>,
+    provisioner: Option<ProvisionerSettings>,
+    addon_manager: Option<AddonManagerSettings>,
+    support_triage: Option<SupportTriageSettings>,
+}
+
+/// A started service.
+pub struct ServiceHandle<T> {
+    /// Where its gRPC server listens.
+    pub grpc_addr: SocketAddr,
+    /// Its engine, for in-process callers and tests.
+    pub engine: Arc<T>,
+}
+
+impl<T> Clone for ServiceHandle<T> {
+    fn clone(&self) -> Self {
+        Self {
+            grpc_addr: self.grpc_addr,
+            engine: Arc::clone(&self.engine),
+        }
+    }
+}
+
+/// A running platform.
+pub struct Running {
+    /// The NATS URL everything uses.
+    pub nats_url: String,
+    /// Whether the platform started that NATS server (it stops with the platform).
+    pub nats_started: bool,
+    /// The simulated fleet, when the platform runs it.
+    pub fleet: Option<Arc<SimFleet>>,
+    pub provisioner: Option<ServiceHandle<Provisioner>>,
+    /// Credentials minted because the provisioner's store was empty (shown once).
+    pub bootstrap: Option<Bootstrap>,
+    pub addon_manager: Option<ServiceHandle<AddonManager>>,
+    pub support_triage: Option<ServiceHandle<SupportDesk>>,
+    /// Where `/metrics` is served, when asked for.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Cancels everything.
+    pub shutdown: CancellationToken,
+    tasks: JoinSet<anyhow::Result<()>>,
+    nats: Option<tokio::process::Child>,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running")
+            .field("nats_url", &self.nats_url)
+            .field("endpoints", &self.endpoints())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Platform {
+    /// A platform on the NATS server at `nats_url`, with temporary stores and no services yet.
+    pub fn new(nats_url: impl Into<String>) -> Self {
+        Self {
+            nats_url: nats_url.into(),
+            nats: NatsSource::Existing,
+            data_dir: None,
+            bus_options: ConnectOptions::default(),
+            metrics: None,
+            metrics_addr: None,
+            shutdown: CancellationToken::new(),
+            sim: None,
+            provisioner: None,
+            addon_manager: None,
+            support_triage: None,
+        }
+    }
+
+    /// Starts a nats-server (JetStream in `dir`, `sync_interval: always`) when none answers at
+    /// the URL.
+    pub fn start_nats_in(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.nats = NatsSource::StartIn(dir.into());
+        self
+    }
+
+    /// Keeps every store (and the simulator's fleet) under `dir`.
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// NATS connection options of every service.
+    pub fn bus_options(mut self, options: ConnectOptions) -> Self {
+        self.bus_options = options;
+        self
+    }
+
+    /// One metrics registry for every service (default: one per service).
+    pub fn metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Serves `/metrics` of the shared registry on `addr`.
+    pub fn serve_metrics(mut self, addr: SocketAddr) -> Self {
+        self.metrics_addr = Some(addr);
+        self
+    }
+
+    /// Cancelling `token` stops everything.
+    pub fn shutdown(mut self, token: CancellationToken) -> Self {
+        self.shutdown = token;
+        self
+    }
+
+    /// Runs the simulated fleet (the provisioner's driver), its node agents and fault server.
+    pub fn simulator(mut self, config: SimConfig) -> Self {
+        self.sim = Some(config);
+        self
+    }
+
+    pub fn provisioner(mut self, settings: ProvisionerSettings) -> Self {
+        self.provisioner = Some(settings);
+        self
+    }
+
+    pub fn addon_manager(mut self, settings: AddonManagerSettings) -> Self {
+        self.addon_manager = Some(settings);
+        self
+    }
+
+    pub fn support_triage(mut self, settings: SupportTriageSettings) -> Self {
+        self.support_triage = Some(settings);
+        self
+    }
+
+    fn store_for(&self, service: &str, given: Option<Store>) -> anyhow::Result<Store> {
+        if let Some(store) = given {
+            return Ok(store);
+        }
+        match &self.data_dir {
+            Some(dir) => {
+                let path = dir.join("data").join(service);
+                Store::open(&path)
+                    .with_context(|| format!("opening the {service} store {}", path.display()))
+            }
+            None => Store::temporary().with_context(|| format!("a temporary {service} store")),
+        }
+    }
+
+    fn metrics_for(&self, service: &str) -> Metrics {
+        self.metrics
+            .clone()
+            .unwrap_or_else(|| Metrics::new(service))
+    }
+
+    async fn bus_for(&self, service: &str) -> anyhow::Result<Bus> {
+        Bus::connect_with(&self.nats_url, service, self.bus_options.clone())
+            .await
+            .with_context(|| format!("connecting the {service} to NATS at {}", self.nats_url))
+    }
+
+    /// Starts everything asked for, in dependency order.
+    pub async fn start(self) -> anyhow::Result<Running> {
+        if self.provisioner.is_some() && self.sim.is_none() {
+            bail!("the provisioner needs an infrastructure driver: add the simulator");
+        }
+        let mut tasks = JoinSet::new();
+        let shutdown = self.shutdown.clone();
+        let mut nats_child = None;
+        if let NatsSource::StartIn(dir) = &self.nats
+            && !nats::reachable(&self.nats_url)
+        {
+            nats_child = Some(nats::start(&self.nats_url, dir).await?);
+        }
+        let nats_started = nats_child.is_some();
+
+        let metrics_addr = match (self.metrics_addr, &self.metrics) {
+            (Some(addr), Some(m)) => {
+                let (bound, _task) =
+                    accord_runtime::metrics::serve(addr, m.clone(), shutdown.clone())
+                        .await
+                        .context("starting /metrics")?;
+                Some(bound)
+            }
+            (Some(_), None) => bail!("serve_metrics needs a shared registry (Platform::metrics)"),
+            _ => None,
+        };
+
+        let fleet = match &self.sim {
+            Some(config) => {
+                let mut config = config.clone();
+                if let Some(dir) = &self.data_dir {
+                    config = config.with_state_file(dir.join("sim").join("fleet.json"));
+                }
+                let fleet =
+                    Arc::new(SimFleet::new(config).context("starting the simulated fleet")?);
+                let bus = self.bus_for("simulator").await?;
+                let (f, b, s) = (fleet.clone(), bus.clone(), shutdown.clone());
+                tasks.spawn(async move {
+                    accord_sim::run_agents(f, b, s).await;
+                    Ok(())
+                });
+                let (f, s) = (fleet.clone(), shutdown.clone());
+                tasks.spawn(async move {
+                    accord_sim::serve_faults(f, bus, s)
+                        .await
+                        .context("the simulator's fault server")
+                });
+                Some(fleet)
+            }
+            None => None,
+        };
+
+        let mut provisioner = None;
+        let mut bootstrap = None;
+        if let (Some(settings), Some(fleet)) = (self.provisioner.clone(), &fleet) {
+            let service = accord_provisioner::SERVICE;
+            let running = accord_provisioner::start(accord_provisioner::StartOptions {
+                grpc_addr: settings.grpc_addr,
+                store: self.store_for(service, settings.store)?,
+                bus: self.bus_for(service).await?,
+                driver: fleet.clone(),
+                metrics: self.metrics_for(service),
+                resync_interval: settings.resync_interval,
+                shutdown: shutdown.clone(),
+            })
+            .await
+            .context("starting the provisioner")?;
+            adopt(&mut tasks, running.tasks);
+            bootstrap = running.bootstrap;
+            provisioner = Some(ServiceHandle {
+                grpc_addr: running.grpc_addr,
+                engine: running.provisioner,
+            });
+        }
+
+        let mut addon_manager = None;
+        if let Some(settings) = self.addon_manager.clone() {
+            let service = accord_addon_manager::SERVICE;
+            let running = accord_addon_manager::start(accord_addon_manager::StartOptions {
+                grpc_addr: settings.grpc_addr,
+                store: self.store_for(service, settings.store)?,
+                bus: self.bus_for(service).await?,
+                metrics: self.metrics_for(service),
+                plugin_dir: settings.plugin_dir,
+                shipped_addons: settings.shipped_addons,
+                host_config: settings.host_config,
+                shutdown: shutdown.clone(),
+            })
+            .await
+            .context("starting the addon-manager")?;
+            adopt(&mut tasks, running.tasks);
+            addon_manager = Some(ServiceHandle {
+                grpc_addr: running.grpc_addr,
+                engine: running.manager,
+            });
+        }
+
+        let mut support_triage = None;
+        if let Some(settings) = self.support_triage.clone() {
+            let service = accord_support_triage::SERVICE;
+            let running = accord_support_triage::start(accord_support_triage::StartOptions {
+                grpc_addr: settings.grpc_addr,
+                store: self.store_for(service, settings.store)?,
+                bus: self.bus_for(service).await?,
+                metrics: self.metrics_for(service),
+                rules: settings.rules,
+                shutdown: shutdown.clone(),
+            })
+            .await
+            .context("starting support-triage")?;
+            adopt(&mut tasks, running.tasks);
+            support_triage = Some(ServiceHandle {
+                grpc_addr: running.grpc_addr,
+                engine: running.desk,
+            });
+        }
+
+        Ok(Running {
+            nats_url: self.nats_url,
+            nats_started,
+            fleet,
+            provisioner,
+            bootstrap,
+            addon_manager,
+            support_triage,
+            metrics_addr,
+            shutdown,
+            tasks,
+            nats: nats_child,
+        })
+    }
+}
+
+/// Moves a service's tasks into the platform's set (one handle for everything).
+fn adopt(into: &mut JoinSet<anyhow::Result<()>>, mut from: JoinSet<anyhow::Result<()>>) {
+    into.spawn(async move {
+        match from.join_next().await {
+            Some(Ok(result)) => result,
+            Some(Err(e)) => Err(anyhow::anyhow!("a service task panicked: {e}")),
+            None => Ok(()),
+        }?;
+        // The first task of a service ended without error (shutdown): wait for the rest.
+        while let Some(done) = from.join_next().await {
+            done.map_err(|e| anyhow::anyhow!("a service task panicked: {e}"))??;
+        }
+        Ok(())
+    });
+}
+
+impl Running {
+    /// Every served gRPC package and where it is served.
+    pub fn endpoints(&self) -> BTreeMap<&'static str, SocketAddr> {
+        let mut out = BTreeMap::new();
+        if let Some(p) = &self.provisioner {
+            out.insert(PROVISIONER_PACKAGE, p.grpc_addr);
+        }
+        if let Some(a) = &self.addon_manager {
+            out.insert(ADDONS_PACKAGE, a.grpc_addr);
+        }
+        if let Some(s) = &self.support_triage {
+            out.insert(SUPPORT_PACKAGE, s.grpc_addr);
+        }
+        out
+    }
+
+    /// Runs until shutdown or until any task ends with an error (then stops everything), gives
+    /// the rest `grace`, stops a NATS server the platform started, and returns the first error.
+    pub async fn join(mut self, grace: Duration) -> anyhow::Result<()> {
+        let tasks = std::mem::take(&mut self.tasks);
+        let outcome = accord_runtime::process::supervise(tasks, self.shutdown.clone(), grace).await;
+        if let Some(mut child) = self.nats.take() {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+        }
+        outcome
+    }
+
+    /// Stops everything now (tests): cancels and aborts every task.
+    pub fn abort(&mut self) {
+        self.shutdown.cancel();
+        self.tasks.abort_all();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        self.tasks.abort_all();
+    }
+}

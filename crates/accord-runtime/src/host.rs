@@ -1,0 +1,206 @@
+//! [`ServiceHost`]: starts a service the one way every service starts — JetStream streams →
+//! gRPC server (its rule table checked against what it serves) → outbox relay → event
+//! consumers → the service's own tasks — and hands back one set of tasks to supervise.
+//!
+//! Critical tasks (the server, the relay, consumers, controllers) must run until shutdown: one
+//! that ends, even with `Ok`, fails the service loudly (the supervisor stops everything and the
+//! process exits non-zero). Best-effort tasks (watches that only improve freshness) are logged
+//! when they end and the service goes on.
+
+use std::{future::Future, net::SocketAddr, pin::Pin};
+
+use accord_bus::Bus;
+use accord_core::DomainError;
+use accord_store::Store;
+use anyhow::Context as _;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    consume::{self, EventMeta, Subscription},
+    grpc::GrpcServer,
+};
+
+type Task = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
+
+enum Kind {
+    Critical,
+    BestEffort,
+}
+
+/// A service being assembled (see the module docs).
+pub struct ServiceHost {
+    name: &'static str,
+    bus: Bus,
+    store: Store,
+    shutdown: CancellationToken,
+    grpc: Option<GrpcServer>,
+    relay: bool,
+    consumers: Vec<(&'static str, Task)>,
+    tasks: Vec<(&'static str, Kind, Task)>,
+}
+
+/// A started service.
+pub struct Started {
+    /// Where the gRPC server listens (when the service has one).
+    pub grpc_addr: Option<SocketAddr>,
+    /// Every task of the service; the first to end (critical ones only end on failure or
+    /// shutdown) is the service's outcome.
+    pub tasks: JoinSet<anyhow::Result<()>>,
+}
+
+impl ServiceHost {
+    /// A host for service `name`, publishing from `store`'s outbox on `bus`, stopped by
+    /// `shutdown`.
+    pub fn new(name: &'static str, bus: Bus, store: Store, shutdown: CancellationToken) -> Self {
+        Self {
+            name,
+            bus,
+            store,
+            shutdown,
+            grpc: None,
+            relay: true,
+            consumers: Vec::new(),
+            tasks: Vec::new(),
+        }
+    }
+
+    /// The service's gRPC server.
+    pub fn grpc(mut self, server: GrpcServer) -> Self {
+        self.grpc = Some(server);
+        self
+    }
+
+    /// Runs no outbox relay (crash tests keep events in the outbox on purpose).
+    pub fn without_relay(mut self) -> Self {
+        self.relay = false;
+        self
+    }
+
+    /// A durable consumer of platform events (critical).
+    pub fn consumer<I, H, Fut>(mut self, sub: Subscription<I>, handler: H) -> Self
+    where
+        I: Send + 'static,
+        H: Fn(I, EventMeta) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), DomainError>> + Send + 'static,
+    {
+        let (bus, sd) = (self.bus.clone(), self.shutdown.clone());
+        let durable = sub.durable;
+        self.consumers.push((
+            durable,
+            Box::pin(async move {
+                consume::run(bus, sub, handler, sd)
+                    .await
+                    .with_context(|| format!("the event consumer {durable}"))
+            }),
+        ));
+        self
+    }
+
+    /// A task that must run until shutdown.
+    pub fn critical(
+        mut self,
+        name: &'static str,
+        task: impl Future<Output = anyhow::Result<()>> + Send + 'static,
+    ) -> Self {
+        self.tasks.push((name, Kind::Critical, Box::pin(task)));
+        self
+    }
+
+    /// A task whose end is logged, not fatal.
+    pub fn best_effort(
+        mut self,
+        name: &'static str,
+        task: impl Future<Output = anyhow::Result<()>> + Send + 'static,
+    ) -> Self {
+        self.tasks.push((name, Kind::BestEffort, Box::pin(task)));
+        self
+    }
+
+    /// Starts everything in order (see the module docs).
+    pub async fn start(self) -> anyhow::Result<Started> {
+        let service = self.name;
+        self.bus
+            .ensure_streams()
+            .await
+            .context("creating the JetStream streams")?;
+        let mut tasks = JoinSet::new();
+        let mut grpc_addr = None;
+        if let Some(server) = self.grpc {
+            let (addr, server_task) = server
+                .serve(self.shutdown.clone())
+                .await
+                .with_context(|| format!("starting the {service} gRPC server"))?;
+            grpc_addr = Some(addr);
+            spawn_critical(
+                &mut tasks,
+                service,
+                "gRPC server",
+                &self.shutdown,
+                async move {
+                    server_task
+                        .await
+                        .context("the gRPC server task")?
+                        .map_err(anyhow::Error::from)
+                },
+            );
+        }
+        if self.relay {
+            let (bus, sd) = (self.bus.clone(), self.shutdown.clone());
+            let notify = self.store.outbox_notify();
+            let store = std::sync::Arc::new(self.store.clone());
+            spawn_critical(
+                &mut tasks,
+                service,
+                "outbox relay",
+                &self.shutdown,
+                async move {
+                    accord_bus::OutboxRelay::run(bus, store, notify, sd).await;
+                    Ok(())
+                },
+            );
+        }
+        for (name, task) in self.consumers {
+            spawn_critical(&mut tasks, service, name, &self.shutdown, task);
+        }
+        for (name, kind, task) in self.tasks {
+            match kind {
+                Kind::Critical => spawn_critical(&mut tasks, service, name, &self.shutdown, task),
+                Kind::BestEffort => {
+                    let sd = self.shutdown.clone();
+                    tasks.spawn(async move {
+                        match task.await {
+                            Ok(()) => tracing::info!(service, task = name, "task ended"),
+                            Err(e) => tracing::warn!(service, task = name, error = %format!("{e:#}"), "best-effort task failed; the service goes on"),
+                        }
+                        sd.cancelled().await;
+                        Ok(())
+                    });
+                }
+            }
+        }
+        Ok(Started { grpc_addr, tasks })
+    }
+}
+
+fn spawn_critical(
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+    service: &'static str,
+    name: &'static str,
+    shutdown: &CancellationToken,
+    task: impl Future<Output = anyhow::Result<()>> + Send + 'static,
+) {
+    let sd = shutdown.clone();
+    tasks.spawn(async move {
+        let outcome = task.await;
+        if sd.is_cancelled() {
+            return outcome.with_context(|| format!("{service}: {name}"));
+        }
+        let err = match outcome {
+            Ok(()) => anyhow::anyhow!("{service}: {name} stopped before shutdown"),
+            Err(e) => e.context(format!("{service}: {name} failed")),
+        };
+        tracing::error!(service, task = name, error = %format!("{err:#}"), "critical task ended; stopping the service");
+        Err(err)
+    });
+}

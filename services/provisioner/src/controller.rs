@@ -1,0 +1,349 @@
+//! The controller: applies infrastructure events, reconciles pools and control planes, and asks
+//! the driver for whatever the committed state implies.
+//!
+//! Work arrives as [`Kick`]s derived from committed events ([`kicks_of`], installed as an
+//! engine observer): a pool event, or a node event naming its pool, plans that pool only;
+//! cluster events and node events without a pool plan the whole cluster. A periodic resync
+//! plans every cluster, and at start-up the committed state is brought in line with what the
+//! infrastructure reports.
+//!
+//! Invariant: driver calls are derived from committed state, never from requests, and are
+//! idempotent by id ([`DriverOp::key`]); a crash between a commit and a driver call is repaired
+//! by the next reconcile.
+
+use std::{collections::HashSet, sync::Arc, time::Duration};
+
+use accord_core::{
+    DomainError,
+    cluster::ClusterPhase,
+    events::DomainEvent as _,
+    ids::{ClusterId, NodePoolId},
+    infra::{ControlPlaneRequest, InfraEvent, NodeRequest},
+    node::{NodeEvent, NodeState},
+    nodepool::NodePoolEvent,
+};
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::{
+    change::Event,
+    driver_ops::DriverOp,
+    handlers::infra::on_infra_event,
+    metrics::{KindLabels, OperationLabels, ScopeLabels},
+    reconcile::{reconcile_cluster, reconcile_pool},
+    service::Provisioner,
+    trees::{CLUSTERS, NODEPOOLS, pool_key},
+};
+
+/// What the controller should reconcile next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kick {
+    /// Every pool of the cluster and its control plane.
+    Cluster(ClusterId),
+    /// One pool (and the cluster-level operations, which are cheap).
+    Pool(ClusterId, NodePoolId),
+}
+
+/// What committed events set in motion.
+pub fn kicks_of(events: &[Event]) -> Vec<Kick> {
+    let mut kicks = Vec::new();
+    for ev in events {
+        let kick = match ev {
+            Event::Project(_) => None,
+            Event::Cluster(e) => e.resource_id().parse().ok().map(Kick::Cluster),
+            Event::NodePool(e) => match e {
+                NodePoolEvent::Created { pool, .. } | NodePoolEvent::Updated { pool } => {
+                    Some(Kick::Pool(pool.spec.cluster, pool.metadata.id))
+                }
+                NodePoolEvent::Scaled { pool, cluster, .. }
+                | NodePoolEvent::CycleStarted { pool, cluster, .. }
+                | NodePoolEvent::CycleCompleted { pool, cluster, .. }
+                | NodePoolEvent::Ready { pool, cluster, .. }
+                | NodePoolEvent::DeletionStarted { pool, cluster, .. }
+                | NodePoolEvent::Deleted { pool, cluster, .. } => Some(Kick::Pool(*cluster, *pool)),
+            },
+            Event::Node(e) => match e {
+                NodeEvent::Provisioning { cluster, pool, .. }
+                | NodeEvent::Ready { cluster, pool, .. }
+                | NodeEvent::NotReady { cluster, pool, .. }
+                | NodeEvent::Drained { cluster, pool, .. }
+                | NodeEvent::Terminated { cluster, pool, .. } => Some(Kick::Pool(*cluster, *pool)),
+                NodeEvent::Cordoned { cluster, .. }
+                | NodeEvent::Uncordoned { cluster, .. }
+                | NodeEvent::Draining { cluster, .. }
+                | NodeEvent::Failed { cluster, .. } => Some(Kick::Cluster(*cluster)),
+            },
+        };
+        if let Some(k) = kick
+            && !kicks.contains(&k)
+        {
+            kicks.push(k);
+        }
+    }
+    kicks
+}
+
+/// Receivers the controller runs on (returned by [`Provisioner::new`]).
+pub struct ControllerInputs {
+    pub(crate) infra_rx: mpsc::UnboundedReceiver<InfraEvent>,
+    pub(crate) kick_rx: mpsc::UnboundedReceiver<Kick>,
+}
+
+impl Provisioner {
+    /// Applies what changed in the infrastructure while the provisioner was not running:
+    /// replica states are re-applied (idempotent), nodes whose instance disappeared are treated
+    /// as terminated, and node readiness is brought in line.
+    async fn resync_with_infrastructure(&self) -> Result<(), DomainError> {
+        let snapshot = self.driver.snapshot();
+        for (cluster, replica, failure_domain, state, version) in snapshot.replicas.clone() {
+            self.on_infra(InfraEvent::ReplicaChanged {
+                cluster,
+                replica,
+                failure_domain,
+                state,
+                version,
+            })
+            .await;
+        }
+        let known: HashSet<_> = snapshot.nodes.iter().map(|(id, _)| *id).collect();
+        for pool in self.reader.all_pools()? {
+            for node in self.reader.nodes(pool.metadata.id)? {
+                if !node.status.instance_id.is_empty() && !known.contains(&node.metadata.id) {
+                    warn!(node = %node.metadata.id, "instance vanished while the provisioner was down");
+                    self.on_infra(InfraEvent::NodeTerminated {
+                        node: node.metadata.id,
+                    })
+                    .await;
+                }
+            }
+        }
+        for (node, ready) in snapshot.nodes {
+            if let Some(n) = self.reader.node(node)? {
+                let is_ready = n.status.state == NodeState::Ready;
+                if n.status.state != NodeState::Provisioning && is_ready != ready {
+                    self.on_infra(InfraEvent::NodeReadiness {
+                        node,
+                        ready,
+                        reason: "Resync".into(),
+                    })
+                    .await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_infra(&self, ev: InfraEvent) {
+        self.metrics
+            .infra_events
+            .get_or_create(&KindLabels {
+                kind: infra_event_kind(&ev),
+            })
+            .inc();
+        let res = self
+            .engine
+            .write(|| {
+                Ok((
+                    on_infra_event(&self.reader, OffsetDateTime::now_utc(), &ev)?,
+                    (),
+                ))
+            })
+            .await;
+        if let Err(e) = res {
+            warn!(error = %e, event = ?ev, "could not apply infrastructure event");
+        }
+    }
+
+    async fn reconcile(&self, kick: Kick) {
+        let scope = match kick {
+            Kick::Cluster(_) => "cluster",
+            Kick::Pool(..) => "pool",
+        };
+        self.metrics
+            .reconciles
+            .get_or_create(&ScopeLabels { scope })
+            .inc();
+        let now = OffsetDateTime::now_utc();
+        let res = async {
+            let mut w = self.engine.lock().await;
+            let changes = match kick {
+                Kick::Cluster(c) => reconcile_cluster(&self.reader, c, now)?,
+                Kick::Pool(c, p) => reconcile_pool(&self.reader, c, p, now)?
+                    .into_iter()
+                    .collect(),
+            };
+            for change in changes {
+                w.commit(change).await?;
+            }
+            Ok::<_, DomainError>(())
+        }
+        .await;
+        if let Err(e) = res {
+            warn!(?kick, error = %e, "reconcile failed; retrying on the next pass");
+        }
+        if let Err(e) = self.issue_driver_ops(kick) {
+            warn!(?kick, error = %e, "could not derive infrastructure operations");
+        }
+    }
+
+    /// Issues every infrastructure operation the committed state of `cluster` implies and that
+    /// this process has not issued yet.
+    fn issue_driver_ops(&self, kick: Kick) -> Result<(), DomainError> {
+        let id = match kick {
+            Kick::Cluster(c) | Kick::Pool(c, _) => c,
+        };
+        let Some(cluster) = self.reader.get(CLUSTERS, &id.to_string())? else {
+            return Ok(());
+        };
+        let pools = match kick {
+            Kick::Cluster(_) => self.reader.pools(id)?,
+            Kick::Pool(_, p) => self
+                .reader
+                .get(NODEPOOLS, &pool_key(id, p))?
+                .into_iter()
+                .collect(),
+        };
+        match cluster.status.phase {
+            ClusterPhase::Provisioning => {
+                let req = ControlPlaneRequest {
+                    cluster: id,
+                    region: cluster.spec.region.clone(),
+                    version: cluster.spec.kubernetes_version,
+                };
+                self.once(DriverOp::EnsureControlPlane(req), id);
+            }
+            ClusterPhase::Upgrading => {
+                let version = cluster.spec.kubernetes_version;
+                self.once(
+                    DriverOp::UpgradeControlPlane {
+                        cluster: id,
+                        version,
+                    },
+                    id,
+                );
+            }
+            ClusterPhase::Deleting if !self.reader.has_pools(id)? => {
+                self.once(DriverOp::DeleteControlPlane(id), id);
+            }
+            _ => {}
+        }
+        for pool in &pools {
+            for node in self.reader.nodes(pool.metadata.id)? {
+                let nid = node.metadata.id;
+                match node.status.state {
+                    NodeState::Provisioning => {
+                        let req = NodeRequest {
+                            node: nid,
+                            name: node.metadata.name.clone(),
+                            project: node.metadata.project,
+                            cluster: id,
+                            pool: pool.metadata.id,
+                            region: cluster.spec.region.clone(),
+                            vpc_subnet: cluster.spec.network.vpc_subnet,
+                            instance_type: node.spec.instance_type.clone(),
+                            image_version: node.spec.image_version.clone(),
+                            kubelet_version: node.spec.kubelet_version,
+                        };
+                        self.once(DriverOp::ProvisionNode(Box::new(req)), id);
+                    }
+                    NodeState::Draining => {
+                        self.once(DriverOp::DrainNode(nid), id);
+                    }
+                    NodeState::Terminating => {
+                        self.once(DriverOp::TerminateNode(nid), id);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a driver operation once per process; a failed one is forgotten so a later pass
+    /// retries it.
+    fn once(&self, op: DriverOp, cluster: ClusterId) {
+        let key = op.key();
+        {
+            let Ok(mut issued) = self.issued.lock() else {
+                return;
+            };
+            if !issued.insert(key) {
+                return;
+            }
+        }
+        let driver = self.driver.clone();
+        let kick = self.kick_tx.clone();
+        let issued = self.issued.clone();
+        let counter = self.metrics.infra_operations.clone();
+        let operation = op.name();
+        tokio::spawn(
+            async move {
+                let res = op.run(driver).await;
+                let result = if res.is_ok() { "ok" } else { "error" };
+                counter
+                    .get_or_create(&OperationLabels { operation, result })
+                    .inc();
+                if let Err(e) = res {
+                    warn!(error = %e, operation, "infrastructure operation failed; will retry");
+                    if let Ok(mut set) = issued.lock() {
+                        set.remove(&key);
+                    }
+                    let _ = kick.send(Kick::Cluster(cluster));
+                }
+            }
+            .instrument(info_span!("infra.op", %cluster)),
+        );
+    }
+
+    /// Runs the controller until `shutdown`: infrastructure events, kicks and a periodic
+    /// resync of every cluster.
+    pub async fn run_controller(
+        self: Arc<Self>,
+        mut inputs: ControllerInputs,
+        resync: Duration,
+        shutdown: CancellationToken,
+    ) {
+        if let Err(e) = self.resync_with_infrastructure().await {
+            warn!(error = %e, "initial resync failed");
+        }
+        let mut tick = tokio::time::interval(resync);
+        loop {
+            let mut kicks: HashSet<Kick> = HashSet::new();
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                Some(ev) = inputs.infra_rx.recv() => {
+                    self.on_infra(ev).await;
+                }
+                Some(k) = inputs.kick_rx.recv() => { kicks.insert(k); }
+                _ = tick.tick() => {
+                    match self.reader.clusters(None) {
+                        Ok(cs) => kicks.extend(cs.iter().map(|c| Kick::Cluster(c.metadata.id))),
+                        Err(e) => warn!(error = %e, "resync listing failed"),
+                    }
+                }
+            }
+            while let Ok(k) = inputs.kick_rx.try_recv() {
+                kicks.insert(k);
+            }
+            for k in kicks {
+                self.reconcile(k).await;
+            }
+        }
+        info!("controller stopped");
+    }
+}
+
+/// The metric label of an infrastructure event.
+fn infra_event_kind(ev: &InfraEvent) -> &'static str {
+    match ev {
+        InfraEvent::ReplicaChanged { .. } => "replica-changed",
+        InfraEvent::ControlPlaneDeleted { .. } => "control-plane-deleted",
+        InfraEvent::NodeProvisioned { .. } => "node-provisioned",
+        InfraEvent::NodeReadiness { .. } => "node-readiness",
+        InfraEvent::NodeDrained { .. } => "node-drained",
+        InfraEvent::NodeTerminated { .. } => "node-terminated",
+        InfraEvent::NodeFailed { .. } => "node-failed",
+    }
+}

@@ -1,0 +1,371 @@
+//! One scoping rule, the same answers on every service: a table over the provisioner, the
+//! addon-manager and support-triage of who names which project or cluster how (customer and
+//! operator, id and name, own, foreign and missing), plus what every port says about methods it
+//! does not serve and what its reflection lists.
+//!
+//! The rule (`accord_runtime::scope`): a foreign cluster answers exactly like a missing one
+//! (`NOT_FOUND`, same words); a customer naming any project but their own gets the same
+//! `PERMISSION_DENIED` whether or not that project exists; a project may be named by id or by
+//! name everywhere; a method a port does not serve is `UNIMPLEMENTED`, even without credentials.
+
+use accord_e2e::{Env, cluster_id, cluster_request, wait_for};
+use accord_proto::{
+    addons::v1::{self as addons_pb, addons_client::AddonsClient},
+    provisioner::v1 as pb,
+    support::v1::{self as support_pb, support_client::SupportClient},
+};
+use futures::StreamExt as _;
+use tonic::{Code, Status, transport::Channel};
+use tonic_reflection::pb::v1::{
+    ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+    server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+};
+
+/// A well-formed id of a cluster that exists nowhere.
+const MISSING_CLUSTER: &str = "cl-01jd0000000000000000000000";
+/// A well-formed id of a project that exists nowhere.
+const MISSING_PROJECT: &str = "prj-01jd0000000000000000000000";
+
+/// What a refusal looks like once the named thing is blanked out, so a foreign and a missing
+/// resource can be compared.
+fn shape(s: &Status, named: &str) -> (Code, String) {
+    (s.code(), s.message().replace(named, "<named>"))
+}
+
+struct World {
+    env: Env,
+    /// The customer of project `default` (its Admin).
+    own_cluster: String,
+    /// A cluster of project `rival`, created by rival's Admin.
+    foreign_cluster: String,
+    rival_project: String,
+}
+
+async fn world() -> World {
+    let mut env = Env::start().await.unwrap();
+    env.start_addon_manager().await.unwrap();
+    env.start_support_triage().await.unwrap();
+    let admin = env.admin().unwrap();
+    let rival = admin
+        .projects
+        .clone()
+        .create_project(pb::CreateProjectRequest {
+            name: "rival".into(),
+            labels: Default::default(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let rival_project = rival.project.unwrap().metadata.unwrap().id;
+    let rival_api = env.api(&rival.token).unwrap();
+    let own = admin
+        .clusters
+        .clone()
+        .create_cluster(cluster_request("ml", "1.32"))
+        .await
+        .unwrap()
+        .into_inner();
+    let foreign = rival_api
+        .clusters
+        .clone()
+        .create_cluster(cluster_request("ml", "1.32"))
+        .await
+        .unwrap()
+        .into_inner();
+    let world = World {
+        own_cluster: cluster_id(&own).unwrap(),
+        foreign_cluster: cluster_id(&foreign).unwrap(),
+        rival_project,
+        env,
+    };
+    // The other services learn clusters and projects from events: wait until the operator sees
+    // both clusters, and the rival project by name, everywhere.
+    let operator = world.env.operator_token.clone();
+    for cluster in [world.own_cluster.clone(), world.foreign_cluster.clone()] {
+        let mut addons = world.env.addons(&operator).unwrap();
+        let mut support = world.env.support(&operator).unwrap();
+        wait_for(
+            "the addon-manager and support-triage to know the cluster",
+            || {
+                let (mut a, mut s, c) = (addons.clone(), support.clone(), cluster.clone());
+                async move {
+                    a.list_addons(addons_pb::ListAddonsRequest { cluster: c.clone() })
+                        .await
+                        .map_err(|e| format!("addons: {e}"))?;
+                    s.list_tickets(support_pb::ListTicketsRequest {
+                        cluster: c,
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(|e| format!("support: {e}"))
+                }
+            },
+        )
+        .await
+        .unwrap();
+        let _ = (&mut addons, &mut support);
+    }
+    let mut support = world.env.support(&operator).unwrap();
+    wait_for("support-triage to know project rival by name", || {
+        let mut s = support.clone();
+        async move {
+            s.list_tickets(support_pb::ListTicketsRequest {
+                project: "rival".into(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| e.to_string())
+        }
+    })
+    .await
+    .unwrap();
+    let _ = &mut support;
+    world
+}
+
+/// The cluster refusal of every service for a customer of `default` naming `cluster`.
+async fn cluster_answers(env: &Env, cluster: &str) -> Vec<(&'static str, Result<(), Status>)> {
+    let token = env.admin_token.clone();
+    let api = env.api(&token).unwrap();
+    let mut addons = env.addons(&token).unwrap();
+    let mut support = env.support(&token).unwrap();
+    vec![
+        (
+            "provisioner GetCluster",
+            api.clusters
+                .clone()
+                .get_cluster(pb::GetClusterRequest {
+                    project: String::new(),
+                    cluster: cluster.into(),
+                })
+                .await
+                .map(drop),
+        ),
+        (
+            "addon-manager ListAddons",
+            addons
+                .list_addons(addons_pb::ListAddonsRequest {
+                    cluster: cluster.into(),
+                })
+                .await
+                .map(drop),
+        ),
+        (
+            "support-triage ListTickets",
+            support
+                .list_tickets(support_pb::ListTicketsRequest {
+                    cluster: cluster.into(),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+        ),
+        (
+            "support-triage FileTicket",
+            support
+                .file_ticket(support_pb::FileTicketRequest {
+                    cluster: cluster.into(),
+                    title: "nodes unreachable".into(),
+                    description: "kubectl get nodes hangs".into(),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+        ),
+    ]
+}
+
+/// The project answers of every service that takes a project, for `token` naming `project`.
+async fn project_answers(
+    env: &Env,
+    token: &str,
+    project: &str,
+) -> Vec<(&'static str, Result<(), Status>)> {
+    let api = env.api(token).unwrap();
+    let mut support = env.support(token).unwrap();
+    vec![
+        (
+            "provisioner ListClusters",
+            api.clusters
+                .clone()
+                .list_clusters(pb::ListClustersRequest {
+                    project: project.into(),
+                })
+                .await
+                .map(drop),
+        ),
+        (
+            "support-triage ListTickets",
+            support
+                .list_tickets(support_pb::ListTicketsRequest {
+                    project: project.into(),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_service_answers_foreign_and_missing_alike() {
+    let w = world().await;
+    let env = &w.env;
+
+    // A customer naming another project's cluster by id: NOT_FOUND, worded exactly like a
+    // cluster that does not exist — on every service.
+    let foreign = cluster_answers(env, &w.foreign_cluster).await;
+    let missing = cluster_answers(env, MISSING_CLUSTER).await;
+    for ((name, f), (_, m)) in foreign.iter().zip(&missing) {
+        let f = f.as_ref().expect_err(name);
+        let m = m.as_ref().expect_err(name);
+        assert_eq!(f.code(), Code::NotFound, "{name}: {f:?}");
+        assert_eq!(
+            shape(f, &w.foreign_cluster),
+            shape(m, MISSING_CLUSTER),
+            "{name}: a foreign cluster must answer like a missing one"
+        );
+        assert!(
+            !f.message().contains(&w.rival_project),
+            "{name} leaks the owner: {}",
+            f.message()
+        );
+    }
+    // … and its own cluster, by id and by name, works everywhere.
+    for cluster in [w.own_cluster.as_str(), "ml"] {
+        for (name, r) in cluster_answers(env, cluster).await {
+            r.unwrap_or_else(|e| panic!("{name} on own cluster {cluster}: {e:?}"));
+        }
+    }
+
+    // A customer naming another project (by id): the same PERMISSION_DENIED as for a project
+    // that does not exist, on every service that takes a project.
+    let admin = env.admin_token.clone();
+    let foreign = project_answers(env, &admin, &w.rival_project).await;
+    let missing = project_answers(env, &admin, MISSING_PROJECT).await;
+    for ((name, f), (_, m)) in foreign.iter().zip(&missing) {
+        let f = f.as_ref().expect_err(name);
+        let m = m.as_ref().expect_err(name);
+        assert_eq!(f.code(), Code::PermissionDenied, "{name}: {f:?}");
+        assert_eq!(
+            shape(f, &w.rival_project),
+            shape(m, MISSING_PROJECT),
+            "{name}: a foreign project must answer like a missing one"
+        );
+    }
+    // Own project by name and by id, for the customer; any project by name or id for the
+    // operator; a missing project by name is NOT_FOUND for the operator everywhere.
+    let operator = env.operator_token.clone();
+    for (who, token, project) in [
+        ("customer", admin.as_str(), "default"),
+        ("customer", admin.as_str(), env.project.as_str()),
+        ("operator", operator.as_str(), "rival"),
+        ("operator", operator.as_str(), w.rival_project.as_str()),
+    ] {
+        for (name, r) in project_answers(env, token, project).await {
+            r.unwrap_or_else(|e| panic!("{who}: {name} naming project {project}: {e:?}"));
+        }
+    }
+    for (name, r) in project_answers(env, &operator, "no-such-project").await {
+        let e = r.expect_err(name);
+        assert_eq!(e.code(), Code::NotFound, "operator: {name}: {e:?}");
+    }
+    // The operator reaches the rival's cluster by id on every service.
+    let mut addons = env.addons(&operator).unwrap();
+    addons
+        .list_addons(addons_pb::ListAddonsRequest {
+            cluster: w.foreign_cluster.clone(),
+        })
+        .await
+        .unwrap();
+}
+
+/// The channel of each port, by what it serves.
+fn ports(env: &Env) -> Vec<(&'static str, Channel)> {
+    vec![
+        ("provisioner", env.channel()),
+        ("addon-manager", env.addons_channel().unwrap()),
+        ("support-triage", env.support_channel().unwrap()),
+    ]
+}
+
+#[tokio::test]
+async fn unserved_methods_are_unimplemented_and_reflection_lists_only_the_port() {
+    let w = world().await;
+    let env = &w.env;
+    for (port, channel) in ports(env) {
+        // No credentials at all: a method this port does not serve is UNIMPLEMENTED.
+        let calls: Vec<(&str, Result<(), Status>)> = vec![
+            (
+                "Support/ListTickets",
+                SupportClient::new(channel.clone())
+                    .list_tickets(support_pb::ListTicketsRequest::default())
+                    .await
+                    .map(drop),
+            ),
+            (
+                "Addons/ListAvailableAddons",
+                AddonsClient::new(channel.clone())
+                    .list_available_addons(addons_pb::ListAvailableAddonsRequest {})
+                    .await
+                    .map(drop),
+            ),
+            (
+                "Projects/WhoAmI",
+                pb::projects_client::ProjectsClient::new(channel.clone())
+                    .who_am_i(pb::WhoAmIRequest {})
+                    .await
+                    .map(drop),
+            ),
+        ];
+        for (method, r) in calls {
+            let served = match port {
+                "provisioner" => method.starts_with("Projects/"),
+                "addon-manager" => method.starts_with("Addons/"),
+                _ => method.starts_with("Support/"),
+            };
+            let e = r.expect_err(method);
+            let want = if served {
+                Code::Unauthenticated
+            } else {
+                Code::Unimplemented
+            };
+            assert_eq!(e.code(), want, "{port}: {method}: {e:?}");
+        }
+
+        // Reflection lists what this port serves, health and reflection — nothing else.
+        let mut client = ServerReflectionClient::new(channel);
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut replies = client
+            .server_reflection_info(futures::stream::iter([request]))
+            .await
+            .unwrap()
+            .into_inner();
+        let reply = replies.next().await.unwrap().unwrap();
+        let Some(MessageResponse::ListServicesResponse(list)) = reply.message_response else {
+            panic!("{port}: not a service list: {reply:?}");
+        };
+        let mut listed: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+        listed.sort();
+        let mut want: Vec<&str> = match port {
+            "provisioner" => vec![
+                "accord.provisioner.v1.Clusters",
+                "accord.provisioner.v1.NodePools",
+                "accord.provisioner.v1.Nodes",
+                "accord.provisioner.v1.Projects",
+            ],
+            "addon-manager" => vec!["accord.addons.v1.Addons"],
+            _ => vec!["accord.support.v1.Support"],
+        };
+        want.extend([
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+        ]);
+        want.sort_unstable();
+        assert_eq!(listed, want, "{port}: reflection");
+    }
+}
