@@ -16,11 +16,15 @@ up *ARGS:
 test *ARGS:
     cargo xtask test "$@"
 
-# what CI runs: fmt check, clippy -D warnings, tests
+# the repository's own checks: module docs, subjects only from accord-bus, plugin lints, file length
+tidy:
+    cargo xtask tidy
+
+# what CI runs: tidy, fmt check, clippy -D warnings, tests
 ci:
     cargo xtask ci
 
-# run the benchmarks (`accord bench`, bench-fast profile)
+# run the benchmarks (`accord-bench`, bench-fast profile; installs etcd with apt when missing)
 bench *ARGS:
     cargo xtask bench "$@"
 

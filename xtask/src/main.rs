@@ -13,7 +13,7 @@ use xtask::{ChildFailed, Workspace, tasks};
 #[command(
     name = "cargo xtask",
     bin_name = "cargo xtask",
-    about = "Accord automation: tools, plugins, test, ci, up, bench"
+    about = "Accord automation: tools, plugins, tidy, test, ci, up, bench"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -34,7 +34,10 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// What CI runs: fmt check, clippy with -D warnings (host and plugins), plugins, tests.
+    /// Check the source tree: module docs, file length, subjects only from accord-bus, the
+    /// plugins' lints equal to the host's. Reads files only; prints every offending file:line.
+    Tidy,
+    /// What CI runs: tidy, fmt check, clippy with -D warnings (host and plugins), plugins, tests.
     Ci,
     /// Build the plugins, then run every service in one process: `accord up [ARGS]`.
     Up {
@@ -67,6 +70,7 @@ fn run(task: Task) -> Result<()> {
     match task {
         Task::Tools => tasks::tools(&ws),
         Task::Plugins => tasks::plugins(&ws),
+        Task::Tidy => tasks::tidy(&ws),
         Task::Test { args } => tasks::test(&ws, &args),
         Task::Ci => tasks::ci(&ws),
         Task::Up { args } => tasks::up(&ws, &args),

@@ -1,6 +1,7 @@
-//! The subcommands: `tools`, `plugins`, `test`, `ci`, `up`, `bench`. Each one prepares the
-//! environment (a nats-server exported as `$ACCORD_NATS_SERVER`; for `test` and `up` also the
-//! freshly built plugins, exported as `$ACCORD_PLUGIN_DIR`) and then hands over to cargo.
+//! The subcommands: `tools`, `plugins`, `tidy`, `test`, `ci`, `up`, `bench`. Each one prepares
+//! the environment (a nats-server exported as `$ACCORD_NATS_SERVER`; for `test` and `up` also the
+//! freshly built plugins, exported as `$ACCORD_PLUGIN_DIR`) and then hands over to cargo; `tidy`
+//! only reads files.
 //!
 //! Invariants:
 //! - Every cargo child runs in the workspace root (plugin builds: in `plugins/`) with the
@@ -15,6 +16,7 @@ use anyhow::{Context, Result};
 
 use crate::cmd;
 use crate::plugins;
+use crate::tidy;
 use crate::tools::nats_server::{self, ENV_VAR};
 use crate::workspace::Workspace;
 
@@ -39,6 +41,11 @@ pub fn plugins(ws: &Workspace) -> Result<()> {
     Ok(())
 }
 
+/// `cargo xtask tidy`: the source-tree checks of [`crate::tidy`] (no build; every finding listed).
+pub fn tidy(ws: &Workspace) -> Result<()> {
+    tidy::run(ws)
+}
+
 /// `cargo xtask test [ARGS]`: the workspace tests against a real nats-server and freshly built
 /// plugins.
 pub fn test(ws: &Workspace, args: &[String]) -> Result<()> {
@@ -47,9 +54,12 @@ pub fn test(ws: &Workspace, args: &[String]) -> Result<()> {
     run_tests(ws, &nats, &plugin_dir, args)
 }
 
-/// `cargo xtask ci`: formatting, lints (host, then plugins), the plugin build, tests — in that
-/// order, stopping at the first failure.
+/// `cargo xtask ci`: tidy, formatting, lints (host, then plugins), the plugin build, tests — in
+/// that order, stopping at the first failure.
 pub fn ci(ws: &Workspace) -> Result<()> {
+    header("tidy");
+    tidy::run(ws).context("ci: the source tree is not tidy (findings above)")?;
+
     header("cargo fmt --all -- --check");
     cmd::run(cargo(ws).args(["fmt", "--all", "--", "--check"])).context(
         "ci: formatting differs from rustfmt; run `cargo fmt --all` and commit the result",
@@ -131,10 +141,13 @@ pub fn up(ws: &Workspace, args: &[String]) -> Result<()> {
 pub fn bench(ws: &Workspace, args: &[String]) -> Result<()> {
     let nats = nats_server_for_children(ws)?;
     let plugin_dir = plugins_for_children(ws)?;
+    let etcd = crate::tools::etcd::find_or_install().context("bench: etcd (the write baseline)")?;
+    eprintln!("xtask: using etcd {}", etcd.display());
     cmd::run(
         cargo(ws)
             .env(ENV_VAR, &nats)
             .env(plugins::ENV_VAR, &plugin_dir)
+            .env(crate::tools::etcd::ENV_VAR, &etcd)
             .args([
                 "run",
                 "--profile",

@@ -17,7 +17,7 @@ use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, sync::Arc, time
 
 use accord_bus::{Bus, ConnectOptions};
 use accord_plugin_host::HostConfig;
-use accord_runtime::metrics::Metrics;
+use accord_runtime::{Basics, Started, metrics::Metrics};
 use accord_sim::{SimConfig, SimFleet};
 use accord_store::Store;
 use anyhow::{Context as _, bail};
@@ -228,24 +228,34 @@ impl Platform {
         self
     }
 
-    fn store_for(&self, service: &str, given: Option<Store>) -> anyhow::Result<Store> {
-        if let Some(store) = given {
-            return Ok(store);
-        }
-        match &self.data_dir {
-            Some(dir) => {
+    /// The store, bus, metrics and shutdown of `service`.
+    async fn basics(
+        &self,
+        service: &str,
+        grpc_addr: SocketAddr,
+        store: Option<Store>,
+    ) -> anyhow::Result<Basics> {
+        let store = match (store, &self.data_dir) {
+            (Some(store), _) => store,
+            (None, Some(dir)) => {
                 let path = dir.join("data").join(service);
                 Store::open(&path)
-                    .with_context(|| format!("opening the {service} store {}", path.display()))
+                    .with_context(|| format!("opening the {service} store {}", path.display()))?
             }
-            None => Store::temporary().with_context(|| format!("a temporary {service} store")),
-        }
-    }
-
-    fn metrics_for(&self, service: &str) -> Metrics {
-        self.metrics
-            .clone()
-            .unwrap_or_else(|| Metrics::new(service))
+            (None, None) => {
+                Store::temporary().with_context(|| format!("a temporary {service} store"))?
+            }
+        };
+        Ok(Basics {
+            grpc_addr,
+            store,
+            bus: self.bus_for(service).await?,
+            metrics: self
+                .metrics
+                .clone()
+                .unwrap_or_else(|| Metrics::new(service)),
+            shutdown: self.shutdown.clone(),
+        })
     }
 
     async fn bus_for(&self, service: &str) -> anyhow::Result<Bus> {
@@ -311,64 +321,46 @@ impl Platform {
         if let (Some(settings), Some(fleet)) = (self.provisioner.clone(), &fleet) {
             let service = accord_provisioner::SERVICE;
             let running = accord_provisioner::start(accord_provisioner::StartOptions {
-                grpc_addr: settings.grpc_addr,
-                store: self.store_for(service, settings.store)?,
-                bus: self.bus_for(service).await?,
+                basics: self
+                    .basics(service, settings.grpc_addr, settings.store)
+                    .await?,
                 driver: fleet.clone(),
-                metrics: self.metrics_for(service),
                 resync_interval: settings.resync_interval,
-                shutdown: shutdown.clone(),
             })
             .await
             .context("starting the provisioner")?;
-            adopt(&mut tasks, running.tasks);
             bootstrap = running.bootstrap;
-            provisioner = Some(ServiceHandle {
-                grpc_addr: running.grpc_addr,
-                engine: running.provisioner,
-            });
+            provisioner = Some(adopt(&mut tasks, running.service));
         }
 
         let mut addon_manager = None;
         if let Some(settings) = self.addon_manager.clone() {
             let service = accord_addon_manager::SERVICE;
             let running = accord_addon_manager::start(accord_addon_manager::StartOptions {
-                grpc_addr: settings.grpc_addr,
-                store: self.store_for(service, settings.store)?,
-                bus: self.bus_for(service).await?,
-                metrics: self.metrics_for(service),
+                basics: self
+                    .basics(service, settings.grpc_addr, settings.store)
+                    .await?,
                 plugin_dir: settings.plugin_dir,
                 shipped_addons: settings.shipped_addons,
                 host_config: settings.host_config,
-                shutdown: shutdown.clone(),
             })
             .await
             .context("starting the addon-manager")?;
-            adopt(&mut tasks, running.tasks);
-            addon_manager = Some(ServiceHandle {
-                grpc_addr: running.grpc_addr,
-                engine: running.manager,
-            });
+            addon_manager = Some(adopt(&mut tasks, running));
         }
 
         let mut support_triage = None;
         if let Some(settings) = self.support_triage.clone() {
             let service = accord_support_triage::SERVICE;
             let running = accord_support_triage::start(accord_support_triage::StartOptions {
-                grpc_addr: settings.grpc_addr,
-                store: self.store_for(service, settings.store)?,
-                bus: self.bus_for(service).await?,
-                metrics: self.metrics_for(service),
+                basics: self
+                    .basics(service, settings.grpc_addr, settings.store)
+                    .await?,
                 rules: settings.rules,
-                shutdown: shutdown.clone(),
             })
             .await
             .context("starting support-triage")?;
-            adopt(&mut tasks, running.tasks);
-            support_triage = Some(ServiceHandle {
-                grpc_addr: running.grpc_addr,
-                engine: running.desk,
-            });
+            support_triage = Some(adopt(&mut tasks, running));
         }
 
         Ok(Running {
@@ -387,20 +379,25 @@ impl Platform {
     }
 }
 
-/// Moves a service's tasks into the platform's set (one handle for everything).
-fn adopt(into: &mut JoinSet<anyhow::Result<()>>, mut from: JoinSet<anyhow::Result<()>>) {
+/// Moves a service's tasks into the platform's set (one handle for everything) and keeps its
+/// address and engine.
+fn adopt<T>(into: &mut JoinSet<anyhow::Result<()>>, started: Started<T>) -> ServiceHandle<T> {
+    let Started {
+        grpc_addr,
+        engine,
+        tasks: mut from,
+    } = started;
     into.spawn(async move {
-        match from.join_next().await {
-            Some(Ok(result)) => result,
-            Some(Err(e)) => Err(anyhow::anyhow!("a service task panicked: {e}")),
-            None => Ok(()),
-        }?;
-        // The first task of a service ended without error (shutdown): wait for the rest.
+        // The first task to end decides: a critical task fails only with an error.
+        if let Some(done) = from.join_next().await {
+            done.map_err(|e| anyhow::anyhow!("a service task panicked: {e}"))??;
+        }
         while let Some(done) = from.join_next().await {
             done.map_err(|e| anyhow::anyhow!("a service task panicked: {e}"))??;
         }
         Ok(())
     });
+    ServiceHandle { grpc_addr, engine }
 }
 
 impl Running {

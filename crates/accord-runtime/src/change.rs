@@ -8,6 +8,25 @@
 use accord_core::{DomainError, InternalError, events::DomainEvent, outbox::OutboxEntry};
 use accord_store::{Commit, Expect, Table};
 use serde::Serialize;
+use time::OffsetDateTime;
+
+/// Who acts in a change, and when: what handlers stamp on what they write.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub now: OffsetDateTime,
+    /// User name, operator name, or the service's own name for the platform's actions.
+    pub actor: String,
+}
+
+impl Ctx {
+    /// `actor`, now.
+    pub fn new(actor: impl Into<String>) -> Self {
+        Self {
+            now: OffsetDateTime::now_utc(),
+            actor: actor.into(),
+        }
+    }
+}
 
 /// Writes and events of one atomic change.
 pub struct Change<E> {

@@ -1,14 +1,26 @@
-//! The project directory of services that do not own projects: a read model of project ids
-//! and names, fed by the provisioner's `project.created` events, so the [`scope`](crate::scope)
-//! rule can resolve a project named by name in every service.
+//! The read model every service that does not own projects and clusters keeps of them, so the
+//! [`scope`](crate::scope) rule answers the same everywhere:
 //!
-//! Tables: `directory_projects` `<project>` → [`ProjectEntry`];
-//! `directory_project_names` `<name>` → project id.
+//! - the project directory: project ids and names, fed by the provisioner's `project.created`
+//!   events ([`on_project_event`]); tables `directory_projects` `<project>` → [`ProjectEntry`]
+//!   and `directory_project_names` `<name>` → project id;
+//! - [`ReadModel`]: the service's own table of cluster views (whatever each service needs to
+//!   know of a cluster, as long as it knows the cluster's [`ClusterEntry`]) plus that
+//!   directory, implementing [`Directory`].
 
-use accord_core::{DomainError, events::DomainEvent, ids::ProjectId, project::ProjectEvent};
-use accord_store::{Expect, Store, Table};
+use accord_core::{
+    DomainError,
+    events::DomainEvent,
+    ids::{ClusterId, ProjectId},
+    project::ProjectEvent,
+};
+use accord_store::{Expect, Store, Table, Versioned};
+use serde::de::DeserializeOwned;
 
-use crate::{change::Change, scope::ProjectEntry};
+use crate::{
+    change::Change,
+    scope::{ClusterEntry, Directory, ProjectEntry},
+};
 
 /// Projects by id.
 pub const PROJECTS: Table<ProjectEntry> = Table::new("directory_projects");
@@ -44,5 +56,64 @@ pub fn project_named(store: &Store, name: &str) -> Result<Option<ProjectEntry>, 
     match PROJECT_NAMES.get(store, name)? {
         Some(id) => project(store, id.value),
         None => Ok(None),
+    }
+}
+
+/// A service's view of a cluster: whatever it keeps, with the cluster's identity.
+pub trait ClusterRecord: DeserializeOwned {
+    fn entry(&self) -> ClusterEntry;
+}
+
+/// A service's cluster views and the project directory, in its own store.
+#[derive(Clone)]
+pub struct ReadModel<V> {
+    store: Store,
+    clusters: Table<V>,
+}
+
+impl<V: ClusterRecord> ReadModel<V> {
+    /// The read model in `store`, cluster views in `clusters`.
+    pub fn new(store: Store, clusters: Table<V>) -> Self {
+        Self { store, clusters }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// A cluster's view with its version.
+    pub fn cluster(&self, id: ClusterId) -> Result<Option<Versioned<V>>, DomainError> {
+        Ok(self.clusters.get(&self.store, &id.to_string())?)
+    }
+
+    /// Every cluster view.
+    pub fn clusters(&self) -> Result<Vec<V>, DomainError> {
+        Ok(self.clusters.values(&self.store, "")?)
+    }
+}
+
+impl<V: ClusterRecord> Directory for ReadModel<V> {
+    fn project(&self, id: ProjectId) -> Result<Option<ProjectEntry>, DomainError> {
+        project(&self.store, id)
+    }
+
+    fn project_named(&self, name: &str) -> Result<Option<ProjectEntry>, DomainError> {
+        project_named(&self.store, name)
+    }
+
+    fn cluster(&self, id: ClusterId) -> Result<Option<ClusterEntry>, DomainError> {
+        Ok(ReadModel::cluster(self, id)?.map(|v| v.value.entry()))
+    }
+
+    fn cluster_named(
+        &self,
+        project: ProjectId,
+        name: &str,
+    ) -> Result<Option<ClusterEntry>, DomainError> {
+        Ok(self
+            .clusters()?
+            .iter()
+            .map(ClusterRecord::entry)
+            .find(|c| c.project == project && c.name == name))
     }
 }

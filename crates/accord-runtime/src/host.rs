@@ -7,19 +7,36 @@
 //! process exits non-zero). Best-effort tasks (watches that only improve freshness) are logged
 //! when they end and the service goes on.
 
-use std::{future::Future, net::SocketAddr, pin::Pin};
+use std::{future::Future, net::SocketAddr, pin::Pin, sync::Arc};
 
 use accord_bus::Bus;
-use accord_core::DomainError;
+use accord_core::{DomainError, events::DomainEvent, responsibility::RpcRule};
 use accord_store::Store;
 use anyhow::Context as _;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    consume::{self, EventMeta, Subscription},
-    grpc::GrpcServer,
+    consume::{self, EventMeta, EventSink, Subscription},
+    engine::Engine,
+    grpc::{Authenticator, GrpcServer},
+    metrics::Metrics,
 };
+
+/// What every service is started with (the composer provides it).
+#[derive(Debug, Clone)]
+pub struct Basics {
+    /// Address the gRPC server binds (port 0 picks one).
+    pub grpc_addr: SocketAddr,
+    /// The service's own store (nobody else opens it).
+    pub store: Store,
+    /// A connected bus.
+    pub bus: Bus,
+    /// The metrics registry it records into.
+    pub metrics: Metrics,
+    /// Cancelled to stop everything.
+    pub shutdown: CancellationToken,
+}
 
 type Task = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 
@@ -31,8 +48,10 @@ enum Kind {
 /// A service being assembled (see the module docs).
 pub struct ServiceHost {
     name: &'static str,
+    grpc_addr: SocketAddr,
     bus: Bus,
     store: Store,
+    metrics: Metrics,
     shutdown: CancellationToken,
     grpc: Option<GrpcServer>,
     relay: bool,
@@ -41,23 +60,26 @@ pub struct ServiceHost {
 }
 
 /// A started service.
-pub struct Started {
-    /// Where the gRPC server listens (when the service has one).
-    pub grpc_addr: Option<SocketAddr>,
+pub struct Started<T> {
+    /// Where the gRPC server listens.
+    pub grpc_addr: SocketAddr,
+    /// The service's engine, for in-process callers and tests.
+    pub engine: Arc<T>,
     /// Every task of the service; the first to end (critical ones only end on failure or
     /// shutdown) is the service's outcome.
     pub tasks: JoinSet<anyhow::Result<()>>,
 }
 
 impl ServiceHost {
-    /// A host for service `name`, publishing from `store`'s outbox on `bus`, stopped by
-    /// `shutdown`.
-    pub fn new(name: &'static str, bus: Bus, store: Store, shutdown: CancellationToken) -> Self {
+    /// A host for service `name` on `basics`.
+    pub fn new(name: &'static str, basics: &Basics) -> Self {
         Self {
             name,
-            bus,
-            store,
-            shutdown,
+            grpc_addr: basics.grpc_addr,
+            bus: basics.bus.clone(),
+            store: basics.store.clone(),
+            metrics: basics.metrics.clone(),
+            shutdown: basics.shutdown.clone(),
             grpc: None,
             relay: true,
             consumers: Vec::new(),
@@ -65,9 +87,21 @@ impl ServiceHost {
         }
     }
 
-    /// The service's gRPC server.
-    pub fn grpc(mut self, server: GrpcServer) -> Self {
-        self.grpc = Some(server);
+    /// The service's gRPC API: `rules` enforced with `authenticator`, `UNAVAILABLE` while the
+    /// bus is down, the gRPC metrics, reflection over the Accord descriptors; `services` adds
+    /// the tonic services.
+    pub fn api(
+        mut self,
+        rules: &'static [RpcRule],
+        authenticator: impl Authenticator,
+        services: impl FnOnce(GrpcServer) -> GrpcServer,
+    ) -> Self {
+        let server = GrpcServer::new(self.grpc_addr)
+            .with_auth(rules, authenticator)
+            .with_ready(self.bus.connected())
+            .with_metrics(self.metrics.clone())
+            .with_descriptor(accord_proto::FILE_DESCRIPTOR_SET);
+        self.grpc = Some(services(server));
         self
     }
 
@@ -97,6 +131,47 @@ impl ServiceHost {
         self
     }
 
+    /// A durable consumer of platform events (critical) that also keeps the project
+    /// directory, written through `engine` (see `consume::run_with_directory`).
+    pub fn consumer_with_directory<I, E, H, Fut>(
+        mut self,
+        sub: Subscription<I>,
+        engine: Arc<Engine<E>>,
+        handler: H,
+    ) -> Self
+    where
+        I: Send + 'static,
+        E: DomainEvent,
+        H: Fn(I, EventMeta) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), DomainError>> + Send + 'static,
+    {
+        let (bus, sd) = (self.bus.clone(), self.shutdown.clone());
+        let durable = sub.durable;
+        self.consumers.push((
+            durable,
+            Box::pin(async move {
+                consume::run_with_directory(bus, sub, engine, handler, sd)
+                    .await
+                    .with_context(|| format!("the event consumer {durable}"))
+            }),
+        ));
+        self
+    }
+
+    /// The service's platform events: `sub` decoded and handed to `sink` (its one dispatch
+    /// point), with the project directory kept through the sink's engine.
+    pub fn events<I, S>(self, sub: Subscription<I>, sink: Arc<S>) -> Self
+    where
+        I: Send + 'static,
+        S: EventSink<I>,
+    {
+        let engine = Arc::clone(sink.engine());
+        self.consumer_with_directory(sub, engine, move |input, meta| {
+            let sink = Arc::clone(&sink);
+            async move { sink.on_event(input, meta).await }
+        })
+    }
+
     /// A task that must run until shutdown.
     pub fn critical(
         mut self,
@@ -117,21 +192,21 @@ impl ServiceHost {
         self
     }
 
-    /// Starts everything in order (see the module docs).
-    pub async fn start(self) -> anyhow::Result<Started> {
+    /// Starts everything in order (see the module docs) for `engine`.
+    pub async fn start<T>(self, engine: Arc<T>) -> anyhow::Result<Started<T>> {
         let service = self.name;
         self.bus
             .ensure_streams()
             .await
             .context("creating the JetStream streams")?;
         let mut tasks = JoinSet::new();
-        let mut grpc_addr = None;
+        let mut grpc_addr = self.grpc_addr;
         if let Some(server) = self.grpc {
             let (addr, server_task) = server
                 .serve(self.shutdown.clone())
                 .await
                 .with_context(|| format!("starting the {service} gRPC server"))?;
-            grpc_addr = Some(addr);
+            grpc_addr = addr;
             spawn_critical(
                 &mut tasks,
                 service,
@@ -179,7 +254,11 @@ impl ServiceHost {
                 }
             }
         }
-        Ok(Started { grpc_addr, tasks })
+        Ok(Started {
+            grpc_addr,
+            engine,
+            tasks,
+        })
     }
 }
 

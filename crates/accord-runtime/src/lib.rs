@@ -40,10 +40,11 @@ pub mod shutdown;
 pub mod telemetry;
 
 pub use change::Change;
+pub use change::Ctx;
 pub use config::{ConfigError, LogFormat, RuntimeConfig};
 pub use engine::{Engine, Writer};
 pub use grpc::{Authenticator, Caller, GrpcServer, GrpcServerError, caller};
-pub use host::{ServiceHost, Started};
+pub use host::{Basics, ServiceHost, Started};
 pub use metrics::Metrics;
 pub use telemetry::TelemetryGuard;
 pub use tokio_util::sync::CancellationToken;

@@ -130,6 +130,17 @@ impl Metrics {
         self.registry_mut().register(name, help, metric);
     }
 
+    /// A new metric of type `M` (a counter, a family …), registered under `name`.
+    pub fn registered<M: Metric + Clone + Default>(
+        &self,
+        name: impl Into<String>,
+        help: impl Into<String>,
+    ) -> M {
+        let metric = M::default();
+        self.register(name, help, metric.clone());
+        metric
+    }
+
     /// The registry, for sub-registries, units or collectors. Hold the guard briefly: a scrape
     /// waits for it.
     pub fn registry_mut(&self) -> MutexGuard<'_, Registry> {

@@ -38,6 +38,16 @@ pub struct ClusterEntry {
     pub project: ProjectId,
 }
 
+impl ClusterEntry {
+    pub fn new(id: ClusterId, name: &str, project: ProjectId) -> Self {
+        Self {
+            id,
+            name: name.to_owned(),
+            project,
+        }
+    }
+}
+
 /// Where a service looks projects and clusters up.
 pub trait Directory {
     fn project(&self, id: ProjectId) -> Result<Option<ProjectEntry>, DomainError>;

@@ -1,26 +1,16 @@
-//! The provisioner events the addon-manager consumes — `project.*` (the project directory),
-//! `cluster.*` and `nodepool.*` — decoded into [`Input`]. The kit's consumer
-//! (`accord_runtime::consume`) runs it and applies the shared failure policy.
+//! The provisioner events the addon-manager consumes — `cluster.*` and `nodepool.*` — decoded
+//! into [`Input`]. The kit's consumer (`accord_runtime::consume::run_with_directory`) runs it,
+//! keeps the project directory from `project.*` and applies the shared failure policy.
 
-use accord_bus::{BusError, CloudEvent};
 use accord_runtime::consume::Subscription;
 
 use crate::handlers::cluster_view::Input;
 
-/// The durable consumer.
+/// The durable consumer and how each kind of event becomes an [`Input`].
 pub const SUBSCRIPTION: Subscription<Input> = Subscription {
     durable: "addon-manager",
-    resources: &["project", "cluster", "nodepool"],
-    decode,
+    inputs: &[
+        ("cluster", |ev| ev.decode_data().map(Input::Cluster)),
+        ("nodepool", |ev| ev.decode_data().map(Input::NodePool)),
+    ],
 };
-
-/// Decodes an event this service listens to; `Ok(None)` for types it ignores.
-pub fn decode(ev: &CloudEvent) -> Result<Option<Input>, BusError> {
-    let (resource, _, _) = ev.type_parts()?;
-    Ok(match resource {
-        "project" => Some(Input::Project(ev.decode_data()?)),
-        "cluster" => Some(Input::Cluster(ev.decode_data()?)),
-        "nodepool" => Some(Input::NodePool(ev.decode_data()?)),
-        _ => None,
-    })
-}

@@ -16,6 +16,7 @@ use accord_runtime::{
 };
 use tonic::{Request, Response, Status};
 
+use crate::trees::Installations as _;
 use crate::{
     catalog::installer,
     handlers::upgrade::Outcome,

@@ -27,56 +27,33 @@ pub mod service;
 pub mod trees;
 pub mod view;
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{path::PathBuf, sync::Arc};
 
-use accord_bus::Bus;
 use accord_plugin_host::{HostConfig, PluginKind};
 use accord_proto::addons::v1::addons_server::AddonsServer;
-use accord_runtime::{
-    ServiceHost,
-    grpc::{BusAuthenticator, GrpcServer},
-    metrics::Metrics,
-};
-use accord_store::Store;
+use accord_runtime::{Basics, ServiceHost, Started, grpc::BusAuthenticator};
 use anyhow::Context as _;
-use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
 pub use service::{AddonManager, SERVICE};
 
 /// Everything a running addon-manager needs from its host process.
 pub struct StartOptions {
-    /// Address the gRPC server binds (port 0 picks one).
-    pub grpc_addr: SocketAddr,
-    /// The addon-manager's store (nobody else may open it).
-    pub store: Store,
-    /// A connected bus.
-    pub bus: Bus,
-    /// Metrics registry.
-    pub metrics: Metrics,
+    pub basics: Basics,
     /// Directory of the shipped add-on plugins.
     pub plugin_dir: PathBuf,
     /// Which add-ons of that directory are shipped (by name); pushes may add others.
     pub shipped_addons: Vec<String>,
     /// Plugin sandbox limits.
     pub host_config: HostConfig,
-    /// Cancelled to stop everything.
-    pub shutdown: CancellationToken,
 }
 
 /// A started addon-manager.
-pub struct Running {
-    /// Bound gRPC address.
-    pub grpc_addr: SocketAddr,
-    /// The engine, for in-process callers and tests.
-    pub manager: Arc<AddonManager>,
-    /// Server, relay, consumer and plugin-watch tasks.
-    pub tasks: JoinSet<anyhow::Result<()>>,
-}
+pub type Running = Started<AddonManager>;
 
 /// Loads the plugins, then starts the service on the kit: gRPC, relay, the event consumer and
 /// the plugin-bucket watch.
 pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
+    let b = &opts.basics;
     let catalog = Arc::new(
         catalog::Catalog::new(opts.host_config.clone()).context("starting the plugin host")?,
     );
@@ -102,39 +79,27 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         Arc::new(move |name: &str| c.shipped(name))
     };
     let watch = accord_runtime::plugin_watch::start(
-        &opts.bus,
+        &b.bus,
         Arc::clone(catalog.registry()),
         PluginKind::Addon,
         shipped,
-        opts.shutdown.clone(),
+        b.shutdown.clone(),
     )
     .await
     .context("watching the plugin bucket")?;
-    let addon_metrics = metrics::AddonMetrics::register(&opts.metrics, Arc::clone(&catalog));
-    let manager = AddonManager::new(opts.store.clone(), catalog, &opts.metrics, addon_metrics);
+    let addon_metrics = metrics::AddonMetrics::register(&b.metrics, Arc::clone(&catalog));
+    let manager = AddonManager::new(b.store.clone(), catalog, &b.metrics, addon_metrics);
 
-    let server = GrpcServer::new(opts.grpc_addr)
-        .with_auth(rules::RULES, BusAuthenticator::new(opts.bus.clone()))
-        .with_ready(opts.bus.connected())
-        .with_metrics(opts.metrics.clone())
-        .with_descriptor(accord_proto::FILE_DESCRIPTOR_SET)
-        .add_service(AddonsServer::new(grpc::Api::new(Arc::clone(&manager))));
-    let m = Arc::clone(&manager);
-    let started = ServiceHost::new(SERVICE, opts.bus, opts.store, opts.shutdown)
-        .grpc(server)
-        .consumer(consumer::SUBSCRIPTION, move |input, _meta| {
-            let m = Arc::clone(&m);
-            async move { m.on_input(input).await }
+    let api = grpc::Api::new(Arc::clone(&manager));
+    ServiceHost::new(SERVICE, b)
+        .api(rules::RULES, BusAuthenticator::new(b.bus.clone()), |s| {
+            s.add_service(AddonsServer::new(api))
         })
+        .events(consumer::SUBSCRIPTION, Arc::clone(&manager))
         // Without the watch, pushes wait for the next start; the add-ons keep serving.
         .best_effort("plugin-bucket watch", async move {
             watch.await.context("the plugin-bucket watch")
         })
-        .start()
-        .await?;
-    Ok(Running {
-        grpc_addr: started.grpc_addr.unwrap_or(opts.grpc_addr),
-        manager,
-        tasks: started.tasks,
-    })
+        .start(manager)
+        .await
 }

@@ -50,21 +50,16 @@ pub struct AddonMetrics {
 impl AddonMetrics {
     /// Creates the metrics and registers them, with the plugin-state collector over `catalog`.
     pub fn register(metrics: &accord_runtime::metrics::Metrics, catalog: Arc<Catalog>) -> Self {
-        let m = Self::default();
-        metrics.register(
-            "accord_addon_events",
-            "Add-on events committed, by event",
-            m.events.clone(),
-        );
-        metrics.register(
-            "accord_addon_ownership_changes",
-            "Add-on ownership transitions, by the new ownership",
-            m.ownership_changes.clone(),
-        );
         metrics
             .registry_mut()
             .register_collector(Box::new(PluginStates { catalog }));
-        m
+        Self {
+            events: metrics.registered("accord_addon_events", "Add-on events committed, by event"),
+            ownership_changes: metrics.registered(
+                "accord_addon_ownership_changes",
+                "Add-on ownership transitions, by the new ownership",
+            ),
+        }
     }
 
     /// Counts a committed event.

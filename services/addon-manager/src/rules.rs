@@ -8,80 +8,57 @@
 //! - Critical upgrades are the provider's part of "Core add-on installation and critical
 //!   upgrades": a customer calling `UpgradeAddon` is refused with the layer and its owner.
 
-use accord_core::{
-    iam::Party,
-    responsibility::{Action, Actor, RpcRule},
-};
-
-const fn r(
-    method: &'static str,
-    action: Action,
-    component: &'static str,
-    actor: Actor,
-    project_scoped: bool,
-) -> RpcRule {
-    RpcRule {
-        method,
-        action,
-        component,
-        actor,
-        project_scoped,
-    }
-}
-
-const CUSTOMER: Actor = Actor::Only(Party::Customer);
-const PROVIDER: Actor = Actor::Only(Party::Provider);
-const EITHER: Actor = Actor::Either;
+use accord_core::responsibility::{Action, Actor, RpcRule};
 
 /// The addon-manager's RPC table.
 pub static RULES: &[RpcRule] = &[
-    r(
+    RpcRule::new(
         "/accord.addons.v1.Addons/ListAvailableAddons",
         Action::Read,
         "core-addons",
-        EITHER,
+        Actor::Either,
         false,
     ),
-    r(
+    RpcRule::new(
         "/accord.addons.v1.Addons/InstallAddon",
         Action::Mutate,
         "addon-configuration",
-        CUSTOMER,
+        Actor::CUSTOMER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.addons.v1.Addons/GetAddon",
         Action::Read,
         "addon-configuration",
-        EITHER,
+        Actor::Either,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.addons.v1.Addons/ListAddons",
         Action::Read,
         "addon-configuration",
-        EITHER,
+        Actor::Either,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.addons.v1.Addons/UpdateAddonConfig",
         Action::Mutate,
         "addon-configuration",
-        CUSTOMER,
+        Actor::CUSTOMER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.addons.v1.Addons/UninstallAddon",
         Action::Mutate,
         "addon-configuration",
-        CUSTOMER,
+        Actor::CUSTOMER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.addons.v1.Addons/UpgradeAddon",
         Action::Mutate,
         "core-addons",
-        PROVIDER,
+        Actor::PROVIDER,
         false,
     ),
 ];

@@ -17,10 +17,15 @@ use accord_core::{
     addon::{AddonEvent, AddonInstallation, AddonSource},
     iam::Principal,
 };
-use accord_runtime::{Engine, Writer, metrics::Metrics};
+use accord_runtime::{
+    Engine, Writer,
+    consume::{EventMeta, EventSink},
+    metrics::Metrics,
+};
 use accord_store::Store;
 use tracing::{info, warn};
 
+use crate::trees::Installations as _;
 use crate::{
     catalog::{Catalog, installer},
     handlers::{
@@ -56,7 +61,7 @@ pub struct InstallRequest {
 pub struct AddonManager {
     reader: Reader,
     catalog: Arc<Catalog>,
-    engine: Engine<AddonEvent>,
+    engine: Arc<Engine<AddonEvent>>,
 }
 
 type W<'a> = Writer<'a, AddonEvent>;
@@ -74,9 +79,9 @@ impl AddonManager {
             }
         });
         Arc::new(Self {
-            reader: Reader::new(store),
+            reader: crate::trees::reader(store),
             catalog,
-            engine,
+            engine: Arc::new(engine),
         })
     }
 
@@ -250,10 +255,6 @@ impl AddonManager {
     /// Applies a provisioner event: updates the view, then installs, re-renders or removes
     /// add-ons as it implies. Idempotent (redeliveries are harmless).
     pub async fn on_input(&self, input: Input) -> Result<(), DomainError> {
-        if let Input::Project(ev) = &input {
-            let ch = accord_runtime::directory::on_project_event(ev)?;
-            return self.engine.lock().await.commit(ch).await;
-        }
         let Some(cluster) = input.cluster() else {
             return Ok(());
         };
@@ -371,5 +372,17 @@ impl AddonManager {
             }
         }
         Ok(())
+    }
+}
+
+impl EventSink<Input> for AddonManager {
+    type Event = AddonEvent;
+
+    fn engine(&self) -> &Arc<Engine<AddonEvent>> {
+        &self.engine
+    }
+
+    async fn on_event(&self, input: Input, _meta: EventMeta) -> Result<(), DomainError> {
+        self.on_input(input).await
     }
 }

@@ -9,12 +9,8 @@
 //! Invariant: only the addon-manager opens this store; it is the single writer of add-on
 //! installations.
 
-use accord_core::{
-    DomainError,
-    addon::AddonInstallation,
-    ids::{ClusterId, ProjectId},
-};
-use accord_runtime::scope::{ClusterEntry, Directory, ProjectEntry};
+use accord_core::{DomainError, addon::AddonInstallation, ids::ClusterId};
+use accord_runtime::directory::ReadModel;
 use accord_store::{Store, Table, Versioned};
 
 use crate::view::ClusterView;
@@ -27,85 +23,63 @@ pub fn addon_key(cluster: ClusterId, addon: &str) -> String {
     format!("{cluster}/{addon}")
 }
 
-/// Typed reads.
-#[derive(Clone)]
-pub struct Reader {
-    store: Store,
+/// Typed reads: the kit's read model of clusters and projects; installation reads in
+/// [`Installations`].
+pub type Reader = ReadModel<ClusterView>;
+
+/// The addon-manager's read model in `store`.
+pub fn reader(store: Store) -> Reader {
+    ReadModel::new(store, CLUSTERS)
 }
 
-impl Reader {
-    pub fn new(store: Store) -> Self {
-        Self { store }
-    }
+/// Installation reads over the read model's store.
+pub trait Installations {
+    fn addon(
+        &self,
+        cluster: ClusterId,
+        name: &str,
+    ) -> Result<Option<Versioned<AddonInstallation>>, DomainError>;
+    /// A cluster's installations, by name.
+    fn addons_of(
+        &self,
+        cluster: ClusterId,
+    ) -> Result<Vec<Versioned<AddonInstallation>>, DomainError>;
+    /// Every installation of one add-on, across clusters.
+    fn installations_of(
+        &self,
+        addon: &str,
+    ) -> Result<Vec<Versioned<AddonInstallation>>, DomainError>;
+}
 
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    pub fn cluster(&self, id: ClusterId) -> Result<Option<Versioned<ClusterView>>, DomainError> {
-        Ok(CLUSTERS.get(&self.store, &id.to_string())?)
-    }
-
-    pub fn clusters(&self) -> Result<Vec<ClusterView>, DomainError> {
-        Ok(CLUSTERS.values(&self.store, "")?)
-    }
-
-    pub fn addon(
+impl Installations for Reader {
+    fn addon(
         &self,
         cluster: ClusterId,
         name: &str,
     ) -> Result<Option<Versioned<AddonInstallation>>, DomainError> {
-        Ok(ADDONS.get(&self.store, &addon_key(cluster, name))?)
+        Ok(ADDONS.get(self.store(), &addon_key(cluster, name))?)
     }
 
-    /// A cluster's installations, by name.
-    pub fn addons_of(
+    fn addons_of(
         &self,
         cluster: ClusterId,
     ) -> Result<Vec<Versioned<AddonInstallation>>, DomainError> {
         Ok(ADDONS
-            .list(&self.store, &format!("{cluster}/"))?
+            .list(self.store(), &format!("{cluster}/"))?
             .into_iter()
             .map(|(_, v)| v)
             .collect())
     }
 
-    /// Every installation of one add-on, across clusters.
-    pub fn installations_of(
+    fn installations_of(
         &self,
         addon: &str,
     ) -> Result<Vec<Versioned<AddonInstallation>>, DomainError> {
         Ok(ADDONS
-            .list(&self.store, "")?
+            .list(self.store(), "")?
             .into_iter()
             .filter(|(_, v)| v.value.name == addon)
             .map(|(_, v)| v)
             .collect())
-    }
-}
-
-impl Directory for Reader {
-    fn project(&self, id: ProjectId) -> Result<Option<ProjectEntry>, DomainError> {
-        accord_runtime::directory::project(&self.store, id)
-    }
-
-    fn project_named(&self, name: &str) -> Result<Option<ProjectEntry>, DomainError> {
-        accord_runtime::directory::project_named(&self.store, name)
-    }
-
-    fn cluster(&self, id: ClusterId) -> Result<Option<ClusterEntry>, DomainError> {
-        Ok(Reader::cluster(self, id)?.map(|v| v.value.entry()))
-    }
-
-    fn cluster_named(
-        &self,
-        project: ProjectId,
-        name: &str,
-    ) -> Result<Option<ClusterEntry>, DomainError> {
-        Ok(self
-            .clusters()?
-            .into_iter()
-            .find(|c| c.project == project && c.name == name)
-            .map(|c| c.entry()))
     }
 }

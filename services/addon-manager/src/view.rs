@@ -46,15 +46,6 @@ pub struct PoolView {
 }
 
 impl ClusterView {
-    /// The cluster as the scoping rule sees it.
-    pub fn entry(&self) -> accord_runtime::scope::ClusterEntry {
-        accord_runtime::scope::ClusterEntry {
-            id: self.id,
-            name: self.name.clone(),
-            project: self.project,
-        }
-    }
-
     /// The view of a cluster as the provisioner published it.
     pub fn from_cluster(c: &Cluster) -> Self {
         let version = c
@@ -132,5 +123,11 @@ impl PoolView {
         self.count = p.spec.count;
         self.min_count = p.spec.autoscaling.map(|a| a.min_count);
         self.max_count = p.spec.autoscaling.map(|a| a.max_count);
+    }
+}
+
+impl accord_runtime::directory::ClusterRecord for ClusterView {
+    fn entry(&self) -> accord_runtime::scope::ClusterEntry {
+        accord_runtime::scope::ClusterEntry::new(self.id, &self.name, self.project)
     }
 }

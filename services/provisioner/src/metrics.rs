@@ -42,22 +42,19 @@ pub struct ProvisionerMetrics {
 impl ProvisionerMetrics {
     /// Creates the metrics and registers them.
     pub fn register(metrics: &accord_runtime::metrics::Metrics) -> Self {
-        let m = Self::default();
-        metrics.register(
-            "accord_provisioner_infra_operations",
-            "Infrastructure driver calls by operation and result",
-            m.infra_operations.clone(),
-        );
-        metrics.register(
-            "accord_provisioner_infra_events",
-            "Events received from the infrastructure driver by kind",
-            m.infra_events.clone(),
-        );
-        metrics.register(
-            "accord_provisioner_reconciles",
-            "Controller reconcile passes by scope",
-            m.reconciles.clone(),
-        );
-        m
+        Self {
+            infra_operations: metrics.registered(
+                "accord_provisioner_infra_operations",
+                "Infrastructure driver calls by operation and result",
+            ),
+            infra_events: metrics.registered(
+                "accord_provisioner_infra_events",
+                "Events received from the infrastructure driver by kind",
+            ),
+            reconciles: metrics.registered(
+                "accord_provisioner_reconciles",
+                "Controller reconcile passes by scope",
+            ),
+        }
     }
 }

@@ -2,269 +2,246 @@
 //! it touches and whose part of that component it is. The auth layer enforces the party; each
 //! handler enforces the project role once it knows the project.
 
-use accord_core::{
-    iam::Party,
-    responsibility::{Action, Actor, RpcRule},
-};
-
-const fn r(
-    method: &'static str,
-    action: Action,
-    component: &'static str,
-    actor: Actor,
-    project_scoped: bool,
-) -> RpcRule {
-    RpcRule {
-        method,
-        action,
-        component,
-        actor,
-        project_scoped,
-    }
-}
-
-const CUSTOMER: Actor = Actor::Only(Party::Customer);
-const PROVIDER: Actor = Actor::Only(Party::Provider);
-const EITHER: Actor = Actor::Either;
+use accord_core::responsibility::{Action, Actor, RpcRule};
 
 /// The provisioner's RPC table.
 pub static RULES: &[RpcRule] = &[
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Projects/CreateProject",
         Action::Mutate,
         "project-members",
-        CUSTOMER,
+        Actor::CUSTOMER,
         false,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Projects/GetProject",
         Action::Read,
         "project-members",
-        EITHER,
+        Actor::Either,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Projects/ListProjects",
         Action::Read,
         "project-members",
-        EITHER,
+        Actor::Either,
         false,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Projects/SetProjectQuota",
         Action::Mutate,
         "project-quota",
-        PROVIDER,
+        Actor::PROVIDER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Projects/AddMember",
         Action::ManageAccess,
         "project-members",
-        CUSTOMER,
+        Actor::CUSTOMER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Projects/RemoveMember",
         Action::ManageAccess,
         "project-members",
-        CUSTOMER,
+        Actor::CUSTOMER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Projects/ListMembers",
         Action::Read,
         "project-members",
-        EITHER,
+        Actor::Either,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Projects/CreateApiKey",
         Action::ManageAccess,
         "api-keys",
-        CUSTOMER,
+        Actor::CUSTOMER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Projects/ListApiKeys",
         Action::ManageAccess,
         "api-keys",
-        CUSTOMER,
+        Actor::CUSTOMER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Projects/RevokeApiKey",
         Action::ManageAccess,
         "api-keys",
-        CUSTOMER,
+        Actor::CUSTOMER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Projects/WhoAmI",
         Action::Read,
         "project-iam",
-        EITHER,
+        Actor::Either,
         false,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Clusters/CreateCluster",
         Action::Mutate,
         "cluster-lifecycle",
-        CUSTOMER,
+        Actor::CUSTOMER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Clusters/GetCluster",
         Action::Read,
         "cluster-lifecycle",
-        EITHER,
+        Actor::Either,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Clusters/ListClusters",
         Action::Read,
         "cluster-lifecycle",
-        EITHER,
+        Actor::Either,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Clusters/UpdateCluster",
         Action::Mutate,
         "cluster-lifecycle",
-        CUSTOMER,
+        Actor::CUSTOMER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Clusters/DeleteCluster",
         Action::Mutate,
         "cluster-lifecycle",
-        CUSTOMER,
+        Actor::CUSTOMER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Clusters/RequestClusterUpgrade",
         Action::Mutate,
         "kubernetes-version",
-        CUSTOMER,
+        Actor::CUSTOMER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Clusters/ExecuteClusterUpgrade",
         Action::Mutate,
         "kubernetes-version",
-        PROVIDER,
+        Actor::PROVIDER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Clusters/GetKubeconfig",
         Action::Read,
         "kubeconfig",
-        CUSTOMER,
+        Actor::CUSTOMER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Clusters/ListKubernetesVersions",
         Action::Read,
         "kubernetes-version",
-        EITHER,
+        Actor::Either,
         false,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Clusters/ListRegions",
         Action::Read,
         "host-provisioning",
-        EITHER,
+        Actor::Either,
         false,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.NodePools/CreateNodePool",
         Action::Mutate,
         "node-pools",
-        CUSTOMER,
+        Actor::CUSTOMER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.NodePools/GetNodePool",
         Action::Read,
         "node-pools",
-        EITHER,
+        Actor::Either,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.NodePools/ListNodePools",
         Action::Read,
         "node-pools",
-        EITHER,
+        Actor::Either,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.NodePools/UpdateNodePool",
         Action::Mutate,
         "node-pools",
-        CUSTOMER,
+        Actor::CUSTOMER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.NodePools/ScaleNodePool",
         Action::Mutate,
         "node-pools",
-        CUSTOMER,
+        Actor::CUSTOMER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.NodePools/CycleNodePool",
         Action::Mutate,
         "node-os-updates",
-        CUSTOMER,
+        Actor::CUSTOMER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.NodePools/DeleteNodePool",
         Action::Mutate,
         "node-pools",
-        CUSTOMER,
+        Actor::CUSTOMER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.NodePools/ListInstanceTypes",
         Action::Read,
         "gpu-cpu-hardware",
-        EITHER,
+        Actor::Either,
         false,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.NodePools/ListImages",
         Action::Read,
         "node-base-image",
-        EITHER,
+        Actor::Either,
         false,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Nodes/ListNodes",
         Action::Read,
         "node-pools",
-        EITHER,
+        Actor::Either,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Nodes/GetNode",
         Action::Read,
         "node-pools",
-        EITHER,
+        Actor::Either,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Nodes/CordonNode",
         Action::Mutate,
         "node-pools",
-        CUSTOMER,
+        Actor::CUSTOMER,
         true,
     ),
-    r(
+    RpcRule::new(
         "/accord.provisioner.v1.Nodes/UncordonNode",
         Action::Mutate,
         "node-pools",
-        CUSTOMER,
+        Actor::CUSTOMER,
         true,
     ),
 ];

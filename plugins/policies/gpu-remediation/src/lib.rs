@@ -19,6 +19,9 @@
 //! Invariant: the component is a pure function of its inputs (the WIT contract): no clock, no
 //! randomness, no state between calls.
 
+// Stricter than the workspace lints (which allow it): every public item of the policy is documented.
+#![warn(missing_docs)]
+
 pub mod logic;
 
 pub use logic::{Action, Context, Decision, Finding, FindingKind, Responsibility, decide};

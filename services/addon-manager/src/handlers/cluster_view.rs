@@ -3,9 +3,7 @@
 //!
 //! Invariant: applying the same event twice leaves the same view (redeliveries are harmless).
 
-use accord_core::{
-    cluster::ClusterEvent, ids::ClusterId, nodepool::NodePoolEvent, project::ProjectEvent,
-};
+use accord_core::{cluster::ClusterEvent, ids::ClusterId, nodepool::NodePoolEvent};
 use accord_store::{Expect, Versioned};
 
 use super::Change;
@@ -17,8 +15,6 @@ use crate::{
 /// A provisioner event the addon-manager acts on.
 #[derive(Debug, Clone)]
 pub enum Input {
-    /// Feeds the project directory only (`accord_runtime::directory`).
-    Project(ProjectEvent),
     Cluster(ClusterEvent),
     NodePool(NodePoolEvent),
 }
@@ -40,7 +36,7 @@ impl Input {
             Input::NodePool(
                 NodePoolEvent::Scaled { cluster, .. } | NodePoolEvent::Deleted { cluster, .. },
             ) => Some(*cluster),
-            Input::NodePool(_) | Input::Project(_) => None,
+            Input::NodePool(_) => None,
         }
     }
 }

@@ -19,27 +19,12 @@ pub mod uninstall;
 pub mod upgrade;
 
 use accord_core::addon::{AddonInstaller, AddonManifest, AddonOwnership};
-use time::OffsetDateTime;
 
 /// Writes and add-on events of one atomic change.
 pub type Change = accord_runtime::Change<accord_core::addon::AddonEvent>;
 
-/// Who acts, and when.
-#[derive(Debug, Clone)]
-pub struct Ctx {
-    pub now: OffsetDateTime,
-    /// User name, operator name, or `addon-manager` for the platform's own actions.
-    pub actor: String,
-}
-
-impl Ctx {
-    pub fn new(actor: impl Into<String>) -> Self {
-        Self {
-            now: OffsetDateTime::now_utc(),
-            actor: actor.into(),
-        }
-    }
-}
+/// Who acts, and when (the kit's).
+pub use accord_runtime::Ctx;
 
 /// What the add-on's plugin said about a version and configuration for one cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]

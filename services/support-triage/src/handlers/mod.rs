@@ -13,23 +13,9 @@ pub mod open;
 pub mod reclassify;
 
 use accord_core::support::TicketEvent;
-use time::OffsetDateTime;
 
 /// Writes and ticket events of one atomic change.
 pub type Change = accord_runtime::change::Change<TicketEvent>;
 
-/// Who acts, and when.
-#[derive(Debug, Clone)]
-pub struct Ctx {
-    pub now: OffsetDateTime,
-    pub actor: String,
-}
-
-impl Ctx {
-    pub fn new(actor: impl Into<String>) -> Self {
-        Self {
-            now: OffsetDateTime::now_utc(),
-            actor: actor.into(),
-        }
-    }
-}
+/// Who acts, and when (the kit's).
+pub use accord_runtime::Ctx;

@@ -1,0 +1,228 @@
+//! `accord create …`: projects, clusters, node pools, members and API keys.
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::WaitArgs;
+use crate::parse::{parse_label, parse_taint};
+
+/// `accord create <kind>`.
+#[derive(Debug, Clone, PartialEq, Subcommand)]
+pub enum CreateKind {
+    /// Create a project; prints an admin API key for it, once
+    #[command(visible_aliases = ["projects"])]
+    Project(CreateProjectArgs),
+    /// Create a Kubernetes cluster with a highly available control plane
+    #[command(
+        visible_aliases = ["clusters", "cl"],
+        after_help = "Every option has a default, so `accord create cluster demo` works: the default \
+                      Kubernetes version, the first region, 10.0.0.0/16 for the VPC, 10.244.0.0/16 \
+                      for pods and 10.96.0.0/12 for services."
+    )]
+    Cluster(Box<CreateClusterArgs>),
+    /// Create a node pool of identical machines in a cluster
+    #[command(
+        visible_aliases = ["nodepools", "np"],
+        after_help = "Instance types: `accord catalog instance-types`; node images: `accord catalog images`."
+    )]
+    Nodepool(Box<CreateNodePoolArgs>),
+    /// Add a user to the project (the user is created when new)
+    #[command(visible_aliases = ["members"])]
+    Member(CreateMemberArgs),
+    /// Create an API key; prints its token, once
+    #[command(visible_aliases = ["apikeys", "key", "keys"])]
+    Apikey(CreateApiKeyArgs),
+}
+
+/// `accord create project`.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct CreateProjectArgs {
+    /// Project name (lowercase letters, digits and '-')
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Label KEY=VALUE (repeatable)
+    #[arg(long = "label", short = 'l', value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+}
+
+/// `accord create cluster`.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct CreateClusterArgs {
+    /// Cluster name (lowercase letters, digits and '-')
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Kubernetes minor version, e.g. 1.32 [default: the cloud's default version]
+    #[arg(long, value_name = "VERSION")]
+    pub kubernetes_version: Option<String>,
+    /// Region [default: the first region the cloud offers]
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Private address range of the cluster's VPC
+    #[arg(long, value_name = "CIDR", default_value = "10.0.0.0/16")]
+    pub vpc_subnet: String,
+    /// Address range pods get their IPs from
+    #[arg(long, value_name = "CIDR", default_value = "10.244.0.0/16")]
+    pub pod_cidr: String,
+    /// Address range of Kubernetes services
+    #[arg(long, value_name = "CIDR", default_value = "10.96.0.0/12")]
+    pub service_cidr: String,
+    /// Prefix length of each node's slice of the pod range
+    #[arg(long, value_name = "BITS", default_value_t = 24)]
+    pub node_cidr_mask_size: u32,
+    /// Core add-on to install (repeatable)
+    #[arg(
+        long = "addon",
+        value_name = "NAME",
+        value_parser = clap::builder::PossibleValuesParser::new(accord_core::cluster::CORE_ADDONS)
+    )]
+    pub addons: Vec<String>,
+    /// Label KEY=VALUE (repeatable)
+    #[arg(long = "label", short = 'l', value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+    /// OIDC issuer URL for kubectl logins (needs --oidc-client-id)
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "oidc_client_id",
+        help_heading = "OIDC"
+    )]
+    pub oidc_issuer_url: Option<String>,
+    /// OIDC client id (needs --oidc-issuer-url)
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "oidc_issuer_url",
+        help_heading = "OIDC"
+    )]
+    pub oidc_client_id: Option<String>,
+    /// JWT claim to use as the user name
+    #[arg(
+        long,
+        value_name = "CLAIM",
+        requires = "oidc_issuer_url",
+        help_heading = "OIDC"
+    )]
+    pub oidc_username_claim: Option<String>,
+    /// JWT claim to use as the user's groups
+    #[arg(
+        long,
+        value_name = "CLAIM",
+        requires = "oidc_issuer_url",
+        help_heading = "OIDC"
+    )]
+    pub oidc_groups_claim: Option<String>,
+    /// Claim KEY=VALUE every token must carry (repeatable)
+    #[arg(
+        long = "oidc-required-claim",
+        value_name = "KEY=VALUE",
+        value_parser = parse_key_value,
+        requires = "oidc_issuer_url",
+        help_heading = "OIDC"
+    )]
+    pub oidc_required_claims: Vec<(String, String)>,
+    /// Allow the provider to remediate faulty hardware automatically (AutoClusters)
+    #[arg(long, help_heading = "AutoClusters")]
+    pub remediation: bool,
+    /// Circuit breaker: most nodes unhealthy at once, in percent [server default: 20]
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(1..=100), help_heading = "AutoClusters")]
+    pub max_unhealthy_percent: Option<u32>,
+    /// Nodes of one pool remediated at the same time [server default: 1]
+    #[arg(long, value_name = "N", help_heading = "AutoClusters")]
+    pub max_in_flight_per_pool: Option<u32>,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+/// `accord create nodepool`.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct CreateNodePoolArgs {
+    /// Node pool name (lowercase letters, digits and '-')
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Cluster to add the pool to
+    #[arg(short = 'c', long, env = "ACCORD_CLUSTER", value_name = "CLUSTER")]
+    pub cluster: String,
+    /// Machine type of every node, e.g. h100-80gb-sxm-ib.8x (see `accord catalog instance-types`)
+    #[arg(long, value_name = "TYPE")]
+    pub instance_type: String,
+    /// Number of nodes
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub count: u32,
+    /// Enable the cluster autoscaler with this lower bound (needs --max)
+    #[arg(long, value_name = "N", requires = "max", help_heading = "Autoscaling")]
+    pub min: Option<u32>,
+    /// Enable the cluster autoscaler with this upper bound (needs --min)
+    #[arg(long, value_name = "N", requires = "min", help_heading = "Autoscaling")]
+    pub max: Option<u32>,
+    /// Kubernetes label on every node, KEY=VALUE (repeatable)
+    #[arg(long = "node-label", value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub node_labels: Vec<(String, String)>,
+    /// Taint on every node, KEY[=VALUE]:EFFECT with EFFECT NoSchedule, PreferNoSchedule or
+    /// NoExecute (repeatable)
+    #[arg(long = "taint", value_name = "KEY=VALUE:EFFECT", value_parser = parse_taint)]
+    pub taints: Vec<accord_proto::provisioner::v1::Taint>,
+    /// Label of the pool resource, KEY=VALUE (repeatable)
+    #[arg(long = "label", short = 'l', value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+    /// Extra nodes a rolling update may add above the count
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        help_heading = "Rolling updates"
+    )]
+    pub max_surge: u32,
+    /// Nodes a rolling update may take away below the count
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "Rolling updates"
+    )]
+    pub max_unavailable: u32,
+    /// Node image version [default: the latest]
+    #[arg(long, value_name = "VERSION")]
+    pub image_version: Option<String>,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+/// A project role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Members, API keys, and everything an editor may do
+    Admin,
+    /// Create, change and delete clusters, node pools and nodes
+    Editor,
+    /// Read everything
+    Reader,
+}
+
+/// `accord create member`.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct CreateMemberArgs {
+    /// User name, e.g. an e-mail address
+    #[arg(value_name = "USER")]
+    pub user: String,
+    /// Role in the project
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+}
+
+/// `accord create apikey`.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct CreateApiKeyArgs {
+    /// Key name, e.g. ci
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Member the key authenticates as [default: you]
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+}
+
+/// `KEY=VALUE` without label validation (OIDC claims are not Kubernetes labels).
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
+    }
+}

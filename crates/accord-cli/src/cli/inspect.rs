@@ -1,0 +1,143 @@
+//! Commands that read: `accord get`, `accord describe`, `accord kubeconfig`, `accord catalog`,
+//! and the name / query arguments they share with the other commands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+/// `accord get <kind>`.
+#[derive(Debug, Clone, PartialEq, Subcommand)]
+pub enum GetKind {
+    /// Clusters of the project
+    #[command(visible_aliases = ["clusters", "cl"])]
+    Cluster(OptionalName),
+    /// Node pools (of one cluster, or of every cluster)
+    #[command(visible_aliases = ["nodepools", "np"])]
+    Nodepool(PoolQuery),
+    /// Nodes (of one cluster or pool, or of every cluster)
+    #[command(visible_aliases = ["nodes", "no"])]
+    Node(NodeQuery),
+    /// Projects you can see
+    #[command(visible_aliases = ["projects"])]
+    Project(OptionalName),
+    /// Members of the project
+    #[command(visible_aliases = ["members"])]
+    Member(OptionalName),
+    /// API keys of the project
+    #[command(visible_aliases = ["apikeys", "key", "keys"])]
+    Apikey(OptionalName),
+}
+
+/// `accord describe <kind> NAME`.
+#[derive(Debug, Clone, PartialEq, Subcommand)]
+pub enum DescribeKind {
+    /// A cluster: spec, control-plane replicas, conditions, node pools
+    #[command(visible_aliases = ["clusters", "cl"])]
+    Cluster(Name),
+    /// A node pool: spec, nodes, image and whether an update is available
+    #[command(visible_aliases = ["nodepools", "np"])]
+    Nodepool(PoolRef),
+    /// A node
+    #[command(visible_aliases = ["nodes", "no"])]
+    Node(NodeRef),
+    /// A project: quota and usage
+    #[command(visible_aliases = ["projects"])]
+    Project(Name),
+    /// A member of the project
+    #[command(visible_aliases = ["members"])]
+    Member(Name),
+    /// An API key
+    #[command(visible_aliases = ["apikeys", "key", "keys"])]
+    Apikey(Name),
+}
+
+/// An optional name or id: without it, list.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct OptionalName {
+    /// Name or id; omit to list all
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+/// A required name or id.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct Name {
+    /// Name or id
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+/// Node pools to list or show.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct PoolQuery {
+    /// Node pool name or id; omit to list all
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// Cluster the node pool belongs to (default: every cluster)
+    #[arg(short = 'c', long, env = "ACCORD_CLUSTER", value_name = "CLUSTER")]
+    pub cluster: Option<String>,
+}
+
+/// One node pool, found in `--cluster` or (if unique) in any cluster.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct PoolRef {
+    /// Node pool name or id
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Cluster the node pool belongs to (default: search every cluster)
+    #[arg(short = 'c', long, env = "ACCORD_CLUSTER", value_name = "CLUSTER")]
+    pub cluster: Option<String>,
+}
+
+/// Nodes to list or show.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct NodeQuery {
+    /// Node name or id; omit to list all
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// Cluster the nodes belong to (default: every cluster)
+    #[arg(short = 'c', long, env = "ACCORD_CLUSTER", value_name = "CLUSTER")]
+    pub cluster: Option<String>,
+    /// Only nodes of this node pool
+    #[arg(short = 'p', long, value_name = "POOL")]
+    pub pool: Option<String>,
+}
+
+/// One node, found in `--cluster` or (if unique) in any cluster.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct NodeRef {
+    /// Node name or id
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Cluster the node belongs to (default: search every cluster)
+    #[arg(short = 'c', long, env = "ACCORD_CLUSTER", value_name = "CLUSTER")]
+    pub cluster: Option<String>,
+}
+
+/// `accord kubeconfig`.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct KubeconfigArgs {
+    /// Cluster name or id
+    #[arg(value_name = "CLUSTER")]
+    pub cluster: String,
+    /// Write to this file (mode 0600) instead of standard output
+    #[arg(long, short = 'f', value_name = "PATH")]
+    pub file: Option<PathBuf>,
+}
+
+/// `accord catalog <what>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum CatalogKind {
+    /// Supported Kubernetes versions
+    #[command(visible_aliases = ["version", "kubernetes-versions"])]
+    Versions,
+    /// Regions and their failure domains
+    #[command(visible_aliases = ["region"])]
+    Regions,
+    /// Machine types for node pools
+    #[command(visible_aliases = ["instance-type", "instancetypes", "types"])]
+    InstanceTypes,
+    /// Published worker-node images
+    #[command(visible_aliases = ["image"])]
+    Images,
+}

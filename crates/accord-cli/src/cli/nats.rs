@@ -1,0 +1,123 @@
+//! Commands that talk to NATS directly: `accord events watch` and `accord sim` (fault injection
+//! and the simulated fleet).
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+/// `accord events`.
+#[derive(Debug, Clone, PartialEq, Subcommand)]
+pub enum EventsCommand {
+    /// Print events as they happen (Ctrl-C to stop)
+    Watch(EventsWatchArgs),
+}
+
+/// `accord events watch`.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct EventsWatchArgs {
+    /// Only events about this kind of resource: cluster, nodepool, node, project, …
+    #[arg(long, short = 'r', value_name = "KIND")]
+    pub resource: Option<String>,
+    /// Only events about this resource id (needs --resource)
+    #[arg(long, value_name = "ID", requires = "resource")]
+    pub id: Option<String>,
+    /// Start with every stored event instead of only new ones
+    #[arg(long, short = 'a')]
+    pub all: bool,
+}
+
+/// `accord sim`.
+#[derive(Debug, Clone, PartialEq, Subcommand)]
+pub enum SimCommand {
+    /// Inject a hardware fault into the simulator
+    #[command(subcommand)]
+    Inject(Fault),
+    /// List the simulated fleet
+    List,
+}
+
+/// A fault the simulator can inject. Serialises to the simulator's request body
+/// (`{"kind":"gpu-xid","node":"…","gpu":3,"xid":79}`).
+#[derive(Debug, Clone, PartialEq, Subcommand, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Fault {
+    /// The node's kubelet stops reporting Ready
+    NodeNotReady {
+        /// Node name or id
+        #[arg(value_name = "NODE")]
+        node: String,
+    },
+    /// A NotReady node recovers
+    NodeRecover {
+        /// Node name or id
+        #[arg(value_name = "NODE")]
+        node: String,
+    },
+    /// A control-plane replica goes down
+    ReplicaDown {
+        /// Cluster id, or a name (looked up through the API, which needs a token)
+        #[arg(value_name = "CLUSTER")]
+        cluster: String,
+        /// Replica name, e.g. cp-0 [default: the first running one]
+        #[arg(long, value_name = "NAME")]
+        #[serde(skip_serializing_if = "Option::is_none")]
+        replica: Option<String>,
+    },
+    /// A control-plane replica comes back
+    ReplicaUp {
+        /// Cluster id, or a name (looked up through the API, which needs a token)
+        #[arg(value_name = "CLUSTER")]
+        cluster: String,
+        /// Replica name, e.g. cp-0 [default: every replica that is down]
+        #[arg(long, value_name = "NAME")]
+        #[serde(skip_serializing_if = "Option::is_none")]
+        replica: Option<String>,
+    },
+    /// A GPU reports an XID error (e.g. 79: fallen off the bus, 48: double-bit ECC)
+    GpuXid {
+        /// Node name or id
+        #[arg(value_name = "NODE")]
+        node: String,
+        /// GPU index on the node
+        #[arg(long, value_name = "INDEX")]
+        gpu: u32,
+        /// XID code
+        #[arg(long, value_name = "CODE")]
+        xid: u32,
+    },
+    /// An InfiniBand port goes down
+    IbLinkDown {
+        /// Node name or id
+        #[arg(value_name = "NODE")]
+        node: String,
+        /// Port index
+        #[arg(long, value_name = "PORT")]
+        port: u32,
+    },
+    /// An InfiniBand port comes back up
+    IbLinkUp {
+        /// Node name or id
+        #[arg(value_name = "NODE")]
+        node: String,
+        /// Port index
+        #[arg(long, value_name = "PORT")]
+        port: u32,
+    },
+    /// A GPU runs hot
+    GpuThermal {
+        /// Node name or id
+        #[arg(value_name = "NODE")]
+        node: String,
+        /// GPU index on the node
+        #[arg(long, value_name = "INDEX")]
+        gpu: u32,
+        /// Temperature in °C
+        #[arg(long, value_name = "CELSIUS")]
+        temp_c: u32,
+    },
+    /// The next provisioning operations fail
+    FailNextProvisions {
+        /// How many
+        #[arg(value_name = "COUNT")]
+        count: u32,
+    },
+}
