@@ -21,6 +21,7 @@ pub mod cluster;
 pub mod error;
 pub mod events;
 pub mod iam;
+pub mod limits;
 pub mod ids;
 pub mod infra;
 pub mod meta;
