@@ -30,6 +30,7 @@ pub mod support {
     }
 }
 
+pub mod codec;
 pub mod convert;
 
 /// Encoded `FileDescriptorSet` of every Accord proto, for gRPC reflection.

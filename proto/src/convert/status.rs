@@ -1,13 +1,54 @@
 //! Domain errors to gRPC statuses: the one place that decides which code a refusal gets.
 //!
-//! Invariant: bad input maps to `INVALID_ARGUMENT` (with every field path in the message and a
-//! `google.rpc.BadRequest`-style listing), never to `INTERNAL` or `UNKNOWN`.
+//! Invariants:
+//! - bad input maps to `INVALID_ARGUMENT`, with every field path in the message and in a
+//!   `google.rpc.BadRequest` detail (field violations, through tonic-types), never to
+//!   `INTERNAL` or `UNKNOWN`;
+//! - a status message is at most [`MAX_MESSAGE_BYTES`] (cut on a character boundary with a
+//!   note), so a reply stays readable for any gRPC client whatever the input was.
 
 use accord_core::DomainError;
 use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt as _};
+
+/// Longest status message sent (the `grpc-message` header).
+pub const MAX_MESSAGE_BYTES: usize = 1024;
+
+/// Field violations listed in one `BadRequest` detail (the message names them all).
+const MAX_DETAIL_VIOLATIONS: usize = 32;
 
 /// The gRPC status for a domain error.
 pub fn status_from(err: &DomainError) -> Status {
+    let status = status_code_and_message(err);
+    match err {
+        DomainError::InvalidArgument(violations) => {
+            let mut details = ErrorDetails::new();
+            for v in violations.iter().take(MAX_DETAIL_VIOLATIONS) {
+                details.add_bad_request_violation(
+                    cap(&v.field, accord_core::limits::MAX_REF_BYTES),
+                    cap(&v.description, MAX_MESSAGE_BYTES),
+                );
+            }
+            Status::with_error_details(status.code(), status.message(), details)
+        }
+        _ => status,
+    }
+}
+
+/// `text` cut to at most `max` bytes on a character boundary, saying so.
+fn cap(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let note = format!(" … ({} bytes in all)", text.len());
+    let mut end = max.saturating_sub(note.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{note}", &text[..end])
+}
+
+fn status_code_and_message(err: &DomainError) -> Status {
     let code = match err {
         DomainError::InvalidArgument(_) => Code::InvalidArgument,
         DomainError::NotFound { .. } => Code::NotFound,
@@ -20,7 +61,7 @@ pub fn status_from(err: &DomainError) -> Status {
         DomainError::Unavailable(_) => Code::Unavailable,
         DomainError::Internal(_) => Code::Internal,
     };
-    Status::new(code, message(err))
+    Status::new(code, cap(&message(err), MAX_MESSAGE_BYTES))
 }
 
 /// The canonical upper-case name of a gRPC code, as in the gRPC specification (used in
@@ -111,5 +152,39 @@ mod tests {
         }
         let s = status_from(&DomainError::invalid("spec.pod_cidr", "not a CIDR"));
         assert_eq!(s.message(), "spec.pod_cidr: not a CIDR");
+        let details = s.get_error_details();
+        let bad = details.bad_request().expect("a BadRequest detail");
+        assert_eq!(bad.field_violations.len(), 1);
+        assert_eq!(bad.field_violations[0].field, "spec.pod_cidr");
+        assert_eq!(bad.field_violations[0].description, "not a CIDR");
+    }
+
+    #[test]
+    fn messages_are_capped_whatever_the_input() {
+        let huge = "é".repeat(100_000);
+        for e in [
+            DomainError::invalid("name", huge.clone()),
+            DomainError::PermissionDenied(huge.clone()),
+            DomainError::not_found("cluster", &huge),
+        ] {
+            let s = status_from(&e);
+            assert!(
+                s.message().len() <= MAX_MESSAGE_BYTES,
+                "{}",
+                s.message().len()
+            );
+            assert!(s.message().contains("bytes in all"), "{e:?}");
+        }
+        let many: Vec<_> = (0..1000)
+            .map(|i| accord_core::FieldViolation::new(format!("f{i}"), "bad"))
+            .collect();
+        let s = status_from(&DomainError::InvalidArgument(many));
+        assert!(s.message().len() <= MAX_MESSAGE_BYTES);
+        assert_eq!(
+            s.get_error_details()
+                .bad_request()
+                .map(|b| b.field_violations.len()),
+            Some(MAX_DETAIL_VIOLATIONS)
+        );
     }
 }

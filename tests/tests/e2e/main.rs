@@ -10,6 +10,8 @@
 //! - [`addon_manager`]: add-ons installed from cluster events, ownership, upgrades, pushes.
 //! - [`support_triage`]: tickets classified with live add-on ownership; incidents from faults.
 //! - [`addons`]: the shipped add-on plugins render manifests that pass strict validation.
+//! - [`limits`]: oversized and garbled requests get their codes; refusals stay small and carry
+//!   field violations.
 //! - [`scoping`]: every service answers foreign and missing projects and clusters alike; ports
 //!   refuse what they do not serve and reflect only what they do.
 
@@ -21,6 +23,7 @@ mod deploy;
 mod faults;
 mod kubeconfig;
 mod lifecycle;
+mod limits;
 mod nats_restart;
 mod scoping;
 mod status_codes;

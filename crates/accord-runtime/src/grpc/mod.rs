@@ -27,6 +27,7 @@ mod bus_auth;
 mod metrics_layer;
 mod ready;
 mod server;
+mod too_large;
 mod trace;
 
 use accord_core::{DomainError, iam::Principal, responsibility::RpcRule};

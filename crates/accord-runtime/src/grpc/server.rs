@@ -30,7 +30,10 @@ use tonic::{
     transport::{Server, server::TcpIncoming},
 };
 use tonic_health::{ServingStatus, server::HealthReporter};
-use tower::{Service, util::option_layer};
+use tower::{
+    Service,
+    util::{MapResponseLayer, option_layer},
+};
 
 use super::{AuthLayer, Authenticator, MetricsLayer, ReadyGate, trace::request_span};
 use crate::metrics::Metrics;
@@ -255,6 +258,9 @@ impl GrpcServer {
         });
         let router = Server::builder()
             .trace_fn(request_span)
+            .layer(MapResponseLayer::new(
+                super::too_large::too_large_is_resource_exhausted::<Body>,
+            ))
             .layer(option_layer(metrics_layer))
             .layer(option_layer(ready.clone().map(ReadyGate::new)))
             .layer(option_layer(auth_layer.map(|(_, layer)| layer)))
