@@ -214,6 +214,11 @@ impl Bus {
         &self.inner.options
     }
 
+    /// The name the server reports (its `server_name`, or its generated id).
+    pub fn server_name(&self) -> String {
+        self.inner.client.server_info().server_name
+    }
+
     /// Largest message (payload plus headers) the server accepts.
     pub fn max_payload(&self) -> usize {
         self.inner.client.server_info().max_payload

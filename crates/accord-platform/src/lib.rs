@@ -128,6 +128,9 @@ pub struct Running {
     pub nats_url: String,
     /// Whether the platform started that NATS server (it stops with the platform).
     pub nats_started: bool,
+    /// The name of a NATS server that answered at the URL but that this deployment did not
+    /// start (its JetStream data is shared with whatever else uses it).
+    pub nats_foreign: Option<String>,
     /// The simulated fleet, when the platform runs it.
     pub fleet: Option<Arc<SimFleet>>,
     pub provisioner: Option<ServiceHandle<Provisioner>>,
@@ -258,6 +261,28 @@ impl Platform {
         })
     }
 
+    /// A server already answers at the URL: this deployment's own is used; another Accord
+    /// deployment's is refused (its streams hold that deployment's events); any other is used
+    /// and reported (returned), so `accord up` can say so.
+    async fn check_existing_nats(&self, dir: &std::path::Path) -> anyhow::Result<Option<String>> {
+        let ours = nats::server_name(dir)?;
+        let probe = self.bus_for("accord-probe").await?;
+        let reported = probe.server_name();
+        match nats::classify(&reported, &ours) {
+            nats::Existing::Ours => Ok(None),
+            nats::Existing::OtherDeployment(name) => bail!(
+                "the NATS server at {} belongs to another Accord deployment ({name}; this one is \
+                 {ours}): its streams hold that deployment's events. Stop it, or give this \
+                 deployment its own server with --nats-url",
+                self.nats_url
+            ),
+            nats::Existing::Foreign(name) => {
+                tracing::warn!(url = %self.nats_url, server = %name, "using a NATS server this deployment did not start; its JetStream data is shared with whatever else uses it");
+                Ok(Some(name))
+            }
+        }
+    }
+
     async fn bus_for(&self, service: &str) -> anyhow::Result<Bus> {
         Bus::connect_with(&self.nats_url, service, self.bus_options.clone())
             .await
@@ -272,10 +297,13 @@ impl Platform {
         let mut tasks = JoinSet::new();
         let shutdown = self.shutdown.clone();
         let mut nats_child = None;
-        if let NatsSource::StartIn(dir) = &self.nats
-            && !nats::reachable(&self.nats_url)
-        {
-            nats_child = Some(nats::start(&self.nats_url, dir).await?);
+        let mut nats_foreign = None;
+        if let NatsSource::StartIn(dir) = &self.nats {
+            if nats::reachable(&self.nats_url) {
+                nats_foreign = self.check_existing_nats(dir).await?;
+            } else {
+                nats_child = Some(nats::start(&self.nats_url, dir).await?);
+            }
         }
         let nats_started = nats_child.is_some();
 
@@ -366,6 +394,7 @@ impl Platform {
         Ok(Running {
             nats_url: self.nats_url,
             nats_started,
+            nats_foreign,
             fleet,
             provisioner,
             bootstrap,

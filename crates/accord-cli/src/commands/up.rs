@@ -74,10 +74,12 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
     let mut banner = format!(
         "accord is up\n  gRPC        {endpoint}   (provisioner: health + reflection v1/v1alpha)\n  add-ons     {addons_endpoint}   (addon-manager)\n  support     {support_endpoint}   (support-triage)\n  metrics     {metrics}\n  NATS        {}{}\n  sim clock   x{} (1.0 = real time)\n",
         args.nats_url,
-        if running.nats_started {
-            "   (started by accord up)"
-        } else {
-            ""
+        match (&running.nats_foreign, running.nats_started) {
+            (Some(name), _) => format!(
+                "   (an existing server, {name:?}, NOT started by accord up: its JetStream data is shared)"
+            ),
+            (None, true) => "   (started by accord up)".to_owned(),
+            (None, false) => "   (this deployment's server, already running)".to_owned(),
         },
         args.clock_factor
     );
