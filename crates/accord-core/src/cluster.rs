@@ -68,14 +68,19 @@ pub struct OidcConfig {
     pub required_claims: std::collections::BTreeMap<String, String>,
 }
 
+/// Most nodes of one pool AutoClusters may remediate at the same time. A pool has at most
+/// 1000 nodes; replacing more than 100 at once is no longer remediation but a re-provisioning,
+/// which is what cycling a pool is for.
+pub const MAX_IN_FLIGHT_PER_POOL: u32 = 100;
+
 /// The customer's AutoClusters settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AutoClustersSettings {
     /// Whether automatic remediation is allowed.
     pub remediation_enabled: bool,
-    /// Circuit breaker: at most this percent of nodes unhealthy at once.
+    /// Circuit breaker: at most this percent of nodes unhealthy at once (1–100).
     pub max_unhealthy_percent: u32,
-    /// Nodes per pool remediated at the same time.
+    /// Nodes per pool remediated at the same time (1–[`MAX_IN_FLIGHT_PER_POOL`]).
     pub max_in_flight_per_pool: u32,
 }
 

@@ -47,8 +47,9 @@ impl FromStr for Role {
             "reader" => Ok(Role::Reader),
             "editor" => Ok(Role::Editor),
             "admin" => Ok(Role::Admin),
-            other => Err(format!(
-                "unknown role {other:?} (expected admin, editor or reader)"
+            _ => Err(format!(
+                "unknown role {} (expected admin, editor or reader)",
+                crate::validation::quote(s)
             )),
         }
     }

@@ -220,13 +220,39 @@ pub enum InfraEvent {
     },
 }
 
-/// What exists right now, for reconciliation after a restart.
+/// What exists right now: the provisioner lists it at start-up and at every resync and brings
+/// the committed state in line with it (events can be lost with a crash; observed state
+/// cannot).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InfraSnapshot {
     /// Control-plane replicas by cluster.
     pub replicas: Vec<(ClusterId, String, String, ReplicaState, KubeVersion)>,
     /// Nodes with whether they are ready.
     pub nodes: Vec<(NodeId, bool)>,
+    /// Every instance as the infrastructure sees it.
+    #[serde(default)]
+    pub instances: Vec<ObservedInstance>,
+}
+
+/// One instance as the infrastructure sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedInstance {
+    /// The node it is for.
+    pub node: NodeId,
+    /// Provider instance id.
+    pub instance_id: String,
+    /// Failure domain.
+    pub failure_domain: String,
+    /// Address in the VPC subnet.
+    pub internal_ip: String,
+    /// Provisioning finished (the instance runs).
+    pub provisioned: bool,
+    /// The kubelet reports Ready.
+    pub ready: bool,
+    /// Drained (workloads evicted) and still running.
+    pub drained: bool,
+    /// Being terminated.
+    pub terminating: bool,
 }
 
 /// Why the infrastructure refused or failed an operation.

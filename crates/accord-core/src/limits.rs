@@ -47,12 +47,21 @@ pub fn text(v: &mut Violations, field: &str, value: &str, max: usize) {
 /// Records a violation when a repeated field has more than `max` items.
 pub fn items(v: &mut Violations, field: &str, len: usize, max: usize) {
     if len > max {
-        v.add(field, format!("has {len} items; at most {max} are accepted"));
+        v.add(
+            field,
+            format!("has {len} items; at most {max} are accepted"),
+        );
     }
 }
 
 /// Records violations for a string list: more than `max` items, or an item over `max_bytes`.
-pub fn text_items(v: &mut Violations, field: &str, values: &[String], max: usize, max_bytes: usize) {
+pub fn text_items(
+    v: &mut Violations,
+    field: &str,
+    values: &[String],
+    max: usize,
+    max_bytes: usize,
+) {
     items(v, field, values.len(), max);
     for (i, value) in values.iter().take(max).enumerate() {
         text(v, &format!("{field}[{i}]"), value, max_bytes);

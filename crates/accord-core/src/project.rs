@@ -10,8 +10,12 @@ use crate::{
     meta::Metadata,
 };
 
-/// GPU quota of a new project until the provider changes it.
+/// GPU quota of the bootstrap project (`default`) until the provider changes it.
 pub const DEFAULT_GPU_QUOTA: u32 = 64;
+
+/// GPU quota of a project a customer creates: none until the provider grants one
+/// (`SetProjectQuota`), so creating projects never multiplies a tenant's GPUs.
+pub const NEW_PROJECT_GPU_QUOTA: u32 = 0;
 
 /// A project: the unit of tenancy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

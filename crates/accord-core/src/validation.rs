@@ -1,12 +1,24 @@
 //! Validation rules shared by every service: resource names, labels and taints, Kubernetes
-//! versions and version skew, and the cluster's address ranges.
+//! versions and version skew, the cluster's address ranges, and the OIDC settings the provider
+//! hands to a cluster's API server.
 //!
-//! Each function returns a message a user can act on; callers attach the field path.
+//! Each function returns a message a user can act on; callers attach the field path. A message
+//! quotes the caller's value only through [`quote`] (bounded, control characters escaped), so
+//! no rule here repeats unbounded input.
+//!
+//! Rules about text itself (hidden characters, quoting, the OIDC settings) are in `text`.
 
 use std::{fmt, net::Ipv4Addr, str::FromStr};
 
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
+
+mod text;
+
+pub use text::{
+    is_hidden_char, oidc_claim_name, oidc_claim_value, oidc_client_id, oidc_issuer_url, plain_text,
+    quote,
+};
 
 /// Checks a DNS-1123 label: 1–63 lowercase letters, digits and `-`, starting and ending with
 /// a letter or digit.
@@ -25,12 +37,14 @@ pub fn dns_label(name: &str) -> Result<(), String> {
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     {
         return Err(format!(
-            "{name:?} may contain only lowercase letters, digits and '-'"
+            "{} may contain only lowercase letters, digits and '-'",
+            quote(name)
         ));
     }
     if name.starts_with('-') || name.ends_with('-') {
         return Err(format!(
-            "{name:?} must start and end with a letter or digit"
+            "{} must start and end with a letter or digit",
+            quote(name)
         ));
     }
     Ok(())
@@ -45,11 +59,14 @@ pub fn label(key: &str, value: &str) -> Result<(), String> {
     if let Some(p) = prefix
         && (p.is_empty() || p.len() > 253 || !p.split('.').all(|l| dns_label(l).is_ok()))
     {
-        return Err(format!("label key prefix {p:?} must be a DNS subdomain"));
+        return Err(format!(
+            "label key prefix {} must be a DNS subdomain",
+            quote(p)
+        ));
     }
-    label_name(name).map_err(|e| format!("label key {key:?}: {e}"))?;
+    label_name(name).map_err(|e| format!("label key {}: {e}", quote(key)))?;
     if !value.is_empty() {
-        label_name(value).map_err(|e| format!("label value {value:?}: {e}"))?;
+        label_name(value).map_err(|e| format!("label value {}: {e}", quote(value)))?;
     }
     Ok(())
 }
@@ -80,7 +97,8 @@ pub fn taint(key: &str, value: &str, effect: &str) -> Result<(), String> {
     label(key, value)?;
     if !TAINT_EFFECTS.contains(&effect) {
         return Err(format!(
-            "taint effect {effect:?} must be one of NoSchedule, PreferNoSchedule, NoExecute"
+            "taint effect {} must be one of NoSchedule, PreferNoSchedule, NoExecute",
+            quote(effect)
         ));
     }
     Ok(())
@@ -171,7 +189,12 @@ impl FromStr for KubeVersion {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.strip_prefix('v').unwrap_or(s);
         let mut parts = t.split('.');
-        let bad = || format!("{s:?} is not a Kubernetes version (expected e.g. 1.31)");
+        let bad = || {
+            format!(
+                "{} is not a Kubernetes version (expected e.g. 1.31)",
+                quote(s)
+            )
+        };
         let major = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
         let minor = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
         if let Some(patch) = parts.next() {
@@ -265,19 +288,20 @@ pub fn private_ranges() -> [Ipv4Net; 4] {
 }
 
 /// Parses an IPv4 CIDR that must be a network address inside a private range.
+///
+/// The notation is strict: four decimal octets and a prefix length, each without leading zeros
+/// (`010.001.000.000/16` is refused: tools disagree whether `010` is ten or eight).
 pub fn private_cidr(s: &str) -> Result<Ipv4Net, String> {
     if s.contains(':') {
         return Err(format!(
-            "{s:?}: IPv6 ranges are not supported; use an IPv4 CIDR"
+            "{}: IPv6 ranges are not supported; use an IPv4 CIDR",
+            quote(s)
         ));
     }
-    let net: Ipv4Net = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not an IPv4 CIDR such as 10.0.0.0/16"))?;
+    let net = strict_ipv4_cidr(s.trim())?;
     if net.trunc() != net {
         return Err(format!(
-            "{s} has host bits set; did you mean {}?",
+            "{net} has host bits set; did you mean {}?",
             net.trunc()
         ));
     }
@@ -287,6 +311,41 @@ pub fn private_cidr(s: &str) -> Result<Ipv4Net, String> {
         ));
     }
     Ok(net)
+}
+
+/// `a.b.c.d/len` with every number in plain decimal: digits only, no sign, no leading zero.
+fn strict_ipv4_cidr(s: &str) -> Result<Ipv4Net, String> {
+    let not_cidr = || format!("{} is not an IPv4 CIDR such as 10.0.0.0/16", quote(s));
+    let number = |part: &str, max: u32| -> Result<u32, String> {
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(not_cidr());
+        }
+        if part.len() > 1 && part.starts_with('0') {
+            return Err(format!(
+                "{}: write each number without leading zeros ({} is read as octal by some tools)",
+                quote(s),
+                quote(part)
+            ));
+        }
+        if part.len() > 3 {
+            return Err(not_cidr());
+        }
+        part.parse::<u32>()
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(not_cidr)
+    };
+    let (addr, len) = s.split_once('/').ok_or_else(not_cidr)?;
+    let parts: Vec<&str> = addr.splitn(5, '.').collect();
+    let [a, b, c, d] = parts[..] else {
+        return Err(not_cidr());
+    };
+    let mut octets = [0u8; 4];
+    for (o, part) in octets.iter_mut().zip([a, b, c, d]) {
+        *o = u8::try_from(number(part, 255)?).map_err(|_| not_cidr())?;
+    }
+    let len = u8::try_from(number(len, 32)?).map_err(|_| not_cidr())?;
+    Ipv4Net::new(Ipv4Addr::from(octets), len).map_err(|_| not_cidr())
 }
 
 impl NetworkPlan {
@@ -419,6 +478,24 @@ mod tests {
         assert!(label("k", "-x").is_err());
         assert!(taint("nvidia.com/gpu", "present", "NoSchedule").is_ok());
         assert!(taint("nvidia.com/gpu", "present", "Never").is_err());
+    }
+
+    #[test]
+    fn messages_quote_values_bounded() {
+        let long = format!("{}\n", "A".repeat(100_000));
+        for err in [
+            dns_label(&long).unwrap_err(),
+            label(&long, "v").unwrap_err(),
+            label("k", &long).unwrap_err(),
+            label(&format!("{long}/k"), "v").unwrap_err(),
+            taint("k", "v", &long).unwrap_err(),
+            long.parse::<KubeVersion>().unwrap_err(),
+            private_cidr(&long).unwrap_err(),
+            oidc_claim_name(&"a".repeat(100_000)).unwrap_err(),
+        ] {
+            assert!(err.len() < 400, "{} bytes: {}", err.len(), &err[..400]);
+            assert!(!err.contains('\n'), "control characters are escaped: {err}");
+        }
     }
 
     #[test]
@@ -569,6 +646,70 @@ mod tests {
                 24,
                 "vpc_subnet",
                 "too small",
+            ),
+            (
+                "010.001.000.000/16",
+                "10.244.0.0/16",
+                "10.96.0.0/12",
+                24,
+                "vpc_subnet",
+                "leading zeros",
+            ),
+            (
+                "10.0.0.0/016",
+                "10.244.0.0/16",
+                "10.96.0.0/12",
+                24,
+                "vpc_subnet",
+                "leading zeros",
+            ),
+            (
+                "10.0.0.0/16",
+                "10.244.00.0/16",
+                "10.96.0.0/12",
+                24,
+                "pod_cidr",
+                "leading zeros",
+            ),
+            (
+                "10.0.0.0/16",
+                "10.244.0.0/16",
+                "10.96.0.0/+12",
+                24,
+                "service_cidr",
+                "not an IPv4 CIDR",
+            ),
+            (
+                "10.0.0.0.0/16",
+                "10.244.0.0/16",
+                "10.96.0.0/12",
+                24,
+                "vpc_subnet",
+                "not an IPv4 CIDR",
+            ),
+            (
+                "10.0.0.256/16",
+                "10.244.0.0/16",
+                "10.96.0.0/12",
+                24,
+                "vpc_subnet",
+                "not an IPv4 CIDR",
+            ),
+            (
+                "10.0.0.0/33",
+                "10.244.0.0/16",
+                "10.96.0.0/12",
+                24,
+                "vpc_subnet",
+                "not an IPv4 CIDR",
+            ),
+            (
+                "10.0.0.0",
+                "10.244.0.0/16",
+                "10.96.0.0/12",
+                24,
+                "vpc_subnet",
+                "not an IPv4 CIDR",
             ),
         ];
         for (vpc, pod, svc, mask, field, needle) in cases {

@@ -533,6 +533,20 @@ pub(crate) fn snapshot(state: &FleetState) -> InfraSnapshot {
             .values()
             .map(|i| (i.node, i.ready))
             .collect(),
+        instances: state
+            .instances
+            .values()
+            .map(|i| accord_core::infra::ObservedInstance {
+                node: i.node,
+                instance_id: i.instance_id.clone(),
+                failure_domain: i.failure_domain.clone(),
+                internal_ip: i.internal_ip.to_string(),
+                provisioned: i.phase != Phase::Provisioning,
+                ready: i.ready,
+                drained: i.drained && i.phase == Phase::Running,
+                terminating: i.phase == Phase::Terminating,
+            })
+            .collect(),
     }
 }
 

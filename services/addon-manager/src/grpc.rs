@@ -16,7 +16,7 @@ use accord_runtime::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::trees::Installations as _;
+use crate::{bounds::Bounded as _, trees::Installations as _};
 use crate::{
     catalog::installer,
     handlers::upgrade::Outcome,
@@ -93,6 +93,7 @@ impl Addons for Api {
         &self,
         req: Request<pb::InstallAddonRequest>,
     ) -> Result<Response<pb::AddonInstallation>, Status> {
+        req.get_ref().bounded().map_err(st)?;
         let (caller, view) = self.scope(&req, &req.get_ref().cluster)?;
         let r = req.into_inner();
         let inst = self
@@ -116,6 +117,7 @@ impl Addons for Api {
         &self,
         req: Request<pb::GetAddonRequest>,
     ) -> Result<Response<pb::AddonInstallation>, Status> {
+        req.get_ref().bounded().map_err(st)?;
         let (_, view) = self.scope(&req, &req.get_ref().cluster)?;
         let name = &req.get_ref().name;
         let inst = self
@@ -136,6 +138,7 @@ impl Addons for Api {
         &self,
         req: Request<pb::ListAddonsRequest>,
     ) -> Result<Response<pb::ListAddonsResponse>, Status> {
+        req.get_ref().bounded().map_err(st)?;
         let (_, view) = self.scope(&req, &req.get_ref().cluster)?;
         let addons = self
             .m
@@ -157,6 +160,7 @@ impl Addons for Api {
         &self,
         req: Request<pb::UpdateAddonConfigRequest>,
     ) -> Result<Response<pb::AddonInstallation>, Status> {
+        req.get_ref().bounded().map_err(st)?;
         let (caller, view) = self.scope(&req, &req.get_ref().cluster)?;
         let r = req.into_inner();
         let inst = self
@@ -171,6 +175,7 @@ impl Addons for Api {
         &self,
         req: Request<pb::UninstallAddonRequest>,
     ) -> Result<Response<pb::UninstallAddonResponse>, Status> {
+        req.get_ref().bounded().map_err(st)?;
         let (_, view) = self.scope(&req, &req.get_ref().cluster)?;
         self.m
             .uninstall(&view, &req.get_ref().name)
@@ -183,6 +188,7 @@ impl Addons for Api {
         &self,
         req: Request<pb::UpgradeAddonRequest>,
     ) -> Result<Response<pb::UpgradeAddonResponse>, Status> {
+        req.get_ref().bounded().map_err(st)?;
         let caller = caller(&req)?.clone();
         let r = req.into_inner();
         let mut clusters = Vec::new();

@@ -16,6 +16,7 @@
 //!   `addon.upgrade-skipped`;
 //! - API keys are verified by the provisioner on every call (this service stores none).
 
+pub mod bounds;
 pub mod catalog;
 pub mod config;
 pub mod consumer;

@@ -92,9 +92,9 @@ pub struct ControllerInputs {
 }
 
 impl Provisioner {
-    /// Applies what changed in the infrastructure while the provisioner was not running:
-    /// replica states are re-applied (idempotent), nodes whose instance disappeared are treated
-    /// as terminated, and node readiness is brought in line.
+    /// Brings the committed state in line with what the infrastructure reports
+    /// ([`crate::handlers::resync`]): at start-up (whatever happened while the provisioner was
+    /// down) and at every periodic resync (events lost in a crash or a dropped channel).
     async fn resync_with_infrastructure(&self) -> Result<(), DomainError> {
         let snapshot = self.driver.snapshot();
         for (cluster, replica, failure_domain, state, version) in snapshot.replicas.clone() {
@@ -107,30 +107,19 @@ impl Provisioner {
             })
             .await;
         }
-        let known: HashSet<_> = snapshot.nodes.iter().map(|(id, _)| *id).collect();
+        let mut nodes = Vec::new();
         for pool in self.reader.all_pools()? {
-            for node in self.reader.nodes(pool.metadata.id)? {
-                if !node.status.instance_id.is_empty() && !known.contains(&node.metadata.id) {
-                    warn!(node = %node.metadata.id, "instance vanished while the provisioner was down");
-                    self.on_infra(InfraEvent::NodeTerminated {
-                        node: node.metadata.id,
-                    })
-                    .await;
-                }
-            }
+            nodes.extend(self.reader.nodes(pool.metadata.id)?);
         }
-        for (node, ready) in snapshot.nodes {
-            if let Some(n) = self.reader.node(node)? {
-                let is_ready = n.status.state == NodeState::Ready;
-                if n.status.state != NodeState::Provisioning && is_ready != ready {
-                    self.on_infra(InfraEvent::NodeReadiness {
-                        node,
-                        ready,
-                        reason: "Resync".into(),
-                    })
-                    .await;
-                }
-            }
+        let missed = crate::handlers::resync::missed_events(&nodes, &snapshot);
+        if !missed.is_empty() {
+            info!(
+                events = missed.len(),
+                "resync: applying what the infrastructure reports"
+            );
+        }
+        for ev in missed {
+            self.on_infra(ev).await;
         }
         Ok(())
     }
@@ -318,6 +307,13 @@ impl Provisioner {
                 }
                 Some(k) = inputs.kick_rx.recv() => { kicks.insert(k); }
                 _ = tick.tick() => {
+                    // Events already queued are older than the snapshot: apply them first.
+                    while let Ok(ev) = inputs.infra_rx.try_recv() {
+                        self.on_infra(ev).await;
+                    }
+                    if let Err(e) = self.resync_with_infrastructure().await {
+                        warn!(error = %e, "resync with the infrastructure failed");
+                    }
                     match self.reader.clusters(None) {
                         Ok(cs) => kicks.extend(cs.iter().map(|c| Kick::Cluster(c.metadata.id))),
                         Err(e) => warn!(error = %e, "resync listing failed"),

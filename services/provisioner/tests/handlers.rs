@@ -7,164 +7,24 @@ use std::collections::BTreeMap;
 
 use accord_core::{
     DomainError,
-    cluster::{Cluster, ClusterPhase},
+    cluster::ClusterPhase,
     iam::{Principal, Role},
-    ids::{ApiKeyId, ClusterId, ProjectId, UserId},
-    infra::{Catalog, ImageRelease, InstanceType, Region},
+    ids::{ApiKeyId, ClusterId, UserId},
     nodepool::{Autoscaling, NodePool, RollingUpdate},
-    project::Project,
     validation::KubeVersion,
 };
 use accord_provisioner::{
     auth::KeyAuthenticator,
-    change::Change,
     handlers::{
-        Ctx,
         clusters::{self, ClusterInput},
         nodepools::{self, PoolInput},
         projects,
     },
-    trees::Reader,
 };
-use accord_store::Store;
 use time::OffsetDateTime;
 
-fn catalog() -> Catalog {
-    let now = OffsetDateTime::now_utc();
-    let img = |v: &str| ImageRelease {
-        version: v.into(),
-        kernel: "6.8".into(),
-        containerd: "1.7".into(),
-        gpu_driver: "570".into(),
-        ofed: "24.10".into(),
-        published_at: now,
-    };
-    Catalog {
-        instance_types: vec![
-            InstanceType {
-                name: "h100-80gb-sxm-ib.8x".into(),
-                gpu_count: 8,
-                gpu_model: "H100".into(),
-                infiniband: true,
-                vcpus: 176,
-                memory_gib: 1440,
-            },
-            InstanceType {
-                name: "c1a.16x".into(),
-                gpu_count: 0,
-                gpu_model: String::new(),
-                infiniband: false,
-                vcpus: 16,
-                memory_gib: 64,
-            },
-        ],
-        regions: vec![Region {
-            name: "eu-iceland1".into(),
-            failure_domains: vec!["a".into(), "b".into(), "c".into()],
-        }],
-        images: vec![img("2026.10.0"), img("2026.11.0")],
-    }
-}
-
-struct World {
-    reader: Reader,
-    catalog: Catalog,
-    admin: Principal,
-    project: Project,
-}
-
-impl World {
-    async fn new() -> Self {
-        let store = Store::temporary().unwrap();
-        let reader = Reader::new(store);
-        let (ch, boot) = projects::bootstrap(&reader, OffsetDateTime::now_utc())
-            .unwrap()
-            .unwrap();
-        reader.store().commit(ch.commit).await.unwrap();
-        let admin = KeyAuthenticator::new(reader.clone())
-            .verify(&boot.admin.token)
-            .unwrap();
-        Self {
-            reader,
-            catalog: catalog(),
-            admin,
-            project: boot.project,
-        }
-    }
-
-    fn ctx<'a>(&'a self, p: &'a Principal) -> Ctx<'a> {
-        Ctx {
-            reader: &self.reader,
-            catalog: &self.catalog,
-            now: OffsetDateTime::now_utc(),
-            principal: p,
-        }
-    }
-
-    async fn commit<T>(&self, r: Result<(Change, T), DomainError>) -> T {
-        let (ch, v) = r.unwrap();
-        self.reader.store().commit(ch.commit).await.unwrap();
-        v
-    }
-
-    fn pid(&self) -> ProjectId {
-        self.project.metadata.id
-    }
-
-    async fn cluster(&self, name: &str) -> Cluster {
-        let c = self
-            .commit(clusters::create_cluster(
-                &self.ctx(&self.admin),
-                self.pid(),
-                name,
-                BTreeMap::new(),
-                &good_cluster(),
-            ))
-            .await;
-        // Pretend the control plane came up.
-        let mut running = c.clone();
-        running.status.phase = ClusterPhase::Running;
-        running.status.current_version = Some(c.spec.kubernetes_version);
-        running.metadata.resource_version += 1;
-        let mut ch = Change::new();
-        ch.put(
-            accord_provisioner::trees::CLUSTERS,
-            &c.metadata.id.to_string(),
-            &running,
-            accord_store::Expect::Any,
-        )
-        .unwrap();
-        self.reader.store().commit(ch.commit).await.unwrap();
-        running
-    }
-}
-
-fn good_cluster() -> ClusterInput {
-    ClusterInput {
-        kubernetes_version: "1.31".into(),
-        region: "eu-iceland1".into(),
-        vpc_subnet: "10.0.0.0/16".into(),
-        pod_cidr: "10.244.0.0/16".into(),
-        service_cidr: "10.96.0.0/12".into(),
-        node_cidr_mask_size: 24,
-        ..ClusterInput::default()
-    }
-}
-
-fn gpu_pool(count: u32) -> PoolInput {
-    PoolInput {
-        instance_type: "h100-80gb-sxm-ib.8x".into(),
-        count,
-        ..PoolInput::default()
-    }
-}
-
-fn field_of(e: &DomainError) -> Vec<String> {
-    match e {
-        DomainError::InvalidArgument(v) => v.iter().map(|f| f.field.clone()).collect(),
-        other => panic!("expected INVALID_ARGUMENT, got {other:?}"),
-    }
-}
+mod common;
+use common::{World, field_of, good_cluster, gpu_pool};
 
 #[tokio::test]
 async fn cluster_validation_reports_each_field() {

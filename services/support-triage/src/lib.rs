@@ -9,7 +9,8 @@
 //! loadable from a path at run time.
 //!
 //! The service around it: [`grpc`] serves `accord.support.v1.Support` (authorised by
-//! [`rules::RULES`]); [`consumer`] takes the platform's events — cluster conditions, add-on
+//! [`rules::RULES`]; every request held to [`bounds`] before any work, clusters the read model
+//! has not caught up with waited for briefly by [`catch_up`]); [`consumer`] takes the platform's events — cluster conditions, add-on
 //! ownership, health findings, remediation decisions — to keep each cluster's context
 //! ([`view`]) current and open incidents ([`handlers::incidents`]); [`service`] commits every
 //! handler's decision with its `ticket.*` events through the outbox.
@@ -21,6 +22,8 @@
 /// The classification engine (the `accord-triage` crate).
 pub use accord_triage as classify;
 
+pub mod bounds;
+pub mod catch_up;
 pub mod config;
 pub mod consumer;
 pub mod grpc;

@@ -146,6 +146,40 @@ async fn every_refusal_reaches_the_wire_with_its_code_and_none_is_internal() {
         net.service_cidr = "banana".into();
         net.node_cidr_mask_size = 99;
     }
+    // Over a limit: a label map of 2,000 entries (accepted, and stored, before the limits).
+    let mut many_labels = cluster_request("labelled", "");
+    many_labels.labels = (0..2_000)
+        .map(|i| (format!("k{i}"), "v".to_owned()))
+        .collect();
+    let mut many_taints = pool_request(&id, "tainted", CPU_INSTANCE, 1, "");
+    many_taints.spec.as_mut().unwrap().taints = (0..40)
+        .map(|i| pb::Taint {
+            key: format!("t{i}"),
+            value: "v".into(),
+            effect: "NoSchedule".into(),
+        })
+        .collect();
+    // OIDC settings that would add a flag to the API server's command line.
+    let oidc = |edit: fn(&mut pb::OidcConfig)| {
+        let mut request = cluster_request("oidc", "");
+        let mut config = pb::OidcConfig {
+            issuer_url: "https://issuer.example.com".into(),
+            client_id: "kubernetes".into(),
+            ..Default::default()
+        };
+        edit(&mut config);
+        request.spec.as_mut().unwrap().oidc = Some(config);
+        request
+    };
+    let injected_client = oidc(|o| o.client_id = "k8s\n--anonymous-auth=true".into());
+    let path_claim = oidc(|o| {
+        o.required_claims = [("../x".to_owned(), "y".to_owned())].into();
+    });
+    let bidi_issuer = oidc(|o| o.issuer_url = "https://example.com/\u{202E}lmth.xe".into());
+    let create_project = |name: &str| pb::CreateProjectRequest {
+        name: name.to_owned(),
+        labels: Default::default(),
+    };
     let garbage = env.api("accord_not-a-key_at-all").unwrap();
     let (a, o, r, e) = (&admin, &operator, &reader, &editor);
     let get = |cluster: &str| pb::GetClusterRequest {
@@ -435,6 +469,66 @@ async fn every_refusal_reaches_the_wire_with_its_code_and_none_is_internal() {
             ),
         ),
         case(
+            "2,000 labels",
+            Code::InvalidArgument,
+            &["labels", "at most 64"],
+            call!(a.clusters, create_cluster, many_labels),
+        ),
+        case(
+            "40 taints",
+            Code::InvalidArgument,
+            &["spec.taints", "at most 32"],
+            call!(a.node_pools, create_node_pool, many_taints),
+        ),
+        case(
+            "a reference over its limit, before the project is looked up",
+            Code::InvalidArgument,
+            &["project", "at most 253"],
+            call!(
+                a.clusters,
+                list_clusters,
+                pb::ListClustersRequest {
+                    project: "p".repeat(100_000),
+                }
+            ),
+        ),
+        case(
+            "newline in the OIDC client id",
+            Code::InvalidArgument,
+            &["spec.oidc.client_id", "U+000A"],
+            call!(a.clusters, create_cluster, injected_client),
+        ),
+        case(
+            "a path as a required OIDC claim",
+            Code::InvalidArgument,
+            &["spec.oidc.required_claims[../x]"],
+            call!(a.clusters, create_cluster, path_claim),
+        ),
+        case(
+            "bidi override in the OIDC issuer",
+            Code::InvalidArgument,
+            &["spec.oidc.issuer_url", "U+202E"],
+            call!(a.clusters, create_cluster, bidi_issuer),
+        ),
+        case(
+            "reader creates a project",
+            Code::PermissionDenied,
+            &["CreateProject", "admin", "reader"],
+            call!(r.projects, create_project, create_project("by-reader")),
+        ),
+        case(
+            "editor creates a project",
+            Code::PermissionDenied,
+            &["CreateProject", "admin", "editor"],
+            call!(e.projects, create_project, create_project("by-editor")),
+        ),
+        case(
+            "operator creates a project",
+            Code::PermissionDenied,
+            &["customer"],
+            call!(o.projects, create_project, create_project("by-operator")),
+        ),
+        case(
             "a customer key names another project",
             Code::PermissionDenied,
             &["scoped"],
@@ -449,6 +543,40 @@ async fn every_refusal_reaches_the_wire_with_its_code_and_none_is_internal() {
     ];
     let failures = run(cases).await;
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+
+    // A key for a user outside the project: the same answer whether the user exists (nora was
+    // a member until just now) or not (ghost never was).
+    env.mint_key("nora@example.com", pb::Role::Reader)
+        .await
+        .unwrap();
+    admin
+        .projects
+        .clone()
+        .remove_member(pb::RemoveMemberRequest {
+            project: String::new(),
+            user: "nora@example.com".into(),
+        })
+        .await
+        .unwrap();
+    let mut answers = Vec::new();
+    for user in ["nora@example.com", "ghost@example.com"] {
+        let err = admin
+            .projects
+            .clone()
+            .create_api_key(pb::CreateApiKeyRequest {
+                project: String::new(),
+                name: "probe".into(),
+                user: user.to_owned(),
+            })
+            .await
+            .unwrap_err();
+        answers.push((err.code(), err.message().replace(user, "<user>")));
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "CreateApiKey tells whether a user exists"
+    );
+    assert_eq!(answers[0].0, Code::NotFound, "{answers:?}");
 
     // A revoked key is refused on the very next call.
     let doomed = env

@@ -1,8 +1,16 @@
 //! support-triage end to end: a ticket about an add-on the customer modified comes back
 //! Customer-Owned citing the change (live ownership from the addon-manager's events); a
 //! control-plane replica taken down opens a Supported incident by itself and recovery closes
-//! it; overrides are the provider's and keep who and why.
+//! it; overrides are the provider's and keep who and why. A ticket about a cluster created a
+//! moment earlier is never a false `NOT_FOUND` (support-triage waits briefly for its read
+//! model), and every request is bounded before any work (the 40,000-component probe is refused
+//! at once).
 
+use std::time::{Duration, Instant};
+
+use accord_core::limits::{
+    MAX_DESCRIPTION_BYTES, MAX_ITEMS, MAX_SHORT_TEXT_BYTES, MAX_TITLE_BYTES,
+};
 use accord_e2e::{Env, cluster_id, cluster_request, kind, wait_for};
 use accord_proto::addons::v1 as apb;
 use accord_proto::support::v1 as spb;
@@ -288,4 +296,165 @@ async fn tickets_use_live_addon_ownership_and_control_plane_failures_open_incide
             "{field}: {err:?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_about_a_cluster_created_a_moment_earlier_is_never_not_found() {
+    let mut env = Env::start().await.unwrap();
+    let desk = env.start_support_triage().await.unwrap();
+    let admin = env.admin().unwrap();
+    let support = env.support(&env.admin_token).unwrap();
+    let operator = env.support(&env.operator_token).unwrap();
+
+    // Create a cluster and at once file a ticket naming it (by name, then by id): the read model
+    // learns it from the provisioner's events a moment later; the answer must not be NOT_FOUND.
+    let mut unseen_at_filing = 0;
+    for i in 0..4 {
+        let name = format!("fresh-{i}");
+        let created = admin
+            .clusters
+            .clone()
+            .create_cluster(cluster_request(&name, ""))
+            .await
+            .unwrap()
+            .into_inner();
+        let id = cluster_id(&created).unwrap();
+        let cluster: accord_core::ids::ClusterId = id.parse().unwrap();
+        if desk.reader().cluster(cluster).unwrap().is_none() {
+            unseen_at_filing += 1;
+        }
+        let named = if i % 2 == 0 { name.clone() } else { id.clone() };
+        let filed = support
+            .clone()
+            .file_ticket(spb::FileTicketRequest {
+                cluster: named.clone(),
+                title: "pods stuck in ContainerCreating".into(),
+                description: "new pods on the fresh cluster never start".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_or_else(|s| panic!("filing about {named} right after creating it: {s:?}"))
+            .into_inner();
+        assert_eq!(filed.cluster_id, id);
+        assert_eq!(filed.cluster_name, name);
+        // Listing by the cluster right after creating it answers too (the operator by id).
+        operator
+            .clone()
+            .list_tickets(spb::ListTicketsRequest {
+                cluster: id.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_or_else(|s| panic!("listing {id}: {s:?}"));
+    }
+    eprintln!("{unseen_at_filing} of 4 clusters were not yet in the read model when filed about");
+
+    // A cluster that does not exist is still NOT_FOUND, after a bounded wait.
+    let started = Instant::now();
+    let err = support
+        .clone()
+        .file_ticket(spb::FileTicketRequest {
+            cluster: "never-created".into(),
+            title: "x".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_tickets_are_refused_at_once_naming_the_field() {
+    let mut env = Env::start().await.unwrap();
+    env.start_support_triage().await.unwrap();
+    let support = env.support(&env.admin_token).unwrap();
+    let base = spb::FileTicketRequest {
+        title: "nodes unreachable".into(),
+        description: "kubectl get nodes hangs".into(),
+        ..Default::default()
+    };
+
+    // The probe: 40,000 distinct components (0.44 MB). Refused at once — over the whole-request
+    // limit (RESOURCE_EXHAUSTED) or over the list limit (INVALID_ARGUMENT) — never a stall.
+    let started = Instant::now();
+    let err = support
+        .clone()
+        .file_ticket(spb::FileTicketRequest {
+            customer_components: (0..40_000).map(|i| format!("comp-{i:05}")).collect(),
+            ..base.clone()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.code(), Code::InvalidArgument | Code::ResourceExhausted),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Under the whole-request limit, one over each field's limit: INVALID_ARGUMENT naming it.
+    let over = |n: usize| "x".repeat(n + 1);
+    for (field, req) in [
+        (
+            "customer_components",
+            spb::FileTicketRequest {
+                customer_components: (0..=MAX_ITEMS).map(|i| format!("c{i}")).collect(),
+                ..base.clone()
+            },
+        ),
+        (
+            "customer_components[0]",
+            spb::FileTicketRequest {
+                customer_components: vec![over(MAX_SHORT_TEXT_BYTES)],
+                ..base.clone()
+            },
+        ),
+        (
+            "title",
+            spb::FileTicketRequest {
+                title: over(MAX_TITLE_BYTES),
+                ..base.clone()
+            },
+        ),
+        (
+            "description",
+            spb::FileTicketRequest {
+                description: over(MAX_DESCRIPTION_BYTES),
+                ..base.clone()
+            },
+        ),
+    ] {
+        let err = support.clone().file_ticket(req).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{field}: {err:?}");
+        assert!(
+            err.message().starts_with(&format!("{field}: ")),
+            "{field}: {}",
+            err.message()
+        );
+    }
+
+    // At the limits: filed.
+    let t = support
+        .clone()
+        .file_ticket(spb::FileTicketRequest {
+            title: "t".repeat(MAX_TITLE_BYTES),
+            description: "d".repeat(MAX_DESCRIPTION_BYTES),
+            component: "c".repeat(MAX_SHORT_TEXT_BYTES),
+            customer_components: (0..MAX_ITEMS)
+                .map(|i| format!("{i:04}{}", "k".repeat(MAX_SHORT_TEXT_BYTES - 4)))
+                .collect(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(t.customer_components.len(), MAX_ITEMS);
 }

@@ -10,7 +10,7 @@ use accord_proto::{convert::provisioner as conv, provisioner::v1 as pb};
 use accord_runtime::grpc::Caller;
 use tonic::{Request, Response, Status};
 
-use super::{Api, pid, st};
+use super::{Api, bounded, pid, st};
 use crate::{
     change::Change,
     handlers::{
@@ -227,8 +227,9 @@ impl pb::clusters_server::Clusters for Api {
 
     async fn list_kubernetes_versions(
         &self,
-        _req: Request<pb::ListKubernetesVersionsRequest>,
+        req: Request<pb::ListKubernetesVersionsRequest>,
     ) -> Result<Response<pb::ListKubernetesVersionsResponse>, Status> {
+        bounded(&req)?;
         Ok(Response::new(pb::ListKubernetesVersionsResponse {
             versions: SUPPORTED_VERSIONS.iter().map(ToString::to_string).collect(),
             default_version: DEFAULT_VERSION.to_string(),
@@ -237,8 +238,9 @@ impl pb::clusters_server::Clusters for Api {
 
     async fn list_regions(
         &self,
-        _req: Request<pb::ListRegionsRequest>,
+        req: Request<pb::ListRegionsRequest>,
     ) -> Result<Response<pb::ListRegionsResponse>, Status> {
+        bounded(&req)?;
         Ok(Response::new(pb::ListRegionsResponse {
             regions: self.p.catalog().regions.iter().map(conv::region).collect(),
         }))

@@ -6,7 +6,7 @@ use accord_proto::{convert::provisioner as conv, provisioner::v1 as pb};
 use accord_runtime::grpc::Caller;
 use tonic::{Request, Response, Status};
 
-use super::{Api, pid, st};
+use super::{Api, bounded, pid, st};
 use crate::{
     change::Change,
     handlers::{
@@ -204,8 +204,9 @@ impl pb::node_pools_server::NodePools for Api {
     }
     async fn list_instance_types(
         &self,
-        _req: Request<pb::ListInstanceTypesRequest>,
+        req: Request<pb::ListInstanceTypesRequest>,
     ) -> Result<Response<pb::ListInstanceTypesResponse>, Status> {
+        bounded(&req)?;
         Ok(Response::new(pb::ListInstanceTypesResponse {
             instance_types: self
                 .p
@@ -219,8 +220,9 @@ impl pb::node_pools_server::NodePools for Api {
 
     async fn list_images(
         &self,
-        _req: Request<pb::ListImagesRequest>,
+        req: Request<pb::ListImagesRequest>,
     ) -> Result<Response<pb::ListImagesResponse>, Status> {
+        bounded(&req)?;
         Ok(Response::new(pb::ListImagesResponse {
             images: self.p.catalog().images.iter().map(conv::image).collect(),
             latest: self.latest_image(),

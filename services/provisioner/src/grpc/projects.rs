@@ -5,7 +5,7 @@ use accord_proto::{convert::provisioner as conv, provisioner::v1 as pb};
 use accord_runtime::grpc::caller;
 use tonic::{Request, Response, Status};
 
-use super::{Api, pid, st};
+use super::{Api, bounded, pid, st};
 use crate::handlers::projects as h;
 
 impl Api {
@@ -33,6 +33,7 @@ impl pb::projects_server::Projects for Api {
         &self,
         req: Request<pb::CreateProjectRequest>,
     ) -> Result<Response<pb::CreateProjectResponse>, Status> {
+        bounded(&req)?;
         let caller = caller(&req)?.clone();
         let r = req.into_inner();
         let (project, key) = self
@@ -62,6 +63,7 @@ impl pb::projects_server::Projects for Api {
         &self,
         req: Request<pb::ListProjectsRequest>,
     ) -> Result<Response<pb::ListProjectsResponse>, Status> {
+        bounded(&req)?;
         let caller = caller(&req)?.clone();
         let projects = match caller.principal {
             Principal::Customer { project, .. } => {
@@ -193,6 +195,7 @@ impl pb::projects_server::Projects for Api {
         &self,
         req: Request<pb::WhoAmIRequest>,
     ) -> Result<Response<pb::WhoAmIResponse>, Status> {
+        bounded(&req)?;
         let caller = caller(&req)?;
         Ok(Response::new(match &caller.principal {
             Principal::Customer {

@@ -10,12 +10,16 @@ use accord_core::{
     DomainError,
     cluster::{
         AutoClustersSettings, COND_CONTROL_PLANE_READY, COND_READY, COND_UPGRADING, CORE_ADDONS,
-        Cluster, ClusterEvent, ClusterPhase, ClusterSpec, ClusterStatus, OidcConfig,
+        Cluster, ClusterEvent, ClusterPhase, ClusterSpec, ClusterStatus, MAX_IN_FLIGHT_PER_POOL,
+        OidcConfig,
     },
-    error::Violations,
+    error::{Violations, echo},
     ids::{ClusterId, ProjectId},
     meta::{ConditionStatus, Conditions, Metadata},
-    validation::{KubeVersion, NetworkPlan, dns_label, kubelet_skew, upgrade_step},
+    validation::{
+        KubeVersion, NetworkPlan, dns_label, kubelet_skew, oidc_claim_name, oidc_claim_value,
+        oidc_client_id, oidc_issuer_url, quote, upgrade_step,
+    },
 };
 use accord_store::Expect;
 
@@ -46,18 +50,29 @@ pub struct OidcInput {
     pub required_claims: BTreeMap<String, String>,
 }
 
+/// OIDC settings end up as the API server's flags: every string is checked so that none can
+/// carry a control or invisible character, and claim names are plain names (no paths, no list
+/// or flag syntax).
 fn check_oidc(v: &mut Violations, field: &str, o: &OidcInput) -> Option<OidcConfig> {
     let mut ok = true;
-    if !o.issuer_url.starts_with("https://")
-        || o.issuer_url.len() <= "https://".len()
-        || o.issuer_url.contains(char::is_whitespace)
-    {
-        v.add(format!("{field}.issuer_url"), "must be an https:// URL");
-        ok = false;
+    let mut check = |name: String, result: Result<(), String>| {
+        if let Err(e) = result {
+            v.add(format!("{field}.{name}"), e);
+            ok = false;
+        }
+    };
+    check("issuer_url".into(), oidc_issuer_url(&o.issuer_url));
+    check("client_id".into(), oidc_client_id(&o.client_id));
+    if !o.username_claim.is_empty() {
+        check("username_claim".into(), oidc_claim_name(&o.username_claim));
     }
-    if o.client_id.trim().is_empty() {
-        v.add(format!("{field}.client_id"), "is required");
-        ok = false;
+    if !o.groups_claim.is_empty() {
+        check("groups_claim".into(), oidc_claim_name(&o.groups_claim));
+    }
+    for (key, value) in &o.required_claims {
+        let name = format!("required_claims[{}]", echo(key));
+        check(name.clone(), oidc_claim_name(key));
+        check(name, oidc_claim_value(value));
     }
     ok.then(|| OidcConfig {
         issuer_url: o.issuer_url.clone(),
@@ -83,10 +98,10 @@ fn check_autoclusters(v: &mut Violations, a: &AutoClustersSettings) {
             "must be between 1 and 100",
         );
     }
-    if a.max_in_flight_per_pool == 0 {
+    if !(1..=MAX_IN_FLIGHT_PER_POOL).contains(&a.max_in_flight_per_pool) {
         v.add(
             "spec.autoclusters.max_in_flight_per_pool",
-            "must be at least 1",
+            format!("must be between 1 and {MAX_IN_FLIGHT_PER_POOL}"),
         );
     }
 }
@@ -132,8 +147,8 @@ pub fn create_cluster(
         v.add(
             "spec.region",
             format!(
-                "unknown region {:?}; choose one of {}",
-                input.region,
+                "unknown region {}; choose one of {}",
+                quote(&input.region),
                 names.join(", ")
             ),
         );
@@ -162,7 +177,8 @@ pub fn create_cluster(
             v.add(
                 format!("spec.addons[{i}]"),
                 format!(
-                    "unknown core add-on {a:?}; choose from {}",
+                    "unknown core add-on {}; choose from {}",
+                    quote(a),
                     CORE_ADDONS.join(", ")
                 ),
             );
@@ -305,7 +321,8 @@ pub fn update_cluster(
             other => v.add(
                 "update_mask",
                 format!(
-                    "unknown field path {other:?}; mutable: {}",
+                    "unknown field path {}; mutable: {}",
+                    quote(other),
                     MUTABLE_PATHS.join(", ")
                 ),
             ),

@@ -10,6 +10,7 @@ pub mod infra;
 pub mod nodepools;
 pub mod nodes;
 pub mod projects;
+pub mod resync;
 
 use accord_core::{iam::Principal, infra::Catalog};
 use time::OffsetDateTime;
@@ -28,7 +29,8 @@ pub struct Ctx<'a> {
     pub principal: &'a Principal,
 }
 
-/// Checks labels, reporting each bad one under `field`.
+/// Checks labels, reporting each bad one under `field[key]` (the key quoted through
+/// [`accord_core::error::echo`]: a field path never repeats unbounded input either).
 pub(crate) fn check_labels(
     v: &mut accord_core::error::Violations,
     field: &str,
@@ -36,7 +38,7 @@ pub(crate) fn check_labels(
 ) {
     for (k, val) in labels {
         if let Err(e) = accord_core::validation::label(k, val) {
-            v.add(format!("{field}[{k}]"), e);
+            v.add(format!("{field}[{}]", accord_core::error::echo(k)), e);
         }
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Rules: the instance type and cluster never change; `min ≤ count ≤ max` with autoscaling;
 //! `max_surge` and `max_unavailable` are not both 0; the project's GPU quota covers every pool
-//! (and a cycle's surge); the cluster's address plan must have room for every node. Nodes
-//! themselves are created and removed by the reconciler, never here.
+//! (and a cycle's surge); the cluster's address plan must have room for every node; no two
+//! taints share a key and an effect (Kubernetes refuses such a node). Nodes themselves are
+//! created and removed by the reconciler, never here.
 
 use std::collections::BTreeMap;
 
@@ -17,7 +18,7 @@ use accord_core::{
         Autoscaling, CycleState, NodePool, NodePoolEvent, NodePoolPhase, NodePoolSpec,
         NodePoolStatus, RollingUpdate, Taint,
     },
-    validation::{dns_label, taint},
+    validation::{dns_label, quote, taint},
 };
 use accord_store::Expect;
 
@@ -86,9 +87,19 @@ fn check_rolling(v: &mut Violations, r: RollingUpdate) {
 }
 
 fn check_taints(v: &mut Violations, taints: &[Taint]) {
+    let mut seen = std::collections::HashMap::new();
     for (i, t) in taints.iter().enumerate() {
         if let Err(e) = taint(&t.key, &t.value, &t.effect) {
             v.add(format!("spec.taints[{i}]"), e);
+        } else if let Some(first) = seen.insert((t.key.as_str(), t.effect.as_str()), i) {
+            v.add(
+                format!("spec.taints[{i}]"),
+                format!(
+                    "repeats the key {} and effect {} of spec.taints[{first}]; a node has one taint per key and effect",
+                    quote(&t.key),
+                    t.effect
+                ),
+            );
         }
     }
 }
@@ -200,8 +211,8 @@ pub fn create_pool(
         v.add(
             "spec.instance_type",
             format!(
-                "unknown instance type {:?}; choose one of {}",
-                input.instance_type,
+                "unknown instance type {}; choose one of {}",
+                quote(&input.instance_type),
                 names.join(", ")
             ),
         );
@@ -216,7 +227,7 @@ pub fn create_pool(
     } else {
         v.add(
             "spec.image_version",
-            format!("unknown image {:?}", input.image_version),
+            format!("unknown image {}", quote(&input.image_version)),
         );
         None
     };
@@ -303,7 +314,8 @@ fn check_pool_label(v: &mut Violations, labels: &BTreeMap<String, String>, pool:
         v.add(
             format!("spec.node_labels.{POOL_LABEL}"),
             format!(
-                "is set by the platform to the pool's name ({pool:?}); remove it or use that value"
+                "is set by the platform to the pool's name ({}); remove it or use that value",
+                quote(pool)
             ),
         );
     }
@@ -378,7 +390,8 @@ pub fn update_pool(
             other => v.add(
                 "update_mask",
                 format!(
-                    "unknown field path {other:?}; mutable: {}",
+                    "unknown field path {}; mutable: {}",
+                    quote(other),
                     MUTABLE_PATHS.join(", ")
                 ),
             ),
@@ -480,7 +493,7 @@ pub fn cycle_pool(
     } else {
         return Err(DomainError::invalid(
             "image_version",
-            format!("unknown image {image:?}"),
+            format!("unknown image {}", quote(image)),
         ));
     };
     let kubelet = cluster

@@ -1,20 +1,26 @@
 //! Projects, members and API keys.
 //!
-//! Rules: project names are unique; the creator becomes Admin and gets a key scoped to the new
-//! project; the last Admin cannot be removed or demoted; removing a member revokes their keys
-//! in that project at once; secrets are generated here, returned once and stored only as a
-//! SHA-256 digest.
+//! Rules: only a project's Admin may create projects (a customer key whose role is Admin in the
+//! project it is scoped to); project names are unique; the creator becomes Admin and gets a key
+//! scoped to the new project; the last Admin cannot be removed or demoted; removing a member
+//! revokes their keys in that project at once; secrets are generated here, returned once and
+//! stored only as a SHA-256 digest.
+//!
+//! Users are global, projects are not: an answer about a user named in a request never tells
+//! whether that user exists outside the caller's project (a missing user and a user who is not
+//! a member get the same `NOT_FOUND`).
 
 use std::collections::BTreeMap;
 
 use accord_core::{
     DomainError,
-    error::Violations,
+    error::{Violations, echo},
     iam::{ApiKeyToken, Principal, Role},
     ids::{ApiKeyId, ProjectId, UserId},
+    limits::MAX_REF_BYTES,
     meta::Metadata,
     project::{ApiKeyRecord, DEFAULT_GPU_QUOTA, Member, Project, ProjectEvent, ProjectSpec, User},
-    validation::dns_label,
+    validation::{dns_label, plain_text, quote},
 };
 use accord_store::Expect;
 use rand::{Rng, distr::Alphanumeric};
@@ -73,18 +79,20 @@ pub fn mint_key(
 }
 
 fn check_user_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.len() > 254 {
-        return Err("must be 1-254 characters".into());
+    if name.is_empty() || name.len() > MAX_REF_BYTES {
+        return Err(format!("must be 1-{MAX_REF_BYTES} bytes"));
     }
-    if name
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || c == '/')
-    {
-        return Err(format!(
-            "{name:?} may not contain spaces, control characters or '/'"
-        ));
+    plain_text(name)?;
+    if name.chars().any(|c| c.is_whitespace() || c == '/') {
+        return Err(format!("{} may not contain spaces or '/'", quote(name)));
     }
     Ok(())
+}
+
+/// The one answer for a user who is not a member of the project, whether or not the user
+/// exists elsewhere.
+fn not_a_member(user_name: &str) -> DomainError {
+    DomainError::not_found("member", echo(user_name))
 }
 
 fn customer(principal: &Principal) -> Result<(UserId, &str), DomainError> {
@@ -100,12 +108,24 @@ fn customer(principal: &Principal) -> Result<(UserId, &str), DomainError> {
 }
 
 /// Creates a project; the caller becomes Admin and receives a key scoped to it.
+///
+/// Only an Admin may: a key whose role is Admin in the project it is scoped to. Readers and
+/// Editors cannot mint themselves a project (and with it a fresh quota) they administer.
 pub fn create_project(
     ctx: &Ctx<'_>,
     name: &str,
     labels: BTreeMap<String, String>,
 ) -> Result<(Change, Project, MintedKey), DomainError> {
     let (user, user_name) = customer(ctx.principal)?;
+    if let Principal::Customer { project, role, .. } = ctx.principal
+        && *role < Role::Admin
+    {
+        return Err(DomainError::PermissionDenied(format!(
+            "`CreateProject` needs the {} role in the project the key belongs to ({project}); \
+             you are {role}",
+            Role::Admin
+        )));
+    }
     let mut v = Violations::new();
     v.check("name", dns_label(name));
     check_labels(&mut v, "labels", &labels);
@@ -122,7 +142,7 @@ pub fn create_project(
     let project = Project {
         metadata,
         spec: ProjectSpec {
-            gpu_quota: DEFAULT_GPU_QUOTA,
+            gpu_quota: accord_core::project::NEW_PROJECT_GPU_QUOTA,
         },
     };
     let member = Member {
@@ -227,7 +247,8 @@ pub fn add_member(
         }
         if existing.role == Role::Admin && admins(ctx, project)? <= 1 {
             return Err(DomainError::precondition(format!(
-                "{user_name} is the last Admin of the project; make someone else Admin first"
+                "{} is the last Admin of the project; make someone else Admin first",
+                quote(user_name)
             )));
         }
     }
@@ -263,14 +284,15 @@ pub fn remove_member(
     let user = ctx
         .reader
         .user_by_name(user_name)?
-        .ok_or_else(|| DomainError::not_found("member", user_name))?;
+        .ok_or_else(|| not_a_member(user_name))?;
     let member = ctx
         .reader
         .member(project, user.id)?
-        .ok_or_else(|| DomainError::not_found("member", user_name))?;
+        .ok_or_else(|| not_a_member(user_name))?;
     if member.role == Role::Admin && admins(ctx, project)? <= 1 {
         return Err(DomainError::precondition(format!(
-            "{user_name} is the last Admin of the project"
+            "{} is the last Admin of the project",
+            quote(user_name)
         )));
     }
     let mut ch = Change::new();
@@ -294,14 +316,20 @@ pub fn remove_member(
     Ok((ch, revoked))
 }
 
-/// Creates a key for a member (the caller when `user` is empty).
+/// Creates a key for a member (the caller when `user` is empty). A user who is not a member
+/// gets `NOT_FOUND` whether or not they exist elsewhere.
 pub fn create_api_key(
     ctx: &Ctx<'_>,
     project: ProjectId,
     name: &str,
     user: &str,
 ) -> Result<(Change, MintedKey), DomainError> {
-    dns_label(name).map_err(|e| DomainError::invalid("name", e))?;
+    let mut v = Violations::new();
+    v.check("name", dns_label(name));
+    if !user.is_empty() {
+        v.check("user", check_user_name(user));
+    }
+    v.into_result()?;
     let (uid, uname) = if user.is_empty() {
         let (id, n) = customer(ctx.principal)?;
         (id, n.to_owned())
@@ -309,13 +337,11 @@ pub fn create_api_key(
         let u = ctx
             .reader
             .user_by_name(user)?
-            .ok_or_else(|| DomainError::not_found("member", user))?;
+            .ok_or_else(|| not_a_member(user))?;
         (u.id, u.name)
     };
     if ctx.reader.member(project, uid)?.is_none() {
-        return Err(DomainError::precondition(format!(
-            "{uname} is not a member of the project; add them first"
-        )));
+        return Err(not_a_member(&uname));
     }
     let key = mint_key(
         name,
@@ -346,14 +372,20 @@ pub fn revoke_api_key(
     project: ProjectId,
     key: &str,
 ) -> Result<(Change, ApiKeyRecord), DomainError> {
-    let id: ApiKeyId = key
-        .parse()
-        .map_err(|e: accord_core::ids::ParseIdError| DomainError::invalid("key", e.to_string()))?;
+    let id: ApiKeyId = key.parse().map_err(|_| {
+        DomainError::invalid(
+            "key",
+            format!(
+                "{} is not an API key id (expected `key-` followed by a 26-character ULID)",
+                quote(key)
+            ),
+        )
+    })?;
     let mut rec = ctx
         .reader
         .api_key(id)?
         .filter(|k| k.project == Some(project))
-        .ok_or_else(|| DomainError::not_found("API key", key))?;
+        .ok_or_else(|| DomainError::not_found("API key", echo(key)))?;
     if rec.revoked_at.is_some() {
         return Ok((Change::new(), rec));
     }

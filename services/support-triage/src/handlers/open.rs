@@ -1,8 +1,10 @@
 //! Opening a ticket: classify it with its context, set the response target, record it.
 
 use accord_core::{
-    DomainError, FieldViolation,
+    DomainError,
+    error::Violations,
     ids::{ClusterId, ProjectId, TicketId},
+    limits,
     support::{Ticket, TicketContext, TicketEvent, TicketOrigin, TicketState, sla_due},
 };
 use accord_store::Expect;
@@ -28,32 +30,22 @@ pub struct NewTicket {
     pub incident_key: Option<String>,
 }
 
-/// Longest title and description accepted (a pasted log fits; a core dump does not).
-pub const MAX_TITLE: usize = 300;
-pub const MAX_DESCRIPTION: usize = 64 * 1024;
-
-/// Checks what a customer filed.
+/// Checks what a customer filed: a title is required, and title and description are held to
+/// the platform's limits (`accord_core::limits`; the gRPC edge checks every field before any
+/// work, this keeps the handler safe for any caller).
 pub fn validate(title: &str, description: &str) -> Result<(), DomainError> {
-    let mut v = Vec::new();
+    let mut v = Violations::new();
     if title.trim().is_empty() {
-        v.push(FieldViolation::new("title", "is required"));
-    } else if title.len() > MAX_TITLE {
-        v.push(FieldViolation::new(
-            "title",
-            format!("is longer than {MAX_TITLE} bytes"),
-        ));
+        v.add("title", "is required");
     }
-    if description.len() > MAX_DESCRIPTION {
-        v.push(FieldViolation::new(
-            "description",
-            format!("is longer than {MAX_DESCRIPTION} bytes; attach logs elsewhere and link them"),
-        ));
-    }
-    if v.is_empty() {
-        Ok(())
-    } else {
-        Err(DomainError::InvalidArgument(v))
-    }
+    limits::text(&mut v, "title", title, limits::MAX_TITLE_BYTES);
+    limits::text(
+        &mut v,
+        "description",
+        description,
+        limits::MAX_DESCRIPTION_BYTES,
+    );
+    v.into_result()
 }
 
 /// Opens and classifies a ticket.
