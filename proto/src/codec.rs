@@ -60,29 +60,29 @@ pub struct LimitedDecoder<U> {
     inner: ProstDecoder<U>,
 }
 
+/// Decodes one message of type `U` from `buf`: `RESOURCE_EXHAUSTED` over its limit,
+/// `INVALID_ARGUMENT` when the bytes are not a `U`. Never panics, whatever the bytes.
+pub fn decode_limited<U: Message + Default + Limit>(buf: impl bytes::Buf) -> Result<U, Status> {
+    let len = buf.remaining();
+    if len > U::MAX_BYTES {
+        return Err(Status::resource_exhausted(format!(
+            "the request is {len} bytes; at most {} are accepted",
+            U::MAX_BYTES
+        )));
+    }
+    U::decode(buf).map_err(|e| {
+        Status::invalid_argument(format!(
+            "the request is not a valid protobuf message of its type: {e}"
+        ))
+    })
+}
+
 impl<U: Message + Default + Limit> Decoder for LimitedDecoder<U> {
     type Item = U;
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<U>, Status> {
-        use bytes::Buf as _;
-        let len = buf.remaining();
-        if len > U::MAX_BYTES {
-            return Err(Status::resource_exhausted(format!(
-                "the request is {len} bytes; at most {} are accepted",
-                U::MAX_BYTES
-            )));
-        }
-        self.inner.decode(buf).map_err(|status| {
-            if status.code() == tonic::Code::Internal {
-                Status::invalid_argument(format!(
-                    "the request is not a valid protobuf message of its type: {}",
-                    status.message()
-                ))
-            } else {
-                status
-            }
-        })
+        decode_limited(buf).map(Some)
     }
 
     fn buffer_settings(&self) -> BufferSettings {

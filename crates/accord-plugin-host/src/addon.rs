@@ -18,9 +18,13 @@ use crate::types::{
 };
 
 /// A loaded add-on. Cloning is cheap and clones share quarantine state.
+///
+/// Calls made through [`AddonPlugin::for_tenant`] are attributed to that tenant: faults on one
+/// tenant's input quarantine the add-on for that tenant only (see `health`).
 #[derive(Clone)]
 pub struct AddonPlugin {
     inner: Arc<Inner>,
+    caller: Option<Arc<str>>,
 }
 
 struct Inner {
@@ -32,6 +36,15 @@ impl AddonPlugin {
     pub(crate) fn new(loaded: Loaded<AddonPre<CallState>>, info: AddonInfo) -> Self {
         Self {
             inner: Arc::new(Inner { loaded, info }),
+            caller: None,
+        }
+    }
+
+    /// The same add-on, its calls attributed to `tenant` (e.g. the project id).
+    pub fn for_tenant(&self, tenant: &str) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            caller: Some(tenant.into()),
         }
     }
 
@@ -50,12 +63,16 @@ impl AddonPlugin {
         let violations = self
             .inner
             .loaded
-            .call("validate-config", |addon, mut store| async move {
-                addon
-                    .accord_plugin_addon_api()
-                    .call_validate_config(&mut store, config)
-                    .await
-            })
+            .call(
+                "validate-config",
+                self.caller.as_deref(),
+                |addon, mut store| async move {
+                    addon
+                        .accord_plugin_addon_api()
+                        .call_validate_config(&mut store, config)
+                        .await
+                },
+            )
             .await?;
         Ok(violations
             .into_iter()
@@ -74,12 +91,16 @@ impl AddonPlugin {
         let rendered = self
             .inner
             .loaded
-            .call("render", |addon, mut store| async move {
-                addon
-                    .accord_plugin_addon_api()
-                    .call_render(&mut store, &cluster, version, config)
-                    .await
-            })
+            .call(
+                "render",
+                self.caller.as_deref(),
+                |addon, mut store| async move {
+                    addon
+                        .accord_plugin_addon_api()
+                        .call_render(&mut store, &cluster, version, config)
+                        .await
+                },
+            )
             .await?
             .map_err(PluginError::Returned)?;
         Ok(rendered
@@ -97,12 +118,16 @@ impl AddonPlugin {
         let verdict = self
             .inner
             .loaded
-            .call("classify-change", |addon, mut store| async move {
-                addon
-                    .accord_plugin_addon_api()
-                    .call_classify_change(&mut store, previous, next)
-                    .await
-            })
+            .call(
+                "classify-change",
+                self.caller.as_deref(),
+                |addon, mut store| async move {
+                    addon
+                        .accord_plugin_addon_api()
+                        .call_classify_change(&mut store, previous, next)
+                        .await
+                },
+            )
             .await?;
         Ok(convert::verdict_from_wit(verdict))
     }
@@ -117,12 +142,16 @@ impl AddonPlugin {
         let plan = self
             .inner
             .loaded
-            .call("plan-upgrade", |addon, mut store| async move {
-                addon
-                    .accord_plugin_addon_api()
-                    .call_plan_upgrade(&mut store, current, target, config)
-                    .await
-            })
+            .call(
+                "plan-upgrade",
+                self.caller.as_deref(),
+                |addon, mut store| async move {
+                    addon
+                        .accord_plugin_addon_api()
+                        .call_plan_upgrade(&mut store, current, target, config)
+                        .await
+                },
+            )
             .await?
             .map_err(PluginError::Returned)?;
         Ok(convert::plan_from_wit(plan))

@@ -30,7 +30,7 @@ use crate::bindings::addon::{Addon, AddonPre};
 use crate::bindings::policy::{RemediationPolicy, RemediationPolicyPre};
 use crate::config::HostConfig;
 use crate::error::{PluginError, classify};
-use crate::health::Health;
+use crate::health::{Health, Quarantined};
 use crate::store::{CallState, new_store};
 
 /// What every loaded plugin shares with its host.
@@ -92,29 +92,42 @@ impl<W: World> Loaded<W> {
 
     /// Runs `f` against a fresh instance, with every limit of the sandbox. `f` gets the
     /// instance and its store by value and calls one export.
-    pub(crate) async fn call<R, F, Fut>(&self, op: &'static str, f: F) -> Result<R, PluginError>
+    pub(crate) async fn call<R, F, Fut>(
+        &self,
+        op: &'static str,
+        caller: Option<&str>,
+        f: F,
+    ) -> Result<R, PluginError>
     where
         F: FnOnce(W::Instance, Store<CallState>) -> Fut,
         Fut: Future<Output = wasmtime::Result<R>>,
     {
-        if let Some(reason) = self.health.quarantined() {
+        if let Some(reason) = self.health.quarantined_for(caller) {
             return Err(PluginError::Quarantined {
                 name: self.name.to_string(),
-                reason: reason.to_owned(),
+                reason,
             });
         }
         let outcome = self.run(f).await;
         if let Err(err) = &outcome {
-            tracing::debug!(plugin = %self.name, op, error = %err, "plugin call failed");
+            tracing::debug!(plugin = %self.name, op, caller, error = %err, "plugin call failed");
         }
-        if self.health.record(&outcome) {
-            tracing::warn!(
+        match self.health.record(caller, &outcome) {
+            Quarantined::Nothing => {}
+            Quarantined::Caller => tracing::warn!(
+                plugin = %self.name,
+                digest = %self.digest,
+                op,
+                caller,
+                "plugin quarantined for one tenant; other tenants' calls still run"
+            ),
+            Quarantined::Everyone => tracing::warn!(
                 plugin = %self.name,
                 digest = %self.digest,
                 op,
                 reason = self.health.quarantined().unwrap_or_default(),
                 "plugin quarantined"
-            );
+            ),
         }
         outcome
     }

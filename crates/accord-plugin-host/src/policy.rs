@@ -56,7 +56,7 @@ impl PolicyPlugin {
         let decision = self
             .inner
             .loaded
-            .call("decide", |policy, mut store| async move {
+            .call("decide", None, |policy, mut store| async move {
                 policy
                     .accord_plugin_policy_api()
                     .call_decide(&mut store, &finding, ctx)

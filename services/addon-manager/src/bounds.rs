@@ -84,73 +84,43 @@ impl Bounded for pb::UpgradeAddonRequest {
 mod tests {
     use super::*;
 
+    fn field_of(result: Result<(), DomainError>) -> String {
+        match result {
+            Err(DomainError::InvalidArgument(v)) => {
+                assert!(v[0].description.len() < 100, "{}", v[0].description);
+                v[0].field.clone()
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn oversized_configs_and_references_are_refused_naming_the_field() {
         let big = "x".repeat(MAX_CONFIG_BYTES + 1);
-        let cases: Vec<(Box<dyn Fn() -> Result<(), DomainError>>, &str)> = vec![
-            (
-                Box::new({
-                    let big = big.clone();
-                    move || {
-                        pb::UpdateAddonConfigRequest {
-                            config: big.clone(),
-                            ..Default::default()
-                        }
-                        .bounded()
-                    }
-                }),
-                "config",
-            ),
-            (
-                Box::new({
-                    let big = big.clone();
-                    move || {
-                        pb::InstallAddonRequest {
-                            config: big.clone(),
-                            ..Default::default()
-                        }
-                        .bounded()
-                    }
-                }),
-                "config",
-            ),
-            (
-                Box::new(|| {
-                    pb::GetAddonRequest {
-                        name: "n".repeat(MAX_REF_BYTES + 1),
-                        ..Default::default()
-                    }
-                    .bounded()
-                }),
-                "name",
-            ),
-            (
-                Box::new(|| {
-                    pb::UpgradeAddonRequest {
-                        clusters: vec!["c".into(); MAX_ITEMS + 1],
-                        ..Default::default()
-                    }
-                    .bounded()
-                }),
-                "clusters",
-            ),
-        ];
-        for (call, field) in cases {
-            match call() {
-                Err(DomainError::InvalidArgument(v)) => {
-                    assert_eq!(v[0].field, field);
-                    assert!(v[0].description.len() < 100, "{}", v[0].description);
-                }
-                other => panic!("{field}: {other:?}"),
-            }
-        }
-        assert!(
-            pb::UpdateAddonConfigRequest {
-                config: "x".repeat(MAX_CONFIG_BYTES),
-                ..Default::default()
-            }
-            .bounded()
-            .is_ok()
-        );
+        let update = pb::UpdateAddonConfigRequest {
+            config: big.clone(),
+            ..Default::default()
+        };
+        assert_eq!(field_of(update.bounded()), "config");
+        let install = pb::InstallAddonRequest {
+            config: big,
+            ..Default::default()
+        };
+        assert_eq!(field_of(install.bounded()), "config");
+        let get = pb::GetAddonRequest {
+            name: "n".repeat(MAX_REF_BYTES + 1),
+            ..Default::default()
+        };
+        assert_eq!(field_of(get.bounded()), "name");
+        let upgrade = pb::UpgradeAddonRequest {
+            clusters: vec!["c".into(); MAX_ITEMS + 1],
+            ..Default::default()
+        };
+        assert_eq!(field_of(upgrade.bounded()), "clusters");
+        let at_limit = pb::UpdateAddonConfigRequest {
+            config: "x".repeat(MAX_CONFIG_BYTES),
+            ..Default::default()
+        };
+        assert!(at_limit.bounded().is_ok());
     }
 }

@@ -136,6 +136,8 @@ impl Catalog {
         previous: &str,
         config: &str,
     ) -> Result<Rendered, DomainError> {
+        // Faults on this cluster's input count against its tenant, not the shared plugin.
+        let plugin = &plugin.for_tenant(&cluster.project.to_string());
         let info = plugin.info();
         let version = if version.is_empty() {
             info.default_version.clone()
@@ -187,6 +189,7 @@ impl Catalog {
         version: &str,
         config: &str,
     ) -> Result<Vec<AddonManifest>, DomainError> {
+        let plugin = &plugin.for_tenant(&cluster.project.to_string());
         let name = &plugin.info().name;
         let rendered = plugin
             .render(&cluster.info(), version, config)

@@ -216,6 +216,7 @@ impl AddonManager {
                         continue;
                     };
                     let plan = plugin
+                        .for_tenant(&inst.project.to_string())
                         .plan_upgrade(&inst.version, target, &inst.config)
                         .await
                         .map_err(|e| {

@@ -84,6 +84,11 @@ impl Provisioner {
         &self.reader
     }
 
+    /// Store commits so far (handlers' and the controller's).
+    pub fn commits(&self) -> u64 {
+        self.engine.commits()
+    }
+
     /// The infrastructure catalogue.
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
