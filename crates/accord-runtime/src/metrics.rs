@@ -45,6 +45,9 @@ use prometheus_client::{
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
+/// A series' labels as `name = value` pairs fixed at the call site, e.g.
+/// `Family<Labels<2>, Counter>` with `&[("operation", "drain-node"), ("result", "ok")]`.
+pub type Labels<const N: usize> = [(&'static str, &'static str); N];
 /// Content type of the `/metrics` response.
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";

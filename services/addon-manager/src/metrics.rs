@@ -11,40 +11,27 @@ use std::sync::Arc;
 
 use accord_core::{addon::AddonEvent, events::DomainEvent as _};
 use accord_plugin_host::PluginState;
+use accord_runtime::metrics::Labels;
 use prometheus_client::{
     collector::Collector,
-    encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric},
+    encoding::{DescriptorEncoder, EncodeMetric},
     metrics::{counter::Counter, family::Family, gauge::Gauge},
 };
 
 use crate::catalog::Catalog;
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct EventLabels {
-    pub event: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct OwnershipLabels {
-    pub to: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct PluginLabels {
-    addon: String,
-    digest: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct AddonLabels {
-    addon: String,
-}
+/// Labels of a plugin's series: its name and digest, read from the registry.
+type PluginLabels = [(&'static str, String); 2];
+/// Labels of an add-on's series: its name.
+type AddonLabels = [(&'static str, String); 1];
 
 /// Handles to the counters (cheap to clone).
 #[derive(Clone, Default)]
 pub struct AddonMetrics {
-    pub events: Family<EventLabels, Counter>,
-    pub ownership_changes: Family<OwnershipLabels, Counter>,
+    /// `{event}`.
+    pub events: Family<Labels<1>, Counter>,
+    /// `{to}`.
+    pub ownership_changes: Family<Labels<1>, Counter>,
 }
 
 impl AddonMetrics {
@@ -64,12 +51,10 @@ impl AddonMetrics {
 
     /// Counts a committed event.
     pub fn record(&self, e: &AddonEvent) {
-        self.events
-            .get_or_create(&EventLabels { event: e.event() })
-            .inc();
+        self.events.get_or_create(&[("event", e.event())]).inc();
         if let AddonEvent::OwnershipChanged { to, .. } = e {
             self.ownership_changes
-                .get_or_create(&OwnershipLabels { to: to.as_str() })
+                .get_or_create(&[("to", to.as_str())])
                 .inc();
         }
     }
@@ -93,18 +78,16 @@ impl Collector for PluginStates {
         for plugin in self.catalog.available() {
             let info = plugin.info();
             quarantined
-                .get_or_create(&PluginLabels {
-                    addon: info.name.clone(),
-                    digest: plugin.digest().to_owned(),
-                })
+                .get_or_create(&[
+                    ("addon", info.name.clone()),
+                    ("digest", plugin.digest().to_owned()),
+                ])
                 .set(i64::from(matches!(
                     plugin.state(),
                     PluginState::Quarantined { .. }
                 )));
             failures
-                .get_or_create(&AddonLabels {
-                    addon: info.name.clone(),
-                })
+                .get_or_create(&[("addon", info.name.clone())])
                 .set(i64::from(plugin.failures()));
         }
         quarantined.encode(encoder.encode_descriptor(

@@ -31,7 +31,6 @@ use crate::{
     change::Event,
     driver_ops::DriverOp,
     handlers::infra::on_infra_event,
-    metrics::{KindLabels, OperationLabels, ScopeLabels},
     reconcile::{reconcile_cluster, reconcile_pool},
     service::Provisioner,
     trees::{CLUSTERS, NODEPOOLS, pool_key},
@@ -127,9 +126,7 @@ impl Provisioner {
     async fn on_infra(&self, ev: InfraEvent) {
         self.metrics
             .infra_events
-            .get_or_create(&KindLabels {
-                kind: infra_event_kind(&ev),
-            })
+            .get_or_create(&[("kind", infra_event_kind(&ev))])
             .inc();
         let res = self
             .engine
@@ -152,7 +149,7 @@ impl Provisioner {
         };
         self.metrics
             .reconciles
-            .get_or_create(&ScopeLabels { scope })
+            .get_or_create(&[("scope", scope)])
             .inc();
         let now = OffsetDateTime::now_utc();
         let res = async {
@@ -272,7 +269,7 @@ impl Provisioner {
                 let res = op.run(driver).await;
                 let result = if res.is_ok() { "ok" } else { "error" };
                 counter
-                    .get_or_create(&OperationLabels { operation, result })
+                    .get_or_create(&[("operation", operation), ("result", result)])
                     .inc();
                 if let Err(e) = res {
                     warn!(error = %e, operation, "infrastructure operation failed; will retry");

@@ -10,33 +10,18 @@
 //! Commits and committed events are counted by the kit's engine
 //! (`accord_provisioner_commits_total`, `accord_provisioner_events_committed_total{event}`).
 
-use prometheus_client::{
-    encoding::EncodeLabelSet,
-    metrics::{counter::Counter, family::Family},
-};
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct OperationLabels {
-    pub operation: &'static str,
-    pub result: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct KindLabels {
-    pub kind: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ScopeLabels {
-    pub scope: &'static str,
-}
+use accord_runtime::metrics::Labels;
+use prometheus_client::metrics::{counter::Counter, family::Family};
 
 /// Handles to every provisioner metric (cheap to clone; all share the registered series).
 #[derive(Clone, Default)]
 pub struct ProvisionerMetrics {
-    pub infra_operations: Family<OperationLabels, Counter>,
-    pub infra_events: Family<KindLabels, Counter>,
-    pub reconciles: Family<ScopeLabels, Counter>,
+    /// `{operation, result}`.
+    pub infra_operations: Family<Labels<2>, Counter>,
+    /// `{kind}`.
+    pub infra_events: Family<Labels<1>, Counter>,
+    /// `{scope}`.
+    pub reconciles: Family<Labels<1>, Counter>,
 }
 
 impl ProvisionerMetrics {
