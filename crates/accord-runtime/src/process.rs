@@ -1,7 +1,7 @@
 //! The part every service binary shares: a multi-threaded tokio runtime around the service's
 //! async `run`, the error chain printed with `{:#}` and a non-zero exit on failure
-//! ([`main_with`]), waiting until shutdown or the first task to stop ([`supervise`]), and the
-//! outbox relay every service runs ([`spawn_relay`]).
+//! ([`main_with`]) and waiting until shutdown or the first task to stop ([`supervise`]). The
+//! outbox relay every service runs is started by the service host (`crate::host`).
 
 use std::{future::Future, process::ExitCode, time::Duration};
 
@@ -52,21 +52,4 @@ pub async fn supervise(
     }
     let _ = tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
     outcome
-}
-
-/// Spawns the outbox relay of `store` into `tasks`: it publishes committed events to JetStream
-/// until `shutdown` (see `accord_bus::OutboxRelay`).
-pub fn spawn_relay(
-    tasks: &mut JoinSet<anyhow::Result<()>>,
-    bus: &accord_bus::Bus,
-    store: &accord_store::Store,
-    shutdown: &CancellationToken,
-) {
-    let (bus, sd) = (bus.clone(), shutdown.clone());
-    let notify = store.outbox_notify();
-    let store = std::sync::Arc::new(store.clone());
-    tasks.spawn(async move {
-        accord_bus::OutboxRelay::run(bus, store, notify, sd).await;
-        Ok(())
-    });
 }

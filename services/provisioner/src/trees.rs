@@ -121,17 +121,6 @@ impl Reader {
             .ok_or_else(|| DomainError::not_found("project", id))
     }
 
-    /// A project by id or name.
-    pub fn project_ref(&self, r: &str) -> Result<Project, DomainError> {
-        let id = match r.parse::<ProjectId>() {
-            Ok(id) => id,
-            Err(_) => self
-                .name(&project_name_key(r))?
-                .ok_or_else(|| DomainError::not_found("project", r))?,
-        };
-        self.project(id)
-    }
-
     pub fn projects(&self) -> Result<Vec<Project>, DomainError> {
         self.list(PROJECTS, "")
     }

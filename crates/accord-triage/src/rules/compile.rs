@@ -43,18 +43,7 @@ fn id_prefix(category: Category) -> &'static str {
 
 /// The names a component hint may use for a layer: its title and its kebab-case id.
 fn layer_names(layer: Layer) -> [&'static str; 2] {
-    let id = match layer {
-        Layer::Infrastructure => "infrastructure",
-        Layer::ControlPlane => "control-plane",
-        Layer::WorkerNodes => "worker-nodes",
-        Layer::Networking => "networking",
-        Layer::Storage => "storage",
-        Layer::AddOns => "add-ons",
-        Layer::Identity => "identity",
-        Layer::Observability => "observability",
-        Layer::ApplicationConfig => "application-config",
-        Layer::Workloads => "workloads",
-    };
+    let id = layer.as_str();
     [layer.title(), id]
 }
 
