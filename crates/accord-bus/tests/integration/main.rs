@@ -7,8 +7,10 @@
 
 mod consumer;
 mod core_nats;
+mod objects;
 mod publish;
 mod relay;
 mod restart;
 mod support;
+mod trace_propagation;
 mod watch;

@@ -8,10 +8,6 @@
 // `#[test]` bodies.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "integration/support.rs"]
-#[allow(dead_code)]
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,7 +18,7 @@ use opentelemetry::trace::{TraceContextExt, TraceId, TracerProvider as _};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::SubscriberExt;
 
-use support::env;
+use crate::support::{self, env};
 
 fn current_trace_id() -> TraceId {
     tracing::Span::current()

@@ -5,7 +5,7 @@
 //! rules were final and never used for tuning: it is the honest estimate. Each line is a ticket
 //! plus `"expected": "<category>"` and optionally `"expected_rule": "<rule id>"`.
 //!
-//! Run with `cargo test -p accord-support-triage --test accuracy -- --nocapture` to see the
+//! Run with `cargo test -p accord-triage --test integration accuracy -- --nocapture` to see the
 //! per-category table and every misclassified ticket.
 
 // Test helpers outside #[test] functions may unwrap and panic too (as in the other crates).

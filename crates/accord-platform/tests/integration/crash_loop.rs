@@ -16,18 +16,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
 use std::{
     collections::{BTreeMap, HashSet},
     time::{Duration, Instant},
 };
 
+use crate::support::*;
 use accord_bus::Bus;
 use accord_proto::provisioner::v1 as pb;
 use accord_testkit::NatsServer;
 use rand::{Rng as _, SeedableRng as _, rngs::StdRng};
-use support::*;
 use tonic::Code;
 
 /// How long every pool may take to converge after the last restart.

@@ -23,8 +23,7 @@ use accord_provisioner::{
 };
 use time::OffsetDateTime;
 
-mod common;
-use common::{World, field_of, good_cluster, gpu_pool};
+use crate::common::{World, field_of, good_cluster, gpu_pool};
 
 #[tokio::test]
 async fn cluster_validation_reports_each_field() {

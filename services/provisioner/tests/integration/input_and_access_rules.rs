@@ -23,8 +23,7 @@ use accord_provisioner::{
     },
 };
 
-mod common;
-use common::{World, field_of, good_cluster, gpu_pool};
+use crate::common::{World, field_of, good_cluster, gpu_pool};
 
 /// A member of the world's project with `role`, as their own key authenticates them.
 async fn member(w: &World, name: &str, role: Role) -> Principal {

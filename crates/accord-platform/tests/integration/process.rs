@@ -11,14 +11,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
 use std::os::unix::process::ExitStatusExt as _;
 
+use crate::support::*;
 use accord_bus::Bus;
 use accord_proto::provisioner::v1 as pb;
 use accord_testkit::NatsServer;
-use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abort_between_commit_and_publish_publishes_the_event_exactly_once_after_restart() {
