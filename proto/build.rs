@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "accord/provisioner/v1/provisioner.proto",
         "accord/addons/v1/addons.proto",
+        "accord/addons/v1/plugins.proto",
         "accord/support/v1/support.proto",
     ];
     let fds = protox::compile(files, ["."])?;
@@ -26,6 +27,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// The decoded-size limit of a request type: [`MAX_REQUEST_BYTES`] for all but a plugin push.
+///
+/// [`MAX_REQUEST_BYTES`]: accord_core::limits::MAX_REQUEST_BYTES
+fn request_limit(proto_type: &str) -> &'static str {
+    match proto_type {
+        ".accord.addons.v1.PushPluginRequest" => "accord_core::limits::MAX_PLUGIN_REQUEST_BYTES",
+        _ => "accord_core::limits::MAX_REQUEST_BYTES",
+    }
+}
+
 /// `impl Limit` for every message a service receives (the request limit) or sends (none), by
 /// the Rust path prost gives it (`.accord.support.v1.Ticket` → `crate::support::v1::Ticket`).
 fn limit_impls(fds: &prost_types::FileDescriptorSet) -> String {
@@ -38,7 +49,7 @@ fn limit_impls(fds: &prost_types::FileDescriptorSet) -> String {
                     .or_insert("usize::MAX");
                 limits.insert(
                     method.input_type().to_owned(),
-                    "accord_core::limits::MAX_REQUEST_BYTES",
+                    request_limit(method.input_type()),
                 );
             }
         }

@@ -2,8 +2,9 @@
 //! prost encoding, with two differences from tonic's default codec on the receiving side —
 //!
 //! - a message over its type's limit ([`Limit`]) is `RESOURCE_EXHAUSTED` before it is decoded:
-//!   every request type is held to `accord_core::limits::MAX_REQUEST_BYTES`, response types
-//!   are not limited (the build script generates the impls from the services' method types);
+//!   every request type is held to `accord_core::limits::MAX_REQUEST_BYTES` (a plugin push to
+//!   `MAX_PLUGIN_REQUEST_BYTES`), response types are not limited (the build script generates
+//!   the impls from the services' method types);
 //! - bytes that do not decode as the message are `INVALID_ARGUMENT` (the caller's fault), not
 //!   tonic's `INTERNAL`.
 

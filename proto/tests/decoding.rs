@@ -59,11 +59,24 @@ proptest! {
 
 #[test]
 fn every_request_type_is_covered_and_oversized_is_resource_exhausted() {
-    let big = vec![0u8; accord_core::limits::MAX_REQUEST_BYTES + 1];
-    let results = decode_as_every_request(&big);
+    use accord_core::limits::{MAX_PLUGIN_REQUEST_BYTES, MAX_REQUEST_BYTES};
+    // Over every limit: refused by size alone, whatever the type.
+    let huge = vec![0u8; MAX_PLUGIN_REQUEST_BYTES + 1];
+    let results = decode_as_every_request(&huge);
     assert!(results.len() >= 40, "{} request types", results.len());
     for (request, result) in results {
         let status = result.expect_err(request);
         assert_eq!(status.code(), Code::ResourceExhausted, "{request}");
+    }
+    // Over the request limit: only a plugin push may be larger (these bytes are then refused
+    // as garbage, not by size).
+    let big = vec![0u8; MAX_REQUEST_BYTES + 1];
+    for (request, result) in decode_as_every_request(&big) {
+        let status = result.expect_err(request);
+        if request == "accord.addons.v1.PushPluginRequest" {
+            assert_eq!(status.code(), Code::InvalidArgument, "{request}");
+        } else {
+            assert_eq!(status.code(), Code::ResourceExhausted, "{request}");
+        }
     }
 }

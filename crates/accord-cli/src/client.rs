@@ -12,7 +12,7 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::time::Duration;
 
-use accord_proto::addons::v1::addons_client::AddonsClient;
+use accord_proto::addons::v1::{addons_client::AddonsClient, plugins_client::PluginsClient};
 use accord_proto::provisioner::v1::clusters_client::ClustersClient;
 use accord_proto::provisioner::v1::node_pools_client::NodePoolsClient;
 use accord_proto::provisioner::v1::nodes_client::NodesClient;
@@ -286,6 +286,11 @@ impl Api {
     /// `accord.addons.v1.Addons` (connect with the addon-manager's endpoint).
     pub fn addons(&self) -> AddonsClient<AuthChannel> {
         AddonsClient::with_interceptor(self.channel.clone(), self.auth.clone())
+    }
+
+    /// `accord.addons.v1.Plugins` (connect with the addon-manager's endpoint).
+    pub fn plugins(&self) -> PluginsClient<AuthChannel> {
+        PluginsClient::with_interceptor(self.channel.clone(), self.auth.clone())
     }
 
     /// `accord.support.v1.Support` (connect with support-triage's endpoint).

@@ -178,6 +178,38 @@ pub struct AddonInstallation {
     pub updated_by: String,
 }
 
+/// An automatic install (opted into at creation, or required by an InfiniBand pool) that failed
+/// and is being retried: the add-on's `install-failed` condition, shown beside the cluster's
+/// installations until the install succeeds, the customer installs or uninstalls the add-on
+/// themselves, or the cluster is deleted. No installation exists while it does.
+///
+/// Invariant: `last_error` is bounded (the addon-manager cuts it; it never carries unbounded
+/// plugin text), and `next_attempt_at` is after `last_failed_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingInstall {
+    /// Cluster.
+    pub cluster: ClusterId,
+    /// The cluster's project.
+    pub project: ProjectId,
+    /// Add-on name.
+    pub name: String,
+    /// Why the platform installs it (`opted-in` or `required-by-infiniband`).
+    pub source: AddonSource,
+    /// Failed attempts so far (1 after the first failure).
+    pub attempts: u32,
+    /// The first failure of this episode.
+    #[serde(with = "time::serde::rfc3339")]
+    pub first_failed_at: OffsetDateTime,
+    /// The latest failure.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_failed_at: OffsetDateTime,
+    /// What the latest attempt said (bounded).
+    pub last_error: String,
+    /// When it is tried again.
+    #[serde(with = "time::serde::rfc3339")]
+    pub next_attempt_at: OffsetDateTime,
+}
+
 /// An ownership transition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OwnershipChange {
@@ -268,7 +300,10 @@ pub enum AddonEvent {
         /// Why.
         reason: String,
     },
-    /// The platform could not install or re-render an add-on (a plugin error); nothing changed.
+    /// The platform could not install an add-on automatically (a plugin error or a missing
+    /// plugin); nothing was installed and the install is retried with backoff. Published on
+    /// the first failure of an episode and then as a reminder every few attempts, not on every
+    /// retry (see the addon-manager's `handlers::auto_install`).
     InstallFailed {
         /// Cluster.
         cluster: ClusterId,
@@ -276,8 +311,12 @@ pub enum AddonEvent {
         project: ProjectId,
         /// Add-on.
         addon: String,
-        /// What failed.
+        /// What failed (bounded).
         error: String,
+        /// Failed attempts of this episode so far (0 in events published before retries
+        /// existed).
+        #[serde(default)]
+        attempts: u32,
     },
     /// Removed.
     Uninstalled {
@@ -395,5 +434,18 @@ mod tests {
         assert_eq!(json["to"], "customer-owned");
         let back: AddonEvent = serde_json::from_value(json).unwrap();
         assert_eq!(back, ev);
+    }
+
+    #[test]
+    fn install_failed_events_from_before_retries_still_decode() {
+        let cluster = ClusterId::generate();
+        let old = serde_json::json!({
+            "event": "install-failed", "cluster": cluster, "project": ProjectId::generate(),
+            "addon": "cilium", "error": "unavailable: the cilium add-on plugin failed",
+        });
+        match serde_json::from_value::<AddonEvent>(old).unwrap() {
+            AddonEvent::InstallFailed { attempts, .. } => assert_eq!(attempts, 0),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -16,6 +16,11 @@ use crate::error::Violations;
 
 /// A whole request message, decoded size (gRPC `max_decoding_message_size`).
 pub const MAX_REQUEST_BYTES: usize = 256 << 10;
+/// A pushed plugin component (`PushPlugin`): the shipped ones are ~50–350 KiB.
+pub const MAX_PLUGIN_BYTES: usize = 3 << 20;
+/// The one request allowed past [`MAX_REQUEST_BYTES`]: `PushPlugin` (a component plus its
+/// kind). Still under tonic's own 4 MiB decoding limit.
+pub const MAX_PLUGIN_REQUEST_BYTES: usize = MAX_PLUGIN_BYTES + 1024;
 /// Names and ids a request refers to (projects, clusters, pools, nodes, users, keys, tickets).
 pub const MAX_REF_BYTES: usize = 253;
 /// Short free text: reasons, resolutions, component names.

@@ -123,14 +123,7 @@ impl PluginRegistry {
     /// [`offer`](Self::offer) for a component that must be of `kind`; another kind is
     /// [`PluginError::Invalid`].
     pub fn offer_kind(&self, kind: PluginKind, wasm: &[u8]) -> Result<Loaded, PluginError> {
-        let actual = self.host.kind_of(wasm)?;
-        if actual != kind {
-            return Err(PluginError::Invalid(format!(
-                "expected a {} component, got a {}",
-                kind_name(kind),
-                kind_name(actual)
-            )));
-        }
+        self.expect_kind(kind, wasm)?;
         match kind {
             PluginKind::RemediationPolicy => {
                 let policy = self.host.load_policy(wasm)?;
@@ -152,6 +145,61 @@ impl PluginRegistry {
             }
             PluginKind::Addon => Ok(self.activate_addon(self.host.load_addon(wasm)?)),
         }
+    }
+
+    /// Loads `wasm` as a component of `kind` and asks it to describe itself, without activating
+    /// it: what a push is checked with before it is stored. `replaced` names the digest of the
+    /// active plugin of that name, if any.
+    pub fn check_kind(&self, kind: PluginKind, wasm: &[u8]) -> Result<Loaded, PluginError> {
+        self.expect_kind(kind, wasm)?;
+        let active = self.snapshot();
+        let (name, version, digest, replaced) = match kind {
+            PluginKind::RemediationPolicy => {
+                let policy = self.host.load_policy(wasm)?;
+                let info = policy.info();
+                let replaced = active
+                    .policies
+                    .get(&info.name)
+                    .map(|p| p.digest().to_owned());
+                (
+                    info.name.clone(),
+                    info.version.clone(),
+                    policy.digest().to_owned(),
+                    replaced,
+                )
+            }
+            PluginKind::Addon => {
+                let addon = self.host.load_addon(wasm)?;
+                let info = addon.info();
+                let replaced = active.addons.get(&info.name).map(|a| a.digest().to_owned());
+                (
+                    info.name.clone(),
+                    info.plugin_version.clone(),
+                    addon.digest().to_owned(),
+                    replaced,
+                )
+            }
+        };
+        Ok(Loaded {
+            name,
+            kind,
+            version,
+            digest,
+            replaced,
+        })
+    }
+
+    /// `Invalid` unless `wasm` is a component of the world `kind` names.
+    fn expect_kind(&self, kind: PluginKind, wasm: &[u8]) -> Result<(), PluginError> {
+        let actual = self.host.kind_of(wasm)?;
+        if actual != kind {
+            return Err(PluginError::Invalid(format!(
+                "expected a {} component, got a {}",
+                kind_name(kind),
+                kind_name(actual)
+            )));
+        }
+        Ok(())
     }
 
     /// Offers every `*.wasm` file in `dir` (sorted by file name), each on its own: one bad file

@@ -1,6 +1,6 @@
-//! Domain add-on installations → `accord.addons.v1` messages.
+//! Domain add-on installations and pending automatic installs → `accord.addons.v1` messages.
 
-use accord_core::addon::{AddonInstallation, AddonManifest, AddonOwnership};
+use accord_core::addon::{AddonInstallation, AddonManifest, AddonOwnership, PendingInstall};
 
 use crate::{addons::v1 as pb, convert::provisioner::ts};
 
@@ -50,6 +50,22 @@ pub fn installation(i: &AddonInstallation, cluster_name: &str) -> pb::AddonInsta
         created_at: Some(ts(i.created_at)),
         updated_at: Some(ts(i.updated_at)),
         updated_by: i.updated_by.clone(),
+    }
+}
+
+/// A pending automatic install on the wire; `cluster_name` comes from the service's view.
+pub fn pending(p: &PendingInstall, cluster_name: &str) -> pb::PendingInstall {
+    pb::PendingInstall {
+        cluster_id: p.cluster.to_string(),
+        cluster_name: cluster_name.to_owned(),
+        project: p.project.to_string(),
+        name: p.name.clone(),
+        source: p.source.as_str().to_owned(),
+        attempts: p.attempts,
+        last_error: p.last_error.clone(),
+        first_failed_at: Some(ts(p.first_failed_at)),
+        last_failed_at: Some(ts(p.last_failed_at)),
+        next_attempt_at: Some(ts(p.next_attempt_at)),
     }
 }
 

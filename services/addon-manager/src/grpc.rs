@@ -8,7 +8,10 @@ use accord_core::{DomainError, ids::ClusterId};
 use accord_plugin_host::{AddonPlugin, PluginState};
 use accord_proto::{
     addons::v1::{self as pb, addons_server::Addons},
-    convert::{addons::installation, status_from},
+    convert::{
+        addons::{installation, pending as pending_install},
+        status_from,
+    },
 };
 use accord_runtime::{
     grpc::{Caller, caller},
@@ -153,7 +156,16 @@ impl Addons for Api {
                 i
             })
             .collect();
-        Ok(Response::new(pb::ListAddonsResponse { addons }))
+        // Failed automatic installs: the add-ons' install-failed condition.
+        let pending = self
+            .m
+            .reader()
+            .pending_of(view.id)
+            .map_err(st)?
+            .iter()
+            .map(|p| pending_install(&p.value, &view.name))
+            .collect();
+        Ok(Response::new(pb::ListAddonsResponse { addons, pending }))
     }
 
     async fn update_addon_config(

@@ -3,9 +3,11 @@
 //!
 //! It is the single writer of add-on installations ([`trees`]). It learns about clusters and
 //! node pools from the provisioner's events ([`consumer`] → [`handlers::cluster_view`]), installs
-//! the add-ons a cluster opted into and the Network Operator when an InfiniBand pool appears,
-//! re-renders manifests when the cluster changes, and serves `accord.addons.v1.Addons`
-//! ([`grpc`], authorised by [`rules::RULES`]). Every decision is a plain function in
+//! the add-ons a cluster opted into and the Network Operator when an InfiniBand pool appears
+//! (retrying those that fail, [`install_retries`]), re-renders manifests when the cluster
+//! changes, and serves `accord.addons.v1.Addons`
+//! ([`grpc`], authorised by [`rules::RULES`]) and the provider's plugin pushes,
+//! `accord.addons.v1.Plugins` ([`plugins`]). Every decision is a plain function in
 //! [`handlers`] over the plugin results the [`catalog`] produced; [`service`] commits it with
 //! its events through the outbox. Pushed plugins replace shipped ones without a restart (the
 //! kit's `accord_runtime::plugin_watch`).
@@ -22,7 +24,9 @@ pub mod config;
 pub mod consumer;
 pub mod grpc;
 pub mod handlers;
+pub mod install_retries;
 pub mod metrics;
+pub mod plugins;
 pub mod rules;
 pub mod service;
 pub mod trees;
@@ -31,7 +35,7 @@ pub mod view;
 use std::{path::PathBuf, sync::Arc};
 
 use accord_plugin_host::{HostConfig, PluginKind};
-use accord_proto::addons::v1::addons_server::AddonsServer;
+use accord_proto::addons::v1::{addons_server::AddonsServer, plugins_server::PluginsServer};
 use accord_runtime::{Basics, ServiceHost, Started, grpc::BusAuthenticator};
 use anyhow::Context as _;
 
@@ -92,15 +96,25 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
     let manager = AddonManager::new(b.store.clone(), catalog, &b.metrics, addon_metrics);
 
     let api = grpc::Api::new(Arc::clone(&manager));
+    let plugins = plugins::PluginsApi::new(Arc::clone(manager.catalog().registry()), b.bus.clone());
     ServiceHost::new(SERVICE, b)
         .api(rules::RULES, BusAuthenticator::new(b.bus.clone()), |s| {
             s.add_service(AddonsServer::new(api))
+                .add_service(PluginsServer::new(plugins))
         })
         .events(consumer::SUBSCRIPTION, Arc::clone(&manager))
         // Without the watch, pushes wait for the next start; the add-ons keep serving.
         .best_effort("plugin-bucket watch", async move {
             watch.await.context("the plugin-bucket watch")
         })
+        .critical(
+            "automatic-install retries",
+            install_retries::run(
+                Arc::clone(&manager),
+                install_retries::TICK,
+                b.shutdown.clone(),
+            ),
+        )
         .start(manager)
         .await
 }

@@ -7,6 +7,8 @@
 //!   configurations, the customer opts in and tunes).
 //! - Critical upgrades are the provider's part of "Core add-on installation and critical
 //!   upgrades": a customer calling `UpgradeAddon` is refused with the layer and its owner.
+//! - Pushing and listing plugins (`accord.addons.v1.Plugins`) are the provider's too: a pushed
+//!   component changes the catalogue of every project.
 
 use accord_core::responsibility::{Action, Actor, RpcRule};
 
@@ -57,6 +59,22 @@ pub static RULES: &[RpcRule] = &[
     RpcRule::new(
         "/accord.addons.v1.Addons/UpgradeAddon",
         Action::Mutate,
+        "core-addons",
+        Actor::PROVIDER,
+        false,
+    ),
+    // Pushing a plugin (an add-on or a remediation policy) changes what every project is
+    // offered: the provider's part of the catalogue, never a customer's.
+    RpcRule::new(
+        "/accord.addons.v1.Plugins/PushPlugin",
+        Action::Mutate,
+        "core-addons",
+        Actor::PROVIDER,
+        false,
+    ),
+    RpcRule::new(
+        "/accord.addons.v1.Plugins/ListPlugins",
+        Action::Read,
         "core-addons",
         Actor::PROVIDER,
         false,

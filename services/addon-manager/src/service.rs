@@ -6,9 +6,12 @@
 //!   write, so a handler decides on the state its plugin results were computed from;
 //! - state and events commit in one flushed store batch before the caller is answered; the
 //!   outbox relay publishes them afterwards (at least once, de-duplicated by event id);
-//! - a failed plugin call changes nothing; on the bus path it is recorded as
-//!   `addon.install-failed` (automatic installs) or logged (re-renders) and retried with the
-//!   next change of the cluster.
+//! - a failed plugin call changes no installation. On the API path the caller gets the error;
+//!   an automatic install leaves a pending record instead (`handlers::auto_install`), which
+//!   only [`AddonManager::retry_install`] attempts again (the retry loop,
+//!   `crate::install_retries`, calls it when the record is due) — a later event that would
+//!   install the add-on leaves it to the loop, so the backoff holds; a failed re-render is
+//!   logged and the previous manifests stay until the next change of the cluster.
 
 use std::sync::Arc;
 
@@ -16,6 +19,7 @@ use accord_core::{
     DomainError,
     addon::{AddonEvent, AddonInstallation, AddonSource},
     iam::Principal,
+    ids::ClusterId,
 };
 use accord_runtime::{
     Engine, Writer,
@@ -23,13 +27,15 @@ use accord_runtime::{
     metrics::Metrics,
 };
 use accord_store::Store;
+use time::OffsetDateTime;
 use tracing::{info, warn};
 
 use crate::trees::Installations as _;
 use crate::{
     catalog::{Catalog, installer},
     handlers::{
-        Change, Ctx,
+        Change, Ctx, Rendered,
+        auto_install::{self, BACKOFF},
         cluster_view::{self, Input},
         configure::configure,
         install::{Installing, install},
@@ -55,6 +61,22 @@ pub struct InstallRequest {
     pub version: String,
     pub config: String,
     pub self_managed: bool,
+}
+
+/// What retrying one pending automatic install did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retried {
+    /// Installed; the record is gone.
+    Installed,
+    /// Failed again; the record says when it is tried next.
+    Failed {
+        attempts: u32,
+        next_attempt_at: OffsetDateTime,
+    },
+    /// Deleted without an attempt: it no longer applied (why).
+    Dropped(&'static str),
+    /// Nothing to do: no such record, or it is not due yet.
+    NotDue,
 }
 
 /// The engine.
@@ -124,7 +146,7 @@ impl AddonManager {
                     .await?,
             )
         };
-        let (ch, inst) = install(
+        let (mut ch, inst) = install(
             &ctx,
             cluster,
             existing.as_ref().map(|v| &v.value),
@@ -132,6 +154,10 @@ impl AddonManager {
             AddonSource::Requested,
             what,
         )?;
+        // The customer's own install (or declaration) supersedes a failed automatic one.
+        if let Some(pending) = self.reader.pending(cluster.id, &req.name)? {
+            auto_install::resolve(&mut ch, &pending);
+        }
         w.commit(ch).await?;
         Ok(inst)
     }
@@ -167,12 +193,21 @@ impl AddonManager {
         Ok(inst)
     }
 
-    /// Removes an installation.
+    /// Removes an installation; for an add-on whose automatic install is pending, stops
+    /// retrying it (the customer does not want it after all).
     pub async fn uninstall(&self, cluster: &ClusterView, name: &str) -> Result<(), DomainError> {
         let mut w = self.engine.lock().await;
-        let current = self.installed(cluster, name)?;
         let mut ch = Change::new();
-        uninstall(&mut ch, &current, "uninstalled at the customer's request");
+        let Some(pending) = self.reader.pending(cluster.id, name)? else {
+            let current = self.installed(cluster, name)?;
+            uninstall(&mut ch, &current, "uninstalled at the customer's request");
+            return w.commit(ch).await;
+        };
+        auto_install::resolve(&mut ch, &pending);
+        if let Some(current) = self.reader.addon(cluster.id, name)? {
+            uninstall(&mut ch, &current, "uninstalled at the customer's request");
+        }
+        info!(cluster = %cluster.id, addon = name, "pending automatic install cancelled by the customer");
         w.commit(ch).await
     }
 
@@ -271,6 +306,9 @@ impl AddonManager {
             for inst in self.reader.addons_of(view.id)? {
                 uninstall(&mut ch, &inst, "the cluster was deleted");
             }
+            for pending in self.reader.pending_of(view.id)? {
+                auto_install::resolve(&mut ch, &pending);
+            }
             return w.commit(ch).await;
         }
         if effect.install_opted_in {
@@ -295,8 +333,8 @@ impl AddonManager {
         Ok(())
     }
 
-    /// Installs `name` unless it is installed; a plugin that is missing or fails leaves an
-    /// `addon.install-failed` event instead.
+    /// Installs `name` unless it is installed or already pending; a plugin that is missing or
+    /// fails leaves a pending record (and `addon.install-failed`) for the retry loop.
     async fn auto_install(
         &self,
         w: &mut W<'_>,
@@ -308,35 +346,119 @@ impl AddonManager {
         if self.reader.addon(view.id, name)?.is_some() {
             return Ok(());
         }
-        let prepared = match self.catalog.addon(name) {
-            Ok(plugin) => self.catalog.prepare(&plugin, view, "", "{}", "{}").await,
-            Err(e) => Err(e),
-        };
-        let ch = match prepared {
-            Ok(rendered) => {
-                install(
-                    ctx,
-                    view,
-                    None,
-                    name,
-                    source,
-                    Installing::Rendered(rendered),
-                )?
-                .0
-            }
-            Err(e) => {
-                warn!(cluster = %view.id, addon = name, error = %e, "automatic install failed");
-                let mut ch = Change::new();
-                ch.event(AddonEvent::InstallFailed {
-                    cluster: view.id,
-                    project: view.project,
-                    addon: name.to_owned(),
-                    error: e.to_string(),
-                });
-                ch
-            }
-        };
+        if self.reader.pending(view.id, name)?.is_some() {
+            // Failed before: the retry loop tries again when its backoff says so.
+            return Ok(());
+        }
+        let result = self.prepare_default(view, name).await;
+        let (ch, outcome) = auto_install::attempt(ctx, view, None, name, source, result, &BACKOFF)?;
+        if let auto_install::Outcome::Failed(p) = &outcome {
+            warn!(cluster = %view.id, addon = name, error = %p.last_error, next_attempt_at = %p.next_attempt_at, "automatic install failed; it will be retried");
+        }
         w.commit(ch).await
+    }
+
+    /// The plugin work of an automatic install: the default version, no overrides.
+    async fn prepare_default(
+        &self,
+        view: &ClusterView,
+        name: &str,
+    ) -> Result<Rendered, DomainError> {
+        let plugin = self.catalog.addon(name)?;
+        self.catalog.prepare(&plugin, view, "", "{}", "{}").await
+    }
+
+    // ------------------------------------------------------------------ retries
+
+    /// The pending automatic installs due at `now` (cluster, add-on), longest overdue first,
+    /// at most `max`.
+    pub fn due_installs(
+        &self,
+        now: OffsetDateTime,
+        max: usize,
+    ) -> Result<Vec<(ClusterId, String)>, DomainError> {
+        let pending = self.reader.all_pending()?;
+        Ok(auto_install::due(&pending, now, max)
+            .into_iter()
+            .map(|p| (p.cluster, p.name.clone()))
+            .collect())
+    }
+
+    /// Tries the pending install of `name` on `cluster` again if it is due at `now` (which
+    /// also stamps what it writes): installs it, or records the failure with the next attempt
+    /// time. Holds the write lock for this one install's plugin work.
+    pub async fn retry_install(
+        &self,
+        cluster: ClusterId,
+        name: &str,
+        now: OffsetDateTime,
+    ) -> Result<Retried, DomainError> {
+        let mut w = self.engine.lock().await;
+        let Some(pending) = self.reader.pending(cluster, name)? else {
+            return Ok(Retried::NotDue);
+        };
+        if pending.value.next_attempt_at > now {
+            return Ok(Retried::NotDue);
+        }
+        let view = self.reader.cluster(cluster)?.map(|v| v.value);
+        let installed = self.reader.addon(cluster, name)?.is_some();
+        let view = match (
+            auto_install::obsolete(&pending.value, view.as_ref(), installed),
+            view,
+        ) {
+            (None, Some(view)) => view,
+            (why, _) => {
+                let why = why.unwrap_or("the cluster is gone");
+                let mut ch = Change::new();
+                auto_install::resolve(&mut ch, &pending);
+                w.commit(ch).await?;
+                info!(cluster = %cluster, addon = name, why, "pending automatic install dropped");
+                return Ok(Retried::Dropped(why));
+            }
+        };
+        let ctx = Ctx {
+            now,
+            actor: SERVICE.to_owned(),
+        };
+        let result = self.prepare_default(&view, name).await;
+        let (ch, outcome) = auto_install::attempt(
+            &ctx,
+            &view,
+            Some(&pending),
+            name,
+            pending.value.source,
+            result,
+            &BACKOFF,
+        )?;
+        w.commit(ch).await?;
+        Ok(match outcome {
+            auto_install::Outcome::Installed(_) => {
+                info!(cluster = %cluster, addon = name, attempts = pending.value.attempts, "automatic install succeeded on retry");
+                Retried::Installed
+            }
+            auto_install::Outcome::Failed(p) => {
+                warn!(cluster = %cluster, addon = name, attempts = p.attempts, error = %p.last_error, next_attempt_at = %p.next_attempt_at, "automatic install failed again");
+                Retried::Failed {
+                    attempts: p.attempts,
+                    next_attempt_at: p.next_attempt_at,
+                }
+            }
+        })
+    }
+
+    /// One retry pass at `now`: every pending install due then (at most
+    /// [`crate::install_retries::MAX_PER_PASS`]), one at a time — the retry loop's pass
+    /// without its shutdown checks and error logging, for callers with their own clock (tests).
+    pub async fn retry_due(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<((ClusterId, String), Retried)>, DomainError> {
+        let mut out = Vec::new();
+        for (cluster, name) in self.due_installs(now, crate::install_retries::MAX_PER_PASS)? {
+            let retried = self.retry_install(cluster, &name, now).await?;
+            out.push(((cluster, name), retried));
+        }
+        Ok(out)
     }
 
     /// Refreshes the manifests of every rendered installation of `view`.

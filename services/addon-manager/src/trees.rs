@@ -4,12 +4,19 @@
 //! - `clusters` `<cluster>` → [`ClusterView`]: the read model of the provisioner's clusters and
 //!   pools (written only from the provisioner's events);
 //! - `addons` `<cluster>/<addon>` → [`AddonInstallation`];
+//! - `pending_installs` `<cluster>/<addon>` → [`PendingInstall`]: an automatic install that
+//!   failed and is being retried (`crate::handlers::auto_install`); never beside an
+//!   installation of the same add-on (the commit that installs it deletes the record);
 //! - the project directory of the service kit (`accord_runtime::directory`).
 //!
 //! Invariant: only the addon-manager opens this store; it is the single writer of add-on
 //! installations.
 
-use accord_core::{DomainError, addon::AddonInstallation, ids::ClusterId};
+use accord_core::{
+    DomainError,
+    addon::{AddonInstallation, PendingInstall},
+    ids::ClusterId,
+};
 use accord_runtime::directory::ReadModel;
 use accord_store::{Store, Table, Versioned};
 
@@ -17,6 +24,7 @@ use crate::view::ClusterView;
 
 pub const CLUSTERS: Table<ClusterView> = Table::new("clusters");
 pub const ADDONS: Table<AddonInstallation> = Table::new("addons");
+pub const PENDING_INSTALLS: Table<PendingInstall> = Table::new("pending_installs");
 
 /// Key of an installation.
 pub fn addon_key(cluster: ClusterId, addon: &str) -> String {
@@ -49,6 +57,17 @@ pub trait Installations {
         &self,
         addon: &str,
     ) -> Result<Vec<Versioned<AddonInstallation>>, DomainError>;
+    /// The pending automatic install of `name` on `cluster`.
+    fn pending(
+        &self,
+        cluster: ClusterId,
+        name: &str,
+    ) -> Result<Option<Versioned<PendingInstall>>, DomainError>;
+    /// A cluster's pending automatic installs, by name.
+    fn pending_of(&self, cluster: ClusterId)
+    -> Result<Vec<Versioned<PendingInstall>>, DomainError>;
+    /// Every pending automatic install, across clusters.
+    fn all_pending(&self) -> Result<Vec<PendingInstall>, DomainError>;
 }
 
 impl Installations for Reader {
@@ -81,5 +100,28 @@ impl Installations for Reader {
             .filter(|(_, v)| v.value.name == addon)
             .map(|(_, v)| v)
             .collect())
+    }
+
+    fn pending(
+        &self,
+        cluster: ClusterId,
+        name: &str,
+    ) -> Result<Option<Versioned<PendingInstall>>, DomainError> {
+        Ok(PENDING_INSTALLS.get(self.store(), &addon_key(cluster, name))?)
+    }
+
+    fn pending_of(
+        &self,
+        cluster: ClusterId,
+    ) -> Result<Vec<Versioned<PendingInstall>>, DomainError> {
+        Ok(PENDING_INSTALLS
+            .list(self.store(), &format!("{cluster}/"))?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+
+    fn all_pending(&self) -> Result<Vec<PendingInstall>, DomainError> {
+        Ok(PENDING_INSTALLS.values(self.store(), "")?)
     }
 }

@@ -1,26 +1,32 @@
 //! The addon-manager's decisions as plain functions: ownership floors and verdicts, events of
-//! each transition, upgrade skips, and the cluster view's reactions to provisioner events.
+//! each transition, upgrade skips, the cluster view's reactions to provisioner events, and
+//! failed automatic installs (pending records, backoff, when to say so) with an injected `now`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use accord_addon_manager::{
     handlers::{
         Ctx, Rendered,
+        auto_install::{self, BACKOFF, MAX_ERROR_BYTES, Outcome as AutoOutcome},
         cluster_view::{Effect, Input, apply},
         configure::configure,
         install::{Installing, install, ownership},
         upgrade::{self, Outcome},
     },
+    trees::{ADDONS, PENDING_INSTALLS, addon_key},
     view::{ClusterView, PoolView},
 };
 use accord_core::{
+    DomainError,
     addon::{
         AddonEvent, AddonInstallation, AddonInstaller, AddonManifest, AddonOwnership, AddonSource,
+        PendingInstall,
     },
     cluster::ClusterEvent,
     ids::{ClusterId, NodePoolId, ProjectId},
 };
-use accord_store::Versioned;
+use accord_store::{Store, Versioned};
+use time::{OffsetDateTime, macros::datetime};
 
 fn view() -> ClusterView {
     ClusterView {
@@ -402,4 +408,324 @@ fn events_about_unknown_clusters_or_ignored_kinds_do_nothing() {
     };
     let (_, _, effect) = apply(Some(&stored), &deleted).unwrap().unwrap();
     assert!(effect.deleted);
+}
+
+// ---------------------------------------------------------------- failed automatic installs
+
+const T0: OffsetDateTime = datetime!(2026-11-24 10:00:00 UTC);
+
+fn at(now: OffsetDateTime) -> Ctx {
+    Ctx {
+        now,
+        actor: "addon-manager".into(),
+    }
+}
+
+fn quarantined() -> DomainError {
+    DomainError::Unavailable(
+        "the nvidia-gpu-operator add-on plugin failed: quarantined after 3 faults".into(),
+    )
+}
+
+/// Applies a decided change to `store` (checking its preconditions) and reads the record back.
+async fn commit_and_read(
+    store: &Store,
+    ch: accord_addon_manager::handlers::Change,
+    v: &ClusterView,
+) -> Option<Versioned<PendingInstall>> {
+    store.commit(ch.commit).await.unwrap();
+    PENDING_INSTALLS
+        .get(store, &addon_key(v.id, "nvidia-gpu-operator"))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_failed_automatic_install_is_recorded_and_retried_with_doubling_backoff() {
+    let store = Store::temporary().unwrap();
+    let v = view();
+    let (ch, outcome) = auto_install::attempt(
+        &at(T0),
+        &v,
+        None,
+        "nvidia-gpu-operator",
+        AddonSource::OptedIn,
+        Err(quarantined()),
+        &BACKOFF,
+    )
+    .unwrap();
+    // The first failure of an episode is announced, with the attempt count.
+    match &ch.events[..] {
+        [
+            AddonEvent::InstallFailed {
+                addon,
+                error,
+                attempts,
+                ..
+            },
+        ] => {
+            assert_eq!(addon, "nvidia-gpu-operator");
+            assert!(error.contains("quarantined"), "{error}");
+            assert_eq!(*attempts, 1);
+        }
+        other => panic!("{other:?}"),
+    }
+    let AutoOutcome::Failed(first) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(first.attempts, 1);
+    assert_eq!(first.source, AddonSource::OptedIn);
+    assert_eq!(first.first_failed_at, T0);
+    assert_eq!(first.next_attempt_at, datetime!(2026-11-24 10:00:30 UTC));
+    let mut stored = commit_and_read(&store, ch, &v).await.unwrap();
+    assert_eq!(stored.value, first);
+
+    // Each due retry that fails doubles the wait up to 10 minutes, keeps the episode's start
+    // and says nothing more until the sixth attempt.
+    let mut waits = Vec::new();
+    let mut announced = Vec::new();
+    for _ in 2..=8 {
+        let now = stored.value.next_attempt_at;
+        let (ch, outcome) = auto_install::attempt(
+            &at(now),
+            &v,
+            Some(&stored),
+            "nvidia-gpu-operator",
+            stored.value.source,
+            Err(quarantined()),
+            &BACKOFF,
+        )
+        .unwrap();
+        let AutoOutcome::Failed(p) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(p.first_failed_at, T0);
+        assert_eq!(p.last_failed_at, now);
+        waits.push((p.next_attempt_at - now).whole_seconds());
+        if !ch.events.is_empty() {
+            assert_eq!(ch.event_names(), ["addon.install-failed"]);
+            announced.push(p.attempts);
+        }
+        stored = commit_and_read(&store, ch, &v).await.unwrap();
+        assert_eq!(stored.value, p);
+    }
+    assert_eq!(waits, [60, 120, 240, 480, 600, 600, 600]);
+    assert_eq!(announced, [6]);
+    assert_eq!(stored.value.attempts, 8);
+}
+
+#[tokio::test]
+async fn backoff_stays_at_the_cap_and_never_gives_up() {
+    let store = Store::temporary().unwrap();
+    let v = view();
+    let now = datetime!(2026-12-01 00:00:00 UTC);
+    let long_failing = PendingInstall {
+        cluster: v.id,
+        project: v.project,
+        name: "nvidia-gpu-operator".into(),
+        source: AddonSource::OptedIn,
+        attempts: 10_000,
+        first_failed_at: T0,
+        last_failed_at: now,
+        last_error: "unavailable: still broken".into(),
+        next_attempt_at: now,
+    };
+    let mut ch = accord_addon_manager::handlers::Change::new();
+    ch.put(
+        PENDING_INSTALLS,
+        &addon_key(v.id, "nvidia-gpu-operator"),
+        &long_failing,
+        accord_store::Expect::Absent,
+    )
+    .unwrap();
+    let stored = commit_and_read(&store, ch, &v).await.unwrap();
+    let (ch, outcome) = auto_install::attempt(
+        &at(now),
+        &v,
+        Some(&stored),
+        "nvidia-gpu-operator",
+        AddonSource::OptedIn,
+        Err(quarantined()),
+        &BACKOFF,
+    )
+    .unwrap();
+    let AutoOutcome::Failed(p) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(p.attempts, 10_001);
+    assert_eq!(p.next_attempt_at, datetime!(2026-12-01 00:10:00 UTC));
+    // Still recorded (not dropped), and not announced (10001 is not a reminder attempt).
+    assert!(ch.events.is_empty());
+    assert_eq!(commit_and_read(&store, ch, &v).await.unwrap().value, p);
+}
+
+#[tokio::test]
+async fn a_successful_retry_installs_and_removes_the_record_in_the_same_change() {
+    let store = Store::temporary().unwrap();
+    let v = view();
+    let (ch, _) = auto_install::attempt(
+        &at(T0),
+        &v,
+        None,
+        "nvidia-gpu-operator",
+        AddonSource::OptedIn,
+        Err(quarantined()),
+        &BACKOFF,
+    )
+    .unwrap();
+    let stored = commit_and_read(&store, ch, &v).await.unwrap();
+    let later = datetime!(2026-11-24 10:00:31 UTC);
+    let (ch, outcome) = auto_install::attempt(
+        &at(later),
+        &v,
+        Some(&stored),
+        "nvidia-gpu-operator",
+        stored.value.source,
+        Ok(rendered(AddonOwnership::ProviderManaged, "reference", "{}")),
+        &BACKOFF,
+    )
+    .unwrap();
+    // The normal installed event, nothing about the failures.
+    assert_eq!(ch.event_names(), ["addon.installed"]);
+    let AutoOutcome::Installed(inst) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(inst.source, AddonSource::OptedIn);
+    assert_eq!(inst.ownership, AddonOwnership::ProviderManaged);
+    assert_eq!(inst.created_at, later);
+    assert!(commit_and_read(&store, ch, &v).await.is_none());
+    let installed = ADDONS
+        .get(&store, &addon_key(v.id, "nvidia-gpu-operator"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(installed.value, inst);
+}
+
+#[test]
+fn a_first_attempt_that_succeeds_leaves_no_record() {
+    let v = view();
+    let (ch, outcome) = auto_install::attempt(
+        &at(T0),
+        &v,
+        None,
+        "nvidia-gpu-operator",
+        AddonSource::OptedIn,
+        Ok(rendered(AddonOwnership::ProviderManaged, "reference", "{}")),
+        &BACKOFF,
+    )
+    .unwrap();
+    assert!(matches!(outcome, AutoOutcome::Installed(_)));
+    assert_eq!(ch.event_names(), ["addon.installed"]);
+    // The installation only.
+    assert_eq!(ch.commit.len_ops(), 1);
+}
+
+#[test]
+fn plugin_errors_are_bounded_in_the_record_and_the_event() {
+    let v = view();
+    let flood = DomainError::FailedPrecondition(format!(
+        "nvidia-gpu-operator cannot be rendered: {}",
+        "x".repeat(1 << 20)
+    ));
+    let (ch, outcome) = auto_install::attempt(
+        &at(T0),
+        &v,
+        None,
+        "nvidia-gpu-operator",
+        AddonSource::OptedIn,
+        Err(flood),
+        &BACKOFF,
+    )
+    .unwrap();
+    let AutoOutcome::Failed(p) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(
+        p.last_error.len() <= MAX_ERROR_BYTES,
+        "{}",
+        p.last_error.len()
+    );
+    assert!(
+        p.last_error
+            .starts_with("failed precondition: nvidia-gpu-operator cannot be rendered")
+    );
+    match &ch.events[0] {
+        AddonEvent::InstallFailed { error, .. } => assert_eq!(error, &p.last_error),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn pending_records_that_no_longer_apply_are_dropped() {
+    let mut v = view();
+    let record = |source| PendingInstall {
+        cluster: v.id,
+        project: v.project,
+        name: "nvidia-network-operator".into(),
+        source,
+        attempts: 2,
+        first_failed_at: T0,
+        last_failed_at: T0,
+        last_error: "unavailable".into(),
+        next_attempt_at: T0,
+    };
+    let opted = record(AddonSource::OptedIn);
+    assert_eq!(auto_install::obsolete(&opted, Some(&v), false), None);
+    assert!(auto_install::obsolete(&opted, Some(&v), true).is_some());
+    assert_eq!(
+        auto_install::obsolete(&opted, None, false),
+        Some("the cluster is gone")
+    );
+    // Required by InfiniBand: only while an InfiniBand pool exists.
+    let required = record(AddonSource::RequiredByInfiniband);
+    assert!(auto_install::obsolete(&required, Some(&v), false).is_some());
+    v.pools.insert(
+        NodePoolId::generate(),
+        PoolView {
+            name: "h200".into(),
+            instance_type: "h200-141gb-sxm-ib.8x".into(),
+            gpus_per_node: 8,
+            gpu_model: "H200".into(),
+            infiniband: true,
+            count: 2,
+            min_count: None,
+            max_count: None,
+        },
+    );
+    assert_eq!(auto_install::obsolete(&required, Some(&v), false), None);
+}
+
+#[test]
+fn due_records_come_longest_overdue_first_and_a_pass_is_bounded() {
+    let v = view();
+    let record = |name: &str, next: OffsetDateTime| PendingInstall {
+        cluster: v.id,
+        project: v.project,
+        name: name.into(),
+        source: AddonSource::OptedIn,
+        attempts: 1,
+        first_failed_at: T0,
+        last_failed_at: T0,
+        last_error: "unavailable".into(),
+        next_attempt_at: next,
+    };
+    let records = [
+        record("cilium", datetime!(2026-11-24 10:00:30 UTC)),
+        record("watch-agent", datetime!(2026-11-24 10:00:10 UTC)),
+        record("csi-driver", datetime!(2026-11-24 10:05:00 UTC)),
+    ];
+    let names = |now, max| -> Vec<String> {
+        auto_install::due(&records, now, max)
+            .into_iter()
+            .map(|p| p.name.clone())
+            .collect()
+    };
+    assert!(names(T0, 10).is_empty());
+    assert_eq!(
+        names(datetime!(2026-11-24 10:00:30 UTC), 10),
+        ["watch-agent", "cilium"]
+    );
+    assert_eq!(
+        names(datetime!(2026-11-24 11:00:00 UTC), 1),
+        ["watch-agent"]
+    );
 }

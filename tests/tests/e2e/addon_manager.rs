@@ -1,14 +1,17 @@
 //! The addon-manager end to end: opted-in add-ons installed from the provisioner's events, the
 //! Network Operator when an InfiniBand pool appears, ownership moving with configuration
 //! changes (and the events saying why), provider-only critical upgrades that skip what the
-//! customer owns, keys verified by the provisioner, and pushed plugins swapped in without a
-//! restart.
+//! customer owns, keys verified by the provisioner, pushed plugins swapped in without a
+//! restart, and automatic installs that fail: shown in `ListAddons`, retried until they succeed,
+//! across a restart.
 
 use accord_e2e::{
     CPU_INSTANCE, Env, GPU_INSTANCE, cluster_id, cluster_request, kind, pool_request, wait_for,
 };
+use accord_plugin_host::PluginKind;
 use accord_proto::addons::v1::{self as apb, addons_client::AddonsClient};
 use accord_proto::provisioner::v1 as pb;
+use time::OffsetDateTime;
 use tonic::Code;
 
 type Client = AddonsClient<accord_e2e::AuthChannel>;
@@ -604,4 +607,203 @@ async fn a_restarted_addon_manager_catches_up_with_what_happened_while_it_was_do
         installs, 3,
         "one addon.installed per installation, none repeated"
     );
+}
+
+async fn try_listed(client: &Client, cluster: &str) -> Result<apb::ListAddonsResponse, String> {
+    client
+        .clone()
+        .list_addons(apb::ListAddonsRequest {
+            cluster: cluster.to_owned(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+        .map_err(|s| format!("{:?}: {}", s.code(), s.message()))
+}
+
+async fn listed(client: &Client, cluster: &str) -> apb::ListAddonsResponse {
+    try_listed(client, cluster).await.unwrap()
+}
+
+fn pending_names(r: &apb::ListAddonsResponse) -> Vec<&str> {
+    let mut names: Vec<&str> = r.pending.iter().map(|p| p.name.as_str()).collect();
+    names.sort_unstable();
+    names
+}
+
+fn installed_names(r: &apb::ListAddonsResponse) -> Vec<&str> {
+    let mut names: Vec<&str> = r.addons.iter().map(|i| i.name.as_str()).collect();
+    names.sort_unstable();
+    names
+}
+
+/// Retries are driven with explicit clocks (hours ahead of the wall clock), so the service's own
+/// loop — which runs on the wall clock — finds nothing due once the first explicit retry has
+/// pushed the next attempts past it; assertions on attempt counts allow for it having retried
+/// once before that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_automatic_installs_are_shown_and_retried_until_they_succeed_across_a_restart() {
+    let mut env = Env::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("addon-manager");
+    let admin = env.admin().unwrap();
+    let (manager, stopper) = env
+        .start_addon_manager_on(accord_store::Store::open(&path).unwrap())
+        .await
+        .unwrap();
+    // Four plugins are gone (as if withdrawn): every automatic install of them fails.
+    let gone = [
+        "cilium",
+        "csi-driver",
+        "registry-token-rotator",
+        "watch-agent",
+    ];
+    for name in gone {
+        assert!(
+            manager.catalog().registry().remove(PluginKind::Addon, name),
+            "{name}"
+        );
+    }
+    let mut req = cluster_request("flaky", "");
+    req.spec.as_mut().unwrap().addons = gone.iter().map(|s| (*s).to_owned()).collect();
+    admin.clusters.clone().create_cluster(req).await.unwrap();
+    let addons = env.addons(&env.admin_token).unwrap();
+
+    // Visible to the customer: nothing installed, four pending installs with the error.
+    let first = wait_for("the failed installs to be listed", || async {
+        let list = try_listed(&addons, "flaky").await?;
+        if list.pending.len() == gone.len() {
+            Ok(list)
+        } else {
+            Err(format!("pending: {:?}", pending_names(&list)))
+        }
+    })
+    .await
+    .unwrap();
+    assert!(first.addons.is_empty());
+    for p in &first.pending {
+        assert_eq!(p.cluster_name, "flaky");
+        assert_eq!(p.source, "opted-in");
+        assert!(p.attempts >= 1);
+        assert!(
+            p.last_error.contains("no add-on named") && p.last_error.contains(&p.name),
+            "{}",
+            p.last_error
+        );
+        let (first_failed, next) = (
+            p.first_failed_at.as_ref().unwrap(),
+            p.next_attempt_at.as_ref().unwrap(),
+        );
+        assert!(next.seconds >= first_failed.seconds + 30, "{p:?}");
+    }
+    // One addon.install-failed per add-on, on the first failure.
+    let failed = env
+        .wait_event_count("addon.install-failed", 4)
+        .await
+        .unwrap();
+    assert_eq!(failed, 4);
+    let event = env
+        .wait_event("install-failed for watch-agent", |e| {
+            kind(e) == "addon.install-failed" && e.data["addon"] == "watch-agent"
+        })
+        .await
+        .unwrap();
+    assert_eq!(event.data["attempts"], 1);
+
+    // Due while the plugins are still gone: each fails again, quietly.
+    let t1 = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let retried = manager.retry_due(t1).await.unwrap();
+    assert_eq!(retried.len(), 4, "{retried:?}");
+    let list = listed(&addons, "flaky").await;
+    assert!(list.addons.is_empty());
+    for p in &list.pending {
+        assert!(p.attempts >= 2, "{p:?}");
+        assert!(
+            p.next_attempt_at.as_ref().unwrap().seconds
+                >= (t1 + time::Duration::minutes(1)).unix_timestamp(),
+            "{p:?}"
+        );
+    }
+
+    // The watch agent's plugin is back: the next due retry installs it and clears its record.
+    let wasm = manager.catalog().shipped("watch-agent").unwrap();
+    manager.catalog().registry().offer(&wasm).unwrap();
+    let t2 = t1 + time::Duration::hours(1);
+    manager.retry_due(t2).await.unwrap();
+    let list = listed(&addons, "flaky").await;
+    assert_eq!(installed_names(&list), ["watch-agent"]);
+    assert_eq!(list.addons[0].source, "opted-in");
+    assert_eq!(
+        pending_names(&list),
+        ["cilium", "csi-driver", "registry-token-rotator"]
+    );
+    env.wait_event("addon.installed for watch-agent", |e| {
+        kind(e) == "addon.installed" && e.data["installation"]["name"] == "watch-agent"
+    })
+    .await
+    .unwrap();
+
+    // Restart on the same store (its plugins are all shipped again): the records are still there
+    // — not yet due, so the loop's first pass at start leaves them.
+    drop(manager);
+    drop(addons);
+    stopper.stop().await;
+    let (manager, _stopper) = env
+        .start_addon_manager_on(accord_store::Store::open(&path).unwrap())
+        .await
+        .unwrap();
+    let addons = env.addons(&env.admin_token).unwrap();
+    let list = listed(&addons, "flaky").await;
+    assert_eq!(
+        pending_names(&list),
+        ["cilium", "csi-driver", "registry-token-rotator"]
+    );
+    // The customer installs cilium themselves (that supersedes the record) and gives up on the
+    // token rotator (uninstalling a pending add-on stops its retries).
+    let own = addons
+        .clone()
+        .install_addon(apb::InstallAddonRequest {
+            cluster: "flaky".into(),
+            name: "cilium".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(own.source, "requested");
+    addons
+        .clone()
+        .uninstall_addon(apb::UninstallAddonRequest {
+            cluster: "flaky".into(),
+            name: "registry-token-rotator".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        pending_names(&listed(&addons, "flaky").await),
+        ["csi-driver"]
+    );
+    // The record that survived the restart is retried when due, and installs.
+    let retried = manager
+        .retry_due(t2 + time::Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(retried.len(), 1, "{retried:?}");
+    let list = listed(&addons, "flaky").await;
+    assert!(list.pending.is_empty(), "{:?}", list.pending);
+    assert_eq!(
+        installed_names(&list),
+        ["cilium", "csi-driver", "watch-agent"]
+    );
+    let csi = list.addons.iter().find(|i| i.name == "csi-driver").unwrap();
+    assert_eq!(csi.source, "opted-in");
+    env.wait_event_count("addon.installed", 3).await.unwrap();
+    // Nothing failed anew: still one install-failed per add-on.
+    let failed = env
+        .events()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| kind(e) == "addon.install-failed")
+        .count();
+    assert_eq!(failed, 4);
 }

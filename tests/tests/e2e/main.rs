@@ -9,6 +9,7 @@
 //! - [`deploy`]: the shipped NATS and provisioner configuration files are valid.
 //! - [`addon_manager`]: add-ons installed from cluster events, ownership, upgrades, pushes.
 //! - [`support_triage`]: tickets classified with live add-on ownership; incidents from faults.
+//! - [`plugins`]: plugin pushes are the provider's, checked before they are stored.
 //! - [`addons`]: the shipped add-on plugins render manifests that pass strict validation.
 //! - [`limits`]: oversized and garbled requests get their codes; refusals stay small and carry
 //!   field violations.
@@ -25,6 +26,7 @@ mod kubeconfig;
 mod lifecycle;
 mod limits;
 mod nats_restart;
+mod plugins;
 mod scoping;
 mod status_codes;
 mod support_triage;

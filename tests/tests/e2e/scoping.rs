@@ -357,7 +357,7 @@ async fn unserved_methods_are_unimplemented_and_reflection_lists_only_the_port()
                 "accord.provisioner.v1.Nodes",
                 "accord.provisioner.v1.Projects",
             ],
-            "addon-manager" => vec!["accord.addons.v1.Addons"],
+            "addon-manager" => vec!["accord.addons.v1.Addons", "accord.addons.v1.Plugins"],
             _ => vec!["accord.support.v1.Support"],
         };
         want.extend([

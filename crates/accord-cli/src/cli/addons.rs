@@ -8,7 +8,8 @@ use clap::{Args, Subcommand, ValueEnum};
 pub enum AddonCommand {
     /// The add-ons that can be installed: versions, installer, the knobs customers may turn
     Available,
-    /// The add-ons installed on a cluster, with their ownership
+    /// The add-ons installed on a cluster, with their ownership, and automatic installs that
+    /// failed (status install-failed: attempts, next retry, error)
     #[command(alias = "ls")]
     List(AddonClusterArgs),
     /// One installation; `-o yaml` shows its rendered manifests
@@ -27,7 +28,7 @@ pub enum AddonCommand {
         after_help = "Examples:\n  accord addon configure demo nvidia-gpu-operator --set driver.version=570.172.08\n  accord addon configure demo nvidia-gpu-operator --set driver.enabled=false\n  accord addon configure demo cilium --reset"
     )]
     Configure(AddonConfigureArgs),
-    /// Remove an installation
+    /// Remove an installation (or stop retrying a failed automatic install)
     Uninstall(AddonTarget),
     /// Provider operator: a critical upgrade of one add-on on every cluster (customer-owned
     /// installations are skipped, each with an event saying why)
@@ -114,16 +115,17 @@ pub struct AddonUpgradeArgs {
 /// `accord plugin …`.
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum PluginCommand {
-    /// Validate a plugin component locally, then push it into the plugin bucket
+    /// Push a plugin component (provider only: needs an operator key)
     ///
-    /// Stored as `policy.<name>` or `addon.<name>` (the name from the plugin's describe()),
-    /// with its kind, version and SHA-256; every replica watching the bucket validates it again
-    /// and swaps it in atomically.
+    /// The addon-manager compiles and checks it (its world must match --kind), then stores it as
+    /// `policy.<name>` or `addon.<name>` (the name from the plugin's describe()) with its kind,
+    /// version and SHA-256; every replica watching the bucket validates it again and swaps it in
+    /// atomically. At most 3 MiB.
     #[command(
         after_help = "Examples:\n  accord plugin push gpu_remediation.wasm --kind remediation-policy\n  accord plugin push cilium.wasm --kind addon"
     )]
     Push(PluginPushArgs),
-    /// List the plugins in the bucket: name, kind, version, digest, size, modified
+    /// List the pushed plugins (provider only): name, kind, version, digest, size, state, modified
     List,
 }
 

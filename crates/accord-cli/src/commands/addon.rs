@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::Context;
 use crate::cli::{AddonCommand, AddonConfigureArgs, AddonInstallArgs, AddonUpgradeArgs};
 use crate::output::addons::{
-    AddonView, AvailableView, available_table, describe, list_table, ownership_name,
+    AddonRow, AddonView, AvailableView, available_table, describe, list_table, ownership_name,
 };
 use crate::output::{OutputFormat, render_list, render_one, structured};
 
@@ -35,16 +35,17 @@ pub async fn run(ctx: &Context, command: AddonCommand) -> anyhow::Result<()> {
                     cluster: args.cluster.clone(),
                 }))
                 .await?;
-            if r.addons.is_empty() && ctx.format == OutputFormat::Table {
+            if r.addons.is_empty() && r.pending.is_empty() && ctx.format == OutputFormat::Table {
                 ctx.note(&format!(
                     "no add-ons on {} (see `accord addon available`)",
                     args.cluster
                 ));
                 return Ok(());
             }
-            let views: Vec<_> = r.addons.iter().map(AddonView::from_pb).collect();
-            ctx.out(&render_list(ctx.format, &views, || {
-                list_table(&r.addons, ctx.now())
+            // Failed automatic installs are rows too (status install-failed), so they are seen.
+            let rows = AddonRow::of(&r);
+            ctx.out(&render_list(ctx.format, &rows, || {
+                list_table(&r.addons, &r.pending, ctx.now())
             })?);
         }
         AddonCommand::Get(t) => {

@@ -1,28 +1,30 @@
-//! `accord plugin push FILE --kind …` and `accord plugin list`: the NATS plugin bucket
-//! (`ACCORD_PLUGINS`) that every service replica watches.
+//! `accord plugin push FILE --kind …` and `accord plugin list`: the plugin catalogue
+//! (`accord.addons.v1.Plugins`, served by the addon-manager), a provider action that needs an
+//! operator's credentials.
 //!
 //! Invariants:
-//! - Nothing is pushed that does not load here first: the component is compiled, checked
-//!   against the world `--kind` names (another world is an error) and `describe()`d by the
-//!   plugin host; the replicas validate it again before they swap it in.
-//! - Objects are named `policy.<name>` / `addon.<name>` after the plugin's own name, with kind,
-//!   version and SHA-256 (hex) as metadata.
+//! - The CLI never writes the plugin bucket itself: the addon-manager compiles the component,
+//!   checks it against the world `--kind` names and its `describe()`, and only then stores it
+//!   (objects `policy.<name>` / `addon.<name>` after the plugin's own name); every replica
+//!   validates it again before it swaps it in.
+//! - A file over the push limit is refused here, before anything is sent.
 
 use std::collections::BTreeMap;
 
 use std::path::Path;
 use std::sync::Arc;
 
-use accord_bus::{PluginMeta, PluginObject};
+use accord_core::limits::MAX_PLUGIN_BYTES;
 use accord_plugin_host::{HostConfig, Loaded, PluginHost, PluginKind, PluginRegistry, kind_name};
+use accord_proto::addons::v1 as pb;
 use anyhow::Context as _;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::Context;
 use crate::cli::{OutputFormat, PluginCommand, PluginKindArg};
-use crate::output::{human_duration, structured, tables};
+use crate::client::Api;
+use crate::output::{age, rfc3339, structured, tables};
 
 /// Object-name prefix of remediation policies in the bucket.
 pub const POLICY_PREFIX: &str = "policy";
@@ -68,80 +70,99 @@ pub async fn validate(kind: PluginKind, wasm: Vec<u8>) -> anyhow::Result<(Loaded
 }
 
 async fn push(ctx: &Context, file: &Path, kind: PluginKind) -> anyhow::Result<()> {
-    let wasm = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let (loaded, wasm) = validate(kind, wasm).await.with_context(|| {
-        format!(
-            "{} is not a valid {} plugin; nothing was pushed",
-            file.display(),
-            kind_name(kind)
-        )
-    })?;
-    let name = object_name(kind, &loaded.name);
-    let meta = PluginMeta {
-        kind: kind_name(kind).to_owned(),
-        version: loaded.version.clone(),
-        digest: loaded.digest.clone(),
-    };
-    let bus = ctx.bus().await?;
-    let store = bus
-        .plugin_store()
+    let component = read_component(file)?;
+    let api = ctx.addons_api().await?;
+    let plugin = api
+        .call(api.plugins().push_plugin(pb::PushPluginRequest {
+            kind: proto_kind(kind).into(),
+            component,
+        }))
         .await
-        .context("opening the plugin bucket")?;
-    let object = store
-        .put(&name, wasm, &meta)
-        .await
-        .with_context(|| format!("pushing {name}"))?;
+        .with_context(|| {
+            format!(
+                "{} was not pushed as a {} plugin",
+                file.display(),
+                kind_name(kind)
+            )
+        })?;
     match ctx.format {
         OutputFormat::Json | OutputFormat::Yaml => {
-            ctx.out(&structured(ctx.format, &object_json(&object))?);
+            ctx.out(&structured(ctx.format, &plugin_json(&plugin))?);
         }
-        OutputFormat::Name => ctx.out(&format!("plugin/{name}")),
+        OutputFormat::Name => ctx.out(&format!("plugin/{}", plugin.name)),
         OutputFormat::Table => ctx.out(&format!(
-            "plugin/{name} pushed ({} {}, sha256 {}, {} bytes)",
-            meta.kind,
-            meta.version,
-            short_digest(&meta.digest),
-            object.size
+            "plugin/{} pushed ({} {}, sha256 {}, {} bytes)",
+            plugin.name,
+            kind_label(&plugin),
+            plugin.version,
+            short_digest(&plugin.digest),
+            plugin.size
         )),
     }
     Ok(())
 }
 
+/// Reads a component file, refusing one over the push limit before anything is sent.
+fn read_component(file: &Path) -> anyhow::Result<Vec<u8>> {
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("reading {}", file.display()))?
+        .len();
+    if size > MAX_PLUGIN_BYTES as u64 {
+        anyhow::bail!(
+            "{} is {size} bytes; a plugin may be at most {MAX_PLUGIN_BYTES} bytes",
+            file.display()
+        );
+    }
+    std::fs::read(file).with_context(|| format!("reading {}", file.display()))
+}
+
+fn proto_kind(kind: PluginKind) -> pb::PluginKind {
+    match kind {
+        PluginKind::Addon => pb::PluginKind::Addon,
+        PluginKind::RemediationPolicy => pb::PluginKind::RemediationPolicy,
+    }
+}
+
+/// `addon` / `remediation-policy` (`-` for an object of no known kind).
+fn kind_label(plugin: &pb::Plugin) -> &'static str {
+    match pb::PluginKind::try_from(plugin.kind) {
+        Ok(pb::PluginKind::Addon) => kind_name(PluginKind::Addon),
+        Ok(pb::PluginKind::RemediationPolicy) => kind_name(PluginKind::RemediationPolicy),
+        _ => "-",
+    }
+}
+
 async fn list(ctx: &Context) -> anyhow::Result<()> {
-    let bus = ctx.bus().await?;
-    let objects = match bus
-        .existing_plugin_store()
-        .await
-        .context("opening the plugin bucket")?
-    {
-        Some(store) => store.list().await.context("listing the plugin bucket")?,
-        None => Vec::new(),
-    };
+    let api = ctx.addons_api().await?;
+    let plugins = api
+        .call(api.plugins().list_plugins(pb::ListPluginsRequest {}))
+        .await?
+        .plugins;
     match ctx.format {
         OutputFormat::Json | OutputFormat::Yaml => {
-            let items: Vec<Value> = objects.iter().map(object_json).collect();
+            let items: Vec<Value> = plugins.iter().map(plugin_json).collect();
             ctx.out(&structured(
                 ctx.format,
                 &json!({"kind": "List", "items": items}),
             )?);
         }
         OutputFormat::Name => {
-            let names: Vec<String> = objects
+            let names: Vec<String> = plugins
                 .iter()
-                .map(|o| format!("plugin/{}", o.name))
+                .map(|p| format!("plugin/{}", p.name))
                 .collect();
             if !names.is_empty() {
                 ctx.out(&names.join("\n"));
             }
         }
-        OutputFormat::Table if objects.is_empty() => {
+        OutputFormat::Table if plugins.is_empty() => {
             ctx.note("No plugins pushed (accord plugin push FILE --kind …).");
         }
         OutputFormat::Table => {
-            let running = running_addons(ctx).await;
-            ctx.out(&plugin_table(&objects, running.as_ref(), ctx.now()));
+            let running = running_addons(&api).await;
+            ctx.out(&plugin_table(&plugins, running.as_ref(), ctx.now()));
             if running.is_none() {
-                ctx.note("(STATE needs the addon-manager: no token or it is not reachable)");
+                ctx.note("(STATE needs the addon-manager's add-on list, which did not answer)");
             }
         }
     }
@@ -149,12 +170,11 @@ async fn list(ctx: &Context) -> anyhow::Result<()> {
 }
 
 /// What the addon-manager runs, by add-on name: (digest, state). `None` when it cannot be asked.
-async fn running_addons(ctx: &Context) -> Option<BTreeMap<String, (String, String)>> {
-    let api = ctx.addons_api().await.ok()?;
+async fn running_addons(api: &Api) -> Option<BTreeMap<String, (String, String)>> {
     let list = api
         .call(
             api.addons()
-                .list_available_addons(accord_proto::addons::v1::ListAvailableAddonsRequest {}),
+                .list_available_addons(pb::ListAvailableAddonsRequest {}),
         )
         .await
         .ok()?;
@@ -169,11 +189,11 @@ async fn running_addons(ctx: &Context) -> Option<BTreeMap<String, (String, Strin
 /// The STATE of a pushed plugin: for an add-on, whether the addon-manager runs exactly this
 /// component (`active`, `quarantined: …`) or another one (`not active`: refused, or not seen yet);
 /// a policy is validated at push and loaded by every `remediation decide` run.
-fn plugin_state(o: &PluginObject, running: Option<&BTreeMap<String, (String, String)>>) -> String {
-    match (o.kind(), running) {
-        (Some("remediation-policy"), _) => "validated".to_owned(),
-        (Some("addon"), Some(running)) => match running.get(plugin_name(o)) {
-            Some((digest, state)) if Some(digest.as_str()) == o.digest() => state.clone(),
+fn plugin_state(p: &pb::Plugin, running: Option<&BTreeMap<String, (String, String)>>) -> String {
+    match (kind_label(p), running) {
+        ("remediation-policy", _) => "validated".to_owned(),
+        ("addon", Some(running)) => match running.get(plugin_name(p)) {
+            Some((digest, state)) if *digest == p.digest => state.clone(),
             Some((digest, _)) => format!("not active (runs {})", short_digest(digest)),
             None => "not active".to_owned(),
         },
@@ -182,37 +202,42 @@ fn plugin_state(o: &PluginObject, running: Option<&BTreeMap<String, (String, Str
 }
 
 /// The plugin's own name: the object name without its `policy.` / `addon.` prefix.
-fn plugin_name(object: &PluginObject) -> &str {
-    object
+fn plugin_name(plugin: &pb::Plugin) -> &str {
+    plugin
         .name
         .split_once('.')
-        .map_or(object.name.as_str(), |(_, name)| name)
+        .map_or(plugin.name.as_str(), |(_, name)| name)
 }
 
 fn short_digest(digest: &str) -> &str {
     digest.get(..12).unwrap_or(digest)
 }
 
+fn or_dash(text: &str) -> String {
+    if text.is_empty() {
+        "-".to_owned()
+    } else {
+        text.to_owned()
+    }
+}
+
 /// `accord plugin list` as a table.
 pub fn plugin_table(
-    objects: &[PluginObject],
+    plugins: &[pb::Plugin],
     running: Option<&BTreeMap<String, (String, String)>>,
     now: OffsetDateTime,
 ) -> String {
-    let rows = objects
+    let rows = plugins
         .iter()
-        .map(|o| {
+        .map(|p| {
             vec![
-                plugin_name(o).to_owned(),
-                o.kind().unwrap_or("-").to_owned(),
-                o.version().unwrap_or("-").to_owned(),
-                o.digest().map_or("-", short_digest).to_owned(),
-                o.size.to_string(),
-                plugin_state(o, running),
-                o.modified.map_or_else(
-                    || "-".to_owned(),
-                    |t| human_duration((now - t).whole_seconds()),
-                ),
+                plugin_name(p).to_owned(),
+                kind_label(p).to_owned(),
+                or_dash(&p.version),
+                or_dash(short_digest(&p.digest)),
+                p.size.to_string(),
+                plugin_state(p, running),
+                age(p.modified.as_ref(), now),
             ]
         })
         .collect();
@@ -224,57 +249,25 @@ pub fn plugin_table(
     )
 }
 
-fn object_json(object: &PluginObject) -> Value {
+fn plugin_json(plugin: &pb::Plugin) -> Value {
     json!({
-        "object": object.name,
-        "name": plugin_name(object),
-        "kind": object.kind(),
-        "version": object.version(),
-        "digest": object.digest(),
-        "size": object.size,
-        "modified": object.modified.and_then(|t| t.format(&Rfc3339).ok()),
+        "object": plugin.name,
+        "name": plugin_name(plugin),
+        "kind": kind_label(plugin),
+        "version": plugin.version,
+        "digest": plugin.digest,
+        "size": plugin.size,
+        "modified": rfc3339(plugin.modified.as_ref()),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::path::PathBuf;
     use std::time::Duration;
 
-    use accord_testkit::NatsServer;
-
     use super::*;
-    use crate::cli::Cli;
-    use crate::config::Settings;
-    use crate::output::{Captured, Printer};
-
-    pub(crate) fn plugin_file(name: &str) -> PathBuf {
-        std::env::var_os("ACCORD_PLUGIN_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../../plugins/target/wasm32-wasip2/release")
-            })
-            .join(name)
-    }
-
-    async fn accord(nats_url: &str, args: &[&str]) -> (anyhow::Result<()>, Captured) {
-        let mut argv = vec!["accord"];
-        argv.extend_from_slice(args);
-        let cli = Cli::try_parse_with_sources(argv).unwrap();
-        let (printer, captured) = Printer::capture();
-        let mut settings = Settings::new("http://127.0.0.1:1", None);
-        settings.nats_url = nats_url.to_owned();
-        let ctx = Context {
-            settings,
-            format: cli.global.output,
-            printer,
-        };
-        let result = crate::commands::run(&ctx, cli.command).await;
-        let captured = captured.lock().unwrap().clone();
-        (result, captured)
-    }
+    use crate::output::timestamp;
 
     #[test]
     fn object_names_and_table() {
@@ -284,22 +277,19 @@ mod tests {
         );
         assert_eq!(object_name(PluginKind::Addon, "cilium"), "addon.cilium");
         let now = OffsetDateTime::now_utc();
-        let object = PluginObject {
+        let plugin = pb::Plugin {
             name: "addon.cilium".into(),
+            kind: pb::PluginKind::Addon.into(),
+            version: "0.1.0".into(),
+            digest: "0123456789abcdef".into(),
             size: 1234,
-            nats_digest: None,
-            metadata: BTreeMap::from([
-                ("kind".into(), "addon".into()),
-                ("version".into(), "0.1.0".into()),
-                ("digest".into(), "0123456789abcdef".into()),
-            ]),
-            modified: Some(now - Duration::from_secs(300)),
+            modified: Some(timestamp(now - Duration::from_secs(300))),
         };
         let running = BTreeMap::from([(
             "cilium".to_owned(),
             ("0123456789abcdef".to_owned(), "active".to_owned()),
         )]);
-        let table = plugin_table(std::slice::from_ref(&object), Some(&running), now);
+        let table = plugin_table(std::slice::from_ref(&plugin), Some(&running), now);
         assert_eq!(
             table.lines().collect::<Vec<_>>(),
             [
@@ -312,80 +302,27 @@ mod tests {
             ("fedcba9876543210".to_owned(), "active".to_owned()),
         )]);
         assert_eq!(
-            plugin_state(&object, Some(&other)),
+            plugin_state(&plugin, Some(&other)),
             "not active (runs fedcba987654)"
         );
-        assert_eq!(plugin_state(&object, None), "-");
+        assert_eq!(plugin_state(&plugin, None), "-");
+        let json = plugin_json(&plugin);
+        assert_eq!(json["object"], "addon.cilium");
+        assert_eq!(json["name"], "cilium");
+        assert_eq!(json["kind"], "addon");
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn push_validates_then_stores_and_list_shows_it() {
-        let server = NatsServer::start().await.unwrap();
-        let url = server.url();
-        let gpu = plugin_file("gpu_remediation.wasm");
-        let gpu = gpu.to_str().unwrap();
-        let addon = plugin_file("noop_addon.wasm");
-        let addon = addon.to_str().unwrap();
-
-        // Empty bucket (not even created yet).
-        let (result, captured) = accord(&url, &["plugin", "list"]).await;
-        result.unwrap();
-        assert!(captured.err.contains("No plugins pushed"), "{captured:?}");
-
-        // Wrong kind: refused before anything reaches NATS.
-        let (result, _) = accord(&url, &["plugin", "push", gpu, "--kind", "addon"]).await;
-        let err = format!("{:#}", result.unwrap_err());
-        assert!(err.contains("expected a addon component"), "{err}");
-        assert!(err.contains("nothing was pushed"), "{err}");
-
-        let (result, captured) = accord(
-            &url,
-            &["plugin", "push", gpu, "--kind", "remediation-policy"],
-        )
-        .await;
-        result.unwrap();
-        assert!(
-            captured
-                .out
-                .starts_with("plugin/policy.gpu-remediation pushed (remediation-policy "),
-            "{captured:?}"
+    #[test]
+    fn a_file_over_the_push_limit_is_refused_before_anything_is_sent() {
+        let big = tempfile::NamedTempFile::new().unwrap();
+        big.as_file().set_len(MAX_PLUGIN_BYTES as u64 + 1).unwrap();
+        let err = format!("{:#}", read_component(big.path()).unwrap_err());
+        assert!(err.contains("at most 3145728 bytes"), "{err}");
+        let at_limit = tempfile::NamedTempFile::new().unwrap();
+        at_limit.as_file().set_len(MAX_PLUGIN_BYTES as u64).unwrap();
+        assert_eq!(
+            read_component(at_limit.path()).unwrap().len(),
+            MAX_PLUGIN_BYTES
         );
-        let (result, _) = accord(&url, &["plugin", "push", addon, "--kind", "addon"]).await;
-        result.unwrap();
-
-        let (result, captured) = accord(&url, &["plugin", "list"]).await;
-        result.unwrap();
-        let lines: Vec<&str> = captured.out.lines().collect();
-        assert_eq!(lines.len(), 3, "{captured:?}");
-        assert!(lines[0].starts_with("NAME"), "{lines:?}");
-        assert!(lines[1].starts_with("noop-addon "), "{lines:?}");
-        assert!(lines[2].contains("gpu-remediation"), "{lines:?}");
-        assert!(lines[2].contains("remediation-policy"), "{lines:?}");
-
-        let (result, captured) = accord(&url, &["plugin", "list", "-o", "json"]).await;
-        result.unwrap();
-        let listed: Value = serde_json::from_str(&captured.out).unwrap();
-        let items = listed["items"].as_array().unwrap();
-        assert_eq!(items.len(), 2);
-        assert_eq!(items[1]["object"], "policy.gpu-remediation");
-        assert_eq!(items[1]["kind"], "remediation-policy");
-        assert_eq!(items[1]["digest"].as_str().unwrap().len(), 64);
-
-        // A file that is not a component at all.
-        let junk = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(junk.path(), b"not wasm").unwrap();
-        let (result, _) = accord(
-            &url,
-            &[
-                "plugin",
-                "push",
-                junk.path().to_str().unwrap(),
-                "--kind",
-                "remediation-policy",
-            ],
-        )
-        .await;
-        let err = format!("{:#}", result.unwrap_err());
-        assert!(err.contains("not a usable WebAssembly component"), "{err}");
     }
 }

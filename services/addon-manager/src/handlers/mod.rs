@@ -5,12 +5,15 @@
 //! and are tested without a runtime.
 //!
 //! - [`install`] — a new installation (opted in, requested, required by InfiniBand, self-managed);
+//! - [`auto_install`] — the platform's own installs: success, or a pending record retried with
+//!   backoff (and when to say so with `addon.install-failed`);
 //! - [`configure`] — a configuration change and the ownership it implies;
 //! - [`upgrade`] — the provider's critical upgrade of one installation, or its skip;
 //! - [`uninstall`] — removal;
 //! - [`rerender`] — new manifests after the cluster changed (version, pools);
 //! - [`cluster_view`] — the read model of clusters and pools, from the provisioner's events.
 
+pub mod auto_install;
 pub mod cluster_view;
 pub mod configure;
 pub mod install;
