@@ -453,7 +453,8 @@ fn findings() -> Vec<(
         node: "gpu-bench".into(),
         xid,
         gpu: xid.map(|_| 3),
-        port: (kind == FindingKind::IbLink).then_some(1),
+        port: (kind == FindingKind::IbLink)
+            .then(|| accord_core::telemetry::IbPortName::from_index(1)),
         state: (kind == FindingKind::IbLink).then(|| "down".to_owned()),
         minutes,
         temp_c: (kind == FindingKind::GpuThermal).then_some(91),
@@ -481,10 +482,10 @@ fn findings() -> Vec<(
 fn to_native(
     f: &accord_core::remediation::Finding,
     c: &accord_core::remediation::RemediationContext,
-) -> (
+) -> anyhow::Result<(
     gpu_remediation::logic::Finding,
     gpu_remediation::logic::Context,
-) {
+)> {
     use accord_core::remediation::FindingKind as K;
     use gpu_remediation::logic::{Context, Finding, FindingKind};
     let kind = match f.kind {
@@ -492,11 +493,16 @@ fn to_native(
         K::IbLink => FindingKind::IbLink,
         K::NodeNotReady => FindingKind::NodeNotReady,
         K::GpuThermal => FindingKind::GpuThermal,
+        // Not in the policy's interface (accord:plugin@0.1.0); the mix has none.
+        K::GpuEcc | K::GpuRowRemap | K::GpuNvlink | K::GpuPcie => {
+            bail!("the policy has no finding kind {}", f.kind.as_str())
+        }
     };
     let mut finding = Finding::new(kind, f.cluster.clone(), f.node.clone());
     finding.xid = f.xid;
     finding.gpu = f.gpu;
-    finding.port = f.port;
+    // As the host passes it: `mlx5_N/P` is N.
+    finding.port = f.port.as_ref().and_then(|p| p.legacy_index());
     finding.state.clone_from(&f.state);
     finding.minutes = f.minutes;
     finding.temp_c = f.temp_c;
@@ -514,7 +520,7 @@ fn to_native(
         max_unhealthy_percent: c.max_unhealthy_percent,
         in_maintenance_window: c.in_maintenance_window,
     };
-    (finding, ctx)
+    Ok((finding, ctx))
 }
 
 async fn bench_plugins(n: usize, warmup: usize) -> anyhow::Result<PluginResults> {
@@ -538,7 +544,10 @@ async fn bench_plugins(n: usize, warmup: usize) -> anyhow::Result<PluginResults>
     })
     .await??;
     let mix = findings();
-    let native: Vec<_> = mix.iter().map(|(f, c)| to_native(f, c)).collect();
+    let native = mix
+        .iter()
+        .map(|(f, c)| to_native(f, c))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     // The two must agree, or the comparison is meaningless.
     for ((f, c), (nf, nc)) in mix.iter().zip(&native) {
         let through = policy.decide(f, c).await?;

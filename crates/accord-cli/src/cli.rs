@@ -5,8 +5,8 @@
 //! This file holds the root ([`Cli`], [`Command`]); each command family's argument types live in
 //! a submodule (`global`: options every command takes; `inspect`: get, describe, kubeconfig,
 //! catalog; `create`; `change`: delete, scale, cycle, upgrade, cordon, quota; `addons`: addon and
-//! plugin; `tickets`; `offline`: remediation and triage; `nats`: events and sim; `up`). The
-//! submodules are private and re-exported here, so every type is `crate::cli::X`.
+//! plugin; `tickets`; `offline`: remediation and triage; `health`; `nats`: events and sim; `up`).
+//! The submodules are private and re-exported here, so every type is `crate::cli::X`.
 //!
 //! Invariants:
 //! - Every global option has an environment fallback (`ACCORD_*`), shown in `--help`.
@@ -24,6 +24,7 @@ mod addons;
 mod change;
 mod create;
 mod global;
+mod health;
 mod inspect;
 mod nats;
 mod offline;
@@ -34,6 +35,7 @@ pub use addons::*;
 pub use change::*;
 pub use create::*;
 pub use global::*;
+pub use health::*;
 pub use inspect::*;
 pub use nats::*;
 pub use offline::*;
@@ -154,6 +156,9 @@ pub enum Command {
     /// Classify support tickets offline (Supported, Best-Effort, Customer-Owned)
     #[command(subcommand)]
     Triage(TriageCommand),
+    /// GPU node health checks: run them offline over telemetry samples
+    #[command(subcommand)]
+    Health(HealthCommand),
     /// Support tickets: file one and see how it is classified, list, reclassify, close
     #[command(subcommand)]
     Ticket(TicketCommand),

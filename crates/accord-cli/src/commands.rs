@@ -6,8 +6,8 @@
 //! [`Context::api`], and prints through [`Context::printer`] in the chosen [`OutputFormat`].
 //!
 //! Invariant: connecting happens inside the command that needs it, so commands that need no API
-//! (`events`, `sim`, `plugin`, `triage`, `up`) work without a token, and a missing token
-//! is reported only when a call would need it.
+//! (`events`, `sim`, `plugin`, `triage`, `health check`, `up`) work without a token, and a
+//! missing token is reported only when a call would need it.
 
 pub mod addon;
 pub mod catalog;
@@ -18,6 +18,7 @@ pub mod delete;
 pub mod describe;
 pub mod events;
 pub mod get;
+pub mod health;
 pub mod kubeconfig;
 pub mod lookup;
 pub mod plugin;
@@ -153,6 +154,7 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<()> {
         Command::Sim(command) => sim::run(ctx, command).await,
         Command::Remediation(command) => remediation::run(ctx, command).await,
         Command::Triage(command) => triage::run(ctx, command),
+        Command::Health(command) => health::run(ctx, command),
         Command::Ticket(command) => ticket::run(ctx, command).await,
         Command::Plugin(command) => plugin::run(ctx, command).await,
         Command::Up(mut args) => {

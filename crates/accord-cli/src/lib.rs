@@ -40,9 +40,10 @@ use crate::config::Environment;
 /// Resolves the settings and runs the parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = match cli.command {
-        Command::Up(_) | Command::Remediation(_) | Command::Triage(_) => {
-            config::from_flags(&cli.global)
-        }
+        Command::Up(_)
+        | Command::Remediation(_)
+        | Command::Triage(_)
+        | Command::Health(cli::HealthCommand::Check(_)) => config::from_flags(&cli.global),
         _ => config::resolve(&cli.global, &Environment::current())?,
     };
     let ctx = Context::new(settings, cli.global.output);

@@ -2,10 +2,14 @@
 //! (which raises findings), the provisioner (which asks a remediation policy and acts) and
 //! support-triage (which opens incidents). Field names match the JSON Lines format of
 //! `accord remediation decide`.
+//!
+//! An InfiniBand port is named as agents name it (`"port": "mlx5_0/1"`, [`IbPortName`]); a bare
+//! number, as findings wrote it before, is still read (port 1 of HCA `mlx5_<number>`).
 
 use serde::{Deserialize, Serialize};
 
 use crate::responsibility::SupportScope;
+pub use crate::telemetry::IbPortName;
 
 /// What kind of problem a finding reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -19,6 +23,42 @@ pub enum FindingKind {
     NodeNotReady,
     /// A GPU ran too hot or hit a power limit.
     GpuThermal,
+    /// A GPU counted double-bit (uncorrectable) ECC errors.
+    GpuEcc,
+    /// A GPU remapped rows for uncorrectable errors, or failed to remap one.
+    GpuRowRemap,
+    /// A GPU's NVLinks counted CRC flit errors faster than their limit.
+    GpuNvlink,
+    /// A GPU's PCIe link replayed packets faster than its limit.
+    GpuPcie,
+}
+
+impl FindingKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [FindingKind; 8] = [
+        FindingKind::GpuXid,
+        FindingKind::IbLink,
+        FindingKind::NodeNotReady,
+        FindingKind::GpuThermal,
+        FindingKind::GpuEcc,
+        FindingKind::GpuRowRemap,
+        FindingKind::GpuNvlink,
+        FindingKind::GpuPcie,
+    ];
+
+    /// The JSON spelling, e.g. `gpu-xid`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::GpuXid => "gpu-xid",
+            FindingKind::IbLink => "ib-link",
+            FindingKind::NodeNotReady => "node-not-ready",
+            FindingKind::GpuThermal => "gpu-thermal",
+            FindingKind::GpuEcc => "gpu-ecc",
+            FindingKind::GpuRowRemap => "gpu-row-remap",
+            FindingKind::GpuNvlink => "gpu-nvlink",
+            FindingKind::GpuPcie => "gpu-pcie",
+        }
+    }
 }
 
 /// A health finding about one node.
@@ -33,12 +73,12 @@ pub struct Finding {
     /// XID code (gpu-xid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub xid: Option<u32>,
-    /// GPU index (gpu-xid, gpu-thermal).
+    /// GPU index (the `gpu-*` kinds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu: Option<u32>,
-    /// IB port (ib-link).
+    /// IB port (ib-link), e.g. `mlx5_0/1`; a bare number is read as `mlx5_<number>/1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<u32>,
+    pub port: Option<IbPortName>,
     /// IB port state (ib-link), e.g. `down`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
@@ -195,5 +235,40 @@ impl crate::events::DomainEvent for RemediationEvent {
         match self {
             RemediationEvent::Decided { finding, .. } => finding.node.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_spell_as_in_json_and_ports_read_numbers_and_names() {
+        for kind in FindingKind::ALL {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::json!(kind.as_str())
+            );
+        }
+        let old: Finding = serde_json::from_str(
+            r#"{"kind": "ib-link", "cluster": "c", "node": "n", "port": 2, "state": "down"}"#,
+        )
+        .unwrap();
+        assert_eq!(old.port.as_ref().map(IbPortName::as_str), Some("mlx5_2/1"));
+        let new: Finding = serde_json::from_str(
+            r#"{"kind": "gpu-ecc", "cluster": "c", "node": "n", "gpu": 1, "port": "mlx5_5/1"}"#,
+        )
+        .unwrap();
+        assert_eq!(new.kind, FindingKind::GpuEcc);
+        assert_eq!(
+            serde_json::to_value(&old).unwrap()["port"],
+            serde_json::json!("mlx5_2/1")
+        );
+        assert!(
+            serde_json::from_str::<Finding>(
+                r#"{"kind": "ib-link", "cluster": "c", "node": "n", "port": "bad port"}"#
+            )
+            .is_err()
+        );
     }
 }

@@ -14,8 +14,15 @@
 //! - [`decode`] accepts only the schema version it knows ([`SCHEMA_VERSION`]) and ignores unknown
 //!   fields, so adding a field is compatible and changing one needs a new version.
 //! - No IO here: [`encode`] and [`decode`] turn values into bytes and back.
+//!
+//! InfiniBand ports are named as agents name them, `<HCA>/<port>` ([`IbPortName`], e.g.
+//! `mlx5_0/1`). A v1 sample may carry the name (`"name"` in an `ib_ports` entry); one without it
+//! (the simulator's) names port 1 of HCA `mlx5_<port>` ([`IbPortSample::port_name`]): GPU nodes
+//! carry one single-port HCA per GPU rail, and `port` counts HCAs.
 
-use serde::{Deserialize, Serialize};
+use std::{fmt, str::FromStr};
+
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::ids::{ClusterId, NodeId, NodePoolId};
 
@@ -100,6 +107,10 @@ pub enum IbPortState {
 pub struct IbPortSample {
     /// Port index on the node (HCA `mlx5_<port>`).
     pub port: u32,
+    /// The port as the agent names it (`mlx5_0/1`); absent from samples of agents that only
+    /// count ports, whose name [`IbPortSample::port_name`] derives from `port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<IbPortName>,
     /// Link state.
     pub state: IbPortState,
     /// `link_downed`: times the link went down.
@@ -110,6 +121,146 @@ pub struct IbPortSample {
     pub excessive_buffer_overrun: u64,
     /// `local_link_integrity_errors`.
     pub local_link_integrity_errors: u64,
+}
+
+impl IbPortSample {
+    /// The port's name: the one the agent sent, else port 1 of HCA `mlx5_<port>`
+    /// ([`IbPortName::from_index`]).
+    pub fn port_name(&self) -> IbPortName {
+        self.name
+            .clone()
+            .unwrap_or_else(|| IbPortName::from_index(self.port))
+    }
+}
+
+/// Longest InfiniBand port name accepted, in bytes (`mlx5_0/1` has 8).
+pub const IB_PORT_NAME_MAX_LEN: usize = 64;
+
+/// An InfiniBand port as node agents name it: `<HCA device>/<port number>`, e.g. `mlx5_0/1`
+/// (the names of `/sys/class/infiniband/<device>/ports/<port>` and of `ibstat`).
+///
+/// JSON: a string of 1–[`IB_PORT_NAME_MAX_LEN`] ASCII letters, digits and `_ . : / -`. A bare
+/// index — a JSON number, or a string of digits — is accepted too, as findings and samples
+/// before names carried it, and means port 1 of HCA `mlx5_<index>` ([`IbPortName::from_index`]).
+/// It is always written as the name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct IbPortName(String);
+
+/// Why a text is not an [`IbPortName`] (the text itself is never echoed: it may be anything).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IbPortNameError {
+    /// Empty.
+    #[error("an InfiniBand port name must not be empty (e.g. `mlx5_0/1`)")]
+    Empty,
+    /// Longer than [`IB_PORT_NAME_MAX_LEN`].
+    #[error(
+        "an InfiniBand port name has at most {IB_PORT_NAME_MAX_LEN} bytes (this one has {len})"
+    )]
+    TooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// A character outside ASCII letters, digits and `_ . : / -`.
+    #[error(
+        "an InfiniBand port name has only ASCII letters, digits and `_ . : / -` (e.g. `mlx5_0/1`); \
+         byte {at} is not one"
+    )]
+    BadCharacter {
+        /// 0-based byte offset of the first bad character.
+        at: usize,
+    },
+}
+
+impl IbPortName {
+    /// Port 1 of HCA `mlx5_<index>`: the name of the port a sample or an older finding counts
+    /// as `index`.
+    pub fn from_index(index: u32) -> Self {
+        IbPortName(format!("mlx5_{index}/1"))
+    }
+
+    /// Checks `name`; a string of digits is an index ([`IbPortName::from_index`]).
+    pub fn new(name: &str) -> Result<Self, IbPortNameError> {
+        if name.is_empty() {
+            return Err(IbPortNameError::Empty);
+        }
+        if name.len() > IB_PORT_NAME_MAX_LEN {
+            return Err(IbPortNameError::TooLong { len: name.len() });
+        }
+        if let Some(at) = name
+            .bytes()
+            .position(|b| !(b.is_ascii_alphanumeric() || b"_.:/-".contains(&b)))
+        {
+            return Err(IbPortNameError::BadCharacter { at });
+        }
+        if name.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(index) = name.parse::<u32>()
+        {
+            return Ok(IbPortName::from_index(index));
+        }
+        Ok(IbPortName(name.to_owned()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The number that stood for this port before ports had names: `N` of `mlx5_N/P` (the
+    /// HCA's index, which is what [`IbPortSample::port`] counts). `None` for names of another
+    /// form (`ib0/1`, `mlx5_bond_0/1`).
+    pub fn legacy_index(&self) -> Option<u32> {
+        let (hca, port) = self.0.strip_prefix("mlx5_")?.split_once('/')?;
+        let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits(hca) || !all_digits(port) {
+            return None;
+        }
+        hca.parse().ok()
+    }
+}
+
+impl fmt::Display for IbPortName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for IbPortName {
+    type Err = IbPortNameError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        IbPortName::new(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for IbPortName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = IbPortName;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an InfiniBand port name such as `mlx5_0/1`, or a port index")
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<IbPortName, E> {
+                u32::try_from(v)
+                    .map(IbPortName::from_index)
+                    .map_err(|_| E::custom("an InfiniBand port index fits in 32 bits"))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<IbPortName, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::custom("an InfiniBand port index is not negative"))
+                    .and_then(|v| self.visit_u64(v))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<IbPortName, E> {
+                IbPortName::new(v).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// Bytes that are not a sample this version understands.
@@ -190,6 +341,7 @@ mod tests {
             }],
             ib_ports: vec![IbPortSample {
                 port: 0,
+                name: None,
                 state: IbPortState::Down,
                 link_downed: 1,
                 symbol_error: 0,
@@ -228,5 +380,44 @@ mod tests {
             decode(b"{\"v\":1}"),
             Err(TelemetryError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn port_names_accept_names_and_bare_indexes_and_derive_one_when_absent() {
+        let parse = |json: &str| serde_json::from_str::<IbPortName>(json);
+        assert_eq!(parse("\"mlx5_3/1\"").unwrap().as_str(), "mlx5_3/1");
+        assert_eq!(parse("2").unwrap().as_str(), "mlx5_2/1");
+        assert_eq!(parse("\"7\"").unwrap().as_str(), "mlx5_7/1");
+        assert_eq!(parse("\"ib0/1\"").unwrap().as_str(), "ib0/1");
+        for bad in ["-1", "4294967296", "\"\"", "\"mlx5 0\"", "1.5", "null"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        let long = format!("\"{}\"", "a".repeat(IB_PORT_NAME_MAX_LEN + 1));
+        let err = parse(&long).unwrap_err().to_string();
+        assert!(err.contains("at most 64 bytes"), "{err}");
+        assert!(!err.contains("aaaa"), "the name is not echoed: {err}");
+        assert_eq!(
+            serde_json::to_string(&IbPortName::from_index(4)).unwrap(),
+            "\"mlx5_4/1\""
+        );
+
+        // The number the port stood for before names.
+        let legacy = |s: &str| IbPortName::new(s).unwrap().legacy_index();
+        assert_eq!(legacy("mlx5_3/1"), Some(3));
+        assert_eq!(legacy("mlx5_12/2"), Some(12));
+        assert_eq!(legacy("5"), Some(5));
+        assert_eq!(legacy("mlx5_bond_0/1"), None);
+        assert_eq!(legacy("ib0/1"), None);
+        assert_eq!(legacy("mlx5_1"), None);
+
+        // A sample without names (the simulator's) is unchanged on the wire and derives them.
+        let s = sample();
+        let text = String::from_utf8(s.encode().unwrap()).unwrap();
+        assert!(!text.contains("\"name\""), "{text}");
+        assert_eq!(s.ib_ports[0].port_name().as_str(), "mlx5_0/1");
+        let mut value = serde_json::to_value(&s).unwrap();
+        value["ib_ports"][0]["name"] = serde_json::json!("mlx5_bond_0/1");
+        let named = decode(&serde_json::to_vec(&value).unwrap()).unwrap();
+        assert_eq!(named.ib_ports[0].port_name().as_str(), "mlx5_bond_0/1");
     }
 }

@@ -13,28 +13,47 @@ use crate::bindings::addon::accord::plugin::types as addon_types;
 use crate::bindings::addon::exports::accord::plugin::addon_api as wit_addon;
 use crate::bindings::policy::accord::plugin::types as policy_types;
 use crate::bindings::policy::exports::accord::plugin::policy_api as wit_policy;
+use crate::error::PluginError;
 use crate::types::{
     AddonInfo, ClusterInfo, Installer, Manifest, Ownership, PolicyInfo, PoolInfo, UpgradePlan,
     Verdict, Violation,
 };
 
-pub(crate) fn finding_to_wit(finding: &Finding) -> wit_policy::Finding {
-    wit_policy::Finding {
-        kind: match finding.kind {
-            FindingKind::GpuXid => wit_policy::FindingKind::GpuXid,
-            FindingKind::IbLink => wit_policy::FindingKind::IbLink,
-            FindingKind::NodeNotReady => wit_policy::FindingKind::NodeNotReady,
-            FindingKind::GpuThermal => wit_policy::FindingKind::GpuThermal,
-        },
+/// A finding in the policy world's terms (`accord:plugin@0.1.0`).
+///
+/// That interface predates two things of the domain type, and this is where the gap is bridged:
+/// - ports are numbers there: `mlx5_N/P` becomes `N`, the HCA index the number always meant
+///   ([`IbPortName::legacy_index`](accord_core::telemetry::IbPortName::legacy_index)); a name
+///   of another form becomes `None` (the policy only quotes the port in its reason);
+/// - it knows four kinds: `gpu-ecc`, `gpu-row-remap`, `gpu-nvlink` and `gpu-pcie` are
+///   [`PluginError::Unsupported`] — the policy is not called with a kind it would misread.
+pub(crate) fn finding_to_wit(finding: &Finding) -> Result<wit_policy::Finding, PluginError> {
+    let kind = match finding.kind {
+        FindingKind::GpuXid => wit_policy::FindingKind::GpuXid,
+        FindingKind::IbLink => wit_policy::FindingKind::IbLink,
+        FindingKind::NodeNotReady => wit_policy::FindingKind::NodeNotReady,
+        FindingKind::GpuThermal => wit_policy::FindingKind::GpuThermal,
+        FindingKind::GpuEcc
+        | FindingKind::GpuRowRemap
+        | FindingKind::GpuNvlink
+        | FindingKind::GpuPcie => {
+            return Err(PluginError::Unsupported(format!(
+                "finding kind `{}` is not in the remediation-policy world of accord:plugin@0.1.0",
+                finding.kind.as_str()
+            )));
+        }
+    };
+    Ok(wit_policy::Finding {
+        kind,
         cluster: finding.cluster.clone(),
         node: finding.node.clone(),
         xid: finding.xid,
         gpu: finding.gpu,
-        port: finding.port,
+        port: finding.port.as_ref().and_then(|p| p.legacy_index()),
         state: finding.state.clone(),
         minutes: finding.minutes,
         temp_c: finding.temp_c,
-    }
+    })
 }
 
 pub(crate) fn context_to_wit(ctx: &RemediationContext) -> wit_policy::Context {
@@ -170,12 +189,12 @@ mod tests {
             node: "n-1".into(),
             xid: Some(79),
             gpu: Some(3),
-            port: Some(2),
+            port: Some(accord_core::telemetry::IbPortName::from_index(2)),
             state: Some("down".into()),
             minutes: Some(12),
             temp_c: Some(91),
         };
-        let wit = finding_to_wit(&finding);
+        let wit = finding_to_wit(&finding).unwrap();
         assert_eq!(wit.kind, wit_policy::FindingKind::IbLink);
         assert_eq!(
             (wit.xid, wit.gpu, wit.port, wit.minutes, wit.temp_c),
@@ -191,6 +210,39 @@ mod tests {
         let wit = context_to_wit(&ctx);
         assert_eq!((wit.xid_count24h, wit.remediations7d), (4, 2));
         assert_eq!(wit.max_unhealthy_percent, ctx.max_unhealthy_percent);
+    }
+
+    #[test]
+    fn port_names_become_the_hca_index_and_newer_kinds_are_refused() {
+        let port = |name: &str| Finding {
+            kind: FindingKind::IbLink,
+            cluster: "cl-1".into(),
+            node: "n-1".into(),
+            xid: None,
+            gpu: None,
+            port: Some(name.parse().unwrap()),
+            state: Some("down".into()),
+            minutes: None,
+            temp_c: None,
+        };
+        assert_eq!(finding_to_wit(&port("mlx5_3/1")).unwrap().port, Some(3));
+        assert_eq!(finding_to_wit(&port("mlx5_bond_0/1")).unwrap().port, None);
+        for kind in [
+            FindingKind::GpuEcc,
+            FindingKind::GpuRowRemap,
+            FindingKind::GpuNvlink,
+            FindingKind::GpuPcie,
+        ] {
+            let finding = Finding {
+                kind,
+                ..port("mlx5_0/1")
+            };
+            let err = finding_to_wit(&finding).unwrap_err();
+            assert!(
+                matches!(&err, PluginError::Unsupported(m) if m.contains(kind.as_str())),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -40,6 +40,10 @@ pub enum PluginError {
     /// The host could not run the call (no pool slot, engine set-up, a failed task).
     #[error("plugin host: {0}")]
     Engine(String),
+    /// The input has no form in the plugin's interface version (e.g. a finding kind newer than
+    /// the policy world), so the plugin was not called.
+    #[error("not in the plugin interface: {0}")]
+    Unsupported(String),
 }
 
 impl PluginError {
@@ -120,6 +124,7 @@ mod tests {
         assert!(PluginError::MemoryLimit.is_plugin_fault());
         assert!(!PluginError::Returned("x".into()).is_plugin_fault());
         assert!(!PluginError::Engine("x".into()).is_plugin_fault());
+        assert!(!PluginError::Unsupported("x".into()).is_plugin_fault());
         assert!(!PluginError::Invalid("x".into()).is_plugin_fault());
     }
 }

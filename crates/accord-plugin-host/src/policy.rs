@@ -45,13 +45,14 @@ impl PolicyPlugin {
         &self.inner.loaded.digest
     }
 
-    /// Asks the policy what to do about `finding`.
+    /// Asks the policy what to do about `finding`. A finding the policy interface cannot carry
+    /// (a kind newer than it) is [`PluginError::Unsupported`] without a call.
     pub async fn decide(
         &self,
         finding: &Finding,
         ctx: &RemediationContext,
     ) -> Result<RemediationDecision, PluginError> {
-        let finding = convert::finding_to_wit(finding);
+        let finding = convert::finding_to_wit(finding)?;
         let ctx = convert::context_to_wit(ctx);
         let decision = self
             .inner

@@ -145,6 +145,9 @@ impl Agents {
             .enumerate()
             .map(|(port, p)| IbPortSample {
                 port: u32::try_from(port).unwrap_or(u32::MAX),
+                // Consumers derive `mlx5_<port>/1`, the name of the HCA the catalogue gives
+                // each GPU rail.
+                name: None,
                 state: if p.up {
                     IbPortState::Up
                 } else {

@@ -11,7 +11,8 @@ pub enum RemediationCommand {
     /// Decide what to do about health findings, one JSON line in, one JSON line out
     ///
     /// Input lines: {"id", "event": {"kind": "gpu-xid"|"ib-link"|"node-not-ready"|"gpu-thermal",
-    /// "cluster", "node", "xid"?, "gpu"?, "port"?, "state"?, "minutes"?, "temp_c"?},
+    /// "cluster", "node", "xid"?, "gpu"?, "port"? ("mlx5_0/1", or a number), "state"?,
+    /// "minutes"?, "temp_c"?},
     /// "context": {"remediation_allowed", "xid_count_24h", "remediations_7d",
     /// "unhealthy_in_pool", "pool_size", "mig", …}}. Output lines, same order: {"id", "action",
     /// "responsibility", "reason"}; a malformed line gives {"id"?, "line", "error"} and the

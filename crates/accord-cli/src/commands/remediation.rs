@@ -277,6 +277,32 @@ mod tests {
         );
     }
 
+    #[tokio::test(flavor = "multi_thread")]
+    async fn named_ports_reach_the_policy_as_their_hca_and_newer_kinds_are_refused() {
+        let policy = tokio::task::spawn_blocking(shipped_policy).await.unwrap();
+        let lines: Vec<String> = [
+            r#"{"id": 1, "event": {"kind": "ib-link", "cluster": "c", "node": "n", "port": "mlx5_2/1", "state": "down"}}"#,
+            r#"{"id": 2, "event": {"kind": "ib-link", "cluster": "c", "node": "n", "port": 2, "state": "down"}}"#,
+            r#"{"id": 3, "event": {"kind": "gpu-ecc", "cluster": "c", "node": "n", "gpu": 3}}"#,
+        ]
+        .map(String::from)
+        .to_vec();
+        let (replies, failed) = decide_lines(&policy, &lines).await;
+        assert_eq!(failed, 1);
+        // The policy interface (accord:plugin@0.1.0) numbers ports: mlx5_2/1 is 2, as before.
+        assert!(
+            replies[0]["reason"].as_str().unwrap().contains("port 2"),
+            "{}",
+            replies[0]
+        );
+        assert_eq!(replies[0]["reason"], replies[1]["reason"]);
+        let error = replies[2]["error"].as_str().unwrap();
+        assert!(
+            error.contains("gpu-ecc") && error.contains("0.1.0"),
+            "{error}"
+        );
+    }
+
     /// The component with a custom section appended: still valid, another digest — a rebuilt
     /// policy.
     fn rebuilt(mut wasm: Vec<u8>, tag: &str) -> Vec<u8> {

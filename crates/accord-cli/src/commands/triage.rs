@@ -84,14 +84,15 @@ fn classify(ctx: &Context, args: &ClassifyArgs) -> anyhow::Result<JsonlSummary> 
 }
 
 /// A [`Write`] that hands complete lines to a [`Printer`] (so output streams line by line and
-/// tests can capture it). A broken stdout becomes [`io::ErrorKind::BrokenPipe`].
-struct LineWriter<'a> {
+/// tests can capture it). A broken stdout becomes [`io::ErrorKind::BrokenPipe`]. Also used by
+/// `accord health check`.
+pub(crate) struct LineWriter<'a> {
     printer: &'a Printer,
     pending: Vec<u8>,
 }
 
 impl<'a> LineWriter<'a> {
-    fn new(printer: &'a Printer) -> Self {
+    pub(crate) fn new(printer: &'a Printer) -> Self {
         LineWriter {
             printer,
             pending: Vec::with_capacity(1024),

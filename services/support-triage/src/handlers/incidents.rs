@@ -52,12 +52,7 @@ pub fn node_key(finding: &Finding) -> String {
 }
 
 fn kind_name(k: FindingKind) -> &'static str {
-    match k {
-        FindingKind::GpuXid => "gpu-xid",
-        FindingKind::IbLink => "ib-link",
-        FindingKind::NodeNotReady => "node-not-ready",
-        FindingKind::GpuThermal => "gpu-thermal",
-    }
+    k.as_str()
 }
 
 /// A control-plane condition changed: open (or add to) the incident when it went False, close
@@ -234,9 +229,13 @@ fn add_evidence(ctx: &Ctx, t: &Versioned<Ticket>, line: String) -> Result<Change
 
 fn hint(kind: FindingKind) -> &'static str {
     match kind {
-        FindingKind::GpuXid | FindingKind::GpuThermal | FindingKind::NodeNotReady => {
-            "gpu-cpu-hardware"
-        }
+        FindingKind::GpuXid
+        | FindingKind::GpuThermal
+        | FindingKind::NodeNotReady
+        | FindingKind::GpuEcc
+        | FindingKind::GpuRowRemap
+        | FindingKind::GpuNvlink
+        | FindingKind::GpuPcie => "gpu-cpu-hardware",
         FindingKind::IbLink => "infiniband-fabric",
     }
 }
@@ -252,7 +251,7 @@ pub fn describe(f: &Finding) -> String {
         ),
         FindingKind::IbLink => format!(
             "InfiniBand port {} {} on node {}",
-            f.port.map_or("?".to_owned(), |p| p.to_string()),
+            f.port.as_ref().map_or("?", |p| p.as_str()),
             f.state.as_deref().unwrap_or("down"),
             f.node
         ),
@@ -266,5 +265,12 @@ pub fn describe(f: &Finding) -> String {
             f.node,
             f.temp_c.unwrap_or(0)
         ),
+        FindingKind::GpuEcc => format!("GPU double-bit ECC errors{gpu} on node {}", f.node),
+        FindingKind::GpuRowRemap => format!(
+            "GPU memory rows remapped for uncorrectable errors{gpu} on node {}",
+            f.node
+        ),
+        FindingKind::GpuNvlink => format!("GPU NVLink CRC errors{gpu} on node {}", f.node),
+        FindingKind::GpuPcie => format!("GPU PCIe replays{gpu} on node {}", f.node),
     }
 }

@@ -226,6 +226,39 @@ fn hardware_findings_open_supported_incidents_application_errors_do_not() {
 }
 
 #[test]
+fn memory_link_and_bus_findings_open_supported_incidents_naming_gpu_or_port() {
+    let v = view();
+    let ctx = Ctx::new("support-triage");
+    let ib = Finding {
+        port: Some("mlx5_3/1".parse().unwrap()),
+        state: Some("down".into()),
+        gpu: None,
+        ..finding(FindingKind::IbLink, None)
+    };
+    let cases = [
+        (
+            finding(FindingKind::GpuEcc, None),
+            "double-bit ECC errors on GPU 3",
+        ),
+        (finding(FindingKind::GpuRowRemap, None), "rows remapped"),
+        (
+            finding(FindingKind::GpuNvlink, None),
+            "NVLink CRC errors on GPU 3",
+        ),
+        (finding(FindingKind::GpuPcie, None), "PCIe replays on GPU 3"),
+        (ib, "InfiniBand port mlx5_3/1 down"),
+    ];
+    for (f, says) in cases {
+        let ch = on_finding(&ctx, &rules(), &v, None, &f, &[], &source())
+            .unwrap()
+            .unwrap_or_else(|| panic!("{:?} is the provider's", f.kind));
+        let t = opened(&ch);
+        assert_eq!(t.category(), SupportScope::Supported, "{:?}", f.kind);
+        assert!(t.title.contains(says), "{:?}: {}", f.kind, t.title);
+    }
+}
+
+#[test]
 fn a_replaced_node_is_a_supported_hardware_incident_with_its_evidence() {
     let v = view();
     let ctx = Ctx::new("support-triage");
