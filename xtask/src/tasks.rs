@@ -1,7 +1,8 @@
 //! The subcommands: `tools`, `plugins`, `tidy`, `test`, `ci`, `up`, `bench`. Each one prepares
 //! the environment (a nats-server exported as `$ACCORD_NATS_SERVER`; for `test` and `up` also the
-//! freshly built plugins, exported as `$ACCORD_PLUGIN_DIR`) and then hands over to cargo; `tidy`
-//! only reads files.
+//! freshly built plugins, exported as `$ACCORD_PLUGIN_DIR`; for `test` the checkers the tests
+//! run: `$ACCORD_KUBERNETES_VALIDATE`, `$ACCORD_PYTHON` (the tool venv's interpreter) and, when
+//! there is one, `$ACCORD_PROMTOOL`) and then hands over to cargo; `tidy` only reads files.
 //!
 //! Invariants:
 //! - Every cargo child runs in the workspace root (plugin builds: in `plugins/`) with the
@@ -180,8 +181,25 @@ fn plugins_for_children(ws: &Workspace) -> Result<PathBuf> {
 /// Where the tests find `kubernetes-validate`.
 const KUBERNETES_VALIDATE_VAR: &str = "ACCORD_KUBERNETES_VALIDATE";
 
+/// Where the tests find the venv's Python (with `prometheus-client`).
+const PYTHON_VAR: &str = "ACCORD_PYTHON";
+
 fn run_tests(ws: &Workspace, nats: &Path, plugin_dir: &Path, args: &[String]) -> Result<()> {
     let validator = crate::tools::python::kubernetes_validate(ws)?;
+    let python = crate::tools::python::test_python(ws)?;
+    let promtool = crate::tools::promtool::find_or_install()?;
+    // Every cargo child of the run gets the same tools.
+    let test_cargo = || {
+        let mut cmd = cargo(ws);
+        cmd.env(ENV_VAR, nats)
+            .env(plugins::ENV_VAR, plugin_dir)
+            .env(KUBERNETES_VALIDATE_VAR, &validator)
+            .env(PYTHON_VAR, &python);
+        if let Some(promtool) = &promtool {
+            cmd.env(crate::tools::promtool::ENV_VAR, promtool);
+        }
+        cmd
+    };
     // `--workspace` beats `-p`, so it is only added when ARGS pick no package themselves:
     // `cargo xtask test -p accord-bus` then builds and tests just that crate.
     // The whole workspace is tested with the provisioner's failpoints compiled in (its process
@@ -197,15 +215,7 @@ fn run_tests(ws: &Workspace, nats: &Path, plugin_dir: &Path, args: &[String]) ->
             "xtask: cargo-nextest not found, using `cargo test` \
              (`cargo install --locked cargo-nextest` for faster, process-per-test runs)"
         );
-        return cmd::run(
-            cargo(ws)
-                .env(ENV_VAR, nats)
-                .env(plugins::ENV_VAR, plugin_dir)
-                .env(KUBERNETES_VALIDATE_VAR, &validator)
-                .arg("test")
-                .args(scope)
-                .args(args),
-        );
+        return cmd::run(test_cargo().arg("test").args(scope).args(args));
     }
 
     // The plugins' native tests and the doc tests (which nextest does not run) go first, so
@@ -215,23 +225,14 @@ fn run_tests(ws: &Workspace, nats: &Path, plugin_dir: &Path, args: &[String]) ->
     // to `cargo test --doc`, so a filtered run skips both instead of guessing.
     if args.is_empty() {
         plugins::test_native(ws)?;
-        cmd::run(
-            cargo(ws)
-                .env(ENV_VAR, nats)
-                .env(plugins::ENV_VAR, plugin_dir)
-                .env(KUBERNETES_VALIDATE_VAR, &validator)
-                .args(["test", "--workspace", "--features", FAILPOINTS, "--doc"]),
-        )?;
+        cmd::run(test_cargo().args(["test", "--workspace", "--features", FAILPOINTS, "--doc"]))?;
     } else {
         eprintln!(
             "xtask: note: doc tests skipped for a filtered run; `cargo xtask test` runs them"
         );
     }
     cmd::run(
-        cargo(ws)
-            .env(ENV_VAR, nats)
-            .env(plugins::ENV_VAR, plugin_dir)
-            .env(KUBERNETES_VALIDATE_VAR, &validator)
+        test_cargo()
             .args(["nextest", "run"])
             .args(scope)
             .arg("--no-fail-fast")

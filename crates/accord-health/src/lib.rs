@@ -11,6 +11,8 @@
 //! - [`window`]: the fixed-size sliding windows and episodes the rules keep.
 //! - [`finding`]: what a check raises, its evidence and its deterministic id.
 //! - [`jsonl`]: JSON Lines of samples in, JSON Lines of findings out (the CLI's form).
+//! - [`exposition`]: one cluster's latest samples as Prometheus / OpenMetrics text under
+//!   dcgm-exporter's names (the customer metrics endpoint), and the XID counters it exposes.
 //!
 //! Invariants:
 //! - No IO, no clock, no async: time is the samples' `ts_ms`; the same samples in the same
@@ -25,6 +27,7 @@
 pub mod check;
 pub mod checker;
 pub mod config;
+pub mod exposition;
 pub mod finding;
 pub mod jsonl;
 pub mod node;

