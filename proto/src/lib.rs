@@ -30,6 +30,14 @@ pub mod support {
     }
 }
 
+/// `accord.telemetry.v1`: node health verdicts, health findings and the latest samples.
+pub mod telemetry {
+    /// Version 1.
+    pub mod v1 {
+        tonic::include_proto!("accord.telemetry.v1");
+    }
+}
+
 pub mod codec;
 pub mod convert;
 

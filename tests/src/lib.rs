@@ -9,8 +9,9 @@
 //!   server (`accord.cmd.sim.fault.inject`),
 //! - a second NATS connection (the *observer*) the test reads `ACCORD_EVENTS` through;
 //! - on request ([`Env::start_addon_manager`]), the addon-manager with the shipped add-on
-//!   plugins, authenticating keys through the provisioner over NATS; and support-triage
-//!   ([`Env::start_support_triage`]) with the shipped rules.
+//!   plugins, authenticating keys through the provisioner over NATS; support-triage
+//!   ([`Env::start_support_triage`]) with the shipped rules; and the telemetry service
+//!   ([`Env::start_telemetry`]) with the shipped health-check settings.
 //!
 //! Tests talk to the deployment the way customers and operators do: gRPC with a bearer token
 //! ([`Api`], built by [`Env::admin`], [`Env::operator`], [`Env::api`]) and NATS request/reply for
@@ -27,7 +28,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use accord_bus::{Bus, CancellationToken, CloudEvent, ConnectOptions, EVENTS_STREAM, StartAt};
 use accord_platform::{
     AddonManager, AddonManagerSettings, Platform, Provisioner, ProvisionerSettings, RuleSet,
-    Running, SupportDesk, SupportTriageSettings,
+    Running, SupportDesk, SupportTriageSettings, Telemetry, TelemetrySettings,
 };
 use accord_proto::addons::v1::addons_client::AddonsClient;
 use accord_proto::provisioner::v1::{
@@ -35,6 +36,7 @@ use accord_proto::provisioner::v1::{
     nodes_client::NodesClient, projects_client::ProjectsClient,
 };
 use accord_proto::support::v1::support_client::SupportClient;
+use accord_proto::telemetry::v1::health_client::HealthClient as TelemetryHealthClient;
 use accord_runtime::metrics::Metrics;
 use accord_sim::{FaultReply, SimConfig, SimFleet, fault_server};
 use accord_store::Store;
@@ -180,6 +182,7 @@ pub struct Env {
     channel: Channel,
     addons_channel: Option<Channel>,
     support_channel: Option<Channel>,
+    telemetry_channel: Option<Channel>,
     shutdown: CancellationToken,
     /// Everything started through the composer (stopped on drop).
     platforms: Vec<Running>,
@@ -268,6 +271,7 @@ impl Env {
             channel,
             addons_channel: None,
             support_channel: None,
+            telemetry_channel: None,
             shutdown,
             platforms: vec![running],
         };
@@ -361,6 +365,43 @@ impl Env {
         Ok(handle.engine)
     }
 
+    /// Starts the telemetry service beside the provisioner (its own store, the shipped
+    /// health-check settings, the same NATS) and connects to its gRPC server. Returns its
+    /// engine, for diagnostics.
+    pub async fn start_telemetry(&mut self) -> anyhow::Result<Arc<Telemetry>> {
+        let running = self
+            .platform()
+            .telemetry(TelemetrySettings {
+                grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+                health: accord_platform::HealthConfig::default(),
+                cluster_metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+                store: None,
+            })
+            .start()
+            .await
+            .context("starting the telemetry service")?;
+        let handle = running
+            .telemetry
+            .clone()
+            .ok_or_else(|| anyhow!("the platform did not start the telemetry service"))?;
+        self.telemetry_channel = Some(connect(handle.grpc_addr, "the telemetry service").await?);
+        self.platforms.push(running);
+        Ok(handle.engine)
+    }
+
+    /// The telemetry service's `Health` client authenticated as `token` (after
+    /// [`Env::start_telemetry`]).
+    pub fn telemetry(&self, token: &str) -> anyhow::Result<TelemetryHealthClient<AuthChannel>> {
+        let channel = self
+            .telemetry_channel
+            .clone()
+            .ok_or_else(|| anyhow!("start the telemetry service first"))?;
+        Ok(TelemetryHealthClient::with_interceptor(
+            channel,
+            Bearer::new(token)?,
+        ))
+    }
+
     /// support-triage's client authenticated as `token` (after [`Env::start_support_triage`]).
     pub fn support(&self, token: &str) -> anyhow::Result<SupportClient<AuthChannel>> {
         let channel = self
@@ -392,6 +433,13 @@ impl Env {
         self.addons_channel
             .clone()
             .ok_or_else(|| anyhow!("start the addon-manager first"))
+    }
+
+    /// The telemetry service's gRPC channel (after [`Env::start_telemetry`]).
+    pub fn telemetry_channel(&self) -> anyhow::Result<Channel> {
+        self.telemetry_channel
+            .clone()
+            .ok_or_else(|| anyhow!("start the telemetry service first"))
     }
 
     /// support-triage's gRPC channel (after [`Env::start_support_triage`]).

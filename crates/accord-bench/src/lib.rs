@@ -458,6 +458,8 @@ fn findings() -> Vec<(
         state: (kind == FindingKind::IbLink).then(|| "down".to_owned()),
         minutes,
         temp_c: (kind == FindingKind::GpuThermal).then_some(91),
+        signal: None,
+        severity: None,
     };
     let ctx = RemediationContext {
         remediation_allowed: true,
@@ -473,6 +475,16 @@ fn findings() -> Vec<(
         f(FindingKind::IbLink, None, None),
         f(FindingKind::NodeNotReady, None, Some(12)),
         f(FindingKind::GpuThermal, None, None),
+        Finding {
+            gpu: Some(3),
+            signal: Some("row_remap_failure".to_owned()),
+            severity: Some("critical".to_owned()),
+            ..f(FindingKind::GpuRowRemap, None, None)
+        },
+        Finding {
+            gpu: Some(3),
+            ..f(FindingKind::GpuEcc, None, None)
+        },
     ]
     .into_iter()
     .map(|finding| (finding, ctx.clone()))
@@ -482,10 +494,10 @@ fn findings() -> Vec<(
 fn to_native(
     f: &accord_core::remediation::Finding,
     c: &accord_core::remediation::RemediationContext,
-) -> anyhow::Result<(
+) -> (
     gpu_remediation::logic::Finding,
     gpu_remediation::logic::Context,
-)> {
+) {
     use accord_core::remediation::FindingKind as K;
     use gpu_remediation::logic::{Context, Finding, FindingKind};
     let kind = match f.kind {
@@ -493,19 +505,21 @@ fn to_native(
         K::IbLink => FindingKind::IbLink,
         K::NodeNotReady => FindingKind::NodeNotReady,
         K::GpuThermal => FindingKind::GpuThermal,
-        // Not in the policy's interface (accord:plugin@0.1.0); the mix has none.
-        K::GpuEcc | K::GpuRowRemap | K::GpuNvlink | K::GpuPcie => {
-            bail!("the policy has no finding kind {}", f.kind.as_str())
-        }
+        K::GpuEcc => FindingKind::GpuEcc,
+        K::GpuRowRemap => FindingKind::GpuRowRemap,
+        K::GpuNvlink => FindingKind::GpuNvlink,
+        K::GpuPcie => FindingKind::GpuPcie,
     };
     let mut finding = Finding::new(kind, f.cluster.clone(), f.node.clone());
     finding.xid = f.xid;
     finding.gpu = f.gpu;
-    // As the host passes it: `mlx5_N/P` is N.
-    finding.port = f.port.as_ref().and_then(|p| p.legacy_index());
+    // As the host passes it to a policy of accord:plugin@0.2.0: the agent's name.
+    finding.port = f.port.as_ref().map(|p| p.as_str().to_owned());
     finding.state.clone_from(&f.state);
     finding.minutes = f.minutes;
     finding.temp_c = f.temp_c;
+    finding.signal.clone_from(&f.signal);
+    finding.severity.clone_from(&f.severity);
     let ctx = Context {
         remediation_allowed: c.remediation_allowed,
         xid_count_24h: c.xid_count_24h,
@@ -520,7 +534,7 @@ fn to_native(
         max_unhealthy_percent: c.max_unhealthy_percent,
         in_maintenance_window: c.in_maintenance_window,
     };
-    Ok((finding, ctx))
+    (finding, ctx)
 }
 
 async fn bench_plugins(n: usize, warmup: usize) -> anyhow::Result<PluginResults> {
@@ -544,10 +558,7 @@ async fn bench_plugins(n: usize, warmup: usize) -> anyhow::Result<PluginResults>
     })
     .await??;
     let mix = findings();
-    let native = mix
-        .iter()
-        .map(|(f, c)| to_native(f, c))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let native: Vec<_> = mix.iter().map(|(f, c)| to_native(f, c)).collect();
     // The two must agree, or the comparison is meaningless.
     for ((f, c), (nf, nc)) in mix.iter().zip(&native) {
         let through = policy.decide(f, c).await?;

@@ -156,7 +156,8 @@ pub enum Command {
     /// Classify support tickets offline (Supported, Best-Effort, Customer-Owned)
     #[command(subcommand)]
     Triage(TriageCommand),
-    /// GPU node health checks: run them offline over telemetry samples
+    /// GPU node health: node verdicts and findings from the telemetry service, or the checks
+    /// run offline over telemetry samples
     #[command(subcommand)]
     Health(HealthCommand),
     /// Support tickets: file one and see how it is classified, list, reclassify, close

@@ -91,6 +91,13 @@ impl Context {
         Ok(Api::connect(endpoint, token, &self.settings.project).await?)
     }
 
+    /// A client of the telemetry service (its package's endpoint, else `endpoint`).
+    pub async fn telemetry_api(&self) -> anyhow::Result<Api> {
+        let token = self.settings.require_token()?;
+        let endpoint = self.settings.endpoint_for(crate::config::TELEMETRY_PACKAGE);
+        Ok(Api::connect(endpoint, token, &self.settings.project).await?)
+    }
+
     /// Connects to NATS.
     pub async fn bus(&self) -> anyhow::Result<Bus> {
         let url = &self.settings.nats_url;
@@ -154,7 +161,7 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<()> {
         Command::Sim(command) => sim::run(ctx, command).await,
         Command::Remediation(command) => remediation::run(ctx, command).await,
         Command::Triage(command) => triage::run(ctx, command),
-        Command::Health(command) => health::run(ctx, command),
+        Command::Health(command) => health::run(ctx, command).await,
         Command::Ticket(command) => ticket::run(ctx, command).await,
         Command::Plugin(command) => plugin::run(ctx, command).await,
         Command::Up(mut args) => {

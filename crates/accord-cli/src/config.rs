@@ -18,15 +18,16 @@
 //! [profiles.admin.endpoints]              # optional: a gRPC package served elsewhere
 //! "accord.addons.v1" = "http://127.0.0.1:50052"
 //! "accord.support.v1" = "http://127.0.0.1:50053"
+//! "accord.telemetry.v1" = "http://127.0.0.1:50054"
 //!
 //! [profiles.operator]
 //! token = "accord_ak-…_…"
 //! ```
 //!
 //! Endpoints are keyed by gRPC package: a call goes to the endpoint of its package, else to
-//! `endpoint` (one gateway routing by service). `ACCORD_ADDONS_ENDPOINT` and
-//! `ACCORD_SUPPORT_ENDPOINT` override the two packages served apart today; files that still
-//! carry the former `addons_endpoint` / `support_endpoint` keys are read as those packages.
+//! `endpoint` (one gateway routing by service). `ACCORD_ADDONS_ENDPOINT`,
+//! `ACCORD_SUPPORT_ENDPOINT` and `ACCORD_TELEMETRY_ENDPOINT` override the three packages served
+//! apart today; files that still carry the former `addons_endpoint` / `support_endpoint` keys are read as those packages.
 //!
 //! Precedence, for each of `endpoint`, `token` and `nats_url` (first that is set wins):
 //! the command-line flag; the profile selected with `--profile` / `ACCORD_PROFILE`; the
@@ -80,11 +81,14 @@ pub struct Profile {
 pub const ADDONS_PACKAGE: &str = "accord.addons.v1";
 /// gRPC package of support-triage (`accord ticket …`).
 pub const SUPPORT_PACKAGE: &str = "accord.support.v1";
+/// gRPC package of the telemetry service (`accord health get nodes`, `accord health findings`).
+pub const TELEMETRY_PACKAGE: &str = "accord.telemetry.v1";
 
 /// Packages with an environment override, and the variable.
-const PACKAGE_ENV: [(&str, &str); 2] = [
+const PACKAGE_ENV: [(&str, &str); 3] = [
     (ADDONS_PACKAGE, "ACCORD_ADDONS_ENDPOINT"),
     (SUPPORT_PACKAGE, "ACCORD_SUPPORT_ENDPOINT"),
+    (TELEMETRY_PACKAGE, "ACCORD_TELEMETRY_ENDPOINT"),
 ];
 
 impl Profile {

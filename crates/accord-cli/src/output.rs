@@ -14,6 +14,7 @@
 
 pub mod addons;
 pub mod describe;
+pub mod health;
 pub mod tables;
 pub mod tickets;
 pub mod views;

@@ -5,6 +5,7 @@
 //!
 //! An InfiniBand port is named as agents name it (`"port": "mlx5_0/1"`, [`IbPortName`]); a bare
 //! number, as findings wrote it before, is still read (port 1 of HCA `mlx5_<number>`).
+//! `signal` and `severity` came later too: optional, so older findings still read.
 
 use serde::{Deserialize, Serialize};
 
@@ -88,6 +89,15 @@ pub struct Finding {
     /// Temperature in °C (gpu-thermal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temp_c: Option<u32>,
+    /// The telemetry field the check read, e.g. `row_remap_failure` or `symbol_error`: tells
+    /// the rules of one kind apart (a remapped row from a failed remap). Absent in findings
+    /// written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+    /// The check's severity (`info`, `warning`, `critical`). Absent in findings written before
+    /// it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
 }
 
 /// What a policy knows about the node, its pool and its cluster when it decides.
@@ -96,7 +106,8 @@ pub struct Finding {
 pub struct RemediationContext {
     /// The customer's AutoClusters opt-in ("when allowed").
     pub remediation_allowed: bool,
-    /// The same XID on the same GPU in the last 24 hours (this one included).
+    /// The same XID on the same GPU in the last 24 hours (this one included); for the other
+    /// `gpu-*` kinds, findings of the same kind on the same GPU.
     pub xid_count_24h: u32,
     /// Remediations of this node in the last 7 days.
     pub remediations_7d: u32,
@@ -260,6 +271,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(new.kind, FindingKind::GpuEcc);
+        assert_eq!((new.signal, new.severity), (None, None));
+        let remap: Finding = serde_json::from_str(
+            r#"{"kind": "gpu-row-remap", "cluster": "c", "node": "n", "gpu": 2,
+                "signal": "row_remap_failure", "severity": "critical"}"#,
+        )
+        .unwrap();
+        assert_eq!(remap.signal.as_deref(), Some("row_remap_failure"));
+        assert_eq!(remap.severity.as_deref(), Some("critical"));
+        let json = serde_json::to_value(&old).unwrap();
+        assert!(json.get("signal").is_none() && json.get("severity").is_none());
         assert_eq!(
             serde_json::to_value(&old).unwrap()["port"],
             serde_json::json!("mlx5_2/1")

@@ -227,7 +227,9 @@ impl HealthFinding {
     /// The finding as the remediation policy and support-triage take it
     /// ([`accord_core::remediation::Finding`]): `node` is the node id; `state` the port's state
     /// (`ib-link`); `minutes` how long the node has been not ready (`node-not-ready`, whole
-    /// minutes since the episode's first sample); `temp_c` the hottest GPU's (`gpu-thermal`).
+    /// minutes since the episode's first sample); `temp_c` the hottest GPU's (`gpu-thermal`);
+    /// `signal` the sample field the check read ([`Signal::as_str`]) and `severity` the
+    /// finding's, so a policy tells a remapped row from a failed remap.
     pub fn to_remediation(&self) -> Finding {
         let e = &self.evidence;
         let minutes = (self.check == CheckId::NodeNotReady)
@@ -253,6 +255,15 @@ impl HealthFinding {
             }),
             minutes,
             temp_c: e.temp_c,
+            signal: Some(e.signal.as_str().to_owned()),
+            severity: Some(
+                match self.severity {
+                    Severity::Info => "info",
+                    Severity::Warning => "warning",
+                    Severity::Critical => "critical",
+                }
+                .to_owned(),
+            ),
         }
     }
 }

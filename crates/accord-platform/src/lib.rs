@@ -25,8 +25,10 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use accord_addon_manager::AddonManager;
+pub use accord_health::HealthConfig;
 pub use accord_provisioner::{Bootstrap, Provisioner};
 pub use accord_support_triage::{RuleSet, SupportDesk};
+pub use accord_telemetry::Telemetry;
 
 /// gRPC package of the provisioner's services.
 pub const PROVISIONER_PACKAGE: &str = "accord.provisioner.v1";
@@ -34,6 +36,8 @@ pub const PROVISIONER_PACKAGE: &str = "accord.provisioner.v1";
 pub const ADDONS_PACKAGE: &str = "accord.addons.v1";
 /// gRPC package of support-triage's service.
 pub const SUPPORT_PACKAGE: &str = "accord.support.v1";
+/// gRPC package of the telemetry service's service.
+pub const TELEMETRY_PACKAGE: &str = "accord.telemetry.v1";
 
 /// The provisioner's part.
 #[derive(Debug, Clone)]
@@ -62,6 +66,17 @@ pub struct AddonManagerSettings {
 pub struct SupportTriageSettings {
     pub grpc_addr: SocketAddr,
     pub rules: RuleSet,
+    pub store: Option<Store>,
+}
+
+/// The telemetry service's part.
+#[derive(Debug, Clone)]
+pub struct TelemetrySettings {
+    pub grpc_addr: SocketAddr,
+    /// The health checks' settings.
+    pub health: HealthConfig,
+    /// Where the customer metrics endpoint listens (port 0 picks one); `None`: not served.
+    pub cluster_metrics_addr: Option<SocketAddr>,
     pub store: Option<Store>,
 }
 
@@ -103,6 +118,7 @@ pub struct Platform {
     provisioner: Option<ProvisionerSettings>,
     addon_manager: Option<AddonManagerSettings>,
     support_triage: Option<SupportTriageSettings>,
+    telemetry: Option<TelemetrySettings>,
 }
 
 /// A started service.
@@ -138,6 +154,7 @@ pub struct Running {
     pub bootstrap: Option<Bootstrap>,
     pub addon_manager: Option<ServiceHandle<AddonManager>>,
     pub support_triage: Option<ServiceHandle<SupportDesk>>,
+    pub telemetry: Option<ServiceHandle<Telemetry>>,
     /// Where `/metrics` is served, when asked for.
     pub metrics_addr: Option<SocketAddr>,
     /// Cancels everything.
@@ -170,6 +187,7 @@ impl Platform {
             provisioner: None,
             addon_manager: None,
             support_triage: None,
+            telemetry: None,
         }
     }
 
@@ -228,6 +246,11 @@ impl Platform {
 
     pub fn support_triage(mut self, settings: SupportTriageSettings) -> Self {
         self.support_triage = Some(settings);
+        self
+    }
+
+    pub fn telemetry(mut self, settings: TelemetrySettings) -> Self {
+        self.telemetry = Some(settings);
         self
     }
 
@@ -391,6 +414,21 @@ impl Platform {
             support_triage = Some(adopt(&mut tasks, running));
         }
 
+        let mut telemetry = None;
+        if let Some(settings) = self.telemetry.clone() {
+            let service = accord_telemetry::SERVICE;
+            let running = accord_telemetry::start(accord_telemetry::StartOptions {
+                basics: self
+                    .basics(service, settings.grpc_addr, settings.store)
+                    .await?,
+                health: settings.health,
+                cluster_metrics_addr: settings.cluster_metrics_addr,
+            })
+            .await
+            .context("starting the telemetry service")?;
+            telemetry = Some(adopt(&mut tasks, running));
+        }
+
         Ok(Running {
             nats_url: self.nats_url,
             nats_started,
@@ -400,6 +438,7 @@ impl Platform {
             bootstrap,
             addon_manager,
             support_triage,
+            telemetry,
             metrics_addr,
             shutdown,
             tasks,
@@ -441,6 +480,9 @@ impl Running {
         }
         if let Some(s) = &self.support_triage {
             out.insert(SUPPORT_PACKAGE, s.grpc_addr);
+        }
+        if let Some(t) = &self.telemetry {
+            out.insert(TELEMETRY_PACKAGE, t.grpc_addr);
         }
         out
     }

@@ -27,7 +27,7 @@ use tokio::sync::Semaphore;
 use wasmtime::{Engine, Store};
 
 use crate::bindings::addon::{Addon, AddonPre};
-use crate::bindings::policy::{RemediationPolicy, RemediationPolicyPre};
+use crate::bindings::{policy_v01, policy_v02};
 use crate::config::HostConfig;
 use crate::error::{PluginError, classify};
 use crate::health::{Health, Quarantined};
@@ -49,13 +49,23 @@ pub(crate) trait World: Send + Sync + 'static {
     ) -> impl Future<Output = wasmtime::Result<Self::Instance>> + Send;
 }
 
-impl World for RemediationPolicyPre<CallState> {
-    type Instance = RemediationPolicy;
+impl World for policy_v02::RemediationPolicyPre<CallState> {
+    type Instance = policy_v02::RemediationPolicy;
     fn instantiate(
         &self,
         store: &mut Store<CallState>,
     ) -> impl Future<Output = wasmtime::Result<Self::Instance>> + Send {
-        RemediationPolicyPre::instantiate_async(self, store)
+        policy_v02::RemediationPolicyPre::instantiate_async(self, store)
+    }
+}
+
+impl World for policy_v01::RemediationPolicyPre<CallState> {
+    type Instance = policy_v01::RemediationPolicy;
+    fn instantiate(
+        &self,
+        store: &mut Store<CallState>,
+    ) -> impl Future<Output = wasmtime::Result<Self::Instance>> + Send {
+        policy_v01::RemediationPolicyPre::instantiate_async(self, store)
     }
 }
 

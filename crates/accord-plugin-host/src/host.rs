@@ -1,6 +1,10 @@
 //! [`PluginHost`]: compiles components, checks them against their world, and hands out loaded
 //! plugins.
 //!
+//! Worlds: `addon` (`accord:plugin@0.1.0`) and `remediation-policy` in each version of
+//! [`PolicyInterface`] (`@0.2.0`, and `@0.1.0` for policies built before it). A component's
+//! world and version are read from the interface it exports.
+//!
 //! Invariants:
 //! - A plugin is handed out only after it compiled, its imports fit the world's linker, it
 //!   exports the world's interface and its `describe()` answered sensibly within the limits;
@@ -18,20 +22,22 @@ use wasmtime::component::{Component, Linker};
 
 use crate::addon::AddonPlugin;
 use crate::bindings::addon::AddonPre;
-use crate::bindings::policy::RemediationPolicyPre;
+use crate::bindings::{policy_v01, policy_v02};
 use crate::call::{Loaded, Runtime, call_at_load};
 use crate::config::HostConfig;
 use crate::convert;
 use crate::engine::new_engine;
 use crate::error::PluginError;
 use crate::linker;
-use crate::policy::PolicyPlugin;
+use crate::policy::{PolicyPlugin, PolicyWorld};
 use crate::store::CallState;
-use crate::types::{AddonInfo, PluginKind, PolicyInfo};
+use crate::types::{AddonInfo, PluginKind, PolicyInfo, PolicyInterface};
 
-/// Export names (without version) that identify each world.
+/// Export names (without version) of each world's interface.
 const POLICY_API: &str = "accord:plugin/policy-api@";
 const ADDON_API: &str = "accord:plugin/addon-api@";
+/// The add-on interface the host loads (the one version there is).
+const ADDON_API_V01: &str = "accord:plugin/addon-api@0.1.0";
 
 /// Longest text accepted in a `describe()` field that is not free prose.
 const MAX_VERSION_LEN: usize = 64;
@@ -39,7 +45,8 @@ const MAX_VERSION_LEN: usize = 64;
 /// Loads plugins. One per process is enough; it is cheap to share behind an `Arc`.
 pub struct PluginHost {
     runtime: Arc<Runtime>,
-    policy_linker: Linker<CallState>,
+    policy_v02_linker: Linker<CallState>,
+    policy_v01_linker: Linker<CallState>,
     addon_linker: Linker<CallState>,
 }
 
@@ -49,8 +56,10 @@ impl PluginHost {
     pub fn new(config: HostConfig) -> Result<Self, PluginError> {
         config.validate()?;
         let engine = new_engine(&config)?;
-        let policy_linker = linker::policy(&engine)
-            .map_err(|err| PluginError::Engine(format!("policy linker: {err:#}")))?;
+        let policy_v02_linker = linker::policy_v02(&engine)
+            .map_err(|err| PluginError::Engine(format!("policy 0.2.0 linker: {err:#}")))?;
+        let policy_v01_linker = linker::policy_v01(&engine)
+            .map_err(|err| PluginError::Engine(format!("policy 0.1.0 linker: {err:#}")))?;
         let addon_linker = linker::addon(&engine)
             .map_err(|err| PluginError::Engine(format!("addon linker: {err:#}")))?;
         let permits =
@@ -61,7 +70,8 @@ impl PluginHost {
                 config,
                 permits,
             }),
-            policy_linker,
+            policy_v02_linker,
+            policy_v01_linker,
             addon_linker,
         })
     }
@@ -71,31 +81,78 @@ impl PluginHost {
         &self.runtime.config
     }
 
-    /// Compiles and checks a remediation policy and calls its `describe()`.
+    /// Compiles and checks a remediation policy of either supported version (told by the
+    /// interface it exports) and calls its `describe()`.
     pub fn load_policy(&self, wasm: &[u8]) -> Result<PolicyPlugin, PluginError> {
         let digest = digest(wasm);
         let component = self.compile(wasm)?;
-        let pre = self
-            .policy_linker
-            .instantiate_pre(&component)
-            .map_err(|err| imports_do_not_fit("remediation-policy", &err))?;
-        let pre = RemediationPolicyPre::new(pre).map_err(|err| {
-            PluginError::Invalid(format!(
-                "not a remediation policy: it does not export accord:plugin/policy-api@0.1.0 \
-                 ({err:#})"
-            ))
+        let interface = self.policy_interface(&component)?;
+        let linker = match interface {
+            PolicyInterface::V0_1 => &self.policy_v01_linker,
+            PolicyInterface::V0_2 => &self.policy_v02_linker,
+        };
+        let pre = linker.instantiate_pre(&component).map_err(|err| {
+            imports_do_not_fit(&format!("remediation-policy ({interface})"), &err)
         })?;
-        let info = call_at_load(&self.runtime, &pre, |policy, mut store| async move {
-            policy
-                .accord_plugin_policy_api()
-                .call_describe(&mut store)
-                .await
-        })
-        .map_err(describe_failed)?;
-        let info = convert::policy_info_from_wit(info);
-        check_policy_info(&info)?;
-        let loaded = Loaded::new(Arc::clone(&self.runtime), pre, &info.name, digest);
-        Ok(PolicyPlugin::new(loaded, info))
+        let not_a_policy = |err: wasmtime::Error| {
+            PluginError::Invalid(format!(
+                "not a remediation policy: it does not export {} as that world defines it \
+                 ({err:#})",
+                interface.export_name()
+            ))
+        };
+        let (world, info) = match interface {
+            PolicyInterface::V0_1 => {
+                let pre = policy_v01::RemediationPolicyPre::new(pre).map_err(not_a_policy)?;
+                let info = call_at_load(&self.runtime, &pre, |policy, mut store| async move {
+                    policy
+                        .accord_plugin_policy_api()
+                        .call_describe(&mut store)
+                        .await
+                })
+                .map_err(describe_failed)?;
+                let info = convert::v01::policy_info_from_wit(info);
+                check_policy_info(&info)?;
+                let loaded = Loaded::new(Arc::clone(&self.runtime), pre, &info.name, digest);
+                (PolicyWorld::V01(loaded), info)
+            }
+            PolicyInterface::V0_2 => {
+                let pre = policy_v02::RemediationPolicyPre::new(pre).map_err(not_a_policy)?;
+                let info = call_at_load(&self.runtime, &pre, |policy, mut store| async move {
+                    policy
+                        .accord_plugin_policy_api()
+                        .call_describe(&mut store)
+                        .await
+                })
+                .map_err(describe_failed)?;
+                let info = convert::v02::policy_info_from_wit(info);
+                check_policy_info(&info)?;
+                let loaded = Loaded::new(Arc::clone(&self.runtime), pre, &info.name, digest);
+                (PolicyWorld::V02(loaded), info)
+            }
+        };
+        Ok(PolicyPlugin::new(world, info))
+    }
+
+    /// The policy version a component exports, or why it is not a policy the host loads.
+    fn policy_interface(&self, component: &Component) -> Result<PolicyInterface, PluginError> {
+        let exports = export_names(&self.runtime.engine, component);
+        let mut found = PolicyInterface::ALL
+            .into_iter()
+            .filter(|v| exports.iter().any(|name| name == v.export_name()));
+        match (found.next(), found.next()) {
+            (Some(interface), None) => Ok(interface),
+            (Some(_), Some(_)) => Err(PluginError::Invalid(
+                "the component exports more than one version of accord:plugin/policy-api"
+                    .to_owned(),
+            )),
+            (None, _) => Err(PluginError::Invalid(not_supported(
+                "not a remediation policy",
+                &exports,
+                POLICY_API,
+                &supported_policy_exports(),
+            ))),
+        }
     }
 
     /// Compiles and checks an add-on and calls its `describe()`.
@@ -108,7 +165,7 @@ impl PluginHost {
             .map_err(|err| imports_do_not_fit("addon", &err))?;
         let pre = AddonPre::new(pre).map_err(|err| {
             PluginError::Invalid(format!(
-                "not an add-on: it does not export accord:plugin/addon-api@0.1.0 ({err:#})"
+                "not an add-on: it does not export {ADDON_API_V01} ({err:#})"
             ))
         })?;
         let info = call_at_load(&self.runtime, &pre, |addon, mut store| async move {
@@ -124,26 +181,40 @@ impl PluginHost {
         Ok(AddonPlugin::new(loaded, info))
     }
 
-    /// Which world a component implements, by its exports (compiles it; runs nothing).
+    /// Which world a component implements, by its exports (compiles it; runs nothing). Every
+    /// supported version counts: the add-on interface of `accord:plugin@0.1.0` and the policy
+    /// interface of each [`PolicyInterface`]; an export of another version of either is
+    /// `Invalid`, naming the versions the host loads.
     pub fn kind_of(&self, wasm: &[u8]) -> Result<PluginKind, PluginError> {
         let component = self.compile(wasm)?;
-        let ty = component.component_type();
-        let mut kinds = ty.exports(&self.runtime.engine).filter_map(|(name, _)| {
-            if name.starts_with(POLICY_API) {
-                Some(PluginKind::RemediationPolicy)
-            } else if name.starts_with(ADDON_API) {
-                Some(PluginKind::Addon)
-            } else {
-                None
-            }
-        });
-        match (kinds.next(), kinds.next()) {
-            (Some(kind), None) => Ok(kind),
-            (Some(_), Some(_)) => Err(PluginError::Invalid(
+        let exports = export_names(&self.runtime.engine, &component);
+        let policies = supported_policy_exports();
+        let is_policy = exports.iter().any(|n| policies.contains(&n.as_str()));
+        let is_addon = exports.iter().any(|n| n == ADDON_API_V01);
+        match (is_policy, is_addon) {
+            (true, false) => Ok(PluginKind::RemediationPolicy),
+            (false, true) => Ok(PluginKind::Addon),
+            (true, true) => Err(PluginError::Invalid(
                 "the component exports both the add-on and the remediation-policy interface"
                     .to_owned(),
             )),
-            (None, _) => Err(PluginError::Invalid(
+            (false, false) if exports.iter().any(|n| n.starts_with(POLICY_API)) => {
+                Err(PluginError::Invalid(not_supported(
+                    "an unsupported remediation policy",
+                    &exports,
+                    POLICY_API,
+                    &policies,
+                )))
+            }
+            (false, false) if exports.iter().any(|n| n.starts_with(ADDON_API)) => {
+                Err(PluginError::Invalid(not_supported(
+                    "an unsupported add-on",
+                    &exports,
+                    ADDON_API,
+                    &[ADDON_API_V01],
+                )))
+            }
+            (false, false) => Err(PluginError::Invalid(
                 "the component exports neither accord:plugin/addon-api nor \
                  accord:plugin/policy-api"
                     .to_owned(),
@@ -164,6 +235,42 @@ impl fmt::Debug for PluginHost {
             .field("config", &self.runtime.config)
             .finish_non_exhaustive()
     }
+}
+
+/// The names of a component's exports.
+fn export_names(engine: &wasmtime::Engine, component: &Component) -> Vec<String> {
+    component
+        .component_type()
+        .exports(engine)
+        .map(|(name, _)| name.to_owned())
+        .collect()
+}
+
+/// The policy interfaces the host loads, oldest first.
+fn supported_policy_exports() -> [&'static str; 2] {
+    PolicyInterface::ALL.map(PolicyInterface::export_name)
+}
+
+/// `<what>: it exports <the versions of interface it has>; the host loads <supported>`. Export
+/// names come from the component: cut, so an error never carries unbounded input.
+fn not_supported(what: &str, exports: &[String], interface: &str, supported: &[&str]) -> String {
+    let has: Vec<&str> = exports
+        .iter()
+        .filter(|n| n.starts_with(interface))
+        .take(4)
+        .map(|n| {
+            n.char_indices()
+                .nth(80)
+                .and_then(|(end, _)| n.get(..end))
+                .unwrap_or(n)
+        })
+        .collect();
+    let has = if has.is_empty() {
+        format!("it does not export {interface}…")
+    } else {
+        format!("it exports {}", has.join(", "))
+    };
+    format!("{what}: {has}; the host loads {}", supported.join(", "))
 }
 
 fn digest(wasm: &[u8]) -> String {
@@ -283,6 +390,30 @@ mod tests {
                 "{field}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn other_versions_are_named_beside_the_supported_ones() {
+        let exports = [
+            "wasi:cli/run@0.2.0".to_owned(),
+            "accord:plugin/policy-api@0.3.0".to_owned(),
+        ];
+        let message = not_supported(
+            "an unsupported remediation policy",
+            &exports,
+            POLICY_API,
+            &supported_policy_exports(),
+        );
+        assert_eq!(
+            message,
+            "an unsupported remediation policy: it exports accord:plugin/policy-api@0.3.0; the \
+             host loads accord:plugin/policy-api@0.1.0, accord:plugin/policy-api@0.2.0"
+        );
+        let message = not_supported("not a remediation policy", &exports[..1], POLICY_API, &[]);
+        assert!(
+            message.contains("it does not export accord:plugin/policy-api@…"),
+            "{message}"
+        );
     }
 
     #[test]

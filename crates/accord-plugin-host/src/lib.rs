@@ -1,10 +1,13 @@
-//! Accord's WebAssembly plugin host: loads add-on and remediation-policy components
-//! (`accord:plugin@0.1.0`, `plugins/wit/plugin.wit`) and runs them sandboxed. The only crate
-//! that uses wasmtime.
+//! Accord's WebAssembly plugin host: loads add-on components (`accord:plugin@0.1.0`,
+//! `plugins/wit/plugin.wit`) and remediation policies (`accord:plugin@0.2.0`,
+//! `plugins/wit/policy-v0.2/policy.wit`, and policies built against 0.1.0) and runs them
+//! sandboxed. The only crate that uses wasmtime.
 //!
 //! - [`PluginHost`] (`host`): compiles a component, checks it against its world, calls its
 //!   `describe()`, and hands out a [`PolicyPlugin`] or an [`AddonPlugin`]; [`PluginHost::kind_of`]
-//!   tells the two apart.
+//!   tells the two apart. A policy says which interface it speaks
+//!   ([`PolicyPlugin::interface`], [`PolicyInterface`]); one of 0.1.0 is given findings in that
+//!   version's terms and refused the kinds it lacks ([`PluginError::Unsupported`]).
 //! - [`PluginRegistry`] (`registry`): the hot-swap point — active plugins by name, replaced
 //!   atomically by an offer that loaded; an invalid offer changes nothing.
 //! - [`HostConfig`] (`config`): epoch deadline, memory limit, call timeout, quarantine
@@ -60,5 +63,5 @@ pub use policy::PolicyPlugin;
 pub use registry::{Loaded, PluginRegistry, PluginStatus, kind_name};
 pub use types::{
     AddonInfo, ClusterInfo, Installer, Manifest, Ownership, PluginKind, PluginState, PolicyInfo,
-    PoolInfo, UpgradePlan, Verdict, Violation,
+    PolicyInterface, PoolInfo, UpgradePlan, Verdict, Violation,
 };

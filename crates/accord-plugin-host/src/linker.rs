@@ -1,4 +1,5 @@
-//! The two linkers (one per world): WASI 0.2 — which Rust's `std` on `wasm32-wasip2` imports
+//! The linkers (one per world: the add-on world, and the policy world of each supported
+//! version): WASI 0.2 — which Rust's `std` on `wasm32-wasip2` imports
 //! whether or not a plugin uses it — the `accord:plugin/log` import, and nothing else.
 //!
 //! Invariants:
@@ -22,10 +23,17 @@ use crate::store::{CallState, HostDenied};
 /// fails if a wasmtime upgrade moves the interface and the denial stops applying.
 const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
 
-/// Linker for the `remediation-policy` world.
-pub(crate) fn policy(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<CallState>> {
+/// Linker for the `remediation-policy` world of `accord:plugin@0.2.0`.
+pub(crate) fn policy_v02(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<CallState>> {
     let mut linker = wasi(engine)?;
-    bindings::policy::RemediationPolicy::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    bindings::policy_v02::RemediationPolicy::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    Ok(linker)
+}
+
+/// Linker for the `remediation-policy` world of `accord:plugin@0.1.0`.
+pub(crate) fn policy_v01(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<CallState>> {
+    let mut linker = wasi(engine)?;
+    bindings::policy_v01::RemediationPolicy::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
     Ok(linker)
 }
 

@@ -21,7 +21,7 @@ pub(crate) struct LogBudget {
     used: u32,
 }
 
-/// The WIT level, shared by both worlds' bindings.
+/// The WIT level, shared by every world's bindings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Level {
     Trace,
@@ -31,37 +31,35 @@ enum Level {
     Error,
 }
 
-impl bindings::policy::accord::plugin::log::Host for CallState {
-    fn log(&mut self, level: bindings::policy::accord::plugin::log::Level, message: String) {
-        use bindings::policy::accord::plugin::log::Level as L;
-        let level = match level {
-            L::Trace => Level::Trace,
-            L::Debug => Level::Debug,
-            L::Info => Level::Info,
-            L::Warn => Level::Warn,
-            L::Error => Level::Error,
-        };
-        emit(self, level, &message);
-    }
+/// Implements one world's `log` and `types` hosts over [`emit`]: each bindgen module has its
+/// own copy of the traits, and every world's `log` is the same interface.
+macro_rules! log_host {
+    ($world:ident) => {
+        impl bindings::$world::accord::plugin::log::Host for CallState {
+            fn log(
+                &mut self,
+                level: bindings::$world::accord::plugin::log::Level,
+                message: String,
+            ) {
+                use bindings::$world::accord::plugin::log::Level as L;
+                let level = match level {
+                    L::Trace => Level::Trace,
+                    L::Debug => Level::Debug,
+                    L::Info => Level::Info,
+                    L::Warn => Level::Warn,
+                    L::Error => Level::Error,
+                };
+                emit(self, level, &message);
+            }
+        }
+
+        impl bindings::$world::accord::plugin::types::Host for CallState {}
+    };
 }
 
-impl bindings::policy::accord::plugin::types::Host for CallState {}
-
-impl bindings::addon::accord::plugin::log::Host for CallState {
-    fn log(&mut self, level: bindings::addon::accord::plugin::log::Level, message: String) {
-        use bindings::addon::accord::plugin::log::Level as L;
-        let level = match level {
-            L::Trace => Level::Trace,
-            L::Debug => Level::Debug,
-            L::Info => Level::Info,
-            L::Warn => Level::Warn,
-            L::Error => Level::Error,
-        };
-        emit(self, level, &message);
-    }
-}
-
-impl bindings::addon::accord::plugin::types::Host for CallState {}
+log_host!(policy_v02);
+log_host!(policy_v01);
+log_host!(addon);
 
 fn emit(state: &mut CallState, level: Level, message: &str) {
     state.log_budget.used = state.log_budget.used.saturating_add(1);

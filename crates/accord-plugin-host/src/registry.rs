@@ -347,6 +347,8 @@ mod tests {
             state: None,
             minutes: None,
             temp_c: None,
+            signal: None,
+            severity: None,
         }
     }
 

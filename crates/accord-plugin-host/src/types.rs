@@ -1,5 +1,6 @@
 //! Plain Rust types for what plugins exchange with the host, mirroring the WIT of
-//! `accord:plugin@0.1.0`. Remediation policies use `accord_core::remediation` directly
+//! `accord:plugin@0.1.0` (add-ons) and `@0.2.0` (remediation policies; [`PolicyInterface`]
+//! says which version a policy speaks). Remediation policies use `accord_core::remediation` directly
 //! (`Finding`, `RemediationContext`, `RemediationDecision`); the add-on vocabulary and the
 //! plugin metadata live here.
 //!
@@ -16,6 +17,48 @@ pub enum PluginKind {
     Addon,
     /// Exports `accord:plugin/policy-api`.
     RemediationPolicy,
+}
+
+/// Which version of the remediation-policy world a policy was built against.
+///
+/// `accord:plugin@0.2.0` knows every finding kind and names InfiniBand ports as agents do
+/// (`mlx5_0/1`); `accord:plugin@0.1.0` knows `gpu-xid`, `ib-link`, `node-not-ready` and
+/// `gpu-thermal` only and numbers ports by HCA. The host loads both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum PolicyInterface {
+    /// `accord:plugin@0.1.0`.
+    #[serde(rename = "accord:plugin@0.1.0")]
+    V0_1,
+    /// `accord:plugin@0.2.0`.
+    #[serde(rename = "accord:plugin@0.2.0")]
+    V0_2,
+}
+
+impl PolicyInterface {
+    /// Every supported version, oldest first.
+    pub const ALL: [PolicyInterface; 2] = [PolicyInterface::V0_1, PolicyInterface::V0_2];
+
+    /// The WIT package, e.g. `accord:plugin@0.2.0`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyInterface::V0_1 => "accord:plugin@0.1.0",
+            PolicyInterface::V0_2 => "accord:plugin@0.2.0",
+        }
+    }
+
+    /// The name of the interface a policy of this version exports.
+    pub fn export_name(self) -> &'static str {
+        match self {
+            PolicyInterface::V0_1 => "accord:plugin/policy-api@0.1.0",
+            PolicyInterface::V0_2 => "accord:plugin/policy-api@0.2.0",
+        }
+    }
+}
+
+impl std::fmt::Display for PolicyInterface {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Whether a loaded plugin still takes calls.

@@ -4,5 +4,6 @@ pub mod addons;
 pub mod provisioner;
 pub mod status;
 pub mod support;
+pub mod telemetry;
 
 pub use status::{DomainErrorStatus, code_name, status_from};

@@ -13,6 +13,7 @@
 //! - [`addons`]: the shipped add-on plugins render manifests that pass strict validation.
 //! - [`limits`]: oversized and garbled requests get their codes; refusals stay small and carry
 //!   field violations.
+//! - [`telemetry`]: samples from the simulator's agents become findings, events and verdicts.
 //! - [`scoping`]: every service answers foreign and missing projects and clusters alike; ports
 //!   refuse what they do not serve and reflect only what they do.
 
@@ -30,3 +31,4 @@ mod plugins;
 mod scoping;
 mod status_codes;
 mod support_triage;
+mod telemetry;

@@ -1,5 +1,5 @@
 //! One scoping rule, the same answers on every service: a table over the provisioner, the
-//! addon-manager and support-triage of who names which project or cluster how (customer and
+//! addon-manager, support-triage and telemetry of who names which project or cluster how (customer and
 //! operator, id and name, own, foreign and missing), plus what every port says about methods it
 //! does not serve and what its reflection lists.
 //!
@@ -13,6 +13,7 @@ use accord_proto::{
     addons::v1::{self as addons_pb, addons_client::AddonsClient},
     provisioner::v1 as pb,
     support::v1::{self as support_pb, support_client::SupportClient},
+    telemetry::v1::{self as telemetry_pb, health_client::HealthClient as TelemetryClient},
 };
 use futures::StreamExt as _;
 use tonic::{Code, Status, transport::Channel};
@@ -45,6 +46,7 @@ async fn world() -> World {
     let mut env = Env::start().await.unwrap();
     env.start_addon_manager().await.unwrap();
     env.start_support_triage().await.unwrap();
+    env.start_telemetry().await.unwrap();
     let admin = env.admin().unwrap();
     let rival = admin
         .projects
@@ -84,14 +86,22 @@ async fn world() -> World {
     for cluster in [world.own_cluster.clone(), world.foreign_cluster.clone()] {
         let mut addons = world.env.addons(&operator).unwrap();
         let mut support = world.env.support(&operator).unwrap();
+        let telemetry = world.env.telemetry(&operator).unwrap();
         wait_for(
-            "the addon-manager and support-triage to know the cluster",
+            "the addon-manager, support-triage and telemetry to know the cluster",
             || {
                 let (mut a, mut s, c) = (addons.clone(), support.clone(), cluster.clone());
+                let mut t = telemetry.clone();
                 async move {
                     a.list_addons(addons_pb::ListAddonsRequest { cluster: c.clone() })
                         .await
                         .map_err(|e| format!("addons: {e}"))?;
+                    t.list_node_health(telemetry_pb::ListNodeHealthRequest {
+                        project: String::new(),
+                        cluster: c.clone(),
+                    })
+                    .await
+                    .map_err(|e| format!("telemetry: {e}"))?;
                     s.list_tickets(support_pb::ListTicketsRequest {
                         cluster: c,
                         ..Default::default()
@@ -129,6 +139,7 @@ async fn cluster_answers(env: &Env, cluster: &str) -> Vec<(&'static str, Result<
     let api = env.api(&token).unwrap();
     let mut addons = env.addons(&token).unwrap();
     let mut support = env.support(&token).unwrap();
+    let mut telemetry = env.telemetry(&token).unwrap();
     vec![
         (
             "provisioner GetCluster",
@@ -167,6 +178,26 @@ async fn cluster_answers(env: &Env, cluster: &str) -> Vec<(&'static str, Result<
                     cluster: cluster.into(),
                     title: "nodes unreachable".into(),
                     description: "kubectl get nodes hangs".into(),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+        ),
+        (
+            "telemetry ListNodeHealth",
+            telemetry
+                .list_node_health(telemetry_pb::ListNodeHealthRequest {
+                    project: String::new(),
+                    cluster: cluster.into(),
+                })
+                .await
+                .map(drop),
+        ),
+        (
+            "telemetry ListFindings",
+            telemetry
+                .list_findings(telemetry_pb::ListFindingsRequest {
+                    cluster: cluster.into(),
                     ..Default::default()
                 })
                 .await
@@ -286,6 +317,7 @@ fn ports(env: &Env) -> Vec<(&'static str, Channel)> {
         ("provisioner", env.channel()),
         ("addon-manager", env.addons_channel().unwrap()),
         ("support-triage", env.support_channel().unwrap()),
+        ("telemetry", env.telemetry_channel().unwrap()),
     ]
 }
 
@@ -311,6 +343,13 @@ async fn unserved_methods_are_unimplemented_and_reflection_lists_only_the_port()
                     .map(drop),
             ),
             (
+                "Health/ListNodeHealth",
+                TelemetryClient::new(channel.clone())
+                    .list_node_health(telemetry_pb::ListNodeHealthRequest::default())
+                    .await
+                    .map(drop),
+            ),
+            (
                 "Projects/WhoAmI",
                 pb::projects_client::ProjectsClient::new(channel.clone())
                     .who_am_i(pb::WhoAmIRequest {})
@@ -322,6 +361,7 @@ async fn unserved_methods_are_unimplemented_and_reflection_lists_only_the_port()
             let served = match port {
                 "provisioner" => method.starts_with("Projects/"),
                 "addon-manager" => method.starts_with("Addons/"),
+                "telemetry" => method.starts_with("Health/"),
                 _ => method.starts_with("Support/"),
             };
             let e = r.expect_err(method);
@@ -358,6 +398,7 @@ async fn unserved_methods_are_unimplemented_and_reflection_lists_only_the_port()
                 "accord.provisioner.v1.Projects",
             ],
             "addon-manager" => vec!["accord.addons.v1.Addons", "accord.addons.v1.Plugins"],
+            "telemetry" => vec!["accord.telemetry.v1.Health"],
             _ => vec!["accord.support.v1.Support"],
         };
         want.extend([

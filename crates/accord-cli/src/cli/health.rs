@@ -1,9 +1,11 @@
-//! `accord health …`: GPU node health. Today `check` (the checks offline over JSON Lines of
-//! telemetry samples); the commands reading the telemetry service's Health API join this enum.
+//! `accord health …`: GPU node health. `check` runs the checks offline over JSON Lines of
+//! telemetry samples; `get nodes` and `findings` read the telemetry service's Health API.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Subcommand};
+
+use crate::parse::parse_duration;
 
 /// `accord health …`.
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -21,6 +23,43 @@ pub enum HealthCommand {
         after_help = "Examples:\n  accord health check samples.jsonl\n  tail -f samples.jsonl | accord health check -\n  accord health check samples.jsonl --config health-checks.yaml"
     )]
     Check(HealthCheckArgs),
+    /// Show what the telemetry service concludes about a cluster's nodes
+    #[command(subcommand)]
+    Get(HealthGetCommand),
+    /// List the health findings the telemetry service raised on a cluster, newest first
+    #[command(
+        after_help = "Examples:\n  accord health findings --cluster demo\n  accord health findings --cluster demo --since 10m -o json"
+    )]
+    Findings(HealthFindingsArgs),
+}
+
+/// `accord health get …`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum HealthGetCommand {
+    /// Every node of a cluster that reported: its pool, overall verdict and failing checks
+    #[command(after_help = "Examples:\n  accord health get nodes --cluster demo")]
+    Nodes(HealthClusterArgs),
+}
+
+/// A cluster to read health of.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct HealthClusterArgs {
+    /// The cluster (name or id)
+    #[arg(short = 'c', long, value_name = "CLUSTER")]
+    pub cluster: String,
+}
+
+/// `accord health findings`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct HealthFindingsArgs {
+    #[command(flatten)]
+    pub target: HealthClusterArgs,
+    /// Only findings from samples taken this long ago or later (e.g. 10m, 1h)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub since: Option<Duration>,
+    /// At most this many findings (the service caps it at 1000)
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
 }
 
 /// `accord health check`.

@@ -10,13 +10,15 @@ use clap::{Args, Subcommand};
 pub enum RemediationCommand {
     /// Decide what to do about health findings, one JSON line in, one JSON line out
     ///
-    /// Input lines: {"id", "event": {"kind": "gpu-xid"|"ib-link"|"node-not-ready"|"gpu-thermal",
-    /// "cluster", "node", "xid"?, "gpu"?, "port"? ("mlx5_0/1", or a number), "state"?,
-    /// "minutes"?, "temp_c"?},
+    /// Input lines: {"id", "event": {"kind": "gpu-xid"|"ib-link"|"node-not-ready"|"gpu-thermal"|
+    /// "gpu-ecc"|"gpu-row-remap"|"gpu-nvlink"|"gpu-pcie", "cluster", "node", "xid"?, "gpu"?,
+    /// "port"? ("mlx5_0/1", or a number), "state"?, "minutes"?, "temp_c"?, "signal"? (e.g.
+    /// "row_remap_failure"), "severity"?},
     /// "context": {"remediation_allowed", "xid_count_24h", "remediations_7d",
     /// "unhealthy_in_pool", "pool_size", "mig", …}}. Output lines, same order: {"id", "action",
     /// "responsibility", "reason"}; a malformed line gives {"id"?, "line", "error"} and the
-    /// command exits non-zero at the end. Without --policy, the `gpu-remediation` policy pushed
+    /// command exits non-zero at the end; so does a finding of a kind the policy's interface
+    /// lacks (a policy built against accord:plugin@0.1.0 knows the first four). Without --policy, the `gpu-remediation` policy pushed
     /// to the plugin bucket is used when NATS answers within a second, else the shipped file.
     Decide(DecideArgs),
 }

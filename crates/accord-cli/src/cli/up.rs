@@ -22,6 +22,13 @@ pub struct UpArgs {
     /// Address support-triage's gRPC API listens on
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:50053")]
     pub support_grpc_addr: SocketAddr,
+    /// Address the telemetry service's gRPC API listens on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:50054")]
+    pub telemetry_grpc_addr: SocketAddr,
+    /// Address the customer metrics endpoint (`GET /v1/clusters/<cluster>/metrics`, an API
+    /// key as Bearer) listens on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9465")]
+    pub cluster_metrics_addr: SocketAddr,
     /// Address the Prometheus metrics endpoint listens on
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9464")]
     pub metrics_addr: SocketAddr,

@@ -1,3 +1,7 @@
+//! `accord health …`. `get nodes` and `findings` read the telemetry service's Health API (its
+//! package's endpoint in the profile, else `endpoint`): each node's verdict and failing checks,
+//! and the findings raised on a cluster.
+//!
 //! `accord health check`: the telemetry service's health checks (the `accord-health` crate, same
 //! checks, same defaults) over JSON Lines of telemetry samples, locally — no token, server or
 //! NATS — for operators replaying a node's samples, trying a threshold before it ships, or
@@ -21,15 +25,83 @@ use accord_health::{
 };
 use anyhow::{Context as _, bail};
 
+use accord_proto::telemetry::v1 as pb;
+
 use super::Context;
 use super::triage::LineWriter;
-use crate::cli::{HealthCheckArgs, HealthCommand};
+use crate::cli::{HealthCheckArgs, HealthCommand, HealthFindingsArgs, HealthGetCommand};
+use crate::output::{
+    OutputFormat,
+    health::{FindingView, NodeHealthView, findings_table, nodes_table},
+    render_list,
+};
 
 /// Runs a `health` subcommand.
-pub fn run(ctx: &Context, command: HealthCommand) -> anyhow::Result<()> {
+pub async fn run(ctx: &Context, command: HealthCommand) -> anyhow::Result<()> {
     match command {
         HealthCommand::Check(args) => check(ctx, &args).map(|_| ()),
+        HealthCommand::Get(HealthGetCommand::Nodes(args)) => nodes(ctx, &args.cluster).await,
+        HealthCommand::Findings(args) => findings(ctx, args).await,
     }
+}
+
+/// `accord health get nodes --cluster C`.
+async fn nodes(ctx: &Context, cluster: &str) -> anyhow::Result<()> {
+    let api = ctx.telemetry_api().await?;
+    let r = api
+        .call(api.health().list_node_health(pb::ListNodeHealthRequest {
+            project: api.project(),
+            cluster: cluster.to_owned(),
+        }))
+        .await?;
+    if r.nodes.is_empty() && ctx.format == OutputFormat::Table {
+        ctx.note("no node of this cluster has reported telemetry since the service started");
+        return Ok(());
+    }
+    let views: Vec<_> = r.nodes.iter().map(NodeHealthView::from_pb).collect();
+    ctx.out(&render_list(ctx.format, &views, || nodes_table(&r.nodes))?);
+    Ok(())
+}
+
+/// The `ListFindings` request of `accord health findings`, `now` being the time it is sent.
+pub fn findings_request(
+    project: String,
+    args: &HealthFindingsArgs,
+    now: time::OffsetDateTime,
+) -> pb::ListFindingsRequest {
+    let since = args.since.map(|ago| {
+        let at = now - ago;
+        prost_types::Timestamp {
+            seconds: at.unix_timestamp(),
+            nanos: i32::try_from(at.nanosecond()).unwrap_or(0),
+        }
+    });
+    pb::ListFindingsRequest {
+        project,
+        cluster: args.target.cluster.clone(),
+        since,
+        limit: args.limit,
+    }
+}
+
+/// `accord health findings --cluster C [--since D]`.
+async fn findings(ctx: &Context, args: HealthFindingsArgs) -> anyhow::Result<()> {
+    let api = ctx.telemetry_api().await?;
+    let r = api
+        .call(
+            api.health()
+                .list_findings(findings_request(api.project(), &args, ctx.now())),
+        )
+        .await?;
+    if r.findings.is_empty() && ctx.format == OutputFormat::Table {
+        ctx.note("no health findings");
+        return Ok(());
+    }
+    let views: Vec<_> = r.findings.iter().map(FindingView::from_pb).collect();
+    ctx.out(&render_list(ctx.format, &views, || {
+        findings_table(&r.findings, ctx.now())
+    })?);
+    Ok(())
 }
 
 /// The settings to use and where they came from.
@@ -274,6 +346,46 @@ mod tests {
                 file: PathBuf::from("-"),
                 config: Some(PathBuf::from("c.yaml")),
             }))
+        );
+    }
+
+    #[test]
+    fn findings_since_is_relative_to_now_and_get_nodes_names_the_cluster() {
+        let cli = Cli::try_parse_with_sources([
+            "accord",
+            "health",
+            "findings",
+            "--cluster",
+            "demo",
+            "--since",
+            "10m",
+        ])
+        .unwrap();
+        let Command::Health(HealthCommand::Findings(args)) = cli.command else {
+            panic!("{:?}", cli.command);
+        };
+        let now = time::OffsetDateTime::from_unix_timestamp(1_790_000_600).unwrap();
+        let r = findings_request("p".into(), &args, now);
+        assert_eq!(r.cluster, "demo");
+        assert_eq!(r.limit, 100);
+        assert_eq!(r.since.unwrap().seconds, 1_790_000_000);
+        let all =
+            Cli::try_parse_with_sources(["accord", "health", "findings", "-c", "demo"]).unwrap();
+        let Command::Health(HealthCommand::Findings(args)) = all.command else {
+            panic!("{:?}", all.command);
+        };
+        assert!(findings_request("p".into(), &args, now).since.is_none());
+
+        let nodes =
+            Cli::try_parse_with_sources(["accord", "health", "get", "nodes", "--cluster", "demo"])
+                .unwrap();
+        assert_eq!(
+            nodes.command,
+            Command::Health(HealthCommand::Get(HealthGetCommand::Nodes(
+                crate::cli::HealthClusterArgs {
+                    cluster: "demo".into()
+                }
+            )))
         );
     }
 }

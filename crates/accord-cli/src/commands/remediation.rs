@@ -8,6 +8,13 @@
 //! Every input line gets exactly one output line, in order. A line that is not a valid request
 //! gets `{"id"?, "line", "error"}` and the command fails at the end (after answering the rest);
 //! a policy failure on a valid line (trap, timeout, quarantine) is reported the same way.
+//!
+//! Findings carry every kind and InfiniBand ports by name (`"port": "mlx5_0/1"`; a number still
+//! reads), plus optional `signal` and `severity`. The shipped policy (`accord:plugin@0.2.0`)
+//! decides all of them; a policy built against `accord:plugin@0.1.0` (`--policy`, or pushed)
+//! still decides the four kinds it knows, with ports as HCA numbers, and every finding of a newer
+//! kind gets an `error` line naming the kind and the interface (the note names the policy's
+//! interface).
 
 use std::{
     fmt,
@@ -199,9 +206,10 @@ async fn decide(ctx: &Context, args: DecideArgs) -> anyhow::Result<(PolicySource
         .await?
         .with_context(|| format!("loading the policy {source}"))?;
     ctx.note(&format!(
-        "policy {} {} (sha256 {}) {source}",
+        "policy {} {} ({}, sha256 {}) {source}",
         policy.info().name,
         policy.info().version,
+        policy.interface(),
         policy.digest().get(..12).unwrap_or(policy.digest()),
     ));
     let lines = read_lines(&args.file)?;
@@ -219,6 +227,8 @@ async fn decide(ctx: &Context, args: DecideArgs) -> anyhow::Result<(PolicySource
 
 #[cfg(test)]
 mod tests {
+    use accord_plugin_host::PolicyInterface;
+
     use super::*;
 
     /// The shipped policy, as `cargo xtask test` builds it.
@@ -278,29 +288,93 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread")]
-    async fn named_ports_reach_the_policy_as_their_hca_and_newer_kinds_are_refused() {
+    async fn new_kinds_and_named_ports_are_decided_by_the_shipped_policy() {
         let policy = tokio::task::spawn_blocking(shipped_policy).await.unwrap();
+        assert_eq!(policy.interface(), PolicyInterface::V0_2);
+        let allowed = r#""context": {"remediation_allowed": true, "pool_size": 8}"#;
         let lines: Vec<String> = [
-            r#"{"id": 1, "event": {"kind": "ib-link", "cluster": "c", "node": "n", "port": "mlx5_2/1", "state": "down"}}"#,
-            r#"{"id": 2, "event": {"kind": "ib-link", "cluster": "c", "node": "n", "port": 2, "state": "down"}}"#,
-            r#"{"id": 3, "event": {"kind": "gpu-ecc", "cluster": "c", "node": "n", "gpu": 3}}"#,
+            r#"{"id": 1, "event": {"kind": "ib-link", "cluster": "c", "node": "n", "port": "mlx5_2/1", "state": "down"}, CTX}"#,
+            r#"{"id": 2, "event": {"kind": "ib-link", "cluster": "c", "node": "n", "port": 2, "state": "down"}, CTX}"#,
+            r#"{"id": 3, "event": {"kind": "gpu-ecc", "cluster": "c", "node": "n", "gpu": 3}, CTX}"#,
+            r#"{"id": 4, "event": {"kind": "gpu-row-remap", "cluster": "c", "node": "n", "gpu": 1, "signal": "row_remap_failure", "severity": "critical"}, CTX}"#,
+            r#"{"id": 5, "event": {"kind": "gpu-pcie", "cluster": "c", "node": "n", "gpu": 0}}"#,
+        ]
+        .map(|line| line.replace("CTX", allowed))
+        .to_vec();
+        let (replies, failed) = decide_lines(&policy, &lines).await;
+        assert_eq!(failed, 0, "{replies:?}");
+        // The output keeps its fields: id, action, responsibility, reason — nothing else.
+        for reply in &replies {
+            let mut keys: Vec<_> = reply.as_object().unwrap().keys().cloned().collect();
+            keys.sort();
+            assert_eq!(
+                keys,
+                ["action", "id", "reason", "responsibility"],
+                "{reply}"
+            );
+        }
+        let reason = |i: usize| replies[i]["reason"].as_str().unwrap().to_owned();
+        // accord:plugin@0.2.0 names the port as the agent does; a bare number is read as one.
+        assert_eq!(replies[0]["action"], "reboot-node");
+        assert!(
+            reason(0).contains("InfiniBand port mlx5_2/1 is down"),
+            "{}",
+            replies[0]
+        );
+        assert_eq!(reason(0), reason(1));
+        assert_eq!(replies[2]["id"], 3);
+        assert_eq!(replies[2]["action"], "reset-gpu");
+        assert_eq!(replies[2]["responsibility"], "supported");
+        assert!(
+            reason(2).starts_with("Double-bit ECC errors on GPU 3 (as XID 48)"),
+            "{}",
+            replies[2]
+        );
+        assert_eq!(replies[3]["action"], "reset-gpu");
+        assert!(
+            reason(3).contains("Row remap failure on GPU 1"),
+            "{}",
+            replies[3]
+        );
+        assert_eq!(replies[4]["action"], "notify-customer");
+        assert!(reason(4).contains("PCIe replays"), "{}", replies[4]);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_policy_of_the_older_interface_answers_old_kinds_and_reports_new_ones() {
+        // The hostile test policy is built against accord:plugin@0.1.0.
+        let dir = super::super::shipped_plugin_dir().unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins/target/wasm32-wasip2/release")
+        });
+        let wasm = std::fs::read(dir.join("hostile_policy.wasm")).unwrap();
+        let policy = tokio::task::spawn_blocking(move || {
+            PluginHost::new(HostConfig::default())
+                .unwrap()
+                .load_policy(&wasm)
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(policy.interface(), PolicyInterface::V0_1);
+        let lines: Vec<String> = [
+            r#"{"id": 1, "event": {"kind": "ib-link", "cluster": "c", "node": "echo", "port": "mlx5_2/1", "state": "down"}}"#,
+            r#"{"id": 2, "event": {"kind": "gpu-ecc", "cluster": "c", "node": "echo", "gpu": 3}}"#,
         ]
         .map(String::from)
         .to_vec();
         let (replies, failed) = decide_lines(&policy, &lines).await;
         assert_eq!(failed, 1);
-        // The policy interface (accord:plugin@0.1.0) numbers ports: mlx5_2/1 is 2, as before.
-        assert!(
-            replies[0]["reason"].as_str().unwrap().contains("port 2"),
-            "{}",
-            replies[0]
+        // Numbered ports, as before 0.2.0: mlx5_2/1 is 2.
+        assert_eq!(
+            replies[0]["reason"],
+            "hostile-policy: echo kind=ib-link port=2"
         );
-        assert_eq!(replies[0]["reason"], replies[1]["reason"]);
-        let error = replies[2]["error"].as_str().unwrap();
+        let error = replies[1]["error"].as_str().unwrap();
         assert!(
-            error.contains("gpu-ecc") && error.contains("0.1.0"),
+            error.contains("gpu-ecc") && error.contains("accord:plugin@0.1.0"),
             "{error}"
         );
+        assert_eq!(replies[1]["id"], 2);
     }
 
     /// The component with a custom section appended: still valid, another digest — a rebuilt

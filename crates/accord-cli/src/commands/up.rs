@@ -1,5 +1,5 @@
 //! `accord up`: NATS (started when none is reachable), every service (provisioner,
-//! addon-manager, support-triage) in one process, and the simulated GPU fleet with its node
+//! addon-manager, support-triage, telemetry) in one process, and the simulated GPU fleet with its node
 //! agents and fault server — all assembled by the platform composer (`accord-platform`).
 //!
 //! On the first start of an empty data directory the provisioner mints a bootstrap admin key
@@ -9,7 +9,8 @@
 use std::{path::Path, time::Duration};
 
 use accord_platform::{
-    AddonManagerSettings, Platform, ProvisionerSettings, RuleSet, SupportTriageSettings,
+    AddonManagerSettings, HealthConfig, Platform, ProvisionerSettings, RuleSet,
+    SupportTriageSettings, TelemetrySettings,
 };
 use accord_runtime::{config::LogFormat, metrics::Metrics, shutdown::signal_token};
 use accord_sim::SimConfig;
@@ -17,7 +18,7 @@ use anyhow::{Context, bail};
 
 use crate::{
     cli::UpArgs,
-    config::{ADDONS_PACKAGE, ConfigFile, Profile, SUPPORT_PACKAGE, Settings},
+    config::{ADDONS_PACKAGE, ConfigFile, Profile, SUPPORT_PACKAGE, Settings, TELEMETRY_PACKAGE},
 };
 
 /// Runs until Ctrl-C / SIGTERM.
@@ -57,6 +58,12 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
             rules: RuleSet::shipped().context("the shipped triage rules")?,
             store: None,
         })
+        .telemetry(TelemetrySettings {
+            grpc_addr: args.telemetry_grpc_addr,
+            health: HealthConfig::default(),
+            cluster_metrics_addr: Some(args.cluster_metrics_addr),
+            store: None,
+        })
         .start()
         .await?;
 
@@ -66,13 +73,18 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
     let endpoint = url(running.provisioner.as_ref().map(|p| p.grpc_addr));
     let addons_endpoint = url(running.addon_manager.as_ref().map(|a| a.grpc_addr));
     let support_endpoint = url(running.support_triage.as_ref().map(|s| s.grpc_addr));
+    let telemetry_endpoint = url(running.telemetry.as_ref().map(|t| t.grpc_addr));
     let metrics = running
         .metrics_addr
         .map_or_else(String::new, |a| format!("http://{a}/metrics"));
+    let cluster_metrics = url(running
+        .telemetry
+        .as_ref()
+        .and_then(|t| t.engine.cluster_metrics_addr()));
     let profile = data.join("cli.toml");
     // One write, so log lines from the tasks just started cannot split the banner.
     let mut banner = format!(
-        "accord is up\n  gRPC        {endpoint}   (provisioner: health + reflection v1/v1alpha)\n  add-ons     {addons_endpoint}   (addon-manager)\n  support     {support_endpoint}   (support-triage)\n  metrics     {metrics}\n  NATS        {}{}\n  sim clock   x{} (1.0 = real time)\n",
+        "accord is up\n  gRPC        {endpoint}   (provisioner: health + reflection v1/v1alpha)\n  add-ons     {addons_endpoint}   (addon-manager)\n  support     {support_endpoint}   (support-triage)\n  health      {telemetry_endpoint}   (telemetry)\n  cluster metrics {cluster_metrics}   (GET <base>/v1/clusters/<cluster>/metrics, Bearer API key)\n  metrics     {metrics}\n  NATS        {}{}\n  sim clock   x{} (1.0 = real time)\n",
         args.nats_url,
         match (&running.nats_foreign, running.nats_started) {
             (Some(name), _) => format!(
@@ -88,8 +100,11 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
             write_profile(
                 &profile,
                 &endpoint,
-                &addons_endpoint,
-                &support_endpoint,
+                &[
+                    (ADDONS_PACKAGE, &addons_endpoint),
+                    (SUPPORT_PACKAGE, &support_endpoint),
+                    (TELEMETRY_PACKAGE, &telemetry_endpoint),
+                ],
                 &args.nats_url,
                 &b.admin.token,
                 &b.operator.token,
@@ -120,8 +135,7 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
 fn write_profile(
     path: &Path,
     endpoint: &str,
-    addons_endpoint: &str,
-    support_endpoint: &str,
+    packages: &[(&str, &String)],
     nats_url: &str,
     admin: &str,
     operator: &str,
@@ -130,12 +144,10 @@ fn write_profile(
         endpoint: Some(endpoint.to_owned()),
         token: Some(token.to_owned()),
         nats_url: Some(nats_url.to_owned()),
-        endpoints: [
-            (ADDONS_PACKAGE.to_owned(), addons_endpoint.to_owned()),
-            (SUPPORT_PACKAGE.to_owned(), support_endpoint.to_owned()),
-        ]
-        .into_iter()
-        .collect(),
+        endpoints: packages
+            .iter()
+            .map(|(package, url)| ((*package).to_owned(), (*url).clone()))
+            .collect(),
         ..Profile::default()
     };
     let file = ConfigFile {

@@ -91,6 +91,8 @@ fn findings_say_how_long_and_how_hot_as_the_remediation_policy_reads_them() {
     assert_eq!(finding.minutes, Some(5));
     assert_eq!(finding.node, super::NODE);
     assert_eq!(finding.cluster, super::CLUSTER);
+    assert_eq!(finding.signal.as_deref(), Some("ready"));
+    assert_eq!(finding.severity.as_deref(), Some("critical"));
 
     let samples = timeline(CASES[1].1, 8, &[(0, 8)]);
     let found = Run::new().feed_all(&samples);
@@ -98,6 +100,11 @@ fn findings_say_how_long_and_how_hot_as_the_remediation_policy_reads_them() {
     assert_eq!(f.gpu, Some(5), "the hottest GPU");
     assert_eq!(f.evidence.temp_c, Some(91));
     assert_eq!(f.to_remediation().temp_c, Some(91));
+    assert_eq!(
+        f.to_remediation().signal.as_deref(),
+        Some("thermal_violation")
+    );
+    assert_eq!(f.to_remediation().severity.as_deref(), Some("warning"));
     // Held from the first sample seen: previous sample, same episode.
     assert_eq!(f.evidence.since_ts_ms, Some(T0));
     assert_eq!(f.evidence.current.ts_ms, T0 + 5 * MIN);

@@ -1,9 +1,9 @@
 //! Loading: world checks, `describe()`, digests, `kind_of`, refusals.
 
-use accord_plugin_host::{PluginError, PluginKind, PluginState};
+use accord_plugin_host::{PluginError, PluginKind, PluginState, PolicyInterface};
 use sha2::{Digest, Sha256};
 
-use crate::support::{HOSTILE_POLICY, NOOP_ADDON, host, wasm};
+use crate::support::{GPU_REMEDIATION, HOSTILE_POLICY, NOOP_ADDON, host, wasm};
 
 #[test]
 fn a_policy_loads_with_its_description_and_digest() {
@@ -29,11 +29,26 @@ fn an_addon_loads_with_its_description() {
 #[test]
 fn kind_of_tells_the_worlds_apart() {
     let host = host();
-    assert_eq!(
-        host.kind_of(&wasm(HOSTILE_POLICY)).unwrap(),
-        PluginKind::RemediationPolicy
-    );
+    // Policies of both supported versions: 0.1.0 (hostile) and 0.2.0 (the shipped one).
+    for name in [HOSTILE_POLICY, GPU_REMEDIATION] {
+        assert_eq!(
+            host.kind_of(&wasm(name)).unwrap(),
+            PluginKind::RemediationPolicy,
+            "{name}"
+        );
+    }
     assert_eq!(host.kind_of(&wasm(NOOP_ADDON)).unwrap(), PluginKind::Addon);
+}
+
+#[test]
+fn policies_of_both_versions_load_and_say_which() {
+    let host = host();
+    let old = host.load_policy(&wasm(HOSTILE_POLICY)).unwrap();
+    let new = host.load_policy(&wasm(GPU_REMEDIATION)).unwrap();
+    assert_eq!(old.interface(), PolicyInterface::V0_1);
+    assert_eq!(new.interface(), PolicyInterface::V0_2);
+    assert_eq!(new.info().name, "gpu-remediation");
+    assert_eq!(new.interface().as_str(), "accord:plugin@0.2.0");
 }
 
 #[test]

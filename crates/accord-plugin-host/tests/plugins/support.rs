@@ -63,6 +63,8 @@ pub fn finding(node: &str) -> Finding {
         state: None,
         minutes: None,
         temp_c: None,
+        signal: None,
+        severity: None,
     }
 }
 

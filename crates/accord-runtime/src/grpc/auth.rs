@@ -157,8 +157,9 @@ where
     }
 }
 
-/// The token of `authorization: Bearer <token>`.
-fn bearer_token(headers: &HeaderMap) -> Result<&str, Status> {
+/// The token of `authorization: Bearer <token>` (gRPC metadata or an HTTP header alike);
+/// `UNAUTHENTICATED` saying what was expected otherwise.
+pub fn bearer_token(headers: &HeaderMap) -> Result<&str, Status> {
     let Some(value) = headers.get(AUTHORIZATION) else {
         return Err(Status::unauthenticated(format!(
             "no API key in the request: {EXPECTED_AUTHORIZATION}"

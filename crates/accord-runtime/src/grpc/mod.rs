@@ -34,7 +34,7 @@ use accord_core::{DomainError, iam::Principal, responsibility::RpcRule};
 use futures::future::BoxFuture;
 use std::sync::Arc;
 
-pub use auth::{AuthLayer, AuthService, EXPECTED_AUTHORIZATION};
+pub use auth::{AuthLayer, AuthService, EXPECTED_AUTHORIZATION, bearer_token};
 pub use bus_auth::BusAuthenticator;
 pub use metrics_layer::{MetricsLayer, MetricsService, OTHER_METHOD};
 pub use ready::{BUS_UNREACHABLE, ReadyGate, ReadyGateService};

@@ -1,7 +1,8 @@
 //! `gpu-remediation`: Accord's GPU remediation policy, a WebAssembly component of the world
-//! `remediation-policy` (`accord:plugin@0.1.0`, `plugins/wit/plugin.wit`).
+//! `remediation-policy` (`accord:plugin@0.2.0`, `plugins/wit/policy-v0.2/policy.wit`).
 //!
-//! It decides what to do about one health finding on a GPU node — an XID error, an InfiniBand
+//! It decides what to do about one health finding on a GPU node — an XID error, double-bit ECC
+//! errors, remapped rows or a failed remap, NVLink CRC errors, PCIe replays, an InfiniBand
 //! link fault, a NotReady node, a thermal or power violation — given what the host knows about
 //! the node, its pool and its cluster: notify the customer, reset the GPU, reboot or replace the
 //! node, escalate to humans, hold back, or nothing. The rules (the XID catalogue, the ladder
@@ -43,7 +44,7 @@ mod component {
     use crate::logic;
 
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "../../wit/policy-v0.2",
         world: "remediation-policy",
     });
 
@@ -89,6 +90,10 @@ mod component {
                 FindingKind::IbLink => logic::FindingKind::IbLink,
                 FindingKind::NodeNotReady => logic::FindingKind::NodeNotReady,
                 FindingKind::GpuThermal => logic::FindingKind::GpuThermal,
+                FindingKind::GpuEcc => logic::FindingKind::GpuEcc,
+                FindingKind::GpuRowRemap => logic::FindingKind::GpuRowRemap,
+                FindingKind::GpuNvlink => logic::FindingKind::GpuNvlink,
+                FindingKind::GpuPcie => logic::FindingKind::GpuPcie,
             },
             cluster: f.cluster,
             node: f.node,
@@ -98,6 +103,8 @@ mod component {
             state: f.state,
             minutes: f.minutes,
             temp_c: f.temp_c,
+            signal: f.signal,
+            severity: f.severity,
         }
     }
 

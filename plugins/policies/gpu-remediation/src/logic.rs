@@ -1,8 +1,8 @@
 //! The GPU remediation policy as a plain, pure function: [`decide`] maps a health [`Finding`] and
 //! what is known about its node, pool and cluster ([`Context`]) to a [`Decision`].
 //!
-//! The types mirror the records of `policy-api` in `plugins/wit/plugin.wit` field for field, so
-//! the component glue in `lib.rs` only renames. This file has no dependencies, no IO and no
+//! The types mirror the records of `policy-api` in `plugins/wit/policy-v0.2/policy.wit`
+//! (`accord:plugin@0.2.0`) field for field, so the component glue in `lib.rs` only renames. This file has no dependencies, no IO and no
 //! bindings: it compiles natively (tests, the host's native-vs-WASM benchmark) and for
 //! `wasm32-wasip2` alike, and it is self-contained so it can be read on its own.
 //!
@@ -21,16 +21,26 @@
 //!    - Node-level faults (InfiniBand down or erroring, NotReady past
 //!      [`NOT_READY_GRACE_MINUTES`]) reboot the node, and replace it when it was already
 //!      remediated in the last 7 days ([`REPEAT_NODE_REMEDIATIONS`]): the reboot did not hold.
-//!    - Only the preventive resets (63 row remap recorded, 94 contained ECC error) wait for a
-//!      maintenance window. Everything else the catalogue acts on has already taken the GPU or
-//!      the node out of service, so it bypasses windows.
+//!    - The GPU counter findings (kinds of `accord:plugin@0.2.0`) follow the XID they stand
+//!      for (`ecc_plan` … `pcie_plan`; each cites its fact from `gpu-health.md`):
+//!      `gpu-ecc` (double-bit ECC growth) is XID 48: reset-gpu, replace-node on repeat;
+//!      `gpu-row-remap` with signal `row_remap_failure` is XID 64: reset-gpu, then
+//!      replace-node; other row remaps are XID 63: nothing now, reset in the next maintenance
+//!      window, and a trend (back within 24 h) replaces the node in the next window;
+//!      `gpu-nvlink` (CRC flit errors over the limit) is XID 74: reset-gpu, replace-node on
+//!      repeat; `gpu-pcie` (replays over the limit) degrades the link but the GPU still works,
+//!      like a thermal violation: notify and monitor, and back within 24 h → reboot the node
+//!      (re-trains the link) in the next maintenance window.
+//!    - Only the preventive actions (63 and remapped rows, 94 contained ECC error, repeated
+//!      PCIe replays) wait for a maintenance window. Everything else the catalogue acts on has
+//!      already taken the GPU or the node out of service, so it bypasses windows.
 //! 2. **Safety rules**, only when that action touches the node (reset, reboot, replace), in this
 //!    order — the first that applies wins:
 //!    1. remediation not allowed on the cluster → `notify-customer`, responsibility unchanged
 //!       (the host opens the incident either way);
-//!    2. repeat rule: the same XID ≥ [`ESCALATE_XID_REPEATS`] times in 24 h on one GPU, or
-//!       ≥ [`ESCALATE_NODE_REMEDIATIONS`] remediations of the node in 7 days → `escalate`
-//!       (sticky: no window or limit postpones it);
+//!    2. repeat rule: the same XID (or GPU finding kind) ≥ [`ESCALATE_XID_REPEATS`] times in
+//!       24 h on one GPU, or ≥ [`ESCALATE_NODE_REMEDIATIONS`] remediations of the node in 7
+//!       days → `escalate` (sticky: no window or limit postpones it);
 //!    3. maintenance window: a preventive action waits for the next window;
 //!    4. per-pool in-flight limit reached → `hold`;
 //!    5. cluster-wide circuit breaker open → `hold`.
@@ -78,6 +88,14 @@ pub enum FindingKind {
     NodeNotReady,
     /// A GPU ran too hot or hit a power limit.
     GpuThermal,
+    /// A GPU's double-bit (uncorrectable) ECC count grew.
+    GpuEcc,
+    /// A GPU remapped rows for uncorrectable errors, or failed to remap one (`signal`).
+    GpuRowRemap,
+    /// A GPU's NVLinks counted CRC flit errors faster than their limit.
+    GpuNvlink,
+    /// A GPU's PCIe link replayed packets faster than its limit.
+    GpuPcie,
 }
 
 impl FindingKind {
@@ -88,6 +106,23 @@ impl FindingKind {
             FindingKind::IbLink => "ib-link",
             FindingKind::NodeNotReady => "node-not-ready",
             FindingKind::GpuThermal => "gpu-thermal",
+            FindingKind::GpuEcc => "gpu-ecc",
+            FindingKind::GpuRowRemap => "gpu-row-remap",
+            FindingKind::GpuNvlink => "gpu-nvlink",
+            FindingKind::GpuPcie => "gpu-pcie",
+        }
+    }
+
+    /// Whether the kind is about one GPU and `xid_count_24h` counts its repeats on that GPU
+    /// (the same XID, or findings of the same kind), so the repeat rule applies.
+    pub fn counted_per_gpu(self) -> bool {
+        match self {
+            FindingKind::GpuXid
+            | FindingKind::GpuEcc
+            | FindingKind::GpuRowRemap
+            | FindingKind::GpuNvlink
+            | FindingKind::GpuPcie => true,
+            FindingKind::IbLink | FindingKind::NodeNotReady | FindingKind::GpuThermal => false,
         }
     }
 }
@@ -109,16 +144,21 @@ pub struct Finding {
     pub node: String,
     /// XID code (`gpu-xid`).
     pub xid: Option<u32>,
-    /// GPU index (`gpu-xid`, `gpu-thermal`).
+    /// GPU index (the `gpu-*` kinds).
     pub gpu: Option<u32>,
-    /// InfiniBand port (`ib-link`).
-    pub port: Option<u32>,
+    /// InfiniBand port as the node agent names it, e.g. `mlx5_0/1` (`ib-link`).
+    pub port: Option<String>,
     /// InfiniBand port state, e.g. `down` or `active` (`ib-link`).
     pub state: Option<String>,
     /// Minutes the condition has lasted (`node-not-ready`).
     pub minutes: Option<u32>,
     /// Temperature in °C (`gpu-thermal`).
     pub temp_c: Option<u32>,
+    /// The telemetry field the check read, e.g. `row_remap_failure` (tells a failed row remap
+    /// from remapped rows).
+    pub signal: Option<String>,
+    /// The check's severity: `info`, `warning` or `critical`.
+    pub severity: Option<String>,
 }
 
 impl Finding {
@@ -134,6 +174,8 @@ impl Finding {
             state: None,
             minutes: None,
             temp_c: None,
+            signal: None,
+            severity: None,
         }
     }
 }
@@ -467,6 +509,10 @@ fn catalogue(finding: &Finding, ctx: &Context) -> Plan {
         FindingKind::IbLink => ib_plan(finding, ctx),
         FindingKind::NodeNotReady => not_ready_plan(finding, ctx),
         FindingKind::GpuThermal => thermal_plan(finding),
+        FindingKind::GpuEcc => ecc_plan(finding, ctx),
+        FindingKind::GpuRowRemap => row_remap_plan(finding, ctx),
+        FindingKind::GpuNvlink => nvlink_plan(finding, ctx),
+        FindingKind::GpuPcie => pcie_plan(finding, ctx),
     }
 }
 
@@ -617,6 +663,7 @@ fn xid_plan(finding: &Finding, ctx: &Context) -> Plan {
 fn ib_plan(finding: &Finding, ctx: &Context) -> Plan {
     let port = finding
         .port
+        .as_deref()
         .map(|p| format!("port {p}"))
         .unwrap_or_else(|| "a port".to_owned());
     let state = finding.state.as_deref().unwrap_or("unknown");
@@ -642,6 +689,131 @@ fn not_ready_plan(finding: &Finding, ctx: &Context) -> Plan {
     let rule =
         format!("Node NotReady for {minutes} min (grace period {NOT_READY_GRACE_MINUTES} min)");
     node_fault_plan(rule, ctx)
+}
+
+/// Signal of a `gpu-row-remap` finding that says remapping failed (the others: rows remapped).
+pub const ROW_REMAP_FAILURE_SIGNAL: &str = "row_remap_failure";
+
+/// `GPU n`, or `a GPU` when the finding names none.
+fn gpu_name(finding: &Finding) -> String {
+    finding
+        .gpu
+        .map(|g| format!("GPU {g}"))
+        .unwrap_or_else(|| "a GPU".to_owned())
+}
+
+/// `rule, back after <after> (n times in 24 h)`: the finding's kind came back on the GPU.
+fn back_after(rule: &str, after: &str, ctx: &Context) -> String {
+    format!(
+        "{rule}, back after {after} ({} in 24 h)",
+        times(ctx.xid_count_24h)
+    )
+}
+
+/// Fact: XIDs 48, 64 and 74 are reset-gpu first (reboot when reset fails or is unsupported)
+/// and replace-node when they come back. `xid_count_24h` counts the finding's kind on the GPU.
+fn reset_then_replace(rule: String, ctx: &Context) -> Plan {
+    if ctx.xid_count_24h >= REPEAT_XID_OCCURRENCES {
+        return Plan::new(
+            Action::ReplaceNode,
+            Responsibility::Supported,
+            back_after(&rule, "a reset", ctx),
+            REPLACE,
+        );
+    }
+    Plan::new(
+        Action::ResetGpu,
+        Responsibility::Supported,
+        rule,
+        "reset the GPU (reboot the node if the reset fails or is unsupported)",
+    )
+}
+
+/// `gpu-ecc`. Fact: double-bit ECC errors are XID 48 — reset-gpu, replace-node on repeat.
+fn ecc_plan(finding: &Finding, ctx: &Context) -> Plan {
+    let rule = format!("Double-bit ECC errors on {} (as XID 48)", gpu_name(finding));
+    reset_then_replace(rule, ctx)
+}
+
+/// `gpu-row-remap`. Facts: a failed remap is XID 64 — reset-gpu, then replace-node; remapped
+/// rows are XID 63 — nothing now, reset at the next maintenance, a trend → replace. The
+/// memory still serves after a remap, so both of the latter wait for a window.
+fn row_remap_plan(finding: &Finding, ctx: &Context) -> Plan {
+    let gpu = gpu_name(finding);
+    if row_remap_failed(finding) {
+        return reset_then_replace(format!("Row remap failure on {gpu} (as XID 64)"), ctx);
+    }
+    let rule = format!("Rows remapped for uncorrectable errors on {gpu} (as XID 63)");
+    let plan = if ctx.xid_count_24h >= REPEAT_XID_OCCURRENCES {
+        Plan::new(
+            Action::ReplaceNode,
+            Responsibility::Supported,
+            back_after(&rule, "a remap", ctx),
+            REPLACE,
+        )
+    } else {
+        Plan::new(
+            Action::ResetGpu,
+            Responsibility::Supported,
+            rule,
+            "reset the GPU",
+        )
+    };
+    Plan {
+        timing: Timing::NextWindow {
+            action: Action::None,
+            responsibility: Responsibility::Supported,
+            meanwhile: "nothing now",
+        },
+        ..plan
+    }
+}
+
+/// `gpu-nvlink`. Fact: NVLink errors are XID 74 — reset-gpu (or reboot), replace on repeat.
+fn nvlink_plan(finding: &Finding, ctx: &Context) -> Plan {
+    let rule = format!(
+        "NVLink CRC errors over the limit on {} (as XID 74)",
+        gpu_name(finding)
+    );
+    reset_then_replace(rule, ctx)
+}
+
+/// `gpu-pcie`. Replays are retried transfers: the link degrades, the GPU keeps working (it has
+/// not fallen off the bus, XID 79). Fact: degradations that are not faults (thermal, single-bit
+/// ECC) are notify-and-monitor, not replacement. Back within 24 h, the node is rebooted (which
+/// re-trains the link) in the next maintenance window; the repeat rule escalates a trend.
+fn pcie_plan(finding: &Finding, ctx: &Context) -> Plan {
+    let rule = format!("PCIe replays over the limit on {}", gpu_name(finding));
+    if ctx.xid_count_24h >= REPEAT_XID_OCCURRENCES {
+        return Plan {
+            timing: Timing::NextWindow {
+                action: Action::NotifyCustomer,
+                responsibility: Responsibility::Supported,
+                meanwhile: "notify the customer that GPU transfers may be slow",
+            },
+            ..Plan::new(
+                Action::RebootNode,
+                Responsibility::Supported,
+                back_after(&rule, "a warning", ctx),
+                "reboot the node to re-train the PCIe link",
+            )
+        };
+    }
+    Plan::new(
+        Action::NotifyCustomer,
+        Responsibility::Supported,
+        rule,
+        "notify the customer and monitor; transfers may be slow, the GPU still works",
+    )
+}
+
+/// Whether a `gpu-row-remap` finding is a failed remap: its signal says so or, from a checker
+/// that sends no signal, its severity is critical (what the failure rule raises by default).
+fn row_remap_failed(finding: &Finding) -> bool {
+    match finding.signal.as_deref() {
+        Some(signal) => signal == ROW_REMAP_FAILURE_SIGNAL,
+        None => finding.severity.as_deref() == Some("critical"),
+    }
 }
 
 /// A fault of the whole node: reboot it, or replace it when it was already remediated recently
@@ -713,8 +885,7 @@ fn apply_safety_rules(plan: &Plan, finding: &Finding, ctx: &Context) -> Decision
 
     // 2. Repeat rule: another remediation will not help; humans look. Sticky: no window or limit
     //    postpones an escalation, and the counters keep it escalating until they decay.
-    let xid_repeats =
-        finding.kind == FindingKind::GpuXid && ctx.xid_count_24h >= ESCALATE_XID_REPEATS;
+    let xid_repeats = finding.kind.counted_per_gpu() && ctx.xid_count_24h >= ESCALATE_XID_REPEATS;
     if xid_repeats || ctx.remediations_7d >= ESCALATE_NODE_REMEDIATIONS {
         let seen = if xid_repeats {
             format!(

@@ -38,7 +38,7 @@ fn xid(code: u32) -> Finding {
 
 fn ib(state: Option<&str>) -> Finding {
     Finding {
-        port: Some(1),
+        port: Some("mlx5_1/1".to_owned()),
         state: state.map(str::to_owned),
         ..Finding::new(FindingKind::IbLink, "cl-1", "node-a")
     }
@@ -49,6 +49,40 @@ fn not_ready(minutes: Option<u32>) -> Finding {
         minutes,
         ..Finding::new(FindingKind::NodeNotReady, "cl-1", "node-a")
     }
+}
+
+/// A finding of one of the GPU counter kinds on GPU 3, as the health checker raises it.
+fn gpu(kind: FindingKind, signal: &str, severity: &str) -> Finding {
+    Finding {
+        gpu: Some(3),
+        signal: Some(signal.to_owned()),
+        severity: Some(severity.to_owned()),
+        ..Finding::new(kind, "cl-1", "node-a")
+    }
+}
+
+fn ecc() -> Finding {
+    gpu(FindingKind::GpuEcc, "ecc_dbe_total", "critical")
+}
+
+fn rows() -> Finding {
+    gpu(
+        FindingKind::GpuRowRemap,
+        "remapped_rows_uncorrectable",
+        "warning",
+    )
+}
+
+fn remap_failure() -> Finding {
+    gpu(FindingKind::GpuRowRemap, "row_remap_failure", "critical")
+}
+
+fn nvlink() -> Finding {
+    gpu(FindingKind::GpuNvlink, "nvlink_crc_errors", "warning")
+}
+
+fn pcie() -> Finding {
+    gpu(FindingKind::GpuPcie, "pcie_replay", "warning")
 }
 
 fn thermal() -> Finding {
@@ -189,7 +223,7 @@ fn catalogue_is_sorted_and_unique_for_lookup() {
 fn infiniband_notready_and_thermal() {
     let rebooted = with(|c| c.remediations_7d = 1);
     check(&[
-        case("IB down",               ib(Some("down")),    ctx(),            RebootNode,     Supported, &["InfiniBand port 1 is down", "reboot"]),
+        case("IB down",               ib(Some("down")),    ctx(),            RebootNode,     Supported, &["InfiniBand port mlx5_1/1 is down", "reboot"]),
         case("IB DOWN",               ib(Some("DOWN")),    ctx(),            RebootNode,     Supported, &["is DOWN"]),
         case("IB errors",             ib(Some("active")),  ctx(),            RebootNode,     Supported, &["link errors (state active)"]),
         case("IB no state",           ib(None),            ctx(),            RebootNode,     Supported, &["state unknown"]),
@@ -212,6 +246,55 @@ fn the_xid_counter_does_not_apply_to_node_signals() {
     check(&[
         case("IB",       ib(Some("down")),    noisy.clone(), RebootNode, Supported, &["InfiniBand"]),
         case("NotReady", not_ready(Some(15)), noisy,         RebootNode, Supported, &["NotReady"]),
+    ]);
+}
+
+#[test]
+#[rustfmt::skip]
+fn gpu_counter_kinds_follow_the_xid_they_stand_for() {
+    let window = with(|c| c.in_maintenance_window = true);
+    let no_signal = |severity: &str| Finding { signal: None, ..gpu(FindingKind::GpuRowRemap, "", severity) };
+    check(&[
+        // gpu-ecc is XID 48: reset, replace when it comes back.
+        case("ECC first",            ecc(),            ctx(),          ResetGpu,       Supported, &["Double-bit ECC errors on GPU 3 (as XID 48)", "reboot the node if the reset fails"]),
+        case("ECC repeat",           ecc(),            count(2),       ReplaceNode,    Supported, &["as XID 48", "back after a reset (2 times in 24 h)", "RMA"]),
+        // A failed remap is XID 64: reset, then replace; not deferred to a window.
+        case("remap failure first",  remap_failure(),  ctx(),          ResetGpu,       Supported, &["Row remap failure on GPU 3 (as XID 64)"]),
+        case("remap failure repeat", remap_failure(),  count(2),       ReplaceNode,    Supported, &["as XID 64", "replace the node"]),
+        // Remapped rows are XID 63: nothing now, reset in the next window; a trend replaces.
+        case("rows outside window",  rows(),           ctx(),          Nothing,        Supported, &["Rows remapped for uncorrectable errors on GPU 3 (as XID 63)", "nothing now", "next maintenance window"]),
+        case("rows in window",       rows(),           window.clone(), ResetGpu,       Supported, &["as XID 63", "reset the GPU in the open maintenance window"]),
+        case("rows trend, no window", rows(),          count(2),       Nothing,        Supported, &["back after a remap", "replace the node", "next maintenance window"]),
+        case("rows trend in window", rows(),           with(|c| { c.xid_count_24h = 3; c.in_maintenance_window = true; }), ReplaceNode, Supported, &["back after a remap (3 times in 24 h)"]),
+        // Without a signal, a critical row-remap finding is the failure, a warning the rows.
+        case("no signal, critical",  no_signal("critical"), ctx(),     ResetGpu,       Supported, &["Row remap failure"]),
+        case("no signal, warning",   no_signal("warning"),  ctx(),     Nothing,        Supported, &["Rows remapped"]),
+        // gpu-nvlink is XID 74.
+        case("NVLink first",         nvlink(),         ctx(),          ResetGpu,       Supported, &["NVLink CRC errors over the limit on GPU 3 (as XID 74)"]),
+        case("NVLink repeat",        nvlink(),         count(3),       ReplaceNode,    Supported, &["as XID 74", "replace the node"]),
+        // gpu-pcie: notify and monitor; back within 24 h, reboot in a window.
+        case("PCIe first",           pcie(),           ctx(),          NotifyCustomer, Supported, &["PCIe replays over the limit on GPU 3", "monitor"]),
+        case("PCIe repeat",          pcie(),           count(2),       NotifyCustomer, Supported, &["back after a warning", "transfers may be slow", "reboot the node to re-train the PCIe link at the next maintenance window"]),
+        case("PCIe repeat in window", pcie(),          with(|c| { c.xid_count_24h = 2; c.in_maintenance_window = true; }), RebootNode, Supported, &["re-train the PCIe link in the open maintenance window"]),
+        case("GPU unnamed",          Finding { gpu: None, ..ecc() }, ctx(), ResetGpu, Supported, &["on a GPU (as XID 48)"]),
+    ]);
+}
+
+#[test]
+#[rustfmt::skip]
+fn gpu_counter_kinds_obey_the_safety_rules() {
+    let off = with(|c| c.remediation_allowed = false);
+    let full = with(|c| c.in_flight_in_pool = 1);
+    check(&[
+        case("ECC not allowed",     ecc(),           off.clone(), NotifyCustomer, Supported, &["as XID 48", "not allowed", "incident opened"]),
+        case("NVLink not allowed",  nvlink(),        off,         NotifyCustomer, Supported, &["not allowed"]),
+        // The repeat rule counts findings of the kind on the GPU like XIDs.
+        case("ECC ×5",              ecc(),           count(5),    Escalate,       Supported, &["repeat rule (seen 5 times in 24 h on this GPU, limit 5)"]),
+        case("remap failure ×6",    remap_failure(), count(6),    Escalate,       Supported, &["repeat rule"]),
+        case("rows ×5",             rows(),          count(5),    Escalate,       Supported, &["repeat rule"]),
+        case("PCIe ×5",             pcie(),          count(5),    Escalate,       Supported, &["repeat rule"]),
+        case("ECC held",            ecc(),           full.clone(), Hold,          Supported, &["held: per-pool in-flight limit"]),
+        case("PCIe first not held", pcie(),          full,        NotifyCustomer, Supported, &["monitor"]),
     ]);
 }
 
@@ -384,6 +467,11 @@ fn safety_invariants_hold_over_a_grid() {
         not_ready(Some(9)),
         not_ready(Some(10)),
         thermal(),
+        ecc(),
+        rows(),
+        remap_failure(),
+        nvlink(),
+        pcie(),
     ]);
     let mut checked = 0_u32;
     for f in &findings {
@@ -437,6 +525,10 @@ fn assert_invariants(f: &Finding, c: &Context, d: &Decision) {
         FindingKind::IbLink => "InfiniBand ",
         FindingKind::NodeNotReady => "Node NotReady",
         FindingKind::GpuThermal => "Thermal",
+        FindingKind::GpuEcc => "Double-bit ECC",
+        FindingKind::GpuRowRemap => "Row",
+        FindingKind::GpuNvlink => "NVLink",
+        FindingKind::GpuPcie => "PCIe",
     };
     assert!(d.reason.starts_with(prefix), "{}", ctx());
     if d.action.touches_node() {
@@ -451,7 +543,7 @@ fn assert_invariants(f: &Finding, c: &Context, d: &Decision) {
                 > u64::from(c.max_unhealthy_percent) * u64::from(c.cluster_size);
         assert!(!breaker, "ignored the circuit breaker: {}", ctx());
         assert!(c.remediations_7d < 5, "ignored the repeat rule: {}", ctx());
-        if f.kind == FindingKind::GpuXid {
+        if f.kind.counted_per_gpu() {
             assert!(c.xid_count_24h < 5, "ignored the repeat rule: {}", ctx());
         }
     }

@@ -11,7 +11,12 @@
 //! | `file`    | reads `/etc/passwd`; answers `none` with the error in the reason           |
 //! | `socket`  | connects to `127.0.0.1:1`; answers `none` with the error in the reason     |
 //! | `log`     | logs one line per level, and one oversized line, then answers normally     |
+//! | `echo`    | `none`, reason `hostile-policy: echo kind=<kind> port=<port or ->`         |
 //! | other     | a normal decision: `notify-customer`, reason `hostile-policy: ok <node>`   |
+//!
+//! It stays on `accord:plugin@0.1.0` (`plugins/wit/plugin.wit`) on purpose: it is the host
+//! tests' policy of the older interface, and `echo` shows what such a policy is given (a port
+//! as its HCA index).
 //!
 //! Invariant: this crate is test-only; it is never packaged or pushed as a real policy.
 
@@ -28,7 +33,7 @@ mod bindings {
 use bindings::accord::plugin::log::{Level, log};
 use bindings::accord::plugin::types::Responsibility;
 use bindings::exports::accord::plugin::policy_api::{
-    Action, Context, Decision, Finding, Guest, PolicyInfo,
+    Action, Context, Decision, Finding, FindingKind, Guest, PolicyInfo,
 };
 
 struct HostilePolicy;
@@ -75,6 +80,21 @@ impl Guest for HostilePolicy {
                 }
                 log(Level::Info, &"x".repeat(64 * 1024));
                 decision(Action::NotifyCustomer, "hostile-policy: logged".to_owned())
+            }
+            "echo" => {
+                let kind = match finding.kind {
+                    FindingKind::GpuXid => "gpu-xid",
+                    FindingKind::IbLink => "ib-link",
+                    FindingKind::NodeNotReady => "node-not-ready",
+                    FindingKind::GpuThermal => "gpu-thermal",
+                };
+                let port = finding
+                    .port
+                    .map_or_else(|| "-".to_owned(), |p| p.to_string());
+                decision(
+                    Action::None,
+                    format!("hostile-policy: echo kind={kind} port={port}"),
+                )
             }
             node => decision(Action::NotifyCustomer, format!("hostile-policy: ok {node}")),
         }

@@ -190,6 +190,8 @@ fn finding(kind: FindingKind, xid: Option<u32>) -> Finding {
         state: None,
         minutes: None,
         temp_c: None,
+        signal: None,
+        severity: None,
     }
 }
 
