@@ -32,6 +32,36 @@ pub mod up;
 pub mod upgrade;
 pub mod whoami;
 
+/// What the offline commands' tests share: a context that needs no server and no token, and
+/// input files.
+#[cfg(test)]
+pub(crate) mod offline_testing {
+    use std::sync::{Arc, Mutex};
+
+    use super::Context;
+    use crate::cli::OutputFormat;
+    use crate::output::{Captured, Printer};
+
+    /// A context whose output is captured; nothing listens at its endpoint and it has no token,
+    /// so an offline command must need neither.
+    pub(crate) fn context() -> (Context, Arc<Mutex<Captured>>) {
+        let (printer, captured) = Printer::capture();
+        let ctx = Context {
+            settings: crate::config::Settings::new("http://127.0.0.1:1", None),
+            format: OutputFormat::Table,
+            printer,
+        };
+        (ctx, captured)
+    }
+
+    /// A temporary file holding `text`.
+    pub(crate) fn file(text: &str) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("temp file: {e}"));
+        std::fs::write(file.path(), text).unwrap_or_else(|e| panic!("writing a temp file: {e}"));
+        file
+    }
+}
+
 use std::future::Future;
 use std::time::Duration;
 

@@ -165,11 +165,9 @@ fn check(ctx: &Context, args: &HealthCheckArgs) -> anyhow::Result<JsonlSummary> 
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
-    use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::cli::{Cli, Command, OutputFormat};
-    use crate::output::{Captured, Printer};
+    use crate::cli::{Cli, Command};
 
     /// The samples `accord-health` tests with: a baseline, a blank line, XID 79 on GPU 3, a
     /// malformed line, a v2 sample, the XID sample redelivered, and the next sample.
@@ -180,22 +178,7 @@ mod tests {
     const CLUSTER: &str = "cl-01jd6v3xq5n8c7m2k4p9r0s1t2";
     const NODE: &str = "node-01jd6v3xq5n8c7m2k4p9r0s1t3";
 
-    fn capture() -> (Context, Arc<Mutex<Captured>>) {
-        let (printer, captured) = Printer::capture();
-        let ctx = Context {
-            // Nothing listens there and there is no token: the command must not need either.
-            settings: crate::config::Settings::new("http://127.0.0.1:1", None),
-            format: OutputFormat::Table,
-            printer,
-        };
-        (ctx, captured)
-    }
-
-    fn file(text: &str) -> tempfile::NamedTempFile {
-        let file = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(file.path(), text).unwrap();
-        file
-    }
+    use crate::commands::offline_testing::{context as capture, file};
 
     #[tokio::test]
     async fn findings_and_bad_lines_are_exact_json_lines_and_the_command_fails_at_the_end() {

@@ -138,13 +138,11 @@ impl Write for LineWriter<'_> {
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
-    use std::sync::{Arc, Mutex};
 
     use serde_json::Value;
 
     use super::*;
-    use crate::cli::{Cli, Command, OutputFormat};
-    use crate::output::Captured;
+    use crate::cli::{Cli, Command};
 
     const TICKETS: &str = r#"{"id": "t-1", "title": "kubectl hangs, API answers 503", "description": "Since 10:40 UTC every kubectl command hangs and then: Error from server (ServiceUnavailable): the server is currently unable to handle the request."}
 
@@ -153,22 +151,7 @@ not json at all
 {"id": "t-4", "title": "our istio sidecars crash", "description": "istio-proxy containers in CrashLoopBackOff after we upgraded istio", "cluster": "demo", "context": {"customer_components": ["istio"]}}
 "#;
 
-    fn ctx() -> (Context, Arc<Mutex<Captured>>) {
-        let (printer, captured) = Printer::capture();
-        let ctx = Context {
-            // Nothing listens there and there is no token: the command must not need either.
-            settings: crate::config::Settings::new("http://127.0.0.1:1", None),
-            format: OutputFormat::Table,
-            printer,
-        };
-        (ctx, captured)
-    }
-
-    fn tickets_file(text: &str) -> tempfile::NamedTempFile {
-        let file = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(file.path(), text).unwrap();
-        file
-    }
+    use crate::commands::offline_testing::{context as ctx, file as tickets_file};
 
     fn lines(out: &str) -> Vec<Value> {
         out.lines()
