@@ -28,11 +28,15 @@
 //!   own commit + flush of one record and one event (target ≤ 2.0). The no-op ratio stays as an
 //!   informational row.
 //!
+//! - **telemetry service**: ingest on one core against receive-and-drop, memory for 10,000
+//!   nodes, fatal XID → `health.finding-raised` against a NATS round trip (`telemetry.rs`).
+//!
 //! Everything runs on this machine: a private nats-server (JetStream, `sync_interval: always`)
 //! on a free port, a provisioner with the simulated fleet at clock factor 0, etcd, stores on
 //! disk.
 
 mod etcd;
+mod telemetry;
 
 use std::{
     net::TcpListener,
@@ -63,6 +67,10 @@ pub struct BenchArgs {
     /// Also write the results as JSON to this file
     #[arg(long, value_name = "PATH")]
     pub json: Option<std::path::PathBuf>,
+    /// Run one section alone: `telemetry` (the telemetry service's ingest, memory and finding
+    /// latency)
+    #[arg(long, value_name = "SECTION")]
+    pub only: Option<String>,
 }
 
 /// Latency summary of one benchmark, in microseconds.
@@ -123,6 +131,9 @@ struct Results {
     triage_latency: Latency,
     triage_normalise_per_s: f64,
     triage_ratio_to_normalise: f64,
+    /// `None` when the section failed (`telemetry_error`): the other sections are still printed.
+    telemetry: Option<telemetry::TelemetryResults>,
+    telemetry_error: Option<String>,
 }
 
 /// Pools created per cluster in the CreateNodePool benchmark (a realistic upper range).
@@ -180,6 +191,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.iterations == 0 {
         bail!("--iterations must be at least 1");
     }
+    if let Some(section) = &args.only {
+        return telemetry::run_only(section).await;
+    }
     let dir = tempfile::tempdir().context("creating a scratch directory")?;
     let nats_url = format!("nats://127.0.0.1:{}", free_port()?);
     let mut nats = accord_platform::nats::start(&nats_url, &dir.path().join("nats")).await?;
@@ -192,6 +206,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         std::fs::write(path, serde_json::to_vec_pretty(&results)?)
             .with_context(|| format!("writing {}", path.display()))?;
         println!("\nwrote {}", path.display());
+    }
+    if let Some(e) = &results.telemetry_error {
+        bail!("the telemetry benchmarks failed: {e}");
     }
     Ok(())
 }
@@ -388,6 +405,10 @@ async fn run_all(
 
     let plugins = bench_plugins(n, warmup).await?;
     let triage = bench_triage((n / 20).max(10))?;
+    let (telemetry, telemetry_error) = match telemetry::bench(nats_url).await {
+        Ok(t) => (Some(t), None),
+        Err(e) => (None, Some(format!("{e:#}"))),
+    };
 
     let (noop, read, write, update) = (
         summarize(noop),
@@ -426,6 +447,8 @@ async fn run_all(
         triage_latency: triage.latency,
         triage_normalise_per_s: triage.normalise_per_s,
         triage_ratio_to_normalise: triage.per_s / triage.normalise_per_s,
+        telemetry,
+        telemetry_error,
     })
 }
 
@@ -765,4 +788,7 @@ fn print_results(r: &Results) {
         r.triage_ratio_to_normalise,
         mark(r.triage_per_s >= 20_000.0 && r.triage_latency.p99_us <= 1000.0)
     );
+    if let Some(t) = &r.telemetry {
+        telemetry::print(t);
+    }
 }
