@@ -282,18 +282,30 @@ pub fn encode(sample: &TelemetrySample) -> Result<Vec<u8>, TelemetryError> {
     Ok(serde_json::to_vec(sample)?)
 }
 
-/// Decodes a sample, checking its schema version first (so a newer sample fails with
-/// [`TelemetryError::UnsupportedVersion`] rather than a confusing field error).
+/// Decodes a sample of [`SCHEMA_VERSION`]; a sample of another version fails with
+/// [`TelemetryError::UnsupportedVersion`] whatever its shape, rather than a confusing field
+/// error.
 pub fn decode(bytes: &[u8]) -> Result<TelemetrySample, TelemetryError> {
     #[derive(Deserialize)]
     struct Version {
         v: u32,
     }
-    let Version { v } = serde_json::from_slice(bytes)?;
-    if v != SCHEMA_VERSION {
-        return Err(TelemetryError::UnsupportedVersion { found: v });
+    // One pass for a sample of this version (the hot path: every sample of the fleet); the
+    // version is read on its own only when the bytes are not such a sample.
+    match serde_json::from_slice::<TelemetrySample>(bytes) {
+        Ok(sample) if sample.schema_version == SCHEMA_VERSION => Ok(sample),
+        Ok(sample) => Err(TelemetryError::UnsupportedVersion {
+            found: sample.schema_version,
+        }),
+        // The same errors as reading the version first would give.
+        Err(shape) => match serde_json::from_slice::<Version>(bytes) {
+            Ok(Version { v }) if v != SCHEMA_VERSION => {
+                Err(TelemetryError::UnsupportedVersion { found: v })
+            }
+            Ok(_) => Err(TelemetryError::Malformed(shape)),
+            Err(no_version) => Err(TelemetryError::Malformed(no_version)),
+        },
     }
-    Ok(serde_json::from_slice(bytes)?)
 }
 
 impl TelemetrySample {
@@ -373,6 +385,11 @@ mod tests {
         let bytes = serde_json::to_vec(&value).unwrap();
         assert!(matches!(
             decode(&bytes),
+            Err(TelemetryError::UnsupportedVersion { found: 2 })
+        ));
+        // Another version shaped differently still names its version.
+        assert!(matches!(
+            decode(b"{\"v\":2,\"batch\":[]}"),
             Err(TelemetryError::UnsupportedVersion { found: 2 })
         ));
         assert!(matches!(decode(b"nope"), Err(TelemetryError::Malformed(_))));

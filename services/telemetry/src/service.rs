@@ -11,8 +11,9 @@
 //! - a sample is size-bounded before it is decoded ([`MAX_SAMPLE_BYTES`]).
 
 use std::{
+    collections::HashMap,
     net::SocketAddr,
-    sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError},
+    sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock},
 };
 
 use accord_bus::subjects;
@@ -66,6 +67,12 @@ pub struct Telemetry {
     reader: Reader,
     engine: Arc<Engine<HealthEvent>>,
     fleet: Mutex<Fleet>,
+    /// The stored cluster views, in memory: every sample is admitted against its cluster, and
+    /// reading it from the store each time cost as much as checking the sample. Filled on
+    /// first use, kept in step by [`Telemetry::on_input`] (the views' one writer) under the
+    /// engine's lock; clusters that do not exist are not cached (the map stays as large as the
+    /// store's `clusters`).
+    views: RwLock<HashMap<ClusterId, Arc<ClusterView>>>,
     metrics: TelemetryMetrics,
     /// Where the customer metrics endpoint listens, once bound ([`crate::http`]).
     cluster_metrics: OnceLock<SocketAddr>,
@@ -78,6 +85,7 @@ impl Telemetry {
             reader: crate::trees::reader(store.clone()),
             engine: Arc::new(Engine::new(SERVICE, store, metrics)),
             fleet: Mutex::new(Fleet::new(config)),
+            views: RwLock::new(HashMap::new()),
             metrics: TelemetryMetrics::register(metrics),
             cluster_metrics: OnceLock::new(),
         })
@@ -143,7 +151,7 @@ impl Telemetry {
         &self,
         subject: &str,
         payload: &[u8],
-    ) -> Result<(TelemetrySample, ClusterView), DropReason> {
+    ) -> Result<(TelemetrySample, Arc<ClusterView>), DropReason> {
         if payload.len() > MAX_SAMPLE_BYTES {
             return Err(DropReason::Oversized);
         }
@@ -158,14 +166,36 @@ impl Telemetry {
         if expected.ok().as_deref() != Some(subject) {
             return Err(DropReason::SubjectMismatch);
         }
-        match self.reader.cluster(sample.cluster) {
-            Ok(Some(view)) => Ok((sample, view.value)),
+        match self.view(sample.cluster) {
+            Ok(Some(view)) => Ok((sample, view)),
             Ok(None) => Err(DropReason::UnknownCluster),
             Err(error) => {
                 tracing::error!(error = %error, "reading a cluster for a sample");
                 Err(DropReason::StoreError)
             }
         }
+    }
+
+    /// The view of `cluster`, from memory when it has been read before.
+    fn view(&self, cluster: ClusterId) -> Result<Option<Arc<ClusterView>>, DomainError> {
+        let cached = self
+            .views
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&cluster)
+            .cloned();
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let Some(stored) = self.reader.cluster(cluster)? else {
+            return Ok(None);
+        };
+        let view = Arc::new(stored.value);
+        self.views
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(cluster, Arc::clone(&view));
+        Ok(Some(view))
     }
 
     fn dropped(&self, reason: DropReason) -> Ingested {
@@ -230,6 +260,16 @@ impl Telemetry {
         };
         if let Some(change) = cluster_view::apply(stored.as_ref(), &keys, &input)? {
             w.commit(change).await?;
+        }
+        // The cached view follows the store, still under the engine's lock (so two updates
+        // cannot land in the other order).
+        let now = self.reader.cluster(cluster)?;
+        {
+            let mut views = self.views.write().unwrap_or_else(PoisonError::into_inner);
+            match now {
+                Some(view) => views.insert(cluster, Arc::new(view.value)),
+                None => views.remove(&cluster),
+            };
         }
         drop(w);
         if deleted {
