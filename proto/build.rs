@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(env::var("OUT_DIR")?);
     let files = [
         "accord/provisioner/v1/provisioner.proto",
+        "accord/provisioner/v1/remediations.proto",
         "accord/addons/v1/addons.proto",
         "accord/addons/v1/plugins.proto",
         "accord/support/v1/support.proto",

@@ -6,7 +6,8 @@
 
 #![allow(clippy::all, missing_docs)]
 
-/// `accord.provisioner.v1`: projects and IAM, clusters, node pools, nodes.
+/// `accord.provisioner.v1`: projects and IAM, clusters, node pools, nodes, AutoClusters
+/// remediations.
 pub mod provisioner {
     /// Version 1.
     pub mod v1 {

@@ -27,8 +27,9 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use accord_bus::{Bus, CancellationToken, CloudEvent, ConnectOptions, EVENTS_STREAM, StartAt};
 use accord_platform::{
-    AddonManager, AddonManagerSettings, Platform, Provisioner, ProvisionerSettings, RuleSet,
-    Running, SupportDesk, SupportTriageSettings, Telemetry, TelemetrySettings,
+    AddonManager, AddonManagerSettings, AutoClustersOptions, HostConfig, Platform, Provisioner,
+    ProvisionerSettings, RemediationTimeouts, RuleSet, Running, SupportDesk, SupportTriageSettings,
+    Telemetry, TelemetrySettings,
 };
 use accord_proto::addons::v1::addons_client::AddonsClient;
 use accord_proto::provisioner::v1::{
@@ -241,6 +242,11 @@ impl Env {
                 grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
                 resync_interval: RESYNC_INTERVAL,
                 store: None,
+                autoclusters: Some(AutoClustersOptions {
+                    plugin_dir: plugin_dir(),
+                    host_config: HostConfig::default(),
+                    timeouts: RemediationTimeouts::scaled(CLOCK_FACTOR, Duration::from_secs(3)),
+                }),
             })
             .start()
             .await

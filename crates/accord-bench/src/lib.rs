@@ -232,6 +232,7 @@ async fn run_all(
             grpc_addr: "127.0.0.1:0".parse()?,
             resync_interval: Duration::from_secs(3600),
             store: Some(Store::open(dir.join("provisioner"))?),
+            autoclusters: None,
         })
         .start()
         .await?;

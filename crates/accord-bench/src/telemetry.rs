@@ -493,6 +493,7 @@ async fn finding_latency(nats_url: &str, findings: usize) -> anyhow::Result<Find
             grpc_addr: "127.0.0.1:0".parse()?,
             resync_interval: Duration::from_secs(3600),
             store: None,
+            autoclusters: None,
         })
         .telemetry(TelemetrySettings {
             grpc_addr: "127.0.0.1:0".parse()?,

@@ -1,5 +1,5 @@
 //! The gRPC connection to the Accord API: one channel, a bearer-token interceptor, typed clients
-//! for the four provisioner services, and [`ApiError`] — what a failed call means to a user.
+//! for the provisioner's services, and [`ApiError`] — what a failed call means to a user.
 //!
 //! Invariants:
 //! - Every request carries `authorization: Bearer <token>`; the token never appears in errors
@@ -17,6 +17,7 @@ use accord_proto::provisioner::v1::clusters_client::ClustersClient;
 use accord_proto::provisioner::v1::node_pools_client::NodePoolsClient;
 use accord_proto::provisioner::v1::nodes_client::NodesClient;
 use accord_proto::provisioner::v1::projects_client::ProjectsClient;
+use accord_proto::provisioner::v1::remediations_client::RemediationsClient;
 use accord_proto::support::v1::support_client::SupportClient;
 use accord_proto::telemetry::v1::health_client::HealthClient;
 use tonic::metadata::{Ascii, MetadataValue};
@@ -282,6 +283,11 @@ impl Api {
     /// `accord.provisioner.v1.Nodes`.
     pub fn nodes(&self) -> NodesClient<AuthChannel> {
         NodesClient::with_interceptor(self.channel.clone(), self.auth.clone())
+    }
+
+    /// `accord.provisioner.v1.Remediations`.
+    pub fn remediations(&self) -> RemediationsClient<AuthChannel> {
+        RemediationsClient::with_interceptor(self.channel.clone(), self.auth.clone())
     }
 
     /// `accord.addons.v1.Addons` (connect with the addon-manager's endpoint).

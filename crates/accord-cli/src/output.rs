@@ -6,6 +6,7 @@
 //!   `-o json|yaml` prints. Field names are the proto field names; timestamps are RFC 3339.
 //! - [`tables`]: the `get` tables and catalogue tables.
 //! - [`describe`]: the `describe` documents.
+//! - [`remediations`]: AutoClusters remediations (`get remediations`, `describe remediation`).
 //!
 //! Invariants:
 //! - Results go to stdout; progress, warnings and hints go to stderr, so `-o json` output can be
@@ -15,6 +16,7 @@
 pub mod addons;
 pub mod describe;
 pub mod health;
+pub mod remediations;
 pub mod tables;
 pub mod tickets;
 pub mod views;

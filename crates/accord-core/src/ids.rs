@@ -158,6 +158,8 @@ id_kind!(/// A user (a member of projects).
     UserKind, UserId, "usr", "user");
 id_kind!(/// A support ticket (filed by a customer or opened by the platform).
     TicketKind, TicketId, "tk", "ticket");
+id_kind!(/// An AutoClusters remediation: one decision about one health finding, and its execution.
+    RemediationKind, RemediationId, "rem", "remediation");
 
 #[cfg(test)]
 mod tests {

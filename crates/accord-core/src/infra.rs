@@ -218,6 +218,79 @@ pub enum InfraEvent {
         /// Why.
         reason: String,
     },
+    /// A repair ([`InfraDriver::repair_node`]) went through one of its steps.
+    RepairProgress {
+        /// The repair's id ([`RepairRequest::id`]).
+        repair: String,
+        /// Node.
+        node: NodeId,
+        /// The step, e.g. `drain`, `power-cycle`, `reset`.
+        step: String,
+        /// What happened, in a sentence.
+        detail: String,
+    },
+    /// A repair finished, well or not.
+    RepairFinished {
+        /// The repair's id.
+        repair: String,
+        /// Node.
+        node: NodeId,
+        /// Whether it repaired the node.
+        ok: bool,
+        /// What happened, in a sentence (why it failed).
+        detail: String,
+    },
+}
+
+/// What a repair does to a running node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum RepairAction {
+    /// Drain the GPU's work, reset the GPU, verify it. Impossible when the GPU is off the bus.
+    ResetGpu {
+        /// GPU index on the node.
+        gpu: u32,
+    },
+    /// Drain the node, power-cycle it and wait for its kubelet (the node's cordon is the
+    /// caller's business).
+    RebootNode,
+}
+
+impl RepairAction {
+    /// kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RepairAction::ResetGpu { .. } => "reset-gpu",
+            RepairAction::RebootNode => "reboot-node",
+        }
+    }
+}
+
+/// A repair of one node, idempotent by `id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepairRequest {
+    /// Idempotency key: requesting the same id again starts nothing new (a finished repair
+    /// reports its outcome again).
+    pub id: String,
+    /// Node.
+    pub node: NodeId,
+    /// What to do.
+    pub action: RepairAction,
+}
+
+/// A repair as the infrastructure sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedRepair {
+    /// Its id.
+    pub id: String,
+    /// Node.
+    pub node: NodeId,
+    /// What it does.
+    pub action: RepairAction,
+    /// `None` while running; then whether it repaired the node.
+    pub ok: Option<bool>,
+    /// The last step's or the outcome's sentence.
+    pub detail: String,
 }
 
 /// What exists right now: the provisioner lists it at start-up and at every resync and brings
@@ -232,6 +305,9 @@ pub struct InfraSnapshot {
     /// Every instance as the infrastructure sees it.
     #[serde(default)]
     pub instances: Vec<ObservedInstance>,
+    /// Repairs running, and finished ones of instances that still exist.
+    #[serde(default)]
+    pub repairs: Vec<ObservedRepair>,
 }
 
 /// One instance as the infrastructure sees it.
@@ -299,4 +375,8 @@ pub trait InfraDriver: Send + Sync + 'static {
     fn drain_node(&self, node: NodeId) -> InfraFuture<'_, ()>;
     /// Terminates the node's instance; terminating an absent node is not an error.
     fn terminate_node(&self, node: NodeId) -> InfraFuture<'_, ()>;
+    /// Starts a repair of a running node (AutoClusters); its steps and outcome arrive as
+    /// [`InfraEvent::RepairProgress`] and [`InfraEvent::RepairFinished`]. Idempotent by
+    /// [`RepairRequest::id`]. A node that is not running finishes the repair at once, failed.
+    fn repair_node(&self, req: RepairRequest) -> InfraFuture<'_, ()>;
 }

@@ -11,12 +11,14 @@
 //! - [`iam`]: principals, roles and API-key formats.
 //! - [`validation`]: names, Kubernetes versions and skew, CIDRs.
 //! - [`project`], [`cluster`], [`nodepool`], [`node`]: the provisioner's resources.
+//! - [`autoclusters`]: remediations (a finding's decision and its execution, the provisioner's).
 //! - [`infra`]: the contract between the provisioner and an infrastructure driver.
 //! - [`addon`]: add-on installations and their ownership (the addon-manager's).
 //! - [`support`]: support tickets, their verdicts and events (support-triage's).
 //! - [`events`], [`outbox`]: typed facts on the bus and the outbox contract.
 
 pub mod addon;
+pub mod autoclusters;
 pub mod cluster;
 pub mod error;
 pub mod events;

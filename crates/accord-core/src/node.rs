@@ -97,6 +97,10 @@ pub struct NodeStatus {
     /// Conditions.
     #[serde(default)]
     pub conditions: Conditions,
+    /// The AutoClusters remediation replacing this node: it no longer counts towards its
+    /// pool's size (its replacement does) and leaves once the replacement is ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retiring: Option<crate::ids::RemediationId>,
 }
 
 /// Facts about nodes.

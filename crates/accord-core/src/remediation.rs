@@ -170,6 +170,21 @@ pub enum RemediationAction {
     Hold,
 }
 
+impl RemediationAction {
+    /// The JSON spelling, e.g. `reboot-node`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemediationAction::None => "none",
+            RemediationAction::NotifyCustomer => "notify-customer",
+            RemediationAction::ResetGpu => "reset-gpu",
+            RemediationAction::RebootNode => "reboot-node",
+            RemediationAction::ReplaceNode => "replace-node",
+            RemediationAction::Escalate => "escalate",
+            RemediationAction::Hold => "hold",
+        }
+    }
+}
+
 /// A policy's decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemediationDecision {
@@ -195,6 +210,10 @@ pub enum HealthEvent {
         /// What the check saw (log lines, counters), for whoever investigates.
         #[serde(default)]
         evidence: Vec<String>,
+        /// The finding's id (`hf-…`: the same finding always has the same id). Empty in
+        /// events published before it was carried.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        finding_id: String,
     },
 }
 
@@ -214,8 +233,9 @@ impl crate::events::DomainEvent for HealthEvent {
     }
 }
 
-/// Facts about AutoClusters remediation, published by the owner of nodes (the provisioner in
-/// the design). The subject id is the node.
+/// Facts about AutoClusters remediation, published by the owner of nodes (the provisioner).
+/// The subject id is the node. Fields added after `decided` was first published are optional,
+/// so older events still read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum RemediationEvent {
@@ -230,6 +250,92 @@ pub enum RemediationEvent {
         /// What the finding's check saw, carried along.
         #[serde(default)]
         evidence: Vec<String>,
+        /// The remediation recording it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        remediation: Option<crate::ids::RemediationId>,
+        /// The state it starts in (`running`, `held`, `skipped` …).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        state: Option<crate::autoclusters::RemediationState>,
+    },
+    /// A node action started (also when the ladder climbs to the next rung).
+    Started {
+        /// The remediation.
+        remediation: crate::ids::RemediationId,
+        /// Cluster.
+        cluster: crate::ids::ClusterId,
+        /// Node.
+        node: crate::ids::NodeId,
+        /// The action.
+        action: RemediationAction,
+    },
+    /// A step of the action happened.
+    Step {
+        /// The remediation.
+        remediation: crate::ids::RemediationId,
+        /// Cluster.
+        cluster: crate::ids::ClusterId,
+        /// Node.
+        node: crate::ids::NodeId,
+        /// What, as a short tag (`cordoned`, `power-cycle`, `replacement-ready` …).
+        step: String,
+        /// The sentence.
+        detail: String,
+    },
+    /// The action repaired the node (or replaced it).
+    Succeeded {
+        /// The remediation.
+        remediation: crate::ids::RemediationId,
+        /// Cluster.
+        cluster: crate::ids::ClusterId,
+        /// Node.
+        node: crate::ids::NodeId,
+        /// The action that worked.
+        action: RemediationAction,
+        /// The cluster's project.
+        project: crate::ids::ProjectId,
+        /// The finding.
+        finding: Finding,
+    },
+    /// Every rung failed: humans must look.
+    Failed {
+        /// The remediation.
+        remediation: crate::ids::RemediationId,
+        /// Cluster.
+        cluster: crate::ids::ClusterId,
+        /// Node.
+        node: crate::ids::NodeId,
+        /// The last action tried.
+        action: RemediationAction,
+        /// The cluster's project.
+        project: crate::ids::ProjectId,
+        /// The finding.
+        finding: Finding,
+        /// The finding's evidence and the steps' outcomes.
+        evidence: Vec<String>,
+        /// Why.
+        reason: String,
+    },
+    /// A safety limit holds the action.
+    Held {
+        /// The remediation.
+        remediation: crate::ids::RemediationId,
+        /// Cluster.
+        cluster: crate::ids::ClusterId,
+        /// Node.
+        node: crate::ids::NodeId,
+        /// Which limit.
+        reason: String,
+    },
+    /// The limit cleared; the action goes ahead (or is no longer needed).
+    Released {
+        /// The remediation.
+        remediation: crate::ids::RemediationId,
+        /// Cluster.
+        cluster: crate::ids::ClusterId,
+        /// Node.
+        node: crate::ids::NodeId,
+        /// What happens now.
+        reason: String,
     },
 }
 
@@ -240,11 +346,23 @@ impl crate::events::DomainEvent for RemediationEvent {
     fn event(&self) -> &'static str {
         match self {
             RemediationEvent::Decided { .. } => "decided",
+            RemediationEvent::Started { .. } => "started",
+            RemediationEvent::Step { .. } => "step",
+            RemediationEvent::Succeeded { .. } => "succeeded",
+            RemediationEvent::Failed { .. } => "failed",
+            RemediationEvent::Held { .. } => "held",
+            RemediationEvent::Released { .. } => "released",
         }
     }
     fn resource_id(&self) -> String {
         match self {
             RemediationEvent::Decided { finding, .. } => finding.node.clone(),
+            RemediationEvent::Started { node, .. }
+            | RemediationEvent::Step { node, .. }
+            | RemediationEvent::Succeeded { node, .. }
+            | RemediationEvent::Failed { node, .. }
+            | RemediationEvent::Held { node, .. }
+            | RemediationEvent::Released { node, .. } => node.to_string(),
         }
     }
 }

@@ -16,7 +16,7 @@ pub mod nats;
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use accord_bus::{Bus, ConnectOptions};
-use accord_plugin_host::HostConfig;
+pub use accord_plugin_host::HostConfig;
 use accord_runtime::{Basics, Started, metrics::Metrics};
 use accord_sim::{SimConfig, SimFleet};
 use accord_store::Store;
@@ -26,7 +26,10 @@ use tokio_util::sync::CancellationToken;
 
 pub use accord_addon_manager::AddonManager;
 pub use accord_health::HealthConfig;
-pub use accord_provisioner::{Bootstrap, Provisioner};
+pub use accord_provisioner::{
+    Bootstrap, Provisioner,
+    autoclusters::{Options as AutoClustersOptions, execute::Timeouts as RemediationTimeouts},
+};
 pub use accord_support_triage::{RuleSet, SupportDesk};
 pub use accord_telemetry::Telemetry;
 
@@ -47,6 +50,8 @@ pub struct ProvisionerSettings {
     pub resync_interval: Duration,
     /// A store to use instead of the platform's choice.
     pub store: Option<Store>,
+    /// AutoClusters (health findings → remediations); `None` leaves findings to others.
+    pub autoclusters: Option<AutoClustersOptions>,
 }
 
 /// The addon-manager's part.
@@ -377,6 +382,7 @@ impl Platform {
                     .await?,
                 driver: fleet.clone(),
                 resync_interval: settings.resync_interval,
+                autoclusters: settings.autoclusters,
             })
             .await
             .context("starting the provisioner")?;

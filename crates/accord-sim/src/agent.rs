@@ -4,7 +4,8 @@
 //! Every `telemetry_interval`, each instance that is up (running or draining) publishes one
 //! [`TelemetrySample`] on core NATS subject `accord.tel.<cluster>.<node>`. NotReady nodes keep
 //! publishing with `ready: false`: the agent is its own daemon, and a sample is how the
-//! telemetry service sees a GPU that fell off the bus.
+//! telemetry service sees a GPU that fell off the bus. A machine that is powered off (a reboot
+//! between its power cycle and its boot, or one that did not come back) publishes nothing.
 //!
 //! Values: each GPU's utilisation follows a seeded random walk (a workload); temperature
 //! (35–75 °C), power (idle → board limit) and memory follow utilisation. Fault counters come from
@@ -259,6 +260,9 @@ mod tests {
                 })
                 .collect(),
             ib_ports: vec![IbPort::default(); ports],
+            repair: None,
+            finished_repairs: Vec::new(),
+            stuck_down: false,
         }
     }
 

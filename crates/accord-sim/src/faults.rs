@@ -7,13 +7,19 @@
 //! | kind | effect |
 //! |---|---|
 //! | `node-not-ready` | kubelet stops: `NodeReadiness{ready:false, reason:"KubeletStopped"}` |
-//! | `node-recover` | kubelet back, GPUs back on the bus, thermal overrides cleared: `NodeReadiness{ready:true}` |
+//! | `node-recover` | kubelet back, GPUs back on the bus, thermal overrides cleared, a machine a failed reboot left down back up: `NodeReadiness{ready:true}` |
 //! | `replica-down` | a Running replica (default: the first) → `ReplicaChanged{Down}` |
 //! | `replica-up` | a Down replica (default: every Down one) → `ReplicaChanged{Running}`; a paused upgrade resumes |
 //! | `gpu-xid` | XID recorded on the GPU (`xid_last`, `xid_total`); 48/94/95 count an ECC DBE, 92 SBEs, 63 a remapped row, 64 a remap failure, 74 NVLink CRC errors; 79 takes the GPU off the bus and the node NotReady |
 //! | `ib-link-down` / `ib-link-up` | port state in telemetry, `link_downed` and link-integrity counters incremented on down |
 //! | `gpu-thermal` | GPU temperature pinned at `temp_c` (throttling at the model's slowdown temperature) |
 //! | `fail-next-provisions` | the next `count` node provisions end in `NodeFailed` |
+//! | `fail-next-repairs` | the next `count` repairs that start end with `RepairFinished{ok:false}` at their last step: a reset's GPU "did not come back", a reboot leaves the node down and NotReady (until `node-recover` or a later successful reboot) |
+//! | `hang-next-repairs` | the next `count` repairs that start report their first step and then nothing more (they hold the node's repair slot until it is terminated) |
+//!
+//! The repair counters count repairs that start their steps: one refused at once (node not up,
+//! another repair running, no such GPU) or a reset of a GPU off the bus uses none. A hang is
+//! used before a failure when both are set.
 //!
 //! Invariants: a fault never changes an instance that is not up (provisioning or terminating
 //! instances answer [`SimError::NodeNotRunning`]); counters only grow; every fault returns a
@@ -43,7 +49,8 @@ pub enum Fault {
         /// Node id or name.
         node: String,
     },
-    /// The node comes back: kubelet running, GPUs on the bus, thermal overrides cleared.
+    /// The node comes back: kubelet running, GPUs on the bus, thermal overrides cleared, a
+    /// machine a failed reboot left down up again.
     NodeRecover {
         /// Node id or name.
         node: String,
@@ -98,6 +105,16 @@ pub enum Fault {
     },
     /// The next `count` node provisions fail.
     FailNextProvisions {
+        /// How many.
+        count: u32,
+    },
+    /// The next `count` repairs fail at their last step.
+    FailNextRepairs {
+        /// How many.
+        count: u32,
+    },
+    /// The next `count` repairs never report after their first step.
+    HangNextRepairs {
         /// How many.
         count: u32,
     },
@@ -232,6 +249,7 @@ pub(crate) fn apply(
         Fault::NodeRecover { node } => {
             let instance = running(state, &node)?;
             instance.kubelet_stopped = false;
+            instance.stuck_down = false;
             for gpu in &mut instance.gpus {
                 gpu.fell_off_bus = false;
                 gpu.thermal_c = None;
@@ -351,6 +369,20 @@ pub(crate) fn apply(
             state.fail_next_provisions = count;
             ctx.changed = true;
             Ok(format!("the next {count} node provisions will fail"))
+        }
+        Fault::FailNextRepairs { count } => {
+            state.fail_next_repairs = count;
+            ctx.changed = true;
+            Ok(format!(
+                "the next {count} node repairs will fail at their last step"
+            ))
+        }
+        Fault::HangNextRepairs { count } => {
+            state.hang_next_repairs = count;
+            ctx.changed = true;
+            Ok(format!(
+                "the next {count} node repairs will stop reporting after their first step"
+            ))
         }
     }
 }
@@ -479,6 +511,14 @@ mod tests {
             (
                 Fault::FailNextProvisions { count: 2 },
                 r#"{"kind":"fail-next-provisions","count":2}"#.to_owned(),
+            ),
+            (
+                Fault::FailNextRepairs { count: 1 },
+                r#"{"kind":"fail-next-repairs","count":1}"#.to_owned(),
+            ),
+            (
+                Fault::HangNextRepairs { count: 3 },
+                r#"{"kind":"hang-next-repairs","count":3}"#.to_owned(),
             ),
             (
                 Fault::GpuThermal {

@@ -27,7 +27,7 @@ use accord_core::{
     ids::{ClusterId, NodeId, NodePoolId},
     infra::{
         Catalog, ControlPlaneRequest, InfraDriver, InfraError, InfraEventSink, InfraFuture,
-        InfraSnapshot, NodeRequest,
+        InfraSnapshot, NodeRequest, RepairRequest,
     },
     validation::KubeVersion,
 };
@@ -41,6 +41,7 @@ use crate::{
     error::{SimError, chain},
     faults::{self, Fault},
     lifecycle::{self, Ctx},
+    repair,
     state::{self, FleetState, Instance},
     timing::Timing,
 };
@@ -137,7 +138,8 @@ pub struct FleetInstance {
     pub failure_domain: String,
     /// Internal IP.
     pub ip: String,
-    /// Active faults, e.g. `kubelet-stopped`, `gpu3-xid-48`, `ib2-down`.
+    /// Active faults, e.g. `kubelet-stopped`, `gpu3-xid-48`, `ib2-down`, and a running repair
+    /// (`repair-reset-gpu3`, `repair-reboot-node`) or a failed reboot (`reboot-failed`).
     pub faults: Vec<String>,
 }
 
@@ -267,14 +269,14 @@ impl SimFleet {
             .collect()
     }
 
-    /// Instances that are up (their node agent runs), for [`crate::agent`].
+    /// Instances that are up and powered on (their node agent runs), for [`crate::agent`].
     pub(crate) fn running_instances(&self) -> Vec<Instance> {
         self.inner
             .lock()
             .state
             .instances
             .values()
-            .filter(|i| i.phase.is_up())
+            .filter(|i| i.phase.is_up() && !i.powered_off())
             .cloned()
             .collect()
     }
@@ -451,5 +453,9 @@ impl InfraDriver for SimFleet {
                 Ok(())
             })
         })
+    }
+
+    fn repair_node(&self, req: RepairRequest) -> InfraFuture<'_, ()> {
+        Box::pin(async move { self.operate(|state, ctx| repair::repair_node(state, ctx, req)) })
     }
 }

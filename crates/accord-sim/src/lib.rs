@@ -13,7 +13,8 @@
 //! - [`run_agents`] ([`agent`]): per-node telemetry samples on `accord.tel.<cluster>.<node>`.
 //!
 //! Internals: `state` (the fleet as data, persistence), `lifecycle` (the state machines as pure
-//! functions), `placement` (failure domains, IPs), `delivery` (ordered event delivery).
+//! functions), `repair` (node repairs: GPU reset, reboot), `placement` (failure domains, IPs),
+//! `delivery` (ordered event delivery).
 //!
 //! Invariants: every operation is idempotent by the id it names; events reach the subscriber in
 //! the order the state changed, including those emitted before anyone subscribed; no task
@@ -28,6 +29,7 @@ pub mod faults;
 pub mod fleet;
 mod lifecycle;
 mod placement;
+mod repair;
 mod state;
 pub mod timing;
 

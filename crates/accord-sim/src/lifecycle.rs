@@ -6,7 +6,8 @@
 //!
 //! Worker instance: `Provisioning → Running` (`NodeProvisioned`, then `NodeReadiness{ready}`),
 //! or `Provisioning → removed` (`NodeFailed`); `Running → Draining → Running+drained`
-//! (`NodeDrained`); any phase `→ Terminating → removed` (`NodeTerminated`).
+//! (`NodeDrained`); any phase `→ Terminating → removed` (`NodeTerminated`). A node that is up
+//! may also run one repair at a time ([`crate::repair`]); terminating it stops the repair.
 //!
 //! Control plane: three replicas `Provisioning → Running` in parallel; an upgrade moves one
 //! replica at a time `Running → Upgrading → Running@new`, and starts the next only when every
@@ -29,7 +30,7 @@ use rand::{Rng, rngs::StdRng};
 
 use crate::{
     catalog::{ib_port_count, is_gpu},
-    placement,
+    placement, repair,
     state::{ControlPlane, FleetState, GpuState, IbPort, Instance, Phase, Replica},
     timing::{Operation, Timing},
 };
@@ -60,13 +61,14 @@ impl<'a> Ctx<'a> {
     }
 
     /// When `op`, started now, completes.
-    fn due(&mut self, op: Operation) -> i64 {
+    pub(crate) fn due(&mut self, op: Operation) -> i64 {
         let ms = self.timing.duration(op, self.rng).as_millis();
         self.now_ms
             .saturating_add(i64::try_from(ms).unwrap_or(i64::MAX))
     }
 
-    fn emit(&mut self, event: InfraEvent) {
+    /// Queues an event (delivered in the order emitted).
+    pub(crate) fn emit(&mut self, event: InfraEvent) {
         self.events.push(event);
     }
 }
@@ -317,6 +319,9 @@ pub(crate) fn provision_node(
         kubelet_stopped: false,
         gpus,
         ib_ports,
+        repair: None,
+        finished_repairs: Vec::new(),
+        stuck_down: false,
     };
     state.instances.insert(instance.node, instance);
     ctx.changed = true;
@@ -366,6 +371,7 @@ pub(crate) fn terminate_node(state: &mut FleetState, ctx: &mut Ctx<'_>, node: No
     if instance.phase == Phase::Terminating {
         return;
     }
+    repair::abort_for_termination(instance, ctx);
     instance.phase = Phase::Terminating;
     instance.due_ms = Some(ctx.due(Operation::NodeTerminate));
     ctx.changed = true;
@@ -391,6 +397,7 @@ enum Due {
     ControlPlaneDeleted(ClusterId),
     Replica(ClusterId, usize),
     Instance(NodeId),
+    Repair(NodeId),
 }
 
 fn due_items(state: &FleetState) -> Vec<(i64, Due)> {
@@ -411,6 +418,7 @@ fn due_items(state: &FleetState) -> Vec<(i64, Due)> {
             items.push((due, Due::Instance(*node)));
         }
     }
+    items.extend(repair::due(state).map(|(due, node)| (due, Due::Repair(node))));
     items
 }
 
@@ -507,6 +515,7 @@ fn complete(state: &mut FleetState, ctx: &mut Ctx<'_>, item: Due) {
                 Phase::Running => {}
             }
         }
+        Due::Repair(node) => repair::complete_step(state, ctx, node),
     }
 }
 
@@ -547,6 +556,7 @@ pub(crate) fn snapshot(state: &FleetState) -> InfraSnapshot {
                 terminating: i.phase == Phase::Terminating,
             })
             .collect(),
+        repairs: repair::observed(state),
     }
 }
 

@@ -11,6 +11,9 @@
 //! - A control plane's replicas sit in pairwise distinct failure domains.
 //! - The state file is replaced atomically (write a sibling temp file, fsync, rename), so a crash
 //!   leaves either the old or the new state, never a torn one.
+//! - An instance runs at most one repair at a time and keeps at most [`MAX_FINISHED_REPAIRS`]
+//!   finished ones (the newest); they go with the instance when it is removed.
+//! - Fields added after version 1 carry `#[serde(default)]`, so older state files still load.
 
 use std::{
     collections::BTreeMap,
@@ -22,7 +25,7 @@ use std::{
 
 use accord_core::{
     ids::{ClusterId, NodeId, NodePoolId, ProjectId},
-    infra::ReplicaState,
+    infra::{RepairAction, ReplicaState},
     validation::KubeVersion,
 };
 use ipnet::Ipv4Net;
@@ -32,6 +35,9 @@ use crate::error::SimError;
 
 /// Version of the state-file schema.
 pub(crate) const STATE_VERSION: u32 = 1;
+
+/// Finished repairs kept per instance (the newest), so a restarted caller can learn an outcome.
+pub(crate) const MAX_FINISHED_REPAIRS: usize = 8;
 
 /// Everything the simulated provider knows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +52,12 @@ pub(crate) struct FleetState {
     pub last_serial: u64,
     /// How many upcoming node provisions fail (`fail-next-provisions`).
     pub fail_next_provisions: u32,
+    /// How many upcoming repairs fail at their last step (`fail-next-repairs`).
+    #[serde(default)]
+    pub fail_next_repairs: u32,
+    /// How many upcoming repairs stop reporting after their first step (`hang-next-repairs`).
+    #[serde(default)]
+    pub hang_next_repairs: u32,
 }
 
 impl Default for FleetState {
@@ -56,6 +68,8 @@ impl Default for FleetState {
             control_planes: BTreeMap::new(),
             last_serial: 0,
             fail_next_provisions: 0,
+            fail_next_repairs: 0,
+            hang_next_repairs: 0,
         }
     }
 }
@@ -121,18 +135,41 @@ pub(crate) struct Instance {
     pub kubelet_stopped: bool,
     pub gpus: Vec<GpuState>,
     pub ib_ports: Vec<IbPort>,
+    /// The repair in progress.
+    #[serde(default)]
+    pub repair: Option<RunningRepair>,
+    /// Finished repairs, oldest first, at most [`MAX_FINISHED_REPAIRS`].
+    #[serde(default)]
+    pub finished_repairs: Vec<FinishedRepair>,
+    /// A reboot left the machine down (`fail-next-repairs`) until `node-recover` or a later
+    /// successful reboot.
+    #[serde(default)]
+    pub stuck_down: bool,
 }
 
 impl Instance {
+    /// Whether the machine is off: a reboot is power-cycling or booting it, or a failed reboot
+    /// left it down. Its kubelet and node agent do not run.
+    pub fn powered_off(&self) -> bool {
+        self.stuck_down || self.repair.as_ref().is_some_and(|r| r.step.powered_off())
+    }
+
     /// The readiness the node should report now.
     pub fn should_be_ready(&self) -> bool {
-        self.phase.is_up() && !self.kubelet_stopped && !self.gpus.iter().any(|g| g.fell_off_bus)
+        self.phase.is_up()
+            && !self.powered_off()
+            && !self.kubelet_stopped
+            && !self.gpus.iter().any(|g| g.fell_off_bus)
     }
 
     /// Why the node is not ready (for `NodeReadiness.reason`), or the ready reason.
     pub fn readiness_reason(&self) -> &'static str {
         if self.should_be_ready() {
             "KubeletReady"
+        } else if self.repair.as_ref().is_some_and(|r| r.step.powered_off()) {
+            "Rebooting"
+        } else if self.stuck_down {
+            "RebootFailed"
         } else if self.kubelet_stopped {
             "KubeletStopped"
         } else if self.gpus.iter().any(|g| g.fell_off_bus) {
@@ -169,8 +206,99 @@ impl Instance {
                 faults.push(format!("ib{index}-down"));
             }
         }
+        if self.stuck_down {
+            faults.push("reboot-failed".to_owned());
+        }
+        if let Some(repair) = &self.repair {
+            faults.push(match repair.action {
+                RepairAction::ResetGpu { gpu } => format!("repair-reset-gpu{gpu}"),
+                RepairAction::RebootNode => "repair-reboot-node".to_owned(),
+            });
+        }
         faults
     }
+}
+
+/// A step of a repair. Reset: `drain-gpu → reset → verify` (or `probe` alone for a GPU off
+/// the bus). Reboot: `drain → power-cycle → boot`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RepairStep {
+    /// Evict the pods that use the GPU.
+    DrainGpu,
+    /// Reset the GPU.
+    Reset,
+    /// Check the GPU answers and is healthy.
+    Verify,
+    /// Look for a GPU that is off the bus before giving up (not reported as progress).
+    Probe,
+    /// Evict every pod.
+    Drain,
+    /// Power the machine off and on; it is down from here until the boot completes.
+    PowerCycle,
+    /// Boot up to a registered kubelet.
+    Boot,
+}
+
+impl RepairStep {
+    /// kebab-case name, as `RepairProgress.step` carries it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RepairStep::DrainGpu => "drain-gpu",
+            RepairStep::Reset => "reset",
+            RepairStep::Verify => "verify",
+            RepairStep::Probe => "probe",
+            RepairStep::Drain => "drain",
+            RepairStep::PowerCycle => "power-cycle",
+            RepairStep::Boot => "boot",
+        }
+    }
+
+    /// Whether the machine is off during this step.
+    pub fn powered_off(self) -> bool {
+        matches!(self, RepairStep::PowerCycle | RepairStep::Boot)
+    }
+}
+
+/// How a running repair will end, decided when it starts (`fail-next-repairs`,
+/// `hang-next-repairs`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RepairFate {
+    /// It does what it says.
+    #[default]
+    Succeed,
+    /// Its last step fails.
+    Fail,
+    /// It never reports after its first step.
+    Hang,
+}
+
+/// The repair an instance is going through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RunningRepair {
+    /// Idempotency key.
+    pub id: String,
+    pub action: RepairAction,
+    pub step: RepairStep,
+    /// When the step completes (Unix ms); `None` for a hung repair.
+    pub due_ms: Option<i64>,
+    #[serde(default)]
+    pub fate: RepairFate,
+    /// The step's sentence.
+    pub detail: String,
+}
+
+/// A repair that ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FinishedRepair {
+    /// Idempotency key.
+    pub id: String,
+    pub action: RepairAction,
+    /// Whether it repaired the node.
+    pub ok: bool,
+    /// The outcome's sentence.
+    pub detail: String,
 }
 
 /// Counters and fault flags of one GPU (monotonic counters, as the hardware keeps them).
@@ -331,5 +459,48 @@ mod tests {
             load(&path),
             Err(SimError::StateVersion { found: 99, .. })
         ));
+    }
+
+    #[test]
+    fn a_state_file_from_before_repairs_still_loads() {
+        let instance = serde_json::json!({
+            "node": NodeId::generate(),
+            "name": "gpu-a-1",
+            "project": ProjectId::generate(),
+            "cluster": ClusterId::generate(),
+            "pool": NodePoolId::generate(),
+            "region": "us-east1",
+            "instance_type": "h100-80gb-sxm-ib.8x",
+            "image_version": "2026.11.0",
+            "kubelet_version": "1.32",
+            "vpc_subnet": "10.0.0.0/24",
+            "instance_id": "i-0000000000000001",
+            "failure_domain": "us-east1-a",
+            "internal_ip": "10.0.0.4",
+            "phase": "running",
+            "due_ms": null,
+            "will_fail": false,
+            "drained": false,
+            "ready": true,
+            "kubelet_stopped": false,
+            "gpus": [],
+            "ib_ports": [],
+        });
+        let node = instance["node"].as_str().unwrap().to_owned();
+        let file = serde_json::json!({
+            "version": 1,
+            "instances": { node.clone(): instance },
+            "control_planes": {},
+            "last_serial": 1,
+            "fail_next_provisions": 0,
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fleet.json");
+        fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
+        let state = load(&path).unwrap();
+        assert_eq!((state.fail_next_repairs, state.hang_next_repairs), (0, 0));
+        let instance = &state.instances[&node.parse::<NodeId>().unwrap()];
+        assert!(instance.repair.is_none() && instance.finished_repairs.is_empty());
+        assert!(!instance.stuck_down);
     }
 }

@@ -33,11 +33,25 @@ pub enum Operation {
     NodeDrain,
     /// Terminating an instance.
     NodeTerminate,
+    /// Evicting the pods that use one GPU (the `drain-gpu` step of a GPU reset).
+    GpuDrain,
+    /// Resetting one GPU (`nvidia-smi --gpu-reset`).
+    GpuReset,
+    /// Checking a reset GPU answers and is healthy.
+    GpuVerify,
+    /// A reset of a GPU that is off the bus gives up after this long.
+    GpuResetRefusal,
+    /// Powering a machine off and on through its BMC (the `power-cycle` step of a reboot).
+    NodePowerCycle,
+    /// A GPU instance booting up to a Ready kubelet (driver load, fabric bring-up).
+    GpuNodeBoot,
+    /// A CPU-only instance booting up to a Ready kubelet.
+    CpuNodeBoot,
 }
 
 impl Operation {
     /// Every operation, for tables and tests.
-    pub const ALL: [Operation; 8] = [
+    pub const ALL: [Operation; 15] = [
         Operation::ReplicaProvision,
         Operation::ReplicaUpgrade,
         Operation::ControlPlaneDelete,
@@ -46,6 +60,13 @@ impl Operation {
         Operation::NodeProvisionFailure,
         Operation::NodeDrain,
         Operation::NodeTerminate,
+        Operation::GpuDrain,
+        Operation::GpuReset,
+        Operation::GpuVerify,
+        Operation::GpuResetRefusal,
+        Operation::NodePowerCycle,
+        Operation::GpuNodeBoot,
+        Operation::CpuNodeBoot,
     ];
 
     /// The unscaled duration, without jitter.
@@ -59,6 +80,13 @@ impl Operation {
             Operation::NodeProvisionFailure => 90,
             Operation::NodeDrain => 30,
             Operation::NodeTerminate => 20,
+            Operation::GpuDrain => 20,
+            Operation::GpuReset => 30,
+            Operation::GpuVerify => 10,
+            Operation::GpuResetRefusal => 5,
+            Operation::NodePowerCycle => 15,
+            Operation::GpuNodeBoot => 180,
+            Operation::CpuNodeBoot => 60,
         })
     }
 }
@@ -121,6 +149,12 @@ mod tests {
         for op in Operation::ALL {
             assert_eq!(timing.duration(op, &mut a), timing.duration(op, &mut b));
         }
+    }
+
+    #[test]
+    fn every_operation_is_listed_once() {
+        let unique: std::collections::HashSet<Operation> = Operation::ALL.into_iter().collect();
+        assert_eq!(unique.len(), Operation::ALL.len());
     }
 
     #[test]

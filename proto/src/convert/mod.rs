@@ -2,6 +2,7 @@
 
 pub mod addons;
 pub mod provisioner;
+pub mod remediations;
 pub mod status;
 pub mod support;
 pub mod telemetry;

@@ -3,7 +3,7 @@
 
 use accord_core::{
     cluster::ClusterEvent, events::DomainEvent, node::NodeEvent, nodepool::NodePoolEvent,
-    project::ProjectEvent,
+    project::ProjectEvent, remediation::RemediationEvent,
 };
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +16,7 @@ pub enum Event {
     Cluster(ClusterEvent),
     NodePool(NodePoolEvent),
     Node(NodeEvent),
+    Remediation(RemediationEvent),
 }
 
 macro_rules! delegate {
@@ -25,6 +26,7 @@ macro_rules! delegate {
             Event::Cluster($e) => $body,
             Event::NodePool($e) => $body,
             Event::Node($e) => $body,
+            Event::Remediation($e) => $body,
         }
     };
 }
@@ -62,6 +64,12 @@ impl From<NodePoolEvent> for Event {
 impl From<NodeEvent> for Event {
     fn from(e: NodeEvent) -> Self {
         Event::Node(e)
+    }
+}
+
+impl From<RemediationEvent> for Event {
+    fn from(e: RemediationEvent) -> Self {
+        Event::Remediation(e)
     }
 }
 

@@ -19,6 +19,9 @@ pub struct ProvisionerConfig {
     /// Telemetry interval of the simulated node agents.
     #[serde(with = "humantime_serde")]
     pub telemetry_interval: Duration,
+    /// Directory holding the shipped remediation policy (`gpu_remediation.wasm`, built by
+    /// `cargo xtask plugins`). Unset: AutoClusters does not run in this process.
+    pub plugin_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for ProvisionerConfig {
@@ -28,6 +31,7 @@ impl Default for ProvisionerConfig {
             sim_clock_factor: 0.02,
             resync_interval: Duration::from_secs(5),
             telemetry_interval: Duration::from_secs(10),
+            plugin_dir: None,
         }
     }
 }

@@ -21,6 +21,7 @@ use accord_core::{
     infra::{ControlPlaneRequest, InfraEvent, NodeRequest},
     node::{NodeEvent, NodeState},
     nodepool::NodePoolEvent,
+    remediation::RemediationEvent,
 };
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
@@ -28,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::{
+    autoclusters::execute::{RepairReport, repair_request},
     change::Event,
     driver_ops::DriverOp,
     handlers::infra::on_infra_event,
@@ -73,6 +75,18 @@ pub fn kicks_of(events: &[Event]) -> Vec<Kick> {
                 | NodeEvent::Uncordoned { cluster, .. }
                 | NodeEvent::Draining { cluster, .. }
                 | NodeEvent::Failed { cluster, .. } => Some(Kick::Cluster(*cluster)),
+            },
+            // Remediations act across a cluster's pools (a replacement, the breaker).
+            Event::Remediation(e) => match e {
+                RemediationEvent::Decided { finding, .. } => {
+                    finding.cluster.parse().ok().map(Kick::Cluster)
+                }
+                RemediationEvent::Started { cluster, .. }
+                | RemediationEvent::Step { cluster, .. }
+                | RemediationEvent::Succeeded { cluster, .. }
+                | RemediationEvent::Failed { cluster, .. }
+                | RemediationEvent::Held { cluster, .. }
+                | RemediationEvent::Released { cluster, .. } => Some(Kick::Cluster(*cluster)),
             },
         };
         if let Some(k) = kick
@@ -131,10 +145,26 @@ impl Provisioner {
         let res = self
             .engine
             .write(|| {
-                Ok((
-                    on_infra_event(&self.reader, OffsetDateTime::now_utc(), &ev)?,
-                    (),
-                ))
+                let now = OffsetDateTime::now_utc();
+                let change = match &ev {
+                    InfraEvent::RepairProgress {
+                        repair,
+                        step,
+                        detail,
+                        ..
+                    } => {
+                        self.on_repair_report(repair, RepairReport::Progress { step, detail }, now)?
+                    }
+                    InfraEvent::RepairFinished {
+                        repair, ok, detail, ..
+                    } => self.on_repair_report(
+                        repair,
+                        RepairReport::Finished { ok: *ok, detail },
+                        now,
+                    )?,
+                    _ => on_infra_event(&self.reader, now, &ev)?,
+                };
+                Ok((change, ()))
             })
             .await;
         if let Err(e) = res {
@@ -163,6 +193,10 @@ impl Provisioner {
             for change in changes {
                 w.commit(change).await?;
             }
+            let cluster = match kick {
+                Kick::Cluster(c) | Kick::Pool(c, _) => c,
+            };
+            self.advance_remediations(&mut w, cluster).await?;
             Ok::<_, DomainError>(())
         }
         .await;
@@ -242,6 +276,20 @@ impl Provisioner {
                     }
                     _ => {}
                 }
+            }
+        }
+        // Repairs the cluster's running remediations wait for (re-issued after a restart: the
+        // driver is idempotent by repair id and reports a finished one again).
+        for rem in self.reader.remediations(id)? {
+            if let Some(request) = repair_request(&rem) {
+                self.once(
+                    DriverOp::RepairNode {
+                        remediation: rem.metadata.id,
+                        attempt: rem.status.attempts,
+                        request,
+                    },
+                    id,
+                );
             }
         }
         Ok(())
@@ -338,5 +386,7 @@ fn infra_event_kind(ev: &InfraEvent) -> &'static str {
         InfraEvent::NodeDrained { .. } => "node-drained",
         InfraEvent::NodeTerminated { .. } => "node-terminated",
         InfraEvent::NodeFailed { .. } => "node-failed",
+        InfraEvent::RepairProgress { .. } => "repair-progress",
+        InfraEvent::RepairFinished { .. } => "repair-finished",
     }
 }

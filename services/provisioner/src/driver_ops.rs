@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use accord_core::{
-    ids::{ClusterId, NodeId},
-    infra::{ControlPlaneRequest, InfraDriver, InfraError, NodeRequest},
+    ids::{ClusterId, NodeId, RemediationId},
+    infra::{ControlPlaneRequest, InfraDriver, InfraError, NodeRequest, RepairRequest},
     validation::KubeVersion,
 };
 
@@ -22,6 +22,12 @@ pub enum DriverOp {
     ProvisionNode(Box<NodeRequest>),
     DrainNode(NodeId),
     TerminateNode(NodeId),
+    /// A repair: one attempt of a remediation (AutoClusters).
+    RepairNode {
+        remediation: RemediationId,
+        attempt: u32,
+        request: RepairRequest,
+    },
 }
 
 /// The identity of an operation: issuing the same key twice in one process is a no-op.
@@ -33,6 +39,8 @@ pub enum OpKey {
     ProvisionNode(NodeId),
     DrainNode(NodeId),
     TerminateNode(NodeId),
+    /// The remediation and its attempt.
+    RepairNode(RemediationId, u32),
 }
 
 impl DriverOp {
@@ -47,6 +55,11 @@ impl DriverOp {
             DriverOp::ProvisionNode(r) => OpKey::ProvisionNode(r.node),
             DriverOp::DrainNode(n) => OpKey::DrainNode(*n),
             DriverOp::TerminateNode(n) => OpKey::TerminateNode(*n),
+            DriverOp::RepairNode {
+                remediation,
+                attempt,
+                ..
+            } => OpKey::RepairNode(*remediation, *attempt),
         }
     }
 
@@ -59,6 +72,7 @@ impl DriverOp {
             DriverOp::ProvisionNode(_) => "provision-node",
             DriverOp::DrainNode(_) => "drain-node",
             DriverOp::TerminateNode(_) => "terminate-node",
+            DriverOp::RepairNode { .. } => "repair-node",
         }
     }
 
@@ -73,6 +87,7 @@ impl DriverOp {
             DriverOp::ProvisionNode(r) => driver.provision_node(*r).await,
             DriverOp::DrainNode(n) => driver.drain_node(n).await,
             DriverOp::TerminateNode(n) => driver.terminate_node(n).await,
+            DriverOp::RepairNode { request, .. } => driver.repair_node(request).await,
         }
     }
 }

@@ -8,6 +8,7 @@
 //! spec and the infrastructure on the committed state.
 
 pub mod auth;
+pub mod autoclusters;
 pub mod change;
 pub mod config;
 pub mod controller;
@@ -26,6 +27,7 @@ pub mod trees;
 use std::{sync::Arc, time::Duration};
 
 use accord_core::infra::InfraDriver;
+use accord_plugin_host::PluginKind;
 use accord_proto::provisioner::v1 as pb;
 use accord_runtime::{Basics, ServiceHost, Started};
 use anyhow::Context as _;
@@ -41,6 +43,8 @@ pub struct StartOptions {
     pub driver: Arc<dyn InfraDriver>,
     /// How often every cluster is reconciled even without news.
     pub resync_interval: Duration,
+    /// AutoClusters (health findings → remediations); `None`: findings are not consumed.
+    pub autoclusters: Option<autoclusters::Options>,
 }
 
 /// A started provisioner.
@@ -82,6 +86,36 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         .await
         .context("serving API-key verification")?;
 
+    // AutoClusters: the shipped policy (compiled off the async workers), pushes to the plugin
+    // bucket swapped in at run time.
+    let policy_watch = match &opts.autoclusters {
+        Some(options) => {
+            let options = options.clone();
+            let ac =
+                tokio::task::spawn_blocking(move || autoclusters::AutoClusters::load(&options))
+                    .await
+                    .context("loading the remediation policy")??;
+            let policies = Arc::clone(ac.policies());
+            provisioner.enable_autoclusters(ac);
+            let shipped = {
+                let p = Arc::clone(&policies);
+                Arc::new(move |name: &str| p.shipped(name))
+            };
+            Some(
+                accord_runtime::plugin_watch::start(
+                    &b.bus,
+                    Arc::clone(policies.registry()),
+                    PluginKind::RemediationPolicy,
+                    shipped,
+                    b.shutdown.clone(),
+                )
+                .await
+                .context("watching the plugin bucket for remediation policies")?,
+            )
+        }
+        None => None,
+    };
+
     let api = grpc::Api::new(provisioner.clone());
     let (p, sd, every) = (
         provisioner.clone(),
@@ -97,7 +131,8 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
                 s.add_service(pb::projects_server::ProjectsServer::new(api.clone()))
                     .add_service(pb::clusters_server::ClustersServer::new(api.clone()))
                     .add_service(pb::node_pools_server::NodePoolsServer::new(api.clone()))
-                    .add_service(pb::nodes_server::NodesServer::new(api))
+                    .add_service(pb::nodes_server::NodesServer::new(api.clone()))
+                    .add_service(pb::remediations_server::RemediationsServer::new(api))
             },
         )
         .critical("API-key verification", async move {
@@ -109,6 +144,21 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
             p.run_controller(inputs, every, sd).await;
             Ok(())
         });
+    let host = match policy_watch {
+        Some(watch) => {
+            let p = provisioner.clone();
+            host.consumer(autoclusters::SUBSCRIPTION, move |input, meta| {
+                let p = p.clone();
+                async move { p.on_autoclusters_input(input, &meta.id).await }
+            })
+            // Without the watch, pushed policies wait for the next start; the shipped one
+            // keeps deciding.
+            .best_effort("remediation-policy watch", async move {
+                watch.await.context("the remediation-policy watch")
+            })
+        }
+        None => host,
+    };
     #[cfg(feature = "failpoints")]
     let host = if failpoint::relay_disabled() {
         host.without_relay()

@@ -6,6 +6,9 @@
 //!   `drain-node`, `terminate-node`) by `ok` / `error`.
 //! - `accord_provisioner_infra_events_total{kind}` — events received from the infrastructure.
 //! - `accord_provisioner_reconciles_total{scope}` — reconcile passes (`cluster` / `pool`).
+//! - `accord_provisioner_findings_total{outcome}` — health findings taken by AutoClusters:
+//!   `decided`, `duplicate` (already decided), `unknown-node`, `unknown-cluster`, `malformed`,
+//!   `disabled` (AutoClusters not running here).
 //!
 //! Commits and committed events are counted by the kit's engine
 //! (`accord_provisioner_commits_total`, `accord_provisioner_events_committed_total{event}`).
@@ -22,6 +25,8 @@ pub struct ProvisionerMetrics {
     pub infra_events: Family<Labels<1>, Counter>,
     /// `{scope}`.
     pub reconciles: Family<Labels<1>, Counter>,
+    /// `{outcome}`.
+    pub findings: Family<Labels<1>, Counter>,
 }
 
 impl ProvisionerMetrics {
@@ -39,6 +44,10 @@ impl ProvisionerMetrics {
             reconciles: metrics.registered(
                 "accord_provisioner_reconciles",
                 "Controller reconcile passes by scope",
+            ),
+            findings: metrics.registered(
+                "accord_provisioner_findings",
+                "Health findings taken by AutoClusters by outcome",
             ),
         }
     }

@@ -23,7 +23,13 @@ use time::OffsetDateTime;
 
 use crate::{change::Change, trees::*};
 
+/// A node that counts towards its pool's size: provisioning, ready or not ready, and not
+/// being replaced by AutoClusters (its replacement counts instead).
 fn is_active(n: &Node) -> bool {
+    is_up_or_coming(n) && n.status.retiring.is_none()
+}
+
+fn is_up_or_coming(n: &Node) -> bool {
     matches!(
         n.status.state,
         NodeState::Provisioning | NodeState::Ready | NodeState::NotReady
@@ -40,13 +46,13 @@ pub fn node_name(pool: &str, id: NodeId) -> String {
     format!("{pool}-{}", &s[s.len() - 5..])
 }
 
-fn new_node(
+pub(crate) fn new_node(
     pool: &NodePool,
     image: &str,
     kubelet: KubeVersion,
     now: OffsetDateTime,
     ch: &mut Change,
-) -> Result<(), DomainError> {
+) -> Result<NodeId, DomainError> {
     let id = NodeId::generate();
     let name = node_name(&pool.metadata.name, id);
     let node = Node {
@@ -66,6 +72,7 @@ fn new_node(
             instance_id: String::new(),
             ready_at: None,
             conditions: Conditions::default(),
+            retiring: None,
         },
     };
     let key = node_key(pool.metadata.id, id);
@@ -84,12 +91,12 @@ fn new_node(
         instance_type: pool.spec.instance_type.clone(),
         image_version: image.to_owned(),
     });
-    Ok(())
+    Ok(id)
 }
 
 /// Moves a node towards removal: provisioning and failed nodes terminate at once, others drain
 /// first (cordoned by the provider unless the customer already cordoned them).
-fn remove_node(
+pub(crate) fn remove_node(
     n: &Node,
     reason: &str,
     now: OffsetDateTime,
@@ -155,7 +162,8 @@ pub fn plan_pool(
     let active: Vec<&Node> = nodes.iter().filter(|n| is_active(n)).collect();
 
     if pool.status.phase == NodePoolPhase::Deleting {
-        for n in &active {
+        // Nodes being replaced go too: the pool they were replaced in is going away.
+        for n in nodes.iter().filter(|n| is_up_or_coming(n)) {
             remove_node(n, "node pool deleted", now, &mut ch)?;
         }
         if nodes.is_empty() {

@@ -244,6 +244,20 @@ pub static RULES: &[RpcRule] = &[
         Actor::CUSTOMER,
         true,
     ),
+    RpcRule::new(
+        "/accord.provisioner.v1.Remediations/ListRemediations",
+        Action::Read,
+        "autoclusters",
+        Actor::Either,
+        true,
+    ),
+    RpcRule::new(
+        "/accord.provisioner.v1.Remediations/GetRemediation",
+        Action::Read,
+        "autoclusters",
+        Actor::Either,
+        true,
+    ),
 ];
 
 #[cfg(test)]

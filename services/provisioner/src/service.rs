@@ -12,7 +12,7 @@
 
 use std::{
     collections::HashSet,
-    sync::{Arc, Mutex as StdMutex},
+    sync::{Arc, Mutex as StdMutex, OnceLock},
 };
 
 use accord_core::{DomainError, iam::Principal, infra::Catalog, infra::InfraDriver};
@@ -22,6 +22,7 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use crate::{
+    autoclusters::AutoClusters,
     change::{Change, Event},
     controller::{ControllerInputs, Kick, kicks_of},
     driver_ops::OpKey,
@@ -42,6 +43,8 @@ pub struct Provisioner {
     pub(crate) kick_tx: mpsc::UnboundedSender<Kick>,
     pub(crate) issued: Arc<StdMutex<HashSet<OpKey>>>,
     pub(crate) metrics: ProvisionerMetrics,
+    /// AutoClusters, when this provisioner runs it (set once at start).
+    pub(crate) autoclusters: OnceLock<AutoClusters>,
 }
 
 impl Provisioner {
@@ -75,8 +78,14 @@ impl Provisioner {
             kick_tx,
             issued: Arc::new(StdMutex::new(HashSet::new())),
             metrics: ProvisionerMetrics::register(metrics),
+            autoclusters: OnceLock::new(),
         });
         (p, ControllerInputs { infra_rx, kick_rx })
+    }
+
+    /// Turns AutoClusters on (once; later calls change nothing and return false).
+    pub fn enable_autoclusters(&self, ac: AutoClusters) -> bool {
+        self.autoclusters.set(ac).is_ok()
     }
 
     /// Typed reads.

@@ -6,6 +6,9 @@
 //! - `clusters` `<cluster>` → [`Cluster`]; `cluster_cas` `<cluster>` → [`ClusterCa`]
 //! - `nodepools` `<cluster>/<pool>` → [`NodePool`]
 //! - `nodes` `<pool>/<node>` → [`Node`]; `node_index` `<node>` → `<pool>/<node>`
+//! - `remediations` `<cluster>/<remediation>` → [`Remediation`]; `remediation_index`
+//!   `<remediation>` → its key; `remediation_findings` `<finding id>` → its key (one
+//!   remediation per finding)
 //! - `names` `project/<name>`, `user/<name>`, `cluster/<project>/<name>`, `pool/<cluster>/<name>`
 //!   → id: uniqueness of names, written in the same commit as the resource.
 //!
@@ -13,8 +16,9 @@
 
 use accord_core::{
     DomainError,
+    autoclusters::Remediation,
     cluster::Cluster,
-    ids::{ClusterId, Id, IdKind, NodeId, NodePoolId, ProjectId, UserId},
+    ids::{ClusterId, Id, IdKind, NodeId, NodePoolId, ProjectId, RemediationId, UserId},
     node::Node,
     nodepool::NodePool,
     project::{ApiKeyRecord, Member, Project, User},
@@ -33,6 +37,11 @@ pub const NODEPOOLS: Table<NodePool> = Table::new("nodepools");
 pub const NODES: Table<Node> = Table::new("nodes");
 /// `<node>` → `<pool>/<node>` (the node's key in [`NODES`]).
 pub const NODE_INDEX: Table<String> = Table::new("node_index");
+pub const REMEDIATIONS: Table<Remediation> = Table::new("remediations");
+/// `<remediation>` → `<cluster>/<remediation>` (its key in [`REMEDIATIONS`]).
+pub const REMEDIATION_INDEX: Table<String> = Table::new("remediation_index");
+/// `<finding id>` → `<cluster>/<remediation>`: a finding is remediated at most once.
+pub const REMEDIATION_FINDINGS: Table<String> = Table::new("remediation_findings");
 /// Uniqueness keys (`project/<name>` …) → the id (as text) of the resource holding the name.
 pub const NAMES: Table<String> = Table::new("names");
 
@@ -53,6 +62,9 @@ pub fn pool_key(cluster: ClusterId, pool: NodePoolId) -> String {
 }
 pub fn node_key(pool: NodePoolId, node: NodeId) -> String {
     format!("{pool}/{node}")
+}
+pub fn remediation_key(cluster: ClusterId, id: RemediationId) -> String {
+    format!("{cluster}/{id}")
 }
 pub fn project_name_key(name: &str) -> String {
     format!("project/{name}")
@@ -249,6 +261,30 @@ impl Reader {
         match found {
             Some(n) if n.spec.cluster == cluster => Ok(n),
             _ => Err(DomainError::not_found("node", r)),
+        }
+    }
+
+    /// A cluster's remediations, oldest first.
+    pub fn remediations(&self, cluster: ClusterId) -> Result<Vec<Remediation>, DomainError> {
+        self.list(REMEDIATIONS, &format!("{cluster}/"))
+    }
+
+    /// A remediation by id.
+    pub fn remediation(&self, id: RemediationId) -> Result<Option<Remediation>, DomainError> {
+        match self.get(REMEDIATION_INDEX, &id.to_string())? {
+            Some(key) => self.get(REMEDIATIONS, &key),
+            None => Ok(None),
+        }
+    }
+
+    /// The remediation of a finding, if one was recorded.
+    pub fn remediation_of_finding(
+        &self,
+        finding_id: &str,
+    ) -> Result<Option<Remediation>, DomainError> {
+        match self.get(REMEDIATION_FINDINGS, finding_id)? {
+            Some(key) => self.get(REMEDIATIONS, &key),
+            None => Ok(None),
         }
     }
 

@@ -1,5 +1,6 @@
 //! What support-triage consumes: cluster conditions (`cluster.*`), add-on ownership
-//! (`addon.*`), health findings and remediation decisions, each decoded into an [`Input`]. The
+//! (`addon.*`), health findings (`health.*`) and AutoClusters remediations (`remediation.*`:
+//! decisions and what was done about each node), each decoded into an [`Input`]. The
 //! kit's consumer (`accord_runtime::consume::run_with_directory`) runs it, keeps the project
 //! directory from `project.*` and applies the shared failure policy.
 

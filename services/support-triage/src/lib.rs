@@ -11,9 +11,11 @@
 //! The service around it: [`grpc`] serves `accord.support.v1.Support` (authorised by
 //! [`rules::RULES`]; every request held to [`bounds`] before any work, clusters the read model
 //! has not caught up with waited for briefly by [`catch_up`]); [`consumer`] takes the platform's events — cluster conditions, add-on
-//! ownership, health findings, remediation decisions — to keep each cluster's context
-//! ([`view`]) current and open incidents ([`handlers::incidents`]); [`service`] commits every
-//! handler's decision with its `ticket.*` events through the outbox.
+//! ownership, health findings, AutoClusters remediations — to keep each cluster's context
+//! ([`view`]) current and open incidents ([`handlers::incidents`]; a node's incidents come
+//! from the remediation policy's decisions, with the policy's responsibility as their category:
+//! [`handlers::remediations`]); [`service`] commits every handler's decision with its
+//! `ticket.*` events through the outbox.
 //!
 //! Invariants: support-triage is the single writer of tickets; a ticket about a cluster is
 //! classified with that cluster's live add-on ownership, so an add-on the customer modified is

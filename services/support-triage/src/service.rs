@@ -1,6 +1,11 @@
 //! The support desk engine: runs handlers and commits what they decided with their events
 //! (transactional outbox) under one write lock.
 //!
+//! Every kind of platform event support-triage consumes is matched here ([`Input`], and every
+//! [`RemediationEvent`] variant): node incidents come from remediation decisions
+//! ([`crate::handlers::remediations`]), a raw health finding only adds evidence to an open one;
+//! an event about a cluster (or remediation) it does not know is acknowledged and ignored.
+//!
 //! Invariants: a ticket is answered only after it is durable; every platform incident and every
 //! context update comes through [`SupportDesk::on_input`], idempotent per event; a filed ticket
 //! is classified before the write lock is taken, off the runtime's workers, so the lock is held
@@ -14,7 +19,7 @@ use accord_core::{
     cluster::ClusterEvent,
     error::InternalError,
     iam::Principal,
-    ids::{ProjectId, TicketId},
+    ids::{ClusterId, ProjectId, RemediationId, TicketId},
     remediation::{HealthEvent, RemediationEvent},
     responsibility::SupportScope,
     support::{Ticket, TicketEvent, TicketOrigin},
@@ -31,12 +36,13 @@ use crate::{
     catch_up::CatchUp,
     classify::RuleSet,
     handlers::{
-        Ctx,
+        Change, Ctx,
         close::close,
         cluster_view,
         incidents::{self, Source},
         open::{NewTicket, open, validate},
         reclassify::reclassify,
+        remediations::{self, Progress},
     },
     trees::Reader,
     view::{ClusterView, ticket_context},
@@ -224,41 +230,14 @@ impl SupportDesk {
             Input::Health(HealthEvent::FindingRaised {
                 finding, evidence, ..
             }) => {
-                let Some(view) = self.view_of(&finding.cluster)? else {
+                if self.view_of(&finding.cluster)?.is_none() {
                     return Ok(());
-                };
+                }
                 let open_incident = self.reader.incident(&incidents::node_key(finding))?;
-                incidents::on_finding(
-                    &ctx,
-                    &self.rules,
-                    &view,
-                    open_incident.as_ref(),
-                    finding,
-                    evidence,
-                    &source,
-                )?
+                incidents::on_finding(&ctx, open_incident.as_ref(), finding, evidence)?
+                    .map(|(ch, _)| ch)
             }
-            Input::Remediation(RemediationEvent::Decided {
-                finding,
-                decision,
-                evidence,
-                ..
-            }) => {
-                let Some(view) = self.view_of(&finding.cluster)? else {
-                    return Ok(());
-                };
-                let open_incident = self.reader.incident(&incidents::node_key(finding))?;
-                incidents::on_decision(
-                    &ctx,
-                    &self.rules,
-                    &view,
-                    open_incident.as_ref(),
-                    finding,
-                    decision,
-                    evidence,
-                    &source,
-                )?
-            }
+            Input::Remediation(ev) => self.on_remediation(&ctx, ev, &source)?,
         };
         if let Some(ch) = change {
             w.commit(ch).await?;
@@ -266,6 +245,144 @@ impl SupportDesk {
             self.catch_up.advanced();
         }
         Ok(())
+    }
+
+    /// An AutoClusters remediation event: the node's incident, opened, added to, escalated or
+    /// closed ([`remediations`]). Events about a cluster the read model does not know are
+    /// ignored.
+    fn on_remediation(
+        &self,
+        ctx: &Ctx,
+        ev: &RemediationEvent,
+        source: &Source,
+    ) -> Result<Option<Change>, DomainError> {
+        let known = |cluster: ClusterId| -> Result<Option<ClusterView>, DomainError> {
+            Ok(self.reader.cluster(cluster)?.map(|v| v.value))
+        };
+        match ev {
+            RemediationEvent::Decided {
+                finding,
+                decision,
+                evidence,
+                remediation,
+                state,
+                ..
+            } => {
+                let Some(view) = self.view_of(&finding.cluster)? else {
+                    return Ok(None);
+                };
+                let open_incident = self.reader.incident(&incidents::node_key(finding))?;
+                let decided = remediations::Decided {
+                    finding,
+                    decision,
+                    evidence,
+                    remediation: *remediation,
+                    state: *state,
+                };
+                Ok(
+                    remediations::on_decided(ctx, &view, open_incident.as_ref(), &decided, source)?
+                        .map(|(ch, _)| ch),
+                )
+            }
+            RemediationEvent::Started {
+                remediation,
+                cluster,
+                action,
+                ..
+            } => self.progress(
+                ctx,
+                *cluster,
+                *remediation,
+                Progress::Started { action: *action },
+            ),
+            RemediationEvent::Step {
+                remediation,
+                cluster,
+                step,
+                detail,
+                ..
+            } => self.progress(ctx, *cluster, *remediation, Progress::Step { step, detail }),
+            RemediationEvent::Held {
+                remediation,
+                cluster,
+                reason,
+                ..
+            } => self.progress(ctx, *cluster, *remediation, Progress::Held { reason }),
+            RemediationEvent::Released {
+                remediation,
+                cluster,
+                reason,
+                ..
+            } => self.progress(ctx, *cluster, *remediation, Progress::Released { reason }),
+            RemediationEvent::Succeeded {
+                remediation,
+                cluster,
+                action,
+                finding,
+                ..
+            } => {
+                if known(*cluster)?.is_none() {
+                    return Ok(None);
+                }
+                // The incident the remediation reports to; else its node's, if it names the
+                // remediation (an incident opened by another decision is not this one's to close).
+                let incident = match self.reader.remediation_incident(*remediation)? {
+                    Some(t) => Some(t),
+                    None => {
+                        let id = remediation.to_string();
+                        self.reader
+                            .incident(&incidents::node_key(finding))?
+                            .filter(|t| t.value.evidence.iter().any(|l| l.contains(&id)))
+                    }
+                };
+                let (ch, _) =
+                    remediations::on_succeeded(ctx, incident.as_ref(), *remediation, *action)?;
+                Ok(Some(ch))
+            }
+            RemediationEvent::Failed {
+                remediation,
+                cluster,
+                action,
+                finding,
+                evidence,
+                reason,
+                ..
+            } => {
+                let Some(view) = known(*cluster)? else {
+                    return Ok(None);
+                };
+                let incident = match self.reader.remediation_incident(*remediation)? {
+                    Some(t) => Some(t),
+                    None => self.reader.incident(&incidents::node_key(finding))?,
+                };
+                let failure = remediations::Failure {
+                    remediation: *remediation,
+                    action: *action,
+                    finding,
+                    evidence,
+                    reason,
+                };
+                Ok(
+                    remediations::on_failed(ctx, &view, incident.as_ref(), &failure, source)?
+                        .map(|(ch, _)| ch),
+                )
+            }
+        }
+    }
+
+    /// A remediation's progress, on the incident it reports to.
+    fn progress(
+        &self,
+        ctx: &Ctx,
+        cluster: ClusterId,
+        remediation: RemediationId,
+        p: Progress<'_>,
+    ) -> Result<Option<Change>, DomainError> {
+        if self.reader.cluster(cluster)?.is_none() {
+            return Ok(None);
+        }
+        let linked = self.reader.remediation_incident(remediation)?;
+        Ok(remediations::on_progress(ctx, linked.as_ref(), remediation, p)?.map(|(ch, _)| ch))
     }
 
     fn view_of(&self, cluster: &str) -> Result<Option<ClusterView>, DomainError> {

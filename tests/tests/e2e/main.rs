@@ -7,6 +7,8 @@
 //! - [`nats_restart`]: a NATS outage makes the service unhealthy and loses nothing acknowledged.
 //! - [`faults`]: simulator faults reach cluster conditions and events; bad requests are refused.
 //! - [`deploy`]: the shipped NATS and provisioner configuration files are valid.
+//! - [`autoclusters`]: faults become remediations: reboot, replace on repeat, nothing without
+//!   the opt-in, the breaker holding a correlated outage.
 //! - [`addon_manager`]: add-ons installed from cluster events, ownership, upgrades, pushes.
 //! - [`support_triage`]: tickets classified with live add-on ownership; incidents from faults.
 //! - [`plugins`]: plugin pushes are the provider's, checked before they are stored.
@@ -21,6 +23,7 @@
 
 mod addon_manager;
 mod addons;
+mod autoclusters;
 mod deploy;
 mod faults;
 mod kubeconfig;

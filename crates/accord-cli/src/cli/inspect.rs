@@ -26,6 +26,19 @@ pub enum GetKind {
     /// API keys of the project
     #[command(visible_aliases = ["apikeys", "key", "keys"])]
     Apikey(OptionalName),
+    /// AutoClusters remediations of a cluster, newest first: the finding, what the policy
+    /// decided, who owns it, where it stands
+    ///
+    /// `-o json` prints {"kind": "List", "items": [...]}; each item has id, node (the node's
+    /// name), node_id, cluster, pool, finding {kind, xid, gpu, port, state, minutes, temp_c,
+    /// signal, severity, finding_id}, evidence, decision {action, responsibility, reason},
+    /// policy, context, state, action (the rung being carried out), reason, step, replacement,
+    /// cordoned_by_us, attempts, timeline [{at, what, detail}], created_at and updated_at.
+    #[command(
+        visible_aliases = ["remediations", "rem"],
+        after_help = "Examples:\n  accord get remediations --cluster demo\n  accord get remediations --cluster demo --state held\n  accord get remediations --cluster demo --limit 20 -o json"
+    )]
+    Remediation(RemediationQuery),
 }
 
 /// `accord describe <kind> NAME`.
@@ -49,6 +62,13 @@ pub enum DescribeKind {
     /// An API key
     #[command(visible_aliases = ["apikeys", "key", "keys"])]
     Apikey(Name),
+    /// An AutoClusters remediation: the node, the finding and its evidence, the policy's
+    /// decision and what it saw, where it stands, the timeline, and why
+    #[command(
+        visible_aliases = ["remediations", "rem"],
+        after_help = "Examples:\n  accord describe remediation rem-01jd6v3xq5n8c7m2k4p9r0s1t2\n  accord describe remediation rem-01jd6v3xq5n8c7m2k4p9r0s1t2 -o json"
+    )]
+    Remediation(RemediationRef),
 }
 
 /// An optional name or id: without it, list.
@@ -112,6 +132,29 @@ pub struct NodeRef {
     /// Cluster the node belongs to (default: search every cluster)
     #[arg(short = 'c', long, env = "ACCORD_CLUSTER", value_name = "CLUSTER")]
     pub cluster: Option<String>,
+}
+
+/// Remediations to list.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct RemediationQuery {
+    /// Cluster (name or id)
+    #[arg(short = 'c', long, env = "ACCORD_CLUSTER", value_name = "CLUSTER")]
+    pub cluster: String,
+    /// Only remediations in this state: pending-approval, waiting-window, held, dry-run,
+    /// running, succeeded, failed, skipped
+    #[arg(long, value_name = "STATE")]
+    pub state: Option<String>,
+    /// At most this many, newest first (the provisioner caps it at 1000)
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+}
+
+/// One remediation, by id.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct RemediationRef {
+    /// Remediation id (`rem-…`, from `accord get remediations`)
+    #[arg(value_name = "ID")]
+    pub id: String,
 }
 
 /// `accord kubeconfig`.

@@ -120,4 +120,17 @@ pub enum Fault {
         #[arg(value_name = "COUNT")]
         count: u32,
     },
+    /// The next node repairs (GPU reset, reboot) fail at their last step; a failed reboot leaves
+    /// the node NotReady until node-recover
+    FailNextRepairs {
+        /// How many
+        #[arg(value_name = "COUNT")]
+        count: u32,
+    },
+    /// The next node repairs report their first step and then hang (never finish)
+    HangNextRepairs {
+        /// How many
+        #[arg(value_name = "COUNT")]
+        count: u32,
+    },
 }

@@ -7,6 +7,7 @@ use accord_proto::provisioner::v1 as pb;
 use super::{Context, lookup};
 use crate::cli::{DescribeKind, OutputFormat};
 use crate::client::Api;
+use crate::output::remediations::{self, RemediationView};
 use crate::output::{Resource, describe, render_one};
 
 /// Runs `accord describe`.
@@ -81,6 +82,19 @@ pub async fn run(ctx: &Context, kind: DescribeKind) -> anyhow::Result<()> {
         DescribeKind::Apikey(target) => {
             let key = lookup::pick_api_key(lookup::api_keys(&api).await?, &target.name)?;
             render(ctx, &key, || describe::api_key(&key, now))?
+        }
+        DescribeKind::Remediation(target) => {
+            let remediation = api
+                .call(
+                    api.remediations()
+                        .get_remediation(pb::GetRemediationRequest {
+                            project: api.project(),
+                            id: target.id.clone(),
+                        }),
+                )
+                .await?;
+            let view = RemediationView::from_pb(&remediation);
+            render(ctx, &view, || remediations::describe(&remediation, now))?
         }
     };
     ctx.out(&text);

@@ -3,8 +3,9 @@
 use accord_proto::provisioner::v1 as pb;
 
 use super::{Context, lookup};
-use crate::cli::{GetKind, NodeQuery, OptionalName, OutputFormat, PoolQuery};
+use crate::cli::{GetKind, NodeQuery, OptionalName, OutputFormat, PoolQuery, RemediationQuery};
 use crate::client::Api;
+use crate::output::remediations::{self, RemediationView};
 use crate::output::tables::{self, NodeRow, PoolRow};
 use crate::output::{Resource, render_list, render_one};
 
@@ -18,6 +19,7 @@ pub async fn run(ctx: &Context, kind: GetKind) -> anyhow::Result<()> {
         GetKind::Project(OptionalName { name }) => projects(ctx, &api, name.as_deref()).await,
         GetKind::Member(OptionalName { name }) => members(ctx, &api, name.as_deref()).await,
         GetKind::Apikey(OptionalName { name }) => api_keys(ctx, &api, name.as_deref()).await,
+        GetKind::Remediation(query) => remediations_of(ctx, &api, query).await,
     }
 }
 
@@ -173,4 +175,36 @@ async fn api_keys(ctx: &Context, api: &Api, name: Option<&str>) -> anyhow::Resul
         }
         None => print_list(ctx, &keys, "API keys", || tables::api_keys(&keys, now)),
     }
+}
+
+/// The `ListRemediations` request of `accord get remediations`.
+pub fn remediations_request(
+    project: String,
+    query: &RemediationQuery,
+) -> pb::ListRemediationsRequest {
+    pb::ListRemediationsRequest {
+        project,
+        cluster: query.cluster.clone(),
+        state: query.state.clone().unwrap_or_default(),
+        limit: query.limit,
+    }
+}
+
+async fn remediations_of(ctx: &Context, api: &Api, query: RemediationQuery) -> anyhow::Result<()> {
+    let now = ctx.now();
+    let items = api
+        .call(
+            api.remediations()
+                .list_remediations(remediations_request(api.project(), &query)),
+        )
+        .await?
+        .items;
+    let views: Vec<RemediationView> = items.iter().map(RemediationView::from_pb).collect();
+    let plural = match &query.state {
+        Some(state) => format!("{state} remediations in cluster {}", query.cluster),
+        None => format!("remediations in cluster {}", query.cluster),
+    };
+    print_list(ctx, &views, &plural, || {
+        remediations::list_table(&items, now)
+    })
 }

@@ -258,6 +258,14 @@ mod tests {
             body(&["fail-next-provisions", "2"]),
             json!({"kind": "fail-next-provisions", "count": 2})
         );
+        assert_eq!(
+            body(&["fail-next-repairs", "1"]),
+            json!({"kind": "fail-next-repairs", "count": 1})
+        );
+        assert_eq!(
+            body(&["hang-next-repairs", "3"]),
+            json!({"kind": "hang-next-repairs", "count": 3})
+        );
     }
 
     #[test]
@@ -273,6 +281,8 @@ mod tests {
             vec!["ib-link-up", "n1", "--port", "2"],
             vec!["gpu-thermal", "n1", "--gpu", "0", "--temp-c", "95"],
             vec!["fail-next-provisions", "2"],
+            vec!["fail-next-repairs", "1"],
+            vec!["hang-next-repairs", "1"],
         ];
         for args in cases {
             let bytes = fault_body(&fault(&args)).unwrap();
@@ -336,6 +346,8 @@ mod tests {
             &["gpu-thermal", "n1", "--gpu", "0"],
             &["node-not-ready"],
             &["fail-next-provisions", "many"],
+            &["fail-next-repairs"],
+            &["hang-next-repairs", "-1"],
         ] {
             let mut argv = vec!["accord", "sim", "inject"];
             argv.extend_from_slice(args);

@@ -9,8 +9,8 @@
 use std::{path::Path, time::Duration};
 
 use accord_platform::{
-    AddonManagerSettings, HealthConfig, Platform, ProvisionerSettings, RuleSet,
-    SupportTriageSettings, TelemetrySettings,
+    AddonManagerSettings, AutoClustersOptions, HealthConfig, HostConfig, Platform,
+    ProvisionerSettings, RemediationTimeouts, RuleSet, SupportTriageSettings, TelemetrySettings,
 };
 use accord_runtime::{config::LogFormat, metrics::Metrics, shutdown::signal_token};
 use accord_sim::SimConfig;
@@ -48,6 +48,11 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
             grpc_addr: args.grpc_addr,
             resync_interval: Duration::from_secs(5),
             store: None,
+            autoclusters: Some(AutoClustersOptions {
+                plugin_dir: plugin_dir.clone(),
+                host_config: HostConfig::default(),
+                timeouts: RemediationTimeouts::scaled(args.clock_factor, Duration::from_secs(2)),
+            }),
         })
         .addon_manager(AddonManagerSettings::shipped(
             args.addons_grpc_addr,

@@ -11,6 +11,7 @@ use accord_proto::provisioner::v1 as pb;
 use accord_proto::provisioner::v1::clusters_server::{Clusters, ClustersServer};
 use accord_proto::provisioner::v1::node_pools_server::{NodePools, NodePoolsServer};
 use accord_proto::provisioner::v1::projects_server::{Projects, ProjectsServer};
+use accord_proto::provisioner::v1::remediations_server::{Remediations, RemediationsServer};
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
 
@@ -29,6 +30,8 @@ struct State {
     pools: Vec<pb::NodePool>,
     created: Vec<pb::CreateClusterRequest>,
     scaled: Vec<pb::ScaleNodePoolRequest>,
+    remediations: Vec<pb::Remediation>,
+    listed_remediations: Vec<pb::ListRemediationsRequest>,
 }
 
 #[derive(Clone, Default)]
@@ -432,6 +435,43 @@ impl Projects for Fake {
     }
 }
 
+#[tonic::async_trait]
+impl Remediations for Fake {
+    async fn list_remediations(
+        &self,
+        request: Request<pb::ListRemediationsRequest>,
+    ) -> Result<Response<pb::ListRemediationsResponse>, Status> {
+        authorize(&request)?;
+        let request = request.into_inner();
+        let cluster = self.cluster_id(&request.cluster)?;
+        let mut state = self.lock();
+        state.listed_remediations.push(request.clone());
+        let items = state
+            .remediations
+            .iter()
+            .filter(|r| r.cluster == cluster)
+            .filter(|r| request.state.is_empty() || r.state == request.state)
+            .cloned()
+            .collect();
+        Ok(Response::new(pb::ListRemediationsResponse { items }))
+    }
+
+    async fn get_remediation(
+        &self,
+        request: Request<pb::GetRemediationRequest>,
+    ) -> Result<Response<pb::Remediation>, Status> {
+        authorize(&request)?;
+        let id = request.into_inner().id;
+        self.lock()
+            .remediations
+            .iter()
+            .find(|r| r.id == id)
+            .cloned()
+            .map(Response::new)
+            .ok_or_else(|| Status::not_found(format!("remediation {id} not found")))
+    }
+}
+
 /// The fake on a random port.
 pub(super) struct Server {
     pub(super) endpoint: String,
@@ -452,7 +492,8 @@ pub(super) async fn start() -> Server {
     let router = tonic::transport::Server::builder()
         .add_service(ClustersServer::new(fake.clone()))
         .add_service(NodePoolsServer::new(fake.clone()))
-        .add_service(ProjectsServer::new(fake.clone()));
+        .add_service(ProjectsServer::new(fake.clone()))
+        .add_service(RemediationsServer::new(fake.clone()));
     let task = tokio::spawn(async move {
         router
             .serve_with_incoming(TcpListenerStream::new(listener))
@@ -841,4 +882,107 @@ async fn unreachable_api_says_how_to_start_it() {
 fn output_format_is_taken_from_the_global_option() {
     let cli = Cli::try_parse_with_sources(["accord", "get", "cl", "-o", "yaml"]).unwrap();
     assert_eq!(cli.global.output, OutputFormat::Yaml);
+}
+
+#[tokio::test]
+async fn remediations_are_listed_and_described() {
+    let server = start().await;
+    let remediation = crate::output::remediations::tests::replacing();
+    add_cluster(&server, "demo", &remediation.cluster);
+    server.fake.lock().remediations.push(remediation.clone());
+
+    let (result, out) = accord(
+        &server.endpoint,
+        Some(TOKEN),
+        &["get", "remediations", "--cluster", "demo"],
+    )
+    .await;
+    assert_eq!(result, Ok(()), "{out:?}");
+    let lines: Vec<&str> = out.out.lines().collect();
+    assert!(lines[0].starts_with("ID "), "{}", out.out);
+    assert!(
+        lines[1].starts_with(&format!(
+            "{}   gpu-a-0   gpu-xid 79 gpu 3   replace-node",
+            remediation.id
+        )),
+        "{}",
+        out.out
+    );
+    let request = server.fake.lock().listed_remediations[0].clone();
+    assert_eq!(
+        (
+            request.cluster.as_str(),
+            request.state.as_str(),
+            request.limit
+        ),
+        ("demo", "", 100)
+    );
+
+    let (result, out) = accord(
+        &server.endpoint,
+        Some(TOKEN),
+        &[
+            "get", "rem", "-c", "demo", "--state", "running", "--limit", "5", "-o", "json",
+        ],
+    )
+    .await;
+    assert_eq!(result, Ok(()), "{out:?}");
+    let list: serde_json::Value = serde_json::from_str(&out.out).unwrap();
+    assert_eq!(list["items"][0]["id"], remediation.id.as_str());
+    assert_eq!(list["items"][0]["node"], "gpu-a-0");
+    assert_eq!(list["items"][0]["finding"]["xid"], 79);
+    assert_eq!(list["items"][0]["decision"]["action"], "reboot-node");
+    let request = server.fake.lock().listed_remediations[1].clone();
+    assert_eq!((request.state.as_str(), request.limit), ("running", 5));
+
+    // None in that state: a note on stderr, nothing on stdout.
+    let (result, out) = accord(
+        &server.endpoint,
+        Some(TOKEN),
+        &[
+            "get",
+            "remediations",
+            "--cluster",
+            "demo",
+            "--state",
+            "held",
+        ],
+    )
+    .await;
+    assert_eq!(result, Ok(()), "{out:?}");
+    assert_eq!(out.out, "");
+    assert_eq!(out.err, "No held remediations in cluster demo found.\n");
+
+    let (result, out) = accord(
+        &server.endpoint,
+        Some(TOKEN),
+        &["describe", "remediation", &remediation.id],
+    )
+    .await;
+    assert_eq!(result, Ok(()), "{out:?}");
+    assert!(
+        out.out
+            .starts_with(&format!("Remediation:  {}\n", remediation.id)),
+        "{}",
+        out.out
+    );
+    assert!(out.out.contains("Timeline:\n  TIME "), "{}", out.out);
+    assert!(
+        out.out.ends_with(
+            "Why:  XID 79: the GPU fell off the bus; a power cycle usually brings it back\n"
+        ),
+        "{}",
+        out.out
+    );
+
+    let (result, _) = accord(
+        &server.endpoint,
+        Some(TOKEN),
+        &["describe", "remediation", "rem-01jd0000000000000000000000"],
+    )
+    .await;
+    assert_eq!(
+        result,
+        Err("NOT_FOUND: remediation rem-01jd0000000000000000000000 not found".to_owned())
+    );
 }

@@ -36,6 +36,26 @@ const NO_WAIT: WaitArgs = WaitArgs {
 
 #[test]
 fn get_every_kind_with_aliases() {
+    for alias in ["remediation", "remediations", "rem"] {
+        assert_eq!(
+            command(&["get", alias, "--cluster", "demo"]),
+            Command::Get(GetKind::Remediation(crate::cli::RemediationQuery {
+                cluster: "demo".into(),
+                state: None,
+                limit: 100,
+            }))
+        );
+    }
+    assert_eq!(
+        command(&[
+            "get", "rem", "-c", "demo", "--state", "held", "--limit", "7"
+        ]),
+        Command::Get(GetKind::Remediation(crate::cli::RemediationQuery {
+            cluster: "demo".into(),
+            state: Some("held".into()),
+            limit: 7,
+        }))
+    );
     for alias in ["cluster", "clusters", "cl"] {
         assert_eq!(
             command(&["get", alias]),
@@ -96,6 +116,14 @@ fn get_every_kind_with_aliases() {
 
 #[test]
 fn describe_every_kind() {
+    for alias in ["remediation", "remediations", "rem"] {
+        assert_eq!(
+            command(&["describe", alias, "rem-01jd6v3xq5n8c7m2k4p9r0s1t2"]),
+            Command::Describe(DescribeKind::Remediation(crate::cli::RemediationRef {
+                id: "rem-01jd6v3xq5n8c7m2k4p9r0s1t2".into(),
+            }))
+        );
+    }
     assert_eq!(
         command(&["describe", "cl", "demo"]),
         Command::Describe(DescribeKind::Cluster(Name {

@@ -6,7 +6,9 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use accord_platform::{Platform, ProvisionerSettings};
+use accord_platform::{
+    AutoClustersOptions, HostConfig, Platform, ProvisionerSettings, RemediationTimeouts,
+};
 use accord_provisioner::config::ProvisionerConfig;
 use accord_runtime::metrics::Metrics;
 use accord_sim::SimConfig;
@@ -32,6 +34,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         accord_runtime::config::load("provisioner", args.config.as_deref())?;
     let _telemetry = accord_runtime::telemetry::init("provisioner", cfg.runtime.log_format)?;
     let data = &cfg.runtime.data_dir;
+    if cfg.plugin_dir.is_none() {
+        tracing::warn!(
+            "no plugin_dir configured: AutoClusters does not run (findings are not remediated)"
+        );
+    }
     let running = Platform::new(&cfg.runtime.nats_url)
         .shutdown(accord_runtime::shutdown::signal_token())
         .metrics(Metrics::new("provisioner"))
@@ -46,6 +53,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
             grpc_addr: cfg.runtime.grpc_addr,
             resync_interval: cfg.resync_interval,
             store: Some(Store::open(data.join("store")).context("opening the store")?),
+            autoclusters: cfg
+                .plugin_dir
+                .clone()
+                .map(|plugin_dir| AutoClustersOptions {
+                    plugin_dir,
+                    host_config: HostConfig::default(),
+                    timeouts: RemediationTimeouts::scaled(
+                        cfg.sim_clock_factor,
+                        std::time::Duration::from_secs(2),
+                    ),
+                }),
         })
         .start()
         .await?;

@@ -9,3 +9,4 @@ mod driver;
 mod faults;
 mod nats;
 mod persistence;
+mod repair;

@@ -7,7 +7,7 @@
 //! [`MAX_REF_BYTES`]; the OIDC issuer URL at most [`MAX_SHORT_TEXT_BYTES`]; label maps (labels,
 //! node labels, required claims) at most [`MAX_LABELS`] entries of at most [`MAX_REF_BYTES`]
 //! per key and value; taints at most [`MAX_TAINTS`]; add-ons and update masks at most
-//! [`MAX_ITEMS`] items.
+//! [`MAX_ITEMS`] items; `ListRemediations` `limit` at most [`MAX_REMEDIATIONS_LIMIT`].
 //!
 //! Invariant: every request type of `accord.provisioner.v1` implements [`Bounded`], and every
 //! method checks it first ([`super::Api::scope`] does for every project-scoped method); a
@@ -138,6 +138,37 @@ references! {
     pb::GetNodeRequest => [project, cluster, node];
     pb::CordonNodeRequest => [project, cluster, node];
     pb::UncordonNodeRequest => [project, cluster, node];
+    pb::GetRemediationRequest => [project, id];
+}
+
+/// Most remediations one `ListRemediations` returns.
+pub const MAX_REMEDIATIONS_LIMIT: u32 = 1000;
+/// What `limit: 0` of `ListRemediations` means.
+pub const DEFAULT_REMEDIATIONS_LIMIT: u32 = 100;
+
+/// The number of remediations a (bounded) `ListRemediations` asks for.
+pub fn remediations_limit(limit: u32) -> usize {
+    let limit = match limit {
+        0 => DEFAULT_REMEDIATIONS_LIMIT,
+        n => n.min(MAX_REMEDIATIONS_LIMIT),
+    };
+    usize::try_from(limit).unwrap_or(usize::MAX)
+}
+
+impl Bounded for pb::ListRemediationsRequest {
+    fn bounds(&self, v: &mut Violations) {
+        reference(v, "project", &self.project);
+        reference(v, "cluster", &self.cluster);
+        reference(v, "state", &self.state);
+        if self.limit > MAX_REMEDIATIONS_LIMIT {
+            v.add(
+                "limit",
+                format!(
+                    "must be at most {MAX_REMEDIATIONS_LIMIT} (0 = {DEFAULT_REMEDIATIONS_LIMIT})"
+                ),
+            );
+        }
+    }
 }
 
 impl Bounded for pb::CreateProjectRequest {

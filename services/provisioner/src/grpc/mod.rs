@@ -10,6 +10,7 @@ pub mod clusters;
 pub mod nodepools;
 pub mod nodes;
 pub mod projects;
+pub mod remediations;
 
 use std::sync::Arc;
 
@@ -21,7 +22,7 @@ use tonic::{Request, Status};
 use self::bounds::Bounded;
 use crate::service::Provisioner;
 
-/// Shared by the four gRPC services.
+/// Shared by the provisioner's gRPC services.
 #[derive(Clone)]
 pub struct Api {
     pub(crate) p: Arc<Provisioner>,

@@ -201,6 +201,9 @@ pub fn on_infra_event(
             });
             Ok(ch)
         }
+        // Repairs belong to remediations (`crate::autoclusters`), which the controller
+        // routes them to.
+        InfraEvent::RepairProgress { .. } | InfraEvent::RepairFinished { .. } => Ok(Change::new()),
     }
 }
 

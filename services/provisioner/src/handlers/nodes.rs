@@ -14,11 +14,17 @@ use super::Ctx;
 use crate::{change::Change, trees::*};
 
 /// Cordons a node (idempotent).
+///
+/// A customer who cordons a node the provider cordoned (AutoClusters repairing it) takes the
+/// cordon over: the provider lifts only its own cordons, so the node stays cordoned after the
+/// repair until the customer uncordons it.
 pub fn cordon(ctx: &Ctx<'_>, node: &Node) -> Result<(Change, Node), DomainError> {
-    if node.status.cordoned_by.is_some() {
-        return Ok((Change::new(), node.clone()));
-    }
     let by = ctx.principal.party();
+    match node.status.cordoned_by {
+        None => {}
+        Some(Party::Provider) if by == Party::Customer => {}
+        Some(_) => return Ok((Change::new(), node.clone())),
+    }
     let mut n = node.clone();
     let expect = n.metadata.touch(ctx.now, false);
     n.status.cordoned_by = Some(by);

@@ -99,6 +99,7 @@ mod tests {
                 instance_id: instance_id.into(),
                 ready_at: None,
                 conditions: Default::default(),
+                retiring: None,
             },
         }
     }

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod autoclusters;
 mod common;
 mod handlers;
 mod input_and_access_rules;

@@ -163,7 +163,17 @@ fn rows() -> Vec<Row> {
         "GetNode" => GetNodeRequest [project, cluster, node];
         "CordonNode" => CordonNodeRequest [project, cluster, node];
         "UncordonNode" => UncordonNodeRequest [project, cluster, node];
+        "ListRemediations" => ListRemediationsRequest [project, cluster, state];
+        "GetRemediation" => GetRemediationRequest [project, id];
     }
+    rows.push(row(
+        "ListRemediations",
+        "limit",
+        pb::ListRemediationsRequest {
+            limit: bounds::MAX_REMEDIATIONS_LIMIT + 1,
+            ..Default::default()
+        },
+    ));
 
     // Clusters: labels, and every field of the spec, on create and on update.
     type SpecEdit = fn(&mut pb::ClusterSpec);
@@ -426,6 +436,16 @@ fn values_at_their_limits_pass() {
         ..Default::default()
     };
     bounds::check(&pool).unwrap();
+    let remediations = pb::ListRemediationsRequest {
+        project: at(MAX_REF_BYTES),
+        cluster: at(MAX_REF_BYTES),
+        state: at(MAX_REF_BYTES),
+        limit: bounds::MAX_REMEDIATIONS_LIMIT,
+    };
+    bounds::check(&remediations).unwrap();
+    assert_eq!(bounds::remediations_limit(0), 100);
+    assert_eq!(bounds::remediations_limit(7), 7);
+    assert_eq!(bounds::remediations_limit(1000), 1000);
 }
 
 #[test]

@@ -1,14 +1,21 @@
-//! Platform events → incidents. A control-plane replica failing, a health finding the model
-//! calls Supported, or a node replaced by AutoClusters opens an incident — one per key while it
-//! is open (repeated signals add evidence), classified like any ticket, and closed by the
-//! platform when the control plane recovers.
+//! Platform events → incidents: one per key while it is open (repeated signals add evidence),
+//! closed by the platform when the fault is over.
+//!
+//! - A control-plane replica failing opens a Supported incident (classified by the engine like
+//!   any ticket: the control plane is the provider's); recovery closes it.
+//! - A node's incidents (key `node/<cluster>/<node>/<kind>`) are opened by the cluster's
+//!   remediation policy's decisions ([`super::remediations`]), which say who owns the finding.
+//!   A health finding by itself opens nothing: its owner is the policy's answer, not what the
+//!   engine would read in the finding's text ([`on_finding`] only adds it to an open incident of
+//!   its node and kind).
+//!
+//! Evidence is bounded ([`super::evidence`]).
 
 use accord_core::{
     DomainError,
     cluster::COND_CONTROL_PLANE_READY,
     meta::Condition,
-    remediation::{Finding, FindingKind, RemediationAction, RemediationDecision},
-    responsibility::SupportScope,
+    remediation::{Finding, FindingKind},
     support::{Ticket, TicketOrigin},
 };
 use accord_store::{Expect, Versioned};
@@ -16,6 +23,7 @@ use accord_store::{Expect, Versioned};
 use super::{
     Change, Ctx,
     close::close,
+    evidence,
     open::{NewTicket, open},
 };
 use crate::{classify::RuleSet, trees::TICKETS, view::ClusterView};
@@ -28,7 +36,8 @@ pub struct Source {
 }
 
 impl Source {
-    fn origin(&self) -> TicketOrigin {
+    /// The origin of an incident opened from this event.
+    pub fn origin(&self) -> TicketOrigin {
         TicketOrigin::Platform {
             event_type: self.event_type.clone(),
             event_id: self.event_id.clone(),
@@ -70,7 +79,7 @@ pub fn on_control_plane(
     }
     let line = format!(
         "{} {}={} ({}): {}",
-        stamp(ctx),
+        evidence::stamp(ctx),
         condition.type_,
         condition.status.as_str(),
         condition.reason,
@@ -81,7 +90,7 @@ pub fn on_control_plane(
             close(ctx, t, &format!("recovered: {}", condition.message.trim()))?.0,
         )),
         ("True", None) => Ok(None),
-        (_, Some(t)) => Ok(Some(add_evidence(ctx, t, line)?)),
+        (_, Some(t)) => Ok(Some(add_evidence(ctx, t, [line])?.0)),
         (_, None) => {
             let new = NewTicket {
                 project: view.project,
@@ -105,117 +114,34 @@ pub fn on_control_plane(
     }
 }
 
-/// A health finding: an incident when the model says the provider owns it.
+/// A health finding: evidence on the open incident of its node and kind, if there is one
+/// (its summary, then what the check saw), and that incident as written. It opens nothing: the
+/// remediation policy's decision about it does, with the policy's answer to who owns it.
 pub fn on_finding(
     ctx: &Ctx,
-    rules: &RuleSet,
-    view: &ClusterView,
     open_incident: Option<&Versioned<Ticket>>,
     finding: &Finding,
-    evidence: &[String],
-    source: &Source,
-) -> Result<Option<Change>, DomainError> {
-    let summary = describe(finding);
-    if let Some(t) = open_incident {
-        return Ok(Some(add_evidence(
-            ctx,
-            t,
-            format!("{}: {summary}", stamp(ctx)),
-        )?));
-    }
-    let new = NewTicket {
-        project: view.project,
-        cluster: Some((view.id, view.name.clone())),
-        title: summary.clone(),
-        description: format!(
-            "Health check on node {} of cluster {}: {summary}.",
-            finding.node, view.name
-        ),
-        // An XID's number decides (13 is the application's, 79 the hardware's): no hint.
-        component: (finding.kind != FindingKind::GpuXid).then(|| hint(finding.kind).to_owned()),
-        origin: source.origin(),
-        context: view.context(&[]),
-        evidence: std::iter::once(summary)
-            .chain(evidence.iter().cloned())
-            .collect(),
-        incident_key: Some(node_key(finding)),
-    };
-    let (ch, t) = open(ctx, rules, new)?;
-    // Application errors and the like are answered through remediation (notify-customer),
-    // not as provider incidents.
-    Ok((t.verdict.category == SupportScope::Supported).then_some(ch))
-}
-
-/// A remediation decision: replacing a node (or escalating) is a Supported hardware incident
-/// with its evidence; other decisions add evidence to an open incident.
-#[allow(clippy::too_many_arguments)]
-pub fn on_decision(
-    ctx: &Ctx,
-    rules: &RuleSet,
-    view: &ClusterView,
-    open_incident: Option<&Versioned<Ticket>>,
-    finding: &Finding,
-    decision: &RemediationDecision,
-    evidence: &[String],
-    source: &Source,
-) -> Result<Option<Change>, DomainError> {
-    let line = format!(
-        "{}: AutoClusters decided {:?} ({}): {}",
-        stamp(ctx),
-        decision.action,
-        decision.responsibility,
-        decision.reason
-    );
-    if let Some(t) = open_incident {
-        return Ok(Some(add_evidence(ctx, t, line)?));
-    }
-    if !matches!(
-        decision.action,
-        RemediationAction::ReplaceNode | RemediationAction::Escalate
-    ) {
+    seen: &[String],
+) -> Result<Option<(Change, Ticket)>, DomainError> {
+    let Some(t) = open_incident else {
         return Ok(None);
-    }
-    let what = if decision.action == RemediationAction::ReplaceNode {
-        "replaced"
-    } else {
-        "escalated"
     };
-    let new = NewTicket {
-        project: view.project,
-        cluster: Some((view.id, view.name.clone())),
-        title: format!(
-            "Node {} {what} by AutoClusters: {}",
-            finding.node,
-            describe(finding)
-        ),
-        description: format!(
-            "Hardware fault on node {} of cluster {}: {}. {}",
-            finding.node,
-            view.name,
-            describe(finding),
-            decision.reason
-        ),
-        component: Some(hint(finding.kind).to_owned()),
-        origin: source.origin(),
-        context: view.context(&[]),
-        evidence: std::iter::once(line)
-            .chain(evidence.iter().cloned())
-            .collect(),
-        incident_key: Some(node_key(finding)),
-    };
-    Ok(Some(open(ctx, rules, new)?.0))
+    let lines =
+        std::iter::once(evidence::stamped(ctx, &describe(finding))).chain(seen.iter().cloned());
+    Ok(Some(add_evidence(ctx, t, lines)?))
 }
 
-/// An evidence line's time stamp (RFC 3339).
-fn stamp(ctx: &Ctx) -> String {
-    ctx.now
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| ctx.now.to_string())
-}
-
-fn add_evidence(ctx: &Ctx, t: &Versioned<Ticket>, line: String) -> Result<Change, DomainError> {
+/// Appends `lines` to an open incident's evidence (bounded: [`evidence::push`]); the change and
+/// the incident as written.
+pub(super) fn add_evidence(
+    ctx: &Ctx,
+    t: &Versioned<Ticket>,
+    lines: impl IntoIterator<Item = String>,
+) -> Result<(Change, Ticket), DomainError> {
     let mut next = t.value.clone();
-    next.evidence.push(line);
+    for l in lines {
+        evidence::push(&mut next.evidence, &l);
+    }
     next.updated_at = ctx.now;
     let mut ch = Change::new();
     ch.put(
@@ -224,10 +150,11 @@ fn add_evidence(ctx: &Ctx, t: &Versioned<Ticket>, line: String) -> Result<Change
         &next,
         Expect::Version(t.version),
     )?;
-    Ok(ch)
+    Ok((ch, next))
 }
 
-fn hint(kind: FindingKind) -> &'static str {
+/// The component of the responsibility model a finding's kind concerns.
+pub fn hint(kind: FindingKind) -> &'static str {
     match kind {
         FindingKind::GpuXid
         | FindingKind::GpuThermal

@@ -1,15 +1,19 @@
-//! Opening a ticket: classify it with its context, set the response target, record it.
+//! Opening a ticket: classify it with its context (or take the verdict it was given), set the
+//! response target, record it.
 
 use accord_core::{
     DomainError,
     error::Violations,
     ids::{ClusterId, ProjectId, TicketId},
     limits,
-    support::{Ticket, TicketContext, TicketEvent, TicketOrigin, TicketState, sla_due},
+    responsibility::SupportScope,
+    support::{
+        Ticket, TicketContext, TicketEvent, TicketOrigin, TicketState, TicketVerdict, sla_due,
+    },
 };
 use accord_store::Expect;
 
-use super::{Change, Ctx};
+use super::{Change, Ctx, evidence};
 use crate::{
     classify::RuleSet,
     trees::{INCIDENTS, TICKETS},
@@ -50,7 +54,28 @@ pub fn validate(title: &str, description: &str) -> Result<(), DomainError> {
 
 /// Opens and classifies a ticket.
 pub fn open(ctx: &Ctx, rules: &RuleSet, new: NewTicket) -> Result<(Change, Ticket), DomainError> {
-    let mut t = Ticket {
+    let mut t = draft(ctx, new);
+    t.verdict = classify(rules, &t);
+    record(ctx, t)
+}
+
+/// Opens a ticket with a verdict it was given, not classified by the engine: a node incident
+/// whose owner the cluster's remediation policy has answered ([`crate::verdict::given`]). The
+/// response target follows from the verdict as for any ticket.
+pub fn open_with_verdict(
+    ctx: &Ctx,
+    new: NewTicket,
+    verdict: TicketVerdict,
+) -> Result<(Change, Ticket), DomainError> {
+    let mut t = draft(ctx, new);
+    t.verdict = verdict;
+    record(ctx, t)
+}
+
+/// The ticket `new` describes, not yet classified (its evidence held to
+/// [`evidence::MAX_EVIDENCE_LINES`]).
+fn draft(ctx: &Ctx, new: NewTicket) -> Ticket {
+    Ticket {
         id: TicketId::generate(),
         project: new.project,
         cluster: new.cluster.as_ref().map(|(id, _)| *id),
@@ -60,9 +85,9 @@ pub fn open(ctx: &Ctx, rules: &RuleSet, new: NewTicket) -> Result<(Change, Ticke
         component: new.component.filter(|c| !c.trim().is_empty()),
         origin: new.origin,
         context: new.context,
-        evidence: new.evidence,
-        verdict: accord_core::support::TicketVerdict {
-            category: accord_core::responsibility::SupportScope::BestEffort,
+        evidence: evidence::bounded(new.evidence),
+        verdict: TicketVerdict {
+            category: SupportScope::BestEffort,
             layer: None,
             component: None,
             rule_id: String::new(),
@@ -80,8 +105,11 @@ pub fn open(ctx: &Ctx, rules: &RuleSet, new: NewTicket) -> Result<(Change, Ticke
         updated_at: ctx.now,
         closed_at: None,
         resolution: String::new(),
-    };
-    t.verdict = classify(rules, &t);
+    }
+}
+
+/// Sets the response target of a classified ticket and records it (and its incident key).
+fn record(ctx: &Ctx, mut t: Ticket) -> Result<(Change, Ticket), DomainError> {
     t.sla_due = sla_due(&t.verdict, t.verdict.category, ctx.now);
     let mut ch = Change::new();
     ch.put(TICKETS, &t.id.to_string(), &t, Expect::Absent)?;

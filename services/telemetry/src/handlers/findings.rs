@@ -51,6 +51,7 @@ pub fn raise(
             finding: finding.to_remediation(),
             project: cluster.project,
             evidence: evidence_lines(finding, node_name),
+            finding_id: finding.id.to_string(),
         });
         added.insert(key);
     }

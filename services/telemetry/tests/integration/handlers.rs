@@ -51,8 +51,14 @@ fn a_finding_is_stored_and_announced_once() {
         finding,
         project,
         evidence,
+        finding_id,
     } = &ch.events[0];
     assert_eq!((finding.xid, finding.gpu), (Some(79), Some(3)));
+    assert_eq!(
+        *finding_id,
+        f.id.to_string(),
+        "the finding's own id travels with it"
+    );
     assert_eq!(*project, cluster.project);
     assert!(evidence[0].contains("gpu-xid critical"), "{evidence:?}");
 

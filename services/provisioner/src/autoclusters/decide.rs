@@ -1,0 +1,217 @@
+//! A policy's decision about a finding → a [`Remediation`] and its events, in one change.
+//!
+//! The state it starts in:
+//! - an action on the node (reset, reboot, replace) → `running` with `remediation.started`,
+//!   unless the node already has a running remediation (the finding joins it: `skipped`, the
+//!   running one is the answer) or the finding is the node being not ready shortly after a
+//!   remediation of it succeeded (the cooldown: a rebooted node was briefly not ready);
+//! - `hold` → `held` with `remediation.held` (released when the policy stops holding it);
+//! - anything else (none, notify-customer, escalate) → `skipped`: no node action; the decision
+//!   event is what support-triage opens the incident from.
+//!
+//! Invariant: one remediation per finding id (`remediation_findings`), written in the same
+//! commit; a cluster keeps its newest [`MAX_REMEDIATIONS_PER_CLUSTER`] remediations (the oldest
+//! finished ones are deleted in the commit that would exceed it).
+
+use accord_core::{
+    DomainError,
+    autoclusters::{
+        Remediation, RemediationSpec, RemediationState, RemediationStatus, touches_node,
+    },
+    cluster::Cluster,
+    ids::RemediationId,
+    meta::Metadata,
+    node::Node,
+    remediation::{
+        Finding, FindingKind, RemediationAction, RemediationContext, RemediationDecision,
+        RemediationEvent,
+    },
+};
+use accord_store::Expect;
+use time::{Duration, OffsetDateTime};
+
+use crate::{
+    change::Change,
+    trees::{REMEDIATION_FINDINGS, REMEDIATION_INDEX, REMEDIATIONS, remediation_key},
+};
+
+/// Remediations kept per cluster.
+pub const MAX_REMEDIATIONS_PER_CLUSTER: usize = 1000;
+
+/// How long after a remediation of a node succeeded its not-ready findings are the
+/// remediation's own doing (a reboot takes the node down) rather than a new fault.
+pub const COOLDOWN: Duration = Duration::minutes(10);
+
+/// What the policy was asked and answered.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    /// The finding's id.
+    pub finding_id: String,
+    /// The finding.
+    pub finding: Finding,
+    /// What its check saw.
+    pub evidence: Vec<String>,
+    /// What the policy was told.
+    pub context: RemediationContext,
+    /// What it answered (or the host's escalation when it could not).
+    pub decision: RemediationDecision,
+    /// Which policy (`name@version`, or `host`).
+    pub policy: String,
+}
+
+/// Records `decided` about `node`; `existing` are the cluster's remediations (oldest first).
+pub fn record(
+    now: OffsetDateTime,
+    cluster: &Cluster,
+    node: &Node,
+    existing: &[Remediation],
+    decided: Decided,
+) -> Result<(Change, Remediation), DomainError> {
+    let id = RemediationId::generate();
+    let action = decided.decision.action;
+    let of_node = || existing.iter().filter(|r| r.spec.node == node.metadata.id);
+    let (state, reason) = if touches_node(action) {
+        if let Some(running) = of_node().find(|r| r.status.state == RemediationState::Running) {
+            (
+                RemediationState::Skipped,
+                format!(
+                    "{} is already being remediated ({}, {}): this finding joins it",
+                    node.metadata.name,
+                    running.metadata.id,
+                    running.status.action.as_str()
+                ),
+            )
+        } else if let Some(done) = (decided.finding.kind == FindingKind::NodeNotReady)
+            .then(|| {
+                of_node().find(|r| {
+                    r.status.state == RemediationState::Succeeded
+                        && now - r.metadata.updated_at < COOLDOWN
+                })
+            })
+            .flatten()
+        {
+            (
+                RemediationState::Skipped,
+                format!(
+                    "cooldown: {} ({}) finished less than {} minutes ago; a node being \
+                     repaired is briefly not ready",
+                    done.metadata.id,
+                    done.status.action.as_str(),
+                    COOLDOWN.whole_minutes()
+                ),
+            )
+        } else {
+            (RemediationState::Running, decided.decision.reason.clone())
+        }
+    } else if action == RemediationAction::Hold {
+        (RemediationState::Held, decided.decision.reason.clone())
+    } else {
+        (RemediationState::Skipped, decided.decision.reason.clone())
+    };
+
+    let mut status = RemediationStatus {
+        state,
+        action: if state == RemediationState::Running {
+            action
+        } else {
+            RemediationAction::None
+        },
+        reason: reason.clone(),
+        step: None,
+        step_started_at: None,
+        repair: None,
+        replacement: None,
+        cordoned_by_us: false,
+        attempts: u32::from(state == RemediationState::Running),
+        timeline: Vec::new(),
+    };
+    status.note(
+        now,
+        "decided",
+        format!(
+            "{} decided {} ({}): {}",
+            decided.policy,
+            action.as_str(),
+            decided.decision.responsibility,
+            decided.decision.reason
+        ),
+    );
+    if state != RemediationState::Running || reason != decided.decision.reason {
+        status.note(now, state.as_str(), reason.clone());
+    }
+    let project = cluster.metadata.project;
+    let remediation = Remediation {
+        metadata: Metadata::new(id, decided.finding_id.clone(), project, now),
+        spec: RemediationSpec {
+            cluster: cluster.metadata.id,
+            pool: node.spec.pool,
+            node: node.metadata.id,
+            node_name: node.metadata.name.clone(),
+            finding_id: decided.finding_id.clone(),
+            finding: decided.finding.clone(),
+            evidence: decided.evidence.clone(),
+            context: decided.context,
+            decision: decided.decision.clone(),
+            policy: decided.policy,
+        },
+        status,
+    };
+
+    let key = remediation_key(cluster.metadata.id, id);
+    let mut ch = Change::new();
+    ch.put(REMEDIATIONS, &key, &remediation, Expect::Absent)?
+        .put(REMEDIATION_INDEX, &id.to_string(), &key, Expect::Absent)?
+        .put(
+            REMEDIATION_FINDINGS,
+            &decided.finding_id,
+            &key,
+            Expect::Absent,
+        )?;
+    ch.event(RemediationEvent::Decided {
+        finding: decided.finding,
+        decision: decided.decision,
+        project,
+        evidence: decided.evidence,
+        remediation: Some(id),
+        state: Some(state),
+    });
+    match state {
+        RemediationState::Running => {
+            ch.event(RemediationEvent::Started {
+                remediation: id,
+                cluster: cluster.metadata.id,
+                node: node.metadata.id,
+                action,
+            });
+        }
+        RemediationState::Held => {
+            ch.event(RemediationEvent::Held {
+                remediation: id,
+                cluster: cluster.metadata.id,
+                node: node.metadata.id,
+                reason,
+            });
+        }
+        _ => {}
+    }
+    retention(existing, &mut ch)?;
+    Ok((ch, remediation))
+}
+
+/// Deletes the oldest finished remediations beyond [`MAX_REMEDIATIONS_PER_CLUSTER`] (counting
+/// the one being added). Their finding ids are forgotten with them: a finding that old is not
+/// redelivered (the stream's redelivery is bounded).
+fn retention(existing: &[Remediation], ch: &mut Change) -> Result<(), DomainError> {
+    let excess = (existing.len() + 1).saturating_sub(MAX_REMEDIATIONS_PER_CLUSTER);
+    for old in existing
+        .iter()
+        .filter(|r| r.status.state.is_final())
+        .take(excess)
+    {
+        let key = remediation_key(old.spec.cluster, old.metadata.id);
+        ch.delete(REMEDIATIONS, &key, Expect::Any)
+            .delete(REMEDIATION_INDEX, &old.metadata.id.to_string(), Expect::Any)
+            .delete(REMEDIATION_FINDINGS, &old.spec.finding_id, Expect::Any);
+    }
+    Ok(())
+}

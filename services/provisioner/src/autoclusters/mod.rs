@@ -1,0 +1,413 @@
+//! AutoClusters, live: health findings become recorded, safe, explained remediations, carried
+//! out by the owner of nodes (the provisioner keeps one writer per node).
+//!
+//! The loop:
+//! 1. the durable consumer `provisioner-autoclusters` takes `health.finding-raised`
+//!    ([`SUBSCRIPTION`]); a finding of an unknown node or cluster is acknowledged and dropped
+//!    (counted in `accord_provisioner_findings_total{outcome}`), a finding already decided
+//!    (same finding id) is acknowledged and nothing else;
+//! 2. under the write lock, the policy context is computed from the provisioner's own state
+//!    ([`context`]), the cluster's policy decides ([`policy`]; a policy that cannot decide is
+//!    answered with `escalate`), and the decision is recorded as a remediation with its events
+//!    ([`decide`]), in one commit;
+//! 3. the controller, kicked by those events, carries running remediations out step by step
+//!    ([`execute`]) through the infrastructure driver, and asks the policy again about held
+//!    ones at each pass: when it no longer holds, the remediation is released.
+//!
+//! Restarts: everything is in the store. A remediation waiting for a repair re-issues it (the
+//! driver is idempotent by repair id and reports a finished repair again); a replacement node
+//! is a node like any other, provisioned by the pool's controller, so a killed provisioner
+//! resumes a replace without creating a second replacement.
+
+pub mod context;
+pub mod decide;
+pub mod execute;
+pub mod policy;
+
+use std::{path::PathBuf, sync::Arc};
+
+use accord_core::{
+    DomainError,
+    autoclusters::RemediationState,
+    cluster::Cluster,
+    ids::{ClusterId, NodeId},
+    node::Node,
+    remediation::{Finding, HealthEvent, RemediationAction, RemediationEvent},
+};
+use accord_plugin_host::HostConfig;
+use accord_runtime::{Writer, consume::Subscription};
+use accord_store::Expect;
+use time::OffsetDateTime;
+
+use self::{
+    decide::Decided,
+    execute::{RepairReport, Subject, Timeouts},
+    policy::{DEFAULT_POLICY, Policies},
+};
+use crate::{
+    change::{Change, Event},
+    service::Provisioner,
+    trees::{CLUSTERS, REMEDIATIONS, Reader, remediation_key},
+};
+
+/// How AutoClusters runs in this provisioner.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where the shipped `gpu_remediation.wasm` is.
+    pub plugin_dir: PathBuf,
+    /// The policy sandbox's limits.
+    pub host_config: HostConfig,
+    /// Step timeouts.
+    pub timeouts: Timeouts,
+}
+
+/// AutoClusters' part of a running provisioner.
+pub struct AutoClusters {
+    pub(crate) policies: Arc<Policies>,
+    pub(crate) timeouts: Timeouts,
+}
+
+impl AutoClusters {
+    /// Loads the shipped policy (compiling it: call off the async workers).
+    pub fn load(opts: &Options) -> anyhow::Result<Self> {
+        Ok(Self {
+            policies: Arc::new(Policies::load(opts.host_config.clone(), &opts.plugin_dir)?),
+            timeouts: opts.timeouts,
+        })
+    }
+
+    /// The policies (for the plugin-bucket watch).
+    pub fn policies(&self) -> &Arc<Policies> {
+        &self.policies
+    }
+}
+
+/// What the AutoClusters consumer takes.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A health finding.
+    Health(HealthEvent),
+}
+
+/// The AutoClusters consumer: health findings.
+pub const SUBSCRIPTION: Subscription<Input> = Subscription {
+    durable: "provisioner-autoclusters",
+    inputs: &[("health", |ev| ev.decode_data().map(Input::Health))],
+};
+
+/// Most evidence lines kept per finding, and bytes per line.
+const MAX_EVIDENCE_LINES: usize = 32;
+const MAX_EVIDENCE_LINE: usize = 1024;
+/// Longest finding id accepted.
+const MAX_FINDING_ID: usize = 253;
+
+fn cut(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
+
+/// The nodes of every pool of a cluster.
+fn cluster_nodes(reader: &Reader, cluster: ClusterId) -> Result<Vec<Node>, DomainError> {
+    let mut nodes = Vec::new();
+    for pool in reader.pools(cluster)? {
+        nodes.extend(reader.nodes(pool.metadata.id)?);
+    }
+    Ok(nodes)
+}
+
+impl Provisioner {
+    /// Handles one input of the AutoClusters consumer; `event_id` stands in for the finding id
+    /// of findings published without one.
+    pub async fn on_autoclusters_input(
+        &self,
+        input: Input,
+        event_id: &str,
+    ) -> Result<(), DomainError> {
+        let Input::Health(HealthEvent::FindingRaised {
+            finding,
+            evidence,
+            finding_id,
+            ..
+        }) = input;
+        let finding_id = if finding_id.is_empty() {
+            format!("evt-{event_id}")
+        } else {
+            finding_id
+        };
+        let outcome = self.on_finding(finding_id, finding, evidence).await?;
+        self.metrics
+            .findings
+            .get_or_create(&[("outcome", outcome)])
+            .inc();
+        Ok(())
+    }
+
+    /// Decides and records one finding; returns the outcome label.
+    async fn on_finding(
+        &self,
+        finding_id: String,
+        finding: Finding,
+        evidence: Vec<String>,
+    ) -> Result<&'static str, DomainError> {
+        let Some(ac) = self.autoclusters.get() else {
+            return Ok("disabled");
+        };
+        if finding_id.len() > MAX_FINDING_ID {
+            return Ok("malformed");
+        }
+        let Ok(node_id) = finding.node.parse::<NodeId>() else {
+            return Ok("unknown-node");
+        };
+        let mut w = self.engine.lock().await;
+        let reader = &self.reader;
+        if reader.remediation_of_finding(&finding_id)?.is_some() {
+            return Ok("duplicate");
+        }
+        let Some(node) = reader.node(node_id)? else {
+            return Ok("unknown-node");
+        };
+        if node.spec.cluster.to_string() != finding.cluster {
+            return Ok("unknown-cluster");
+        }
+        let Some(cluster) = reader.get::<Cluster>(CLUSTERS, &finding.cluster)? else {
+            return Ok("unknown-cluster");
+        };
+        let nodes = cluster_nodes(reader, cluster.metadata.id)?;
+        let remediations = reader.remediations(cluster.metadata.id)?;
+        let now = OffsetDateTime::now_utc();
+        let ctx = context::context(
+            &context::Facts {
+                cluster: &cluster,
+                node: &node,
+                cluster_nodes: &nodes,
+                remediations: &remediations,
+                now,
+            },
+            &finding,
+        );
+        let (decision, policy) = ac.policies.decide(DEFAULT_POLICY, &finding, &ctx).await;
+        let evidence = evidence
+            .into_iter()
+            .take(MAX_EVIDENCE_LINES)
+            .map(|l| cut(l, MAX_EVIDENCE_LINE))
+            .collect();
+        let (change, rem) = decide::record(
+            now,
+            &cluster,
+            &node,
+            &remediations,
+            Decided {
+                finding_id,
+                finding,
+                evidence,
+                context: ctx,
+                decision,
+                policy,
+            },
+        )?;
+        w.commit(change).await?;
+        tracing::info!(
+            remediation = %rem.metadata.id,
+            node = %rem.spec.node_name,
+            action = rem.spec.decision.action.as_str(),
+            state = rem.status.state.as_str(),
+            "remediation decided"
+        );
+        Ok("decided")
+    }
+
+    /// One controller pass over a cluster's remediations that are not finished: held ones are
+    /// put to the policy again, running ones moved on. Each change is its own commit.
+    pub(crate) async fn advance_remediations(
+        &self,
+        w: &mut Writer<'_, Event>,
+        cluster: ClusterId,
+    ) -> Result<(), DomainError> {
+        let Some(ac) = self.autoclusters.get() else {
+            return Ok(());
+        };
+        let open: Vec<_> = self
+            .reader
+            .remediations(cluster)?
+            .into_iter()
+            .filter(|r| !r.status.state.is_final())
+            .collect();
+        for rem in open {
+            // Read afresh: an earlier commit of this pass may have changed it or its node.
+            let Some(rem) = self.reader.remediation(rem.metadata.id)? else {
+                continue;
+            };
+            let now = OffsetDateTime::now_utc();
+            let change = match rem.status.state {
+                RemediationState::Held => self.reconsider(ac, &rem, now).await?,
+                RemediationState::Running => {
+                    let owned = self.subject_of(&rem)?;
+                    execute::advance(&rem, &owned.subject(), now, &ac.timeouts)?
+                }
+                _ => None,
+            };
+            if let Some(change) = change {
+                w.commit(change).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn subject_of(
+        &self,
+        rem: &accord_core::autoclusters::Remediation,
+    ) -> Result<OwnedSubject, DomainError> {
+        let node = self.reader.node(rem.spec.node)?;
+        let replacement = match rem.status.replacement {
+            Some(r) => self.reader.node(r)?,
+            None => None,
+        };
+        let pool = self.reader.get(
+            crate::trees::NODEPOOLS,
+            &crate::trees::pool_key(rem.spec.cluster, rem.spec.pool),
+        )?;
+        Ok(OwnedSubject {
+            node,
+            replacement,
+            pool,
+        })
+    }
+
+    /// A held remediation, put to the policy again with today's context: released when the
+    /// policy no longer holds it (to the action it now names, or to nothing).
+    async fn reconsider(
+        &self,
+        ac: &AutoClusters,
+        rem: &accord_core::autoclusters::Remediation,
+        now: OffsetDateTime,
+    ) -> Result<Option<Change>, DomainError> {
+        let reader = &self.reader;
+        let (Some(node), Some(cluster)) = (
+            reader.node(rem.spec.node)?,
+            reader.get::<Cluster>(CLUSTERS, &rem.spec.cluster.to_string())?,
+        ) else {
+            return release(rem, now, RemediationAction::None, "the node is gone".into()).map(Some);
+        };
+        let nodes = cluster_nodes(reader, cluster.metadata.id)?;
+        let others: Vec<_> = reader
+            .remediations(cluster.metadata.id)?
+            .into_iter()
+            .filter(|r| r.metadata.id != rem.metadata.id)
+            .collect();
+        let mut ctx = context::context(
+            &context::Facts {
+                cluster: &cluster,
+                node: &node,
+                cluster_nodes: &nodes,
+                remediations: &others,
+                now,
+            },
+            &rem.spec.finding,
+        );
+        // The finding itself was counted when it was decided.
+        ctx.xid_count_24h = rem.spec.context.xid_count_24h;
+        let (decision, policy) = ac
+            .policies
+            .decide(DEFAULT_POLICY, &rem.spec.finding, &ctx)
+            .await;
+        if decision.action == RemediationAction::Hold {
+            return Ok(None);
+        }
+        let why = format!(
+            "{policy} no longer holds it: {} ({})",
+            decision.action.as_str(),
+            decision.reason
+        );
+        release(rem, now, decision.action, why).map(Some)
+    }
+
+    /// Applies one repair report from the infrastructure (see [`execute::on_repair`]).
+    pub(crate) fn on_repair_report(
+        &self,
+        repair: &str,
+        report: RepairReport<'_>,
+        now: OffsetDateTime,
+    ) -> Result<Change, DomainError> {
+        let Some(id) = execute::remediation_of_repair(repair) else {
+            return Ok(Change::new());
+        };
+        let Some(rem) = self.reader.remediation(id)? else {
+            return Ok(Change::new());
+        };
+        let owned = self.subject_of(&rem)?;
+        Ok(
+            execute::on_repair(&rem, &owned.subject(), repair, report, now)?
+                .unwrap_or_else(Change::new),
+        )
+    }
+}
+
+/// What a remediation acts on, read from the store.
+struct OwnedSubject {
+    node: Option<Node>,
+    replacement: Option<Node>,
+    pool: Option<accord_core::nodepool::NodePool>,
+}
+
+impl OwnedSubject {
+    fn subject(&self) -> Subject<'_> {
+        Subject {
+            node: self.node.as_ref(),
+            replacement: self.replacement.as_ref(),
+            pool: self.pool.as_ref(),
+        }
+    }
+}
+
+/// Releases a held remediation: running `action` if it acts on the node, skipped otherwise.
+fn release(
+    rem: &accord_core::autoclusters::Remediation,
+    now: OffsetDateTime,
+    action: RemediationAction,
+    why: String,
+) -> Result<Change, DomainError> {
+    let mut next = rem.clone();
+    let runs = accord_core::autoclusters::touches_node(action);
+    next.status.state = if runs {
+        RemediationState::Running
+    } else {
+        RemediationState::Skipped
+    };
+    next.status.action = if runs {
+        action
+    } else {
+        RemediationAction::None
+    };
+    next.status.attempts = u32::from(runs);
+    next.status.reason = why.clone();
+    next.status.note(now, "released", why.clone());
+    let expect = next.metadata.touch(now, false);
+    let mut ch = Change::new();
+    ch.put(
+        REMEDIATIONS,
+        &remediation_key(rem.spec.cluster, rem.metadata.id),
+        &next,
+        Expect::Version(expect),
+    )?;
+    ch.event(RemediationEvent::Released {
+        remediation: rem.metadata.id,
+        cluster: rem.spec.cluster,
+        node: rem.spec.node,
+        reason: why,
+    });
+    if runs {
+        ch.event(RemediationEvent::Started {
+            remediation: rem.metadata.id,
+            cluster: rem.spec.cluster,
+            node: rem.spec.node,
+            action,
+        });
+    }
+    Ok(ch)
+}
