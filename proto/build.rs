@@ -13,6 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "accord/addons/v1/addons.proto",
         "accord/addons/v1/plugins.proto",
         "accord/support/v1/support.proto",
+        "accord/support/v1/notifications.proto",
         "accord/telemetry/v1/telemetry.proto",
     ];
     let fds = protox::compile(files, ["."])?;

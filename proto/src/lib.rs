@@ -23,7 +23,7 @@ pub mod addons {
     }
 }
 
-/// `accord.support.v1`: support tickets and platform incidents.
+/// `accord.support.v1`: support tickets and platform incidents; customer webhook notifications.
 pub mod support {
     /// Version 1.
     pub mod v1 {

@@ -27,9 +27,9 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use accord_bus::{Bus, CancellationToken, CloudEvent, ConnectOptions, EVENTS_STREAM, StartAt};
 use accord_platform::{
-    AddonManager, AddonManagerSettings, AutoClustersOptions, HostConfig, Platform, Provisioner,
-    ProvisionerSettings, RemediationTimeouts, RuleSet, Running, SupportDesk, SupportTriageSettings,
-    Telemetry, TelemetrySettings,
+    AddonManager, AddonManagerSettings, AutoClustersOptions, HostConfig, NotifySettings, Platform,
+    Provisioner, ProvisionerSettings, RemediationTimeouts, RuleSet, Running, SupportDesk,
+    SupportTriageSettings, Telemetry, TelemetrySettings,
 };
 use accord_proto::addons::v1::addons_client::AddonsClient;
 use accord_proto::provisioner::v1::{
@@ -59,6 +59,9 @@ pub use tonic_health::pb::health_check_response::ServingStatus;
 pub const CLOCK_FACTOR: f64 = 0.001;
 /// How often the controller reconciles every cluster without news.
 pub const RESYNC_INTERVAL: Duration = Duration::from_millis(250);
+/// How long a control-plane replica stays down before the provider rebuilds it: long enough
+/// for tests to see `ReplicaDown` and bring it back themselves.
+pub const REPLICA_GRACE: Duration = Duration::from_secs(3);
 /// Upper bound of one gRPC call (every RPC answers promptly; work happens asynchronously).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Timeout of one NATS request to the simulator.
@@ -247,6 +250,7 @@ impl Env {
                     host_config: HostConfig::default(),
                     timeouts: RemediationTimeouts::scaled(CLOCK_FACTOR, Duration::from_secs(3)),
                 }),
+                replica_grace: REPLICA_GRACE,
             })
             .start()
             .await
@@ -358,6 +362,8 @@ impl Env {
                 grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
                 rules: RuleSet::shipped()?,
                 store: None,
+                // Tests point webhooks at servers on loopback.
+                notify: NotifySettings::local(),
             })
             .start()
             .await

@@ -233,6 +233,7 @@ async fn run_all(
             resync_interval: Duration::from_secs(3600),
             store: Some(Store::open(dir.join("provisioner"))?),
             autoclusters: None,
+            replica_grace: Duration::from_secs(60),
         })
         .start()
         .await?;

@@ -494,6 +494,7 @@ async fn finding_latency(nats_url: &str, findings: usize) -> anyhow::Result<Find
             resync_interval: Duration::from_secs(3600),
             store: None,
             autoclusters: None,
+            replica_grace: Duration::from_secs(60),
         })
         .telemetry(TelemetrySettings {
             grpc_addr: "127.0.0.1:0".parse()?,

@@ -5,7 +5,8 @@
 //! This file holds the root ([`Cli`], [`Command`]); each command family's argument types live in
 //! a submodule (`global`: options every command takes; `inspect`: get, describe, kubeconfig,
 //! catalog; `create`; `change`: delete, scale, cycle, upgrade, cordon, quota; `addons`: addon and
-//! plugin; `tickets`; `offline`: remediation and triage; `health`; `nats`: events and sim; `up`).
+//! plugin; `tickets`; `webhooks`; `offline`: remediation and triage; `health`; `nats`: events and
+//! sim; `up`).
 //! The submodules are private and re-exported here, so every type is `crate::cli::X`.
 //!
 //! Invariants:
@@ -30,6 +31,7 @@ mod nats;
 mod offline;
 mod tickets;
 mod up;
+mod webhooks;
 
 pub use addons::*;
 pub use change::*;
@@ -41,6 +43,7 @@ pub use nats::*;
 pub use offline::*;
 pub use tickets::*;
 pub use up::*;
+pub use webhooks::*;
 
 /// Where the API listens unless told otherwise.
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:50051";
@@ -163,6 +166,10 @@ pub enum Command {
     /// Support tickets: file one and see how it is classified, list, reclassify, close
     #[command(subcommand)]
     Ticket(TicketCommand),
+    /// Customer webhooks: register endpoints for signed notifications (remediations,
+    /// incidents), list and delete them, see every delivery's state
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Core add-ons: the catalogue, installations per cluster, configuration and ownership
     #[command(subcommand)]
     Addon(AddonCommand),

@@ -18,6 +18,7 @@ use accord_proto::provisioner::v1::node_pools_client::NodePoolsClient;
 use accord_proto::provisioner::v1::nodes_client::NodesClient;
 use accord_proto::provisioner::v1::projects_client::ProjectsClient;
 use accord_proto::provisioner::v1::remediations_client::RemediationsClient;
+use accord_proto::support::v1::notifications_client::NotificationsClient;
 use accord_proto::support::v1::support_client::SupportClient;
 use accord_proto::telemetry::v1::health_client::HealthClient;
 use tonic::metadata::{Ascii, MetadataValue};
@@ -303,6 +304,11 @@ impl Api {
     /// `accord.support.v1.Support` (connect with support-triage's endpoint).
     pub fn support(&self) -> SupportClient<AuthChannel> {
         SupportClient::with_interceptor(self.channel.clone(), self.auth.clone())
+    }
+
+    /// `accord.support.v1.Notifications` (connect with support-triage's endpoint).
+    pub fn notifications(&self) -> NotificationsClient<AuthChannel> {
+        NotificationsClient::with_interceptor(self.channel.clone(), self.auth.clone())
     }
 
     /// `accord.telemetry.v1.Health` (connect with the telemetry service's endpoint).

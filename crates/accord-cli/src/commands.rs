@@ -30,6 +30,7 @@ pub mod ticket;
 pub mod triage;
 pub mod up;
 pub mod upgrade;
+pub mod webhook;
 pub mod whoami;
 
 /// What the offline commands' tests share: a context that needs no server and no token, and
@@ -193,6 +194,7 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<()> {
         Command::Triage(command) => triage::run(ctx, command),
         Command::Health(command) => health::run(ctx, command).await,
         Command::Ticket(command) => ticket::run(ctx, command).await,
+        Command::Webhook(command) => webhook::run(ctx, command).await,
         Command::Plugin(command) => plugin::run(ctx, command).await,
         Command::Up(mut args) => {
             args.nats_url.clone_from(&ctx.settings.nats_url);

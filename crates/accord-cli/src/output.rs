@@ -7,6 +7,7 @@
 //! - [`tables`]: the `get` tables and catalogue tables.
 //! - [`describe`]: the `describe` documents.
 //! - [`remediations`]: AutoClusters remediations (`get remediations`, `describe remediation`).
+//! - [`webhooks`]: customer webhooks and their deliveries (`accord webhook …`).
 //!
 //! Invariants:
 //! - Results go to stdout; progress, warnings and hints go to stderr, so `-o json` output can be
@@ -20,6 +21,7 @@ pub mod remediations;
 pub mod tables;
 pub mod tickets;
 pub mod views;
+pub mod webhooks;
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -20,6 +20,10 @@ pub const COND_CONTROL_PLANE_READY: &str = "ControlPlaneReady";
 pub const COND_READY: &str = "Ready";
 /// Condition: an upgrade is requested or running.
 pub const COND_UPGRADING: &str = "Upgrading";
+/// Condition: no customer component degrades the control plane unmitigated.
+pub const COND_CONTROL_PLANE_HEALTHY: &str = "ControlPlaneHealthy";
+/// Condition: no customer workload degrades the InfiniBand fabric unmitigated.
+pub const COND_FABRIC_HEALTHY: &str = "FabricHealthy";
 
 /// A managed Kubernetes cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +138,30 @@ pub struct Replica {
     pub state: ReplicaState,
     /// Version.
     pub version: KubeVersion,
+    /// Since when it is down (set when it goes down, cleared when it runs again).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub down_since: Option<time::OffsetDateTime>,
+}
+
+/// A customer component degrading what the provider runs, as the provisioner tracks it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentImpactStatus {
+    /// The customer's component.
+    pub component: String,
+    /// What it does.
+    pub impact: crate::infra::ImpactKind,
+    /// Degrading or mitigated (cleared impacts are removed).
+    pub state: crate::infra::ImpactState,
+    /// The provider's mitigation.
+    pub mitigation: crate::infra::Mitigation,
+    /// When it was first seen.
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: time::OffsetDateTime,
+    /// When the mitigation took effect.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub mitigated_at: Option<time::OffsetDateTime>,
+    /// The infrastructure's last sentence about it.
+    pub detail: String,
 }
 
 /// What the provisioner observed.
@@ -153,6 +181,9 @@ pub struct ClusterStatus {
     pub observed_generation: u64,
     /// Conditions.
     pub conditions: Conditions,
+    /// Customer components degrading the control plane or the fabric (mitigated or not).
+    #[serde(default)]
+    pub impacts: Vec<ComponentImpactStatus>,
 }
 
 /// Facts about clusters.
@@ -205,6 +236,40 @@ pub enum ClusterEvent {
         /// The condition after the change.
         condition: Condition,
     },
+    /// A control-plane replica that was down runs again: replaced by the provider (a new
+    /// replica under the same name) or back by itself.
+    ReplicaRecovered {
+        /// Cluster.
+        cluster: ClusterId,
+        /// Project.
+        project: crate::ids::ProjectId,
+        /// Replica name.
+        replica: String,
+        /// Failure domain it runs in now.
+        failure_domain: String,
+        /// How long it was down, in milliseconds.
+        down_ms: u64,
+        /// Whether the provider replaced it.
+        replaced: bool,
+    },
+    /// A customer component degrades the control plane or the fabric, the provider's
+    /// mitigation restored baseline health, or the customer's fix cleared it.
+    ComponentImpact {
+        /// Cluster.
+        cluster: ClusterId,
+        /// Project.
+        project: crate::ids::ProjectId,
+        /// The customer's component.
+        component: String,
+        /// What it does.
+        impact: crate::infra::ImpactKind,
+        /// Where it stands.
+        state: crate::infra::ImpactState,
+        /// The provider's mitigation (applied once `mitigated`).
+        mitigation: crate::infra::Mitigation,
+        /// What happened, in a sentence.
+        detail: String,
+    },
     /// Deletion started.
     DeletionStarted {
         /// Cluster.
@@ -233,6 +298,8 @@ impl DomainEvent for ClusterEvent {
             ClusterEvent::UpgradeStarted { .. } => "upgrade-started",
             ClusterEvent::Upgraded { .. } => "upgraded",
             ClusterEvent::ConditionChanged { .. } => "condition-changed",
+            ClusterEvent::ReplicaRecovered { .. } => "replica-recovered",
+            ClusterEvent::ComponentImpact { .. } => "component-impact",
             ClusterEvent::DeletionStarted { .. } => "deletion-started",
             ClusterEvent::Deleted { .. } => "deleted",
         }
@@ -246,6 +313,8 @@ impl DomainEvent for ClusterEvent {
             | ClusterEvent::UpgradeStarted { cluster, .. }
             | ClusterEvent::Upgraded { cluster, .. }
             | ClusterEvent::ConditionChanged { cluster, .. }
+            | ClusterEvent::ReplicaRecovered { cluster, .. }
+            | ClusterEvent::ComponentImpact { cluster, .. }
             | ClusterEvent::DeletionStarted { cluster }
             | ClusterEvent::Deleted { cluster, .. } => cluster.to_string(),
         }

@@ -229,6 +229,21 @@ pub enum InfraEvent {
         /// What happened, in a sentence.
         detail: String,
     },
+    /// A customer component (an admission webhook, an operator, a job) degrades the control
+    /// plane or the fabric, the provider's mitigation took effect, or the customer's fix
+    /// cleared it.
+    ComponentImpact {
+        /// Cluster.
+        cluster: ClusterId,
+        /// The customer's component, as the customer named it (e.g. `policy-webhook`).
+        component: String,
+        /// What it does.
+        impact: ImpactKind,
+        /// Where it stands.
+        state: ImpactState,
+        /// What happened, in a sentence.
+        detail: String,
+    },
     /// A repair finished, well or not.
     RepairFinished {
         /// The repair's id.
@@ -240,6 +255,111 @@ pub enum InfraEvent {
         /// What happened, in a sentence (why it failed).
         detail: String,
     },
+}
+
+/// How a customer component degrades what the provider runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImpactKind {
+    /// A customer admission webhook fails closed: the API server rejects or times out writes.
+    WebhookFailingClosed,
+    /// A customer client (an operator, a controller) floods the API server.
+    ApiFlood,
+    /// A customer workload saturates the InfiniBand fabric.
+    FabricSaturation,
+}
+
+impl ImpactKind {
+    /// Every kind.
+    pub const ALL: [ImpactKind; 3] = [
+        ImpactKind::WebhookFailingClosed,
+        ImpactKind::ApiFlood,
+        ImpactKind::FabricSaturation,
+    ];
+
+    /// kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImpactKind::WebhookFailingClosed => "webhook-failing-closed",
+            ImpactKind::ApiFlood => "api-flood",
+            ImpactKind::FabricSaturation => "fabric-saturation",
+        }
+    }
+
+    /// The provider's least invasive action that restores baseline health without changing
+    /// the component's configuration.
+    pub fn mitigation(self) -> Mitigation {
+        match self {
+            ImpactKind::WebhookFailingClosed => Mitigation::BypassWebhook,
+            ImpactKind::ApiFlood => Mitigation::ThrottleClient,
+            ImpactKind::FabricSaturation => Mitigation::IsolateTraffic,
+        }
+    }
+
+    /// Whether it degrades the control plane (otherwise the infrastructure: the fabric).
+    pub fn is_control_plane(self) -> bool {
+        !matches!(self, ImpactKind::FabricSaturation)
+    }
+}
+
+/// Where a component's impact stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImpactState {
+    /// It degrades the control plane or the fabric now.
+    Degrading,
+    /// The provider's mitigation restored baseline health; the component is still broken.
+    Mitigated,
+    /// The customer fixed the component; the mitigation is lifted.
+    Cleared,
+}
+
+impl ImpactState {
+    /// kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImpactState::Degrading => "degrading",
+            ImpactState::Mitigated => "mitigated",
+            ImpactState::Cleared => "cleared",
+        }
+    }
+}
+
+/// A provider action that contains a customer component's impact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mitigation {
+    /// Exempt the API server from the failing webhook (a `failurePolicy: Ignore` override at
+    /// the API server's admission layer) until the customer fixes it.
+    BypassWebhook,
+    /// Put the flooding client in a low API Priority and Fairness level.
+    ThrottleClient,
+    /// Rate-limit the workload's fabric traffic to its share.
+    IsolateTraffic,
+}
+
+impl Mitigation {
+    /// kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mitigation::BypassWebhook => "bypass-webhook",
+            Mitigation::ThrottleClient => "throttle-client",
+            Mitigation::IsolateTraffic => "isolate-fabric-traffic",
+        }
+    }
+}
+
+/// A component impact as the infrastructure sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedImpact {
+    /// Cluster.
+    pub cluster: ClusterId,
+    /// The customer's component.
+    pub component: String,
+    /// What it does.
+    pub impact: ImpactKind,
+    /// Degrading or mitigated (cleared impacts are gone).
+    pub state: ImpactState,
 }
 
 /// What a repair does to a running node.
@@ -308,6 +428,9 @@ pub struct InfraSnapshot {
     /// Repairs running, and finished ones of instances that still exist.
     #[serde(default)]
     pub repairs: Vec<ObservedRepair>,
+    /// Customer components degrading (or mitigated on) a control plane or the fabric.
+    #[serde(default)]
+    pub impacts: Vec<ObservedImpact>,
 }
 
 /// One instance as the infrastructure sees it.
@@ -379,4 +502,17 @@ pub trait InfraDriver: Send + Sync + 'static {
     /// [`InfraEvent::RepairProgress`] and [`InfraEvent::RepairFinished`]. Idempotent by
     /// [`RepairRequest::id`]. A node that is not running finishes the repair at once, failed.
     fn repair_node(&self, req: RepairRequest) -> InfraFuture<'_, ()>;
+    /// Rebuilds a `Down` control-plane replica under the same name, in a failure domain none
+    /// of the cluster's other replicas uses (`ReplicaChanged` Provisioning, then Running). A
+    /// replica that is not down is left alone; the call never takes a running replica away.
+    fn replace_replica(&self, cluster: ClusterId, replica: String) -> InfraFuture<'_, ()>;
+    /// Applies `mitigation` to a customer component's impact (idempotent; an impact that is
+    /// gone or already mitigated changes nothing). The outcome arrives as
+    /// [`InfraEvent::ComponentImpact`] `Mitigated`.
+    fn mitigate(
+        &self,
+        cluster: ClusterId,
+        component: String,
+        mitigation: Mitigation,
+    ) -> InfraFuture<'_, ()>;
 }

@@ -30,7 +30,7 @@ pub use accord_provisioner::{
     Bootstrap, Provisioner,
     autoclusters::{Options as AutoClustersOptions, execute::Timeouts as RemediationTimeouts},
 };
-pub use accord_support_triage::{RuleSet, SupportDesk};
+pub use accord_support_triage::{NotifySettings, RuleSet, SupportDesk};
 pub use accord_telemetry::Telemetry;
 
 /// gRPC package of the provisioner's services.
@@ -52,6 +52,8 @@ pub struct ProvisionerSettings {
     pub store: Option<Store>,
     /// AutoClusters (health findings → remediations); `None` leaves findings to others.
     pub autoclusters: Option<AutoClustersOptions>,
+    /// How long a control-plane replica stays down before the provider rebuilds it.
+    pub replica_grace: Duration,
 }
 
 /// The addon-manager's part.
@@ -72,6 +74,8 @@ pub struct SupportTriageSettings {
     pub grpc_addr: SocketAddr,
     pub rules: RuleSet,
     pub store: Option<Store>,
+    /// Customer webhook notifications (`allow_loopback`: local use and tests only).
+    pub notify: NotifySettings,
 }
 
 /// The telemetry service's part.
@@ -383,6 +387,7 @@ impl Platform {
                 driver: fleet.clone(),
                 resync_interval: settings.resync_interval,
                 autoclusters: settings.autoclusters,
+                replica_grace: settings.replica_grace,
             })
             .await
             .context("starting the provisioner")?;
@@ -414,6 +419,7 @@ impl Platform {
                     .basics(service, settings.grpc_addr, settings.store)
                     .await?,
                 rules: settings.rules,
+                notify: settings.notify,
             })
             .await
             .context("starting support-triage")?;

@@ -15,11 +15,19 @@
 //! | `gpu-thermal` | GPU temperature pinned at `temp_c` (throttling at the model's slowdown temperature) |
 //! | `fail-next-provisions` | the next `count` node provisions end in `NodeFailed` |
 //! | `fail-next-repairs` | the next `count` repairs that start end with `RepairFinished{ok:false}` at their last step: a reset's GPU "did not come back", a reboot leaves the node down and NotReady (until `node-recover` or a later successful reboot) |
-//! | `hang-next-repairs` | the next `count` repairs that start report their first step and then nothing more (they hold the node's repair slot until it is terminated) |
+//! | `hang-next-repairs` | the next `count` repairs that start report their first step and then nothing more (they hold the node's repair slot until it is terminated, or, for a GPU reset, until a reboot supersedes it) |
+//! | `webhook-fail-closed` | the customer's admission webhook `component` fails closed on `cluster`: `ComponentImpact{webhook-failing-closed, Degrading}` (the API server rejects writes the webhook does not answer) |
+//! | `api-flood` | the customer's client `component` floods `cluster`'s API server: `ComponentImpact{api-flood, Degrading}` (p99 8 s, 429s) |
+//! | `fabric-saturation` | the customer's workload `component` saturates `cluster`'s InfiniBand fabric: `ComponentImpact{fabric-saturation, Degrading}` |
+//! | `component-fixed` | the customer fixed `component`: every impact of it on `cluster` ends, `ComponentImpact{Cleared}` (the provider's mitigation is lifted) |
 //!
 //! The repair counters count repairs that start their steps: one refused at once (node not up,
 //! another repair running, no such GPU) or a reset of a GPU off the bus uses none. A hang is
 //! used before a failure when both are set.
+//!
+//! The component faults (module `impacts`) need a cluster with a control plane and a
+//! Kubernetes-style component name (at most 253 bytes; a refusal quotes at most 64 characters);
+//! an impact that already exists is not started again (the reply says so).
 //!
 //! Invariants: a fault never changes an instance that is not up (provisioning or terminating
 //! instances answer [`SimError::NodeNotRunning`]); counters only grow; every fault returns a
@@ -27,12 +35,14 @@
 
 use accord_core::{
     ids::{ClusterId, NodeId},
-    infra::{InfraEvent, ReplicaState},
+    infra::{ImpactKind, InfraEvent, ReplicaState},
 };
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    control_plane,
     error::SimError,
+    impacts,
     lifecycle::{self, Ctx},
     state::{FleetState, Instance},
 };
@@ -117,6 +127,35 @@ pub enum Fault {
     HangNextRepairs {
         /// How many.
         count: u32,
+    },
+    /// A customer admission webhook fails closed: the API server rejects the writes it does
+    /// not answer.
+    WebhookFailClosed {
+        /// Cluster.
+        cluster: ClusterId,
+        /// The webhook (a Kubernetes-style name, e.g. `policy-webhook`).
+        component: String,
+    },
+    /// A customer client (an operator, a controller) floods the API server.
+    ApiFlood {
+        /// Cluster.
+        cluster: ClusterId,
+        /// The client (a Kubernetes-style name).
+        component: String,
+    },
+    /// A customer workload saturates the cluster's InfiniBand fabric.
+    FabricSaturation {
+        /// Cluster.
+        cluster: ClusterId,
+        /// The workload (a Kubernetes-style name).
+        component: String,
+    },
+    /// The customer fixed the component: every impact it has on the cluster ends.
+    ComponentFixed {
+        /// Cluster.
+        cluster: ClusterId,
+        /// The component.
+        component: String,
     },
 }
 
@@ -384,6 +423,22 @@ pub(crate) fn apply(
                 "the next {count} node repairs will stop reporting after their first step"
             ))
         }
+        Fault::WebhookFailClosed { cluster, component } => impacts::inject(
+            state,
+            ctx,
+            cluster,
+            component,
+            ImpactKind::WebhookFailingClosed,
+        ),
+        Fault::ApiFlood { cluster, component } => {
+            impacts::inject(state, ctx, cluster, component, ImpactKind::ApiFlood)
+        }
+        Fault::FabricSaturation { cluster, component } => {
+            impacts::inject(state, ctx, cluster, component, ImpactKind::FabricSaturation)
+        }
+        Fault::ComponentFixed { cluster, component } => {
+            impacts::fix(state, ctx, cluster, &component)
+        }
     }
 }
 
@@ -475,7 +530,7 @@ fn set_replica(
         });
     }
     ctx.changed = true;
-    lifecycle::advance_upgrade(cp, ctx);
+    control_plane::advance_upgrade(cp, ctx);
     let verb = if changed.len() == 1 { "is" } else { "are" };
     Ok(format!(
         "control-plane replica{} {} of cluster {cluster} {verb} {}",
@@ -519,6 +574,42 @@ mod tests {
             (
                 Fault::HangNextRepairs { count: 3 },
                 r#"{"kind":"hang-next-repairs","count":3}"#.to_owned(),
+            ),
+            (
+                Fault::WebhookFailClosed {
+                    cluster,
+                    component: "policy-webhook".into(),
+                },
+                format!(
+                    r#"{{"kind":"webhook-fail-closed","cluster":"{cluster}","component":"policy-webhook"}}"#
+                ),
+            ),
+            (
+                Fault::ApiFlood {
+                    cluster,
+                    component: "noisy-operator".into(),
+                },
+                format!(
+                    r#"{{"kind":"api-flood","cluster":"{cluster}","component":"noisy-operator"}}"#
+                ),
+            ),
+            (
+                Fault::FabricSaturation {
+                    cluster,
+                    component: "allreduce-bench".into(),
+                },
+                format!(
+                    r#"{{"kind":"fabric-saturation","cluster":"{cluster}","component":"allreduce-bench"}}"#
+                ),
+            ),
+            (
+                Fault::ComponentFixed {
+                    cluster,
+                    component: "policy-webhook".into(),
+                },
+                format!(
+                    r#"{{"kind":"component-fixed","cluster":"{cluster}","component":"policy-webhook"}}"#
+                ),
             ),
             (
                 Fault::GpuThermal {

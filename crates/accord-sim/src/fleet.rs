@@ -1,7 +1,7 @@
 //! [`SimFleet`]: the simulated provider behind the [`InfraDriver`] trait.
 //!
 //! The fleet is a thin concurrent shell around the pure state machines in
-//! `lifecycle` and [`crate::faults`]: each call takes the state lock, applies one
+//! `lifecycle`, `control_plane`, `repair`, `impacts` and [`crate::faults`]: each call takes the state lock, applies one
 //! function, saves the state file when something changed, queues the resulting events for
 //! delivery and releases the lock. A scheduler task wakes when the earliest pending transition
 //! falls due and completes it the same way.
@@ -27,7 +27,7 @@ use accord_core::{
     ids::{ClusterId, NodeId, NodePoolId},
     infra::{
         Catalog, ControlPlaneRequest, InfraDriver, InfraError, InfraEventSink, InfraFuture,
-        InfraSnapshot, NodeRequest, RepairRequest,
+        InfraSnapshot, Mitigation, NodeRequest, RepairRequest,
     },
     validation::KubeVersion,
 };
@@ -37,9 +37,11 @@ use tokio::sync::Notify;
 
 use crate::{
     catalog::default_catalog,
+    control_plane,
     delivery::{self, Delivery, DeliveryQueue},
     error::{SimError, chain},
     faults::{self, Fault},
+    impacts,
     lifecycle::{self, Ctx},
     repair,
     state::{self, FleetState, Instance},
@@ -409,7 +411,7 @@ impl InfraDriver for SimFleet {
 
     fn ensure_control_plane(&self, req: ControlPlaneRequest) -> InfraFuture<'_, ()> {
         Box::pin(async move {
-            self.operate(|state, ctx| lifecycle::ensure_control_plane(state, ctx, req))
+            self.operate(|state, ctx| control_plane::ensure_control_plane(state, ctx, req))
         })
     }
 
@@ -420,14 +422,14 @@ impl InfraDriver for SimFleet {
     ) -> InfraFuture<'_, ()> {
         Box::pin(async move {
             self.operate(|state, ctx| {
-                lifecycle::upgrade_control_plane(state, ctx, cluster, version)
+                control_plane::upgrade_control_plane(state, ctx, cluster, version)
             })
         })
     }
 
     fn delete_control_plane(&self, cluster: ClusterId) -> InfraFuture<'_, ()> {
         Box::pin(async move {
-            self.operate(|state, ctx| lifecycle::delete_control_plane(state, ctx, cluster))
+            self.operate(|state, ctx| control_plane::delete_control_plane(state, ctx, cluster))
         })
     }
 
@@ -457,5 +459,24 @@ impl InfraDriver for SimFleet {
 
     fn repair_node(&self, req: RepairRequest) -> InfraFuture<'_, ()> {
         Box::pin(async move { self.operate(|state, ctx| repair::repair_node(state, ctx, req)) })
+    }
+
+    fn replace_replica(&self, cluster: ClusterId, replica: String) -> InfraFuture<'_, ()> {
+        Box::pin(async move {
+            self.operate(|state, ctx| control_plane::replace_replica(state, ctx, cluster, &replica))
+        })
+    }
+
+    fn mitigate(
+        &self,
+        cluster: ClusterId,
+        component: String,
+        mitigation: Mitigation,
+    ) -> InfraFuture<'_, ()> {
+        Box::pin(async move {
+            self.operate(|state, ctx| {
+                impacts::mitigate(state, ctx, cluster, &component, mitigation)
+            })
+        })
     }
 }

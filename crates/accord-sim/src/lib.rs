@@ -13,8 +13,11 @@
 //! - [`run_agents`] ([`agent`]): per-node telemetry samples on `accord.tel.<cluster>.<node>`.
 //!
 //! Internals: `state` (the fleet as data, persistence), `lifecycle` (the state machines as pure
-//! functions), `repair` (node repairs: GPU reset, reboot), `placement` (failure domains, IPs),
-//! `delivery` (ordered event delivery).
+//! functions, completing transitions as they fall due), `control_plane` (control planes:
+//! creation, upgrades, replacing a replica that is down, deletion), `repair` (node repairs: GPU
+//! reset, reboot), `impacts` (customer components degrading the control plane or the fabric,
+//! and the provider's mitigations), `placement` (failure domains, IPs), `delivery` (ordered
+//! event delivery).
 //!
 //! Invariants: every operation is idempotent by the id it names; events reach the subscriber in
 //! the order the state changed, including those emitted before anyone subscribed; no task
@@ -22,11 +25,13 @@
 
 pub mod agent;
 pub mod catalog;
+mod control_plane;
 mod delivery;
 mod error;
 pub mod fault_server;
 pub mod faults;
 pub mod fleet;
+mod impacts;
 mod lifecycle;
 mod placement;
 mod repair;

@@ -9,10 +9,10 @@
 //! (`NodeDrained`); any phase `→ Terminating → removed` (`NodeTerminated`). A node that is up
 //! may also run one repair at a time ([`crate::repair`]); terminating it stops the repair.
 //!
-//! Control plane: three replicas `Provisioning → Running` in parallel; an upgrade moves one
-//! replica at a time `Running → Upgrading → Running@new`, and starts the next only when every
-//! replica is Running again (invariant: an upgrade never has more than one replica out of
-//! service; a replica that is Down pauses it). Deletion ends with `ControlPlaneDeleted`.
+//! Control planes live in [`crate::control_plane`] (creation, upgrades, replica replacement,
+//! deletion), customer components' impacts and the provider's mitigations in
+//! [`crate::impacts`]; this module completes their transitions as they fall due, with every
+//! other one, in due order.
 //!
 //! Idempotency: every operation is keyed by the id it names. Repeating one that is done or in
 //! progress changes nothing; deleting, draining or terminating something absent emits the final
@@ -20,18 +20,14 @@
 
 use accord_core::{
     ids::{ClusterId, NodeId},
-    infra::{
-        CONTROL_PLANE_REPLICAS, Catalog, ControlPlaneRequest, InfraError, InfraEvent,
-        InfraSnapshot, NodeRequest, ReplicaState,
-    },
-    validation::KubeVersion,
+    infra::{Catalog, ImpactKind, InfraError, InfraEvent, InfraSnapshot, NodeRequest},
 };
 use rand::{Rng, rngs::StdRng};
 
 use crate::{
     catalog::{ib_port_count, is_gpu},
-    placement, repair,
-    state::{ControlPlane, FleetState, GpuState, IbPort, Instance, Phase, Replica},
+    control_plane, impacts, placement, repair,
+    state::{FleetState, GpuState, IbPort, Instance, Phase},
     timing::{Operation, Timing},
 };
 
@@ -73,164 +69,14 @@ impl<'a> Ctx<'a> {
     }
 }
 
-fn replica_event(cp: &ControlPlane, replica: &Replica) -> InfraEvent {
-    InfraEvent::ReplicaChanged {
-        cluster: cp.cluster,
-        replica: replica.name.clone(),
-        failure_domain: replica.failure_domain.clone(),
-        state: replica.state,
-        version: replica.version,
-    }
-}
-
-fn region_names(catalog: &Catalog) -> String {
+/// The catalogue's region names, for messages.
+pub(crate) fn region_names(catalog: &Catalog) -> String {
     catalog
         .regions
         .iter()
         .map(|r| r.name.as_str())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Creates the control plane if absent. An existing one is left as it is (a different version
-/// in the request does not upgrade it: that is [`upgrade_control_plane`]).
-pub(crate) fn ensure_control_plane(
-    state: &mut FleetState,
-    ctx: &mut Ctx<'_>,
-    req: ControlPlaneRequest,
-) -> Result<(), InfraError> {
-    let region = ctx.catalog.region(&req.region).ok_or_else(|| {
-        InfraError::Invalid(format!(
-            "unknown region {:?} (regions: {})",
-            req.region,
-            region_names(ctx.catalog)
-        ))
-    })?;
-    if let Some(cp) = state.control_planes.get(&req.cluster) {
-        if cp.delete_due_ms.is_some() {
-            return Err(InfraError::Unavailable(format!(
-                "the control plane of cluster {} is being deleted",
-                req.cluster
-            )));
-        }
-        return Ok(());
-    }
-    let domains = placement::replica_domains(
-        state,
-        &region.failure_domains,
-        CONTROL_PLANE_REPLICAS,
-    )
-    .ok_or_else(|| {
-        InfraError::Invalid(format!(
-            "region {} has {} failure domains; a control plane needs {CONTROL_PLANE_REPLICAS}",
-            region.name,
-            region.failure_domains.len()
-        ))
-    })?;
-    let mut replicas = Vec::with_capacity(domains.len());
-    for (index, failure_domain) in domains.into_iter().enumerate() {
-        replicas.push(Replica {
-            name: format!("cp-{index}"),
-            failure_domain,
-            state: ReplicaState::Provisioning,
-            version: req.version,
-            due_ms: Some(ctx.due(Operation::ReplicaProvision)),
-        });
-    }
-    let cp = ControlPlane {
-        cluster: req.cluster,
-        region: req.region,
-        version: req.version,
-        target: None,
-        replicas,
-        delete_due_ms: None,
-    };
-    for replica in &cp.replicas {
-        ctx.emit(replica_event(&cp, replica));
-    }
-    state.control_planes.insert(cp.cluster, cp);
-    ctx.changed = true;
-    Ok(())
-}
-
-/// Starts (or confirms) a rolling upgrade to `version`.
-pub(crate) fn upgrade_control_plane(
-    state: &mut FleetState,
-    ctx: &mut Ctx<'_>,
-    cluster: ClusterId,
-    version: KubeVersion,
-) -> Result<(), InfraError> {
-    let cp = state.control_planes.get_mut(&cluster).ok_or_else(|| {
-        InfraError::Invalid(format!("cluster {cluster} has no control plane to upgrade"))
-    })?;
-    if cp.delete_due_ms.is_some() {
-        return Err(InfraError::Invalid(format!(
-            "the control plane of cluster {cluster} is being deleted"
-        )));
-    }
-    match cp.target {
-        Some(target) if target == version => return Ok(()),
-        Some(target) => {
-            return Err(InfraError::Invalid(format!(
-                "cluster {cluster} is already upgrading to {target}"
-            )));
-        }
-        None if cp.version == version => return Ok(()),
-        None if version < cp.version => {
-            return Err(InfraError::Invalid(format!(
-                "cluster {cluster} runs {}; downgrading to {version} is not possible",
-                cp.version
-            )));
-        }
-        None => {}
-    }
-    cp.target = Some(version);
-    ctx.changed = true;
-    advance_upgrade(cp, ctx);
-    Ok(())
-}
-
-/// Moves an upgrade on: when every replica is Running, the next one still on the old version
-/// starts upgrading; when none is left, the upgrade is complete.
-pub(crate) fn advance_upgrade(cp: &mut ControlPlane, ctx: &mut Ctx<'_>) {
-    let Some(target) = cp.target else { return };
-    if cp.delete_due_ms.is_some() || cp.replicas.iter().any(|r| r.state != ReplicaState::Running) {
-        return;
-    }
-    let Some(index) = cp.replicas.iter().position(|r| r.version != target) else {
-        cp.version = target;
-        cp.target = None;
-        ctx.changed = true;
-        return;
-    };
-    let replica = &mut cp.replicas[index];
-    replica.state = ReplicaState::Upgrading;
-    replica.due_ms = Some(ctx.due(Operation::ReplicaUpgrade));
-    let event = replica_event(cp, &cp.replicas[index]);
-    ctx.emit(event);
-    ctx.changed = true;
-}
-
-/// Starts deleting a control plane; absent → `ControlPlaneDeleted` at once.
-pub(crate) fn delete_control_plane(
-    state: &mut FleetState,
-    ctx: &mut Ctx<'_>,
-    cluster: ClusterId,
-) -> Result<(), InfraError> {
-    let Some(cp) = state.control_planes.get_mut(&cluster) else {
-        ctx.emit(InfraEvent::ControlPlaneDeleted { cluster });
-        return Ok(());
-    };
-    if cp.delete_due_ms.is_some() {
-        return Ok(());
-    }
-    cp.delete_due_ms = Some(ctx.due(Operation::ControlPlaneDelete));
-    cp.target = None;
-    for replica in &mut cp.replicas {
-        replica.due_ms = None;
-    }
-    ctx.changed = true;
-    Ok(())
 }
 
 /// Starts provisioning a node unless one with this id exists.
@@ -392,12 +238,13 @@ pub(crate) fn refresh_readiness(instance: &mut Instance, ctx: &mut Ctx<'_>) {
 }
 
 /// Something with a due time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Due {
     ControlPlaneDeleted(ClusterId),
     Replica(ClusterId, usize),
     Instance(NodeId),
     Repair(NodeId),
+    Mitigation(ClusterId, String, ImpactKind),
 }
 
 fn due_items(state: &FleetState) -> Vec<(i64, Due)> {
@@ -419,6 +266,11 @@ fn due_items(state: &FleetState) -> Vec<(i64, Due)> {
         }
     }
     items.extend(repair::due(state).map(|(due, node)| (due, Due::Repair(node))));
+    items.extend(
+        impacts::due(state).map(|(due, cluster, component, kind)| {
+            (due, Due::Mitigation(cluster, component, kind))
+        }),
+    );
     items
 }
 
@@ -453,30 +305,12 @@ fn complete(state: &mut FleetState, ctx: &mut Ctx<'_>, item: Due) {
     match item {
         Due::ControlPlaneDeleted(cluster) => {
             state.control_planes.remove(&cluster);
+            impacts::forget_cluster(state, cluster);
             ctx.emit(InfraEvent::ControlPlaneDeleted { cluster });
         }
-        Due::Replica(cluster, index) => {
-            let Some(cp) = state.control_planes.get_mut(&cluster) else {
-                return;
-            };
-            let target = cp.target;
-            let Some(replica) = cp.replicas.get_mut(index) else {
-                return;
-            };
-            replica.due_ms = None;
-            match replica.state {
-                ReplicaState::Provisioning => replica.state = ReplicaState::Running,
-                ReplicaState::Upgrading => {
-                    replica.state = ReplicaState::Running;
-                    if let Some(target) = target {
-                        replica.version = target;
-                    }
-                }
-                ReplicaState::Running | ReplicaState::Down => return,
-            }
-            let event = replica_event(cp, &cp.replicas[index]);
-            ctx.emit(event);
-            advance_upgrade(cp, ctx);
+        Due::Replica(cluster, index) => control_plane::complete_replica(state, ctx, cluster, index),
+        Due::Mitigation(cluster, component, kind) => {
+            impacts::complete_mitigation(state, ctx, cluster, &component, kind);
         }
         Due::Instance(node) => {
             let Some(instance) = state.instances.get_mut(&node) else {
@@ -557,6 +391,7 @@ pub(crate) fn snapshot(state: &FleetState) -> InfraSnapshot {
             })
             .collect(),
         repairs: repair::observed(state),
+        impacts: impacts::observed(state),
     }
 }
 
@@ -568,11 +403,15 @@ pub(crate) fn ip_in_use(state: &FleetState, ip: std::net::Ipv4Addr) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use accord_core::ids::{NodePoolId, ProjectId};
+    use accord_core::{
+        ids::{NodePoolId, ProjectId},
+        infra::ControlPlaneRequest,
+        validation::KubeVersion,
+    };
     use rand::SeedableRng;
 
     use super::*;
-    use crate::catalog::default_catalog;
+    use crate::{catalog::default_catalog, control_plane::ensure_control_plane};
 
     fn v(s: &str) -> KubeVersion {
         s.parse().unwrap()
@@ -613,58 +452,6 @@ mod tests {
             events.extend(step(state, rng, due, complete_due));
         }
         events
-    }
-
-    #[test]
-    fn upgrade_waits_for_every_replica_and_rolls_one_at_a_time() {
-        let mut state = FleetState::default();
-        let mut rng = StdRng::seed_from_u64(3);
-        let cluster = ClusterId::generate();
-        let req = ControlPlaneRequest {
-            cluster,
-            region: "us-east1".into(),
-            version: v("1.31"),
-        };
-        let events = step(&mut state, &mut rng, 0, |s, c| {
-            ensure_control_plane(s, c, req).unwrap();
-        });
-        assert_eq!(events.len(), 3);
-        // Upgrade requested while provisioning: nothing starts yet.
-        let events = step(&mut state, &mut rng, 1, |s, c| {
-            upgrade_control_plane(s, c, cluster, v("1.32")).unwrap();
-        });
-        assert!(events.is_empty());
-        let events = run_until_idle(&mut state, &mut rng);
-        let states: Vec<(String, ReplicaState, KubeVersion)> = events
-            .iter()
-            .filter_map(|e| match e {
-                InfraEvent::ReplicaChanged {
-                    replica,
-                    state,
-                    version,
-                    ..
-                } => Some((replica.clone(), *state, *version)),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(states.len(), 3 + 6, "{states:?}");
-        let rolled = &states[3..];
-        for (i, pair) in rolled.chunks(2).enumerate() {
-            let name = format!("cp-{i}");
-            assert_eq!(pair[0], (name.clone(), ReplicaState::Upgrading, v("1.31")));
-            assert_eq!(pair[1], (name, ReplicaState::Running, v("1.32")));
-        }
-        let cp = &state.control_planes[&cluster];
-        assert_eq!((cp.version, cp.target), (v("1.32"), None));
-        // Repeating the upgrade is a no-op; a downgrade is refused.
-        let events = step(&mut state, &mut rng, 0, |s, c| {
-            upgrade_control_plane(s, c, cluster, v("1.32")).unwrap();
-            assert!(matches!(
-                upgrade_control_plane(s, c, cluster, v("1.31")),
-                Err(InfraError::Invalid(_))
-            ));
-        });
-        assert!(events.is_empty());
     }
 
     #[test]

@@ -10,15 +10,20 @@
 //!
 //! Every repair ends with one `RepairFinished`. A repair that cannot start (node absent, not up,
 //! down after a failed reboot for a reset, another repair running, no such GPU) finishes at once
-//! with `ok: false`. `fail-next-repairs` makes a repair fail at its last step (a failed reboot
+//! with `ok: false`. The one exception to "another repair running": a `reboot-node` requested
+//! while a `reset-gpu` runs (or hangs) on the node supersedes it — the reset finishes with
+//! `ok: false`, `"superseded by reboot <id>"`, and the reboot starts (a reboot does everything a
+//! reset would, and a hung reset must not block the next rung of the caller's ladder). A second
+//! reset, or anything while a reboot runs, is refused. `fail-next-repairs` makes a repair fail at its last step (a failed reboot
 //! leaves the machine down: `stuck_down`); `hang-next-repairs` makes it stop after reporting its
-//! first step: it then holds the node's repair slot until the node is terminated.
+//! first step: it then holds the node's repair slot until the node is terminated (or, for a
+//! reset, until a reboot supersedes it).
 //!
 //! Invariants:
 //! - Idempotent by id, fleet-wide: a running id changes nothing; a finished id re-emits its
 //!   `RepairFinished` and redoes nothing (an id finished at once on an absent node is not kept,
 //!   so it fails the same way again).
-//! - One repair per instance at a time; finished ones are kept (the newest
+//! - One repair per instance at a time (a superseded reset finishes before the reboot starts); finished ones are kept (the newest
 //!   [`MAX_FINISHED_REPAIRS`]) and go with the instance.
 //! - Counters only grow: a repair clears fault *state* (XID last seen, off the bus, thermal
 //!   override, link down), never a counter. A row-remap failure stays (it is recorded in the
@@ -118,6 +123,18 @@ pub(crate) fn repair_node(
         });
         return Ok(());
     };
+    // A caller's ladder climbs reset → reboot after a step timeout: the reboot must not wait
+    // for a reset that hangs (the reboot does everything the reset would).
+    if req.action == RepairAction::RebootNode
+        && instance.phase.is_up()
+        && instance
+            .repair
+            .as_ref()
+            .is_some_and(|r| matches!(r.action, RepairAction::ResetGpu { .. }))
+    {
+        let detail = format!("superseded by reboot {}", bounded_id(&req.id));
+        finish_running(instance, ctx, false, detail);
+    }
     if let Some(refusal) = refusal(instance, &req.action) {
         finish(instance, ctx, req.id, req.action, false, refusal);
         return Ok(());

@@ -11,6 +11,9 @@
 //! - A control plane's replicas sit in pairwise distinct failure domains.
 //! - The state file is replaced atomically (write a sibling temp file, fsync, rename), so a crash
 //!   leaves either the old or the new state, never a torn one.
+//! - At most one impact per (cluster, component, kind); an impact exists only while its cluster's
+//!   control plane does, and is either degrading (perhaps with a mitigation under way) or
+//!   mitigated.
 //! - An instance runs at most one repair at a time and keeps at most [`MAX_FINISHED_REPAIRS`]
 //!   finished ones (the newest); they go with the instance when it is removed.
 //! - Fields added after version 1 carry `#[serde(default)]`, so older state files still load.
@@ -25,7 +28,7 @@ use std::{
 
 use accord_core::{
     ids::{ClusterId, NodeId, NodePoolId, ProjectId},
-    infra::{RepairAction, ReplicaState},
+    infra::{ImpactKind, ImpactState, RepairAction, ReplicaState},
     validation::KubeVersion,
 };
 use ipnet::Ipv4Net;
@@ -58,6 +61,9 @@ pub(crate) struct FleetState {
     /// How many upcoming repairs stop reporting after their first step (`hang-next-repairs`).
     #[serde(default)]
     pub hang_next_repairs: u32,
+    /// Customer components degrading a control plane or the fabric, in the order they started.
+    #[serde(default)]
+    pub impacts: Vec<Impact>,
 }
 
 impl Default for FleetState {
@@ -70,6 +76,7 @@ impl Default for FleetState {
             fail_next_provisions: 0,
             fail_next_repairs: 0,
             hang_next_repairs: 0,
+            impacts: Vec::new(),
         }
     }
 }
@@ -341,6 +348,20 @@ impl Default for IbPort {
     }
 }
 
+/// A customer component's impact on a cluster ([`crate::impacts`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Impact {
+    pub cluster: ClusterId,
+    /// The customer's component (a Kubernetes-style name).
+    pub component: String,
+    pub kind: ImpactKind,
+    /// Degrading or mitigated (a cleared impact is removed).
+    pub state: ImpactState,
+    /// When the provider's mitigation, under way, takes effect (Unix ms).
+    #[serde(default)]
+    pub mitigation_due_ms: Option<i64>,
+}
+
 /// A cluster's control plane.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ControlPlane {
@@ -499,6 +520,7 @@ mod tests {
         fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
         let state = load(&path).unwrap();
         assert_eq!((state.fail_next_repairs, state.hang_next_repairs), (0, 0));
+        assert!(state.impacts.is_empty());
         let instance = &state.instances[&node.parse::<NodeId>().unwrap()];
         assert!(instance.repair.is_none() && instance.finished_repairs.is_empty());
         assert!(!instance.stuck_down);

@@ -47,11 +47,18 @@ pub enum Operation {
     GpuNodeBoot,
     /// A CPU-only instance booting up to a Ready kubelet.
     CpuNodeBoot,
+    /// Exempting the API server from a failing admission webhook (a `failurePolicy: Ignore`
+    /// override rolled to every API server).
+    BypassWebhook,
+    /// Moving a flooding client into its own low API Priority and Fairness level.
+    ThrottleClient,
+    /// Rate-limiting a workload's InfiniBand traffic to its share on every port of the cluster.
+    IsolateFabricTraffic,
 }
 
 impl Operation {
     /// Every operation, for tables and tests.
-    pub const ALL: [Operation; 15] = [
+    pub const ALL: [Operation; 18] = [
         Operation::ReplicaProvision,
         Operation::ReplicaUpgrade,
         Operation::ControlPlaneDelete,
@@ -67,6 +74,9 @@ impl Operation {
         Operation::NodePowerCycle,
         Operation::GpuNodeBoot,
         Operation::CpuNodeBoot,
+        Operation::BypassWebhook,
+        Operation::ThrottleClient,
+        Operation::IsolateFabricTraffic,
     ];
 
     /// The unscaled duration, without jitter.
@@ -87,6 +97,9 @@ impl Operation {
             Operation::NodePowerCycle => 15,
             Operation::GpuNodeBoot => 180,
             Operation::CpuNodeBoot => 60,
+            Operation::BypassWebhook => 5,
+            Operation::ThrottleClient => 5,
+            Operation::IsolateFabricTraffic => 20,
         })
     }
 }

@@ -6,14 +6,46 @@
 //! `title_boost` times). A second, tiny pass over the `component` field finds the rules, add-ons
 //! and layers it names. Then, in this order:
 //!
-//! 1. **A customer component breaks the control plane.** The `breaks-control-plane` rule's
-//!    anchors (`requires`: the API server, etcd, kubectl, an admission webhook call …) are in the
-//!    ticket, its symptom patterns score at least `symptom_min`, and a customer component is
-//!    named: a rule with a customer-owned `kind` (service mesh, webhook, operator …) scores at
-//!    least `culprit_min` or is named by the `component` field, or a name from
-//!    `context.customer_components` appears in the text or the field. The answer is
-//!    Customer-Owned with `restore-control-plane` and `notify-customer`: the provider restores
-//!    baseline health and does not debug the component.
+//! 1. **A customer component breaks the control plane or the fabric.** Two paths, tried in this
+//!    order: the `breaks-control-plane` rule (the API server, etcd, the control plane) and the
+//!    `breaks-fabric` rule (the InfiniBand fabric). A path applies when its rule's anchors
+//!    (`requires`) are in the ticket, its symptom patterns (failing, timing out, rejecting,
+//!    degraded, congested …) score at least `symptom_min`, and a customer component is named
+//!    **and** blamed, by the cue phrases of the rule's `blame:` section:
+//!    - *named*: an `owned` phrase (`our operator`, `the webhook we deployed`, `our training
+//!      job`), a rule with a customer-owned `kind` scoring at least `culprit_min` (a product
+//!      name: Kyverno, Istio … — not when a `provider_installed` phrase says the provider
+//!      installed what is named), or a *declared* component: a name from
+//!      `context.customer_components` in the text or the `component` field, a `kind` rule the
+//!      `component` field names, or an `in_path` phrase (a customer component in the request
+//!      path of what fails: `our admission webhook`, `the gatekeeper we installed`);
+//!    - *blamed*: a `causes` phrase (`since we installed`, `caused by our`, `failed calling
+//!      webhook`); or word order — an `agents` verb (`flooding`, `saturating`) at most
+//!      [`AGENT_WINDOW_WORDS`] words after an `owned` phrase or a product name (`our operator is
+//!      flooding`, `our pretraining job is the noisy neighbour`; not `the API is flooded … our
+//!      operator`); or, for a declared component, no `victims` phrase (`cannot reconcile`,
+//!      `because the API server`): the platform or the customer already said the component is
+//!      theirs and the control plane is degraded. Weaker, inferred causes blame only when no
+//!      victim cue is present: a `back_refs` phrase (`since then`, `ever since`) at most
+//!      [`BACK_REF_WINDOW_WORDS`] words after a `changes` phrase (`we installed Linkerd.
+//!      Since then …`), or a `co_occurrence` phrase (`when our`, `every time our`) followed
+//!      within [`CO_OCCURRENCE_WINDOW_WORDS`] words by a symptom weighing `symptom_min` alone
+//!      (`when our job does its all-to-all, other teams' jobs slow down`). A `denials` phrase
+//!      (`nothing changed on our side`), or an owned phrase right after a `negations` phrase
+//!      (`we don't run any operators of our own`), blames nothing. Owned phrases also come from
+//!      an `owners` word with a `subjects` noun at most [`AGENT_WINDOW_WORDS`] words after it
+//!      (`our 1024-GPU pretraining job`); a victim cue ends the turn of the component named
+//!      before it (`our job is the victim of a noisy neighbour`). The cues live in
+//!      the private module `engine/blame.rs`.
+//!
+//!    The answer is the path's rule, Customer-Owned with `restore-control-plane` and
+//!    `notify-customer`: the provider restores baseline health (for the fabric: isolates the
+//!    traffic) and does not debug the component.
+//!
+//!    When a path's symptoms are present and a victim, denial or provider-installed cue explains
+//!    the component it names, the rules with a `kind` (customer-installed components) do not
+//!    compete in the score (4): "the API server is flooded and our operator cannot reconcile" is
+//!    about the API server, not the operator.
 //! 2. **An add-on the context marks customer-owned or shared is the subject.** The add-on is
 //!    named by the `component` field or in the text. Customer-owned → the `addon-customer-owned`
 //!    rule (the customer modified or replaced it), unless the best text rule is a
@@ -35,20 +67,27 @@
 //! have fixed confidences (0.95 when the field names the add-on, 0.85 from the text; 0.6–1 by
 //! symptom strength for path 1). `needs_review` is set, and `manual-triage` appended to the
 //! actions, when confidence is below `review_below`, for the fallback, and when the text shows
-//! control-plane symptoms while the context lists customer components the ticket does not name
-//! (the category then stays the text's, but a human should check whether one is the cause).
+//! the symptoms of a path 1 that did not apply while the context lists customer components, or
+//! the ticket names a customer component without a cause or a victim cue (the category then
+//! stays the text's, but a human should check whether the component is the cause).
 //!
 //! Cost: one `String` for the normalised text (plus one for a component field), two small
-//! vectors sized by the rule and pattern counts, and the answer's ticket id; the rest of the
-//! answer shares the rule set's strings.
+//! vectors sized by the rule and pattern counts, and the answer's ticket id; the blame cues are
+//! fixed-size state updated during the same automaton pass; the rest of the answer shares the
+//! rule set's strings.
 
 use std::{cmp::Ordering, sync::Arc};
 
 use accord_core::responsibility::Component;
 
+mod blame;
+
+pub use blame::{AGENT_WINDOW_WORDS, BACK_REF_WINDOW_WORDS, CO_OCCURRENCE_WINDOW_WORDS};
+use blame::{Blame, BlameScan};
+
 use crate::{
     matcher::{normalise, normalise_into},
-    rules::{Addon, HintTarget, Rule, RuleSet, TextTarget, Trigger},
+    rules::{Addon, BREAKS_PATHS, HintTarget, Rule, RuleSet, TextTarget, Trigger},
     ticket::{AddonOwnership, Category, Classification, RuleRef, Ticket},
 };
 
@@ -77,6 +116,7 @@ struct Scan {
     rules: Vec<RuleScore>,
     text_addons: u64,
     hint_addons: u64,
+    blame: [BlameScan; BREAKS_PATHS.len()],
 }
 
 /// The best scoring rule and the best score of another category.
@@ -91,22 +131,34 @@ impl RuleSet {
     /// precedence.
     pub fn classify(&self, ticket: &Ticket) -> Classification {
         let scan = self.scan(ticket);
-        let ranking = self.rank(&scan);
-        let symptoms = self.control_plane_symptoms(&scan);
-        if symptoms.is_some()
-            && let Some(answer) = self.breaks_control_plane(ticket, &scan, symptoms)
-        {
-            return answer;
+        let mut symptoms_seen = false;
+        let mut unexplained = false;
+        let mut exonerated = false;
+        for path in 0..BREAKS_PATHS.len() {
+            let Some((index, symptoms)) = self.breaks_symptoms(&scan, path) else {
+                continue;
+            };
+            symptoms_seen = true;
+            match self.blame(ticket, &scan, path) {
+                Blame::Blamed => return self.breaks_answer(ticket, index, symptoms),
+                Blame::NotBlamed { explained } => {
+                    unexplained |= !explained;
+                    exonerated |= explained;
+                }
+                Blame::NoneNamed => {}
+            }
         }
+        // A customer component the ticket says suffers from (or has nothing to do with) the
+        // failure is not its subject: the rules about customer-installed components sit out.
+        let ranking = self.rank(&scan, exonerated);
         if let Some(answer) = self.addon_path(ticket, &scan, ranking) {
             return answer;
         }
-        let unnamed_customer_components = symptoms.is_some()
-            && ticket
-                .context
-                .as_ref()
-                .is_some_and(|c| !c.customer_components.is_empty());
-        self.by_score(ticket, ranking, unnamed_customer_components)
+        let listed = ticket
+            .context
+            .as_ref()
+            .is_some_and(|c| !c.customer_components.is_empty());
+        self.by_score(ticket, ranking, symptoms_seen && (listed || unexplained))
     }
 
     fn scan(&self, ticket: &Ticket) -> Scan {
@@ -118,22 +170,53 @@ impl RuleSet {
         let mut rules = vec![RuleScore::default(); self.rules.len()];
         let mut seen = vec![0u64; self.text_index.len().div_ceil(64)];
         let mut text_addons = 0u64;
+        let mut blame = [BlameScan::default(); BREAKS_PATHS.len()];
+        let mut product_end: Option<usize> = None;
         let boost = self.settings.title_boost;
+        let symptom_min = self.settings.symptom_min;
         self.text_index
-            .for_each_match(&text, |pattern, start, targets| {
+            .for_each_match(&text, |pattern, start, end, targets| {
                 let (word, bit) = (pattern / 64, 1u64 << (pattern % 64));
-                match seen.get_mut(word) {
-                    Some(w) if *w & bit == 0 => *w |= bit,
-                    _ => return,
-                }
+                // Scores count a pattern once; positions (for the blame cues' word order) are
+                // noted at every occurrence.
+                let first = match seen.get_mut(word) {
+                    Some(w) if *w & bit == 0 => {
+                        *w |= bit;
+                        true
+                    }
+                    Some(_) => false,
+                    None => return,
+                };
                 // `start` is the space before the first word: the word is in the title when the
                 // character after that space is.
                 let factor = if start + 1 < title_end { boost } else { 1.0 };
                 for target in targets {
                     match *target {
-                        TextTarget::Score { rule, weight } => {
-                            if let Some(r) = rules.get_mut(usize::from(rule)) {
+                        TextTarget::Score {
+                            rule,
+                            weight,
+                            culprit,
+                        } => {
+                            if culprit {
+                                product_end = Some(end);
+                            }
+                            if weight >= symptom_min {
+                                let rule = Some(usize::from(rule));
+                                for (b, _) in blame
+                                    .iter_mut()
+                                    .zip(self.breaks)
+                                    .filter(|(_, r)| *r == rule)
+                                {
+                                    b.note_strong_symptom(start, &text);
+                                }
+                            }
+                            if first && let Some(r) = rules.get_mut(usize::from(rule)) {
                                 r.text += weight * factor;
+                            }
+                        }
+                        TextTarget::Blame { path, cue } => {
+                            if let Some(b) = blame.get_mut(usize::from(path)) {
+                                b.note(cue, start, end, product_end, &text);
                             }
                         }
                         TextTarget::Anchor { rule } => {
@@ -149,7 +232,7 @@ impl RuleSet {
         let mut hint_addons = 0u64;
         let hint = ticket.component.as_deref().map(normalise);
         if let Some(hint) = &hint {
-            self.hint_index.for_each_match(hint, |_, _, targets| {
+            self.hint_index.for_each_match(hint, |_, _, _, targets| {
                 for target in targets {
                     match *target {
                         HintTarget::Rule { rule } => {
@@ -176,6 +259,7 @@ impl RuleSet {
             rules,
             text_addons,
             hint_addons,
+            blame,
         }
     }
 
@@ -191,11 +275,17 @@ impl RuleSet {
         total
     }
 
-    /// Precedence 3–4 over the `text` rules.
-    fn rank(&self, scan: &Scan) -> Ranking {
+    /// Precedence 3–4 over the `text` rules; without the rules describing customer-installed
+    /// components (`kind`) when `exonerated`.
+    fn rank(&self, scan: &Scan, exonerated: bool) -> Ranking {
+        let competes = |rule: &Rule, score: &RuleScore| {
+            rule.trigger == Trigger::Text
+                && (!rule.needs_anchor || score.anchored)
+                && !(exonerated && rule.kind.is_some())
+        };
         let mut best: Option<(usize, f32)> = None;
         for (index, (rule, score)) in self.rules.iter().zip(&scan.rules).enumerate() {
-            if rule.trigger != Trigger::Text || (rule.needs_anchor && !score.anchored) {
+            if !competes(rule, score) {
                 continue;
             }
             let total = self.total(score);
@@ -217,11 +307,7 @@ impl RuleSet {
             self.rules
                 .iter()
                 .zip(&scan.rules)
-                .filter(|(r, s)| {
-                    r.trigger == Trigger::Text
-                        && r.category != category
-                        && (!r.needs_anchor || s.anchored)
-                })
+                .filter(|(r, s)| competes(r, s) && r.category != category)
                 .map(|(_, s)| self.total(s))
                 .fold(0.0, f32::max)
         });
@@ -231,49 +317,26 @@ impl RuleSet {
         }
     }
 
-    /// The control-plane symptom score, when the anchors are present and it reaches
-    /// `symptom_min`.
-    fn control_plane_symptoms(&self, scan: &Scan) -> Option<f32> {
-        let index = self.breaks_control_plane?;
+    /// The breaks rule of `path` and its symptom score, when its anchors are present and the
+    /// score reaches `symptom_min`.
+    fn breaks_symptoms(&self, scan: &Scan, path: usize) -> Option<(usize, f32)> {
+        let index = (*self.breaks.get(path)?)?;
         let rule = self.rules.get(index)?;
         let score = scan.rules.get(index)?;
         let anchored = !rule.needs_anchor || score.anchored;
-        (anchored && score.text >= self.settings.symptom_min).then_some(score.text)
+        (anchored && score.text >= self.settings.symptom_min).then_some((index, score.text))
     }
 
-    /// Precedence 1.
-    fn breaks_control_plane(
-        &self,
-        ticket: &Ticket,
-        scan: &Scan,
-        symptoms: Option<f32>,
-    ) -> Option<Classification> {
-        let symptoms = symptoms?;
-        let index = self.breaks_control_plane?;
-        let named_in_rules = self.rules.iter().zip(&scan.rules).any(|(rule, score)| {
-            rule.trigger == Trigger::Text
-                && rule.kind.is_some()
-                && (score.text >= self.settings.culprit_min || score.hinted)
-        });
-        let named_from_context = ticket.context.as_ref().is_some_and(|ctx| {
-            ctx.customer_components.iter().any(|name| {
-                let name = normalise(name);
-                !name.trim().is_empty()
-                    && (scan.text.contains(&name)
-                        || scan.hint.as_ref().is_some_and(|h| h.contains(&name)))
-            })
-        });
-        if !named_in_rules && !named_from_context {
-            return None;
-        }
+    /// The answer of a breaks path: its rule, confidence 0.6–1 by symptom strength.
+    fn breaks_answer(&self, ticket: &Ticket, index: usize, symptoms: f32) -> Classification {
         let evidence = symptoms / (symptoms + self.settings.evidence_half);
-        Some(self.answer(
+        self.answer(
             ticket,
             index,
             Subject::Rule,
             round2(0.6 + 0.4 * evidence),
             false,
-        ))
+        )
     }
 
     /// Precedence 2.
@@ -479,244 +542,4 @@ fn round2(x: f32) -> f32 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{action::Action, ticket::TicketContext};
-
-    /// Two rules that tie on the word "disk", a third that ties with them on priority too.
-    const TIES: &str = r#"
-version: 7
-settings: {min_score: 1, review_below: 0}
-rules:
-  - id: sup-persistent-disk
-    category: supported
-    component: persistent-disk
-    priority: 10
-    text: Disk.
-    actions: [open-provider-incident]
-    patterns: {2: [disk], 3: [attach failed]}
-  - id: cust-storage-classes
-    category: customer-owned
-    component: storage-classes
-    priority: 5
-    text: StorageClass.
-    actions: [answer-with-checklist]
-    checklist: [a, b]
-    hints: [sc]
-    patterns: {2: [disk], 4: [storageclass]}
-  - id: cust-pvc
-    category: customer-owned
-    component: persistent-volume-claims
-    priority: 5
-    text: PVC.
-    actions: [answer-with-checklist]
-    checklist: [a, b]
-    patterns: {2: [claim]}
-  - id: cust-a-claims
-    category: customer-owned
-    component: persistent-volume-claims
-    priority: 5
-    text: Claims.
-    actions: [answer-with-checklist]
-    checklist: [a, b]
-    patterns: {2: [claim]}
-  - id: be-unclassified
-    category: best-effort
-    trigger: fallback
-    text: Unclassified.
-    actions: [advise]
-"#;
-
-    fn ties() -> RuleSet {
-        RuleSet::from_yaml_str(TIES).unwrap()
-    }
-
-    fn shipped() -> RuleSet {
-        RuleSet::shipped().unwrap()
-    }
-
-    #[test]
-    fn equal_scores_go_to_the_higher_priority_then_the_smaller_id() {
-        let set = ties();
-        let c = set.classify(&Ticket::new("t", "disk", ""));
-        assert_eq!(&*c.rule.id, "sup-persistent-disk");
-        // A tie between categories is no confidence at all.
-        assert_eq!(c.confidence, 0.0);
-
-        let c = set.classify(&Ticket::new("t", "claim", ""));
-        assert_eq!(&*c.rule.id, "cust-a-claims");
-        // Same category on both sides: the category is certain even if the rule is a tie.
-        assert!(c.confidence > 0.5, "{c:?}");
-    }
-
-    #[test]
-    fn score_beats_priority_and_hints_add_weight() {
-        let set = ties();
-        let c = set.classify(&Ticket::new("t", "disk", "storageclass"));
-        assert_eq!(&*c.rule.id, "cust-storage-classes");
-        // The component field names the rule's hint (or its component id).
-        let c = set.classify(&Ticket::new("t", "disk", "").with_component("SC"));
-        assert_eq!(&*c.rule.id, "cust-storage-classes");
-        let c = set.classify(&Ticket::new("t", "disk", "").with_component("storage-classes"));
-        assert_eq!(&*c.rule.id, "cust-storage-classes");
-    }
-
-    #[test]
-    fn title_matches_weigh_more_and_repeats_count_once() {
-        let set = ties();
-        // "disk" in the title (2 × 1.5) beats "claim" in the description (2).
-        let c = set.classify(&Ticket::new("t", "disk", "claim"));
-        assert_eq!(&*c.rule.id, "sup-persistent-disk");
-        // A log repeating a word does not outweigh one occurrence of something else.
-        let c = set.classify(&Ticket::new("t", "", "disk disk disk disk storageclass"));
-        assert_eq!(&*c.rule.id, "cust-storage-classes");
-    }
-
-    #[test]
-    fn gibberish_needs_review_with_the_fallback() {
-        for set in [ties(), shipped()] {
-            let c = set.classify(&Ticket::new("g", "asdf qwer", "zxcv uiop lorem"));
-            assert_eq!(&*c.rule.id, "be-unclassified");
-            assert_eq!(c.category, Category::BestEffort);
-            assert!(c.needs_review);
-            assert_eq!(c.confidence, 0.0);
-            assert_eq!(c.layer, None);
-            assert_eq!(c.actions.last(), Some(&Action::ManualTriage));
-        }
-    }
-
-    #[test]
-    fn customer_component_breaking_the_control_plane_is_customer_owned_with_restore_actions() {
-        let set = shipped();
-        let c = set.classify(&Ticket::new(
-            "t",
-            "kubectl apply fails since we added a validating webhook",
-            "Internal error occurred: failed calling webhook \"check.example.com\": \
-             context deadline exceeded",
-        ));
-        assert_eq!(&*c.rule.id, "cust-breaks-control-plane");
-        assert_eq!(c.category, Category::CustomerOwned);
-        assert!(c.actions.contains(&Action::RestoreControlPlane), "{c:?}");
-        assert!(c.actions.contains(&Action::NotifyCustomer), "{c:?}");
-        assert!(!c.checklist.is_empty());
-        assert!(!c.needs_review);
-
-        // The same symptoms without a customer component are the provider's.
-        let c = set.classify(&Ticket::new(
-            "t",
-            "api server returns 503",
-            "kubectl hangs, then: the server is currently unable to handle the request",
-        ));
-        assert_eq!(&*c.rule.id, "sup-control-plane-api");
-        assert_eq!(c.category, Category::Supported);
-        assert!(c.actions.contains(&Action::PageOnCall));
-        assert!(!c.needs_review);
-
-        // A component listed in the context and named in the text counts as the culprit.
-        let ctx = TicketContext::default().with_customer_component("acme-sync");
-        let c = set.classify(
-            &Ticket::new(
-                "t",
-                "api server 503",
-                "acme-sync floods the API with list calls",
-            )
-            .with_context(ctx.clone()),
-        );
-        assert_eq!(&*c.rule.id, "cust-breaks-control-plane");
-        // Listed but not named: the provider's, flagged for a human to check.
-        let c = set.classify(
-            &Ticket::new("t", "api server 503", "kubectl hangs since this morning")
-                .with_context(ctx),
-        );
-        assert_eq!(c.category, Category::Supported);
-        assert!(c.needs_review);
-    }
-
-    #[test]
-    fn customer_owned_addon_makes_its_problem_customer_owned() {
-        let set = shipped();
-        let ticket = Ticket::new(
-            "t",
-            "gpu operator driver pods crashlooping",
-            "nvidia driver daemonset fails to start on 3 nodes",
-        );
-        // Without context: the provider's GPU driver.
-        assert_eq!(set.classify(&ticket).category, Category::Supported);
-
-        let modified = ticket.clone().with_context(
-            TicketContext::default()
-                .with_addon("nvidia-gpu-operator", AddonOwnership::CustomerOwned),
-        );
-        let c = set.classify(&modified);
-        assert_eq!(&*c.rule.id, "cust-addon-modified");
-        assert_eq!(c.category, Category::CustomerOwned);
-        assert!(
-            c.rule.text.contains("nvidia-gpu-operator"),
-            "{}",
-            c.rule.text
-        );
-        assert!((2..=4).contains(&c.checklist.len()));
-
-        // Shared: still supported, and the rule text says why.
-        let shared = ticket.clone().with_context(
-            TicketContext::default().with_addon("nvidia-gpu-operator", AddonOwnership::Shared),
-        );
-        let c = set.classify(&shared);
-        assert_eq!(&*c.rule.id, "sup-addon-shared");
-        assert_eq!(c.category, Category::Supported);
-        assert_eq!(c.component.as_deref(), Some("core-addons"));
-        assert!(c.rule.text.contains("shared"), "{}", c.rule.text);
-
-        // An add-on the ticket does not mention changes nothing.
-        let unrelated = Ticket::new("t", "need more H100 quota", "raise our project GPU quota")
-            .with_context(
-                TicketContext::default().with_addon("cilium", AddonOwnership::CustomerOwned),
-            );
-        assert_ne!(set.classify(&unrelated).category, Category::CustomerOwned);
-    }
-
-    #[test]
-    fn component_field_names_the_addon_and_hardware_faults_stay_the_providers() {
-        let set = shipped();
-        let ctx = TicketContext::default().with_addon("cilium", AddonOwnership::CustomerOwned);
-        let c = set.classify(
-            &Ticket::new("t", "policies not enforced", "")
-                .with_component("Cilium")
-                .with_context(ctx),
-        );
-        assert_eq!(&*c.rule.id, "cust-addon-modified");
-        assert_eq!(c.confidence, ADDON_BY_HINT_CONFIDENCE);
-
-        let ctx = TicketContext::default()
-            .with_addon("nvidia-gpu-operator", AddonOwnership::CustomerOwned);
-        let c = set.classify(
-            &Ticket::new(
-                "t",
-                "Xid 79",
-                "GPU has fallen off the bus; we changed the gpu operator",
-            )
-            .with_context(ctx),
-        );
-        assert_eq!(c.category, Category::Supported);
-        assert_eq!(&*c.rule.id, "sup-gpu-hardware");
-    }
-
-    #[test]
-    fn classification_serialises_with_the_documented_names() {
-        let set = shipped();
-        let c = set.classify(&Ticket::new(
-            "t-1",
-            "help us tune NCCL",
-            "all-reduce busbw is low",
-        ));
-        let json = serde_json::to_value(&c).unwrap();
-        assert_eq!(json["id"], "t-1");
-        assert_eq!(json["category"], "best-effort");
-        assert_eq!(json["rule"]["id"], "be-nccl-tuning");
-        assert_eq!(json["actions"][0], "advise");
-        assert!(json["confidence"].as_f64().unwrap() > 0.0);
-        assert_eq!(json["needs_review"], false);
-        let back: Classification = serde_json::from_value(json).unwrap();
-        assert_eq!(back, c);
-    }
-}
+mod tests;

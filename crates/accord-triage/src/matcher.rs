@@ -240,13 +240,15 @@ impl<T> PatternIndex<T> {
         self.targets.is_empty()
     }
 
-    /// Calls `f(pattern id, start offset, targets)` for every occurrence of every pattern in
-    /// `haystack` (a normalised string), overlapping occurrences included, in order of their end.
-    pub fn for_each_match(&self, haystack: &str, mut f: impl FnMut(usize, usize, &[T])) {
+    /// Calls `f(pattern id, start offset, end offset, targets)` for every occurrence of every
+    /// pattern in `haystack` (a normalised string), overlapping occurrences included, in order of
+    /// their end. A match spans its padding spaces: `start` is the space before its first word,
+    /// `end` is just past the space after its last word.
+    pub fn for_each_match(&self, haystack: &str, mut f: impl FnMut(usize, usize, usize, &[T])) {
         for m in self.automaton.find_overlapping_iter(haystack) {
             let id = m.pattern().as_usize();
             if let Some(targets) = self.targets.get(id) {
-                f(id, m.start(), targets);
+                f(id, m.start(), m.end(), targets);
             }
         }
     }
@@ -305,7 +307,7 @@ mod tests {
         .unwrap();
         assert_eq!(index.len(), 3);
         let mut seen = Vec::new();
-        index.for_each_match(&normalise("the API server: 503; rapid"), |_, _, t| {
+        index.for_each_match(&normalise("the API server: 503; rapid"), |_, _, _, t| {
             seen.extend_from_slice(t)
         });
         seen.sort_unstable();

@@ -153,6 +153,14 @@ pub enum Problem {
     /// A field that this trigger does not use.
     #[error("not used by a `{0}` rule")]
     NotForTrigger(Trigger),
+    /// A special rule without an action its path needs.
+    #[error("a `{trigger}` rule must name the action `{action}`")]
+    TriggerNeedsAction {
+        /// The trigger.
+        trigger: Trigger,
+        /// The action missing.
+        action: Action,
+    },
     /// Too many or too few rules with a trigger.
     #[error("{found} `{trigger}` rules; expected {expected}")]
     TriggerCount {

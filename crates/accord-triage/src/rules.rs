@@ -19,7 +19,10 @@
 //! - actions are known, unique and include the one the category requires; Customer-Owned rules
 //!   carry a 2–4 item checklist and only they carry one;
 //! - exactly one `fallback` rule, at most one rule per special trigger, each of the category its
-//!   path assigns.
+//!   path assigns;
+//! - the `breaks-*` rules (`breaks-control-plane`, `breaks-fabric`) carry a `blame:` section with
+//!   at least one cause phrase and the actions `restore-control-plane` and `notify-customer`;
+//!   no other rule carries `blame:`.
 //!
 //! Layout: `file` (the file as serde reads it), `settings` ([`Settings`] and their ranges),
 //! `rule` ([`Rule`] and its [`Trigger`]), `compile` (validation and compilation, the checks
@@ -40,7 +43,7 @@ mod tests;
 pub use crate::rule_error::{Problem, RuleError};
 pub use rule::{Rule, Trigger};
 pub use set::RuleSet;
-pub(crate) use set::{Addon, HintTarget, TextTarget};
+pub(crate) use set::{Addon, BREAKS_PATHS, Cue, HintTarget, TextTarget};
 pub use settings::Settings;
 
 /// The rule file shipped with the service.

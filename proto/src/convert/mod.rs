@@ -1,6 +1,7 @@
 //! Conversions between wire types and domain types, and domain errors to gRPC statuses.
 
 pub mod addons;
+pub mod notifications;
 pub mod provisioner;
 pub mod remediations;
 pub mod status;

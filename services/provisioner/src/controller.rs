@@ -18,7 +18,7 @@ use accord_core::{
     cluster::ClusterPhase,
     events::DomainEvent as _,
     ids::{ClusterId, NodePoolId},
-    infra::{ControlPlaneRequest, InfraEvent, NodeRequest},
+    infra::{ControlPlaneRequest, ImpactState, InfraEvent, NodeRequest, ReplicaState},
     node::{NodeEvent, NodeState},
     nodepool::NodePoolEvent,
     remediation::RemediationEvent,
@@ -119,6 +119,9 @@ impl Provisioner {
                 version,
             })
             .await;
+        }
+        for ev in crate::handlers::resync::missed_impacts(&self.reader.clusters(None)?, &snapshot) {
+            self.on_infra(ev).await;
         }
         let mut nodes = Vec::new();
         for pool in self.reader.all_pools()? {
@@ -278,6 +281,48 @@ impl Provisioner {
                 }
             }
         }
+        // The control plane heals itself (the provider's part, no opt-in): a replica down for
+        // longer than the grace is rebuilt (the periodic resync notices the grace ending), one
+        // at a time (none while another is being built), which never lowers the
+        // number of running replicas. A replica running again may fail again later: its key is
+        // forgotten so that the next failure is acted on.
+        if cluster.status.phase != ClusterPhase::Deleting {
+            let building = cluster
+                .status
+                .control_plane
+                .iter()
+                .any(|r| r.state == ReplicaState::Provisioning);
+            for r in &cluster.status.control_plane {
+                let op = DriverOp::ReplaceReplica {
+                    cluster: id,
+                    replica: r.name.clone(),
+                };
+                let grace =
+                    time::Duration::try_from(self.replica_grace()).unwrap_or(time::Duration::MAX);
+                let due = r
+                    .down_since
+                    .is_none_or(|since| OffsetDateTime::now_utc() - since >= grace);
+                match r.state {
+                    ReplicaState::Down if !building && due => self.once(op, id),
+                    ReplicaState::Running => self.forget(&op),
+                    _ => {}
+                }
+            }
+            // A customer component degrading the control plane or the fabric: the provider's
+            // least invasive action restores baseline health; the component stays the
+            // customer's to fix.
+            for i in &cluster.status.impacts {
+                let op = DriverOp::Mitigate {
+                    cluster: id,
+                    component: i.component.clone(),
+                    mitigation: i.mitigation,
+                };
+                match i.state {
+                    ImpactState::Degrading => self.once(op, id),
+                    _ => self.forget(&op),
+                }
+            }
+        }
         // Repairs the cluster's running remediations wait for (re-issued after a restart: the
         // driver is idempotent by repair id and reports a finished one again).
         for rem in self.reader.remediations(id)? {
@@ -295,6 +340,13 @@ impl Provisioner {
         Ok(())
     }
 
+    /// Forgets that `op` was issued, so the state that asks for it again issues it again.
+    fn forget(&self, op: &DriverOp) {
+        if let Ok(mut issued) = self.issued.lock() {
+            issued.remove(&op.key());
+        }
+    }
+
     /// Runs a driver operation once per process; a failed one is forgotten so a later pass
     /// retries it.
     fn once(&self, op: DriverOp, cluster: ClusterId) {
@@ -303,7 +355,7 @@ impl Provisioner {
             let Ok(mut issued) = self.issued.lock() else {
                 return;
             };
-            if !issued.insert(key) {
+            if !issued.insert(key.clone()) {
                 return;
             }
         }
@@ -387,6 +439,7 @@ fn infra_event_kind(ev: &InfraEvent) -> &'static str {
         InfraEvent::NodeTerminated { .. } => "node-terminated",
         InfraEvent::NodeFailed { .. } => "node-failed",
         InfraEvent::RepairProgress { .. } => "repair-progress",
+        InfraEvent::ComponentImpact { .. } => "component-impact",
         InfraEvent::RepairFinished { .. } => "repair-finished",
     }
 }

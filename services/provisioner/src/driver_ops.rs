@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use accord_core::{
     ids::{ClusterId, NodeId, RemediationId},
-    infra::{ControlPlaneRequest, InfraDriver, InfraError, NodeRequest, RepairRequest},
+    infra::{ControlPlaneRequest, InfraDriver, InfraError, Mitigation, NodeRequest, RepairRequest},
     validation::KubeVersion,
 };
 
@@ -22,6 +22,17 @@ pub enum DriverOp {
     ProvisionNode(Box<NodeRequest>),
     DrainNode(NodeId),
     TerminateNode(NodeId),
+    /// Rebuild a down control-plane replica.
+    ReplaceReplica {
+        cluster: ClusterId,
+        replica: String,
+    },
+    /// Contain a customer component's impact.
+    Mitigate {
+        cluster: ClusterId,
+        component: String,
+        mitigation: Mitigation,
+    },
     /// A repair: one attempt of a remediation (AutoClusters).
     RepairNode {
         remediation: RemediationId,
@@ -31,7 +42,7 @@ pub enum DriverOp {
 }
 
 /// The identity of an operation: issuing the same key twice in one process is a no-op.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OpKey {
     EnsureControlPlane(ClusterId),
     UpgradeControlPlane(ClusterId, KubeVersion),
@@ -41,6 +52,10 @@ pub enum OpKey {
     TerminateNode(NodeId),
     /// The remediation and its attempt.
     RepairNode(RemediationId, u32),
+    /// Cluster and replica name.
+    ReplaceReplica(ClusterId, String),
+    /// Cluster, component and mitigation.
+    Mitigate(ClusterId, String, Mitigation),
 }
 
 impl DriverOp {
@@ -60,6 +75,14 @@ impl DriverOp {
                 attempt,
                 ..
             } => OpKey::RepairNode(*remediation, *attempt),
+            DriverOp::ReplaceReplica { cluster, replica } => {
+                OpKey::ReplaceReplica(*cluster, replica.clone())
+            }
+            DriverOp::Mitigate {
+                cluster,
+                component,
+                mitigation,
+            } => OpKey::Mitigate(*cluster, component.clone(), *mitigation),
         }
     }
 
@@ -73,6 +96,8 @@ impl DriverOp {
             DriverOp::DrainNode(_) => "drain-node",
             DriverOp::TerminateNode(_) => "terminate-node",
             DriverOp::RepairNode { .. } => "repair-node",
+            DriverOp::ReplaceReplica { .. } => "replace-replica",
+            DriverOp::Mitigate { .. } => "mitigate",
         }
     }
 
@@ -88,6 +113,14 @@ impl DriverOp {
             DriverOp::DrainNode(n) => driver.drain_node(n).await,
             DriverOp::TerminateNode(n) => driver.terminate_node(n).await,
             DriverOp::RepairNode { request, .. } => driver.repair_node(request).await,
+            DriverOp::ReplaceReplica { cluster, replica } => {
+                driver.replace_replica(cluster, replica).await
+            }
+            DriverOp::Mitigate {
+                cluster,
+                component,
+                mitigation,
+            } => driver.mitigate(cluster, component, mitigation).await,
         }
     }
 }

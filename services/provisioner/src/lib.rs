@@ -45,6 +45,9 @@ pub struct StartOptions {
     pub resync_interval: Duration,
     /// AutoClusters (health findings → remediations); `None`: findings are not consumed.
     pub autoclusters: Option<autoclusters::Options>,
+    /// How long a control-plane replica stays down before the provider rebuilds it (a blip
+    /// is not worth a rebuild).
+    pub replica_grace: Duration,
 }
 
 /// A started provisioner.
@@ -59,6 +62,7 @@ pub struct Running {
 pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
     let b = &opts.basics;
     let (provisioner, inputs) = Provisioner::new(b.store.clone(), opts.driver.clone(), &b.metrics);
+    provisioner.set_replica_grace(opts.replica_grace);
 
     let bootstrap = {
         let reader = provisioner.reader().clone();

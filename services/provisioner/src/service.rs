@@ -45,6 +45,8 @@ pub struct Provisioner {
     pub(crate) metrics: ProvisionerMetrics,
     /// AutoClusters, when this provisioner runs it (set once at start).
     pub(crate) autoclusters: OnceLock<AutoClusters>,
+    /// How long a replica stays down before it is rebuilt (set once at start; default 60 s).
+    pub(crate) replica_grace: OnceLock<std::time::Duration>,
 }
 
 impl Provisioner {
@@ -79,6 +81,7 @@ impl Provisioner {
             issued: Arc::new(StdMutex::new(HashSet::new())),
             metrics: ProvisionerMetrics::register(metrics),
             autoclusters: OnceLock::new(),
+            replica_grace: OnceLock::new(),
         });
         (p, ControllerInputs { infra_rx, kick_rx })
     }
@@ -86,6 +89,20 @@ impl Provisioner {
     /// Turns AutoClusters on (once; later calls change nothing and return false).
     pub fn enable_autoclusters(&self, ac: AutoClusters) -> bool {
         self.autoclusters.set(ac).is_ok()
+    }
+
+    /// Sets how long a replica stays down before it is rebuilt (once; later calls change
+    /// nothing).
+    pub fn set_replica_grace(&self, grace: std::time::Duration) {
+        let _ = self.replica_grace.set(grace);
+    }
+
+    /// How long a replica stays down before it is rebuilt.
+    pub fn replica_grace(&self) -> std::time::Duration {
+        self.replica_grace
+            .get()
+            .copied()
+            .unwrap_or(std::time::Duration::from_secs(60))
     }
 
     /// Typed reads.

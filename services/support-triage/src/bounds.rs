@@ -1,5 +1,5 @@
 //! What every support request is held to before any work is done on it: each string and each
-//! repeated field of every `accord.support.v1.Support` request against the platform's limits
+//! repeated field of every `accord.support.v1.Support` and `Notifications` request against the platform's limits
 //! ([`accord_core::limits`]). The gRPC edge ([`crate::grpc`]) calls these first, so nothing
 //! oversized reaches scoping, the read model, the classification engine or the write lock.
 //!
@@ -10,6 +10,10 @@
 //! | `description`                           | [`MAX_DESCRIPTION_BYTES`] (16 KiB)           |
 //! | `component`, `reason`, `resolution`     | [`MAX_SHORT_TEXT_BYTES`] (1 KiB)             |
 //! | `customer_components`                   | [`MAX_ITEMS`] (32) names of [`MAX_SHORT_TEXT_BYTES`] |
+//! | `url` (webhooks)                        | 2048 bytes                                   |
+//! | `kinds` (webhooks)                      | [`MAX_ITEMS`] (32) names of [`MAX_REF_BYTES`] |
+//! | `id`, `webhook`                         | [`MAX_REF_BYTES`] (253 bytes)                |
+//! | `limit` (`ListDeliveries`)              | 1000                                         |
 //!
 //! Invariant: a field over its limit is `INVALID_ARGUMENT` naming the field and the limit,
 //! never repeating the value; every violation of a request is reported at once. The checks are
@@ -75,5 +79,49 @@ pub fn close_ticket(r: &pb::CloseTicketRequest) -> Result<(), DomainError> {
     limits::text(&mut v, "project", &r.project, MAX_REF_BYTES);
     limits::text(&mut v, "ticket", &r.ticket, MAX_REF_BYTES);
     limits::text(&mut v, "resolution", &r.resolution, MAX_SHORT_TEXT_BYTES);
+    v.into_result()
+}
+
+/// Most deliveries one `ListDeliveries` answers.
+pub const MAX_DELIVERIES_LIMIT: u32 = 1000;
+
+/// `CreateWebhook`: `url` up to 2048 bytes, `kinds` up to [`MAX_ITEMS`] names.
+pub fn create_webhook(r: &pb::CreateWebhookRequest) -> Result<(), DomainError> {
+    let mut v = Violations::new();
+    limits::text(&mut v, "project", &r.project, MAX_REF_BYTES);
+    limits::text(
+        &mut v,
+        "url",
+        &r.url,
+        accord_notify::url_policy::MAX_URL_BYTES,
+    );
+    limits::text_items(&mut v, "kinds", &r.kinds, MAX_ITEMS, MAX_REF_BYTES);
+    v.into_result()
+}
+
+/// `ListWebhooks`.
+pub fn list_webhooks(r: &pb::ListWebhooksRequest) -> Result<(), DomainError> {
+    let mut v = Violations::new();
+    limits::text(&mut v, "project", &r.project, MAX_REF_BYTES);
+    v.into_result()
+}
+
+/// `DeleteWebhook`.
+pub fn delete_webhook(r: &pb::DeleteWebhookRequest) -> Result<(), DomainError> {
+    let mut v = Violations::new();
+    limits::text(&mut v, "project", &r.project, MAX_REF_BYTES);
+    limits::text(&mut v, "id", &r.id, MAX_REF_BYTES);
+    v.into_result()
+}
+
+/// `ListDeliveries`: `limit` at most [`MAX_DELIVERIES_LIMIT`].
+pub fn list_deliveries(r: &pb::ListDeliveriesRequest) -> Result<(), DomainError> {
+    let mut v = Violations::new();
+    limits::text(&mut v, "project", &r.project, MAX_REF_BYTES);
+    limits::text(&mut v, "webhook", &r.webhook, MAX_REF_BYTES);
+    limits::text(&mut v, "state", &r.state, MAX_REF_BYTES);
+    if r.limit > MAX_DELIVERIES_LIMIT {
+        v.add("limit", format!("is at most {MAX_DELIVERIES_LIMIT}"));
+    }
     v.into_result()
 }

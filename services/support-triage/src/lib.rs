@@ -15,7 +15,8 @@
 //! ([`view`]) current and open incidents ([`handlers::incidents`]; a node's incidents come
 //! from the remediation policy's decisions, with the policy's responsibility as their category:
 //! [`handlers::remediations`]); [`service`] commits every handler's decision with its
-//! `ticket.*` events through the outbox.
+//! `ticket.*` events through the outbox. [`notify`] keeps customers' webhooks and sends them
+//! signed CloudEvents about remediations and incidents (`accord.support.v1.Notifications`).
 //!
 //! Invariants: support-triage is the single writer of tickets; a ticket about a cluster is
 //! classified with that cluster's live add-on ownership, so an add-on the customer modified is
@@ -30,6 +31,7 @@ pub mod config;
 pub mod consumer;
 pub mod grpc;
 pub mod handlers;
+pub mod notify;
 pub mod rules;
 pub mod service;
 pub mod trees;
@@ -44,9 +46,12 @@ pub use classify::{
 
 use std::sync::Arc;
 
-use accord_proto::support::v1::support_server::SupportServer;
+use accord_proto::support::v1::{
+    notifications_server::NotificationsServer, support_server::SupportServer,
+};
 use accord_runtime::{Basics, ServiceHost, Started, grpc::BusAuthenticator};
 
+pub use notify::NotifySettings;
 pub use service::{SERVICE, SupportDesk};
 
 /// Everything a running support-triage needs from its host process.
@@ -54,21 +59,38 @@ pub struct StartOptions {
     pub basics: Basics,
     /// The rules (shipped, or loaded from a file by the caller).
     pub rules: RuleSet,
+    /// Customer webhook notifications (loopback allowed or not, attempt deadline).
+    pub notify: NotifySettings,
 }
 
 /// A started support-triage.
 pub type Running = Started<SupportDesk>;
 
-/// Starts support-triage on the service kit: gRPC, relay, the platform-event consumer.
+/// Starts support-triage on the service kit: gRPC (tickets and notifications), relay, the
+/// platform-event consumer, the webhook delivery loop.
 pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
     let b = &opts.basics;
-    let desk = SupportDesk::new(b.store.clone(), Arc::new(opts.rules), &b.metrics);
+    let desk = SupportDesk::with_settings(
+        b.store.clone(),
+        Arc::new(opts.rules),
+        &b.metrics,
+        catch_up::CatchUp::default(),
+        opts.notify,
+    );
+    let notifier =
+        accord_notify::Notifier::with_timeout(opts.notify.policy(), opts.notify.attempt_timeout)?;
     let api = grpc::Api::new(Arc::clone(&desk));
+    let notifications = notify::grpc::NotificationsApi::new(Arc::clone(&desk));
     ServiceHost::new(SERVICE, b)
         .api(rules::RULES, BusAuthenticator::new(b.bus.clone()), |s| {
             s.add_service(SupportServer::new(api))
+                .add_service(NotificationsServer::new(notifications))
         })
         .events(consumer::SUBSCRIPTION, Arc::clone(&desk))
+        .critical(
+            "webhook-deliveries",
+            notify::delivery_loop::run(Arc::clone(&desk), notifier, b.shutdown.clone()),
+        )
         .start(desk)
         .await
 }

@@ -13,6 +13,7 @@
 
 use std::sync::Arc;
 
+use accord_core::events::{DomainEvent as _, event_type};
 use accord_core::{
     DomainError,
     addon::AddonEvent,
@@ -30,19 +31,25 @@ use accord_runtime::{
     metrics::Metrics,
 };
 use accord_store::{Store, Versioned};
+use tokio::sync::Notify;
 
-use crate::trees::Tickets as _;
+use crate::trees::{Notifications as _, Tickets as _};
 use crate::{
     catch_up::CatchUp,
     classify::RuleSet,
     handlers::{
         Change, Ctx,
         close::close,
-        cluster_view,
+        cluster_view, impacts,
         incidents::{self, Source},
         open::{NewTicket, open, validate},
         reclassify::reclassify,
         remediations::{self, Progress},
+    },
+    notify::{
+        NotifySettings,
+        enqueue::{Notification, enqueue},
+        routes,
     },
     trees::Reader,
     view::{ClusterView, ticket_context},
@@ -76,6 +83,9 @@ pub struct SupportDesk {
     rules: Arc<RuleSet>,
     engine: Arc<Engine<TicketEvent>>,
     catch_up: CatchUp,
+    notify: NotifySettings,
+    /// Woken when a commit enqueued webhook deliveries (the delivery loop waits on it).
+    enqueued: Arc<Notify>,
 }
 
 impl SupportDesk {
@@ -90,12 +100,40 @@ impl SupportDesk {
         metrics: &Metrics,
         catch_up: CatchUp,
     ) -> Arc<Self> {
+        Self::with_settings(store, rules, metrics, catch_up, NotifySettings::default())
+    }
+
+    /// Like [`SupportDesk::with_catch_up`], with the notification settings.
+    pub fn with_settings(
+        store: Store,
+        rules: Arc<RuleSet>,
+        metrics: &Metrics,
+        catch_up: CatchUp,
+        notify: NotifySettings,
+    ) -> Arc<Self> {
         Arc::new(Self {
             reader: crate::trees::reader(store.clone()),
             rules,
             engine: Arc::new(Engine::new(SERVICE, store, metrics)),
             catch_up,
+            notify,
+            enqueued: Arc::new(Notify::new()),
         })
+    }
+
+    /// The write side.
+    pub fn engine(&self) -> &Arc<Engine<TicketEvent>> {
+        &self.engine
+    }
+
+    /// How notifications are sent.
+    pub fn notify_settings(&self) -> NotifySettings {
+        self.notify
+    }
+
+    /// Notified when a commit enqueued webhook deliveries.
+    pub fn deliveries_enqueued(&self) -> Arc<Notify> {
+        Arc::clone(&self.enqueued)
     }
 
     pub fn reader(&self) -> &Reader {
@@ -195,18 +233,44 @@ impl SupportDesk {
     pub async fn on_input(&self, input: Input, source: Source) -> Result<(), DomainError> {
         let mut w = self.engine.lock().await;
         let ctx = Ctx::new(SERVICE);
-        let change = match &input {
+        let mut change = match &input {
             Input::Cluster(ev) => {
                 let cluster = match ev {
                     ClusterEvent::Created { cluster } | ClusterEvent::Updated { cluster } => {
                         cluster.metadata.id
                     }
                     ClusterEvent::Deleted { cluster, .. }
-                    | ClusterEvent::ConditionChanged { cluster, .. } => *cluster,
+                    | ClusterEvent::ConditionChanged { cluster, .. }
+                    | ClusterEvent::ComponentImpact { cluster, .. } => *cluster,
                     _ => return Ok(()),
                 };
                 let stored = self.reader.cluster(cluster)?;
-                if let ClusterEvent::ConditionChanged { condition, .. } = ev {
+                if let ClusterEvent::ComponentImpact {
+                    component,
+                    impact,
+                    state,
+                    mitigation,
+                    detail,
+                    ..
+                } = ev
+                {
+                    let Some(view) = stored else { return Ok(()) };
+                    let key = impacts::impact_key(view.value.id, component, *impact);
+                    let open_ticket = self.reader.incident(&key)?;
+                    impacts::on_impact(
+                        &ctx,
+                        &view.value,
+                        open_ticket.as_ref(),
+                        impacts::Impact {
+                            component,
+                            impact: *impact,
+                            state: *state,
+                            mitigation: *mitigation,
+                            detail,
+                        },
+                        &source,
+                    )?
+                } else if let ClusterEvent::ConditionChanged { condition, .. } = ev {
                     let Some(view) = stored else { return Ok(()) };
                     let open_incident = self
                         .reader
@@ -239,12 +303,87 @@ impl SupportDesk {
             }
             Input::Remediation(ev) => self.on_remediation(&ctx, ev, &source)?,
         };
+        let enqueued = self.enqueue_notifications(&input, &source, &mut change, ctx.now)?;
         if let Some(ch) = change {
             w.commit(ch).await?;
             drop(w);
             self.catch_up.advanced();
+            if enqueued > 0 {
+                self.enqueued.notify_one();
+            }
         }
         Ok(())
+    }
+
+    /// Adds to `change` the webhook deliveries its input and its effects call for
+    /// ([`routes`]): the remediation event itself, and every incident the change opens. Reads
+    /// are made under the write lock the caller holds. The number of deliveries added.
+    fn enqueue_notifications(
+        &self,
+        input: &Input,
+        source: &Source,
+        change: &mut Option<Change>,
+        now: time::OffsetDateTime,
+    ) -> Result<usize, DomainError> {
+        let from = accord_bus::service_source(SERVICE);
+        let mut notes = Vec::new();
+        if let Input::Remediation(ev) = input
+            && let Some(kind) = routes::kind_of(&source.event_type)
+        {
+            let cluster = match ev {
+                RemediationEvent::Decided { finding, .. } => self.view_of(&finding.cluster)?,
+                RemediationEvent::Started { cluster, .. }
+                | RemediationEvent::Step { cluster, .. }
+                | RemediationEvent::Succeeded { cluster, .. }
+                | RemediationEvent::Failed { cluster, .. }
+                | RemediationEvent::Held { cluster, .. }
+                | RemediationEvent::Released { cluster, .. } => {
+                    self.reader.cluster(*cluster)?.map(|v| v.value)
+                }
+            };
+            if let Some(view) = cluster {
+                notes.push(Notification {
+                    project: view.project,
+                    kind,
+                    event_id: source.event_id.clone(),
+                    event_type: source.event_type.clone(),
+                    body: encode(&from, Some(&source.event_id), ev),
+                });
+            }
+        }
+        if let Some(ch) = change.as_ref() {
+            for ev in &ch.events {
+                if let TicketEvent::Opened { ticket } = ev
+                    && let Some(kind) =
+                        routes::kind_of(&event_type(ev.resource(), ev.event(), ev.version()))
+                {
+                    // Its own id: the bus copy gets its id when the engine commits.
+                    let event_id = accord_bus::envelope::new_event_id();
+                    let body = encode(&from, Some(&event_id), ev);
+                    notes.push(Notification {
+                        project: ticket.project,
+                        kind,
+                        event_id,
+                        event_type: event_type(ev.resource(), ev.event(), ev.version()),
+                        body,
+                    });
+                }
+            }
+        }
+        let mut added = 0;
+        let mut projects: Vec<ProjectId> = notes.iter().map(|n| n.project).collect();
+        projects.sort();
+        projects.dedup();
+        for project in projects {
+            let webhooks = self.reader.webhooks(project)?;
+            if webhooks.is_empty() {
+                continue;
+            }
+            let existing = self.reader.deliveries(project)?;
+            let ch = change.get_or_insert_with(Change::new);
+            added += enqueue(ch, &notes, &webhooks, &existing, now)?;
+        }
+        Ok(added)
     }
 
     /// An AutoClusters remediation event: the node's incident, opened, added to, escalated or
@@ -407,4 +546,15 @@ impl EventSink<Input> for SupportDesk {
         };
         self.on_input(input, source).await
     }
+}
+
+/// `ev` as a notification body (see `accord_notify::body`), or why it cannot be one.
+fn encode(
+    source: &str,
+    id: Option<&str>,
+    ev: &impl accord_core::events::DomainEvent,
+) -> Result<String, String> {
+    let ce = accord_notify::body::envelope(source, id, ev).map_err(|e| e.to_string())?;
+    let bytes = accord_notify::body::encode(&ce).map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|e| e.to_string())
 }

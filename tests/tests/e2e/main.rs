@@ -16,6 +16,10 @@
 //! - [`limits`]: oversized and garbled requests get their codes; refusals stay small and carry
 //!   field violations.
 //! - [`telemetry`]: samples from the simulator's agents become findings, events and verdicts.
+//! - [`self_healing`]: a down replica is rebuilt by itself; a failing customer webhook is
+//!   bypassed and a Customer-Owned ticket names it until the customer's fix.
+//! - [`notifications`]: a customer's webhook receives signed CloudEvents for an AutoClusters
+//!   remediation and its incident; the deliveries are listed as delivered.
 //! - [`scoping`]: every service answers foreign and missing projects and clusters alike; ports
 //!   refuse what they do not serve and reflect only what they do.
 
@@ -30,8 +34,10 @@ mod kubeconfig;
 mod lifecycle;
 mod limits;
 mod nats_restart;
+mod notifications;
 mod plugins;
 mod scoping;
+mod self_healing;
 mod status_codes;
 mod support_triage;
 mod telemetry;

@@ -12,7 +12,10 @@ use accord_e2e::{Bearer, Env, cluster_id, cluster_request, wait_for};
 use accord_proto::{
     addons::v1::{self as addons_pb, addons_client::AddonsClient},
     provisioner::v1::{self as pb, remediations_client::RemediationsClient},
-    support::v1::{self as support_pb, support_client::SupportClient},
+    support::v1::{
+        self as support_pb, notifications_client::NotificationsClient,
+        support_client::SupportClient,
+    },
     telemetry::v1::{self as telemetry_pb, health_client::HealthClient as TelemetryClient},
 };
 use futures::StreamExt as _;
@@ -228,6 +231,10 @@ async fn project_answers(
 ) -> Vec<(&'static str, Result<(), Status>)> {
     let api = env.api(token).unwrap();
     let mut support = env.support(token).unwrap();
+    let mut notifications = NotificationsClient::with_interceptor(
+        env.support_channel().unwrap(),
+        Bearer::new(token).unwrap(),
+    );
     vec![
         (
             "provisioner ListClusters",
@@ -243,6 +250,25 @@ async fn project_answers(
             "support-triage ListTickets",
             support
                 .list_tickets(support_pb::ListTicketsRequest {
+                    project: project.into(),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+        ),
+        (
+            "support-triage ListWebhooks",
+            notifications
+                .list_webhooks(support_pb::ListWebhooksRequest {
+                    project: project.into(),
+                })
+                .await
+                .map(drop),
+        ),
+        (
+            "support-triage ListDeliveries",
+            notifications
+                .list_deliveries(support_pb::ListDeliveriesRequest {
                     project: project.into(),
                     ..Default::default()
                 })
@@ -315,6 +341,39 @@ async fn every_service_answers_foreign_and_missing_alike() {
         let e = r.expect_err(name);
         assert_eq!(e.code(), Code::NotFound, "operator: {name}: {e:?}");
     }
+    // Webhook mutations (the customer's): another project answers like a missing one.
+    let mut notifications = NotificationsClient::with_interceptor(
+        env.support_channel().unwrap(),
+        Bearer::new(&admin).unwrap(),
+    );
+    for project in [w.rival_project.as_str(), MISSING_PROJECT] {
+        let created = notifications
+            .create_webhook(support_pb::CreateWebhookRequest {
+                project: project.into(),
+                url: "https://hooks.example.com/accord".into(),
+                kinds: vec![],
+            })
+            .await
+            .expect_err("create in a project not the caller's");
+        assert_eq!(created.code(), Code::PermissionDenied, "{created:?}");
+        let deleted = notifications
+            .delete_webhook(support_pb::DeleteWebhookRequest {
+                project: project.into(),
+                id: "wh-01jabcdefghjkmnpqrstvwxyz0".into(),
+            })
+            .await
+            .expect_err("delete in a project not the caller's");
+        assert_eq!(deleted.code(), Code::PermissionDenied, "{deleted:?}");
+    }
+    // In its own project a webhook that does not exist is NOT_FOUND.
+    let missing_hook = notifications
+        .delete_webhook(support_pb::DeleteWebhookRequest {
+            project: String::new(),
+            id: "wh-01jabcdefghjkmnpqrstvwxyz0".into(),
+        })
+        .await
+        .expect_err("no such webhook");
+    assert_eq!(missing_hook.code(), Code::NotFound, "{missing_hook:?}");
     // A remediation id that names nothing is NOT_FOUND (another project's answers the same:
     // the provisioner's unit tests hold it, as no remediation exists without a finding here); a
     // malformed one is INVALID_ARGUMENT naming the field; an unknown state filter lists the
@@ -401,6 +460,13 @@ async fn unserved_methods_are_unimplemented_and_reflection_lists_only_the_port()
                     .map(drop),
             ),
             (
+                "Notifications/ListWebhooks",
+                NotificationsClient::new(channel.clone())
+                    .list_webhooks(support_pb::ListWebhooksRequest::default())
+                    .await
+                    .map(drop),
+            ),
+            (
                 "Addons/ListAvailableAddons",
                 AddonsClient::new(channel.clone())
                     .list_available_addons(addons_pb::ListAvailableAddonsRequest {})
@@ -427,7 +493,7 @@ async fn unserved_methods_are_unimplemented_and_reflection_lists_only_the_port()
                 "provisioner" => method.starts_with("Projects/"),
                 "addon-manager" => method.starts_with("Addons/"),
                 "telemetry" => method.starts_with("Health/"),
-                _ => method.starts_with("Support/"),
+                _ => method.starts_with("Support/") || method.starts_with("Notifications/"),
             };
             let e = r.expect_err(method);
             let want = if served {
@@ -465,7 +531,10 @@ async fn unserved_methods_are_unimplemented_and_reflection_lists_only_the_port()
             ],
             "addon-manager" => vec!["accord.addons.v1.Addons", "accord.addons.v1.Plugins"],
             "telemetry" => vec!["accord.telemetry.v1.Health"],
-            _ => vec!["accord.support.v1.Support"],
+            _ => vec![
+                "accord.support.v1.Notifications",
+                "accord.support.v1.Support",
+            ],
         };
         want.extend([
             "grpc.health.v1.Health",

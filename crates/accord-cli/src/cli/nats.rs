@@ -28,8 +28,11 @@ pub struct EventsWatchArgs {
 /// `accord sim`.
 #[derive(Debug, Clone, PartialEq, Subcommand)]
 pub enum SimCommand {
-    /// Inject a hardware fault into the simulator
-    #[command(subcommand)]
+    /// Inject a hardware fault (or a customer component's impact) into the simulator
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  accord sim inject gpu-xid gpu-a-x1 --gpu 3 --xid 79\n  accord sim inject replica-down demo --replica cp-1\n  accord sim inject webhook-fail-closed --cluster demo --component policy-webhook\n  accord sim inject api-flood --cluster demo --component noisy-operator\n  accord sim inject fabric-saturation --cluster demo --component allreduce-bench\n  accord sim inject component-fixed --cluster demo --component policy-webhook"
+    )]
     Inject(Fault),
     /// List the simulated fleet
     List,
@@ -132,5 +135,55 @@ pub enum Fault {
         /// How many
         #[arg(value_name = "COUNT")]
         count: u32,
+    },
+    /// A customer admission webhook fails closed: the API server rejects writes it does not
+    /// answer
+    #[command(
+        after_help = "Examples:\n  accord sim inject webhook-fail-closed --cluster demo --component policy-webhook"
+    )]
+    WebhookFailClosed {
+        /// Cluster id, or a name (looked up through the API, which needs a token)
+        #[arg(long, value_name = "CLUSTER")]
+        cluster: String,
+        /// The customer's webhook, e.g. policy-webhook
+        #[arg(long, value_name = "NAME")]
+        component: String,
+    },
+    /// A customer client (an operator, a controller) floods the API server
+    #[command(
+        after_help = "Examples:\n  accord sim inject api-flood --cluster demo --component noisy-operator"
+    )]
+    ApiFlood {
+        /// Cluster id, or a name (looked up through the API, which needs a token)
+        #[arg(long, value_name = "CLUSTER")]
+        cluster: String,
+        /// The customer's client, e.g. noisy-operator
+        #[arg(long, value_name = "NAME")]
+        component: String,
+    },
+    /// A customer workload saturates the cluster's InfiniBand fabric
+    #[command(
+        after_help = "Examples:\n  accord sim inject fabric-saturation --cluster demo --component allreduce-bench"
+    )]
+    FabricSaturation {
+        /// Cluster id, or a name (looked up through the API, which needs a token)
+        #[arg(long, value_name = "CLUSTER")]
+        cluster: String,
+        /// The customer's workload, e.g. allreduce-bench
+        #[arg(long, value_name = "NAME")]
+        component: String,
+    },
+    /// The customer fixed the component: every impact it has on the cluster ends and the
+    /// provider's mitigation is lifted
+    #[command(
+        after_help = "Examples:\n  accord sim inject component-fixed --cluster demo --component policy-webhook"
+    )]
+    ComponentFixed {
+        /// Cluster id, or a name (looked up through the API, which needs a token)
+        #[arg(long, value_name = "CLUSTER")]
+        cluster: String,
+        /// The customer's component
+        #[arg(long, value_name = "NAME")]
+        component: String,
     },
 }

@@ -6,8 +6,8 @@
 //! generically, one column per scalar field, so a newer simulator still prints something useful).
 //!
 //! Invariant: the request body is exactly what `accord_sim::Fault` deserialises (a test checks
-//! every kind against it). Replica faults need the cluster *id*; a name is resolved through the
-//! API first.
+//! every kind against it). Replica and component faults need the cluster *id*; a name is
+//! resolved through the API first.
 
 use std::time::Duration;
 
@@ -35,17 +35,25 @@ pub async fn run(ctx: &Context, command: SimCommand) -> anyhow::Result<()> {
     }
 }
 
-/// Replaces a cluster name in a replica fault by the cluster's id (the simulator knows ids only).
+/// Replaces a cluster name in a replica or component fault by the cluster's id (the simulator
+/// knows ids only).
 async fn with_cluster_id(ctx: &Context, mut fault: Fault) -> anyhow::Result<Fault> {
-    let (Fault::ReplicaDown { cluster, .. } | Fault::ReplicaUp { cluster, .. }) = &mut fault else {
-        return Ok(fault);
+    let (kind, cluster) = match &mut fault {
+        Fault::ReplicaDown { cluster, .. } | Fault::ReplicaUp { cluster, .. } => {
+            ("replica", cluster)
+        }
+        Fault::WebhookFailClosed { cluster, .. }
+        | Fault::ApiFlood { cluster, .. }
+        | Fault::FabricSaturation { cluster, .. }
+        | Fault::ComponentFixed { cluster, .. } => ("component", cluster),
+        _ => return Ok(fault),
     };
     if cluster.parse::<ClusterId>().is_ok() {
         return Ok(fault);
     }
     let api = ctx.api().await.with_context(|| {
         format!(
-            "replica faults need the cluster id (cl-…); looking up cluster {cluster:?} by name \
+            "{kind} faults need the cluster id (cl-…); looking up cluster {cluster:?} by name \
              needs the API"
         )
     })?;
@@ -266,6 +274,17 @@ mod tests {
             body(&["hang-next-repairs", "3"]),
             json!({"kind": "hang-next-repairs", "count": 3})
         );
+        for kind in [
+            "webhook-fail-closed",
+            "api-flood",
+            "fabric-saturation",
+            "component-fixed",
+        ] {
+            assert_eq!(
+                body(&[kind, "--cluster", "demo", "--component", "policy-webhook"]),
+                json!({"kind": kind, "cluster": "demo", "component": "policy-webhook"})
+            );
+        }
     }
 
     #[test]
@@ -283,6 +302,28 @@ mod tests {
             vec!["fail-next-provisions", "2"],
             vec!["fail-next-repairs", "1"],
             vec!["hang-next-repairs", "1"],
+            vec![
+                "webhook-fail-closed",
+                "--cluster",
+                &cluster,
+                "--component",
+                "hook",
+            ],
+            vec!["api-flood", "--cluster", &cluster, "--component", "op"],
+            vec![
+                "fabric-saturation",
+                "--cluster",
+                &cluster,
+                "--component",
+                "job",
+            ],
+            vec![
+                "component-fixed",
+                "--cluster",
+                &cluster,
+                "--component",
+                "hook",
+            ],
         ];
         for args in cases {
             let bytes = fault_body(&fault(&args)).unwrap();
@@ -348,6 +389,10 @@ mod tests {
             &["fail-next-provisions", "many"],
             &["fail-next-repairs"],
             &["hang-next-repairs", "-1"],
+            &["webhook-fail-closed", "--cluster", "demo"],
+            &["api-flood", "--component", "op"],
+            &["fabric-saturation", "demo", "--component", "job"],
+            &["component-fixed"],
         ] {
             let mut argv = vec!["accord", "sim", "inject"];
             argv.extend_from_slice(args);

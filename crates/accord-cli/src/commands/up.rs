@@ -9,7 +9,7 @@
 use std::{path::Path, time::Duration};
 
 use accord_platform::{
-    AddonManagerSettings, AutoClustersOptions, HealthConfig, HostConfig, Platform,
+    AddonManagerSettings, AutoClustersOptions, HealthConfig, HostConfig, NotifySettings, Platform,
     ProvisionerSettings, RemediationTimeouts, RuleSet, SupportTriageSettings, TelemetrySettings,
 };
 use accord_runtime::{config::LogFormat, metrics::Metrics, shutdown::signal_token};
@@ -53,6 +53,9 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
                 host_config: HostConfig::default(),
                 timeouts: RemediationTimeouts::scaled(args.clock_factor, Duration::from_secs(2)),
             }),
+            replica_grace: Duration::from_secs(60)
+                .mul_f64(args.clock_factor.clamp(0.0, 1.0))
+                .max(Duration::from_secs(2)),
         })
         .addon_manager(AddonManagerSettings::shipped(
             args.addons_grpc_addr,
@@ -62,6 +65,8 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
             grpc_addr: args.support_grpc_addr,
             rules: RuleSet::shipped().context("the shipped triage rules")?,
             store: None,
+            // Local use: webhooks may point at a server on this machine over plain HTTP.
+            notify: NotifySettings::local(),
         })
         .telemetry(TelemetrySettings {
             grpc_addr: args.telemetry_grpc_addr,

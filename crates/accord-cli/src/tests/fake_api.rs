@@ -1,6 +1,7 @@
-//! Whole commands against an in-process fake of the provisioner's `Clusters`, `NodePools` and
-//! `Projects` services on a random port: request building, the bearer header, output, `--wait`
-//! polling and error rendering, exactly as a real run would exercise them.
+//! Whole commands against an in-process fake of the provisioner's `Clusters`, `NodePools`,
+//! `Projects` and `Remediations` services and support-triage's `Notifications` on a random port:
+//! request building, the bearer header, output, `--wait` polling and error rendering, exactly as
+//! a real run would exercise them.
 //!
 //! The fake keeps clusters and pools in memory and advances them one step per Get call
 //! (a replica comes up, a node becomes ready), so `--wait` sees real progress.
@@ -12,6 +13,8 @@ use accord_proto::provisioner::v1::clusters_server::{Clusters, ClustersServer};
 use accord_proto::provisioner::v1::node_pools_server::{NodePools, NodePoolsServer};
 use accord_proto::provisioner::v1::projects_server::{Projects, ProjectsServer};
 use accord_proto::provisioner::v1::remediations_server::{Remediations, RemediationsServer};
+use accord_proto::support::v1 as support_pb;
+use accord_proto::support::v1::notifications_server::{Notifications, NotificationsServer};
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
 
@@ -32,6 +35,13 @@ struct State {
     scaled: Vec<pb::ScaleNodePoolRequest>,
     remediations: Vec<pb::Remediation>,
     listed_remediations: Vec<pb::ListRemediationsRequest>,
+    webhooks: Vec<support_pb::Webhook>,
+    webhooks_made: usize,
+    deliveries: Vec<support_pb::Delivery>,
+    created_webhooks: Vec<support_pb::CreateWebhookRequest>,
+    listed_webhooks: Vec<support_pb::ListWebhooksRequest>,
+    deleted_webhooks: Vec<support_pb::DeleteWebhookRequest>,
+    listed_deliveries: Vec<support_pb::ListDeliveriesRequest>,
 }
 
 #[derive(Clone, Default)]
@@ -472,6 +482,107 @@ impl Remediations for Fake {
     }
 }
 
+/// support-triage's webhook rules, as far as the CLI can tell them apart: at most 10 per project,
+/// https:// URLs, known kinds; the secret only in `CreateWebhook`'s answer; deleting a webhook
+/// deletes its deliveries.
+#[tonic::async_trait]
+impl Notifications for Fake {
+    async fn create_webhook(
+        &self,
+        request: Request<support_pb::CreateWebhookRequest>,
+    ) -> Result<Response<support_pb::Webhook>, Status> {
+        authorize(&request)?;
+        let request = request.into_inner();
+        let mut state = self.lock();
+        state.created_webhooks.push(request.clone());
+        if !request.url.starts_with("https://") {
+            return Err(Status::invalid_argument(
+                "url: must be https:// to a public host (http:// only to loopback where the deployment allows it)",
+            ));
+        }
+        if state.webhooks.len() >= 10 {
+            return Err(Status::resource_exhausted(
+                "project has 10 webhooks, the most allowed",
+            ));
+        }
+        let n = state.webhooks_made;
+        state.webhooks_made += 1;
+        let webhook = support_pb::Webhook {
+            id: format!("wh-01jfake00000000000000{n:04}a"),
+            project: if request.project.is_empty() {
+                "pj-key".into()
+            } else {
+                request.project.clone()
+            },
+            url: request.url,
+            kinds: request.kinds,
+            created_at: Some(crate::output::timestamp(time::OffsetDateTime::now_utc())),
+            secret: String::new(),
+        };
+        state.webhooks.push(webhook.clone());
+        Ok(Response::new(support_pb::Webhook {
+            secret: format!("whsec_{}", "ab".repeat(32)),
+            ..webhook
+        }))
+    }
+
+    async fn list_webhooks(
+        &self,
+        request: Request<support_pb::ListWebhooksRequest>,
+    ) -> Result<Response<support_pb::ListWebhooksResponse>, Status> {
+        authorize(&request)?;
+        let mut state = self.lock();
+        state.listed_webhooks.push(request.into_inner());
+        Ok(Response::new(support_pb::ListWebhooksResponse {
+            webhooks: state.webhooks.clone(),
+        }))
+    }
+
+    async fn delete_webhook(
+        &self,
+        request: Request<support_pb::DeleteWebhookRequest>,
+    ) -> Result<Response<support_pb::Webhook>, Status> {
+        authorize(&request)?;
+        let request = request.into_inner();
+        let mut state = self.lock();
+        state.deleted_webhooks.push(request.clone());
+        let Some(index) = state.webhooks.iter().position(|w| w.id == request.id) else {
+            return Err(Status::not_found(format!(
+                "webhook {} not found",
+                request.id
+            )));
+        };
+        let webhook = state.webhooks.remove(index);
+        state.deliveries.retain(|d| d.webhook != webhook.id);
+        Ok(Response::new(webhook))
+    }
+
+    async fn list_deliveries(
+        &self,
+        request: Request<support_pb::ListDeliveriesRequest>,
+    ) -> Result<Response<support_pb::ListDeliveriesResponse>, Status> {
+        authorize(&request)?;
+        let request = request.into_inner();
+        let mut state = self.lock();
+        state.listed_deliveries.push(request.clone());
+        let limit = match request.limit {
+            0 => 100,
+            n => n as usize,
+        };
+        let deliveries = state
+            .deliveries
+            .iter()
+            .filter(|d| request.webhook.is_empty() || d.webhook == request.webhook)
+            .filter(|d| request.state.is_empty() || d.state == request.state)
+            .take(limit)
+            .cloned()
+            .collect();
+        Ok(Response::new(support_pb::ListDeliveriesResponse {
+            deliveries,
+        }))
+    }
+}
+
 /// The fake on a random port.
 pub(super) struct Server {
     pub(super) endpoint: String,
@@ -493,7 +604,8 @@ pub(super) async fn start() -> Server {
         .add_service(ClustersServer::new(fake.clone()))
         .add_service(NodePoolsServer::new(fake.clone()))
         .add_service(ProjectsServer::new(fake.clone()))
-        .add_service(RemediationsServer::new(fake.clone()));
+        .add_service(RemediationsServer::new(fake.clone()))
+        .add_service(NotificationsServer::new(fake.clone()));
     let task = tokio::spawn(async move {
         router
             .serve_with_incoming(TcpListenerStream::new(listener))
@@ -884,105 +996,4 @@ fn output_format_is_taken_from_the_global_option() {
     assert_eq!(cli.global.output, OutputFormat::Yaml);
 }
 
-#[tokio::test]
-async fn remediations_are_listed_and_described() {
-    let server = start().await;
-    let remediation = crate::output::remediations::tests::replacing();
-    add_cluster(&server, "demo", &remediation.cluster);
-    server.fake.lock().remediations.push(remediation.clone());
-
-    let (result, out) = accord(
-        &server.endpoint,
-        Some(TOKEN),
-        &["get", "remediations", "--cluster", "demo"],
-    )
-    .await;
-    assert_eq!(result, Ok(()), "{out:?}");
-    let lines: Vec<&str> = out.out.lines().collect();
-    assert!(lines[0].starts_with("ID "), "{}", out.out);
-    assert!(
-        lines[1].starts_with(&format!(
-            "{}   gpu-a-0   gpu-xid 79 gpu 3   replace-node",
-            remediation.id
-        )),
-        "{}",
-        out.out
-    );
-    let request = server.fake.lock().listed_remediations[0].clone();
-    assert_eq!(
-        (
-            request.cluster.as_str(),
-            request.state.as_str(),
-            request.limit
-        ),
-        ("demo", "", 100)
-    );
-
-    let (result, out) = accord(
-        &server.endpoint,
-        Some(TOKEN),
-        &[
-            "get", "rem", "-c", "demo", "--state", "running", "--limit", "5", "-o", "json",
-        ],
-    )
-    .await;
-    assert_eq!(result, Ok(()), "{out:?}");
-    let list: serde_json::Value = serde_json::from_str(&out.out).unwrap();
-    assert_eq!(list["items"][0]["id"], remediation.id.as_str());
-    assert_eq!(list["items"][0]["node"], "gpu-a-0");
-    assert_eq!(list["items"][0]["finding"]["xid"], 79);
-    assert_eq!(list["items"][0]["decision"]["action"], "reboot-node");
-    let request = server.fake.lock().listed_remediations[1].clone();
-    assert_eq!((request.state.as_str(), request.limit), ("running", 5));
-
-    // None in that state: a note on stderr, nothing on stdout.
-    let (result, out) = accord(
-        &server.endpoint,
-        Some(TOKEN),
-        &[
-            "get",
-            "remediations",
-            "--cluster",
-            "demo",
-            "--state",
-            "held",
-        ],
-    )
-    .await;
-    assert_eq!(result, Ok(()), "{out:?}");
-    assert_eq!(out.out, "");
-    assert_eq!(out.err, "No held remediations in cluster demo found.\n");
-
-    let (result, out) = accord(
-        &server.endpoint,
-        Some(TOKEN),
-        &["describe", "remediation", &remediation.id],
-    )
-    .await;
-    assert_eq!(result, Ok(()), "{out:?}");
-    assert!(
-        out.out
-            .starts_with(&format!("Remediation:  {}\n", remediation.id)),
-        "{}",
-        out.out
-    );
-    assert!(out.out.contains("Timeline:\n  TIME "), "{}", out.out);
-    assert!(
-        out.out.ends_with(
-            "Why:  XID 79: the GPU fell off the bus; a power cycle usually brings it back\n"
-        ),
-        "{}",
-        out.out
-    );
-
-    let (result, _) = accord(
-        &server.endpoint,
-        Some(TOKEN),
-        &["describe", "remediation", "rem-01jd0000000000000000000000"],
-    )
-    .await;
-    assert_eq!(
-        result,
-        Err("NOT_FOUND: remediation rem-01jd0000000000000000000000 not found".to_owned())
-    );
-}
+mod autoclusters_and_webhooks;

@@ -585,3 +585,177 @@ fn help_texts_mention_env_fallbacks_and_examples() {
     let help = parse_error(&["create", "cluster", "--help"]).to_string();
     assert!(help.contains("accord create cluster demo"), "{help}");
 }
+
+#[test]
+fn webhook_commands() {
+    use NotificationKindArg::*;
+    assert_eq!(
+        command(&["webhook", "create", "https://hooks.example.com/accord"]),
+        Command::Webhook(WebhookCommand::Create(WebhookCreateArgs {
+            url: "https://hooks.example.com/accord".into(),
+            kinds: vec![],
+        }))
+    );
+    // Comma-separated, repeated, or both.
+    for args in [
+        &[
+            "webhook",
+            "create",
+            "https://h.example/x",
+            "--kinds",
+            "remediation-failed,incident-opened",
+        ][..],
+        &[
+            "webhook",
+            "create",
+            "https://h.example/x",
+            "--kinds",
+            "remediation-failed",
+            "--kinds",
+            "incident-opened",
+        ][..],
+    ] {
+        assert_eq!(
+            command(args),
+            Command::Webhook(WebhookCommand::Create(WebhookCreateArgs {
+                url: "https://h.example/x".into(),
+                kinds: vec![RemediationFailed, IncidentOpened],
+            }))
+        );
+    }
+    let Command::Webhook(WebhookCommand::Create(args)) = command(&[
+        "webhook",
+        "create",
+        "https://h.example/x",
+        "--kinds",
+        "remediation-decided,remediation-succeeded,remediation-failed,remediation-held,incident-opened",
+    ]) else {
+        panic!("not webhook create");
+    };
+    assert_eq!(
+        args.kinds,
+        [
+            RemediationDecided,
+            RemediationSucceeded,
+            RemediationFailed,
+            RemediationHeld,
+            IncidentOpened
+        ]
+    );
+    let error = parse_error(&[
+        "webhook",
+        "create",
+        "https://h.example/x",
+        "--kinds",
+        "ticket-opened",
+    ]);
+    assert_eq!(error.kind(), ErrorKind::InvalidValue);
+    assert!(error.to_string().contains("incident-opened"), "{error}");
+    assert_eq!(
+        parse_error(&["webhook", "create"]).kind(),
+        ErrorKind::MissingRequiredArgument
+    );
+
+    for alias in ["list", "ls"] {
+        assert_eq!(
+            command(&["webhook", alias]),
+            Command::Webhook(WebhookCommand::List)
+        );
+    }
+    for alias in ["delete", "rm"] {
+        assert_eq!(
+            command(&["webhook", alias, "wh-…0000ab12"]),
+            Command::Webhook(WebhookCommand::Delete(WebhookRef {
+                id: "wh-…0000ab12".into()
+            }))
+        );
+    }
+    assert_eq!(
+        parse_error(&["webhook", "delete"]).kind(),
+        ErrorKind::MissingRequiredArgument
+    );
+
+    assert_eq!(
+        command(&["webhook", "deliveries"]),
+        Command::Webhook(WebhookCommand::Deliveries(WebhookDeliveriesArgs {
+            webhook: None,
+            state: None,
+            limit: 100,
+        }))
+    );
+    assert_eq!(
+        command(&[
+            "webhook",
+            "deliveries",
+            "--webhook",
+            "ab12",
+            "--state",
+            "failed",
+            "--limit",
+            "5",
+            "--project",
+            "ml",
+        ]),
+        Command::Webhook(WebhookCommand::Deliveries(WebhookDeliveriesArgs {
+            webhook: Some("ab12".into()),
+            state: Some(DeliveryStateArg::Failed),
+            limit: 5,
+        }))
+    );
+    assert_eq!(
+        parse(&["webhook", "list", "--project", "ml", "-o", "json"])
+            .global
+            .project
+            .as_deref(),
+        Some("ml")
+    );
+    assert_eq!(
+        parse_error(&["webhook", "deliveries", "--state", "retrying"]).kind(),
+        ErrorKind::InvalidValue
+    );
+    for bad in [
+        &["webhook", "deliveries", "--limit", "0"][..],
+        &["webhook", "deliveries", "--limit", "1001"][..],
+    ] {
+        assert_eq!(
+            parse_error(bad).kind(),
+            ErrorKind::ValueValidation,
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn webhook_help_has_examples_and_says_how_to_verify() {
+    let help = parse_error(&["webhook", "create", "--help"]).to_string();
+    for expected in [
+        "accord webhook create https://hooks.example.com/accord --kinds remediation-failed,incident-opened",
+        "shown only this once",
+        "X-Accord-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">",
+        "webhook-id",
+        "incident-opened",
+    ] {
+        assert!(help.contains(expected), "missing {expected:?} in\n{help}");
+    }
+    for (args, example) in [
+        (
+            &["webhook", "list", "--help"][..],
+            "accord webhook list -o json",
+        ),
+        (
+            &["webhook", "delete", "--help"][..],
+            "accord webhook delete wh-",
+        ),
+        (
+            &["webhook", "deliveries", "--help"][..],
+            "accord webhook deliveries --state failed",
+        ),
+    ] {
+        let help = parse_error(args).to_string();
+        assert!(help.contains(example), "missing {example:?} in\n{help}");
+    }
+    let help = parse_error(&["webhook", "--help"]).to_string();
+    for sub in ["create", "list", "delete", "deliveries"] {
+        assert!(help.contains(sub), "{help}");
+    }
+}

@@ -474,6 +474,15 @@ pub static COMPONENTS: &[Component] = &[
         SUP,
     ),
     c(
+        "notifications",
+        L::Observability,
+        "Customer notifications (webhooks)",
+        S,
+        "delivers remediation and incident notifications, signed, with retries",
+        "configures the project's webhook endpoints and receives and verifies the notifications",
+        SUP,
+    ),
+    c(
         "node-log-collection",
         L::Observability,
         "Node-level log collection",

@@ -64,6 +64,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
                         std::time::Duration::from_secs(2),
                     ),
                 }),
+            replica_grace: std::time::Duration::from_secs(60)
+                .mul_f64(cfg.sim_clock_factor.clamp(0.0, 1.0))
+                .max(std::time::Duration::from_secs(2)),
         })
         .start()
         .await?;

@@ -4,7 +4,7 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use accord_platform::{Platform, RuleSet, SupportTriageSettings};
+use accord_platform::{NotifySettings, Platform, RuleSet, SupportTriageSettings};
 use accord_runtime::metrics::Metrics;
 use accord_store::Store;
 use accord_support_triage::config::SupportTriageConfig;
@@ -43,6 +43,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
             store: Some(
                 Store::open(cfg.runtime.data_dir.join("store")).context("opening the store")?,
             ),
+            notify: NotifySettings {
+                allow_loopback: cfg.notifications.allow_loopback,
+                ..NotifySettings::default()
+            },
         })
         .start()
         .await?;

@@ -9,4 +9,5 @@ mod crash_loop;
 mod nats_ownership;
 #[cfg(feature = "failpoints")]
 mod process;
+mod remediation_crash;
 mod support;

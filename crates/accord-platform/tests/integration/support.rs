@@ -57,6 +57,19 @@ impl Proc {
         failpoint: bool,
         bootstrap: bool,
     ) -> Proc {
+        Self::start_with(nats, data, logs, run, failpoint, bootstrap, &[]).await
+    }
+
+    /// [`Proc::start`] with more environment (`ACCORD_PROVISIONER__…` settings), set last.
+    pub async fn start_with(
+        nats: &NatsServer,
+        data: &Path,
+        logs: &Path,
+        run: usize,
+        failpoint: bool,
+        bootstrap: bool,
+        env: &[(&str, String)],
+    ) -> Proc {
         let log = logs.join(format!("run-{run}.log"));
         let mut cmd = Command::new("sh");
         // No core file for the deliberate SIGABRT; `exec` keeps the pid and the exit status.
@@ -75,6 +88,9 @@ impl Proc {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(File::create(&log).unwrap());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         if failpoint {
             cmd.env("ACCORD_FAILPOINT", "abort-after-commit");
         } else {
@@ -167,6 +183,11 @@ impl Proc {
     /// A `Nodes` client presenting `token`.
     pub async fn nodes(&self, token: &str) -> Nodes {
         NodesClient::with_interceptor(self.channel().await, Bearer::new(token))
+    }
+
+    /// The gRPC channel to the process (for clients this file has no helper for).
+    pub async fn grpc(&self) -> Channel {
+        self.channel().await
     }
 
     /// `kill -9` (SIGKILL), then reaps the process.

@@ -371,6 +371,71 @@ fn a_second_repair_while_one_runs_is_refused() {
 }
 
 #[test]
+fn a_reboot_supersedes_a_running_or_hung_reset() {
+    let mut w = World::new();
+    let node = w.node(H100, "gpu-1");
+    w.inject(xid("gpu-1", 2, 48));
+    // A hung reset: it reported its first step and holds the slot.
+    w.inject(Fault::HangNextRepairs { count: 1 });
+    assert_eq!(
+        brief(&w.repair("r1", node, RepairAction::ResetGpu { gpu: 2 })),
+        ["drain-gpu"]
+    );
+    assert!(next_due(&w.state).is_none());
+    // A second reset is still refused.
+    let events = w.repair("r2", node, RepairAction::ResetGpu { gpu: 2 });
+    assert!(
+        finished(&events)[0].2.contains("another repair (r1)"),
+        "{events:?}"
+    );
+    // The reboot ends the reset, then starts.
+    let long = "b".repeat(300);
+    let events = w.repair(&long, node, RepairAction::RebootNode);
+    let brief_events = brief(&events);
+    assert_eq!(
+        brief_events,
+        [
+            format!("ok=false superseded by reboot {}…", "b".repeat(253)),
+            "drain".to_owned()
+        ]
+    );
+    assert_eq!(finished(&events)[0].0, "r1");
+    assert_eq!(
+        w.instance(node).repair.as_ref().unwrap().action,
+        RepairAction::RebootNode
+    );
+    // Anything while the reboot runs is refused, a reboot too.
+    for (id, action) in [
+        ("r3", RepairAction::ResetGpu { gpu: 0 }),
+        ("r4", RepairAction::RebootNode),
+    ] {
+        let events = w.repair(id, node, action);
+        let done = finished(&events);
+        assert_eq!((done[0].0.as_str(), done[0].1), (id, false));
+        assert!(done[0].2.contains("another repair (bbb"), "{done:?}");
+    }
+    let events = w.run_until_idle();
+    let done = finished(&events);
+    assert_eq!(done.len(), 1, "{events:?}");
+    assert_eq!((done[0].0.as_str(), done[0].1), (long.as_str(), true));
+    assert_eq!(w.instance(node).gpus[2].xid_last, None);
+    // Its outcome is recorded: the reset asked again reports it was superseded.
+    let again = w.repair("r1", node, RepairAction::ResetGpu { gpu: 2 });
+    assert!(finished(&again)[0].2.starts_with("superseded by reboot"));
+
+    // A reset that runs its steps (not hung) is superseded the same way.
+    let events = {
+        w.repair("r5", node, RepairAction::ResetGpu { gpu: 1 });
+        w.advance();
+        w.repair("r6", node, RepairAction::RebootNode)
+    };
+    assert_eq!(
+        brief(&events),
+        ["ok=false superseded by reboot r6", "drain"]
+    );
+}
+
+#[test]
 fn fail_next_repairs_fail_at_the_last_step() {
     let mut w = World::new();
     let node = w.node(H100, "gpu-1");

@@ -10,3 +10,4 @@ mod faults;
 mod nats;
 mod persistence;
 mod repair;
+mod self_healing;

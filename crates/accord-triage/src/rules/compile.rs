@@ -6,9 +6,9 @@ use std::{collections::HashMap, sync::Arc};
 use accord_core::responsibility::{self, BEST_EFFORT_TOPICS, CUSTOMER_OWNED_KINDS, Layer};
 
 use super::{
-    Addon, HintTarget, MAX_ADDONS, MAX_WEIGHT, Problem, Rule, RuleError, RuleSet, TextTarget,
-    Trigger,
-    file::{RawAddon, RawRule, RuleFile},
+    Addon, BREAKS_PATHS, Cue, HintTarget, MAX_ADDONS, MAX_WEIGHT, Problem, Rule, RuleError,
+    RuleSet, TextTarget, Trigger,
+    file::{RawAddon, RawBlame, RawRule, RuleFile},
 };
 use crate::{
     action::Action,
@@ -61,6 +61,7 @@ struct Compiled {
     patterns: Vec<(String, f32)>,
     anchors: Vec<String>,
     hints: Vec<String>,
+    blame: Vec<(String, Cue)>,
 }
 
 pub(super) fn compile(file: RuleFile) -> Result<RuleSet, RuleError> {
@@ -128,9 +129,10 @@ pub(super) fn compile(file: RuleFile) -> Result<RuleSet, RuleError> {
             },
         });
     };
-    let mut special = [None; 3];
+    let mut special = [None; 4];
     for (slot, trigger) in special.iter_mut().zip([
         Trigger::BreaksControlPlane,
+        Trigger::BreaksFabric,
         Trigger::AddonCustomerOwned,
         Trigger::AddonShared,
     ]) {
@@ -147,7 +149,12 @@ pub(super) fn compile(file: RuleFile) -> Result<RuleSet, RuleError> {
         }
         *slot = found.first().copied();
     }
-    let [breaks_control_plane, addon_customer_owned, addon_shared] = special;
+    let [
+        breaks_control_plane,
+        breaks_fabric,
+        addon_customer_owned,
+        addon_shared,
+    ] = special;
 
     let mut text_entries = Vec::new();
     let mut hint_entries = Vec::new();
@@ -156,11 +163,25 @@ pub(super) fn compile(file: RuleFile) -> Result<RuleSet, RuleError> {
     let mut rules = Vec::with_capacity(compiled.len());
     for (index, c) in compiled.into_iter().enumerate() {
         let rule = u16::try_from(index).unwrap_or(u16::MAX);
+        let culprit = c.rule.trigger == Trigger::Text && c.rule.kind.is_some();
         for (pattern, weight) in c.patterns {
-            text_entries.push((pattern, TextTarget::Score { rule, weight }));
+            text_entries.push((
+                pattern,
+                TextTarget::Score {
+                    rule,
+                    weight,
+                    culprit,
+                },
+            ));
         }
         for anchor in c.anchors {
             text_entries.push((anchor, TextTarget::Anchor { rule }));
+        }
+        if let Some(path) = BREAKS_PATHS.iter().position(|&t| t == c.rule.trigger) {
+            let path = u8::try_from(path).unwrap_or(u8::MAX);
+            for (phrase, cue) in c.blame {
+                text_entries.push((phrase, TextTarget::Blame { path, cue }));
+            }
         }
         if c.rule.trigger == Trigger::Text {
             for hint in c.hints {
@@ -199,7 +220,7 @@ pub(super) fn compile(file: RuleFile) -> Result<RuleSet, RuleError> {
         hint_index: PatternIndex::build(hint_entries)?,
         layer_rules,
         fallback,
-        breaks_control_plane,
+        breaks: [breaks_control_plane, breaks_fabric],
         addon_customer_owned,
         addon_shared,
     })
@@ -378,6 +399,12 @@ fn compile_rule(pos: usize, raw: &RawRule) -> Result<Compiled, RuleError> {
     if trigger != Trigger::Text && !hints.is_empty() {
         return Err(err("hints", Problem::NotForTrigger(trigger)));
     }
+    let blame = match (&raw.blame, trigger.is_breaks()) {
+        (Some(_), false) => return Err(err("blame", Problem::NotForTrigger(trigger))),
+        (None, true) => return Err(err("blame.causes", Problem::Missing)),
+        (None, false) => Vec::new(),
+        (Some(raw_blame), true) => compile_blame(raw_blame, &err)?,
+    };
 
     let mut actions = Vec::with_capacity(raw.actions.len() + 1);
     for a in &raw.actions {
@@ -401,6 +428,16 @@ fn compile_rule(pos: usize, raw: &RawRule) -> Result<Compiled, RuleError> {
                     .join(", "),
             },
         ));
+    }
+    if trigger.is_breaks() {
+        for action in [Action::RestoreControlPlane, Action::NotifyCustomer] {
+            if !actions.contains(&action) {
+                return Err(err(
+                    "actions",
+                    Problem::TriggerNeedsAction { trigger, action },
+                ));
+            }
+        }
     }
     let mut review_actions = actions.clone();
     if !review_actions.contains(&Action::ManualTriage) {
@@ -442,5 +479,43 @@ fn compile_rule(pos: usize, raw: &RawRule) -> Result<Compiled, RuleError> {
         patterns,
         anchors,
         hints,
+        blame,
     })
+}
+
+/// Normalises the cue phrases of a `blame:` section; a breaks rule needs at least one cause
+/// phrase (without one, no ticket could blame a component the text names).
+fn compile_blame(
+    raw: &RawBlame,
+    err: &impl Fn(&'static str, Problem) -> RuleError,
+) -> Result<Vec<(String, Cue)>, RuleError> {
+    if raw.causes.is_empty() {
+        return Err(err("blame.causes", Problem::Missing));
+    }
+    let lists: [(&'static str, &[String], Cue); 13] = [
+        ("blame.owned", &raw.owned, Cue::Owned),
+        ("blame.owners", &raw.owners, Cue::Owner),
+        ("blame.subjects", &raw.subjects, Cue::Subject),
+        ("blame.changes", &raw.changes, Cue::Change),
+        ("blame.back_refs", &raw.back_refs, Cue::BackRef),
+        ("blame.co_occurrence", &raw.co_occurrence, Cue::CoOccurrence),
+        ("blame.negations", &raw.negations, Cue::Negation),
+        ("blame.causes", &raw.causes, Cue::Cause),
+        ("blame.agents", &raw.agents, Cue::Agent),
+        ("blame.in_path", &raw.in_path, Cue::InPath),
+        ("blame.victims", &raw.victims, Cue::Victim),
+        ("blame.denials", &raw.denials, Cue::Denial),
+        (
+            "blame.provider_installed",
+            &raw.provider_installed,
+            Cue::ProviderInstalled,
+        ),
+    ];
+    let mut cues = Vec::new();
+    for (field, phrases, cue) in lists {
+        for p in phrases {
+            cues.push((phrase(p, |pr| err(field, pr))?, cue));
+        }
+    }
+    Ok(cues)
 }

@@ -62,4 +62,39 @@ pub(super) struct RawRule {
     pub(super) provider_fault: bool,
     #[serde(default)]
     pub(super) differs_because: Option<String>,
+    #[serde(default)]
+    pub(super) blame: Option<RawBlame>,
+}
+
+/// The `blame:` section of a `breaks-*` rule: the cue phrases that decide whether a customer
+/// component is present and is the cause (see the engine's precedence 1).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBlame {
+    #[serde(default)]
+    pub(super) owned: Vec<String>,
+    #[serde(default)]
+    pub(super) owners: Vec<String>,
+    #[serde(default)]
+    pub(super) subjects: Vec<String>,
+    #[serde(default)]
+    pub(super) changes: Vec<String>,
+    #[serde(default)]
+    pub(super) back_refs: Vec<String>,
+    #[serde(default)]
+    pub(super) co_occurrence: Vec<String>,
+    #[serde(default)]
+    pub(super) negations: Vec<String>,
+    #[serde(default)]
+    pub(super) causes: Vec<String>,
+    #[serde(default)]
+    pub(super) agents: Vec<String>,
+    #[serde(default)]
+    pub(super) in_path: Vec<String>,
+    #[serde(default)]
+    pub(super) victims: Vec<String>,
+    #[serde(default)]
+    pub(super) denials: Vec<String>,
+    #[serde(default)]
+    pub(super) provider_installed: Vec<String>,
 }

@@ -15,6 +15,10 @@ pub enum Trigger {
     /// A customer component breaks or degrades the control plane (precedence 1). Its patterns
     /// are the control-plane symptoms; its `requires` anchors say the control plane is involved.
     BreaksControlPlane,
+    /// A customer component (a training job, typically) saturates or degrades the InfiniBand
+    /// fabric (precedence 1, after `BreaksControlPlane`). Its patterns are the fabric symptoms;
+    /// its `requires` anchors say the fabric is involved.
+    BreaksFabric,
     /// The ticket is about an add-on the context marks customer-owned (precedence 2).
     AddonCustomerOwned,
     /// The ticket is about an add-on the context marks shared (precedence 2).
@@ -24,9 +28,10 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    pub(super) const ALL: [Trigger; 5] = [
+    pub(super) const ALL: [Trigger; 6] = [
         Trigger::Text,
         Trigger::BreaksControlPlane,
+        Trigger::BreaksFabric,
         Trigger::AddonCustomerOwned,
         Trigger::AddonShared,
         Trigger::Fallback,
@@ -37,6 +42,7 @@ impl Trigger {
         match self {
             Trigger::Text => "text",
             Trigger::BreaksControlPlane => "breaks-control-plane",
+            Trigger::BreaksFabric => "breaks-fabric",
             Trigger::AddonCustomerOwned => "addon-customer-owned",
             Trigger::AddonShared => "addon-shared",
             Trigger::Fallback => "fallback",
@@ -47,7 +53,7 @@ impl Trigger {
     pub(super) fn category(self) -> Option<Category> {
         match self {
             Trigger::Text => None,
-            Trigger::BreaksControlPlane | Trigger::AddonCustomerOwned => {
+            Trigger::BreaksControlPlane | Trigger::BreaksFabric | Trigger::AddonCustomerOwned => {
                 Some(Category::CustomerOwned)
             }
             Trigger::AddonShared => Some(Category::Supported),
@@ -57,7 +63,16 @@ impl Trigger {
 
     /// Whether rules with this trigger score on patterns.
     pub(super) fn scores(self) -> bool {
-        matches!(self, Trigger::Text | Trigger::BreaksControlPlane)
+        matches!(
+            self,
+            Trigger::Text | Trigger::BreaksControlPlane | Trigger::BreaksFabric
+        )
+    }
+
+    /// Whether the trigger is a "customer component breaks the platform" path: its rule carries
+    /// a `blame:` section and the restore-and-notify actions.
+    pub fn is_breaks(self) -> bool {
+        matches!(self, Trigger::BreaksControlPlane | Trigger::BreaksFabric)
     }
 }
 

@@ -5,7 +5,7 @@ use std::{path::Path, sync::Arc};
 
 use accord_core::responsibility::{Component, Layer};
 
-use super::{Rule, RuleError, SHIPPED_RULES, Settings, compile::compile, file::RuleFile};
+use super::{Rule, RuleError, SHIPPED_RULES, Settings, Trigger, compile::compile, file::RuleFile};
 use crate::matcher::PatternIndex;
 
 /// A core add-on the platform installs, with the words that name it.
@@ -21,13 +21,60 @@ pub(crate) struct Addon {
 /// What a text pattern contributes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum TextTarget {
-    /// Adds `weight` to the rule's score.
-    Score { rule: u16, weight: f32 },
+    /// Adds `weight` to the rule's score. `culprit`: the rule describes something customers
+    /// install (it has a `kind`), so the match names a possible culprit at its position.
+    Score {
+        rule: u16,
+        weight: f32,
+        culprit: bool,
+    },
+    /// A cue phrase of the `blame:` section of the breaks rule in slot `path`
+    /// ([`BREAKS_PATHS`]).
+    Blame { path: u8, cue: Cue },
     /// Satisfies the rule's `requires`.
     Anchor { rule: u16 },
     /// Names an add-on.
     Addon { addon: u8 },
 }
+
+/// The kinds of cue phrase of a breaks rule's `blame:` section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cue {
+    /// Names a component as the customer's (`our operator`, `we installed`).
+    Owned,
+    /// A possessive (`our`, `my`): with a [`Cue::Subject`] noun shortly after, an owned phrase.
+    Owner,
+    /// A component noun (`job`, `operator`): owned when an [`Cue::Owner`] word precedes it
+    /// closely (`our 1024-GPU pretraining job`).
+    Subject,
+    /// A change the customer made (`we installed`, `we scaled`); also an owned phrase.
+    Change,
+    /// Refers back to an earlier change (`since then`, `ever since`): a weak cause after a
+    /// [`Cue::Change`].
+    BackRef,
+    /// Introduces something of the customer's that a symptom co-occurs with (`when our`,
+    /// `every time our`): a weak cause when a strong symptom follows.
+    CoOccurrence,
+    /// Negates the ownership that follows (`we don't run any`): the owned phrase is a denial.
+    Negation,
+    /// Says a customer component is the cause (`since we installed`, `caused by our`).
+    Cause,
+    /// A verb that makes the culprit named just before it the cause (`flooding`, `saturating`).
+    Agent,
+    /// Names a customer component that sits in the request path of what fails (`our admission
+    /// webhook`): blamed like a declared one, unless a victim cue says otherwise.
+    InPath,
+    /// Says the customer's component suffers from the failure (`cannot reconcile`).
+    Victim,
+    /// Says nothing of the customer's is involved (`nothing changed on our side`).
+    Denial,
+    /// Says the provider installed what is named (`installed by the provider`).
+    ProviderInstalled,
+}
+
+/// The breaks paths in the order the engine tries them: slot 0 the control plane, slot 1 the
+/// fabric.
+pub(crate) const BREAKS_PATHS: [Trigger; 2] = [Trigger::BreaksControlPlane, Trigger::BreaksFabric];
 
 /// What a component-hint pattern designates.
 #[derive(Debug, Clone, Copy)]
@@ -52,7 +99,8 @@ pub struct RuleSet {
     pub(crate) hint_index: PatternIndex<HintTarget>,
     pub(crate) layer_rules: Vec<(Layer, Vec<u16>)>,
     pub(crate) fallback: usize,
-    pub(crate) breaks_control_plane: Option<usize>,
+    /// The rule of each breaks path, by slot of [`BREAKS_PATHS`].
+    pub(crate) breaks: [Option<usize>; 2],
     pub(crate) addon_customer_owned: Option<usize>,
     pub(crate) addon_shared: Option<usize>,
 }

@@ -245,3 +245,100 @@ fn load_reads_a_path_and_names_it_on_error() {
     let err = RuleSet::load(&missing).unwrap_err();
     assert!(err.to_string().contains("missing.yaml"), "{err}");
 }
+
+/// MINIMAL with a breaks rule inserted before the fallback.
+fn with_breaks(rule: &str) -> Result<RuleSet, RuleError> {
+    let file = MINIMAL.replacen(
+        "  - id: be-unclassified",
+        &format!("{rule}  - id: be-unclassified"),
+        1,
+    );
+    RuleSet::from_yaml_str(&file)
+}
+
+const FABRIC: &str = r#"  - id: cust-breaks-fabric
+    trigger: breaks-fabric
+    category: customer-owned
+    component: infiniband-fabric
+    differs_because: the customer's job degrades the provider's fabric
+    text: A customer job degrades the fabric.
+    actions: [restore-control-plane, notify-customer]
+    checklist: [the job's NCCL settings, pause the job]
+    requires: [fabric]
+    patterns: {5: [congested]}
+    blame: {owned: [our job], causes: [caused by our], agents: [saturating]}
+"#;
+
+#[test]
+fn breaks_rules_need_blame_cues_and_restore_actions() {
+    let set = with_breaks(FABRIC).unwrap();
+    assert_eq!(
+        set.rule("cust-breaks-fabric").unwrap().trigger(),
+        Trigger::BreaksFabric
+    );
+
+    let (rule, field, p) = problem(with_breaks(&FABRIC.replace(
+        "    blame: {owned: [our job], causes: [caused by our], agents: [saturating]}\n",
+        "",
+    )));
+    assert_eq!(
+        (rule.as_str(), field, p),
+        ("cust-breaks-fabric", "blame.causes", Problem::Missing)
+    );
+    let (_, field, p) = problem(with_breaks(
+        &FABRIC.replace("causes: [caused by our], ", ""),
+    ));
+    assert_eq!((field, p), ("blame.causes", Problem::Missing));
+    let (_, field, p) = problem(with_breaks(
+        &FABRIC.replace("agents: [saturating]", "agents: [\"the\"]"),
+    ));
+    assert_eq!(
+        (field, p),
+        ("blame.agents", Problem::EmptyPattern("the".into()))
+    );
+    let (_, field, p) = problem(with_breaks(&FABRIC.replace("restore-control-plane, ", "")));
+    assert_eq!(
+        (field, p),
+        (
+            "actions",
+            Problem::TriggerNeedsAction {
+                trigger: Trigger::BreaksFabric,
+                action: crate::action::Action::RestoreControlPlane
+            }
+        )
+    );
+    let err =
+        with_breaks(&FABRIC.replace("blame: {owned", "blame: {colour: [red], owned")).unwrap_err();
+    assert!(matches!(err, RuleError::Parse(_)), "{err}");
+}
+
+#[test]
+fn blame_is_only_for_breaks_rules_and_each_breaks_trigger_is_unique() {
+    let (rule, field, p) = problem(with(
+        "patterns: {3: [forbidden]}",
+        "patterns: {3: [forbidden]}\n    blame: {causes: [caused by our]}",
+    ));
+    assert_eq!(
+        (rule.as_str(), field, p),
+        ("cust-rbac", "blame", Problem::NotForTrigger(Trigger::Text))
+    );
+    let twice = format!(
+        "{FABRIC}{}",
+        FABRIC.replace("id: cust-breaks-fabric", "id: cust-breaks-fabric-2")
+    );
+    let err = with_breaks(&twice).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RuleError::File {
+                problem: Problem::TriggerCount {
+                    trigger: Trigger::BreaksFabric,
+                    found: 2,
+                    ..
+                },
+                ..
+            }
+        ),
+        "{err}"
+    );
+}

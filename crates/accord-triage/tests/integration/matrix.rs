@@ -19,6 +19,7 @@ fn shipped_rules_load_and_are_versioned() {
     assert!(rules.rules().len() > 40);
     for trigger in [
         Trigger::BreaksControlPlane,
+        Trigger::BreaksFabric,
         Trigger::AddonCustomerOwned,
         Trigger::AddonShared,
         Trigger::Fallback,
@@ -147,9 +148,28 @@ fn actions_route_by_category() {
                 assert!(!actions.contains(&Action::PageOnCall), "{}", rule.id());
             }
         }
-        if rule.trigger() == Trigger::BreaksControlPlane {
-            assert!(actions.contains(&Action::RestoreControlPlane));
-            assert!(actions.contains(&Action::NotifyCustomer));
+        if rule.trigger().is_breaks() {
+            assert!(
+                actions.contains(&Action::RestoreControlPlane),
+                "{}",
+                rule.id()
+            );
+            assert!(actions.contains(&Action::NotifyCustomer), "{}", rule.id());
+            assert_eq!(rule.category(), Category::CustomerOwned, "{}", rule.id());
+        }
+        // Each breaks path names the component the customer broke.
+        let broken = match rule.trigger() {
+            Trigger::BreaksControlPlane => Some("kube-apiserver"),
+            Trigger::BreaksFabric => Some("infiniband-fabric"),
+            _ => None,
+        };
+        if let Some(component) = broken {
+            assert_eq!(
+                rule.component().map(|c| c.id),
+                Some(component),
+                "{}",
+                rule.id()
+            );
         }
     }
 }

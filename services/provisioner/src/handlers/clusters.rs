@@ -239,6 +239,7 @@ pub fn create_cluster(
             api_endpoint: api_endpoint(id, name, &input.region),
             observed_generation: 1,
             conditions,
+            impacts: Vec::new(),
         },
     };
     let mut ch = Change::new();

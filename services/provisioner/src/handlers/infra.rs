@@ -7,10 +7,10 @@
 use accord_core::{
     DomainError,
     cluster::{
-        COND_CONTROL_PLANE_READY, COND_READY, COND_UPGRADING, Cluster, ClusterEvent, ClusterPhase,
-        Replica,
+        COND_CONTROL_PLANE_HEALTHY, COND_CONTROL_PLANE_READY, COND_FABRIC_HEALTHY, COND_READY,
+        COND_UPGRADING, Cluster, ClusterEvent, ClusterPhase, ComponentImpactStatus, Replica,
     },
-    infra::{CONTROL_PLANE_REPLICAS, InfraEvent, ReplicaState},
+    infra::{CONTROL_PLANE_REPLICAS, ImpactKind, ImpactState, InfraEvent, ReplicaState},
     meta::ConditionStatus,
     node::{NodeEvent, NodeState},
 };
@@ -38,6 +38,7 @@ pub fn on_infra_event(
                 return Ok(Change::new());
             };
             let mut next = c.clone();
+            let mut ch = Change::new();
             match next
                 .status
                 .control_plane
@@ -45,21 +46,41 @@ pub fn on_infra_event(
                 .find(|r| &r.name == replica)
             {
                 Some(r) => {
+                    let was = r.state;
                     r.state = *state;
                     r.version = *version;
                     r.failure_domain.clone_from(failure_domain);
+                    match *state {
+                        ReplicaState::Down if r.down_since.is_none() => r.down_since = Some(now),
+                        ReplicaState::Running => {
+                            if let Some(since) = r.down_since.take() {
+                                // Down → Provisioning → Running is the provider's rebuild;
+                                // Down → Running came back by itself.
+                                ch.event(ClusterEvent::ReplicaRecovered {
+                                    cluster: *cluster,
+                                    project: c.metadata.project,
+                                    replica: replica.clone(),
+                                    failure_domain: failure_domain.clone(),
+                                    down_ms: u64::try_from((now - since).whole_milliseconds())
+                                        .unwrap_or(0),
+                                    replaced: was == ReplicaState::Provisioning,
+                                });
+                            }
+                        }
+                        _ => {}
+                    }
                 }
                 None => next.status.control_plane.push(Replica {
                     name: replica.clone(),
                     failure_domain: failure_domain.clone(),
                     state: *state,
                     version: *version,
+                    down_since: (*state == ReplicaState::Down).then_some(now),
                 }),
             }
             next.status
                 .control_plane
                 .sort_by(|a, b| a.name.cmp(&b.name));
-            let mut ch = Change::new();
             refresh_cluster_status(&mut next, now, &mut ch);
             if next != c {
                 let expect = next.metadata.resource_version;
@@ -201,10 +222,148 @@ pub fn on_infra_event(
             });
             Ok(ch)
         }
+        InfraEvent::ComponentImpact {
+            cluster,
+            component,
+            impact,
+            state,
+            detail,
+        } => {
+            let Some(c) = reader.get::<Cluster>(CLUSTERS, &cluster.to_string())? else {
+                return Ok(Change::new());
+            };
+            let mut next = c.clone();
+            let mut ch = Change::new();
+            if !apply_impact(&mut next, component, *impact, *state, detail, now, &mut ch) {
+                return Ok(ch);
+            }
+            let expect = next.metadata.resource_version;
+            next.metadata.resource_version += 1;
+            next.metadata.updated_at = now;
+            ch.put(
+                CLUSTERS,
+                &cluster.to_string(),
+                &next,
+                Expect::Version(expect),
+            )?;
+            Ok(ch)
+        }
         // Repairs belong to remediations (`crate::autoclusters`), which the controller
         // routes them to.
         InfraEvent::RepairProgress { .. } | InfraEvent::RepairFinished { .. } => Ok(Change::new()),
     }
+}
+
+/// Applies one component impact report to a cluster's status: the impact list, its
+/// condition (`ControlPlaneHealthy` or `FabricHealthy`: False while an impact there is
+/// unmitigated) and a `cluster.component-impact` event. False when nothing changed (a repeated
+/// report).
+pub fn apply_impact(
+    c: &mut Cluster,
+    component: &str,
+    impact: ImpactKind,
+    state: ImpactState,
+    detail: &str,
+    now: OffsetDateTime,
+    ch: &mut Change,
+) -> bool {
+    let pos = c
+        .status
+        .impacts
+        .iter()
+        .position(|i| i.component == component && i.impact == impact);
+    match (pos, state) {
+        (None, ImpactState::Cleared) => return false,
+        (Some(i), s) if c.status.impacts[i].state == s => return false,
+        (Some(i), ImpactState::Cleared) => {
+            c.status.impacts.remove(i);
+        }
+        (Some(i), s) => {
+            let entry = &mut c.status.impacts[i];
+            entry.state = s;
+            entry.detail = detail.to_owned();
+            if s == ImpactState::Mitigated {
+                entry.mitigated_at = Some(now);
+            }
+        }
+        (None, s) => c.status.impacts.push(ComponentImpactStatus {
+            component: component.to_owned(),
+            impact,
+            state: s,
+            mitigation: impact.mitigation(),
+            since: now,
+            mitigated_at: (s == ImpactState::Mitigated).then_some(now),
+            detail: detail.to_owned(),
+        }),
+    }
+    ch.event(ClusterEvent::ComponentImpact {
+        cluster: c.metadata.id,
+        project: c.metadata.project,
+        component: component.to_owned(),
+        impact,
+        state,
+        mitigation: impact.mitigation(),
+        detail: detail.to_owned(),
+    });
+    let (kind, area) = if impact.is_control_plane() {
+        (COND_CONTROL_PLANE_HEALTHY, "control plane")
+    } else {
+        (COND_FABRIC_HEALTHY, "fabric")
+    };
+    let here: Vec<&ComponentImpactStatus> = c
+        .status
+        .impacts
+        .iter()
+        .filter(|i| i.impact.is_control_plane() == impact.is_control_plane())
+        .collect();
+    let degrading: Vec<String> = here
+        .iter()
+        .filter(|i| i.state == ImpactState::Degrading)
+        .map(|i| format!("{} ({})", i.component, i.impact.as_str()))
+        .collect();
+    let mitigated: Vec<String> = here
+        .iter()
+        .filter(|i| i.state == ImpactState::Mitigated)
+        .map(|i| format!("{} ({})", i.component, i.mitigation.as_str()))
+        .collect();
+    let (status, reason, message) = if !degrading.is_empty() {
+        (
+            ConditionStatus::False,
+            "CustomerComponentDegrading",
+            format!(
+                "customer component(s) degrade the {area}: {}",
+                degrading.join(", ")
+            ),
+        )
+    } else if !mitigated.is_empty() {
+        (
+            ConditionStatus::True,
+            "Mitigated",
+            format!(
+                "baseline restored by the provider while the customer fixes: {}",
+                mitigated.join(", ")
+            ),
+        )
+    } else {
+        (
+            ConditionStatus::True,
+            "Healthy",
+            format!("no customer component degrades the {area}"),
+        )
+    };
+    let gen_ = c.metadata.generation;
+    if c.status
+        .conditions
+        .set(kind, status, reason, message, now, gen_)
+        && let Some(cond) = c.status.conditions.get(kind)
+    {
+        ch.event(ClusterEvent::ConditionChanged {
+            cluster: c.metadata.id,
+            project: c.metadata.project,
+            condition: cond.clone(),
+        });
+    }
+    true
 }
 
 fn update_node(

@@ -17,7 +17,8 @@
 use std::collections::HashMap;
 
 use accord_core::{
-    infra::{InfraEvent, InfraSnapshot, ObservedInstance},
+    cluster::Cluster,
+    infra::{ImpactState, InfraEvent, InfraSnapshot, ObservedInstance},
     node::{Node, NodeState},
 };
 
@@ -64,6 +65,61 @@ pub fn missed_events(nodes: &[Node], snapshot: &InfraSnapshot) -> Vec<InfraEvent
         }
         if state == NodeState::Draining && inst.drained {
             events.push(InfraEvent::NodeDrained { node: id });
+        }
+    }
+    events
+}
+
+/// The component-impact reports the store missed: impacts the infrastructure lists in
+/// another state than the cluster's status (or not at all), and impacts the status keeps that
+/// the infrastructure no longer lists (cleared while nobody listened).
+pub fn missed_impacts(clusters: &[Cluster], snapshot: &InfraSnapshot) -> Vec<InfraEvent> {
+    let mut events = Vec::new();
+    for c in clusters {
+        let id = c.metadata.id;
+        let observed: Vec<_> = snapshot
+            .impacts
+            .iter()
+            .filter(|i| i.cluster == id)
+            .collect();
+        for o in &observed {
+            let known = c
+                .status
+                .impacts
+                .iter()
+                .find(|i| i.component == o.component && i.impact == o.impact);
+            if known.is_none_or(|k| k.state != o.state) {
+                events.push(InfraEvent::ComponentImpact {
+                    cluster: id,
+                    component: o.component.clone(),
+                    impact: o.impact,
+                    state: o.state,
+                    detail: format!(
+                        "{} of {} is {} (seen at resync)",
+                        o.impact.as_str(),
+                        o.component,
+                        o.state.as_str()
+                    ),
+                });
+            }
+        }
+        for k in &c.status.impacts {
+            if !observed
+                .iter()
+                .any(|o| o.component == k.component && o.impact == k.impact)
+            {
+                events.push(InfraEvent::ComponentImpact {
+                    cluster: id,
+                    component: k.component.clone(),
+                    impact: k.impact,
+                    state: ImpactState::Cleared,
+                    detail: format!(
+                        "{} of {} is gone (seen at resync)",
+                        k.impact.as_str(),
+                        k.component
+                    ),
+                });
+            }
         }
     }
     events

@@ -6,6 +6,7 @@
 
 mod autoclusters;
 mod common;
+mod control_plane;
 mod handlers;
 mod input_and_access_rules;
 mod request_limits;

@@ -13,6 +13,7 @@
 pub mod close;
 pub mod cluster_view;
 pub mod evidence;
+pub mod impacts;
 pub mod incidents;
 pub mod open;
 pub mod reclassify;
