@@ -58,6 +58,7 @@ pub fn cluster(name: &str, id: &str) -> pb::Cluster {
                 remediation_enabled: true,
                 max_unhealthy_percent: 20,
                 max_in_flight_per_pool: 1,
+                mode: "auto".into(),
             }),
         }),
         status: Some(pb::ClusterStatus {

@@ -86,6 +86,49 @@ pub struct AutoClustersSettings {
     pub max_unhealthy_percent: u32,
     /// Nodes per pool remediated at the same time (1–[`MAX_IN_FLIGHT_PER_POOL`]).
     pub max_in_flight_per_pool: u32,
+    /// How allowed remediations are carried out.
+    #[serde(default)]
+    pub mode: RemediationMode,
+}
+
+/// How a cluster's allowed remediations are carried out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RemediationMode {
+    /// Carried out as decided.
+    #[default]
+    Auto,
+    /// Costly actions (reboot, replace) wait for the customer's (or an operator's) approval;
+    /// a GPU reset goes ahead.
+    Approval,
+    /// Recorded with what would happen; nothing touches a node.
+    DryRun,
+}
+
+impl RemediationMode {
+    /// Every mode.
+    pub const ALL: [RemediationMode; 3] = [
+        RemediationMode::Auto,
+        RemediationMode::Approval,
+        RemediationMode::DryRun,
+    ];
+
+    /// kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemediationMode::Auto => "auto",
+            RemediationMode::Approval => "approval",
+            RemediationMode::DryRun => "dry-run",
+        }
+    }
+
+    /// The mode named `s` (`""` is the default, `auto`).
+    pub fn parse(s: &str) -> Option<Self> {
+        if s.is_empty() {
+            return Some(RemediationMode::Auto);
+        }
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
 }
 
 impl Default for AutoClustersSettings {
@@ -94,6 +137,7 @@ impl Default for AutoClustersSettings {
             remediation_enabled: false,
             max_unhealthy_percent: 20,
             max_in_flight_per_pool: 1,
+            mode: RemediationMode::Auto,
         }
     }
 }

@@ -137,6 +137,7 @@ pub fn cluster(c: &Cluster, node_pool_count: u32) -> pb::Cluster {
                 remediation_enabled: s.autoclusters.remediation_enabled,
                 max_unhealthy_percent: s.autoclusters.max_unhealthy_percent,
                 max_in_flight_per_pool: s.autoclusters.max_in_flight_per_pool,
+                mode: s.autoclusters.mode.as_str().to_owned(),
             }),
         }),
         status: Some(pb::ClusterStatus {

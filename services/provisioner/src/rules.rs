@@ -258,6 +258,20 @@ pub static RULES: &[RpcRule] = &[
         Actor::Either,
         true,
     ),
+    RpcRule::new(
+        "/accord.provisioner.v1.Remediations/ApproveRemediation",
+        Action::Mutate,
+        "autoclusters",
+        Actor::CUSTOMER,
+        true,
+    ),
+    RpcRule::new(
+        "/accord.provisioner.v1.Remediations/RejectRemediation",
+        Action::Mutate,
+        "autoclusters",
+        Actor::CUSTOMER,
+        true,
+    ),
 ];
 
 #[cfg(test)]

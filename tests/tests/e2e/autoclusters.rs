@@ -209,6 +209,7 @@ async fn xid_79_reboots_the_node_and_the_same_fault_again_replaces_it() {
         remediation_enabled: true,
         max_unhealthy_percent: 50,
         max_in_flight_per_pool: 1,
+        mode: String::new(),
     };
     env.start_support_triage().await.unwrap();
     let (cluster, nodes) = gpu_cluster(&env, &admin, "heal", Some(settings), 2).await;
@@ -353,6 +354,7 @@ async fn a_correlated_outage_trips_the_breaker_and_held_remediations_are_release
         remediation_enabled: true,
         max_unhealthy_percent: 25,
         max_in_flight_per_pool: 1,
+        mode: String::new(),
     };
     let (_, nodes) = gpu_cluster(&env, &admin, "outage", Some(settings), 4).await;
 
@@ -424,4 +426,51 @@ async fn a_correlated_outage_trips_the_breaker_and_held_remediations_are_release
             Some((NodeState::Ready, false))
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_approval_mode_a_reboot_waits_for_the_customer_and_runs_once_approved() {
+    let mut env = Env::start().await.unwrap();
+    env.start_telemetry().await.unwrap();
+    let admin = env.admin().unwrap();
+    let settings = pb::AutoClustersSettings {
+        remediation_enabled: true,
+        max_unhealthy_percent: 50,
+        max_in_flight_per_pool: 1,
+        mode: "approval".into(),
+    };
+    let (_, nodes) = gpu_cluster(&env, &admin, "careful", Some(settings), 1).await;
+    let node = nodes[0].node_id.clone();
+    xid79(&env, &nodes[0].node_name, 2).await;
+    let pending = nth_decision(&env, &node, 1).await;
+    assert_eq!(pending.status.state, RemediationState::PendingApproval);
+    assert_eq!(node_state(&env, &node), Some((NodeState::NotReady, false)));
+
+    let mut remediations = pb::remediations_client::RemediationsClient::with_interceptor(
+        env.channel(),
+        accord_e2e::Bearer::new(&env.admin_token).unwrap(),
+    );
+    let approved = remediations
+        .approve_remediation(pb::ResolveRemediationRequest {
+            project: String::new(),
+            id: pending.metadata.id.to_string(),
+            reason: "the job checkpointed".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(approved.state, "running");
+    let done = wait_state(&env, pending.metadata.id, RemediationState::Succeeded).await;
+    assert!(done.status.timeline.iter().any(|t| t.what == "approved"));
+    assert_eq!(node_state(&env, &node), Some((NodeState::Ready, false)));
+    // Approving again is refused: it is no longer pending.
+    let again = remediations
+        .approve_remediation(pb::ResolveRemediationRequest {
+            project: String::new(),
+            id: pending.metadata.id.to_string(),
+            reason: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), tonic::Code::FailedPrecondition, "{again:?}");
 }

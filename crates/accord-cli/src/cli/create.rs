@@ -128,6 +128,10 @@ pub struct CreateClusterArgs {
     /// Nodes of one pool remediated at the same time [server default: 1]
     #[arg(long, value_name = "N", help_heading = "AutoClusters")]
     pub max_in_flight_per_pool: Option<u32>,
+    /// How allowed remediations run: auto, approval (reboot and replace wait for `accord
+    /// remediation approve`), dry-run (recorded, nothing touches a node) [server default: auto]
+    #[arg(long, value_name = "MODE", value_parser = ["auto", "approval", "dry-run"], help_heading = "AutoClusters")]
+    pub remediation_mode: Option<String>,
     #[command(flatten)]
     pub wait: WaitArgs,
 }

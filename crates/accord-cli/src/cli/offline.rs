@@ -1,5 +1,6 @@
 //! Commands that work offline on JSON Lines: `accord remediation decide` (a remediation policy
-//! over health findings) and `accord triage classify` (the triage rules over tickets).
+//! over health findings) and `accord triage classify` (the triage rules over tickets); and
+//! `accord remediation approve|reject` (approval mode, over the API).
 
 use std::path::PathBuf;
 
@@ -21,6 +22,27 @@ pub enum RemediationCommand {
     /// lacks (a policy built against accord:plugin@0.1.0 knows the first four). Without --policy, the `gpu-remediation` policy pushed
     /// to the plugin bucket is used when NATS answers within a second, else the shipped file.
     Decide(DecideArgs),
+    /// Approve a remediation waiting for approval (clusters in approval mode): it starts
+    #[command(
+        after_help = "Examples:\n  accord get remediations --cluster demo --state pending-approval\n  accord remediation approve rem-01jd6v3xq5n8c7m2k4p9r0s1t2 --reason \"drained the job\""
+    )]
+    Approve(ResolveArgs),
+    /// Reject a remediation waiting for approval: nothing touches the node
+    #[command(
+        after_help = "Examples:\n  accord remediation reject rem-01jd6v3xq5n8c7m2k4p9r0s1t2 --reason \"we replace it ourselves\""
+    )]
+    Reject(ResolveArgs),
+}
+
+/// `accord remediation approve|reject`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct ResolveArgs {
+    /// Remediation id (`rem-…`, as `accord get remediations` shows it)
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Why (kept in the remediation's timeline)
+    #[arg(long, default_value = "")]
+    pub reason: String,
 }
 
 /// `accord remediation decide`.

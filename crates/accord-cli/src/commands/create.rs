@@ -131,6 +131,7 @@ pub fn cluster_request(
                 // 0 = the server's default.
                 max_unhealthy_percent: args.max_unhealthy_percent.unwrap_or(0),
                 max_in_flight_per_pool: args.max_in_flight_per_pool.unwrap_or(0),
+                mode: args.remediation_mode.clone().unwrap_or_default(),
             }),
         }),
     }

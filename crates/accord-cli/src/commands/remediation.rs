@@ -30,8 +30,12 @@ use anyhow::{Context as _, bail};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use accord_proto::provisioner::v1 as pb;
+
 use super::{Context, plugin};
-use crate::cli::{DecideArgs, RemediationCommand};
+use crate::cli::{DecideArgs, RemediationCommand, ResolveArgs};
+use crate::output::remediations::{self, RemediationView};
+use crate::output::render_one;
 
 /// File name of the shipped policy component.
 pub const DEFAULT_POLICY: &str = "gpu_remediation.wasm";
@@ -81,7 +85,32 @@ struct Request {
 pub async fn run(ctx: &Context, command: RemediationCommand) -> anyhow::Result<()> {
     match command {
         RemediationCommand::Decide(args) => decide(ctx, args).await.map(|_| ()),
+        RemediationCommand::Approve(args) => resolve(ctx, args, true).await,
+        RemediationCommand::Reject(args) => resolve(ctx, args, false).await,
     }
+}
+
+/// `accord remediation approve|reject ID`: the remediation after the decision, as
+/// `accord describe remediation` prints it.
+async fn resolve(ctx: &Context, args: ResolveArgs, approve: bool) -> anyhow::Result<()> {
+    let api = ctx.api().await?;
+    let req = pb::ResolveRemediationRequest {
+        project: api.project(),
+        id: args.id.clone(),
+        reason: args.reason.clone(),
+    };
+    let mut client = api.remediations();
+    let done = if approve {
+        api.call(client.approve_remediation(req)).await?
+    } else {
+        api.call(client.reject_remediation(req)).await?
+    };
+    let view = RemediationView::from_pb(&done);
+    let text = render_one(ctx.format, &view, || {
+        remediations::describe(&done, ctx.now())
+    })?;
+    ctx.out(&text);
+    Ok(())
 }
 
 /// The pushed `policy.gpu-remediation`, if NATS answers in time and it exists: `Ok(None)` when

@@ -480,6 +480,20 @@ impl Remediations for Fake {
             .map(Response::new)
             .ok_or_else(|| Status::not_found(format!("remediation {id} not found")))
     }
+
+    async fn approve_remediation(
+        &self,
+        request: Request<pb::ResolveRemediationRequest>,
+    ) -> Result<Response<pb::Remediation>, Status> {
+        self.resolve(request, "running", "approved")
+    }
+
+    async fn reject_remediation(
+        &self,
+        request: Request<pb::ResolveRemediationRequest>,
+    ) -> Result<Response<pb::Remediation>, Status> {
+        self.resolve(request, "skipped", "rejected")
+    }
 }
 
 /// support-triage's webhook rules, as far as the CLI can tell them apart: at most 10 per project,
@@ -940,40 +954,6 @@ async fn project_creation_prints_the_token_once_with_a_warning() {
         "accord_ak-new_brandnewsecretbrandnewsecret0000"
     );
     assert_eq!(document["project"]["spec"]["gpu_quota"], 64);
-}
-
-#[tokio::test]
-async fn kubeconfig_to_stdout_or_private_file() {
-    let server = start().await;
-    server
-        .fake
-        .lock()
-        .clusters
-        .push(fixtures::cluster("demo", "cl-01jfake0000000000000demo"));
-    let (result, out) = accord(&server.endpoint, Some(TOKEN), &["kubeconfig", "demo"]).await;
-    assert_eq!(result, Ok(()));
-    assert_eq!(out.out, "apiVersion: v1\nkind: Config\n");
-
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("demo.kubeconfig");
-    let path_text = path.to_str().unwrap();
-    let (result, out) = accord(
-        &server.endpoint,
-        Some(TOKEN),
-        &["kubeconfig", "demo", "--file", path_text],
-    )
-    .await;
-    assert_eq!(result, Ok(()));
-    assert_eq!(out.out, "");
-    assert!(
-        out.err.contains(&format!("export KUBECONFIG={path_text}")),
-        "{}",
-        out.err
-    );
-    assert_eq!(
-        std::fs::read_to_string(&path).unwrap(),
-        "apiVersion: v1\nkind: Config\n"
-    );
 }
 
 #[tokio::test]

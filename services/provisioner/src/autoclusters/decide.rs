@@ -9,6 +9,10 @@
 //! - anything else (none, notify-customer, escalate) → `skipped`: no node action; the decision
 //!   event is what support-triage opens the incident from.
 //!
+//! The cluster's mode changes where a node action starts: `dry-run` records it as `dry-run`
+//! (final: what would have happened, nothing done); `approval` makes reboot and replace wait in
+//! `pending-approval` for [`approve`] or [`reject`] (a GPU reset goes ahead).
+//!
 //! Invariant: one remediation per finding id (`remediation_findings`), written in the same
 //! commit; a cluster keeps its newest [`MAX_REMEDIATIONS_PER_CLUSTER`] remediations (the oldest
 //! finished ones are deleted in the commit that would exceed it).
@@ -18,7 +22,7 @@ use accord_core::{
     autoclusters::{
         Remediation, RemediationSpec, RemediationState, RemediationStatus, touches_node,
     },
-    cluster::Cluster,
+    cluster::{Cluster, RemediationMode},
     ids::RemediationId,
     meta::Metadata,
     node::Node,
@@ -101,7 +105,32 @@ pub fn record(
                 ),
             )
         } else {
-            (RemediationState::Running, decided.decision.reason.clone())
+            match cluster.spec.autoclusters.mode {
+                RemediationMode::DryRun => (
+                    RemediationState::DryRun,
+                    format!(
+                        "dry-run: would {} ({}); nothing was done",
+                        action.as_str(),
+                        decided.decision.reason
+                    ),
+                ),
+                RemediationMode::Approval
+                    if matches!(
+                        action,
+                        RemediationAction::RebootNode | RemediationAction::ReplaceNode
+                    ) =>
+                {
+                    (
+                        RemediationState::PendingApproval,
+                        format!(
+                            "{} waits for approval (accord remediation approve|reject): {}",
+                            action.as_str(),
+                            decided.decision.reason
+                        ),
+                    )
+                }
+                _ => (RemediationState::Running, decided.decision.reason.clone()),
+            }
         }
     } else if action == RemediationAction::Hold {
         (RemediationState::Held, decided.decision.reason.clone())
@@ -214,4 +243,83 @@ fn retention(existing: &[Remediation], ch: &mut Change) -> Result<(), DomainErro
             .delete(REMEDIATION_FINDINGS, &old.spec.finding_id, Expect::Any);
     }
     Ok(())
+}
+
+/// Approves a remediation waiting for approval: it starts running the decided action.
+pub fn approve(
+    now: OffsetDateTime,
+    rem: &Remediation,
+    by: &str,
+    note: &str,
+) -> Result<(Change, Remediation), DomainError> {
+    resolve_approval(now, rem, by, note, true)
+}
+
+/// Rejects a remediation waiting for approval: nothing touches the node (`skipped`).
+pub fn reject(
+    now: OffsetDateTime,
+    rem: &Remediation,
+    by: &str,
+    note: &str,
+) -> Result<(Change, Remediation), DomainError> {
+    resolve_approval(now, rem, by, note, false)
+}
+
+fn resolve_approval(
+    now: OffsetDateTime,
+    rem: &Remediation,
+    by: &str,
+    note: &str,
+    approved: bool,
+) -> Result<(Change, Remediation), DomainError> {
+    if rem.status.state != RemediationState::PendingApproval {
+        return Err(DomainError::precondition(format!(
+            "remediation {} is {}, not pending-approval",
+            rem.metadata.id,
+            rem.status.state.as_str()
+        )));
+    }
+    let mut next = rem.clone();
+    let action = rem.spec.decision.action;
+    let said = if note.is_empty() {
+        String::new()
+    } else {
+        format!(": {note}")
+    };
+    let mut ch = Change::new();
+    if approved {
+        next.status.state = RemediationState::Running;
+        next.status.action = action;
+        next.status.attempts = 1;
+        next.status.reason = format!("{} approved by {by}{said}", action.as_str());
+        next.status
+            .note(now, "approved", next.status.reason.clone());
+        ch.event(RemediationEvent::Started {
+            remediation: rem.metadata.id,
+            cluster: rem.spec.cluster,
+            node: rem.spec.node,
+            action,
+        });
+    } else {
+        next.status.state = RemediationState::Skipped;
+        next.status.action = RemediationAction::None;
+        next.status.reason = format!("{} rejected by {by}{said}", action.as_str());
+        next.status
+            .note(now, "rejected", next.status.reason.clone());
+        ch.event(RemediationEvent::Step {
+            remediation: rem.metadata.id,
+            cluster: rem.spec.cluster,
+            node: rem.spec.node,
+            step: "rejected".to_owned(),
+            detail: next.status.reason.clone(),
+        });
+    }
+    let expect = next.metadata.touch(now, false);
+    ch.put(
+        REMEDIATIONS,
+        &remediation_key(rem.spec.cluster, rem.metadata.id),
+        &next,
+        Expect::Version(expect),
+    )?;
+    Ok((ch, next))
 }

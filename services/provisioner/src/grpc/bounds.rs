@@ -141,6 +141,14 @@ references! {
     pb::GetRemediationRequest => [project, id];
 }
 
+impl Bounded for pb::ResolveRemediationRequest {
+    fn bounds(&self, v: &mut Violations) {
+        reference(v, "project", &self.project);
+        reference(v, "id", &self.id);
+        limits::text(v, "reason", &self.reason, MAX_SHORT_TEXT_BYTES);
+    }
+}
+
 /// Most remediations one `ListRemediations` returns.
 pub const MAX_REMEDIATIONS_LIMIT: u32 = 1000;
 /// What `limit: 0` of `ListRemediations` means.

@@ -2,7 +2,7 @@
 
 use accord_core::{
     DomainError,
-    cluster::{AutoClustersSettings, Cluster},
+    cluster::{AutoClustersSettings, Cluster, RemediationMode},
     project::Project,
     validation::{DEFAULT_VERSION, SUPPORTED_VERSIONS},
 };
@@ -30,9 +30,19 @@ fn oidc_input(o: pb::OidcConfig) -> OidcInput {
     }
 }
 
-fn autoclusters(a: pb::AutoClustersSettings) -> AutoClustersSettings {
+fn autoclusters(a: pb::AutoClustersSettings) -> Result<AutoClustersSettings, Status> {
     let d = AutoClustersSettings::default();
-    AutoClustersSettings {
+    let mode = RemediationMode::parse(&a.mode).ok_or_else(|| {
+        st(DomainError::invalid(
+            "spec.autoclusters.mode",
+            format!(
+                "{} is not a remediation mode; one of: {}",
+                accord_core::error::echo(&a.mode),
+                RemediationMode::ALL.map(RemediationMode::as_str).join(", ")
+            ),
+        ))
+    })?;
+    Ok(AutoClustersSettings {
         remediation_enabled: a.remediation_enabled,
         max_unhealthy_percent: if a.max_unhealthy_percent == 0 {
             d.max_unhealthy_percent
@@ -44,7 +54,8 @@ fn autoclusters(a: pb::AutoClustersSettings) -> AutoClustersSettings {
         } else {
             a.max_in_flight_per_pool
         },
-    }
+        mode,
+    })
 }
 
 impl Api {
@@ -97,7 +108,7 @@ impl pb::clusters_server::Clusters for Api {
             node_cidr_mask_size: net.node_cidr_mask_size,
             oidc: spec.oidc.map(oidc_input),
             addons: spec.addons,
-            autoclusters: spec.autoclusters.map(autoclusters),
+            autoclusters: spec.autoclusters.map(autoclusters).transpose()?,
         };
         let c = self
             .p
@@ -151,7 +162,7 @@ impl pb::clusters_server::Clusters for Api {
         let labels = r.labels.into_iter().collect();
         let (oidc, auto) = (
             spec.oidc.map(oidc_input),
-            spec.autoclusters.map(autoclusters),
+            spec.autoclusters.map(autoclusters).transpose()?,
         );
         self.cluster_write(&caller, &project, &r.cluster, |ctx, c| {
             h::update_cluster(

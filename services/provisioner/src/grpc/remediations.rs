@@ -17,7 +17,7 @@ use accord_proto::{convert::remediations as conv, provisioner::v1 as pb};
 use tonic::{Request, Response, Status};
 
 use super::{Api, bounds, pid, st};
-use crate::trees::Reader;
+use crate::{autoclusters::decide, trees::Reader};
 
 #[tonic::async_trait]
 impl pb::remediations_server::Remediations for Api {
@@ -46,6 +46,49 @@ impl pb::remediations_server::Remediations for Api {
         let found =
             remediation_in(self.p.reader(), pid(&project), &req.get_ref().id).map_err(st)?;
         Ok(Response::new(conv::remediation(&found)))
+    }
+
+    async fn approve_remediation(
+        &self,
+        req: Request<pb::ResolveRemediationRequest>,
+    ) -> Result<Response<pb::Remediation>, Status> {
+        self.resolve(req, decide::approve).await
+    }
+
+    async fn reject_remediation(
+        &self,
+        req: Request<pb::ResolveRemediationRequest>,
+    ) -> Result<Response<pb::Remediation>, Status> {
+        self.resolve(req, decide::reject).await
+    }
+}
+
+type Resolution = fn(
+    time::OffsetDateTime,
+    &Remediation,
+    &str,
+    &str,
+) -> Result<(crate::change::Change, Remediation), DomainError>;
+
+impl Api {
+    /// Approves or rejects a remediation of the caller's project under the write lock.
+    async fn resolve(
+        &self,
+        req: Request<pb::ResolveRemediationRequest>,
+        f: Resolution,
+    ) -> Result<Response<pb::Remediation>, Status> {
+        let (caller, project) = self.scope(&req, &req.get_ref().project)?;
+        let r = req.into_inner();
+        let who = caller.principal.display_name();
+        let done = self
+            .p
+            .write(&caller.principal, |ctx| {
+                let found = remediation_in(ctx.reader, pid(&project), &r.id)?;
+                f(ctx.now, &found, who, r.reason.trim())
+            })
+            .await
+            .map_err(st)?;
+        Ok(Response::new(conv::remediation(&done)))
     }
 }
 

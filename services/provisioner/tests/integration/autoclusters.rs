@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use accord_core::{
     autoclusters::{Remediation, RemediationState, RemediationStep},
-    cluster::{AutoClustersSettings, Cluster},
+    cluster::{AutoClustersSettings, Cluster, RemediationMode},
     iam::Party,
     ids::ClusterId,
     infra::{InfraEvent, RepairAction},
@@ -20,7 +20,7 @@ use accord_core::{
 use accord_provisioner::{
     autoclusters::{
         context::{Facts, context},
-        decide::{Decided, record},
+        decide::{Decided, approve, record, reject},
         execute::{RepairReport, Subject, Timeouts, advance, on_repair, repair_request},
     },
     change::{Change, Event},
@@ -34,10 +34,16 @@ use crate::common::*;
 
 /// A running cluster with AutoClusters allowed and a pool of `count` ready GPU nodes.
 async fn cluster_with_pool(w: &World, count: u32) -> (Cluster, Vec<Node>) {
+    cluster_with_mode(w, count, RemediationMode::Auto).await
+}
+
+/// [`cluster_with_pool`] in remediation `mode`.
+async fn cluster_with_mode(w: &World, count: u32, mode: RemediationMode) -> (Cluster, Vec<Node>) {
     let c = w.cluster("demo").await;
     let mut enabled = c.clone();
     enabled.spec.autoclusters = AutoClustersSettings {
         remediation_enabled: true,
+        mode,
         ..AutoClustersSettings::default()
     };
     enabled.metadata.resource_version += 1;
@@ -670,4 +676,102 @@ async fn the_context_counts_repeats_in_flight_and_unhealthy_nodes() {
         (3, 3)
     );
     assert_eq!(ctx_of(&xid(&nodes[0], 79, 3), &nodes[0]).remediations_7d, 1);
+}
+
+#[tokio::test]
+async fn approval_mode_holds_costly_actions_for_a_decision_and_dry_run_touches_nothing() {
+    let w = World::new().await;
+    let (c, nodes) = cluster_with_mode(&w, 2, RemediationMode::Approval).await;
+    // A reboot waits; a GPU reset goes ahead.
+    let (reboot, events) = decide(
+        &w,
+        &c,
+        &nodes[0],
+        decided(xid(&nodes[0], 79, 3), "hf-1", RemediationAction::RebootNode),
+    )
+    .await;
+    assert_eq!(reboot.status.state, RemediationState::PendingApproval);
+    assert_eq!(names(&events), ["decided"]);
+    assert!(
+        step(&w, &reboot).await.is_empty(),
+        "nothing runs while pending"
+    );
+    let (reset, _) = decide(
+        &w,
+        &c,
+        &nodes[1],
+        decided(xid(&nodes[1], 46, 0), "hf-2", RemediationAction::ResetGpu),
+    )
+    .await;
+    assert_eq!(reset.status.state, RemediationState::Running);
+
+    // Approved: it runs like any other.
+    let now = OffsetDateTime::now_utc();
+    let (ch, approved) = approve(now, &current(&w, &reboot), "admin", "maintenance ok").unwrap();
+    assert_eq!(names(&remediation_events(&ch)), ["started"]);
+    w.reader.store().commit(ch.commit).await.unwrap();
+    assert_eq!(approved.status.state, RemediationState::Running);
+    assert!(approved.status.reason.contains("approved by admin"));
+    assert_eq!(
+        names(&step(&w, &reboot).await),
+        ["step:cordoned", "step:repair-requested"]
+    );
+    // Only a pending remediation can be approved or rejected.
+    let err = reject(now, &current(&w, &reboot), "admin", "").unwrap_err();
+    assert!(err.to_string().contains("not pending-approval"), "{err}");
+
+    // Rejected: skipped, the node untouched.
+    let (replace, _) = decide(
+        &w,
+        &c,
+        &nodes[1],
+        decided(
+            xid(&nodes[1], 79, 1),
+            "hf-3",
+            RemediationAction::ReplaceNode,
+        ),
+    )
+    .await;
+    // (nodes[1] has a running reset: the replace joins it.)
+    assert_eq!(replace.status.state, RemediationState::Skipped);
+
+    let w2 = World::new().await;
+    let (c2, nodes2) = cluster_with_mode(&w2, 1, RemediationMode::Approval).await;
+    let (pending, _) = decide(
+        &w2,
+        &c2,
+        &nodes2[0],
+        decided(
+            xid(&nodes2[0], 79, 3),
+            "hf-9",
+            RemediationAction::ReplaceNode,
+        ),
+    )
+    .await;
+    let (ch, rejected) = reject(now, &pending, "admin", "we drain it ourselves").unwrap();
+    w2.reader.store().commit(ch.commit).await.unwrap();
+    assert_eq!(rejected.status.state, RemediationState::Skipped);
+    assert!(rejected.status.reason.contains("we drain it ourselves"));
+    assert_eq!(all_nodes(&w2, c2.metadata.id).len(), 1);
+
+    // Dry-run: recorded with what would happen, final, nothing touches the node.
+    let w3 = World::new().await;
+    let (c3, nodes3) = cluster_with_mode(&w3, 1, RemediationMode::DryRun).await;
+    let (dry, events) = decide(
+        &w3,
+        &c3,
+        &nodes3[0],
+        decided(
+            xid(&nodes3[0], 79, 3),
+            "hf-d",
+            RemediationAction::RebootNode,
+        ),
+    )
+    .await;
+    assert_eq!(dry.status.state, RemediationState::DryRun);
+    assert!(dry.status.reason.starts_with("dry-run: would reboot-node"));
+    assert_eq!(names(&events), ["decided"]);
+    assert!(step(&w3, &dry).await.is_empty());
+    let n = w3.reader.node(nodes3[0].metadata.id).unwrap().unwrap();
+    assert_eq!(n.status.cordoned_by, None);
 }

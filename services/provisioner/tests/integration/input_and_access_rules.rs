@@ -316,6 +316,7 @@ async fn autoclusters_settings_are_bounded() {
         remediation_enabled: true,
         max_unhealthy_percent,
         max_in_flight_per_pool,
+        mode: Default::default(),
     };
     let in_flight = "spec.autoclusters.max_in_flight_per_pool";
     let unhealthy = "spec.autoclusters.max_unhealthy_percent";

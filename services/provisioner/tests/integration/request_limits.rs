@@ -165,6 +165,18 @@ fn rows() -> Vec<Row> {
         "UncordonNode" => UncordonNodeRequest [project, cluster, node];
         "ListRemediations" => ListRemediationsRequest [project, cluster, state];
         "GetRemediation" => GetRemediationRequest [project, id];
+        "ApproveRemediation" => ResolveRemediationRequest [project, id];
+        "RejectRemediation" => ResolveRemediationRequest [project, id];
+    }
+    for method in ["ApproveRemediation", "RejectRemediation"] {
+        rows.push(row(
+            method,
+            "reason",
+            pb::ResolveRemediationRequest {
+                reason: "r".repeat(MAX_SHORT_TEXT_BYTES + 1),
+                ..Default::default()
+            },
+        ));
     }
     rows.push(row(
         "ListRemediations",

@@ -1,7 +1,41 @@
-//! Whole commands of the AutoClusters remediations and the webhook notifications against the
-//! same fake as the parent module.
+//! Whole commands of the AutoClusters remediations, the webhook notifications and kubeconfig
+//! output against the same fake as the parent module (and the fake's approval rule).
 
 use super::*;
+
+impl Fake {
+    /// The provisioner's approval rule, as far as the CLI sees it: only `pending-approval`
+    /// moves, to `state`, with a timeline entry `what` carrying the reason.
+    pub(super) fn resolve(
+        &self,
+        request: Request<pb::ResolveRemediationRequest>,
+        state: &str,
+        what: &str,
+    ) -> Result<Response<pb::Remediation>, Status> {
+        authorize(&request)?;
+        let r = request.into_inner();
+        let mut guard = self.lock();
+        let found = guard
+            .remediations
+            .iter_mut()
+            .find(|x| x.id == r.id)
+            .ok_or_else(|| Status::not_found(format!("remediation {} not found", r.id)))?;
+        if found.state != "pending-approval" {
+            return Err(Status::failed_precondition(format!(
+                "remediation {} is {}, not pending-approval",
+                r.id, found.state
+            )));
+        }
+        found.state = state.to_owned();
+        found.reason = format!("{what} by admin: {}", r.reason);
+        found.timeline.push(pb::RemediationTimelineEntry {
+            at: None,
+            what: what.to_owned(),
+            detail: found.reason.clone(),
+        });
+        Ok(Response::new(found.clone()))
+    }
+}
 
 #[tokio::test]
 async fn remediations_are_listed_and_described() {
@@ -514,4 +548,84 @@ async fn webhook_commands_use_the_support_endpoint_and_project_of_the_profile() 
         .map_err(|error| render_error(&error));
     assert_eq!(result, Ok(()), "{:?}", captured.lock().unwrap());
     assert_eq!(server.fake.lock().listed_webhooks[0].project, "ml");
+}
+
+#[tokio::test]
+async fn pending_remediations_are_approved_or_rejected_with_a_reason() {
+    let server = start().await;
+    let mut pending = crate::output::remediations::tests::replacing();
+    pending.state = "pending-approval".into();
+    add_cluster(&server, "demo", &pending.cluster);
+    server.fake.lock().remediations.push(pending.clone());
+
+    let (result, out) = accord(
+        &server.endpoint,
+        Some(TOKEN),
+        &[
+            "remediation",
+            "approve",
+            &pending.id,
+            "--reason",
+            "job drained",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(result, Ok(()), "{out:?}");
+    let json: serde_json::Value = serde_json::from_str(&out.out).unwrap();
+    assert_eq!(json["state"], "running", "{json}");
+    assert!(
+        json["reason"].as_str().unwrap().contains("job drained"),
+        "{json}"
+    );
+
+    // Only a pending remediation can be decided on; the server's refusal is printed.
+    let (result, _) = accord(
+        &server.endpoint,
+        Some(TOKEN),
+        &["remediation", "reject", &pending.id],
+    )
+    .await;
+    assert_eq!(
+        result,
+        Err(format!(
+            "FAILED_PRECONDITION: remediation {} is running, not pending-approval",
+            pending.id
+        ))
+    );
+}
+
+#[tokio::test]
+async fn kubeconfig_to_stdout_or_private_file() {
+    let server = start().await;
+    server
+        .fake
+        .lock()
+        .clusters
+        .push(fixtures::cluster("demo", "cl-01jfake0000000000000demo"));
+    let (result, out) = accord(&server.endpoint, Some(TOKEN), &["kubeconfig", "demo"]).await;
+    assert_eq!(result, Ok(()));
+    assert_eq!(out.out, "apiVersion: v1\nkind: Config\n");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.kubeconfig");
+    let path_text = path.to_str().unwrap();
+    let (result, out) = accord(
+        &server.endpoint,
+        Some(TOKEN),
+        &["kubeconfig", "demo", "--file", path_text],
+    )
+    .await;
+    assert_eq!(result, Ok(()));
+    assert_eq!(out.out, "");
+    assert!(
+        out.err.contains(&format!("export KUBECONFIG={path_text}")),
+        "{}",
+        out.err
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "apiVersion: v1\nkind: Config\n"
+    );
 }
