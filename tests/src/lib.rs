@@ -729,6 +729,7 @@ pub fn pool_request(
                 max_surge: 1,
                 max_unavailable: 0,
             }),
+            remediation_enabled: None,
         }),
     }
 }

@@ -114,6 +114,7 @@ pub fn node_pool(name: &str) -> pb::NodePool {
                 max_surge: 1,
                 max_unavailable: 0,
             }),
+            remediation_enabled: None,
         }),
         status: Some(pb::NodePoolStatus {
             phase: "ready".into(),

@@ -89,6 +89,9 @@ pub struct NodePoolSpec {
     /// Rolling replacement settings.
     #[serde(default)]
     pub rolling_update: RollingUpdate,
+    /// This pool's AutoClusters opt-in, overriding the cluster's (`None`: the cluster's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation_enabled: Option<bool>,
 }
 
 /// Lifecycle phase of a pool.

@@ -208,6 +208,7 @@ pub fn node_pool(p: &NodePool, latest_image: &str) -> pb::NodePool {
                 max_surge: s.rolling_update.max_surge,
                 max_unavailable: s.rolling_update.max_unavailable,
             }),
+            remediation_enabled: s.remediation_enabled,
         }),
         status: Some(pb::NodePoolStatus {
             phase: p.status.phase.as_str().to_owned(),

@@ -420,6 +420,7 @@ async fn every_refusal_reaches_the_wire_with_its_code_and_none_is_internal() {
                             max_surge: 0,
                             max_unavailable: 0,
                         }),
+                        remediation_enabled: None,
                         ..Default::default()
                     }),
                     ..Default::default()

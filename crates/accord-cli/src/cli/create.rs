@@ -183,6 +183,9 @@ pub struct CreateNodePoolArgs {
         help_heading = "Rolling updates"
     )]
     pub max_unavailable: u32,
+    /// This pool's AutoClusters opt-in, overriding the cluster's [default: the cluster's]
+    #[arg(long, value_name = "true|false", help_heading = "AutoClusters")]
+    pub remediation: Option<bool>,
     /// Node image version [default: the latest]
     #[arg(long, value_name = "VERSION")]
     pub image_version: Option<String>,

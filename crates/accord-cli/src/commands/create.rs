@@ -244,6 +244,7 @@ pub fn node_pool_request(args: &CreateNodePoolArgs, project: String) -> pb::Crea
                 max_surge: args.max_surge,
                 max_unavailable: args.max_unavailable,
             }),
+            remediation_enabled: args.remediation,
         }),
     }
 }

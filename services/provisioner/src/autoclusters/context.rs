@@ -10,7 +10,8 @@
 //! - *in flight*: remediations of the pool that are running;
 //! - *the same XID on the same GPU in 24 h*: earlier remediations (one per finding) of the node
 //!   with the same kind, GPU and XID, plus this one;
-//! - *remediations in 7 days*: earlier remediations of the node that acted on it.
+//! - *remediations in 7 days*: earlier remediations of the node that acted on it;
+//! - *allowed*: the node's pool's opt-in when it sets one, else the cluster's.
 
 use accord_core::{
     autoclusters::{Remediation, RemediationState, touches_node},
@@ -27,6 +28,8 @@ pub struct Facts<'a> {
     pub cluster: &'a Cluster,
     /// The node.
     pub node: &'a Node,
+    /// The node's pool's override of the cluster's opt-in.
+    pub pool_opt_in: Option<bool>,
     /// Every node of the cluster (all pools).
     pub cluster_nodes: &'a [Node],
     /// The cluster's remediations.
@@ -98,7 +101,7 @@ pub fn context(facts: &Facts<'_>, finding: &Finding) -> RemediationContext {
         .count();
 
     RemediationContext {
-        remediation_allowed: settings.remediation_enabled,
+        remediation_allowed: facts.pool_opt_in.unwrap_or(settings.remediation_enabled),
         xid_count_24h: saturating(same_fault).saturating_add(1),
         remediations_7d: saturating(acted),
         unhealthy_in_pool: saturating(pool_nodes.iter().filter(|n| unhealthy(n)).count()).max(1),

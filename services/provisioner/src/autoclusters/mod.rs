@@ -185,6 +185,7 @@ impl Provisioner {
             &context::Facts {
                 cluster: &cluster,
                 node: &node,
+                pool_opt_in: self.pool_opt_in(&node)?,
                 cluster_nodes: &nodes,
                 remediations: &remediations,
                 now,
@@ -259,6 +260,17 @@ impl Provisioner {
         Ok(())
     }
 
+    /// The node's pool's AutoClusters opt-in, if it sets one.
+    fn pool_opt_in(&self, node: &Node) -> Result<Option<bool>, DomainError> {
+        Ok(self
+            .reader
+            .get::<accord_core::nodepool::NodePool>(
+                crate::trees::NODEPOOLS,
+                &crate::trees::pool_key(node.spec.cluster, node.spec.pool),
+            )?
+            .and_then(|p| p.spec.remediation_enabled))
+    }
+
     fn subject_of(
         &self,
         rem: &accord_core::autoclusters::Remediation,
@@ -304,6 +316,7 @@ impl Provisioner {
             &context::Facts {
                 cluster: &cluster,
                 node: &node,
+                pool_opt_in: self.pool_opt_in(&node)?,
                 cluster_nodes: &nodes,
                 remediations: &others,
                 now,

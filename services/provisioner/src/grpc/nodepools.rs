@@ -38,6 +38,7 @@ fn pool_input(s: pb::NodePoolSpec) -> PoolInput {
             max_surge: r.max_surge,
             max_unavailable: r.max_unavailable,
         }),
+        remediation_enabled: s.remediation_enabled,
     }
 }
 

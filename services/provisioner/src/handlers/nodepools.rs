@@ -38,6 +38,8 @@ pub struct PoolInput {
     pub taints: Vec<Taint>,
     pub image_version: String,
     pub rolling_update: Option<RollingUpdate>,
+    /// The pool's AutoClusters opt-in (`None`: the cluster's).
+    pub remediation_enabled: Option<bool>,
 }
 
 fn check_bounds(v: &mut Violations, count: u32, a: Option<Autoscaling>) {
@@ -269,6 +271,7 @@ pub fn create_pool(
                 .current_version
                 .unwrap_or(cluster.spec.kubernetes_version),
             rolling_update: rolling,
+            remediation_enabled: input.remediation_enabled,
         },
         status: NodePoolStatus {
             phase: NodePoolPhase::Provisioning,
@@ -328,12 +331,13 @@ fn with_pool_label(labels: &BTreeMap<String, String>, pool: &str) -> BTreeMap<St
 }
 
 /// Paths of `UpdateNodePool.update_mask`.
-pub const MUTABLE_PATHS: [&str; 5] = [
+pub const MUTABLE_PATHS: [&str; 6] = [
     "labels",
     "spec.node_labels",
     "spec.taints",
     "spec.autoscaling",
     "spec.rolling_update",
+    "spec.remediation_enabled",
 ];
 
 /// Applies the fields named in `mask`.
@@ -382,6 +386,10 @@ pub fn update_pool(
                 let r = input.rolling_update.unwrap_or_default();
                 check_rolling(&mut v, r);
                 p.spec.rolling_update = r;
+                spec_changed = true;
+            }
+            "spec.remediation_enabled" => {
+                p.spec.remediation_enabled = input.remediation_enabled;
                 spec_changed = true;
             }
             "spec.count" => v.add(path, "use ScaleNodePool to change the count"),

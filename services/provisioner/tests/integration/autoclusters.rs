@@ -629,6 +629,7 @@ async fn the_context_counts_repeats_in_flight_and_unhealthy_nodes() {
             &Facts {
                 cluster: &c,
                 node,
+                pool_opt_in: None,
                 cluster_nodes: &cluster_nodes,
                 remediations: &remediations,
                 now: OffsetDateTime::now_utc(),
@@ -676,6 +677,23 @@ async fn the_context_counts_repeats_in_flight_and_unhealthy_nodes() {
         (3, 3)
     );
     assert_eq!(ctx_of(&xid(&nodes[0], 79, 3), &nodes[0]).remediations_7d, 1);
+
+    // A pool's opt-in overrides the cluster's, either way.
+    let cluster_nodes = all_nodes(&w, c.metadata.id);
+    for (pool_opt_in, allowed) in [(Some(false), false), (Some(true), true), (None, true)] {
+        let ctx = context(
+            &Facts {
+                cluster: &c,
+                node: &nodes[1],
+                pool_opt_in,
+                cluster_nodes: &cluster_nodes,
+                remediations: &[],
+                now: OffsetDateTime::now_utc(),
+            },
+            &xid(&nodes[1], 79, 0),
+        );
+        assert_eq!(ctx.remediation_allowed, allowed, "{pool_opt_in:?}");
+    }
 }
 
 #[tokio::test]

@@ -351,6 +351,23 @@ async fn pool_rules() {
         .unwrap();
         assert!(err.to_string().contains(needle), "{path}: {err}");
     }
+    // The pool's AutoClusters opt-in overrides the cluster's, and can be set back to unset.
+    assert_eq!(pool.spec.remediation_enabled, None);
+    for want in [Some(false), None] {
+        let (_, updated) = nodepools::update_pool(
+            &ctx,
+            &pool,
+            0,
+            &["spec.remediation_enabled".into()],
+            BTreeMap::new(),
+            &PoolInput {
+                remediation_enabled: want,
+                ..PoolInput::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(updated.spec.remediation_enabled, want);
+    }
     // A pool already on the latest image and version cannot cycle.
     let err = nodepools::cycle_pool(&ctx, &c, &pool, "", 0).err().unwrap();
     assert!(matches!(err, DomainError::FailedPrecondition(_)), "{err:?}");
