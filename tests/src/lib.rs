@@ -579,6 +579,52 @@ impl Env {
         .await
     }
 
+    /// Injects `fault` (a `Fault` as JSON) and fails unless the simulator accepted it.
+    pub async fn fault(&self, fault: serde_json::Value) -> anyhow::Result<()> {
+        let reply = self.inject_fault(fault.to_string().as_bytes()).await?;
+        anyhow::ensure!(reply.ok, "the simulator refused {fault}: {reply:?}");
+        Ok(())
+    }
+
+    /// Waits until a ticket of `cluster` satisfies `pred` (tickets listed as the bootstrap
+    /// Admin) and returns it.
+    pub async fn wait_ticket(
+        &self,
+        cluster: &str,
+        what: &str,
+        pred: impl Fn(&accord_proto::support::v1::Ticket) -> bool,
+    ) -> anyhow::Result<accord_proto::support::v1::Ticket> {
+        let support = self.support(&self.admin_token)?;
+        let pred = &pred;
+        wait_for(what, || {
+            let mut support = support.clone();
+            let cluster = cluster.to_owned();
+            async move {
+                let tickets = support
+                    .list_tickets(accord_proto::support::v1::ListTicketsRequest {
+                        project: String::new(),
+                        category: 0,
+                        cluster,
+                        state: String::new(),
+                    })
+                    .await
+                    .map_err(|s| s.to_string())?
+                    .into_inner()
+                    .tickets;
+                tickets.iter().find(|t| pred(t)).cloned().ok_or_else(|| {
+                    format!(
+                        "{:?}",
+                        tickets
+                            .iter()
+                            .map(|t| (&t.title, &t.state, t.category))
+                            .collect::<Vec<_>>()
+                    )
+                })
+            }
+        })
+        .await
+    }
+
     /// Sends a raw fault request to the simulator (`accord.cmd.sim.fault.inject`) and decodes
     /// the reply.
     pub async fn inject_fault(&self, payload: &[u8]) -> anyhow::Result<FaultReply> {

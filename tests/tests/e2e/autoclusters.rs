@@ -87,56 +87,18 @@ async fn incident(
     remediation: RemediationId,
     state: &str,
 ) -> spb::Ticket {
-    let support = env.support(&env.admin_token).unwrap();
-    wait_for(&format!("a {state} incident for {remediation}"), || {
-        let mut support = support.clone();
-        let cluster = cluster.to_owned();
-        async move {
-            let tickets = support
-                .list_tickets(spb::ListTicketsRequest {
-                    project: String::new(),
-                    category: 0,
-                    cluster,
-                    state: String::new(),
-                })
-                .await
-                .map_err(|s| s.to_string())?
-                .into_inner()
-                .tickets;
-            tickets
-                .iter()
-                .find(|t| {
-                    t.state == state
-                        && t.evidence
-                            .iter()
-                            .any(|e| e.contains(&remediation.to_string()))
-                })
-                .cloned()
-                .ok_or_else(|| {
-                    format!(
-                        "{:?}",
-                        tickets
-                            .iter()
-                            .map(|t| (&t.title, &t.state, t.category))
-                            .collect::<Vec<_>>()
-                    )
-                })
-        }
+    let id = remediation.to_string();
+    env.wait_ticket(cluster, &format!("a {state} incident for {id}"), |t| {
+        t.state == state && t.evidence.iter().any(|e| e.contains(&id))
     })
     .await
     .unwrap()
 }
 
 async fn xid79(env: &Env, node: &str, gpu: u32) {
-    let reply = env
-        .inject_fault(
-            json!({"kind": "gpu-xid", "node": node, "gpu": gpu, "xid": 79})
-                .to_string()
-                .as_bytes(),
-        )
+    env.fault(json!({"kind": "gpu-xid", "node": node, "gpu": gpu, "xid": 79}))
         .await
         .unwrap();
-    assert!(reply.ok, "{reply:?}");
 }
 
 /// The remediation events of the stream about `node`.
@@ -390,15 +352,9 @@ async fn a_correlated_outage_trips_the_breaker_and_held_remediations_are_release
     // Two nodes come back by themselves: the breaker closes for the third, whose reboot runs;
     // the others are released one at a time (one in flight per pool) until all are repaired.
     for n in &nodes[1..3] {
-        let reply = env
-            .inject_fault(
-                json!({"kind": "node-recover", "node": n.node_name})
-                    .to_string()
-                    .as_bytes(),
-            )
+        env.fault(json!({"kind": "node-recover", "node": n.node_name}))
             .await
             .unwrap();
-        assert!(reply.ok, "{reply:?}");
     }
     for r in &held {
         let done = wait_state(&env, r.metadata.id, RemediationState::Succeeded).await;

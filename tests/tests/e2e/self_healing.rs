@@ -27,15 +27,9 @@ async fn a_replica_that_goes_down_is_rebuilt_without_anyone_acting() {
     let admin = env.admin().unwrap();
     let cluster = env.running_cluster(&admin, "cp", "").await.unwrap();
     let id = cluster_id(&cluster).unwrap();
-    let reply = env
-        .inject_fault(
-            json!({"kind": "replica-down", "cluster": id, "replica": "cp-1"})
-                .to_string()
-                .as_bytes(),
-        )
+    env.fault(json!({"kind": "replica-down", "cluster": id, "replica": "cp-1"}))
         .await
         .unwrap();
-    assert!(reply.ok, "{reply:?}");
     env.wait_cluster(&admin, &id, "ControlPlaneReady=False", |c| {
         condition(c, "ControlPlaneReady").is_some_and(|k| k.status == "False")
     })
@@ -80,28 +74,8 @@ async fn a_replica_that_goes_down_is_rebuilt_without_anyone_acting() {
     assert_eq!((recovered.0.as_str(), recovered.1), ("cp-1", true));
     assert!(recovered.2 >= 1, "{recovered:?}");
     // The incident opened by the outage is closed by the recovery.
-    let support = env.support(&env.admin_token).unwrap();
-    wait_for("the control-plane incident closed", || {
-        let mut support = support.clone();
-        let cluster = id.clone();
-        async move {
-            let tickets = support
-                .list_tickets(spb::ListTicketsRequest {
-                    project: String::new(),
-                    category: 0,
-                    cluster,
-                    state: String::new(),
-                })
-                .await
-                .map_err(|s| s.to_string())?
-                .into_inner()
-                .tickets;
-            tickets
-                .iter()
-                .find(|t| t.state == "closed" && t.category == i32::from(spb::Category::Supported))
-                .map(|_| ())
-                .ok_or_else(|| format!("{tickets:?}"))
-        }
+    env.wait_ticket(&id, "the control-plane incident closed", |t| {
+        t.state == "closed" && t.category == i32::from(spb::Category::Supported)
     })
     .await
     .unwrap();
@@ -114,15 +88,9 @@ async fn a_failing_customer_webhook_is_bypassed_and_a_customer_owned_ticket_name
     let admin = env.admin().unwrap();
     let cluster = env.running_cluster(&admin, "hooks", "").await.unwrap();
     let id = cluster_id(&cluster).unwrap();
-    let reply = env
-        .inject_fault(
-            json!({"kind": "webhook-fail-closed", "cluster": id, "component": "policy-webhook"})
-                .to_string()
-                .as_bytes(),
-        )
+    env.fault(json!({"kind": "webhook-fail-closed", "cluster": id, "component": "policy-webhook"}))
         .await
         .unwrap();
-    assert!(reply.ok, "{reply:?}");
 
     // The provider bypasses the webhook: ControlPlaneHealthy is back, marked Mitigated.
     let mitigated = env
@@ -148,40 +116,21 @@ async fn a_failing_customer_webhook_is_bypassed_and_a_customer_owned_ticket_name
 
     // A Customer-Owned ticket names the component, with the provider's restore done and the
     // customer notified.
-    let support = env.support(&env.admin_token).unwrap();
-    let list = |state: &'static str| {
-        let support = support.clone();
-        let cluster = id.clone();
-        move || {
-            let mut support = support.clone();
-            let cluster = cluster.clone();
-            async move {
-                let tickets = support
-                    .list_tickets(spb::ListTicketsRequest {
-                        project: String::new(),
-                        category: 0,
-                        cluster,
-                        state: String::new(),
-                    })
-                    .await
-                    .map_err(|s| s.to_string())?
-                    .into_inner()
-                    .tickets;
-                tickets
+    let named = |state: &'static str| {
+        move |t: &spb::Ticket| {
+            t.state == state
+                && t.component == "policy-webhook"
+                && t.evidence
                     .iter()
-                    .find(|t| {
-                        t.state == state
-                            && t.component == "policy-webhook"
-                            && t.evidence
-                                .iter()
-                                .any(|e| e.contains("restore-control-plane done"))
-                    })
-                    .cloned()
-                    .ok_or_else(|| format!("{tickets:?}"))
-            }
+                    .any(|e| e.contains("restore-control-plane done"))
         }
     };
-    let ticket = wait_for("a customer-owned ticket naming the webhook", list("open"))
+    let ticket = env
+        .wait_ticket(
+            &id,
+            "a customer-owned ticket naming the webhook",
+            named("open"),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -196,16 +145,11 @@ async fn a_failing_customer_webhook_is_bypassed_and_a_customer_owned_ticket_name
     assert!(!c.checklist.is_empty());
 
     // The customer fixes the webhook: the bypass is lifted and the ticket closes.
-    let reply = env
-        .inject_fault(
-            json!({"kind": "component-fixed", "cluster": id, "component": "policy-webhook"})
-                .to_string()
-                .as_bytes(),
-        )
+    env.fault(json!({"kind": "component-fixed", "cluster": id, "component": "policy-webhook"}))
         .await
         .unwrap();
-    assert!(reply.ok, "{reply:?}");
-    let closed = wait_for("the ticket closed by the fix", list("closed"))
+    let closed = env
+        .wait_ticket(&id, "the ticket closed by the fix", named("closed"))
         .await
         .unwrap();
     assert!(

@@ -32,7 +32,7 @@ use time::{Duration, OffsetDateTime};
 use crate::{
     change::Change,
     reconcile::{new_node, remove_node},
-    trees::{NODES, REMEDIATIONS, node_key, remediation_key},
+    trees::{NODEPOOLS, NODES, REMEDIATIONS, Reader, node_key, pool_key, remediation_key},
 };
 
 /// How long each step may take before it counts as failed (wall-clock time).
@@ -106,6 +106,40 @@ pub struct Subject<'a> {
     pub replacement: Option<&'a Node>,
     /// The node's pool (`None` once it is gone).
     pub pool: Option<&'a NodePool>,
+}
+
+/// What a remediation acts on, as read from the store (owned; [`Observed::subject`] borrows it).
+#[derive(Debug, Clone)]
+pub struct Observed {
+    /// The node (`None` once it is gone).
+    pub node: Option<Node>,
+    /// The replacement, once created.
+    pub replacement: Option<Node>,
+    /// The node's pool (`None` once it is gone).
+    pub pool: Option<NodePool>,
+}
+
+impl Observed {
+    /// Reads what `rem` acts on.
+    pub fn read(reader: &Reader, rem: &Remediation) -> Result<Self, DomainError> {
+        Ok(Self {
+            node: reader.node(rem.spec.node)?,
+            replacement: match rem.status.replacement {
+                Some(r) => reader.node(r)?,
+                None => None,
+            },
+            pool: reader.get(NODEPOOLS, &pool_key(rem.spec.cluster, rem.spec.pool))?,
+        })
+    }
+
+    /// The borrowed view [`advance`] and [`on_repair`] take.
+    pub fn subject(&self) -> Subject<'_> {
+        Subject {
+            node: self.node.as_ref(),
+            replacement: self.replacement.as_ref(),
+            pool: self.pool.as_ref(),
+        }
+    }
 }
 
 /// The id of a remediation's repair for its `attempt`: `<remediation>/<attempt>`.

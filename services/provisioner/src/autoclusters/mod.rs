@@ -41,7 +41,7 @@ use time::OffsetDateTime;
 
 use self::{
     decide::Decided,
-    execute::{RepairReport, Subject, Timeouts},
+    execute::{Observed, RepairReport, Timeouts},
     policy::{DEFAULT_POLICY, Policies},
 };
 use crate::{
@@ -248,7 +248,7 @@ impl Provisioner {
             let change = match rem.status.state {
                 RemediationState::Held => self.reconsider(ac, &rem, now).await?,
                 RemediationState::Running => {
-                    let owned = self.subject_of(&rem)?;
+                    let owned = Observed::read(&self.reader, &rem)?;
                     execute::advance(&rem, &owned.subject(), now, &ac.timeouts)?
                 }
                 _ => None,
@@ -269,26 +269,6 @@ impl Provisioner {
                 &crate::trees::pool_key(node.spec.cluster, node.spec.pool),
             )?
             .and_then(|p| p.spec.remediation_enabled))
-    }
-
-    fn subject_of(
-        &self,
-        rem: &accord_core::autoclusters::Remediation,
-    ) -> Result<OwnedSubject, DomainError> {
-        let node = self.reader.node(rem.spec.node)?;
-        let replacement = match rem.status.replacement {
-            Some(r) => self.reader.node(r)?,
-            None => None,
-        };
-        let pool = self.reader.get(
-            crate::trees::NODEPOOLS,
-            &crate::trees::pool_key(rem.spec.cluster, rem.spec.pool),
-        )?;
-        Ok(OwnedSubject {
-            node,
-            replacement,
-            pool,
-        })
     }
 
     /// A held remediation, put to the policy again with today's context: released when the
@@ -353,28 +333,11 @@ impl Provisioner {
         let Some(rem) = self.reader.remediation(id)? else {
             return Ok(Change::new());
         };
-        let owned = self.subject_of(&rem)?;
+        let owned = Observed::read(&self.reader, &rem)?;
         Ok(
             execute::on_repair(&rem, &owned.subject(), repair, report, now)?
                 .unwrap_or_else(Change::new),
         )
-    }
-}
-
-/// What a remediation acts on, read from the store.
-struct OwnedSubject {
-    node: Option<Node>,
-    replacement: Option<Node>,
-    pool: Option<accord_core::nodepool::NodePool>,
-}
-
-impl OwnedSubject {
-    fn subject(&self) -> Subject<'_> {
-        Subject {
-            node: self.node.as_ref(),
-            replacement: self.replacement.as_ref(),
-            pool: self.pool.as_ref(),
-        }
     }
 }
 

@@ -21,12 +21,12 @@ use accord_provisioner::{
     autoclusters::{
         context::{Facts, context},
         decide::{Decided, approve, record, reject},
-        execute::{RepairReport, Subject, Timeouts, advance, on_repair, repair_request},
+        execute::{Observed, RepairReport, Timeouts, advance, on_repair, repair_request},
     },
     change::{Change, Event},
     handlers::{infra::on_infra_event, nodepools, nodes},
     reconcile::reconcile_cluster,
-    trees::{CLUSTERS, NODEPOOLS, pool_key},
+    trees::CLUSTERS,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -176,21 +176,8 @@ fn current(w: &World, rem: &Remediation) -> Remediation {
 /// One controller step over `rem` at `now`; returns its remediation events.
 async fn step_at(w: &World, rem: &Remediation, now: OffsetDateTime) -> Vec<RemediationEvent> {
     let rem = current(w, rem);
-    let node = w.reader.node(rem.spec.node).unwrap();
-    let replacement = rem
-        .status
-        .replacement
-        .and_then(|r| w.reader.node(r).unwrap());
-    let pool = w
-        .reader
-        .get(NODEPOOLS, &pool_key(rem.spec.cluster, rem.spec.pool))
-        .unwrap();
-    let subject = Subject {
-        node: node.as_ref(),
-        replacement: replacement.as_ref(),
-        pool: pool.as_ref(),
-    };
-    match advance(&rem, &subject, now, &Timeouts::default()).unwrap() {
+    let observed = Observed::read(&w.reader, &rem).unwrap();
+    match advance(&rem, &observed.subject(), now, &Timeouts::default()).unwrap() {
         Some(ch) => {
             let events = remediation_events(&ch);
             w.reader.store().commit(ch.commit).await.unwrap();
@@ -206,19 +193,10 @@ async fn step(w: &World, rem: &Remediation) -> Vec<RemediationEvent> {
 
 async fn report(w: &World, rem: &Remediation, report: RepairReport<'_>) {
     let rem = current(w, rem);
-    let node = w.reader.node(rem.spec.node).unwrap();
-    let pool = w
-        .reader
-        .get(NODEPOOLS, &pool_key(rem.spec.cluster, rem.spec.pool))
-        .unwrap();
-    let subject = Subject {
-        node: node.as_ref(),
-        replacement: None,
-        pool: pool.as_ref(),
-    };
+    let observed = Observed::read(&w.reader, &rem).unwrap();
     let repair = rem.status.repair.clone().unwrap();
-    if let Some(ch) = on_repair(&rem, &subject, &repair, report, OffsetDateTime::now_utc()).unwrap()
-    {
+    let now = OffsetDateTime::now_utc();
+    if let Some(ch) = on_repair(&rem, &observed.subject(), &repair, report, now).unwrap() {
         w.reader.store().commit(ch.commit).await.unwrap();
     }
 }
