@@ -59,6 +59,13 @@ pub fn cluster(name: &str, id: &str) -> pb::Cluster {
                 max_unhealthy_percent: 20,
                 max_in_flight_per_pool: 1,
                 mode: "auto".into(),
+                maintenance_windows: vec![pb::MaintenanceWindow {
+                    days: vec!["sat".into(), "sun".into()],
+                    start: "02:00".into(),
+                    duration_minutes: 240,
+                    text: "sat,sun 02:00+4h".into(),
+                }],
+                ..Default::default()
             }),
         }),
         status: Some(pb::ClusterStatus {

@@ -89,6 +89,27 @@ pub struct AutoClustersSettings {
     /// How allowed remediations are carried out.
     #[serde(default)]
     pub mode: RemediationMode,
+    /// When preventive remediations may run (none: no windows, see [`crate::maintenance`]).
+    #[serde(default)]
+    pub maintenance: crate::maintenance::MaintenanceSchedule,
+    /// The remediation policy this cluster uses (a `policy.<name>` the operator pushed to the
+    /// plugin bucket); empty: the shipped [`DEFAULT_REMEDIATION_POLICY`].
+    #[serde(default)]
+    pub policy: String,
+}
+
+/// The remediation policy a cluster uses unless it names another.
+pub const DEFAULT_REMEDIATION_POLICY: &str = "gpu-remediation";
+
+impl AutoClustersSettings {
+    /// The name of the remediation policy this cluster uses.
+    pub fn policy_name(&self) -> &str {
+        if self.policy.is_empty() {
+            DEFAULT_REMEDIATION_POLICY
+        } else {
+            &self.policy
+        }
+    }
 }
 
 /// How a cluster's allowed remediations are carried out.
@@ -138,6 +159,8 @@ impl Default for AutoClustersSettings {
             max_unhealthy_percent: 20,
             max_in_flight_per_pool: 1,
             mode: RemediationMode::Auto,
+            maintenance: crate::maintenance::MaintenanceSchedule::default(),
+            policy: String::new(),
         }
     }
 }

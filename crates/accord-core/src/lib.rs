@@ -26,6 +26,7 @@ pub mod iam;
 pub mod ids;
 pub mod infra;
 pub mod limits;
+pub mod maintenance;
 pub mod meta;
 pub mod node;
 pub mod nodepool;

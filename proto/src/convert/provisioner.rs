@@ -138,6 +138,30 @@ pub fn cluster(c: &Cluster, node_pool_count: u32) -> pb::Cluster {
                 max_unhealthy_percent: s.autoclusters.max_unhealthy_percent,
                 max_in_flight_per_pool: s.autoclusters.max_in_flight_per_pool,
                 mode: s.autoclusters.mode.as_str().to_owned(),
+                maintenance_windows: s
+                    .autoclusters
+                    .maintenance
+                    .windows
+                    .iter()
+                    .map(|w| pb::MaintenanceWindow {
+                        days: w.days.iter().map(|d| d.as_str().to_owned()).collect(),
+                        start: format!("{:02}:{:02}", w.start_minute / 60, w.start_minute % 60),
+                        duration_minutes: u32::from(w.duration_minutes),
+                        text: w.to_string(),
+                    })
+                    .collect(),
+                maintenance_exclusions: s
+                    .autoclusters
+                    .maintenance
+                    .exclusions
+                    .iter()
+                    .map(|e| pb::MaintenanceExclusion {
+                        start: Some(ts(e.start)),
+                        end: Some(ts(e.end)),
+                        reason: e.reason.clone(),
+                    })
+                    .collect(),
+                policy: s.autoclusters.policy.clone(),
             }),
         }),
         status: Some(pb::ClusterStatus {

@@ -262,14 +262,14 @@ pub static RULES: &[RpcRule] = &[
         "/accord.provisioner.v1.Remediations/ApproveRemediation",
         Action::Mutate,
         "autoclusters",
-        Actor::CUSTOMER,
+        Actor::Either,
         true,
     ),
     RpcRule::new(
         "/accord.provisioner.v1.Remediations/RejectRemediation",
         Action::Mutate,
         "autoclusters",
-        Actor::CUSTOMER,
+        Actor::Either,
         true,
     ),
 ];

@@ -172,6 +172,7 @@ async fn xid_79_reboots_the_node_and_the_same_fault_again_replaces_it() {
         max_unhealthy_percent: 50,
         max_in_flight_per_pool: 1,
         mode: String::new(),
+        ..Default::default()
     };
     env.start_support_triage().await.unwrap();
     let (cluster, nodes) = gpu_cluster(&env, &admin, "heal", Some(settings), 2).await;
@@ -317,6 +318,7 @@ async fn a_correlated_outage_trips_the_breaker_and_held_remediations_are_release
         max_unhealthy_percent: 25,
         max_in_flight_per_pool: 1,
         mode: String::new(),
+        ..Default::default()
     };
     let (_, nodes) = gpu_cluster(&env, &admin, "outage", Some(settings), 4).await;
 
@@ -394,6 +396,7 @@ async fn in_approval_mode_a_reboot_waits_for_the_customer_and_runs_once_approved
         max_unhealthy_percent: 50,
         max_in_flight_per_pool: 1,
         mode: "approval".into(),
+        ..Default::default()
     };
     let (_, nodes) = gpu_cluster(&env, &admin, "careful", Some(settings), 1).await;
     let node = nodes[0].node_id.clone();
@@ -402,13 +405,15 @@ async fn in_approval_mode_a_reboot_waits_for_the_customer_and_runs_once_approved
     assert_eq!(pending.status.state, RemediationState::PendingApproval);
     assert_eq!(node_state(&env, &node), Some((NodeState::NotReady, false)));
 
-    let mut remediations = pb::remediations_client::RemediationsClient::with_interceptor(
+    // AutoClusters is shared: the provider's operator may approve too (the customer's API
+    // key does the same, below, for the second approval attempt).
+    let mut by_operator = pb::remediations_client::RemediationsClient::with_interceptor(
         env.channel(),
-        accord_e2e::Bearer::new(&env.admin_token).unwrap(),
+        accord_e2e::Bearer::new(&env.operator_token).unwrap(),
     );
-    let approved = remediations
+    let approved = by_operator
         .approve_remediation(pb::ResolveRemediationRequest {
-            project: String::new(),
+            project: pending.metadata.project.to_string(),
             id: pending.metadata.id.to_string(),
             reason: "the job checkpointed".into(),
         })
@@ -417,7 +422,16 @@ async fn in_approval_mode_a_reboot_waits_for_the_customer_and_runs_once_approved
         .into_inner();
     assert_eq!(approved.state, "running");
     let done = wait_state(&env, pending.metadata.id, RemediationState::Succeeded).await;
-    assert!(done.status.timeline.iter().any(|t| t.what == "approved"));
+    let approval = done.status.timeline.iter().find(|t| t.what == "approved");
+    assert!(
+        approval.is_some_and(|t| t.detail.contains("the job checkpointed")),
+        "{:?}",
+        done.status.timeline
+    );
+    let mut remediations = pb::remediations_client::RemediationsClient::with_interceptor(
+        env.channel(),
+        accord_e2e::Bearer::new(&env.admin_token).unwrap(),
+    );
     assert_eq!(node_state(&env, &node), Some((NodeState::Ready, false)));
     // Approving again is refused: it is no longer pending.
     let again = remediations
@@ -429,4 +443,139 @@ async fn in_approval_mode_a_reboot_waits_for_the_customer_and_runs_once_approved
         .await
         .unwrap_err();
     assert_eq!(again.code(), tonic::Code::FailedPrecondition, "{again:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preventive_reset_waits_for_the_maintenance_window_and_runs_when_it_opens() {
+    let mut env = Env::start().await.unwrap();
+    env.start_telemetry().await.unwrap();
+    let admin = env.admin().unwrap();
+    // A window two days from now: closed today whatever the time.
+    let later = time::OffsetDateTime::now_utc() + time::Duration::days(2);
+    let day = format!("{:?}", later.weekday())[..3].to_ascii_lowercase();
+    let window = |days: Vec<String>, minutes| pb::MaintenanceWindow {
+        days,
+        start: "00:00".into(),
+        duration_minutes: minutes,
+        text: String::new(),
+    };
+    let settings = pb::AutoClustersSettings {
+        remediation_enabled: true,
+        max_unhealthy_percent: 50,
+        max_in_flight_per_pool: 1,
+        maintenance_windows: vec![window(vec![day.clone()], 60)],
+        ..Default::default()
+    };
+    let (cluster, nodes) = gpu_cluster(&env, &admin, "windowed", Some(settings.clone()), 1).await;
+    let node = nodes[0].node_id.clone();
+    // XID 63 (a row remap recorded): the GPU keeps working; resetting it is preventive.
+    env.fault(json!({"kind": "gpu-xid", "node": nodes[0].node_name, "gpu": 1, "xid": 63}))
+        .await
+        .unwrap();
+    // The sample raises two findings, the XID and the row remap it records: both wait.
+    let waiting = [
+        nth_decision(&env, &node, 1).await,
+        nth_decision(&env, &node, 2).await,
+    ];
+    for w in &waiting {
+        assert_eq!(
+            w.status.state,
+            RemediationState::WaitingWindow,
+            "{:?}",
+            w.status
+        );
+        assert_eq!(w.spec.decision.action, RemediationAction::ResetGpu);
+        assert!(
+            w.status.reason.contains("maintenance window opening at"),
+            "{}",
+            w.status.reason
+        );
+        assert!(
+            w.status.timeline.iter().any(|t| t.what == "meanwhile"),
+            "{:?}",
+            w.status.timeline
+        );
+    }
+    assert_eq!(node_state(&env, &node), Some((NodeState::Ready, false)));
+
+    // The customer opens a window that is always open: the reset runs at the next pass.
+    let current = admin
+        .clusters
+        .clone()
+        .get_cluster(pb::GetClusterRequest {
+            project: String::new(),
+            cluster: cluster.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    admin
+        .clusters
+        .clone()
+        .update_cluster(pb::UpdateClusterRequest {
+            cluster: cluster.clone(),
+            resource_version: current.metadata.unwrap().resource_version,
+            update_mask: vec!["spec.autoclusters".into()],
+            spec: Some(pb::ClusterSpec {
+                autoclusters: Some(pb::AutoClustersSettings {
+                    maintenance_windows: vec![window(Vec::new(), 24 * 60)],
+                    ..settings
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // One runs the reset; the other finds it done and does nothing more.
+    let mut finished = Vec::new();
+    for w in &waiting {
+        finished.push(
+            wait_for("a final state", || async {
+                let r = env
+                    .provisioner
+                    .reader()
+                    .remediation(w.metadata.id)
+                    .unwrap()
+                    .unwrap();
+                if r.status.state.is_final() {
+                    Ok(r)
+                } else {
+                    Err(r.status.state.as_str().to_owned())
+                }
+            })
+            .await
+            .unwrap(),
+        );
+    }
+    finished.sort_by_key(|r| r.status.state != RemediationState::Succeeded);
+    let [done, other] = &finished[..] else {
+        unreachable!()
+    };
+    assert_eq!(
+        done.status.state,
+        RemediationState::Succeeded,
+        "{:?}",
+        done.status
+    );
+    assert!(
+        done.status
+            .timeline
+            .iter()
+            .any(|t| t.what == "released" && t.detail.contains("the maintenance window is open")),
+        "{:?}",
+        done.status.timeline
+    );
+    assert_eq!(
+        other.status.state,
+        RemediationState::Skipped,
+        "{:?}",
+        other.status
+    );
+    assert!(
+        other.status.reason.contains("already repaired the node"),
+        "{:?}",
+        other.status
+    );
+    assert_eq!(node_state(&env, &node), Some((NodeState::Ready, false)));
 }

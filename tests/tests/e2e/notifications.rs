@@ -136,6 +136,7 @@ async fn a_remediation_and_its_incident_reach_the_customers_webhook_signed() {
         max_unhealthy_percent: 50,
         max_in_flight_per_pool: 1,
         mode: String::new(),
+        ..Default::default()
     });
     let created = admin
         .clusters

@@ -1,5 +1,6 @@
 //! `accord create …`: projects, clusters, node pools, members and API keys.
 
+use accord_core::maintenance::{MaintenanceExclusion, MaintenanceWindow};
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::WaitArgs;
@@ -132,6 +133,20 @@ pub struct CreateClusterArgs {
     /// remediation approve`), dry-run (recorded, nothing touches a node) [server default: auto]
     #[arg(long, value_name = "MODE", value_parser = ["auto", "approval", "dry-run"], help_heading = "AutoClusters")]
     pub remediation_mode: Option<String>,
+    /// A recurring maintenance window (UTC) in which preventive remediations run, as `DAYS
+    /// HH:MM+DURATION`: `sat,sun 02:00+4h`, `mon-fri 22:00+90m`, `daily 03:00+1h`
+    /// (repeatable). Without one, preventive actions are answered with what to do meanwhile;
+    /// faults that took a GPU or the node out of service never wait
+    #[arg(long = "maintenance-window", value_name = "WINDOW", value_parser = MaintenanceWindow::parse, help_heading = "AutoClusters")]
+    pub maintenance_windows: Vec<MaintenanceWindow>,
+    /// A period in which no maintenance window opens, `START/END` in RFC 3339, e.g.
+    /// `2026-12-20T00:00:00Z/2027-01-04T00:00:00Z` (repeatable)
+    #[arg(long = "maintenance-exclusion", value_name = "START/END", value_parser = MaintenanceExclusion::parse, help_heading = "AutoClusters")]
+    pub maintenance_exclusions: Vec<MaintenanceExclusion>,
+    /// The remediation policy the cluster uses: a policy the operator pushed (`accord plugin
+    /// list`) [server default: gpu-remediation]
+    #[arg(long, value_name = "NAME", help_heading = "AutoClusters")]
+    pub remediation_policy: Option<String>,
     #[command(flatten)]
     pub wait: WaitArgs,
 }

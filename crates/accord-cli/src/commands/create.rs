@@ -132,6 +132,26 @@ pub fn cluster_request(
                 max_unhealthy_percent: args.max_unhealthy_percent.unwrap_or(0),
                 max_in_flight_per_pool: args.max_in_flight_per_pool.unwrap_or(0),
                 mode: args.remediation_mode.clone().unwrap_or_default(),
+                maintenance_windows: args
+                    .maintenance_windows
+                    .iter()
+                    .map(|w| pb::MaintenanceWindow {
+                        days: w.days.iter().map(|d| d.as_str().to_owned()).collect(),
+                        start: format!("{:02}:{:02}", w.start_minute / 60, w.start_minute % 60),
+                        duration_minutes: u32::from(w.duration_minutes),
+                        text: String::new(),
+                    })
+                    .collect(),
+                maintenance_exclusions: args
+                    .maintenance_exclusions
+                    .iter()
+                    .map(|e| pb::MaintenanceExclusion {
+                        start: Some(accord_proto::convert::provisioner::ts(e.start)),
+                        end: Some(accord_proto::convert::provisioner::ts(e.end)),
+                        reason: e.reason.clone(),
+                    })
+                    .collect(),
+                policy: args.remediation_policy.clone().unwrap_or_default(),
             }),
         }),
     }
@@ -378,6 +398,14 @@ mod tests {
             "--remediation",
             "--max-unhealthy-percent",
             "30",
+            "--maintenance-window",
+            "sat,sun 02:00+4h",
+            "--maintenance-window",
+            "mon-fri 22:30+90m",
+            "--maintenance-exclusion",
+            "2026-12-20T00:00:00Z/2027-01-04T00:00:00Z",
+            "--remediation-policy",
+            "strict-gpu",
         ]) else {
             panic!("not a cluster")
         };
@@ -400,6 +428,40 @@ mod tests {
         assert!(auto.remediation_enabled);
         assert_eq!(auto.max_unhealthy_percent, 30);
         assert_eq!(auto.max_in_flight_per_pool, 0);
+        assert_eq!(auto.policy, "strict-gpu");
+        let windows: Vec<_> = auto
+            .maintenance_windows
+            .iter()
+            .map(|w| (w.days.join(","), w.start.as_str(), w.duration_minutes))
+            .collect();
+        assert_eq!(
+            windows,
+            [
+                ("sat,sun".to_owned(), "02:00", 240),
+                ("mon,tue,wed,thu,fri".to_owned(), "22:30", 90)
+            ]
+        );
+        let exclusion = &auto.maintenance_exclusions[0];
+        assert_eq!(
+            exclusion.start.as_ref().map(|t| t.seconds),
+            Some(1_797_724_800)
+        );
+        assert_eq!(
+            exclusion.end.as_ref().map(|t| t.seconds),
+            Some(1_799_020_800)
+        );
+        // A window that does not parse is refused by the CLI, before any request.
+        assert!(
+            Cli::try_parse_with_sources(vec![
+                "accord",
+                "create",
+                "cluster",
+                "x",
+                "--maintenance-window",
+                "someday 02:00+4h"
+            ])
+            .is_err()
+        );
     }
 
     #[test]

@@ -128,6 +128,15 @@ fn labels(map: &HashMap<String, String>) -> String {
 }
 
 /// `2026-11-24T09:55:00Z (5m ago)`.
+/// `value`, or `default` when the server left it empty.
+fn or_default(value: &str, default: &str) -> String {
+    if value.is_empty() {
+        default.to_owned()
+    } else {
+        value.to_owned()
+    }
+}
+
 fn when(timestamp: Option<&prost_types::Timestamp>, now: OffsetDateTime) -> String {
     match rfc3339(timestamp) {
         Some(text) => format!("{text} ({} ago)", age(timestamp, now)),
@@ -225,7 +234,37 @@ pub fn cluster(c: &pb::Cluster, pools: Option<&[pb::NodePool]>, now: OffsetDateT
             2,
             "Max In Flight/Pool",
             auto.max_in_flight_per_pool.to_string(),
+        )
+        .field(2, "Mode", or_default(&auto.mode, "auto"))
+        .field(2, "Policy", or_default(&auto.policy, "gpu-remediation"))
+        .field(
+            2,
+            "Maintenance Windows",
+            if auto.maintenance_windows.is_empty() {
+                "<none>".to_owned()
+            } else {
+                auto.maintenance_windows
+                    .iter()
+                    .map(|w| w.text.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            },
         );
+    for e in &auto.maintenance_exclusions {
+        let t = |t: &Option<prost_types::Timestamp>| {
+            crate::output::rfc3339(t.as_ref()).unwrap_or_default()
+        };
+        let reason = if e.reason.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", e.reason)
+        };
+        doc.field(
+            2,
+            "Maintenance Exclusion",
+            format!("{}/{}{reason}", t(&e.start), t(&e.end)),
+        );
+    }
 
     doc.heading(0, "Status")
         .field(1, "Phase", status.phase.clone())

@@ -40,7 +40,9 @@ impl Action {
 pub enum Actor {
     /// Only the given party.
     Only(Party),
-    /// Either party (reads: the provider's operators read customer state to support it).
+    /// Either party: reads (the provider's operators read customer state to support it), and
+    /// mutations of a shared component that both parties' parts include (an AutoClusters
+    /// remediation waiting for approval is approved by the customer or by the operator).
     Either,
 }
 
@@ -183,6 +185,7 @@ pub fn check_rules(rules: &[RpcRule]) -> Result<(), String> {
             continue;
         }
         let ok = match (r.actor, comp.owner) {
+            (Actor::Either, Owner::Shared) => true,
             (Actor::Either, _) => false,
             (Actor::Only(_), Owner::Shared) => true,
             (Actor::Only(Party::Provider), Owner::Provider) => true,
@@ -297,5 +300,14 @@ mod tests {
         };
         assert!(check_rules(&[wrong]).is_err());
         assert!(check_rules(&[EXECUTE, EXECUTE]).is_err());
+        // Either party may mutate only what both own a part of.
+        let either = |component| RpcRule {
+            actor: Actor::Either,
+            component,
+            ..EXECUTE
+        };
+        assert!(check_rules(&[either("autoclusters")]).is_ok());
+        assert!(check_rules(&[either("etcd")]).is_err());
+        assert!(check_rules(&[either("node-pools")]).is_err());
     }
 }

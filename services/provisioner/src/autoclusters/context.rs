@@ -114,9 +114,7 @@ pub fn context(facts: &Facts<'_>, finding: &Finding) -> RemediationContext {
             .max(1),
         cluster_size: saturating(cluster_nodes.len()).max(1),
         max_unhealthy_percent: settings.max_unhealthy_percent,
-        // Maintenance windows are not configurable yet: none is ever open, so preventive
-        // actions are answered with what to do meanwhile.
-        in_maintenance_window: false,
+        in_maintenance_window: settings.maintenance.open_at(facts.now),
     }
 }
 

@@ -61,6 +61,27 @@ pub struct Decided {
     pub decision: RemediationDecision,
     /// Which policy (`name@version`, or `host`).
     pub policy: String,
+    /// What the policy would do in a maintenance window, when that differs from `decision`.
+    pub window: Option<Window>,
+}
+
+/// A preventive action and the cluster's maintenance windows.
+#[derive(Debug, Clone)]
+pub enum Window {
+    /// The policy would act in a window and none is open: the remediation waits for the
+    /// window opening at `opens` (`decision` is what it will do then; the policy's answer for
+    /// now is kept as what to do meanwhile).
+    Wait {
+        /// The policy's decision in the window.
+        decision: RemediationDecision,
+        /// When the next window opens.
+        opens: OffsetDateTime,
+    },
+    /// The node is not ready: it does not wait for a window.
+    Bypass {
+        /// The policy's decision in the window.
+        decision: RemediationDecision,
+    },
 }
 
 /// Records `decided` about `node`; `existing` are the cluster's remediations (oldest first).
@@ -72,6 +93,18 @@ pub fn record(
     decided: Decided,
 ) -> Result<(Change, Remediation), DomainError> {
     let id = RemediationId::generate();
+    let mut decided = decided;
+    let (meanwhile, waits_until) = match decided.window.take() {
+        Some(Window::Wait { decision, opens }) => (
+            Some(std::mem::replace(&mut decided.decision, decision)),
+            Some(opens),
+        ),
+        Some(Window::Bypass { decision }) => (
+            Some(std::mem::replace(&mut decided.decision, decision)),
+            None,
+        ),
+        None => (None, None),
+    };
     let action = decided.decision.action;
     let of_node = || existing.iter().filter(|r| r.spec.node == node.metadata.id);
     let (state, reason) = if touches_node(action) {
@@ -109,7 +142,21 @@ pub fn record(
                 RemediationMode::DryRun => (
                     RemediationState::DryRun,
                     format!(
-                        "dry-run: would {} ({}); nothing was done",
+                        "dry-run: would {}{} ({}); nothing was done",
+                        action.as_str(),
+                        if waits_until.is_some() {
+                            " in the next maintenance window"
+                        } else {
+                            ""
+                        },
+                        decided.decision.reason
+                    ),
+                ),
+                _ if waits_until.is_some() => (
+                    RemediationState::WaitingWindow,
+                    format!(
+                        "waits for the maintenance window opening at {}: then {} ({})",
+                        waits_until.map(rfc3339).unwrap_or_default(),
                         action.as_str(),
                         decided.decision.reason
                     ),
@@ -165,6 +212,27 @@ pub fn record(
             decided.decision.reason
         ),
     );
+    if let Some(meanwhile) = &meanwhile {
+        let step = if waits_until.is_some() {
+            "meanwhile"
+        } else {
+            "window-bypassed"
+        };
+        let text = if waits_until.is_some() {
+            format!(
+                "until then: {} ({})",
+                meanwhile.action.as_str(),
+                meanwhile.reason
+            )
+        } else {
+            format!(
+                "{} is not ready: {} does not wait for a maintenance window",
+                node.metadata.name,
+                action.as_str()
+            )
+        };
+        status.note(now, step, text);
+    }
     if state != RemediationState::Running || reason != decided.decision.reason {
         status.note(now, state.as_str(), reason.clone());
     }
@@ -225,6 +293,12 @@ pub fn record(
     }
     retention(existing, &mut ch)?;
     Ok((ch, remediation))
+}
+
+/// `t` in RFC 3339 (UTC).
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
 }
 
 /// Deletes the oldest finished remediations beyond [`MAX_REMEDIATIONS_PER_CLUSTER`] (counting

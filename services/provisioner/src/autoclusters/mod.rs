@@ -29,9 +29,9 @@ use std::{path::PathBuf, sync::Arc};
 use accord_core::{
     DomainError,
     autoclusters::RemediationState,
-    cluster::Cluster,
+    cluster::{Cluster, RemediationMode},
     ids::{ClusterId, NodeId},
-    node::Node,
+    node::{Node, NodeState},
     remediation::{Finding, HealthEvent, RemediationAction, RemediationEvent},
 };
 use accord_plugin_host::HostConfig;
@@ -42,7 +42,7 @@ use time::OffsetDateTime;
 use self::{
     decide::Decided,
     execute::{Observed, RepairReport, Timeouts},
-    policy::{DEFAULT_POLICY, Policies},
+    policy::Policies,
 };
 use crate::{
     change::{Change, Event},
@@ -192,7 +192,19 @@ impl Provisioner {
             },
             &finding,
         );
-        let (decision, policy) = ac.policies.decide(DEFAULT_POLICY, &finding, &ctx).await;
+        let policy_name = cluster.spec.autoclusters.policy_name().to_owned();
+        let (decision, policy) = ac.policies.decide(&policy_name, &finding, &ctx).await;
+        let window = window(
+            ac,
+            &policy_name,
+            &cluster,
+            &node,
+            &finding,
+            &ctx,
+            &decision,
+            now,
+        )
+        .await;
         let evidence = evidence
             .into_iter()
             .take(MAX_EVIDENCE_LINES)
@@ -210,6 +222,7 @@ impl Provisioner {
                 context: ctx,
                 decision,
                 policy,
+                window,
             },
         )?;
         w.commit(change).await?;
@@ -247,6 +260,7 @@ impl Provisioner {
             let now = OffsetDateTime::now_utc();
             let change = match rem.status.state {
                 RemediationState::Held => self.reconsider(ac, &rem, now).await?,
+                RemediationState::WaitingWindow => self.await_window(ac, &rem, now).await?,
                 RemediationState::Running => {
                     let owned = Observed::read(&self.reader, &rem)?;
                     execute::advance(&rem, &owned.subject(), now, &ac.timeouts)?
@@ -307,7 +321,11 @@ impl Provisioner {
         ctx.xid_count_24h = rem.spec.context.xid_count_24h;
         let (decision, policy) = ac
             .policies
-            .decide(DEFAULT_POLICY, &rem.spec.finding, &ctx)
+            .decide(
+                cluster.spec.autoclusters.policy_name(),
+                &rem.spec.finding,
+                &ctx,
+            )
             .await;
         if decision.action == RemediationAction::Hold {
             return Ok(None);
@@ -317,7 +335,97 @@ impl Provisioner {
             decision.action.as_str(),
             decision.reason
         );
-        release(rem, now, decision.action, why).map(Some)
+        resume(rem, &cluster, now, decision.action, why).map(Some)
+    }
+
+    /// A remediation waiting for a maintenance window: when a window is open (or the node is
+    /// no longer ready, or the cluster no longer has windows), the policy is asked again with
+    /// today's context and its answer is carried out; after [`MAX_WAIT`] it is given up.
+    async fn await_window(
+        &self,
+        ac: &AutoClusters,
+        rem: &accord_core::autoclusters::Remediation,
+        now: OffsetDateTime,
+    ) -> Result<Option<Change>, DomainError> {
+        let reader = &self.reader;
+        let (Some(node), Some(cluster)) = (
+            reader.node(rem.spec.node)?,
+            reader.get::<Cluster>(CLUSTERS, &rem.spec.cluster.to_string())?,
+        ) else {
+            return release(rem, now, RemediationAction::None, "the node is gone".into()).map(Some);
+        };
+        let schedule = &cluster.spec.autoclusters.maintenance;
+        let open = schedule.open_at(now);
+        let why = if open {
+            "the maintenance window is open"
+        } else if node.status.state == NodeState::NotReady {
+            "the node is not ready: it no longer waits for a window"
+        } else if schedule.is_empty() {
+            "the cluster no longer has maintenance windows"
+        } else if now - rem.metadata.created_at > MAX_WAIT {
+            return release(
+                rem,
+                now,
+                RemediationAction::None,
+                format!(
+                    "no maintenance window opened in {} days: given up, nothing done",
+                    MAX_WAIT.whole_days()
+                ),
+            )
+            .map(Some);
+        } else {
+            return Ok(None);
+        };
+        let nodes = cluster_nodes(reader, cluster.metadata.id)?;
+        let others: Vec<_> = reader
+            .remediations(cluster.metadata.id)?
+            .into_iter()
+            .filter(|r| r.metadata.id != rem.metadata.id)
+            .collect();
+        let mut ctx = context::context(
+            &context::Facts {
+                cluster: &cluster,
+                node: &node,
+                pool_opt_in: self.pool_opt_in(&node)?,
+                cluster_nodes: &nodes,
+                remediations: &others,
+                now,
+            },
+            &rem.spec.finding,
+        );
+        let of_node = || others.iter().filter(|r| r.spec.node == rem.spec.node);
+        if of_node().any(|r| r.status.state == RemediationState::Running) {
+            // One remediation acts on a node at a time: this one waits for the other.
+            return Ok(None);
+        }
+        if let Some(done) = of_node().find(|r| {
+            r.status.state == RemediationState::Succeeded
+                && r.metadata.updated_at >= rem.metadata.created_at
+                && strength(r.status.action) >= strength(rem.spec.decision.action)
+        }) {
+            let why = format!(
+                "{} ({}) already repaired the node since this was decided",
+                done.metadata.id,
+                done.status.action.as_str()
+            );
+            return release(rem, now, RemediationAction::None, why).map(Some);
+        }
+        ctx.xid_count_24h = rem.spec.context.xid_count_24h;
+        ctx.in_maintenance_window = open || node.status.state == NodeState::NotReady;
+        let (decision, policy) = ac
+            .policies
+            .decide(
+                cluster.spec.autoclusters.policy_name(),
+                &rem.spec.finding,
+                &ctx,
+            )
+            .await;
+        let why = format!(
+            "{why}; {policy} decided {} ({})",
+            decision.action.as_str(),
+            decision.reason
+        );
+        resume(rem, &cluster, now, decision.action, why).map(Some)
     }
 
     /// Applies one repair report from the infrastructure (see [`execute::on_repair`]).
@@ -339,6 +447,119 @@ impl Provisioner {
                 .unwrap_or_else(Change::new),
         )
     }
+}
+
+/// How much of the node an action repairs: a reboot resets every GPU, a replacement all.
+fn strength(action: RemediationAction) -> u8 {
+    match action {
+        RemediationAction::ResetGpu => 1,
+        RemediationAction::RebootNode => 2,
+        RemediationAction::ReplaceNode => 3,
+        _ => 0,
+    }
+}
+
+/// The longest a remediation waits for a maintenance window.
+pub const MAX_WAIT: time::Duration = accord_core::maintenance::LOOKAHEAD;
+
+/// Whether the decided action waits for a maintenance window: the cluster has windows, none is
+/// open, the action is allowed, and the policy would do something else on the node in a window
+/// (a preventive action: what the policy itself defers). A node that is not ready bypasses
+/// the window; a window that does not open within [`MAX_WAIT`] is not waited for.
+#[allow(clippy::too_many_arguments)]
+async fn window(
+    ac: &AutoClusters,
+    policy_name: &str,
+    cluster: &Cluster,
+    node: &Node,
+    finding: &Finding,
+    ctx: &accord_core::remediation::RemediationContext,
+    now_decision: &accord_core::remediation::RemediationDecision,
+    now: OffsetDateTime,
+) -> Option<decide::Window> {
+    let schedule = &cluster.spec.autoclusters.maintenance;
+    if schedule.is_empty() || ctx.in_maintenance_window || !ctx.remediation_allowed {
+        return None;
+    }
+    let mut in_window = ctx.clone();
+    in_window.in_maintenance_window = true;
+    let (decision, _) = ac.policies.decide(policy_name, finding, &in_window).await;
+    if decision.action == now_decision.action
+        || !accord_core::autoclusters::touches_node(decision.action)
+    {
+        return None;
+    }
+    if node.status.state == NodeState::NotReady {
+        return Some(decide::Window::Bypass { decision });
+    }
+    schedule
+        .next_open(now)
+        .map(|opens| decide::Window::Wait { decision, opens })
+}
+
+/// A held or waiting remediation moves on to `action`: carried out as the cluster's mode says
+/// if it acts on the node (running; `pending-approval` for reboot and replace in approval
+/// mode; `dry-run`), held again if the policy now holds it, skipped otherwise.
+fn resume(
+    rem: &accord_core::autoclusters::Remediation,
+    cluster: &Cluster,
+    now: OffsetDateTime,
+    action: RemediationAction,
+    why: String,
+) -> Result<Change, DomainError> {
+    let mode = cluster.spec.autoclusters.mode;
+    let state = if action == RemediationAction::Hold {
+        RemediationState::Held
+    } else if !accord_core::autoclusters::touches_node(action) {
+        return release(rem, now, action, why);
+    } else {
+        match mode {
+            RemediationMode::DryRun => RemediationState::DryRun,
+            RemediationMode::Approval
+                if matches!(
+                    action,
+                    RemediationAction::RebootNode | RemediationAction::ReplaceNode
+                ) =>
+            {
+                RemediationState::PendingApproval
+            }
+            _ => return release(rem, now, action, why),
+        }
+    };
+    let mut next = rem.clone();
+    next.status.state = state;
+    next.status.action = RemediationAction::None;
+    next.status.reason = why.clone();
+    next.status.note(now, state.as_str(), why.clone());
+    if state == RemediationState::PendingApproval {
+        // What approval will start.
+        next.spec.decision.action = action;
+    }
+    let expect = next.metadata.touch(now, false);
+    let mut ch = Change::new();
+    ch.put(
+        REMEDIATIONS,
+        &remediation_key(rem.spec.cluster, rem.metadata.id),
+        &next,
+        Expect::Version(expect),
+    )?;
+    let (remediation, cluster, node) = (rem.metadata.id, rem.spec.cluster, rem.spec.node);
+    ch.event(if state == RemediationState::Held {
+        RemediationEvent::Held {
+            remediation,
+            cluster,
+            node,
+            reason: why,
+        }
+    } else {
+        RemediationEvent::Released {
+            remediation,
+            cluster,
+            node,
+            reason: why,
+        }
+    });
+    Ok(ch)
 }
 
 /// Releases a held remediation: running `action` if it acts on the node, skipped otherwise.

@@ -14,8 +14,8 @@ use accord_core::{
 };
 use accord_plugin_host::{HostConfig, PluginError, PluginHost, PluginKind, PluginRegistry};
 
-/// The policy every cluster uses.
-pub const DEFAULT_POLICY: &str = "gpu-remediation";
+/// The shipped policy, which clusters use unless they name another.
+pub const DEFAULT_POLICY: &str = accord_core::cluster::DEFAULT_REMEDIATION_POLICY;
 
 /// The shipped component's file in the plugin directory.
 pub const DEFAULT_POLICY_FILE: &str = "gpu_remediation.wasm";

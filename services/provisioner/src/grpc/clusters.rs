@@ -3,11 +3,17 @@
 use accord_core::{
     DomainError,
     cluster::{AutoClustersSettings, Cluster, RemediationMode},
+    error::{Violations, echo},
+    maintenance::{
+        Day, MAX_EXCLUSIONS, MAX_WINDOWS, MaintenanceExclusion, MaintenanceSchedule,
+        MaintenanceWindow,
+    },
     project::Project,
     validation::{DEFAULT_VERSION, SUPPORTED_VERSIONS},
 };
 use accord_proto::{convert::provisioner as conv, provisioner::v1 as pb};
 use accord_runtime::grpc::Caller;
+use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
 
 use super::{Api, bounded, pid, st};
@@ -55,7 +61,92 @@ fn autoclusters(a: pb::AutoClustersSettings) -> Result<AutoClustersSettings, Sta
             a.max_in_flight_per_pool
         },
         mode,
+        maintenance: maintenance(a.maintenance_windows, a.maintenance_exclusions).map_err(st)?,
+        policy: a.policy,
     })
+}
+
+/// The wire's maintenance windows and exclusions; every unreadable field is named (the
+/// handler checks the ranges).
+fn maintenance(
+    windows: Vec<pb::MaintenanceWindow>,
+    exclusions: Vec<pb::MaintenanceExclusion>,
+) -> Result<MaintenanceSchedule, DomainError> {
+    const FIELD: &str = "spec.autoclusters.maintenance_windows";
+    const EXCL: &str = "spec.autoclusters.maintenance_exclusions";
+    if windows.len() > MAX_WINDOWS {
+        return Err(DomainError::invalid(
+            FIELD,
+            format!("at most {MAX_WINDOWS} windows"),
+        ));
+    }
+    if exclusions.len() > MAX_EXCLUSIONS {
+        return Err(DomainError::invalid(
+            EXCL,
+            format!("at most {MAX_EXCLUSIONS} exclusions"),
+        ));
+    }
+    let mut v = Violations::new();
+    let mut out = MaintenanceSchedule::default();
+    for (i, w) in windows.into_iter().enumerate() {
+        let mut days = Vec::new();
+        for (j, d) in w.days.iter().enumerate().take(7 * 2) {
+            match Day::parse(d) {
+                Some(d) => days.push(d),
+                None => v.add(
+                    format!("{FIELD}[{i}].days[{j}]"),
+                    format!(
+                        "{} is not a day: mon, tue, wed, thu, fri, sat or sun",
+                        echo(d)
+                    ),
+                ),
+            }
+        }
+        if w.days.len() > 7 {
+            v.add(format!("{FIELD}[{i}].days"), "at most 7 days");
+        }
+        let start = MaintenanceWindow::parse(&format!("daily {}+1h", w.start.trim()));
+        let start_minute = match start {
+            Ok(p) => p.start_minute,
+            Err(_) => {
+                v.add(
+                    format!("{FIELD}[{i}].start"),
+                    format!("{} is not a time of day (HH:MM, UTC)", echo(&w.start)),
+                );
+                0
+            }
+        };
+        out.windows.push(MaintenanceWindow {
+            days,
+            start_minute,
+            duration_minutes: u16::try_from(w.duration_minutes).unwrap_or(u16::MAX),
+        });
+    }
+    for (i, e) in exclusions.into_iter().enumerate() {
+        let mut stamp = |t: Option<prost_types::Timestamp>, which: &str| {
+            let t = t.and_then(|t| {
+                OffsetDateTime::from_unix_timestamp(t.seconds)
+                    .ok()
+                    .map(|s| {
+                        s + time::Duration::nanoseconds(i64::from(t.nanos.clamp(0, 999_999_999)))
+                    })
+            });
+            if t.is_none() {
+                v.add(
+                    format!("{EXCL}[{i}].{which}"),
+                    "a valid timestamp is required",
+                );
+            }
+            t.unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        };
+        let (start, end) = (stamp(e.start, "start"), stamp(e.end, "end"));
+        out.exclusions.push(MaintenanceExclusion {
+            start,
+            end,
+            reason: e.reason,
+        });
+    }
+    v.into_result().map(|()| out)
 }
 
 impl Api {

@@ -104,6 +104,17 @@ fn check_autoclusters(v: &mut Violations, a: &AutoClustersSettings) {
             format!("must be between 1 and {MAX_IN_FLIGHT_PER_POOL}"),
         );
     }
+    a.maintenance.check(
+        v,
+        "spec.autoclusters.maintenance_windows",
+        "spec.autoclusters.maintenance_exclusions",
+    );
+    if !a.policy.is_empty() {
+        v.check(
+            "spec.autoclusters.policy",
+            accord_core::validation::dns_label(&a.policy),
+        );
+    }
 }
 
 /// The API endpoint of a cluster.

@@ -20,7 +20,7 @@ use accord_core::{
 use accord_provisioner::{
     autoclusters::{
         context::{Facts, context},
-        decide::{Decided, approve, record, reject},
+        decide::{Decided, Window, approve, record, reject},
         execute::{Observed, RepairReport, Timeouts, advance, on_repair, repair_request},
     },
     change::{Change, Event},
@@ -141,6 +141,7 @@ fn decided(finding: Finding, id: &str, action: RemediationAction) -> Decided {
             reason: format!("test: {}", action.as_str()),
         },
         policy: "gpu-remediation@test".into(),
+        window: None,
     }
 }
 
@@ -770,4 +771,91 @@ async fn approval_mode_holds_costly_actions_for_a_decision_and_dry_run_touches_n
     assert!(step(&w3, &dry).await.is_empty());
     let n = w3.reader.node(nodes3[0].metadata.id).unwrap().unwrap();
     assert_eq!(n.status.cordoned_by, None);
+}
+
+#[tokio::test]
+async fn a_preventive_action_waits_for_the_window_unless_the_node_is_down_or_in_dry_run() {
+    let w = World::new().await;
+    let (c, nodes) = cluster_with_pool(&w, 2).await;
+    let opens = OffsetDateTime::now_utc() + Duration::days(2);
+    let in_window = RemediationDecision {
+        action: RemediationAction::ResetGpu,
+        responsibility: SupportScope::Supported,
+        reason: "reset the GPU in the open maintenance window".into(),
+    };
+    let waits = |id: &str, node: &Node| Decided {
+        window: Some(Window::Wait {
+            decision: in_window.clone(),
+            opens,
+        }),
+        ..decided(xid(node, 63, 1), id, RemediationAction::None)
+    };
+    let (waiting, events) = decide(&w, &c, &nodes[0], waits("mw-1", &nodes[0])).await;
+    assert_eq!(waiting.status.state, RemediationState::WaitingWindow);
+    assert_eq!(
+        waiting.spec.decision, in_window,
+        "the decision is what it will do"
+    );
+    assert_eq!(
+        waiting.status.action,
+        RemediationAction::None,
+        "nothing runs yet"
+    );
+    assert!(
+        waiting
+            .status
+            .reason
+            .contains("maintenance window opening at")
+    );
+    let meanwhile = waiting
+        .status
+        .timeline
+        .iter()
+        .find(|t| t.what == "meanwhile");
+    assert!(
+        meanwhile.is_some_and(|t| t.detail.contains("test: none")),
+        "{:?}",
+        waiting.status.timeline
+    );
+    assert_eq!(names(&events), ["decided"]);
+    assert!(matches!(
+        &events[0],
+        RemediationEvent::Decided { state: Some(RemediationState::WaitingWindow), decision, .. }
+            if decision.action == RemediationAction::ResetGpu
+    ));
+
+    // A node already out of service does not wait.
+    let (bypassed, events) = decide(
+        &w,
+        &c,
+        &nodes[1],
+        Decided {
+            window: Some(Window::Bypass {
+                decision: in_window.clone(),
+            }),
+            ..decided(xid(&nodes[1], 63, 1), "mw-2", RemediationAction::None)
+        },
+    )
+    .await;
+    assert_eq!(bypassed.status.state, RemediationState::Running);
+    assert_eq!(bypassed.status.action, RemediationAction::ResetGpu);
+    assert!(
+        bypassed
+            .status
+            .timeline
+            .iter()
+            .any(|t| t.what == "window-bypassed")
+    );
+    assert_eq!(names(&events), ["decided", "started"]);
+
+    // In dry-run, what would wait is recorded and nothing else.
+    let w = World::new().await;
+    let (dry, nodes) = cluster_with_mode(&w, 1, RemediationMode::DryRun).await;
+    let (rec, _) = decide(&w, &dry, &nodes[0], waits("mw-3", &nodes[0])).await;
+    assert_eq!(rec.status.state, RemediationState::DryRun);
+    assert!(
+        rec.status.reason.contains("in the next maintenance window"),
+        "{}",
+        rec.status.reason
+    );
 }

@@ -12,6 +12,7 @@ use accord_core::{
     cluster::{AutoClustersSettings, MAX_IN_FLIGHT_PER_POOL},
     iam::{Principal, Role},
     ids::ApiKeyId,
+    maintenance::{MaintenanceSchedule, MaintenanceWindow},
     nodepool::Taint,
 };
 use accord_provisioner::{
@@ -316,16 +317,41 @@ async fn autoclusters_settings_are_bounded() {
         remediation_enabled: true,
         max_unhealthy_percent,
         max_in_flight_per_pool,
-        mode: Default::default(),
+        ..AutoClustersSettings::default()
     };
     let in_flight = "spec.autoclusters.max_in_flight_per_pool";
     let unhealthy = "spec.autoclusters.max_unhealthy_percent";
+    let window = |duration_minutes| AutoClustersSettings {
+        maintenance: MaintenanceSchedule {
+            windows: vec![MaintenanceWindow {
+                days: Vec::new(),
+                start_minute: 120,
+                duration_minutes,
+            }],
+            exclusions: Vec::new(),
+        },
+        ..settings(20, 1)
+    };
+    let policy = |name: &str| AutoClustersSettings {
+        policy: name.into(),
+        ..settings(20, 1)
+    };
     for (a, field) in [
         (settings(20, u32::MAX), in_flight),
         (settings(20, MAX_IN_FLIGHT_PER_POOL + 1), in_flight),
         (settings(20, 0), in_flight),
         (settings(0, 1), unhealthy),
         (settings(101, 1), unhealthy),
+        (
+            window(10),
+            "spec.autoclusters.maintenance_windows[0].duration_minutes",
+        ),
+        (
+            window(24 * 60 + 1),
+            "spec.autoclusters.maintenance_windows[0].duration_minutes",
+        ),
+        (policy("Not A Policy"), "spec.autoclusters.policy"),
+        (policy(&"p".repeat(64)), "spec.autoclusters.policy"),
     ] {
         let input = ClusterInput {
             autoclusters: Some(a.clone()),
@@ -349,7 +375,12 @@ async fn autoclusters_settings_are_bounded() {
         .unwrap_or_else(|| panic!("{a:?} accepted on update"));
         assert_eq!(field_of(&err), [field], "{a:?}: {err}");
     }
-    for a in [settings(100, MAX_IN_FLIGHT_PER_POOL), settings(1, 1)] {
+    for a in [
+        settings(100, MAX_IN_FLIGHT_PER_POOL),
+        settings(1, 1),
+        window(24 * 60),
+        policy("my-policy"),
+    ] {
         let input = ClusterInput {
             autoclusters: Some(a),
             ..good_cluster()
