@@ -12,7 +12,7 @@
 //! | `gpu-nvlink` | more than `max_per_minute` (100) NVLink CRC flit errors in the last minute | warning |
 //! | `gpu-pcie` | more than `max_per_minute` (100) PCIe replays in the last minute | warning |
 //! | `ib-link` | a port down for `down_for` (30 s) on end, once per outage / `link_downed` grows `flaps_per_hour` (3) times within an hour / more than `max_symbol_errors_per_hour` (120) symbol errors within an hour | critical / warning / warning |
-//! | `node-not-ready` | not ready for `after` (5 min) on end, once per episode | critical |
+//! | `node-not-ready` | not ready for `after` (10 min: the remediation policy's grace) on end, once per episode | critical |
 //! | `gpu-thermal` | a thermal violation for `after` (5 min) on end, once per episode | warning |
 //!
 //! Every check also has `enabled` (default true). The windows themselves (a minute, an hour)
@@ -206,9 +206,11 @@ impl Default for Checks {
                 max_symbol_errors_per_hour: 120,
                 symbol_error_severity: Severity::Warning,
             },
+            // The shipped remediation policy's grace (`NOT_READY_GRACE_MINUTES`): raised
+            // earlier, the finding would be answered "wait" and nothing would ask again.
             node_not_ready: SustainedCheck {
                 enabled: true,
-                after: Duration::from_secs(300),
+                after: Duration::from_secs(600),
                 severity: Severity::Critical,
             },
             gpu_thermal: SustainedCheck {

@@ -114,11 +114,11 @@ fn overrides_change_what_trips_on_that_cluster_only() {
 #[test]
 fn json_configurations_parse_too() {
     let config = HealthConfig::from_yaml(
-        r#"{"checks": {"node-not-ready": {"after": "10m"}, "gpu-xid": {"severities": {"31": "info"}}}}"#,
+        r#"{"checks": {"node-not-ready": {"after": "15m"}, "gpu-xid": {"severities": {"31": "info"}}}}"#,
     )
     .unwrap();
     let checks = config.resolve(&cluster(), H100);
-    assert_eq!(checks.node_not_ready.after, Duration::from_secs(600));
+    assert_eq!(checks.node_not_ready.after, Duration::from_secs(900));
     assert_eq!(
         config.xid_severity(&cluster(), H100, Some(31)),
         Severity::Info

@@ -48,29 +48,53 @@ fn timeline(
 }
 
 /// (case, spans of the condition in minutes, the sample indexes that trip)
-type EpisodeCase = (&'static str, &'static [(i64, i64)], &'static [usize]);
+type EpisodeCase = (String, Vec<(i64, i64)>, Vec<usize>);
+
+/// Minutes a condition must last by default: not ready 10 (the remediation policy's grace),
+/// thermal 5.
+fn after_minutes(check: CheckId) -> i64 {
+    if check == CheckId::NodeNotReady {
+        10
+    } else {
+        5
+    }
+}
 
 #[test]
-fn a_condition_lasting_5_minutes_is_one_finding_per_episode() {
+fn a_condition_lasting_its_time_is_one_finding_per_episode() {
     for (check, set, signal, severity) in CASES {
-        let cases: &[EpisodeCase] = &[
-            ("a minute is not a fault", &[(1, 2)], &[]),
-            ("4.5 minutes, then recovered", &[(1, 6)], &[]),
-            // From sample 2 (minute 1): sample 12 (minute 6) is 5 minutes on.
-            ("5 minutes and more: once", &[(1, 20)], &[12]),
-            ("two episodes: once each", &[(1, 7), (8, 14)], &[12, 26]),
+        let a = after_minutes(check);
+        let at = |i: i64| usize::try_from(i).unwrap();
+        // From sample 2 (minute 1), sample 2 + 2a is `a` minutes on.
+        let cases: Vec<EpisodeCase> = vec![
+            ("a minute is not a fault".into(), vec![(1, 2)], vec![]),
+            (
+                "half a minute short, then recovered".into(),
+                vec![(1, a + 1)],
+                vec![],
+            ),
+            (
+                "long enough and more: once".into(),
+                vec![(1, 2 * a + 10)],
+                vec![at(2 + 2 * a)],
+            ),
+            (
+                "two episodes: once each".into(),
+                vec![(1, a + 2), (a + 3, 2 * a + 4)],
+                vec![at(2 + 2 * a), at(4 * a + 6)],
+            ),
         ];
         for (case, spans, trips) in cases {
-            let samples = timeline(set, 22, spans);
+            let samples = timeline(set, 2 * a + 12, &spans);
             let found = Run::new().feed_all(&samples);
-            let at: Vec<usize> = found.iter().map(|(i, _)| *i).collect();
-            assert_eq!(at, *trips, "{check}, {case}: {found:?}");
+            let found_at: Vec<usize> = found.iter().map(|(i, _)| *i).collect();
+            assert_eq!(found_at, trips, "{check}, {case}: {found:?}");
             for (i, f) in &found {
                 assert_eq!((f.check, f.severity), (check, severity), "{case}");
                 let e = &f.evidence;
                 assert_eq!(e.signal, signal);
                 assert_eq!(e.current.ts_ms, samples[*i].ts_ms);
-                assert_eq!(e.since_ts_ms, Some(samples[*i - 10].ts_ms), "{case}");
+                assert_eq!(e.since_ts_ms, Some(samples[*i - at(2 * a)].ts_ms), "{case}");
                 assert_eq!(
                     e.previous.map(|r| (r.value, r.ts_ms)),
                     Some((
@@ -85,10 +109,14 @@ fn a_condition_lasting_5_minutes_is_one_finding_per_episode() {
 
 #[test]
 fn findings_say_how_long_and_how_hot_as_the_remediation_policy_reads_them() {
-    let samples = timeline(CASES[0].1, 8, &[(1, 8)]);
+    let samples = timeline(CASES[0].1, 13, &[(1, 13)]);
     let found = Run::new().feed_all(&samples);
     let finding = found[0].1.to_remediation();
-    assert_eq!(finding.minutes, Some(5));
+    assert_eq!(
+        finding.minutes,
+        Some(10),
+        "the policy's grace: it acts on it"
+    );
     assert_eq!(finding.node, super::NODE);
     assert_eq!(finding.cluster, super::CLUSTER);
     assert_eq!(finding.signal.as_deref(), Some("ready"));
@@ -120,7 +148,8 @@ fn duplicates_and_late_samples_do_not_end_or_extend_an_episode() {
     assert!(run.feed(&with(T0 + 30 * SEC, |_| {})).is_empty());
     // …and a redelivered one neither.
     assert!(run.feed(&not_ready(T0 + MIN)).is_empty());
-    assert_eq!(run.feed(&not_ready(T0 + 6 * MIN)).len(), 1);
-    assert!(run.feed(&not_ready(T0 + 6 * MIN)).is_empty());
-    assert!(run.feed(&not_ready(T0 + 7 * MIN)).is_empty());
+    assert!(run.feed(&not_ready(T0 + 10 * MIN)).is_empty(), "9 minutes");
+    assert_eq!(run.feed(&not_ready(T0 + 11 * MIN)).len(), 1);
+    assert!(run.feed(&not_ready(T0 + 11 * MIN)).is_empty());
+    assert!(run.feed(&not_ready(T0 + 12 * MIN)).is_empty());
 }
