@@ -5,8 +5,8 @@
 //! This file holds the root ([`Cli`], [`Command`]); each command family's argument types live in
 //! a submodule (`global`: options every command takes; `inspect`: get, describe, kubeconfig,
 //! catalog; `create`; `change`: delete, scale, cycle, upgrade, cordon, quota; `addons`: addon and
-//! plugin; `tickets`; `webhooks`; `offline`: remediation and triage; `health`; `nats`: events and
-//! sim; `up`).
+//! plugin; `tickets`; `webhooks`; `offline`: remediation and triage; `firewall`; `health`;
+//! `nats`: events and sim; `up`).
 //! The submodules are private and re-exported here, so every type is `crate::cli::X`.
 //!
 //! Invariants:
@@ -24,6 +24,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 mod addons;
 mod change;
 mod create;
+mod firewall;
 mod global;
 mod health;
 mod inspect;
@@ -36,6 +37,7 @@ mod webhooks;
 pub use addons::*;
 pub use change::*;
 pub use create::*;
+pub use firewall::*;
 pub use global::*;
 pub use health::*;
 pub use inspect::*;
@@ -159,6 +161,10 @@ pub enum Command {
     /// Classify support tickets offline (Supported, Best-Effort, Customer-Owned)
     #[command(subcommand)]
     Triage(TriageCommand),
+    /// Decide packets against a cluster's firewall offline (required rules, customer rules,
+    /// defaults)
+    #[command(subcommand)]
+    Firewall(FirewallCommand),
     /// GPU node health: node verdicts and findings from the telemetry service, or the checks
     /// run offline over telemetry samples
     #[command(subcommand)]

@@ -6,8 +6,8 @@
 //! [`Context::api`], and prints through [`Context::printer`] in the chosen [`OutputFormat`].
 //!
 //! Invariant: connecting happens inside the command that needs it, so commands that need no API
-//! (`events`, `sim`, `plugin`, `triage`, `health check`, `up`) work without a token, and a
-//! missing token is reported only when a call would need it.
+//! (`events`, `sim`, `plugin`, `triage`, `firewall`, `health check`, `up`) work without a token,
+//! and a missing token is reported only when a call would need it.
 
 pub mod addon;
 pub mod catalog;
@@ -17,6 +17,7 @@ pub mod cycle;
 pub mod delete;
 pub mod describe;
 pub mod events;
+pub mod firewall;
 pub mod get;
 pub mod health;
 pub mod kubeconfig;
@@ -192,6 +193,7 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<()> {
         Command::Sim(command) => sim::run(ctx, command).await,
         Command::Remediation(command) => remediation::run(ctx, command).await,
         Command::Triage(command) => triage::run(ctx, command),
+        Command::Firewall(command) => firewall::run(ctx, command),
         Command::Health(command) => health::run(ctx, command).await,
         Command::Ticket(command) => ticket::run(ctx, command).await,
         Command::Webhook(command) => webhook::run(ctx, command).await,
