@@ -15,6 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "accord/support/v1/support.proto",
         "accord/support/v1/notifications.proto",
         "accord/telemetry/v1/telemetry.proto",
+        "accord/firewall/v1/firewall.proto",
     ];
     let fds = protox::compile(files, ["."])?;
     fs::write(

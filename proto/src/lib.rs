@@ -39,6 +39,14 @@ pub mod telemetry {
     }
 }
 
+/// `accord.firewall.v1`: a cluster's firewall (required and customer rules).
+pub mod firewall {
+    /// Version 1.
+    pub mod v1 {
+        tonic::include_proto!("accord.firewall.v1");
+    }
+}
+
 pub mod codec;
 pub mod convert;
 

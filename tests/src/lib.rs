@@ -31,7 +31,9 @@ use accord_platform::{
     Provisioner, ProvisionerSettings, RemediationTimeouts, RuleSet, Running, SupportDesk,
     SupportTriageSettings, Telemetry, TelemetrySettings,
 };
+use accord_platform::{FirewallService, NetworkFirewallSettings};
 use accord_proto::addons::v1::addons_client::AddonsClient;
+use accord_proto::firewall::v1::firewall_client::FirewallClient;
 use accord_proto::provisioner::v1::{
     self as pb, clusters_client::ClustersClient, node_pools_client::NodePoolsClient,
     nodes_client::NodesClient, projects_client::ProjectsClient,
@@ -187,6 +189,7 @@ pub struct Env {
     addons_channel: Option<Channel>,
     support_channel: Option<Channel>,
     telemetry_channel: Option<Channel>,
+    firewall_channel: Option<Channel>,
     shutdown: CancellationToken,
     /// Everything started through the composer (stopped on drop).
     platforms: Vec<Running>,
@@ -282,6 +285,7 @@ impl Env {
             addons_channel: None,
             support_channel: None,
             telemetry_channel: None,
+            firewall_channel: None,
             shutdown,
             platforms: vec![running],
         };
@@ -399,6 +403,55 @@ impl Env {
         self.telemetry_channel = Some(connect(handle.grpc_addr, "the telemetry service").await?);
         self.platforms.push(running);
         Ok(handle.engine)
+    }
+
+    /// Starts network-firewall on the deployment's simulated VPC (the one attached to the
+    /// fleet), reconciling every `interval`.
+    pub async fn start_network_firewall(
+        &mut self,
+        interval: Duration,
+    ) -> anyhow::Result<Arc<FirewallService>> {
+        let vpc = self
+            .platforms
+            .first()
+            .and_then(|p| p.vpc.clone())
+            .ok_or_else(|| anyhow!("the platform did not start the simulated VPC"))?;
+        let running = self
+            .platform()
+            .vpc(vpc)
+            .network_firewall(NetworkFirewallSettings {
+                grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+                reconcile_interval: interval,
+                store: None,
+            })
+            .start()
+            .await
+            .context("starting network-firewall")?;
+        let handle = running
+            .network_firewall
+            .clone()
+            .ok_or_else(|| anyhow!("the platform did not start network-firewall"))?;
+        self.firewall_channel = Some(connect(handle.grpc_addr, "network-firewall").await?);
+        self.platforms.push(running);
+        Ok(handle.engine)
+    }
+
+    /// network-firewall's client authenticated as `token` (after
+    /// [`Env::start_network_firewall`]).
+    pub fn firewall(&self, token: &str) -> anyhow::Result<FirewallClient<AuthChannel>> {
+        let channel = self
+            .firewall_channel
+            .clone()
+            .ok_or_else(|| anyhow!("start network-firewall first"))?;
+        Ok(FirewallClient::with_interceptor(
+            channel,
+            Bearer::new(token)?,
+        ))
+    }
+
+    /// The deployment's simulated VPC.
+    pub fn vpc(&self) -> Option<Arc<accord_sim::vpc::SimVpc>> {
+        self.platforms.first().and_then(|p| p.vpc.clone())
     }
 
     /// The telemetry service's `Health` client authenticated as `token` (after

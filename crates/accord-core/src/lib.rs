@@ -22,6 +22,7 @@ pub mod autoclusters;
 pub mod cluster;
 pub mod error;
 pub mod events;
+pub mod firewall;
 pub mod iam;
 pub mod ids;
 pub mod infra;

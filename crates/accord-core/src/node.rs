@@ -134,6 +134,10 @@ pub enum NodeEvent {
         pool: NodePoolId,
         /// Failure domain.
         failure_domain: String,
+        /// The node's VPC address (load-balancer backends, pool targets of firewall rules);
+        /// empty in events published before it was carried.
+        #[serde(default)]
+        internal_ip: String,
     },
     /// Kubelet not ready.
     NotReady {

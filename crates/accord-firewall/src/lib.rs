@@ -16,6 +16,8 @@
 //! - [`shadow`]: warnings — provider overrides, shadowed rules, unknown pools.
 //! - [`packet`]: packets as written ([`PacketSpec`]) → [`Packet`].
 //! - [`jsonl`]: `accord firewall evaluate`'s JSON Lines.
+//! - [`driver`]: the contract with the cloud's network ([`driver::NetworkDriver`]: the VPC
+//!   firewall's rule sets and L4 load balancers), as plain data.
 //! - [`limits`]: every bound (10,000 rules per cluster, 64 port entries and 256 CIDRs per
 //!   rule, …); [`error`]: errors naming their field.
 //!
@@ -25,6 +27,7 @@
 
 pub mod addr;
 pub mod cluster;
+pub mod driver;
 pub mod error;
 pub mod eval;
 mod index;

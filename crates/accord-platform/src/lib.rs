@@ -18,7 +18,10 @@ use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, sync::Arc, time
 use accord_bus::{Bus, ConnectOptions};
 pub use accord_plugin_host::HostConfig;
 use accord_runtime::{Basics, Started, metrics::Metrics};
-use accord_sim::{SimConfig, SimFleet};
+use accord_sim::{
+    SimConfig, SimFleet,
+    vpc::{SimVpc, VpcConfig},
+};
 use accord_store::Store;
 use anyhow::{Context as _, bail};
 use tokio::task::JoinSet;
@@ -26,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use accord_addon_manager::AddonManager;
 pub use accord_health::HealthConfig;
+pub use accord_network_firewall::FirewallService;
 pub use accord_provisioner::{
     Bootstrap, Provisioner,
     autoclusters::{Options as AutoClustersOptions, execute::Timeouts as RemediationTimeouts},
@@ -41,6 +45,8 @@ pub const ADDONS_PACKAGE: &str = "accord.addons.v1";
 pub const SUPPORT_PACKAGE: &str = "accord.support.v1";
 /// gRPC package of the telemetry service's service.
 pub const TELEMETRY_PACKAGE: &str = "accord.telemetry.v1";
+/// gRPC package of network-firewall's service.
+pub const FIREWALL_PACKAGE: &str = "accord.firewall.v1";
 
 /// The provisioner's part.
 #[derive(Debug, Clone)]
@@ -89,6 +95,26 @@ pub struct TelemetrySettings {
     pub store: Option<Store>,
 }
 
+/// The network-firewall service's part (it drives the simulator's VPC).
+#[derive(Debug, Clone)]
+pub struct NetworkFirewallSettings {
+    pub grpc_addr: SocketAddr,
+    /// How often every cluster's VPC firewall is compared with its rule set.
+    pub reconcile_interval: Duration,
+    pub store: Option<Store>,
+}
+
+impl NetworkFirewallSettings {
+    /// Defaults: the service's reconcile interval.
+    pub fn new(grpc_addr: SocketAddr) -> Self {
+        Self {
+            grpc_addr,
+            reconcile_interval: accord_network_firewall::DEFAULT_RECONCILE_INTERVAL,
+            store: None,
+        }
+    }
+}
+
 impl AddonManagerSettings {
     /// The core add-ons from `plugin_dir`, default sandbox limits.
     pub fn shipped(grpc_addr: SocketAddr, plugin_dir: PathBuf) -> Self {
@@ -128,6 +154,9 @@ pub struct Platform {
     addon_manager: Option<AddonManagerSettings>,
     support_triage: Option<SupportTriageSettings>,
     telemetry: Option<TelemetrySettings>,
+    network_firewall: Option<NetworkFirewallSettings>,
+    /// A simulated VPC started elsewhere (another platform of the same deployment).
+    vpc: Option<Arc<SimVpc>>,
 }
 
 /// A started service.
@@ -164,6 +193,9 @@ pub struct Running {
     pub addon_manager: Option<ServiceHandle<AddonManager>>,
     pub support_triage: Option<ServiceHandle<SupportDesk>>,
     pub telemetry: Option<ServiceHandle<Telemetry>>,
+    pub network_firewall: Option<ServiceHandle<FirewallService>>,
+    /// The simulated cloud network (VPC firewall, load balancers), with the fleet.
+    pub vpc: Option<Arc<SimVpc>>,
     /// Where `/metrics` is served, when asked for.
     pub metrics_addr: Option<SocketAddr>,
     /// Cancels everything.
@@ -197,6 +229,8 @@ impl Platform {
             addon_manager: None,
             support_triage: None,
             telemetry: None,
+            network_firewall: None,
+            vpc: None,
         }
     }
 
@@ -260,6 +294,20 @@ impl Platform {
 
     pub fn telemetry(mut self, settings: TelemetrySettings) -> Self {
         self.telemetry = Some(settings);
+        self
+    }
+
+    /// Drives `vpc` (started by another platform of this deployment, with its fleet) instead
+    /// of a VPC of its own, when this platform runs no simulator.
+    pub fn vpc(mut self, vpc: Arc<SimVpc>) -> Self {
+        self.vpc = Some(vpc);
+        self
+    }
+
+    /// Runs network-firewall: with the simulator, on its VPC (attached to the fleet: blocked
+    /// required flows make nodes NotReady); without, on a simulated VPC of its own.
+    pub fn network_firewall(mut self, settings: NetworkFirewallSettings) -> Self {
+        self.network_firewall = Some(settings);
         self
     }
 
@@ -351,29 +399,47 @@ impl Platform {
             _ => None,
         };
 
-        let fleet = match &self.sim {
+        let sim = match &self.sim {
             Some(config) => {
                 let mut config = config.clone();
                 if let Some(dir) = &self.data_dir {
                     config = config.with_state_file(dir.join("sim").join("fleet.json"));
                 }
+                let vpc_config = VpcConfig::for_fleet(&config);
                 let fleet =
                     Arc::new(SimFleet::new(config).context("starting the simulated fleet")?);
+                let vpc = Arc::new(SimVpc::new(vpc_config).context("starting the simulated VPC")?);
+                vpc.attach_fleet(&fleet);
                 let bus = self.bus_for("simulator").await?;
                 let (f, b, s) = (fleet.clone(), bus.clone(), shutdown.clone());
                 tasks.spawn(async move {
                     accord_sim::run_agents(f, b, s).await;
                     Ok(())
                 });
-                let (f, s) = (fleet.clone(), shutdown.clone());
+                let (f, v, s) = (fleet.clone(), vpc.clone(), shutdown.clone());
                 tasks.spawn(async move {
-                    accord_sim::serve_faults(f, bus, s)
+                    accord_sim::fault_server::serve_faults_with(f, Some(v), bus, s)
                         .await
                         .context("the simulator's fault server")
                 });
-                Some(fleet)
+                Some((fleet, vpc))
             }
             None => None,
+        };
+        let (fleet, vpc) = match sim {
+            Some((fleet, vpc)) => (Some(fleet), Some(vpc)),
+            // network-firewall on its own drives a simulated VPC of its own, with no fleet
+            // behind it (nodes are not affected by what it applies).
+            None if self.vpc.is_some() => (None, self.vpc.clone()),
+            None if self.network_firewall.is_some() => {
+                let mut config = VpcConfig::default();
+                if let Some(dir) = &self.data_dir {
+                    config = config.with_state_file(dir.join("sim").join("vpc.json"));
+                }
+                let vpc = SimVpc::new(config).context("starting the simulated VPC")?;
+                (None, Some(Arc::new(vpc)))
+            }
+            None => (None, None),
         };
 
         let mut provisioner = None;
@@ -441,6 +507,21 @@ impl Platform {
             telemetry = Some(adopt(&mut tasks, running));
         }
 
+        let mut network_firewall = None;
+        if let (Some(settings), Some(vpc)) = (self.network_firewall.clone(), &vpc) {
+            let service = accord_network_firewall::SERVICE;
+            let running = accord_network_firewall::start(accord_network_firewall::StartOptions {
+                basics: self
+                    .basics(service, settings.grpc_addr, settings.store)
+                    .await?,
+                driver: vpc.clone(),
+                reconcile_interval: settings.reconcile_interval,
+            })
+            .await
+            .context("starting network-firewall")?;
+            network_firewall = Some(adopt(&mut tasks, running));
+        }
+
         Ok(Running {
             nats_url: self.nats_url,
             nats_started,
@@ -451,6 +532,8 @@ impl Platform {
             addon_manager,
             support_triage,
             telemetry,
+            network_firewall,
+            vpc,
             metrics_addr,
             shutdown,
             tasks,
@@ -495,6 +578,9 @@ impl Running {
         }
         if let Some(t) = &self.telemetry {
             out.insert(TELEMETRY_PACKAGE, t.grpc_addr);
+        }
+        if let Some(f) = &self.network_firewall {
+            out.insert(FIREWALL_PACKAGE, f.grpc_addr);
         }
         out
     }

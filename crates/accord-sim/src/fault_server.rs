@@ -5,8 +5,12 @@
 //! | `accord.cmd.sim.fault.inject` | a [`Fault`] as JSON | [`FaultReply`]: `{"ok":true,"message":…}` or `{"ok":false,"error":…}` |
 //! | `accord.cmd.sim.fleet.list` | anything (ignored) | JSON array of [`FleetInstance`](crate::FleetInstance) |
 //!
-//! Both are served in queue group `sim`. Invariant: every request gets a reply; a malformed
-//! request is answered with an error reply and the server keeps serving.
+//! Both are served in queue group `sim`. The VPC's faults (`firewall-drift`,
+//! `fail-next-firewall-applies`) go to the [`SimVpc`] given to [`serve_faults_with`]; without
+//! one they are answered with an error.
+//!
+//! Invariant: every request gets a reply; a malformed request is answered with an error reply
+//! and the server keeps serving.
 
 use std::sync::Arc;
 
@@ -19,6 +23,7 @@ use crate::{
     error::{SimError, chain},
     faults::Fault,
     fleet::SimFleet,
+    vpc::SimVpc,
 };
 
 /// The service token in the simulator's command subjects.
@@ -86,14 +91,25 @@ fn to_bytes<T: Serialize>(value: &T) -> Bytes {
     }
 }
 
-/// Handles one `fault.inject` request.
+/// Handles one `fault.inject` request (a fleet without a VPC).
 pub fn handle_inject(fleet: &SimFleet, payload: &[u8]) -> Bytes {
+    handle_inject_with(fleet, None, payload)
+}
+
+/// Handles one `fault.inject` request: the VPC's faults go to `vpc`, the others to `fleet`.
+pub fn handle_inject_with(fleet: &SimFleet, vpc: Option<&SimVpc>, payload: &[u8]) -> Bytes {
     let reply = match serde_json::from_slice::<Fault>(payload) {
         Err(error) => FaultReply::error(SimError::MalformedFault(error.to_string()).to_string()),
-        Ok(fault) => match fleet.inject(fault) {
-            Ok(message) => FaultReply::ok(message),
-            Err(error) => FaultReply::error(chain(&error)),
-        },
+        Ok(fault) => {
+            let result = match vpc {
+                Some(vpc) if fault.is_network() => vpc.inject(fault),
+                _ => fleet.inject(fault),
+            };
+            match result {
+                Ok(message) => FaultReply::ok(message),
+                Err(error) => FaultReply::error(chain(&error)),
+            }
+        }
     };
     to_bytes(&reply)
 }
@@ -103,10 +119,21 @@ pub fn handle_list(fleet: &SimFleet) -> Bytes {
     to_bytes(&fleet.instances())
 }
 
-/// Serves `fault.inject` and `fleet.list` until `shutdown` is cancelled. Fails only when the
-/// subscriptions cannot be made.
+/// Serves `fault.inject` and `fleet.list` until `shutdown` is cancelled, for a fleet without
+/// a VPC ([`serve_faults_with`] with `None`). Fails only when the subscriptions cannot be made.
 pub async fn serve_faults(
     fleet: Arc<SimFleet>,
+    bus: Bus,
+    shutdown: CancellationToken,
+) -> Result<(), SimError> {
+    serve_faults_with(fleet, None, bus, shutdown).await
+}
+
+/// Serves `fault.inject` (the VPC's faults to `vpc`) and `fleet.list` until `shutdown` is
+/// cancelled. Fails only when the subscriptions cannot be made.
+pub async fn serve_faults_with(
+    fleet: Arc<SimFleet>,
+    vpc: Option<Arc<SimVpc>>,
     bus: Bus,
     shutdown: CancellationToken,
 ) -> Result<(), SimError> {
@@ -114,7 +141,8 @@ pub async fn serve_faults(
     let inject = bus
         .serve(&inject_subject()?, SERVICE, move |payload: Bytes| {
             let fleet = Arc::clone(&inject_fleet);
-            async move { handle_inject(&fleet, &payload) }
+            let vpc = vpc.clone();
+            async move { handle_inject_with(&fleet, vpc.as_deref(), &payload) }
         })
         .await?;
     let list_fleet = fleet;

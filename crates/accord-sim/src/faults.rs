@@ -20,6 +20,8 @@
 //! | `api-flood` | the customer's client `component` floods `cluster`'s API server: `ComponentImpact{api-flood, Degrading}` (p99 8 s, 429s) |
 //! | `fabric-saturation` | the customer's workload `component` saturates `cluster`'s InfiniBand fabric: `ComponentImpact{fabric-saturation, Degrading}` |
 //! | `component-fixed` | the customer fixed `component`: every impact of it on `cluster` ends, `ComponentImpact{Cleared}` (the provider's mitigation is lifted) |
+//! | `firewall-drift` | (VPC) a required rule disappears from `cluster`'s VPC firewall rule set behind the service's back: the kubelet rule if present, else the first required rule (the reply and [`SimVpc::drift_log`](crate::SimVpc::drift_log) say which); nodes whose required flows it then blocks go NotReady |
+//! | `fail-next-firewall-applies` | (VPC) the next `count` `apply_firewall` calls fail with `InfraError::Unavailable` |
 //!
 //! The repair counters count repairs that start their steps: one refused at once (node not up,
 //! another repair running, no such GPU) or a reset of a GPU off the bus uses none. A hang is
@@ -28,6 +30,9 @@
 //! The component faults (module `impacts`) need a cluster with a control plane and a
 //! Kubernetes-style component name (at most 253 bytes; a refusal quotes at most 64 characters);
 //! an impact that already exists is not started again (the reply says so).
+//!
+//! The VPC faults ([`Fault::is_network`]) are injected into a [`SimVpc`](crate::SimVpc)
+//! ([`SimVpc::inject`](crate::SimVpc::inject)); a fleet alone refuses them.
 //!
 //! Invariants: a fault never changes an instance that is not up (provisioning or terminating
 //! instances answer [`SimError::NodeNotRunning`]); counters only grow; every fault returns a
@@ -157,6 +162,51 @@ pub enum Fault {
         /// The component.
         component: String,
     },
+    /// (VPC) A required rule disappears from the cluster's VPC firewall rule set behind the
+    /// service's back.
+    FirewallDrift {
+        /// Cluster.
+        cluster: ClusterId,
+    },
+    /// (VPC) The next `count` firewall applies fail (`InfraError::Unavailable`).
+    FailNextFirewallApplies {
+        /// How many.
+        count: u32,
+    },
+}
+
+impl Fault {
+    /// Whether this is a fault of the simulated VPC (injected into a
+    /// [`SimVpc`](crate::SimVpc), not the fleet).
+    pub fn is_network(&self) -> bool {
+        matches!(
+            self,
+            Fault::FirewallDrift { .. } | Fault::FailNextFirewallApplies { .. }
+        )
+    }
+
+    /// The fault's `kind`, as written in JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fault::NodeNotReady { .. } => "node-not-ready",
+            Fault::NodeRecover { .. } => "node-recover",
+            Fault::ReplicaDown { .. } => "replica-down",
+            Fault::ReplicaUp { .. } => "replica-up",
+            Fault::GpuXid { .. } => "gpu-xid",
+            Fault::IbLinkDown { .. } => "ib-link-down",
+            Fault::IbLinkUp { .. } => "ib-link-up",
+            Fault::GpuThermal { .. } => "gpu-thermal",
+            Fault::FailNextProvisions { .. } => "fail-next-provisions",
+            Fault::FailNextRepairs { .. } => "fail-next-repairs",
+            Fault::HangNextRepairs { .. } => "hang-next-repairs",
+            Fault::WebhookFailClosed { .. } => "webhook-fail-closed",
+            Fault::ApiFlood { .. } => "api-flood",
+            Fault::FabricSaturation { .. } => "fabric-saturation",
+            Fault::ComponentFixed { .. } => "component-fixed",
+            Fault::FirewallDrift { .. } => "firewall-drift",
+            Fault::FailNextFirewallApplies { .. } => "fail-next-firewall-applies",
+        }
+    }
 }
 
 /// What an XID means, in a few words (NVIDIA's XID catalogue).
@@ -439,6 +489,12 @@ pub(crate) fn apply(
         Fault::ComponentFixed { cluster, component } => {
             impacts::fix(state, ctx, cluster, &component)
         }
+        network @ (Fault::FirewallDrift { .. } | Fault::FailNextFirewallApplies { .. }) => {
+            Err(SimError::InvalidFault(format!(
+                "{} is a fault of the simulated VPC, and this simulator runs no VPC",
+                network.kind()
+            )))
+        }
     }
 }
 
@@ -619,8 +675,20 @@ mod tests {
                 },
                 r#"{"kind":"gpu-thermal","node":"n","gpu":0,"temp_c":91}"#.to_owned(),
             ),
+            (
+                Fault::FirewallDrift { cluster },
+                format!(r#"{{"kind":"firewall-drift","cluster":"{cluster}"}}"#),
+            ),
+            (
+                Fault::FailNextFirewallApplies { count: 2 },
+                r#"{"kind":"fail-next-firewall-applies","count":2}"#.to_owned(),
+            ),
         ];
         for (fault, json) in cases {
+            assert!(
+                json.contains(&format!(r#""kind":"{}""#, fault.kind())),
+                "{json}"
+            );
             assert_eq!(serde_json::to_string(&fault).unwrap(), json);
             assert_eq!(serde_json::from_str::<Fault>(&json).unwrap(), fault);
         }

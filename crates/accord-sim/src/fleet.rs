@@ -16,6 +16,10 @@
 //!   `delivery` module).
 //! - After a `SimFleet` is dropped its tasks stop and it writes nothing more, so a new fleet can
 //!   take over the same state file.
+//! - A node whose required flows its cluster's VPC firewall blocks is not Ready: a linked
+//!   [`SimVpc`](crate::SimVpc) installs each cluster's firewall (`set_network_gate`), and every
+//!   operation ends with `vpc::effect`'s check of the readiness it reports. The firewalls are
+//!   not kept in the fleet's state file: the VPC installs them again when it is linked.
 
 use std::{
     path::PathBuf,
@@ -31,6 +35,7 @@ use accord_core::{
     },
     validation::KubeVersion,
 };
+use accord_firewall::Firewall;
 use rand::{SeedableRng, rngs::StdRng};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -46,6 +51,7 @@ use crate::{
     repair,
     state::{self, FleetState, Instance},
     timing::Timing,
+    vpc::effect::NetworkGates,
 };
 
 /// How a [`SimFleet`] behaves.
@@ -141,7 +147,9 @@ pub struct FleetInstance {
     /// Internal IP.
     pub ip: String,
     /// Active faults, e.g. `kubelet-stopped`, `gpu3-xid-48`, `ib2-down`, and a running repair
-    /// (`repair-reset-gpu3`, `repair-reboot-node`) or a failed reboot (`reboot-failed`).
+    /// (`repair-reset-gpu3`, `repair-reboot-node`) or a failed reboot (`reboot-failed`), and
+    /// the required flows the VPC firewall blocks (`vpc-blocks-kubelet`,
+    /// `vpc-blocks-api-server`, `vpc-blocks-kubelet-and-api-server`).
     pub faults: Vec<String>,
 }
 
@@ -185,6 +193,9 @@ struct Core {
     dirty: bool,
     /// The owning `SimFleet` was dropped: change nothing more.
     closed: bool,
+    /// The VPC firewall of each cluster a linked `SimVpc` installed (not persisted: the VPC
+    /// installs them again when it is linked).
+    network: NetworkGates,
 }
 
 impl std::fmt::Debug for SimFleet {
@@ -232,6 +243,7 @@ impl SimFleet {
                 rng: StdRng::seed_from_u64(config.seed),
                 dirty: false,
                 closed: false,
+                network: NetworkGates::default(),
             }),
             config,
             catalog,
@@ -262,13 +274,35 @@ impl SimFleet {
 
     /// Every instance, ordered by node id.
     pub fn instances(&self) -> Vec<FleetInstance> {
-        self.inner
-            .lock()
-            .state
+        let core = self.inner.lock();
+        core.state
             .instances
             .values()
-            .map(FleetInstance::from)
+            .map(|i| {
+                let mut instance = FleetInstance::from(i);
+                if let Some(block) = core.network.blocked(i) {
+                    instance.faults.push(block.tag().to_owned());
+                }
+                instance
+            })
             .collect()
+    }
+
+    /// Installs (`Some`) or removes (`None`) the VPC firewall `cluster`'s nodes sit behind, and
+    /// re-evaluates their readiness (a node whose required flows it blocks goes NotReady; one
+    /// it no longer blocks goes Ready when nothing else keeps it NotReady).
+    pub(crate) fn set_network_gate(
+        &self,
+        cluster: ClusterId,
+        gate: Option<Arc<Firewall>>,
+    ) -> Result<(), SimError> {
+        let mut core = self.inner.lock();
+        if core.closed {
+            return Ok(());
+        }
+        core.network.set(cluster, gate);
+        let ((), saved) = self.inner.apply(&mut core, |_, _| ());
+        saved
     }
 
     /// Instances that are up and powered on (their node agent runs), for [`crate::agent`].
@@ -331,6 +365,7 @@ impl Inner {
     ) -> (T, Result<(), SimError>) {
         let mut ctx = Ctx::new(&self.catalog, self.timing, &mut core.rng, now_ms());
         let value = f(&mut core.state, &mut ctx);
+        core.network.enforce(&mut core.state, &mut ctx);
         let Ctx {
             events, changed, ..
         } = ctx;

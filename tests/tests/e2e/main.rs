@@ -30,6 +30,7 @@ mod addons;
 mod autoclusters;
 mod deploy;
 mod faults;
+mod firewall;
 mod kubeconfig;
 mod lifecycle;
 mod limits;

@@ -31,7 +31,7 @@ pub enum SimCommand {
     /// Inject a hardware fault (or a customer component's impact) into the simulator
     #[command(
         subcommand,
-        after_help = "Examples:\n  accord sim inject gpu-xid gpu-a-x1 --gpu 3 --xid 79\n  accord sim inject replica-down demo --replica cp-1\n  accord sim inject webhook-fail-closed --cluster demo --component policy-webhook\n  accord sim inject api-flood --cluster demo --component noisy-operator\n  accord sim inject fabric-saturation --cluster demo --component allreduce-bench\n  accord sim inject component-fixed --cluster demo --component policy-webhook"
+        after_help = "Examples:\n  accord sim inject gpu-xid gpu-a-x1 --gpu 3 --xid 79\n  accord sim inject replica-down demo --replica cp-1\n  accord sim inject webhook-fail-closed --cluster demo --component policy-webhook\n  accord sim inject api-flood --cluster demo --component noisy-operator\n  accord sim inject fabric-saturation --cluster demo --component allreduce-bench\n  accord sim inject component-fixed --cluster demo --component policy-webhook\n  accord sim inject firewall-drift demo\n  accord sim inject fail-next-firewall-applies --count 3"
     )]
     Inject(Fault),
     /// List the simulated fleet
@@ -185,5 +185,21 @@ pub enum Fault {
         /// The customer's component
         #[arg(long, value_name = "NAME")]
         component: String,
+    },
+    /// A required rule disappears from the cluster's VPC firewall behind the network-firewall
+    /// service's back (the kubelet rule if present): nodes whose required flows it blocks go
+    /// NotReady until the service repairs the drift
+    #[command(after_help = "Examples:\n  accord sim inject firewall-drift demo")]
+    FirewallDrift {
+        /// Cluster id, or a name (looked up through the API, which needs a token)
+        #[arg(value_name = "CLUSTER")]
+        cluster: String,
+    },
+    /// The next VPC firewall applies fail (infrastructure unavailable)
+    #[command(after_help = "Examples:\n  accord sim inject fail-next-firewall-applies --count 3")]
+    FailNextFirewallApplies {
+        /// How many
+        #[arg(long, value_name = "COUNT")]
+        count: u32,
     },
 }

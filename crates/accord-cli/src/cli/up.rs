@@ -25,6 +25,9 @@ pub struct UpArgs {
     /// Address the telemetry service's gRPC API listens on
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:50054")]
     pub telemetry_grpc_addr: SocketAddr,
+    /// Address network-firewall's gRPC API listens on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:50055")]
+    pub firewall_grpc_addr: SocketAddr,
     /// Address the customer metrics endpoint (`GET /v1/clusters/<cluster>/metrics`, an API
     /// key as Bearer) listens on
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9465")]

@@ -6,8 +6,8 @@
 //! generically, one column per scalar field, so a newer simulator still prints something useful).
 //!
 //! Invariant: the request body is exactly what `accord_sim::Fault` deserialises (a test checks
-//! every kind against it). Replica and component faults need the cluster *id*; a name is
-//! resolved through the API first.
+//! every kind against it). Replica, component and firewall-drift faults need the cluster *id*;
+//! a name is resolved through the API first.
 
 use std::time::Duration;
 
@@ -46,6 +46,7 @@ async fn with_cluster_id(ctx: &Context, mut fault: Fault) -> anyhow::Result<Faul
         | Fault::ApiFlood { cluster, .. }
         | Fault::FabricSaturation { cluster, .. }
         | Fault::ComponentFixed { cluster, .. } => ("component", cluster),
+        Fault::FirewallDrift { cluster } => ("firewall-drift", cluster),
         _ => return Ok(fault),
     };
     if cluster.parse::<ClusterId>().is_ok() {
@@ -274,6 +275,14 @@ mod tests {
             body(&["hang-next-repairs", "3"]),
             json!({"kind": "hang-next-repairs", "count": 3})
         );
+        assert_eq!(
+            body(&["firewall-drift", "demo"]),
+            json!({"kind": "firewall-drift", "cluster": "demo"})
+        );
+        assert_eq!(
+            body(&["fail-next-firewall-applies", "--count", "3"]),
+            json!({"kind": "fail-next-firewall-applies", "count": 3})
+        );
         for kind in [
             "webhook-fail-closed",
             "api-flood",
@@ -324,6 +333,8 @@ mod tests {
                 "--component",
                 "hook",
             ],
+            vec!["firewall-drift", &cluster],
+            vec!["fail-next-firewall-applies", "--count", "2"],
         ];
         for args in cases {
             let bytes = fault_body(&fault(&args)).unwrap();
@@ -393,6 +404,9 @@ mod tests {
             &["api-flood", "--component", "op"],
             &["fabric-saturation", "demo", "--component", "job"],
             &["component-fixed"],
+            &["firewall-drift"],
+            &["fail-next-firewall-applies"],
+            &["fail-next-firewall-applies", "2"],
         ] {
             let mut argv = vec!["accord", "sim", "inject"];
             argv.extend_from_slice(args);

@@ -1,5 +1,5 @@
 //! `accord up`: NATS (started when none is reachable), every service (provisioner,
-//! addon-manager, support-triage, telemetry) in one process, and the simulated GPU fleet with its node
+//! addon-manager, support-triage, telemetry, network-firewall) in one process, and the simulated GPU fleet with its node
 //! agents and fault server — all assembled by the platform composer (`accord-platform`).
 //!
 //! On the first start of an empty data directory the provisioner mints a bootstrap admin key
@@ -9,8 +9,9 @@
 use std::{path::Path, time::Duration};
 
 use accord_platform::{
-    AddonManagerSettings, AutoClustersOptions, HealthConfig, HostConfig, NotifySettings, Platform,
-    ProvisionerSettings, RemediationTimeouts, RuleSet, SupportTriageSettings, TelemetrySettings,
+    AddonManagerSettings, AutoClustersOptions, FIREWALL_PACKAGE, HealthConfig, HostConfig,
+    NetworkFirewallSettings, NotifySettings, Platform, ProvisionerSettings, RemediationTimeouts,
+    RuleSet, SupportTriageSettings, TelemetrySettings,
 };
 use accord_runtime::{config::LogFormat, metrics::Metrics, shutdown::signal_token};
 use accord_sim::SimConfig;
@@ -74,6 +75,7 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
             cluster_metrics_addr: Some(args.cluster_metrics_addr),
             store: None,
         })
+        .network_firewall(NetworkFirewallSettings::new(args.firewall_grpc_addr))
         .start()
         .await?;
 
@@ -84,6 +86,7 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
     let addons_endpoint = url(running.addon_manager.as_ref().map(|a| a.grpc_addr));
     let support_endpoint = url(running.support_triage.as_ref().map(|s| s.grpc_addr));
     let telemetry_endpoint = url(running.telemetry.as_ref().map(|t| t.grpc_addr));
+    let firewall_endpoint = url(running.network_firewall.as_ref().map(|f| f.grpc_addr));
     let metrics = running
         .metrics_addr
         .map_or_else(String::new, |a| format!("http://{a}/metrics"));
@@ -94,7 +97,7 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
     let profile = data.join("cli.toml");
     // One write, so log lines from the tasks just started cannot split the banner.
     let mut banner = format!(
-        "accord is up\n  gRPC        {endpoint}   (provisioner: health + reflection v1/v1alpha)\n  add-ons     {addons_endpoint}   (addon-manager)\n  support     {support_endpoint}   (support-triage)\n  health      {telemetry_endpoint}   (telemetry)\n  cluster metrics {cluster_metrics}   (GET <base>/v1/clusters/<cluster>/metrics, Bearer API key)\n  metrics     {metrics}\n  NATS        {}{}\n  sim clock   x{} (1.0 = real time)\n",
+        "accord is up\n  gRPC        {endpoint}   (provisioner: health + reflection v1/v1alpha)\n  add-ons     {addons_endpoint}   (addon-manager)\n  support     {support_endpoint}   (support-triage)\n  health      {telemetry_endpoint}   (telemetry)\n  firewall    {firewall_endpoint}   (network-firewall)\n  cluster metrics {cluster_metrics}   (GET <base>/v1/clusters/<cluster>/metrics, Bearer API key)\n  metrics     {metrics}\n  NATS        {}{}\n  sim clock   x{} (1.0 = real time)\n",
         args.nats_url,
         match (&running.nats_foreign, running.nats_started) {
             (Some(name), _) => format!(
@@ -114,6 +117,7 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
                     (ADDONS_PACKAGE, &addons_endpoint),
                     (SUPPORT_PACKAGE, &support_endpoint),
                     (TELEMETRY_PACKAGE, &telemetry_endpoint),
+                    (FIREWALL_PACKAGE, &firewall_endpoint),
                 ],
                 &args.nats_url,
                 &b.admin.token,

@@ -127,7 +127,7 @@ async fn kill_9_during_a_replace_resumes_it_without_a_second_replacement() {
         remediation_enabled: true,
         max_unhealthy_percent: 50,
         max_in_flight_per_pool: 1,
-        mode: String::new(),
+        ..Default::default()
     });
     let cluster = clusters.create_cluster(req).await.unwrap().into_inner();
     let id = cluster.metadata.unwrap().id;

@@ -300,25 +300,7 @@ impl Provisioner {
         ) else {
             return release(rem, now, RemediationAction::None, "the node is gone".into()).map(Some);
         };
-        let nodes = cluster_nodes(reader, cluster.metadata.id)?;
-        let others: Vec<_> = reader
-            .remediations(cluster.metadata.id)?
-            .into_iter()
-            .filter(|r| r.metadata.id != rem.metadata.id)
-            .collect();
-        let mut ctx = context::context(
-            &context::Facts {
-                cluster: &cluster,
-                node: &node,
-                pool_opt_in: self.pool_opt_in(&node)?,
-                cluster_nodes: &nodes,
-                remediations: &others,
-                now,
-            },
-            &rem.spec.finding,
-        );
-        // The finding itself was counted when it was decided.
-        ctx.xid_count_24h = rem.spec.context.xid_count_24h;
+        let (ctx, _) = self.context_again(rem, &cluster, &node, now)?;
         let (decision, policy) = ac
             .policies
             .decide(
@@ -336,6 +318,43 @@ impl Provisioner {
             decision.reason
         );
         resume(rem, &cluster, now, decision.action, why).map(Some)
+    }
+
+    /// The policy's context for `rem` asked again today (its own finding counted once, as
+    /// when it was decided), and the cluster's other remediations.
+    fn context_again(
+        &self,
+        rem: &accord_core::autoclusters::Remediation,
+        cluster: &Cluster,
+        node: &Node,
+        now: OffsetDateTime,
+    ) -> Result<
+        (
+            accord_core::remediation::RemediationContext,
+            Vec<accord_core::autoclusters::Remediation>,
+        ),
+        DomainError,
+    > {
+        let nodes = cluster_nodes(&self.reader, cluster.metadata.id)?;
+        let others: Vec<_> = self
+            .reader
+            .remediations(cluster.metadata.id)?
+            .into_iter()
+            .filter(|r| r.metadata.id != rem.metadata.id)
+            .collect();
+        let mut ctx = context::context(
+            &context::Facts {
+                cluster,
+                node,
+                pool_opt_in: self.pool_opt_in(node)?,
+                cluster_nodes: &nodes,
+                remediations: &others,
+                now,
+            },
+            &rem.spec.finding,
+        );
+        ctx.xid_count_24h = rem.spec.context.xid_count_24h;
+        Ok((ctx, others))
     }
 
     /// A remediation waiting for a maintenance window: when a window is open (or the node is
@@ -376,23 +395,7 @@ impl Provisioner {
         } else {
             return Ok(None);
         };
-        let nodes = cluster_nodes(reader, cluster.metadata.id)?;
-        let others: Vec<_> = reader
-            .remediations(cluster.metadata.id)?
-            .into_iter()
-            .filter(|r| r.metadata.id != rem.metadata.id)
-            .collect();
-        let mut ctx = context::context(
-            &context::Facts {
-                cluster: &cluster,
-                node: &node,
-                pool_opt_in: self.pool_opt_in(&node)?,
-                cluster_nodes: &nodes,
-                remediations: &others,
-                now,
-            },
-            &rem.spec.finding,
-        );
+        let (mut ctx, others) = self.context_again(rem, &cluster, &node, now)?;
         let of_node = || others.iter().filter(|r| r.spec.node == rem.spec.node);
         if of_node().any(|r| r.status.state == RemediationState::Running) {
             // One remediation acts on a node at a time: this one waits for the other.
@@ -410,7 +413,6 @@ impl Provisioner {
             );
             return release(rem, now, RemediationAction::None, why).map(Some);
         }
-        ctx.xid_count_24h = rem.spec.context.xid_count_24h;
         ctx.in_maintenance_window = open || node.status.state == NodeState::NotReady;
         let (decision, policy) = ac
             .policies

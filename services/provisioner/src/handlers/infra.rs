@@ -152,6 +152,7 @@ pub fn on_infra_event(
                         cluster: n.spec.cluster,
                         pool: n.spec.pool,
                         failure_domain: n.status.failure_domain.clone(),
+                        internal_ip: n.status.internal_ip.clone(),
                     });
                 }
                 (NodeState::Ready, false) => {

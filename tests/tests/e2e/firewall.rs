@@ -1,0 +1,295 @@
+//! network-firewall end to end: a cluster's required rules follow it into the simulated VPC
+//! firewall; the customer's deny-all rule is accepted with warnings naming the required flows
+//! it cannot touch and leaves every node Ready; drift (a required rule removed behind the
+//! service's back) is repaired with an event; a required rule is not the customer's to delete;
+//! deleting the cluster removes its rule set.
+
+use std::time::Duration;
+
+use accord_core::{
+    events::DomainEvent as _, firewall::FirewallEvent, ids::ClusterId, node::NodeState,
+};
+use accord_e2e::{Env, GPU_INSTANCE, cluster_id, cluster_request, kind, pool_request, wait_for};
+use accord_proto::{firewall::v1 as fpb, provisioner::v1 as pb};
+use serde_json::json;
+
+/// The `firewall.*` events about `cluster` so far.
+async fn firewall_events(env: &Env, cluster: &str) -> Vec<FirewallEvent> {
+    env.events()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| kind(e).starts_with("firewall."))
+        .filter_map(|e| e.decode_data::<FirewallEvent>().ok())
+        .filter(|e| e.resource_id() == cluster)
+        .collect()
+}
+
+/// Waits until the VPC firewall holds the rule set's current revision; returns the listing.
+async fn applied(env: &Env, cluster: &str) -> fpb::ListFirewallRulesResponse {
+    let client = env.firewall(&env.admin_token).unwrap();
+    wait_for("the rule set applied", || {
+        let mut client = client.clone();
+        let cluster = cluster.to_owned();
+        async move {
+            let listing = client
+                .list_firewall_rules(fpb::ListFirewallRulesRequest {
+                    project: String::new(),
+                    cluster,
+                })
+                .await
+                .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
+                .into_inner();
+            let status = listing.status.clone().unwrap_or_default();
+            if status.state == "applied" && status.applied_revision == status.revision {
+                Ok(listing)
+            } else {
+                Err(format!("{status:?}"))
+            }
+        }
+    })
+    .await
+    .unwrap()
+}
+
+fn nodes_ready(env: &Env, cluster: &str) -> Vec<NodeState> {
+    let id: ClusterId = cluster.parse().unwrap();
+    let reader = env.provisioner.reader();
+    let mut states = Vec::new();
+    for pool in reader.pools(id).unwrap() {
+        for n in reader.nodes(pool.metadata.id).unwrap() {
+            states.push(n.status.state);
+        }
+    }
+    states
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn required_rules_follow_the_cluster_and_no_customer_rule_can_cut_them() {
+    let mut env = Env::start().await.unwrap();
+    env.start_network_firewall(Duration::from_millis(500))
+        .await
+        .unwrap();
+    let admin = env.admin().unwrap();
+    let created = admin
+        .clusters
+        .clone()
+        .create_cluster(cluster_request("walled", ""))
+        .await
+        .unwrap()
+        .into_inner();
+    let id = cluster_id(&created).unwrap();
+    env.wait_cluster(&admin, &id, "cluster running", accord_e2e::is_running)
+        .await
+        .unwrap();
+    admin
+        .node_pools
+        .clone()
+        .create_node_pool(pool_request(&id, "gpu", GPU_INSTANCE, 2, ""))
+        .await
+        .unwrap();
+    env.wait_pool(&admin, &id, "gpu", "pool ready", |p| {
+        p.status.as_ref().is_some_and(|s| s.ready_nodes == 2)
+    })
+    .await
+    .unwrap();
+
+    // The required tier, each rule with its flow, in the VPC firewall.
+    let listing = applied(&env, &id).await;
+    let flows: Vec<&str> = listing
+        .rules
+        .iter()
+        .filter(|r| r.tier == "provider")
+        .map(|r| r.flow.as_str())
+        .collect();
+    for flow in ["kubelet", "api-server", "nodeports"] {
+        assert!(
+            flows.iter().any(|f| f.contains(flow)),
+            "{flow} missing: {flows:?}"
+        );
+    }
+    let vpc = env.vpc().unwrap();
+    let cluster: ClusterId = id.parse().unwrap();
+    use accord_firewall::driver::NetworkDriver as _;
+    let held = vpc.firewall(cluster).await.unwrap().unwrap();
+    assert!(
+        held.required.iter().any(|r| r.contains("kubelet")),
+        "{held:?}"
+    );
+    assert_eq!(held.network.pools.len(), 1, "the pool is in the rule set");
+    let events = firewall_events(&env, &id).await;
+    assert!(
+        matches!(events.first(), Some(FirewallEvent::Created { .. })),
+        "{events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, FirewallEvent::RequiredRulesUpdated { reason, .. } if reason.contains("gpu"))),
+        "{events:?}"
+    );
+
+    // The customer locks the nodes down: accepted, with warnings naming the required flows.
+    let mut fw = env.firewall(&env.admin_token).unwrap();
+    let created = fw
+        .create_firewall_rule(fpb::CreateFirewallRuleRequest {
+            cluster: id.clone(),
+            name: "lockdown".into(),
+            priority: 0,
+            direction: "ingress".into(),
+            action: "deny".into(),
+            protocol: "any".into(),
+            sources: vec!["0.0.0.0/0".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let warnings: Vec<&str> = created
+        .warnings
+        .iter()
+        .map(|w| w.message.as_str())
+        .collect();
+    assert!(
+        created
+            .warnings
+            .iter()
+            .any(|w| w.kind == "provider-override" && w.message.contains("kubelet")),
+        "{warnings:?}"
+    );
+    applied(&env, &id).await;
+    assert!(
+        nodes_ready(&env, &id)
+            .iter()
+            .all(|s| *s == NodeState::Ready),
+        "{:?}",
+        nodes_ready(&env, &id)
+    );
+
+    // Bad input names its field.
+    let bad = fw
+        .create_firewall_rule(fpb::CreateFirewallRuleRequest {
+            cluster: id.clone(),
+            name: "web".into(),
+            priority: 70_000,
+            direction: "ingress".into(),
+            action: "allow".into(),
+            protocol: "tcp".into(),
+            ports: vec!["443".into()],
+            sources: vec!["10.0.0.1/8".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument, "{bad:?}");
+    assert!(bad.message().contains("priority"), "{}", bad.message());
+
+    // A required rule is the provider's.
+    let kubelet = listing
+        .rules
+        .iter()
+        .find(|r| r.flow.contains("kubelet"))
+        .unwrap()
+        .name
+        .clone();
+    let denied = fw
+        .delete_firewall_rule(fpb::DeleteFirewallRuleRequest {
+            cluster: id.clone(),
+            name: kubelet,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied, "{denied:?}");
+    assert!(
+        denied.message().contains("Networking"),
+        "{}",
+        denied.message()
+    );
+
+    // Drift: a required rule disappears behind the service's back; it is put back.
+    env.fault(json!({"kind": "firewall-drift", "cluster": id}))
+        .await
+        .unwrap();
+    wait_for("the drift repaired", || async {
+        let events = firewall_events(&env, &id).await;
+        events
+            .iter()
+            .find_map(|e| match e {
+                FirewallEvent::DriftRepaired { missing, .. } if !missing.is_empty() => {
+                    Some(missing.clone())
+                }
+                _ => None,
+            })
+            .ok_or_else(|| format!("{} firewall events", events.len()))
+    })
+    .await
+    .unwrap();
+    wait_for("every node Ready again", || async {
+        let states = nodes_ready(&env, &id);
+        if states.iter().all(|s| *s == NodeState::Ready) {
+            Ok(())
+        } else {
+            Err(format!("{states:?}"))
+        }
+    })
+    .await
+    .unwrap();
+
+    // Deleting the cluster removes its rule set.
+    let pools = admin
+        .node_pools
+        .clone()
+        .list_node_pools(pb::ListNodePoolsRequest {
+            cluster: id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    for p in pools.node_pools {
+        admin
+            .node_pools
+            .clone()
+            .delete_node_pool(pb::DeleteNodePoolRequest {
+                cluster: id.clone(),
+                node_pool: p.metadata.unwrap().id,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    wait_for("the pool gone", || async {
+        let n = nodes_ready(&env, &id).len();
+        if n == 0 {
+            Ok(())
+        } else {
+            Err(format!("{n} nodes"))
+        }
+    })
+    .await
+    .unwrap();
+    admin
+        .clusters
+        .clone()
+        .delete_cluster(pb::DeleteClusterRequest {
+            cluster: id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    wait_for("the rule set removed", || async {
+        let events = firewall_events(&env, &id).await;
+        if events
+            .iter()
+            .any(|e| matches!(e, FirewallEvent::Deleted { .. }))
+        {
+            Ok(())
+        } else {
+            Err(format!("{} events", events.len()))
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(vpc.firewall(cluster).await.unwrap(), None);
+}
