@@ -31,10 +31,19 @@
 //! - **telemetry service**: ingest on one core against receive-and-drop, memory for 10,000
 //!   nodes, fatal XID → `health.finding-raised` against a NATS round trip (`telemetry.rs`).
 //!
+//! - **AutoClusters** (`autoclusters.rs`, `--only autoclusters`): decisions recorded per second
+//!   on one core (a backlog of findings → context → policy → commit) against a consumer that
+//!   only acknowledges them (target ≥ 0.3); the shipped policy through its WASM component
+//!   against the same policy in Rego through regorus, checked to agree on every input (target
+//!   ≤ 1.0×); fault injected → `remediation.started` in real time (target ≤ one telemetry
+//!   interval + 1 s), with the timelines of XID 79 → reboot and again → replace in simulated
+//!   minutes.
+//!
 //! Everything runs on this machine: a private nats-server (JetStream, `sync_interval: always`)
 //! on a free port, a provisioner with the simulated fleet at clock factor 0, etcd, stores on
 //! disk.
 
+mod autoclusters;
 mod etcd;
 mod telemetry;
 
@@ -68,7 +77,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = "PATH")]
     pub json: Option<std::path::PathBuf>,
     /// Run one section alone: `telemetry` (the telemetry service's ingest, memory and finding
-    /// latency)
+    /// latency) or `autoclusters` (decisions per second, WASM vs regorus, fault → action)
     #[arg(long, value_name = "SECTION")]
     pub only: Option<String>,
 }
@@ -134,6 +143,8 @@ struct Results {
     /// `None` when the section failed (`telemetry_error`): the other sections are still printed.
     telemetry: Option<telemetry::TelemetryResults>,
     telemetry_error: Option<String>,
+    /// Decisions per second, WASM vs regorus, fault → action (each part `None` when it failed).
+    autoclusters: autoclusters::AutoClustersResults,
 }
 
 /// Pools created per cluster in the CreateNodePool benchmark (a realistic upper range).
@@ -192,6 +203,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         bail!("--iterations must be at least 1");
     }
     if let Some(section) = &args.only {
+        if section == "autoclusters" {
+            return autoclusters::run_only(args.iterations, args.warmup).await;
+        }
         return telemetry::run_only(section).await;
     }
     let dir = tempfile::tempdir().context("creating a scratch directory")?;
@@ -209,6 +223,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if let Some(e) = &results.telemetry_error {
         bail!("the telemetry benchmarks failed: {e}");
+    }
+    if !results.autoclusters.errors.is_empty() {
+        bail!(
+            "the AutoClusters benchmarks failed:\n{}",
+            results.autoclusters.errors.join("\n")
+        );
     }
     Ok(())
 }
@@ -411,6 +431,7 @@ async fn run_all(
         Ok(t) => (Some(t), None),
         Err(e) => (None, Some(format!("{e:#}"))),
     };
+    let autoclusters = autoclusters::bench(n, warmup).await;
 
     let (noop, read, write, update) = (
         summarize(noop),
@@ -451,6 +472,7 @@ async fn run_all(
         triage_ratio_to_normalise: triage.per_s / triage.normalise_per_s,
         telemetry,
         telemetry_error,
+        autoclusters,
     })
 }
 
@@ -793,4 +815,5 @@ fn print_results(r: &Results) {
     if let Some(t) = &r.telemetry {
         telemetry::print(t);
     }
+    autoclusters::print(&r.autoclusters);
 }

@@ -13,6 +13,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use accord_proto::addons::v1::{addons_client::AddonsClient, plugins_client::PluginsClient};
+use accord_proto::firewall::v1::firewall_client::FirewallClient;
 use accord_proto::provisioner::v1::clusters_client::ClustersClient;
 use accord_proto::provisioner::v1::node_pools_client::NodePoolsClient;
 use accord_proto::provisioner::v1::nodes_client::NodesClient;
@@ -314,6 +315,11 @@ impl Api {
     /// `accord.telemetry.v1.Health` (connect with the telemetry service's endpoint).
     pub fn health(&self) -> HealthClient<AuthChannel> {
         HealthClient::with_interceptor(self.channel.clone(), self.auth.clone())
+    }
+
+    /// `accord.firewall.v1.Firewall` (connect with the network-firewall service's endpoint).
+    pub fn firewall(&self) -> FirewallClient<AuthChannel> {
+        FirewallClient::with_interceptor(self.channel.clone(), self.auth.clone())
     }
 
     /// Awaits a call and classifies its failure.

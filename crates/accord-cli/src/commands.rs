@@ -130,6 +130,13 @@ impl Context {
         Ok(Api::connect(endpoint, token, &self.settings.project).await?)
     }
 
+    /// A client of the network-firewall service (its package's endpoint, else `endpoint`).
+    pub async fn firewall_api(&self) -> anyhow::Result<Api> {
+        let token = self.settings.require_token()?;
+        let endpoint = self.settings.endpoint_for(crate::config::FIREWALL_PACKAGE);
+        Ok(Api::connect(endpoint, token, &self.settings.project).await?)
+    }
+
     /// Connects to NATS.
     pub async fn bus(&self) -> anyhow::Result<Bus> {
         let url = &self.settings.nats_url;
@@ -158,6 +165,22 @@ impl Context {
     pub fn note(&self, text: &str) {
         self.printer.err(text);
     }
+}
+
+/// A failed network-firewall call as the user sees it: as the server worded it, except that
+/// `UNIMPLEMENTED` (the endpoint serves other packages, e.g. a profile written before the
+/// service existed, falling back to the provisioner's endpoint) says how to point the CLI at
+/// the service.
+pub fn firewall_error(endpoint: &str, error: ApiError) -> anyhow::Error {
+    if error.code() != Some(tonic::Code::Unimplemented) {
+        return error.into();
+    }
+    let package = crate::config::FIREWALL_PACKAGE;
+    anyhow!(
+        "{error}\nhint: {endpoint} does not serve the network-firewall API ({package}): set \
+         ACCORD_FIREWALL_ENDPOINT, or endpoints.\"{package}\" in the profile (`accord up` serves \
+         it on its own port)"
+    )
 }
 
 /// The shipped plugins: `$ACCORD_PLUGIN_DIR` (set by `cargo xtask up`), else the plugins'

@@ -19,6 +19,7 @@
 //! "accord.addons.v1" = "http://127.0.0.1:50052"
 //! "accord.support.v1" = "http://127.0.0.1:50053"
 //! "accord.telemetry.v1" = "http://127.0.0.1:50054"
+//! "accord.firewall.v1" = "http://127.0.0.1:50055"
 //!
 //! [profiles.operator]
 //! token = "accord_ak-…_…"
@@ -26,8 +27,9 @@
 //!
 //! Endpoints are keyed by gRPC package: a call goes to the endpoint of its package, else to
 //! `endpoint` (one gateway routing by service). `ACCORD_ADDONS_ENDPOINT`,
-//! `ACCORD_SUPPORT_ENDPOINT` and `ACCORD_TELEMETRY_ENDPOINT` override the three packages served
-//! apart today; files that still carry the former `addons_endpoint` / `support_endpoint` keys are read as those packages.
+//! `ACCORD_SUPPORT_ENDPOINT`, `ACCORD_TELEMETRY_ENDPOINT` and `ACCORD_FIREWALL_ENDPOINT` override
+//! the four packages served apart today; files that still carry the former `addons_endpoint` /
+//! `support_endpoint` keys are read as those packages.
 //!
 //! Precedence, for each of `endpoint`, `token` and `nats_url` (first that is set wins):
 //! the command-line flag; the profile selected with `--profile` / `ACCORD_PROFILE`; the
@@ -83,12 +85,15 @@ pub const ADDONS_PACKAGE: &str = "accord.addons.v1";
 pub const SUPPORT_PACKAGE: &str = "accord.support.v1";
 /// gRPC package of the telemetry service (`accord health get nodes`, `accord health findings`).
 pub const TELEMETRY_PACKAGE: &str = "accord.telemetry.v1";
+/// gRPC package of the network-firewall service (`accord get|create|delete firewall-rule`).
+pub const FIREWALL_PACKAGE: &str = "accord.firewall.v1";
 
 /// Packages with an environment override, and the variable.
-const PACKAGE_ENV: [(&str, &str); 3] = [
+const PACKAGE_ENV: [(&str, &str); 4] = [
     (ADDONS_PACKAGE, "ACCORD_ADDONS_ENDPOINT"),
     (SUPPORT_PACKAGE, "ACCORD_SUPPORT_ENDPOINT"),
     (TELEMETRY_PACKAGE, "ACCORD_TELEMETRY_ENDPOINT"),
+    (FIREWALL_PACKAGE, "ACCORD_FIREWALL_ENDPOINT"),
 ];
 
 impl Profile {
@@ -744,6 +749,36 @@ support_endpoint = "http://127.0.0.1:50053"
         if env_of("ACCORD_SUPPORT_ENDPOINT").is_none() {
             assert_eq!(settings.endpoint_for(SUPPORT_PACKAGE), settings.endpoint);
         }
+    }
+
+    #[test]
+    fn firewall_endpoint_comes_from_the_profile_else_the_main_endpoint() {
+        let env_of = |var: &str| std::env::var(var).ok().filter(|v| !v.trim().is_empty());
+        let (_dir, env) = project_with_config(
+            r#"
+endpoint = "http://10.0.0.1:50051"
+
+[endpoints]
+"accord.firewall.v1" = "http://127.0.0.1:50055"
+"#,
+        );
+        let settings = resolve(&global(), &env).unwrap();
+        assert_eq!(
+            settings.endpoint_for(FIREWALL_PACKAGE),
+            env_of("ACCORD_FIREWALL_ENDPOINT").unwrap_or_else(|| "http://127.0.0.1:50055".into())
+        );
+        let (_dir, env) = project_with_config(FILE);
+        let settings = resolve(&global(), &env).unwrap();
+        if env_of("ACCORD_FIREWALL_ENDPOINT").is_none() {
+            assert_eq!(
+                settings.endpoint_for(FIREWALL_PACKAGE),
+                "http://10.0.0.1:50051"
+            );
+        }
+        assert!(
+            PACKAGE_ENV.contains(&(FIREWALL_PACKAGE, "ACCORD_FIREWALL_ENDPOINT")),
+            "the firewall package has its environment override"
+        );
     }
 
     #[test]

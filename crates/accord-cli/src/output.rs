@@ -8,6 +8,7 @@
 //! - [`describe`]: the `describe` documents.
 //! - [`remediations`]: AutoClusters remediations (`get remediations`, `describe remediation`).
 //! - [`webhooks`]: customer webhooks and their deliveries (`accord webhook …`).
+//! - [`firewall`]: a cluster's firewall rules and their state (`get|create firewall-rule`).
 //!
 //! Invariants:
 //! - Results go to stdout; progress, warnings and hints go to stderr, so `-o json` output can be
@@ -16,6 +17,7 @@
 
 pub mod addons;
 pub mod describe;
+pub mod firewall;
 pub mod health;
 pub mod remediations;
 pub mod tables;

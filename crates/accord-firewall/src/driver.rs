@@ -23,7 +23,7 @@ use accord_core::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ClusterSpec, Firewall, FieldErrors, ProviderRule, RuleSpec, load_balancer_rule, provider_rules,
+    ClusterSpec, FieldErrors, Firewall, ProviderRule, RuleSpec, load_balancer_rule, provider_rules,
     validate_cluster, validate_rules,
 };
 

@@ -78,6 +78,10 @@ pub fn kicks_of(events: &[Event]) -> Vec<Kick> {
             },
             // Remediations act across a cluster's pools (a replacement, the breaker).
             Event::Remediation(e) => match e {
+                // A decision that ends where it starts (skipped, dry-run) leaves nothing to do.
+                RemediationEvent::Decided { state, .. } if state.is_some_and(|s| s.is_final()) => {
+                    None
+                }
                 RemediationEvent::Decided { finding, .. } => {
                     finding.cluster.parse().ok().map(Kick::Cluster)
                 }
@@ -325,7 +329,7 @@ impl Provisioner {
         }
         // Repairs the cluster's running remediations wait for (re-issued after a restart: the
         // driver is idempotent by repair id and reports a finished one again).
-        for rem in self.reader.remediations(id)? {
+        for rem in self.reader.open_remediations(id)? {
             if let Some(request) = repair_request(&rem) {
                 self.once(
                     DriverOp::RepairNode {

@@ -101,6 +101,13 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
                     .context("loading the remediation policy")??;
             let policies = Arc::clone(ac.policies());
             provisioner.enable_autoclusters(ac);
+            let reindexed = provisioner
+                .reindex_remediations()
+                .await
+                .context("indexing the stored remediations")?;
+            if reindexed > 0 {
+                tracing::info!(reindexed, "indexed remediations stored before the indexes");
+            }
             let shipped = {
                 let p = Arc::clone(&policies);
                 Arc::new(move |name: &str| p.shipped(name))

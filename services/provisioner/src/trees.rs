@@ -16,7 +16,7 @@
 
 use accord_core::{
     DomainError,
-    autoclusters::Remediation,
+    autoclusters::{Remediation, RemediationState},
     cluster::Cluster,
     ids::{ClusterId, Id, IdKind, NodeId, NodePoolId, ProjectId, RemediationId, UserId},
     node::Node,
@@ -42,6 +42,11 @@ pub const REMEDIATIONS: Table<Remediation> = Table::new("remediations");
 pub const REMEDIATION_INDEX: Table<String> = Table::new("remediation_index");
 /// `<finding id>` → `<cluster>/<remediation>`: a finding is remediated at most once.
 pub const REMEDIATION_FINDINGS: Table<String> = Table::new("remediation_findings");
+/// `<cluster>/<remediation>` → its state: which remediations are open and how many a cluster
+/// has, without decoding them (written with every remediation by [`put_remediation`]).
+pub const REMEDIATION_STATES: Table<RemediationState> = Table::new("remediation_states");
+/// `<node>/<remediation>` → `<cluster>/<remediation>`: a node's remediations.
+pub const NODE_REMEDIATIONS: Table<String> = Table::new("node_remediations");
 /// Uniqueness keys (`project/<name>` …) → the id (as text) of the resource holding the name.
 pub const NAMES: Table<String> = Table::new("names");
 
@@ -65,6 +70,52 @@ pub fn node_key(pool: NodePoolId, node: NodeId) -> String {
 }
 pub fn remediation_key(cluster: ClusterId, id: RemediationId) -> String {
     format!("{cluster}/{id}")
+}
+
+/// Writes `rem` with its state and node index entries (every remediation write goes through
+/// here, so the indexes never disagree with it).
+pub fn put_remediation(
+    ch: &mut crate::change::Change,
+    rem: &Remediation,
+    expect: accord_store::Expect,
+) -> Result<(), DomainError> {
+    let key = remediation_key(rem.spec.cluster, rem.metadata.id);
+    ch.put(REMEDIATIONS, &key, rem, expect)?;
+    ch.put(
+        REMEDIATION_STATES,
+        &key,
+        &rem.status.state,
+        accord_store::Expect::Any,
+    )?;
+    ch.put(
+        NODE_REMEDIATIONS,
+        &format!("{}/{}", rem.spec.node, rem.metadata.id),
+        &key,
+        accord_store::Expect::Any,
+    )?;
+    Ok(())
+}
+
+/// Deletes `rem` and every index entry of it.
+pub fn delete_remediation(ch: &mut crate::change::Change, rem: &Remediation) {
+    let key = remediation_key(rem.spec.cluster, rem.metadata.id);
+    ch.delete(REMEDIATIONS, &key, accord_store::Expect::Any)
+        .delete(REMEDIATION_STATES, &key, accord_store::Expect::Any)
+        .delete(
+            NODE_REMEDIATIONS,
+            &format!("{}/{}", rem.spec.node, rem.metadata.id),
+            accord_store::Expect::Any,
+        )
+        .delete(
+            REMEDIATION_INDEX,
+            &rem.metadata.id.to_string(),
+            accord_store::Expect::Any,
+        )
+        .delete(
+            REMEDIATION_FINDINGS,
+            &rem.spec.finding_id,
+            accord_store::Expect::Any,
+        );
 }
 pub fn project_name_key(name: &str) -> String {
     format!("project/{name}")
@@ -267,6 +318,43 @@ impl Reader {
     /// A cluster's remediations, oldest first.
     pub fn remediations(&self, cluster: ClusterId) -> Result<Vec<Remediation>, DomainError> {
         self.list(REMEDIATIONS, &format!("{cluster}/"))
+    }
+
+    /// A cluster's remediations that are not finished, oldest first (read through the state
+    /// index: finished ones are not decoded).
+    pub fn open_remediations(&self, cluster: ClusterId) -> Result<Vec<Remediation>, DomainError> {
+        let mut out = Vec::new();
+        for (key, state) in REMEDIATION_STATES.list(&self.store, &format!("{cluster}/"))? {
+            if !state.value.is_final()
+                && let Some(rem) = self.get(REMEDIATIONS, &key)?
+            {
+                out.push(rem);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A node's remediations, oldest first.
+    pub fn node_remediations(&self, node: NodeId) -> Result<Vec<Remediation>, DomainError> {
+        let mut out = Vec::new();
+        for key in self.list(NODE_REMEDIATIONS, &format!("{node}/"))? {
+            if let Some(rem) = self.get(REMEDIATIONS, &key)? {
+                out.push(rem);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The states of a cluster's remediations by key, oldest first.
+    pub fn remediation_states(
+        &self,
+        cluster: ClusterId,
+    ) -> Result<Vec<(String, RemediationState)>, DomainError> {
+        Ok(REMEDIATION_STATES
+            .list(&self.store, &format!("{cluster}/"))?
+            .into_iter()
+            .map(|(k, v)| (k, v.value))
+            .collect())
     }
 
     /// A remediation by id.

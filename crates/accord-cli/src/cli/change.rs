@@ -1,5 +1,6 @@
-//! Commands that change existing resources: `accord delete`, `scale`, `cycle`, `upgrade`,
-//! `cordon` / `uncordon` and `quota set`, and the `--wait` / `--timeout` pair they share.
+//! Commands that change existing resources: `accord delete` (including firewall rules), `scale`,
+//! `cycle`, `upgrade`, `cordon` / `uncordon` and `quota set`, and the `--wait` / `--timeout` pair
+//! they share.
 
 use std::time::Duration;
 
@@ -23,6 +24,24 @@ pub enum DeleteKind {
     /// Revoke an API key
     #[command(visible_aliases = ["apikeys", "key", "keys"])]
     Apikey(Name),
+    /// Delete a customer firewall rule of a cluster (the provider's required `accord-…` rules
+    /// cannot be deleted)
+    #[command(
+        visible_aliases = ["firewall-rules", "firewallrules", "fw"],
+        after_help = "Example:\n  accord delete firewall-rule allow-https --cluster demo"
+    )]
+    FirewallRule(DeleteFirewallRuleArgs),
+}
+
+/// `accord delete firewall-rule`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct DeleteFirewallRuleArgs {
+    /// Rule name
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Cluster the rule belongs to
+    #[arg(short = 'c', long, env = "ACCORD_CLUSTER", value_name = "CLUSTER")]
+    pub cluster: String,
 }
 
 /// `accord delete cluster`.

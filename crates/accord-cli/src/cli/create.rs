@@ -1,4 +1,4 @@
-//! `accord create …`: projects, clusters, node pools, members and API keys.
+//! `accord create …`: projects, clusters, node pools, members, API keys and firewall rules.
 
 use accord_core::maintenance::{MaintenanceExclusion, MaintenanceWindow};
 use clap::{Args, Subcommand, ValueEnum};
@@ -32,6 +32,18 @@ pub enum CreateKind {
     /// Create an API key; prints its token, once
     #[command(visible_aliases = ["apikeys", "key", "keys"])]
     Apikey(CreateApiKeyArgs),
+    /// Create a customer firewall rule in a cluster; prints the rule and the server's warnings
+    /// (required flows it cannot affect, rules it shadows or that shadow it)
+    ///
+    /// Rules are evaluated after the provider's required rules, by priority (lower first; at
+    /// equal priority deny wins), then the defaults (ingress deny, egress allow). The server
+    /// validates every value and names the field it refuses. `-o json` prints {"rule": {...},
+    /// "warnings": [{"kind", "message"}]}.
+    #[command(
+        visible_aliases = ["firewall-rules", "firewallrules", "fw"],
+        after_help = "Examples:\n  accord create firewall-rule allow-https --cluster demo --priority 100 --direction ingress --action allow --protocol tcp --port 443 --source 0.0.0.0/0\n  accord create firewall-rule block-smtp -c demo --priority 10 --direction egress --action deny --protocol tcp --port 25 --destination 0.0.0.0/0 --target pool:gpu"
+    )]
+    FirewallRule(Box<CreateFirewallRuleArgs>),
 }
 
 /// `accord create project`.
@@ -239,6 +251,105 @@ pub struct CreateApiKeyArgs {
     /// Member the key authenticates as [default: you]
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
+}
+
+/// A firewall rule's direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FirewallDirectionArg {
+    /// Traffic to the nodes (peers are sources)
+    Ingress,
+    /// Traffic from the nodes (peers are destinations)
+    Egress,
+}
+
+/// A firewall rule's action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FirewallActionArg {
+    /// Let the traffic through
+    Allow,
+    /// Drop the traffic
+    Deny,
+}
+
+/// A firewall rule's protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FirewallProtocolArg {
+    /// TCP (ports apply)
+    Tcp,
+    /// UDP (ports apply)
+    Udp,
+    /// ICMP (no ports)
+    Icmp,
+    /// Every protocol (no ports)
+    Any,
+}
+
+impl FirewallDirectionArg {
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FirewallDirectionArg::Ingress => "ingress",
+            FirewallDirectionArg::Egress => "egress",
+        }
+    }
+}
+
+impl FirewallActionArg {
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FirewallActionArg::Allow => "allow",
+            FirewallActionArg::Deny => "deny",
+        }
+    }
+}
+
+impl FirewallProtocolArg {
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FirewallProtocolArg::Tcp => "tcp",
+            FirewallProtocolArg::Udp => "udp",
+            FirewallProtocolArg::Icmp => "icmp",
+            FirewallProtocolArg::Any => "any",
+        }
+    }
+}
+
+/// `accord create firewall-rule`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct CreateFirewallRuleArgs {
+    /// Rule name: a DNS label, unique in the cluster, not starting with `accord-`
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Cluster to add the rule to
+    #[arg(short = 'c', long, env = "ACCORD_CLUSTER", value_name = "CLUSTER")]
+    pub cluster: String,
+    /// 0–65535; lower is evaluated first, and at equal priority deny wins
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub priority: i64,
+    /// ingress (to the nodes) or egress (from the nodes)
+    #[arg(long, value_enum)]
+    pub direction: FirewallDirectionArg,
+    /// allow or deny
+    #[arg(long, value_enum)]
+    pub action: FirewallActionArg,
+    /// tcp, udp, icmp or any
+    #[arg(long, value_enum)]
+    pub protocol: FirewallProtocolArg,
+    /// A port (`443`) or range (`8000-8100`), tcp and udp only; repeatable or comma-separated
+    /// [default: every port]
+    #[arg(long = "port", value_name = "PORT", value_delimiter = ',')]
+    pub ports: Vec<String>,
+    /// Ingress: an IPv4 CIDR that may connect (repeatable or comma-separated)
+    #[arg(long = "source", value_name = "CIDR", value_delimiter = ',')]
+    pub sources: Vec<String>,
+    /// Egress: an IPv4 CIDR the nodes may reach (repeatable or comma-separated)
+    #[arg(long = "destination", value_name = "CIDR", value_delimiter = ',')]
+    pub destinations: Vec<String>,
+    /// Which nodes: `all-nodes` or `pool:<name>` [server default: all-nodes]
+    #[arg(long, value_name = "all-nodes|pool:NAME")]
+    pub target: Option<String>,
 }
 
 /// `KEY=VALUE` without label validation (OIDC claims are not Kubernetes labels).

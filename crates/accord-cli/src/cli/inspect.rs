@@ -39,6 +39,20 @@ pub enum GetKind {
         after_help = "Examples:\n  accord get remediations --cluster demo\n  accord get remediations --cluster demo --state held\n  accord get remediations --cluster demo --limit 20 -o json"
     )]
     Remediation(RemediationQuery),
+    /// A cluster's firewall: the provider's required rules first (with the flow each one
+    /// serves), then the customer's rules by priority, and the rule set's state in the VPC
+    /// firewall
+    ///
+    /// `-o json` prints {"items": [...], "status": {...}}; each item has name, tier
+    /// (provider|customer), priority, direction, action, protocol, ports, sources,
+    /// destinations, targets, flow, flow_description, created_at and created_by; status has
+    /// revision, applied_revision, state (applied|applying|apply-failed), message, attempts,
+    /// last_applied_at and drift_repairs.
+    #[command(
+        visible_aliases = ["firewall-rules", "firewallrules", "fw"],
+        after_help = "Examples:\n  accord get firewall-rules --cluster demo\n  accord get fw -c demo -o json"
+    )]
+    FirewallRule(FirewallRuleQuery),
 }
 
 /// `accord describe <kind> NAME`.
@@ -147,6 +161,14 @@ pub struct RemediationQuery {
     /// At most this many, newest first (the provisioner caps it at 1000)
     #[arg(long, default_value_t = 100)]
     pub limit: u32,
+}
+
+/// The firewall rules of a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct FirewallRuleQuery {
+    /// Cluster (name or id)
+    #[arg(short = 'c', long, env = "ACCORD_CLUSTER", value_name = "CLUSTER")]
+    pub cluster: String,
 }
 
 /// One remediation, by id.

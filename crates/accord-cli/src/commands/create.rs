@@ -1,26 +1,32 @@
-//! `accord create project|cluster|nodepool|member|apikey`.
+//! `accord create project|cluster|nodepool|member|apikey|firewall-rule`.
 //!
 //! Secrets (the token of a new project's admin key or of a new API key) are printed exactly once,
 //! on stdout, with a warning on stderr that they cannot be shown again.
 
 use std::collections::HashMap;
 
+use accord_proto::firewall::v1 as firewall_pb;
 use accord_proto::provisioner::v1 as pb;
 use anyhow::bail;
 use serde_json::json;
 
 use super::{Context, announce, announce_and_wait, id_or, name_or, poll_cluster, poll_pool};
 use crate::cli::{
-    CreateApiKeyArgs, CreateClusterArgs, CreateKind, CreateMemberArgs, CreateNodePoolArgs,
-    CreateProjectArgs, OutputFormat, RoleArg,
+    CreateApiKeyArgs, CreateClusterArgs, CreateFirewallRuleArgs, CreateKind, CreateMemberArgs,
+    CreateNodePoolArgs, CreateProjectArgs, OutputFormat, RoleArg,
 };
 use crate::client::Api;
+use crate::output::firewall;
 use crate::output::views::{ApiKeyView, ProjectView};
 use crate::output::{short_id, structured};
 use crate::wait;
 
 /// Runs `accord create`.
 pub async fn run(ctx: &Context, kind: CreateKind) -> anyhow::Result<()> {
+    // The network-firewall service, at its own endpoint.
+    if let CreateKind::FirewallRule(args) = &kind {
+        return firewall_rule(ctx, args).await;
+    }
     let api = ctx.api().await?;
     match kind {
         CreateKind::Project(args) => project(ctx, &api, args).await,
@@ -28,6 +34,7 @@ pub async fn run(ctx: &Context, kind: CreateKind) -> anyhow::Result<()> {
         CreateKind::Nodepool(args) => node_pool(ctx, &api, *args).await,
         CreateKind::Member(args) => member(ctx, &api, args).await,
         CreateKind::Apikey(args) => api_key(ctx, &api, args).await,
+        CreateKind::FirewallRule(args) => firewall_rule(ctx, &args).await,
     }
 }
 
@@ -328,6 +335,54 @@ async fn api_key(ctx: &Context, api: &Api, args: CreateApiKeyArgs) -> anyhow::Re
             };
             print_token(ctx, &key, &response.token, &context);
         }
+    }
+    Ok(())
+}
+
+/// The `CreateFirewallRule` request of `accord create firewall-rule`: the arguments as typed
+/// (the server validates them and names the field it refuses).
+pub fn firewall_rule_request(
+    project: String,
+    args: &CreateFirewallRuleArgs,
+) -> firewall_pb::CreateFirewallRuleRequest {
+    firewall_pb::CreateFirewallRuleRequest {
+        project,
+        cluster: args.cluster.clone(),
+        name: args.name.clone(),
+        priority: args.priority,
+        direction: args.direction.as_str().to_owned(),
+        action: args.action.as_str().to_owned(),
+        protocol: args.protocol.as_str().to_owned(),
+        ports: args.ports.clone(),
+        sources: args.sources.clone(),
+        destinations: args.destinations.clone(),
+        targets: args.target.clone().unwrap_or_default(),
+    }
+}
+
+/// `accord create firewall-rule`: the created rule on stdout, each warning on stderr
+/// (`warning: …`, in every format, as kubectl prints them); `-o json|yaml` also carries the
+/// warnings in the document.
+async fn firewall_rule(ctx: &Context, args: &CreateFirewallRuleArgs) -> anyhow::Result<()> {
+    let api = ctx.firewall_api().await?;
+    let response = api
+        .call(
+            api.firewall()
+                .create_firewall_rule(firewall_rule_request(api.project(), args)),
+        )
+        .await
+        .map_err(|e| super::firewall_error(api.endpoint(), e))?;
+    let rule = response.rule.clone().unwrap_or_default();
+    match ctx.format {
+        OutputFormat::Table => ctx.out(&firewall::created_table(&rule)),
+        OutputFormat::Name => ctx.out(&format!("firewallrule/{}", rule.name)),
+        OutputFormat::Json | OutputFormat::Yaml => ctx.out(&structured(
+            ctx.format,
+            &firewall::CreatedFirewallRuleView::from_pb(&response),
+        )?),
+    }
+    for line in firewall::warning_lines(&response.warnings) {
+        ctx.note(&line);
     }
     Ok(())
 }

@@ -1,23 +1,34 @@
-//! `accord delete cluster|nodepool|member|apikey`. Cluster and node-pool deletion is asynchronous
-//! (the API answers with the resource in phase `deleting`); `--wait` polls until it is gone.
-//! Removing a member and revoking a key take effect at once.
+//! `accord delete cluster|nodepool|member|apikey|firewall-rule`. Cluster and node-pool deletion
+//! is asynchronous (the API answers with the resource in phase `deleting`); `--wait` polls until
+//! it is gone. Removing a member and revoking a key take effect at once.
+//!
+//! `accord delete firewall-rule NAME --cluster C` asks the network-firewall service (its
+//! package's endpoint in the profile, else `endpoint`); the rule is gone from the rule set at
+//! once, and the VPC firewall follows (see `accord get firewall-rules`).
 
+use accord_proto::firewall::v1 as firewall_pb;
 use accord_proto::provisioner::v1 as pb;
 
 use super::{Context, announce, announce_and_wait, id_or, name_or, poll_cluster, poll_pool};
-use crate::cli::{DeleteClusterArgs, DeleteKind, DeletePoolArgs, Name, OutputFormat};
+use crate::cli::{
+    DeleteClusterArgs, DeleteFirewallRuleArgs, DeleteKind, DeletePoolArgs, Name, OutputFormat,
+};
 use crate::client::Api;
 use crate::output::structured;
 use crate::wait;
 
 /// Runs `accord delete`.
 pub async fn run(ctx: &Context, kind: DeleteKind) -> anyhow::Result<()> {
+    if let DeleteKind::FirewallRule(args) = &kind {
+        return firewall_rule(ctx, args).await;
+    }
     let api = ctx.api().await?;
     match kind {
         DeleteKind::Cluster(args) => cluster(ctx, &api, args).await,
         DeleteKind::Nodepool(args) => node_pool(ctx, &api, args).await,
         DeleteKind::Member(Name { name }) => member(ctx, &api, &name).await,
         DeleteKind::Apikey(Name { name }) => api_key(ctx, &api, &name).await,
+        DeleteKind::FirewallRule(args) => firewall_rule(ctx, &args).await,
     }
 }
 
@@ -99,4 +110,46 @@ async fn api_key(ctx: &Context, api: &Api, key: &str) -> anyhow::Result<()> {
         }))
         .await?;
     announce(ctx, &revoked, "revoked")
+}
+
+/// The name prefix of the provider's required firewall rules.
+const REQUIRED_PREFIX: &str = "accord-";
+
+/// The `DeleteFirewallRule` request of `accord delete firewall-rule`.
+pub fn firewall_rule_request(
+    project: String,
+    args: &DeleteFirewallRuleArgs,
+) -> firewall_pb::DeleteFirewallRuleRequest {
+    firewall_pb::DeleteFirewallRuleRequest {
+        project,
+        cluster: args.cluster.clone(),
+        name: args.name.clone(),
+    }
+}
+
+async fn firewall_rule(ctx: &Context, args: &DeleteFirewallRuleArgs) -> anyhow::Result<()> {
+    let api = ctx.firewall_api().await?;
+    api.call(
+        api.firewall()
+            .delete_firewall_rule(firewall_rule_request(api.project(), args)),
+    )
+    .await
+    .map_err(|e| match e.code() {
+        // Nobody may delete a required rule, operator or not: the server's words say why, and
+        // the generic hint (an operator token) would mislead.
+        Some(tonic::Code::PermissionDenied) if args.name.trim().starts_with(REQUIRED_PREFIX) => {
+            anyhow::anyhow!("{e}")
+        }
+        _ => super::firewall_error(api.endpoint(), e),
+    })?;
+    let name = &args.name;
+    match ctx.format {
+        OutputFormat::Table => ctx.out(&format!("firewallrule/{name} deleted")),
+        OutputFormat::Name => ctx.out(&format!("firewallrule/{name}")),
+        OutputFormat::Json | OutputFormat::Yaml => ctx.out(&structured(
+            ctx.format,
+            &serde_json::json!({ "name": name, "cluster": args.cluster, "deleted": true }),
+        )?),
+    }
+    Ok(())
 }

@@ -1,16 +1,26 @@
 //! `accord get <kind> [NAME]`: a table (or JSON / YAML / names) of one resource or all of a kind.
+//!
+//! Firewall rules come from the network-firewall service (its package's endpoint in the
+//! profile, else `endpoint`); everything else from the provisioner.
 
+use accord_proto::firewall::v1 as firewall_pb;
 use accord_proto::provisioner::v1 as pb;
 
-use super::{Context, lookup};
-use crate::cli::{GetKind, NodeQuery, OptionalName, OutputFormat, PoolQuery, RemediationQuery};
+use super::{Context, firewall_error, lookup};
+use crate::cli::{
+    FirewallRuleQuery, GetKind, NodeQuery, OptionalName, OutputFormat, PoolQuery, RemediationQuery,
+};
 use crate::client::Api;
+use crate::output::firewall::{self, FirewallRuleListView, FirewallRuleView};
 use crate::output::remediations::{self, RemediationView};
 use crate::output::tables::{self, NodeRow, PoolRow};
-use crate::output::{Resource, render_list, render_one};
+use crate::output::{Resource, render_list, render_one, structured};
 
 /// Runs `accord get`.
 pub async fn run(ctx: &Context, kind: GetKind) -> anyhow::Result<()> {
+    if let GetKind::FirewallRule(query) = &kind {
+        return firewall_rules(ctx, query).await;
+    }
     let api = ctx.api().await?;
     match kind {
         GetKind::Cluster(OptionalName { name }) => clusters(ctx, &api, name.as_deref()).await,
@@ -20,6 +30,7 @@ pub async fn run(ctx: &Context, kind: GetKind) -> anyhow::Result<()> {
         GetKind::Member(OptionalName { name }) => members(ctx, &api, name.as_deref()).await,
         GetKind::Apikey(OptionalName { name }) => api_keys(ctx, &api, name.as_deref()).await,
         GetKind::Remediation(query) => remediations_of(ctx, &api, query).await,
+        GetKind::FirewallRule(query) => firewall_rules(ctx, &query).await,
     }
 }
 
@@ -207,4 +218,50 @@ async fn remediations_of(ctx: &Context, api: &Api, query: RemediationQuery) -> a
     print_list(ctx, &views, &plural, || {
         remediations::list_table(&items, now)
     })
+}
+
+/// The `ListFirewallRules` request of `accord get firewall-rules`.
+pub fn firewall_rules_request(
+    project: String,
+    query: &FirewallRuleQuery,
+) -> firewall_pb::ListFirewallRulesRequest {
+    firewall_pb::ListFirewallRulesRequest {
+        project,
+        cluster: query.cluster.clone(),
+    }
+}
+
+/// `accord get firewall-rules --cluster C`: both tiers, required rules first, and the rule
+/// set's state (see [`crate::output::firewall`] for the shapes).
+async fn firewall_rules(ctx: &Context, query: &FirewallRuleQuery) -> anyhow::Result<()> {
+    let api = ctx.firewall_api().await?;
+    let response = api
+        .call(
+            api.firewall()
+                .list_firewall_rules(firewall_rules_request(api.project(), query)),
+        )
+        .await
+        .map_err(|e| firewall_error(api.endpoint(), e))?;
+    match ctx.format {
+        OutputFormat::Json | OutputFormat::Yaml => ctx.out(&structured(
+            ctx.format,
+            &FirewallRuleListView::from_pb(&response),
+        )?),
+        OutputFormat::Name => {
+            let views: Vec<FirewallRuleView> = firewall::ordered(&response.rules)
+                .into_iter()
+                .map(FirewallRuleView::from_pb)
+                .collect();
+            ctx.out(&render_list(ctx.format, &views, String::new)?);
+        }
+        OutputFormat::Table if response.rules.is_empty() => {
+            ctx.note(&format!(
+                "No firewall rules found in cluster {}.",
+                query.cluster
+            ));
+            ctx.out(&firewall::status_line(response.status.as_ref()));
+        }
+        OutputFormat::Table => ctx.out(&firewall::list_table(&response)),
+    }
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! Whole commands against an in-process fake of the provisioner's `Clusters`, `NodePools`,
-//! `Projects` and `Remediations` services and support-triage's `Notifications` on a random port:
+//! `Projects` and `Remediations` services, support-triage's `Notifications` and
+//! network-firewall's `Firewall` (in `firewall`) on a random port:
 //! request building, the bearer header, output, `--wait` polling and error rendering, exactly as
 //! a real run would exercise them.
 //!
@@ -42,6 +43,7 @@ struct State {
     listed_webhooks: Vec<support_pb::ListWebhooksRequest>,
     deleted_webhooks: Vec<support_pb::DeleteWebhookRequest>,
     listed_deliveries: Vec<support_pb::ListDeliveriesRequest>,
+    firewall: firewall::Rules,
 }
 
 #[derive(Clone, Default)]
@@ -619,7 +621,8 @@ pub(super) async fn start() -> Server {
         .add_service(NodePoolsServer::new(fake.clone()))
         .add_service(ProjectsServer::new(fake.clone()))
         .add_service(RemediationsServer::new(fake.clone()))
-        .add_service(NotificationsServer::new(fake.clone()));
+        .add_service(NotificationsServer::new(fake.clone()))
+        .add_service(firewall::server(&fake));
     let task = tokio::spawn(async move {
         router
             .serve_with_incoming(TcpListenerStream::new(listener))
@@ -977,3 +980,4 @@ fn output_format_is_taken_from_the_global_option() {
 }
 
 mod autoclusters_and_webhooks;
+mod firewall;

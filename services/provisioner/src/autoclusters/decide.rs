@@ -23,7 +23,7 @@ use accord_core::{
         Remediation, RemediationSpec, RemediationState, RemediationStatus, touches_node,
     },
     cluster::{Cluster, RemediationMode},
-    ids::RemediationId,
+    ids::{ClusterId, RemediationId},
     meta::Metadata,
     node::Node,
     remediation::{
@@ -36,7 +36,10 @@ use time::{Duration, OffsetDateTime};
 
 use crate::{
     change::Change,
-    trees::{REMEDIATION_FINDINGS, REMEDIATION_INDEX, REMEDIATIONS, remediation_key},
+    trees::{
+        REMEDIATION_FINDINGS, REMEDIATION_INDEX, REMEDIATIONS, Reader, delete_remediation,
+        put_remediation, remediation_key,
+    },
 };
 
 /// Remediations kept per cluster.
@@ -84,7 +87,8 @@ pub enum Window {
     },
 }
 
-/// Records `decided` about `node`; `existing` are the cluster's remediations (oldest first).
+/// Records `decided` about `node`; `existing` are remediations of the cluster that include
+/// every remediation of the node (oldest first). The caller adds [`retention`].
 pub fn record(
     now: OffsetDateTime,
     cluster: &Cluster,
@@ -256,8 +260,8 @@ pub fn record(
 
     let key = remediation_key(cluster.metadata.id, id);
     let mut ch = Change::new();
-    ch.put(REMEDIATIONS, &key, &remediation, Expect::Absent)?
-        .put(REMEDIATION_INDEX, &id.to_string(), &key, Expect::Absent)?
+    put_remediation(&mut ch, &remediation, Expect::Absent)?;
+    ch.put(REMEDIATION_INDEX, &id.to_string(), &key, Expect::Absent)?
         .put(
             REMEDIATION_FINDINGS,
             &decided.finding_id,
@@ -291,7 +295,6 @@ pub fn record(
         }
         _ => {}
     }
-    retention(existing, &mut ch)?;
     Ok((ch, remediation))
 }
 
@@ -301,20 +304,17 @@ pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.to_string())
 }
 
-/// Deletes the oldest finished remediations beyond [`MAX_REMEDIATIONS_PER_CLUSTER`] (counting
-/// the one being added). Their finding ids are forgotten with them: a finding that old is not
-/// redelivered (the stream's redelivery is bounded).
-fn retention(existing: &[Remediation], ch: &mut Change) -> Result<(), DomainError> {
-    let excess = (existing.len() + 1).saturating_sub(MAX_REMEDIATIONS_PER_CLUSTER);
-    for old in existing
-        .iter()
-        .filter(|r| r.status.state.is_final())
-        .take(excess)
-    {
-        let key = remediation_key(old.spec.cluster, old.metadata.id);
-        ch.delete(REMEDIATIONS, &key, Expect::Any)
-            .delete(REMEDIATION_INDEX, &old.metadata.id.to_string(), Expect::Any)
-            .delete(REMEDIATION_FINDINGS, &old.spec.finding_id, Expect::Any);
+/// Deletes the oldest finished remediations of `cluster` beyond
+/// [`MAX_REMEDIATIONS_PER_CLUSTER`] (counting one being added), read through the state index
+/// (only those deleted are decoded). Their finding ids are forgotten with them: a finding that
+/// old is not redelivered (the stream's redelivery is bounded).
+pub fn retention(reader: &Reader, cluster: ClusterId, ch: &mut Change) -> Result<(), DomainError> {
+    let states = reader.remediation_states(cluster)?;
+    let excess = (states.len() + 1).saturating_sub(MAX_REMEDIATIONS_PER_CLUSTER);
+    for (key, _) in states.iter().filter(|(_, s)| s.is_final()).take(excess) {
+        if let Some(old) = reader.get(REMEDIATIONS, key)? {
+            delete_remediation(ch, &old);
+        }
     }
     Ok(())
 }
@@ -389,11 +389,6 @@ fn resolve_approval(
         });
     }
     let expect = next.metadata.touch(now, false);
-    ch.put(
-        REMEDIATIONS,
-        &remediation_key(rem.spec.cluster, rem.metadata.id),
-        &next,
-        Expect::Version(expect),
-    )?;
+    put_remediation(&mut ch, &next, Expect::Version(expect))?;
     Ok((ch, next))
 }

@@ -32,7 +32,7 @@ use time::{Duration, OffsetDateTime};
 use crate::{
     change::Change,
     reconcile::{new_node, remove_node},
-    trees::{NODEPOOLS, NODES, REMEDIATIONS, Reader, node_key, pool_key, remediation_key},
+    trees::{NODEPOOLS, NODES, Reader, node_key, pool_key, put_remediation},
 };
 
 /// How long each step may take before it counts as failed (wall-clock time).
@@ -233,12 +233,7 @@ impl<'a> Edit<'a> {
     fn finish(mut self) -> Result<Change, DomainError> {
         let expect = self.before.metadata.resource_version;
         self.next.metadata.touch(self.now, false);
-        self.ch.put(
-            REMEDIATIONS,
-            &remediation_key(self.next.spec.cluster, self.next.metadata.id),
-            &self.next,
-            Expect::Version(expect),
-        )?;
+        put_remediation(&mut self.ch, &self.next, Expect::Version(expect))?;
         Ok(self.ch)
     }
 

@@ -47,7 +47,7 @@ use self::{
 use crate::{
     change::{Change, Event},
     service::Provisioner,
-    trees::{CLUSTERS, REMEDIATIONS, Reader, remediation_key},
+    trees::{CLUSTERS, Reader, put_remediation},
 };
 
 /// How AutoClusters runs in this provisioner.
@@ -110,6 +110,24 @@ fn cut(mut s: String, max: usize) -> String {
         s.truncate(end);
     }
     s
+}
+
+/// What the policy's context and a decision read of a cluster's remediations: the open ones
+/// and every one of the node (through the indexes: a cluster's finished remediations of other
+/// nodes are not decoded), oldest first.
+fn relevant(
+    reader: &Reader,
+    cluster: ClusterId,
+    node: NodeId,
+) -> Result<Vec<accord_core::autoclusters::Remediation>, DomainError> {
+    let mut all = reader.open_remediations(cluster)?;
+    for r in reader.node_remediations(node)? {
+        if r.spec.cluster == cluster && !all.iter().any(|o| o.metadata.id == r.metadata.id) {
+            all.push(r);
+        }
+    }
+    all.sort_by_key(|r| r.metadata.id.to_string());
+    Ok(all)
 }
 
 /// The nodes of every pool of a cluster.
@@ -179,7 +197,7 @@ impl Provisioner {
             return Ok("unknown-cluster");
         };
         let nodes = cluster_nodes(reader, cluster.metadata.id)?;
-        let remediations = reader.remediations(cluster.metadata.id)?;
+        let remediations = relevant(reader, cluster.metadata.id, node.metadata.id)?;
         let now = OffsetDateTime::now_utc();
         let ctx = context::context(
             &context::Facts {
@@ -210,7 +228,7 @@ impl Provisioner {
             .take(MAX_EVIDENCE_LINES)
             .map(|l| cut(l, MAX_EVIDENCE_LINE))
             .collect();
-        let (change, rem) = decide::record(
+        let (mut change, rem) = decide::record(
             now,
             &cluster,
             &node,
@@ -225,6 +243,7 @@ impl Provisioner {
                 window,
             },
         )?;
+        decide::retention(reader, cluster.metadata.id, &mut change)?;
         w.commit(change).await?;
         tracing::info!(
             remediation = %rem.metadata.id,
@@ -246,12 +265,7 @@ impl Provisioner {
         let Some(ac) = self.autoclusters.get() else {
             return Ok(());
         };
-        let open: Vec<_> = self
-            .reader
-            .remediations(cluster)?
-            .into_iter()
-            .filter(|r| !r.status.state.is_final())
-            .collect();
+        let open = self.reader.open_remediations(cluster)?;
         for rem in open {
             // Read afresh: an earlier commit of this pass may have changed it or its node.
             let Some(rem) = self.reader.remediation(rem.metadata.id)? else {
@@ -272,6 +286,40 @@ impl Provisioner {
             }
         }
         Ok(())
+    }
+
+    /// Writes the state and node index entries of remediations stored before those indexes
+    /// existed (once, at start-up; a store that has them is read and left alone).
+    pub async fn reindex_remediations(&self) -> Result<usize, DomainError> {
+        let mut w = self.engine.lock().await;
+        let mut ch = Change::new();
+        let mut added = 0;
+        for rem in self.reader.list(crate::trees::REMEDIATIONS, "")? {
+            let key = crate::trees::remediation_key(rem.spec.cluster, rem.metadata.id);
+            if self
+                .reader
+                .get(crate::trees::REMEDIATION_STATES, &key)?
+                .is_none()
+            {
+                ch.put(
+                    crate::trees::REMEDIATION_STATES,
+                    &key,
+                    &rem.status.state,
+                    Expect::Absent,
+                )?;
+                ch.put(
+                    crate::trees::NODE_REMEDIATIONS,
+                    &format!("{}/{}", rem.spec.node, rem.metadata.id),
+                    &key,
+                    Expect::Any,
+                )?;
+                added += 1;
+            }
+        }
+        if added > 0 {
+            w.commit(ch).await?;
+        }
+        Ok(added)
     }
 
     /// The node's pool's AutoClusters opt-in, if it sets one.
@@ -336,9 +384,7 @@ impl Provisioner {
         DomainError,
     > {
         let nodes = cluster_nodes(&self.reader, cluster.metadata.id)?;
-        let others: Vec<_> = self
-            .reader
-            .remediations(cluster.metadata.id)?
+        let others: Vec<_> = relevant(&self.reader, cluster.metadata.id, node.metadata.id)?
             .into_iter()
             .filter(|r| r.metadata.id != rem.metadata.id)
             .collect();
@@ -539,12 +585,7 @@ fn resume(
     }
     let expect = next.metadata.touch(now, false);
     let mut ch = Change::new();
-    ch.put(
-        REMEDIATIONS,
-        &remediation_key(rem.spec.cluster, rem.metadata.id),
-        &next,
-        Expect::Version(expect),
-    )?;
+    put_remediation(&mut ch, &next, Expect::Version(expect))?;
     let (remediation, cluster, node) = (rem.metadata.id, rem.spec.cluster, rem.spec.node);
     ch.event(if state == RemediationState::Held {
         RemediationEvent::Held {
@@ -588,12 +629,7 @@ fn release(
     next.status.note(now, "released", why.clone());
     let expect = next.metadata.touch(now, false);
     let mut ch = Change::new();
-    ch.put(
-        REMEDIATIONS,
-        &remediation_key(rem.spec.cluster, rem.metadata.id),
-        &next,
-        Expect::Version(expect),
-    )?;
+    put_remediation(&mut ch, &next, Expect::Version(expect))?;
     ch.event(RemediationEvent::Released {
         remediation: rem.metadata.id,
         cluster: rem.spec.cluster,
