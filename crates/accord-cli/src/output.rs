@@ -9,6 +9,7 @@
 //! - [`remediations`]: AutoClusters remediations (`get remediations`, `describe remediation`).
 //! - [`webhooks`]: customer webhooks and their deliveries (`accord webhook …`).
 //! - [`firewall`]: a cluster's firewall rules and their state (`get|create firewall-rule`).
+//! - [`loadbalancers`]: a cluster's L4 load balancers (`get|create loadbalancer`).
 //!
 //! Invariants:
 //! - Results go to stdout; progress, warnings and hints go to stderr, so `-o json` output can be
@@ -19,6 +20,7 @@ pub mod addons;
 pub mod describe;
 pub mod firewall;
 pub mod health;
+pub mod loadbalancers;
 pub mod remediations;
 pub mod tables;
 pub mod tickets;

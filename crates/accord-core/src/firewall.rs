@@ -1,7 +1,8 @@
 //! The facts the network-firewall service publishes about a cluster's firewall (`firewall.*`):
 //! its required rules derived and kept in step with the cluster, the customer's rules created
 //! and deleted, the rule set applied to the cloud's VPC firewall (or failing to), drift
-//! repaired, and the rule set removed with the cluster.
+//! repaired, and the rule set removed with the cluster; and about its L4 load balancers
+//! (`loadbalancer.*`: created, address assigned, backends changed, deleted).
 //!
 //! Rules travel as names and one-line descriptions: the rule model itself belongs to the
 //! firewall engine (`accord-firewall`), which depends on this crate, not the other way round.
@@ -100,6 +101,49 @@ pub enum FirewallEvent {
         /// Project.
         project: ProjectId,
     },
+    /// A load balancer was asked for (`loadbalancer.created`).
+    LoadBalancerCreated {
+        /// Cluster.
+        cluster: ClusterId,
+        /// Project.
+        project: ProjectId,
+        /// Its name.
+        name: String,
+        /// Its ports, `443→30443/tcp`.
+        ports: Vec<String>,
+    },
+    /// A load balancer is active at `address` (`loadbalancer.address-assigned`).
+    LoadBalancerAddressAssigned {
+        /// Cluster.
+        cluster: ClusterId,
+        /// Project.
+        project: ProjectId,
+        /// Its name.
+        name: String,
+        /// The public address.
+        address: String,
+    },
+    /// A load balancer's backends changed with the cluster's nodes
+    /// (`loadbalancer.backends-changed`).
+    LoadBalancerBackendsChanged {
+        /// Cluster.
+        cluster: ClusterId,
+        /// Project.
+        project: ProjectId,
+        /// Its name.
+        name: String,
+        /// The backends' addresses now.
+        backends: Vec<String>,
+    },
+    /// A load balancer, its address and its firewall rule are gone (`loadbalancer.deleted`).
+    LoadBalancerDeleted {
+        /// Cluster.
+        cluster: ClusterId,
+        /// Project.
+        project: ProjectId,
+        /// Its name.
+        name: String,
+    },
 }
 
 impl FirewallEvent {
@@ -113,14 +157,24 @@ impl FirewallEvent {
             | FirewallEvent::Applied { cluster, .. }
             | FirewallEvent::ApplyFailed { cluster, .. }
             | FirewallEvent::DriftRepaired { cluster, .. }
-            | FirewallEvent::Deleted { cluster, .. } => *cluster,
+            | FirewallEvent::Deleted { cluster, .. }
+            | FirewallEvent::LoadBalancerCreated { cluster, .. }
+            | FirewallEvent::LoadBalancerAddressAssigned { cluster, .. }
+            | FirewallEvent::LoadBalancerBackendsChanged { cluster, .. }
+            | FirewallEvent::LoadBalancerDeleted { cluster, .. } => *cluster,
         }
     }
 }
 
 impl DomainEvent for FirewallEvent {
     fn resource(&self) -> &'static str {
-        "firewall"
+        match self {
+            FirewallEvent::LoadBalancerCreated { .. }
+            | FirewallEvent::LoadBalancerAddressAssigned { .. }
+            | FirewallEvent::LoadBalancerBackendsChanged { .. }
+            | FirewallEvent::LoadBalancerDeleted { .. } => "loadbalancer",
+            _ => "firewall",
+        }
     }
     fn event(&self) -> &'static str {
         match self {
@@ -132,9 +186,23 @@ impl DomainEvent for FirewallEvent {
             FirewallEvent::ApplyFailed { .. } => "apply-failed",
             FirewallEvent::DriftRepaired { .. } => "drift-repaired",
             FirewallEvent::Deleted { .. } => "deleted",
+            FirewallEvent::LoadBalancerCreated { .. } => "created",
+            FirewallEvent::LoadBalancerAddressAssigned { .. } => "address-assigned",
+            FirewallEvent::LoadBalancerBackendsChanged { .. } => "backends-changed",
+            FirewallEvent::LoadBalancerDeleted { .. } => "deleted",
         }
     }
+    /// The cluster's id; a load balancer's is `<cluster>_<name>` (names are DNS labels, so
+    /// the pair is one subject token).
     fn resource_id(&self) -> String {
-        self.cluster().to_string()
+        match self {
+            FirewallEvent::LoadBalancerCreated { cluster, name, .. }
+            | FirewallEvent::LoadBalancerAddressAssigned { cluster, name, .. }
+            | FirewallEvent::LoadBalancerBackendsChanged { cluster, name, .. }
+            | FirewallEvent::LoadBalancerDeleted { cluster, name, .. } => {
+                format!("{cluster}_{name}")
+            }
+            _ => self.cluster().to_string(),
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! | `project`, `cluster`, `name`, `direction`, `action`, `protocol`, `targets` | [`MAX_REF_BYTES`] (253 bytes) |
 //! | `ports`                                                 | 64 entries of 16 bytes         |
 //! | `sources`, `destinations`                               | 256 entries of 64 bytes        |
+//! | load balancers: `ports` / `source_ranges`               | 16 entries / 64 entries of 64 bytes |
 //!
 //! Invariant: a field over its limit is `INVALID_ARGUMENT` naming the field and the limit,
 //! never repeating the value.
@@ -64,6 +65,55 @@ pub fn create(r: &pb::CreateFirewallRuleRequest) -> Result<(), DomainError> {
 
 /// `DeleteFirewallRule`.
 pub fn delete(r: &pb::DeleteFirewallRuleRequest) -> Result<(), DomainError> {
+    let mut v = Violations::new();
+    scope(&mut v, &r.project, &r.cluster);
+    limits::text(&mut v, "name", &r.name, MAX_REF_BYTES);
+    v.into_result()
+}
+
+/// `CreateLoadBalancer`.
+pub fn create_lb(r: &pb::CreateLoadBalancerRequest) -> Result<(), DomainError> {
+    let mut v = Violations::new();
+    scope(&mut v, &r.project, &r.cluster);
+    limits::text(&mut v, "name", &r.name, MAX_REF_BYTES);
+    limits::items(
+        &mut v,
+        "ports",
+        r.ports.len(),
+        crate::handlers::lbs::MAX_PORTS,
+    );
+    for (i, p) in r
+        .ports
+        .iter()
+        .take(crate::handlers::lbs::MAX_PORTS)
+        .enumerate()
+    {
+        limits::text(
+            &mut v,
+            &format!("ports[{i}].protocol"),
+            &p.protocol,
+            MAX_REF_BYTES,
+        );
+    }
+    limits::text_items(
+        &mut v,
+        "source_ranges",
+        &r.source_ranges,
+        crate::handlers::lbs::MAX_SOURCE_RANGES,
+        MAX_CIDR_BYTES,
+    );
+    v.into_result()
+}
+
+/// `ListLoadBalancers`.
+pub fn list_lbs(r: &pb::ListLoadBalancersRequest) -> Result<(), DomainError> {
+    let mut v = Violations::new();
+    scope(&mut v, &r.project, &r.cluster);
+    v.into_result()
+}
+
+/// `DeleteLoadBalancer`.
+pub fn delete_lb(r: &pb::DeleteLoadBalancerRequest) -> Result<(), DomainError> {
     let mut v = Violations::new();
     scope(&mut v, &r.project, &r.cluster);
     limits::text(&mut v, "name", &r.name, MAX_REF_BYTES);

@@ -17,8 +17,9 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     bounds,
+    handlers::lbs::LbRequest,
     service::FirewallService,
-    trees::{FirewallState, StoredRule},
+    trees::{FirewallState, StoredLoadBalancer, StoredRule},
     view::ClusterView,
 };
 
@@ -130,8 +131,125 @@ fn warning(w: &Warning) -> pb::Warning {
     }
 }
 
+fn load_balancer(lb: &StoredLoadBalancer, view: &ClusterView) -> pb::LoadBalancer {
+    let node_of = |address: &std::net::Ipv4Addr| {
+        let address = address.to_string();
+        view.pools
+            .values()
+            .flat_map(|p| p.nodes.iter())
+            .find(|(_, ip)| **ip == address)
+            .map(|(node, _)| node.clone())
+            .unwrap_or_default()
+    };
+    pb::LoadBalancer {
+        name: lb.name.clone(),
+        cluster: lb.cluster.to_string(),
+        state: lb.state.as_str().into(),
+        address: lb.address.map(|a| a.to_string()).unwrap_or_default(),
+        ports: lb
+            .ports
+            .iter()
+            .map(|p| pb::LoadBalancerPort {
+                port: u32::from(p.port),
+                protocol: match p.protocol {
+                    accord_firewall::driver::LbProtocol::Tcp => "tcp".into(),
+                    accord_firewall::driver::LbProtocol::Udp => "udp".into(),
+                },
+                node_port: u32::from(p.node_port),
+            })
+            .collect(),
+        source_ranges: lb.source_ranges.clone(),
+        health_check: Some(pb::HealthCheck {
+            interval_seconds: lb.health.interval_s,
+            timeout_seconds: lb.health.timeout_s,
+            healthy_threshold: lb.health.healthy_threshold,
+        }),
+        backends: lb
+            .backends
+            .iter()
+            .map(|b| pb::Backend {
+                address: b.address.to_string(),
+                node: node_of(&b.address),
+                healthy: b.healthy,
+            })
+            .collect(),
+        firewall_rule: format!("accord-lb-{}", lb.name),
+        created_at: Some(ts(lb.created_at)),
+        message: lb.message.clone(),
+    }
+}
+
 #[tonic::async_trait]
 impl Firewall for Api {
+    async fn create_load_balancer(
+        &self,
+        req: Request<pb::CreateLoadBalancerRequest>,
+    ) -> Result<Response<pb::LoadBalancer>, Status> {
+        let caller = caller(&req)?.clone();
+        let r = req.into_inner();
+        bounds::create_lb(&r).map_err(st)?;
+        let view = self
+            .cluster(&caller.principal, &caller.rule, &r.project, &r.cluster)
+            .map_err(st)?;
+        let health = r.health_check.unwrap_or_default();
+        let lb = self
+            .s
+            .create_load_balancer(
+                &caller.principal,
+                &view,
+                LbRequest {
+                    name: r.name,
+                    ports: r
+                        .ports
+                        .into_iter()
+                        .map(|p| (p.port, p.protocol, p.node_port))
+                        .collect(),
+                    source_ranges: r.source_ranges,
+                    health: (
+                        health.interval_seconds,
+                        health.timeout_seconds,
+                        health.healthy_threshold,
+                    ),
+                },
+            )
+            .await
+            .map_err(st)?;
+        Ok(Response::new(load_balancer(&lb, &view)))
+    }
+
+    async fn list_load_balancers(
+        &self,
+        req: Request<pb::ListLoadBalancersRequest>,
+    ) -> Result<Response<pb::ListLoadBalancersResponse>, Status> {
+        let caller = caller(&req)?.clone();
+        let r = req.into_inner();
+        bounds::list_lbs(&r).map_err(st)?;
+        let view = self
+            .cluster(&caller.principal, &caller.rule, &r.project, &r.cluster)
+            .map_err(st)?;
+        let lbs = self.s.load_balancers(&view).map_err(st)?;
+        Ok(Response::new(pb::ListLoadBalancersResponse {
+            load_balancers: lbs.iter().map(|lb| load_balancer(lb, &view)).collect(),
+        }))
+    }
+
+    async fn delete_load_balancer(
+        &self,
+        req: Request<pb::DeleteLoadBalancerRequest>,
+    ) -> Result<Response<pb::DeleteLoadBalancerResponse>, Status> {
+        let caller = caller(&req)?.clone();
+        let r = req.into_inner();
+        bounds::delete_lb(&r).map_err(st)?;
+        let view = self
+            .cluster(&caller.principal, &caller.rule, &r.project, &r.cluster)
+            .map_err(st)?;
+        self.s
+            .delete_load_balancer(&view, r.name.trim())
+            .await
+            .map_err(st)?;
+        Ok(Response::new(pb::DeleteLoadBalancerResponse {}))
+    }
+
     async fn list_firewall_rules(
         &self,
         req: Request<pb::ListFirewallRulesRequest>,

@@ -4,7 +4,9 @@
 //! workloads ("Application firewall rules", customer-owned). The required rules have no RPC
 //! that changes them: they follow the cluster, and a customer naming one in a delete is
 //! refused by the handler with the matrix's words ("Firewall rules required by the cluster",
-//! provider).
+//! provider). A load balancer is the provider's to run ("Load balancers (L4 passthrough)", read
+//! by both); asking for one and deleting it is the customer defining a Service of type
+//! LoadBalancer ("Kubernetes Services and Ingress objects", customer-owned).
 
 use accord_core::responsibility::{Action, Actor, RpcRule};
 
@@ -28,6 +30,27 @@ pub static RULES: &[RpcRule] = &[
         "/accord.firewall.v1.Firewall/DeleteFirewallRule",
         Action::Mutate,
         "application-firewall-rules",
+        Actor::CUSTOMER,
+        true,
+    ),
+    RpcRule::new(
+        "/accord.firewall.v1.Firewall/CreateLoadBalancer",
+        Action::Mutate,
+        "k8s-services-ingress",
+        Actor::CUSTOMER,
+        true,
+    ),
+    RpcRule::new(
+        "/accord.firewall.v1.Firewall/ListLoadBalancers",
+        Action::Read,
+        "load-balancers",
+        Actor::Either,
+        true,
+    ),
+    RpcRule::new(
+        "/accord.firewall.v1.Firewall/DeleteLoadBalancer",
+        Action::Mutate,
+        "k8s-services-ingress",
         Actor::CUSTOMER,
         true,
     ),

@@ -15,7 +15,12 @@
 //! reapplies nothing); a rule-set state is written with the version it was read at, so a
 //! request committed meanwhile is never overwritten.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashSet,
+    net::Ipv4Addr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use accord_core::{
     DomainError, cluster::ClusterEvent, firewall::FirewallEvent, iam::Principal, ids::ClusterId,
@@ -23,7 +28,7 @@ use accord_core::{
 };
 use accord_firewall::{
     CustomerRule, ProviderRule, RuleSpec, Warning,
-    driver::{NetworkDriver, VpcFirewall},
+    driver::{LoadBalancerState, NetworkDriver, VpcFirewall, VpcLoadBalancer},
 };
 use accord_runtime::{
     Engine,
@@ -41,9 +46,10 @@ use crate::{
         Ctx, apply,
         cluster_view::{self, Stored},
         desired::{desired, required},
+        lbs::{self, LbRequest},
         rules,
     },
-    trees::{FirewallState, Firewalls as _, Reader, StoredRule},
+    trees::{FirewallState, Firewalls as _, LbState, Reader, StoredLoadBalancer, StoredRule},
     view::ClusterView,
 };
 
@@ -80,6 +86,9 @@ pub struct FirewallService {
     /// Woken when a commit changed a rule set.
     kick: Arc<Notify>,
     counters: Counters,
+    /// Load balancers with a cloud operation under way (`<cluster>/<name>`): the reconciler
+    /// starts one at a time per load balancer, off its own loop (they take minutes).
+    lb_ops: Mutex<HashSet<String>>,
 }
 
 impl FirewallService {
@@ -93,6 +102,7 @@ impl FirewallService {
             engine: Arc::new(engine),
             driver,
             kick,
+            lb_ops: Mutex::new(HashSet::new()),
             counters: Counters {
                 reconciles: metrics.registered(
                     "accord_network_firewall_reconciles",
@@ -204,6 +214,49 @@ impl FirewallService {
         w.commit(ch).await
     }
 
+    /// Asks for a load balancer on `view`.
+    pub async fn create_load_balancer(
+        &self,
+        principal: &Principal,
+        view: &ClusterView,
+        req: LbRequest,
+    ) -> Result<StoredLoadBalancer, DomainError> {
+        let mut w = self.engine.lock().await;
+        let state = self.state_of(view.id)?;
+        let existing = self.reader.load_balancers(view.id)?;
+        let ctx = Ctx::new(principal.display_name());
+        let (ch, lb) = lbs::create(&ctx, view, &state, &existing, req)?;
+        w.commit(ch).await?;
+        Ok(lb)
+    }
+
+    /// Deletes the load balancer `name` of `view` (its address and rule go with it).
+    pub async fn delete_load_balancer(
+        &self,
+        view: &ClusterView,
+        name: &str,
+    ) -> Result<(), DomainError> {
+        let mut w = self.engine.lock().await;
+        let state = self.state_of(view.id)?;
+        let stored =
+            crate::trees::LOAD_BALANCERS.get(self.reader.store(), &lbs::lb_key(view, name))?;
+        let ch = lbs::delete(view, &state, stored.as_ref(), name)?;
+        w.commit(ch).await
+    }
+
+    /// `view`'s load balancers.
+    pub fn load_balancers(
+        &self,
+        view: &ClusterView,
+    ) -> Result<Vec<StoredLoadBalancer>, DomainError> {
+        Ok(self
+            .reader
+            .load_balancers(view.id)?
+            .into_iter()
+            .map(|(_, v)| v.value)
+            .collect())
+    }
+
     fn state_of(&self, cluster: ClusterId) -> Result<Versioned<FirewallState>, DomainError> {
         self.reader
             .firewall(cluster)?
@@ -232,7 +285,7 @@ impl FirewallService {
     }
 
     /// One pass over every cluster's rule set.
-    pub async fn reconcile_all(&self) -> Result<(), DomainError> {
+    pub async fn reconcile_all(self: &Arc<Self>) -> Result<(), DomainError> {
         for state in self.reader.firewalls()? {
             let outcome = match self.reconcile(state.cluster).await {
                 Ok(outcome) => outcome,
@@ -250,7 +303,10 @@ impl FirewallService {
     }
 
     /// Brings one cluster's VPC firewall in step; returns the outcome's label.
-    pub async fn reconcile(&self, cluster: ClusterId) -> Result<&'static str, DomainError> {
+    pub async fn reconcile(
+        self: &Arc<Self>,
+        cluster: ClusterId,
+    ) -> Result<&'static str, DomainError> {
         let (Some(view), Some(state)) = self.stored(cluster)? else {
             return Ok("gone");
         };
@@ -260,10 +316,26 @@ impl FirewallService {
             return Ok("backing-off");
         }
         if view.value.deleting {
-            return match self.driver.delete_firewall(cluster).await {
+            let lbs = self.reader.load_balancers(cluster)?;
+            let mut gone = Ok(());
+            for (_, lb) in &lbs {
+                if let Err(e) = self
+                    .driver
+                    .delete_load_balancer(cluster, lb.value.name.clone())
+                    .await
+                {
+                    gone = Err(e);
+                    break;
+                }
+            }
+            let gone = match gone {
+                Ok(()) => self.driver.delete_firewall(cluster).await,
+                Err(e) => Err(e),
+            };
+            return match gone {
                 Ok(()) => {
                     let rules = self.reader.rules(cluster)?;
-                    self.commit_outcome(apply::removed(&view, &state, &rules))
+                    self.commit_outcome(apply::removed(&view, &state, &rules, &lbs))
                         .await
                         .map(|()| "removed")
                 }
@@ -285,7 +357,14 @@ impl FirewallService {
             .into_iter()
             .map(|(_, r)| r.value.spec)
             .collect();
-        let want = desired(&view.value, &state.value, specs)?;
+        let stored_lbs = self.reader.load_balancers(cluster)?;
+        let lb_values: Vec<StoredLoadBalancer> =
+            stored_lbs.iter().map(|(_, v)| v.value.clone()).collect();
+        let want = desired(&view.value, &state.value, specs, &lb_values)?;
+        // Load balancers converge beside the rule set, off this loop.
+        if let Err(e) = self.converge_load_balancers(&view.value, &stored_lbs).await {
+            tracing::warn!(cluster = %cluster, error = %e, "load balancers not converged; retried next pass");
+        }
         let have = self
             .driver
             .firewall(cluster)
@@ -335,6 +414,121 @@ impl FirewallService {
         }
     }
 
+    /// Brings the cloud's load balancers of `view` in step with what is stored: the cloud's
+    /// state is recorded (address, backends, health); one that is missing, differs (ports,
+    /// backends = the cluster's Ready nodes) or is being deleted gets a cloud operation, started
+    /// in its own task (at most one per load balancer at a time) that records its outcome.
+    async fn converge_load_balancers(
+        self: &Arc<Self>,
+        view: &ClusterView,
+        stored: &[(String, Versioned<StoredLoadBalancer>)],
+    ) -> Result<(), DomainError> {
+        if stored.is_empty() {
+            return Ok(());
+        }
+        let cloud = self
+            .driver
+            .load_balancers(view.id)
+            .await
+            .map_err(|e| DomainError::Unavailable(e.to_string()))?;
+        let backends: Vec<Ipv4Addr> = view
+            .pools
+            .values()
+            .flat_map(|p| p.nodes.values())
+            .filter_map(|ip| ip.parse().ok())
+            .collect();
+        for (key, lb) in stored {
+            let running = cloud.iter().find(|c| c.name == lb.value.name);
+            if lb.value.state == LbState::Deleting {
+                self.start_lb_op(key, view, lb.value.name.clone(), None);
+                continue;
+            }
+            let want = VpcLoadBalancer {
+                cluster: view.id,
+                name: lb.value.name.clone(),
+                ports: lb.value.ports.clone(),
+                backends: backends.clone(),
+                health: lb.value.health,
+            };
+            let in_step = running.is_some_and(|c| {
+                let mut have: Vec<Ipv4Addr> = c.backends.iter().map(|b| b.address).collect();
+                let mut need = want.backends.clone();
+                have.sort();
+                need.sort();
+                c.ports == want.ports && have == need
+            });
+            // A load balancer still being created is listed by the cloud before it runs: only
+            // the finished `ensure` makes it active.
+            let creating = lb.value.state == LbState::Provisioning;
+            if let (true, false, Some(c)) = (in_step, creating, running) {
+                if let Some(ch) = lbs::observed(view, lb, c)? {
+                    self.commit_outcome(ch).await?;
+                }
+            } else {
+                self.start_lb_op(key, view, lb.value.name.clone(), Some(want));
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts one cloud operation on a load balancer unless one is under way: `ensure` it as
+    /// `want`, or delete it (`None`).
+    fn start_lb_op(
+        self: &Arc<Self>,
+        key: &str,
+        view: &ClusterView,
+        name: String,
+        want: Option<VpcLoadBalancer>,
+    ) {
+        let fresh = self
+            .lb_ops
+            .lock()
+            .map(|mut ops| ops.insert(key.to_owned()))
+            .unwrap_or(false);
+        if !fresh {
+            return;
+        }
+        let (me, key, view) = (Arc::clone(self), key.to_owned(), view.clone());
+        tokio::spawn(async move {
+            let outcome = match &want {
+                Some(want) => me.driver.ensure_load_balancer(want.clone()).await.map(Some),
+                None => me
+                    .driver
+                    .delete_load_balancer(view.id, name)
+                    .await
+                    .map(|()| None),
+            };
+            if let Err(e) = me.record_lb_outcome(&key, &view, outcome).await {
+                tracing::warn!(load_balancer = %key, error = %e, "recording a load balancer's state failed");
+            }
+            if let Ok(mut ops) = me.lb_ops.lock() {
+                ops.remove(&key);
+            }
+            me.kick.notify_one();
+        });
+    }
+
+    /// Records what a cloud operation on a load balancer ended with.
+    async fn record_lb_outcome(
+        &self,
+        key: &str,
+        view: &ClusterView,
+        outcome: Result<Option<LoadBalancerState>, accord_core::infra::InfraError>,
+    ) -> Result<(), DomainError> {
+        let Some(stored) = crate::trees::LOAD_BALANCERS.get(self.reader.store(), key)? else {
+            return Ok(());
+        };
+        let ch = match outcome {
+            Ok(Some(state)) => lbs::observed(view, &stored, &state)?,
+            Ok(None) => Some(lbs::removed(view, &stored)),
+            Err(e) => lbs::failed(view, &stored, &e.to_string())?,
+        };
+        match ch {
+            Some(ch) => self.commit_outcome(ch).await,
+            None => Ok(()),
+        }
+    }
+
     /// Commits a reconciler outcome; one that lost to a newer write (its version is stale) is
     /// dropped: the next pass starts from what is stored.
     async fn commit_outcome(&self, ch: crate::handlers::Change) -> Result<(), DomainError> {
@@ -356,7 +550,13 @@ impl FirewallService {
             .into_iter()
             .map(|(_, r)| r.value.spec)
             .collect();
-        desired(&view.value, &state.value, specs).map(Some)
+        let lbs: Vec<StoredLoadBalancer> = self
+            .reader
+            .load_balancers(cluster)?
+            .into_iter()
+            .map(|(_, v)| v.value)
+            .collect();
+        desired(&view.value, &state.value, specs, &lbs).map(Some)
     }
 }
 

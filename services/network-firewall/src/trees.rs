@@ -5,6 +5,7 @@
 //! - `rules` `<cluster>/<name>` → [`StoredRule`]: the customer's rules as written;
 //! - `firewalls` `<cluster>` → [`FirewallState`]: the rule set's revision and where the VPC
 //!   firewall is with it;
+//! - `load_balancers` `<cluster>/<name>` → [`StoredLoadBalancer`];
 //! - the project directory of the service kit (`accord_runtime::directory`).
 //!
 //! Invariant: only network-firewall opens this store; it is the single writer of firewall
@@ -12,7 +13,12 @@
 //! are needed, so they cannot go stale.
 
 use accord_core::{DomainError, ids::ClusterId};
-use accord_firewall::RuleSpec;
+use std::net::Ipv4Addr;
+
+use accord_firewall::{
+    RuleSpec,
+    driver::{BackendHealth, HealthCheck, LoadBalancerPort},
+};
 use accord_runtime::directory::ReadModel;
 use accord_store::{Store, Table, Versioned};
 use serde::{Deserialize, Serialize};
@@ -23,6 +29,50 @@ use crate::view::ClusterView;
 pub const CLUSTERS: Table<ClusterView> = Table::new("clusters");
 pub const RULES: Table<StoredRule> = Table::new("rules");
 pub const FIREWALLS: Table<FirewallState> = Table::new("firewalls");
+pub const LOAD_BALANCERS: Table<StoredLoadBalancer> = Table::new("load_balancers");
+
+/// A load balancer's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LbState {
+    /// Asked for; the cloud is creating it.
+    Provisioning,
+    /// Serving at its address.
+    Active,
+    /// Being removed with its address and firewall rule.
+    Deleting,
+}
+
+impl LbState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LbState::Provisioning => "provisioning",
+            LbState::Active => "active",
+            LbState::Deleting => "deleting",
+        }
+    }
+}
+
+/// A load balancer: what the customer asked for and what the cloud runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredLoadBalancer {
+    pub cluster: ClusterId,
+    pub name: String,
+    pub ports: Vec<LoadBalancerPort>,
+    /// CIDRs that may connect; empty: anyone.
+    pub source_ranges: Vec<String>,
+    pub health: HealthCheck,
+    pub state: LbState,
+    /// The public address, once allocated.
+    pub address: Option<Ipv4Addr>,
+    /// The backends as last seen, with their health.
+    pub backends: Vec<BackendHealth>,
+    /// The last error while converging.
+    pub message: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub created_by: String,
+}
 
 /// A customer rule as written, with who created it and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,6 +187,11 @@ pub trait Firewalls {
     -> Result<Option<Versioned<FirewallState>>, DomainError>;
     /// Every rule set.
     fn firewalls(&self) -> Result<Vec<FirewallState>, DomainError>;
+    /// A cluster's load balancers, by name.
+    fn load_balancers(
+        &self,
+        cluster: ClusterId,
+    ) -> Result<Vec<(String, Versioned<StoredLoadBalancer>)>, DomainError>;
 }
 
 impl Firewalls for Reader {
@@ -164,5 +219,12 @@ impl Firewalls for Reader {
 
     fn firewalls(&self) -> Result<Vec<FirewallState>, DomainError> {
         Ok(FIREWALLS.values(self.store(), "")?)
+    }
+
+    fn load_balancers(
+        &self,
+        cluster: ClusterId,
+    ) -> Result<Vec<(String, Versioned<StoredLoadBalancer>)>, DomainError> {
+        Ok(LOAD_BALANCERS.list(self.store(), &format!("{cluster}/"))?)
     }
 }

@@ -293,3 +293,282 @@ async fn required_rules_follow_the_cluster_and_no_customer_rule_can_cut_them() {
     .unwrap();
     assert_eq!(vpc.firewall(cluster).await.unwrap(), None);
 }
+
+/// Waits for the load balancer `name` of `cluster` to satisfy `ok`.
+async fn load_balancer(
+    env: &Env,
+    cluster: &str,
+    name: &str,
+    what: &str,
+    ok: impl Fn(&fpb::LoadBalancer) -> bool,
+) -> fpb::LoadBalancer {
+    let client = env.firewall(&env.admin_token).unwrap();
+    let ok = &ok;
+    wait_for(what, || {
+        let mut client = client.clone();
+        let (cluster, name) = (cluster.to_owned(), name.to_owned());
+        async move {
+            let lbs = client
+                .list_load_balancers(fpb::ListLoadBalancersRequest {
+                    project: String::new(),
+                    cluster,
+                })
+                .await
+                .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
+                .into_inner()
+                .load_balancers;
+            match lbs.into_iter().find(|l| l.name == name) {
+                Some(lb) if ok(&lb) => Ok(lb),
+                other => Err(format!("{other:?}")),
+            }
+        }
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_balancer_gets_an_address_backends_that_follow_the_pool_and_its_rule() {
+    let mut env = Env::start().await.unwrap();
+    env.start_network_firewall(Duration::from_millis(500))
+        .await
+        .unwrap();
+    let admin = env.admin().unwrap();
+    let created = admin
+        .clusters
+        .clone()
+        .create_cluster(cluster_request("served", ""))
+        .await
+        .unwrap()
+        .into_inner();
+    let id = cluster_id(&created).unwrap();
+    env.wait_cluster(&admin, &id, "cluster running", accord_e2e::is_running)
+        .await
+        .unwrap();
+    let pool = admin
+        .node_pools
+        .clone()
+        .create_node_pool(pool_request(&id, "web", GPU_INSTANCE, 2, ""))
+        .await
+        .unwrap()
+        .into_inner();
+    let pool_id = pool.metadata.unwrap().id;
+    env.wait_pool(&admin, &id, "web", "pool ready", |p| {
+        p.status.as_ref().is_some_and(|s| s.ready_nodes == 2)
+    })
+    .await
+    .unwrap();
+
+    let mut fw = env.firewall(&env.admin_token).unwrap();
+    let lb = fw
+        .create_load_balancer(fpb::CreateLoadBalancerRequest {
+            cluster: id.clone(),
+            name: "web".into(),
+            ports: vec![fpb::LoadBalancerPort {
+                port: 443,
+                protocol: "tcp".into(),
+                node_port: 30443,
+            }],
+            source_ranges: vec!["203.0.113.0/24".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(lb.state, "provisioning");
+    assert_eq!(lb.firewall_rule, "accord-lb-web");
+    // Same name again: refused; a port outside the NodePort range: named.
+    let again = fw
+        .create_load_balancer(fpb::CreateLoadBalancerRequest {
+            cluster: id.clone(),
+            name: "web".into(),
+            ports: vec![fpb::LoadBalancerPort {
+                port: 80,
+                protocol: "tcp".into(),
+                node_port: 8080,
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), tonic::Code::InvalidArgument, "{again:?}");
+    assert!(again.message().contains("node_port"), "{}", again.message());
+
+    let active = load_balancer(
+        &env,
+        &id,
+        "web",
+        "the load balancer active and healthy",
+        |l| {
+            l.state == "active"
+                && !l.address.is_empty()
+                && l.backends.len() == 2
+                && l.backends.iter().all(|b| b.healthy)
+        },
+    )
+    .await;
+    assert!(active.address.starts_with("198.51.100."), "{active:?}");
+    // Its rule is in the VPC firewall, in the provider tier.
+    let vpc = env.vpc().unwrap();
+    let cluster: ClusterId = id.parse().unwrap();
+    use accord_firewall::driver::NetworkDriver as _;
+    let held = vpc.firewall(cluster).await.unwrap().unwrap();
+    assert!(
+        held.load_balancers
+            .iter()
+            .any(|l| l.name == "web" && l.node_ports == [30443]),
+        "{held:?}"
+    );
+
+    // The backends follow the pool.
+    admin
+        .node_pools
+        .clone()
+        .scale_node_pool(pb::ScaleNodePoolRequest {
+            cluster: id.clone(),
+            node_pool: pool_id.clone(),
+            count: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    load_balancer(&env, &id, "web", "three backends", |l| {
+        l.backends.len() == 3
+    })
+    .await;
+    let events: Vec<String> = env
+        .events()
+        .await
+        .unwrap()
+        .iter()
+        .map(kind)
+        .filter(|k| k.starts_with("loadbalancer."))
+        .collect();
+    for k in [
+        "loadbalancer.created",
+        "loadbalancer.address-assigned",
+        "loadbalancer.backends-changed",
+    ] {
+        assert!(events.iter().any(|e| e == k), "{k} missing: {events:?}");
+    }
+
+    // Deleting it releases the address and removes its rule.
+    fw.delete_load_balancer(fpb::DeleteLoadBalancerRequest {
+        cluster: id.clone(),
+        name: "web".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    wait_for("the load balancer gone", || async {
+        let lbs = vpc
+            .load_balancers(cluster)
+            .await
+            .map_err(|e| e.to_string())?;
+        let held = vpc
+            .firewall(cluster)
+            .await
+            .map_err(|e| e.to_string())?
+            .unwrap_or_else(|| panic!("the rule set is gone"));
+        if lbs.is_empty() && held.load_balancers.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{lbs:?} {:?}", held.load_balancers))
+        }
+    })
+    .await
+    .unwrap();
+    let listing = env.firewall(&env.admin_token).unwrap();
+    wait_for("the load balancer unlisted", || {
+        let mut listing = listing.clone();
+        let cluster = id.clone();
+        async move {
+            let lbs = listing
+                .list_load_balancers(fpb::ListLoadBalancersRequest {
+                    project: String::new(),
+                    cluster,
+                })
+                .await
+                .map_err(|s| s.message().to_owned())?
+                .into_inner()
+                .load_balancers;
+            if lbs.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{lbs:?}"))
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let missing = fw
+        .delete_load_balancer(fpb::DeleteLoadBalancerRequest {
+            cluster: id.clone(),
+            name: "web".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), tonic::Code::NotFound, "{missing:?}");
+
+    // Deleting the cluster takes its load balancers, their addresses and rules with it.
+    fw.create_load_balancer(fpb::CreateLoadBalancerRequest {
+        cluster: id.clone(),
+        name: "keep".into(),
+        ports: vec![fpb::LoadBalancerPort {
+            port: 80,
+            protocol: "tcp".into(),
+            node_port: 30080,
+        }],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    load_balancer(&env, &id, "keep", "the second load balancer active", |l| {
+        l.state == "active"
+    })
+    .await;
+    admin
+        .node_pools
+        .clone()
+        .delete_node_pool(pb::DeleteNodePoolRequest {
+            cluster: id.clone(),
+            node_pool: pool_id,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    wait_for("the pool gone", || async {
+        let n = nodes_ready(&env, &id).len();
+        if n == 0 {
+            Ok(())
+        } else {
+            Err(format!("{n} nodes"))
+        }
+    })
+    .await
+    .unwrap();
+    admin
+        .clusters
+        .clone()
+        .delete_cluster(pb::DeleteClusterRequest {
+            cluster: id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    wait_for("everything of the cluster gone from the cloud", || async {
+        let lbs = vpc
+            .load_balancers(cluster)
+            .await
+            .map_err(|e| e.to_string())?;
+        let held = vpc.firewall(cluster).await.map_err(|e| e.to_string())?;
+        if lbs.is_empty() && held.is_none() {
+            Ok(())
+        } else {
+            Err(format!("{lbs:?} {held:?}"))
+        }
+    })
+    .await
+    .unwrap();
+}

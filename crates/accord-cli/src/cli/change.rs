@@ -1,6 +1,6 @@
-//! Commands that change existing resources: `accord delete` (including firewall rules), `scale`,
-//! `cycle`, `upgrade`, `cordon` / `uncordon` and `quota set`, and the `--wait` / `--timeout` pair
-//! they share.
+//! Commands that change existing resources: `accord delete` (including firewall rules and load
+//! balancers), `scale`, `cycle`, `upgrade`, `cordon` / `uncordon` and `quota set`, and the
+//! `--wait` / `--timeout` pair they share.
 
 use std::time::Duration;
 
@@ -31,6 +31,24 @@ pub enum DeleteKind {
         after_help = "Example:\n  accord delete firewall-rule allow-https --cluster demo"
     )]
     FirewallRule(DeleteFirewallRuleArgs),
+    /// Delete a load balancer of a cluster, with its public address and the firewall rule it
+    /// manages
+    #[command(
+        visible_aliases = ["loadbalancers", "load-balancer", "load-balancers", "lb", "lbs"],
+        after_help = "Example:\n  accord delete loadbalancer web --cluster demo"
+    )]
+    Loadbalancer(DeleteLoadBalancerArgs),
+}
+
+/// `accord delete loadbalancer`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct DeleteLoadBalancerArgs {
+    /// Load balancer name
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Cluster the load balancer belongs to
+    #[arg(short = 'c', long, env = "ACCORD_CLUSTER", value_name = "CLUSTER")]
+    pub cluster: String,
 }
 
 /// `accord delete firewall-rule`.

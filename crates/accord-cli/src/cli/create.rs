@@ -1,10 +1,11 @@
-//! `accord create …`: projects, clusters, node pools, members, API keys and firewall rules.
+//! `accord create …`: projects, clusters, node pools, members, API keys, firewall rules and load
+//! balancers.
 
 use accord_core::maintenance::{MaintenanceExclusion, MaintenanceWindow};
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::WaitArgs;
-use crate::parse::{parse_label, parse_taint};
+use crate::parse::{parse_duration, parse_label, parse_taint};
 
 /// `accord create <kind>`.
 #[derive(Debug, Clone, PartialEq, Subcommand)]
@@ -44,6 +45,21 @@ pub enum CreateKind {
         after_help = "Examples:\n  accord create firewall-rule allow-https --cluster demo --priority 100 --direction ingress --action allow --protocol tcp --port 443 --source 0.0.0.0/0\n  accord create firewall-rule block-smtp -c demo --priority 10 --direction egress --action deny --protocol tcp --port 25 --destination 0.0.0.0/0 --target pool:gpu"
     )]
     FirewallRule(Box<CreateFirewallRuleArgs>),
+    /// Create an L4 passthrough load balancer for a cluster (what a cloud controller asks for a
+    /// Service of type LoadBalancer); prints it as created, or with --wait once it is active
+    /// with a public address
+    ///
+    /// The provider allocates the address, keeps the backends at the Ready nodes'
+    /// address:NodePort, health-checks them over TCP (every 5s, timeout 5s, 3 successes unless
+    /// told otherwise) and manages the firewall rule that lets the source ranges reach those
+    /// NodePorts. `--port` is checked here (its shape); the server checks the ranges (port
+    /// 1–65535, NodePort 30000–32767, CIDRs) and names the field it refuses. `-o json` prints
+    /// the load balancer as `accord get loadbalancers -o json` prints each item.
+    #[command(
+        visible_aliases = ["loadbalancers", "load-balancer", "load-balancers", "lb", "lbs"],
+        after_help = "Examples:\n  accord create loadbalancer web --cluster demo --port 443:30443 --port 80:30080 --wait\n  accord create lb dns -c demo --port 53:30053/udp --source-range 10.0.0.0/8 --health-interval 10s --healthy-threshold 2"
+    )]
+    Loadbalancer(Box<CreateLoadBalancerArgs>),
 }
 
 /// `accord create project`.
@@ -350,6 +366,100 @@ pub struct CreateFirewallRuleArgs {
     /// Which nodes: `all-nodes` or `pool:<name>` [server default: all-nodes]
     #[arg(long, value_name = "all-nodes|pool:NAME")]
     pub target: Option<String>,
+}
+
+/// `accord create loadbalancer`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct CreateLoadBalancerArgs {
+    /// Load balancer name: a DNS label, unique in the cluster
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Cluster to add the load balancer to
+    #[arg(short = 'c', long, env = "ACCORD_CLUSTER", value_name = "CLUSTER")]
+    pub cluster: String,
+    /// A port clients connect to and the Service's NodePort the backends serve it on, with
+    /// the protocol (tcp, the default, or udp): `443:30443`, `53:30053/udp` (at least one;
+    /// repeatable or comma-separated)
+    #[arg(
+        long = "port",
+        value_name = "PORT:NODE_PORT[/tcp|udp]",
+        value_parser = parse_lb_port,
+        value_delimiter = ',',
+        required = true
+    )]
+    pub ports: Vec<accord_proto::firewall::v1::LoadBalancerPort>,
+    /// An IPv4 CIDR that may connect (repeatable or comma-separated) [default: anyone]
+    #[arg(long = "source-range", value_name = "CIDR", value_delimiter = ',')]
+    pub source_ranges: Vec<String>,
+    /// Time between health checks, e.g. 10s [server default: 5s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_whole_seconds, help_heading = "Health check")]
+    pub health_interval: Option<u32>,
+    /// Time before a health check fails, e.g. 3s [server default: 5s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_whole_seconds, help_heading = "Health check")]
+    pub health_timeout: Option<u32>,
+    /// Consecutive successful checks before a backend receives traffic [server default: 3]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Health check")]
+    pub healthy_threshold: Option<u32>,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+/// What `--port` expects.
+const LB_PORT_EXPECTED: &str = "expected PORT:NODE_PORT[/tcp|udp], e.g. 443:30443 or 53:30053/udp";
+
+/// `PORT:NODE_PORT[/PROTOCOL]` (`443:30443`, `443:30443/tcp`, `53:30053/udp`) → a load
+/// balancer port; the protocol defaults to `tcp`. Only the shape is checked: two decimal
+/// numbers and `tcp` or `udp`, spelled exactly so. Whether the numbers are in range (port
+/// 1–65535, NodePort 30000–32767) is the server's to say, naming the field.
+pub fn parse_lb_port(s: &str) -> Result<accord_proto::firewall::v1::LoadBalancerPort, String> {
+    let (ports, protocol) = s.split_once('/').unwrap_or((s, "tcp"));
+    if protocol != "tcp" && protocol != "udp" {
+        return Err(format!(
+            "{LB_PORT_EXPECTED} (got {s:?}, whose protocol {protocol:?} is neither tcp nor udp)"
+        ));
+    }
+    let Some((port, node_port)) = ports.split_once(':') else {
+        return Err(format!(
+            "{LB_PORT_EXPECTED} (got {s:?}, which has no ':NODE_PORT')"
+        ));
+    };
+    Ok(accord_proto::firewall::v1::LoadBalancerPort {
+        port: lb_port_number(s, port, "port")?,
+        protocol: protocol.to_owned(),
+        node_port: lb_port_number(s, node_port, "NodePort")?,
+    })
+}
+
+/// One number of a `--port` value: decimal digits only.
+fn lb_port_number(s: &str, text: &str, what: &str) -> Result<u32, String> {
+    if text.is_empty() {
+        return Err(format!(
+            "{LB_PORT_EXPECTED} (got {s:?}, whose {what} is missing)"
+        ));
+    }
+    if !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "{LB_PORT_EXPECTED} (got {s:?}, whose {what} {text:?} is not a number)"
+        ));
+    }
+    text.parse().map_err(|_| {
+        format!("{LB_PORT_EXPECTED} (got {s:?}, whose {what} {text} is far too large)")
+    })
+}
+
+/// A duration of whole seconds, at least one (`5s`, `1m`, or a bare `5`), as the health-check
+/// fields carry it. Zero is refused rather than sent: on the wire it means "the default".
+pub fn parse_whole_seconds(s: &str) -> Result<u32, String> {
+    let duration = parse_duration(s)?;
+    if duration.subsec_nanos() != 0 {
+        return Err(format!("expected whole seconds, e.g. 5s (got {s:?})"));
+    }
+    if duration.is_zero() {
+        return Err(format!(
+            "expected at least 1s (got {s:?}; leave the flag out for the server's default)"
+        ));
+    }
+    u32::try_from(duration.as_secs()).map_err(|_| format!("{s:?} is far too long"))
 }
 
 /// `KEY=VALUE` without label validation (OIDC claims are not Kubernetes labels).

@@ -53,6 +53,18 @@ pub enum GetKind {
         after_help = "Examples:\n  accord get firewall-rules --cluster demo\n  accord get fw -c demo -o json"
     )]
     FirewallRule(FirewallRuleQuery),
+    /// A cluster's L4 passthrough load balancers: state, public address, ports with their
+    /// NodePorts, who may connect and how many backends pass the health check
+    ///
+    /// `-o json` prints {"items": [...]}; each item has name, cluster, state
+    /// (provisioning|active|deleting), address, ports [{port, protocol, node_port}],
+    /// source_ranges, health_check {interval_seconds, timeout_seconds, healthy_threshold},
+    /// backends [{address, node, healthy}], firewall_rule, created_at and message.
+    #[command(
+        visible_aliases = ["loadbalancers", "load-balancer", "load-balancers", "lb", "lbs"],
+        after_help = "Examples:\n  accord get loadbalancers --cluster demo\n  accord get lb -c demo -o json"
+    )]
+    Loadbalancer(LoadBalancerQuery),
 }
 
 /// `accord describe <kind> NAME`.
@@ -166,6 +178,14 @@ pub struct RemediationQuery {
 /// The firewall rules of a cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct FirewallRuleQuery {
+    /// Cluster (name or id)
+    #[arg(short = 'c', long, env = "ACCORD_CLUSTER", value_name = "CLUSTER")]
+    pub cluster: String,
+}
+
+/// The load balancers of a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct LoadBalancerQuery {
     /// Cluster (name or id)
     #[arg(short = 'c', long, env = "ACCORD_CLUSTER", value_name = "CLUSTER")]
     pub cluster: String,

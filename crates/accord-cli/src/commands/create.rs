@@ -1,31 +1,41 @@
-//! `accord create project|cluster|nodepool|member|apikey|firewall-rule`.
+//! `accord create project|cluster|nodepool|member|apikey|firewall-rule|loadbalancer`.
 //!
 //! Secrets (the token of a new project's admin key or of a new API key) are printed exactly once,
 //! on stdout, with a warning on stderr that they cannot be shown again.
+//!
+//! Firewall rules and load balancers are created by the network-firewall service (its package's
+//! endpoint in the profile, else `endpoint`). A load balancer is created `provisioning`;
+//! `--wait` polls `ListLoadBalancers` until it is `active` with a public address.
 
 use std::collections::HashMap;
 
 use accord_proto::firewall::v1 as firewall_pb;
 use accord_proto::provisioner::v1 as pb;
 use anyhow::bail;
+use futures::future::BoxFuture;
 use serde_json::json;
 
 use super::{Context, announce, announce_and_wait, id_or, name_or, poll_cluster, poll_pool};
 use crate::cli::{
-    CreateApiKeyArgs, CreateClusterArgs, CreateFirewallRuleArgs, CreateKind, CreateMemberArgs,
-    CreateNodePoolArgs, CreateProjectArgs, OutputFormat, RoleArg,
+    CreateApiKeyArgs, CreateClusterArgs, CreateFirewallRuleArgs, CreateKind,
+    CreateLoadBalancerArgs, CreateMemberArgs, CreateNodePoolArgs, CreateProjectArgs, OutputFormat,
+    RoleArg,
 };
-use crate::client::Api;
+use crate::client::{Api, ApiError};
 use crate::output::firewall;
+use crate::output::loadbalancers::{self, LoadBalancerView};
 use crate::output::views::{ApiKeyView, ProjectView};
 use crate::output::{short_id, structured};
-use crate::wait;
+use crate::wait::{self, Observation, Verdict};
 
 /// Runs `accord create`.
 pub async fn run(ctx: &Context, kind: CreateKind) -> anyhow::Result<()> {
     // The network-firewall service, at its own endpoint.
     if let CreateKind::FirewallRule(args) = &kind {
         return firewall_rule(ctx, args).await;
+    }
+    if let CreateKind::Loadbalancer(args) = &kind {
+        return load_balancer(ctx, args).await;
     }
     let api = ctx.api().await?;
     match kind {
@@ -35,6 +45,7 @@ pub async fn run(ctx: &Context, kind: CreateKind) -> anyhow::Result<()> {
         CreateKind::Member(args) => member(ctx, &api, args).await,
         CreateKind::Apikey(args) => api_key(ctx, &api, args).await,
         CreateKind::FirewallRule(args) => firewall_rule(ctx, &args).await,
+        CreateKind::Loadbalancer(args) => load_balancer(ctx, &args).await,
     }
 }
 
@@ -383,6 +394,161 @@ async fn firewall_rule(ctx: &Context, args: &CreateFirewallRuleArgs) -> anyhow::
     }
     for line in firewall::warning_lines(&response.warnings) {
         ctx.note(&line);
+    }
+    Ok(())
+}
+
+/// The `CreateLoadBalancer` request of `accord create loadbalancer`: the ports as parsed, the
+/// rest as typed (the server checks the ranges and names the field it refuses). Without a
+/// health-check flag the request carries no health check (the server's defaults); a flag left
+/// out is 0, its default.
+pub fn load_balancer_request(
+    project: String,
+    args: &CreateLoadBalancerArgs,
+) -> firewall_pb::CreateLoadBalancerRequest {
+    let any_health_flag = args.health_interval.is_some()
+        || args.health_timeout.is_some()
+        || args.healthy_threshold.is_some();
+    let health_check = any_health_flag.then(|| firewall_pb::HealthCheck {
+        interval_seconds: args.health_interval.unwrap_or(0),
+        timeout_seconds: args.health_timeout.unwrap_or(0),
+        healthy_threshold: args.healthy_threshold.unwrap_or(0),
+    });
+    firewall_pb::CreateLoadBalancerRequest {
+        project,
+        cluster: args.cluster.clone(),
+        name: args.name.clone(),
+        ports: args.ports.clone(),
+        source_ranges: args.source_ranges.clone(),
+        health_check,
+    }
+}
+
+/// A poller for [`wait::until`]: the load balancer `name` of `cluster`, from
+/// `ListLoadBalancers` (`NOT_FOUND` when it is not listed).
+pub fn poll_load_balancer(
+    api: &Api,
+    cluster: &str,
+    name: &str,
+) -> impl FnMut() -> BoxFuture<'static, Result<firewall_pb::LoadBalancer, ApiError>> + use<> {
+    let api = api.clone();
+    let cluster = cluster.to_owned();
+    let name = name.to_owned();
+    move || {
+        let api = api.clone();
+        let request = firewall_pb::ListLoadBalancersRequest {
+            project: api.project(),
+            cluster: cluster.clone(),
+        };
+        let name = name.clone();
+        Box::pin(async move {
+            api.call(api.firewall().list_load_balancers(request))
+                .await?
+                .load_balancers
+                .into_iter()
+                .find(|lb| lb.name == name)
+                .ok_or_else(|| ApiError::not_found(format!("load balancer {name} not found")))
+        })
+    }
+}
+
+/// `--wait` of `accord create loadbalancer`: until the state is `active` and the address is
+/// allocated. A load balancer that vanishes or is being deleted ends the wait.
+pub fn load_balancer_active(
+    name: &str,
+) -> impl FnMut(Option<&firewall_pb::LoadBalancer>) -> Verdict + use<> {
+    let name = name.to_owned();
+    move |lb| {
+        let Some(lb) = lb else {
+            return Verdict::Failed(format!("load balancer {name} no longer exists"));
+        };
+        if lb.state == loadbalancers::ACTIVE && !lb.address.is_empty() {
+            return Verdict::Done(format!(
+                "{}/{name} is active at {} ({} backends)",
+                loadbalancers::KIND,
+                lb.address,
+                loadbalancers::backends_cell(lb)
+            ));
+        }
+        if lb.state == "deleting" {
+            return Verdict::Failed(format!("load balancer {name} is being deleted"));
+        }
+        let state = if lb.state.is_empty() {
+            "pending"
+        } else {
+            &lb.state
+        };
+        let address = if lb.address.is_empty() {
+            "no address yet".to_owned()
+        } else {
+            format!("address {}", lb.address)
+        };
+        let (healthy, total) = loadbalancers::healthy_backends(lb);
+        let mut summary = format!("{state}, {address}, {healthy}/{total} backends healthy");
+        if !lb.message.is_empty() {
+            summary.push_str(&format!("; last error: {}", lb.message));
+        }
+        Verdict::Pending(Observation {
+            summary,
+            progress: None,
+        })
+    }
+}
+
+/// `accord create loadbalancer`. Without `--wait`: the load balancer as created (table:
+/// `loadbalancer/NAME created` and its row). With `--wait`: `loadbalancer/NAME created` (table
+/// and name forms), progress on stderr, then the judge's line and the row of the active load
+/// balancer; JSON / YAML print only the final state, so the output stays one document.
+async fn load_balancer(ctx: &Context, args: &CreateLoadBalancerArgs) -> anyhow::Result<()> {
+    let api = ctx.firewall_api().await?;
+    let created = api
+        .call(
+            api.firewall()
+                .create_load_balancer(load_balancer_request(api.project(), args)),
+        )
+        .await
+        .map_err(|e| super::firewall_error(api.endpoint(), e))?;
+    let name = if created.name.is_empty() {
+        args.name.clone()
+    } else {
+        created.name.clone()
+    };
+    let kind = loadbalancers::KIND;
+    if !args.wait.wait {
+        match ctx.format {
+            OutputFormat::Table => ctx.out(&loadbalancers::created_table(&created, ctx.now())),
+            OutputFormat::Name => ctx.out(&format!("{kind}/{name}")),
+            OutputFormat::Json | OutputFormat::Yaml => ctx.out(&structured(
+                ctx.format,
+                &LoadBalancerView::from_pb(&created),
+            )?),
+        }
+        return Ok(());
+    }
+    match ctx.format {
+        OutputFormat::Table => ctx.out(&format!("{kind}/{name} created")),
+        OutputFormat::Name => ctx.out(&format!("{kind}/{name}")),
+        OutputFormat::Json | OutputFormat::Yaml => {}
+    }
+    let waited = wait::until(
+        &ctx.printer,
+        &format!("{kind} {name} to become active"),
+        args.wait.timeout,
+        poll_load_balancer(&api, &args.cluster, &name),
+        load_balancer_active(&name),
+    )
+    .await?;
+    let last = waited.last.unwrap_or(created);
+    match ctx.format {
+        OutputFormat::Table => ctx.out(&format!(
+            "{}\n{}",
+            waited.message,
+            loadbalancers::list_table(std::slice::from_ref(&last), ctx.now())
+        )),
+        OutputFormat::Json | OutputFormat::Yaml => {
+            ctx.out(&structured(ctx.format, &LoadBalancerView::from_pb(&last))?)
+        }
+        OutputFormat::Name => {}
     }
     Ok(())
 }

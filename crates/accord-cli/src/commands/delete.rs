@@ -1,17 +1,20 @@
-//! `accord delete cluster|nodepool|member|apikey|firewall-rule`. Cluster and node-pool deletion
-//! is asynchronous (the API answers with the resource in phase `deleting`); `--wait` polls until
-//! it is gone. Removing a member and revoking a key take effect at once.
+//! `accord delete cluster|nodepool|member|apikey|firewall-rule|loadbalancer`. Cluster and
+//! node-pool deletion is asynchronous (the API answers with the resource in phase `deleting`);
+//! `--wait` polls until it is gone. Removing a member and revoking a key take effect at once.
 //!
 //! `accord delete firewall-rule NAME --cluster C` asks the network-firewall service (its
 //! package's endpoint in the profile, else `endpoint`); the rule is gone from the rule set at
-//! once, and the VPC firewall follows (see `accord get firewall-rules`).
+//! once, and the VPC firewall follows (see `accord get firewall-rules`). `accord delete
+//! loadbalancer NAME --cluster C` asks the same service; the load balancer's address and
+//! firewall rule go with it.
 
 use accord_proto::firewall::v1 as firewall_pb;
 use accord_proto::provisioner::v1 as pb;
 
 use super::{Context, announce, announce_and_wait, id_or, name_or, poll_cluster, poll_pool};
 use crate::cli::{
-    DeleteClusterArgs, DeleteFirewallRuleArgs, DeleteKind, DeletePoolArgs, Name, OutputFormat,
+    DeleteClusterArgs, DeleteFirewallRuleArgs, DeleteKind, DeleteLoadBalancerArgs, DeletePoolArgs,
+    Name, OutputFormat,
 };
 use crate::client::Api;
 use crate::output::structured;
@@ -22,6 +25,9 @@ pub async fn run(ctx: &Context, kind: DeleteKind) -> anyhow::Result<()> {
     if let DeleteKind::FirewallRule(args) = &kind {
         return firewall_rule(ctx, args).await;
     }
+    if let DeleteKind::Loadbalancer(args) = &kind {
+        return load_balancer(ctx, args).await;
+    }
     let api = ctx.api().await?;
     match kind {
         DeleteKind::Cluster(args) => cluster(ctx, &api, args).await,
@@ -29,6 +35,7 @@ pub async fn run(ctx: &Context, kind: DeleteKind) -> anyhow::Result<()> {
         DeleteKind::Member(Name { name }) => member(ctx, &api, &name).await,
         DeleteKind::Apikey(Name { name }) => api_key(ctx, &api, &name).await,
         DeleteKind::FirewallRule(args) => firewall_rule(ctx, &args).await,
+        DeleteKind::Loadbalancer(args) => load_balancer(ctx, &args).await,
     }
 }
 
@@ -146,6 +153,39 @@ async fn firewall_rule(ctx: &Context, args: &DeleteFirewallRuleArgs) -> anyhow::
     match ctx.format {
         OutputFormat::Table => ctx.out(&format!("firewallrule/{name} deleted")),
         OutputFormat::Name => ctx.out(&format!("firewallrule/{name}")),
+        OutputFormat::Json | OutputFormat::Yaml => ctx.out(&structured(
+            ctx.format,
+            &serde_json::json!({ "name": name, "cluster": args.cluster, "deleted": true }),
+        )?),
+    }
+    Ok(())
+}
+
+/// The `DeleteLoadBalancer` request of `accord delete loadbalancer`.
+pub fn load_balancer_request(
+    project: String,
+    args: &DeleteLoadBalancerArgs,
+) -> firewall_pb::DeleteLoadBalancerRequest {
+    firewall_pb::DeleteLoadBalancerRequest {
+        project,
+        cluster: args.cluster.clone(),
+        name: args.name.clone(),
+    }
+}
+
+async fn load_balancer(ctx: &Context, args: &DeleteLoadBalancerArgs) -> anyhow::Result<()> {
+    let api = ctx.firewall_api().await?;
+    api.call(
+        api.firewall()
+            .delete_load_balancer(load_balancer_request(api.project(), args)),
+    )
+    .await
+    .map_err(|e| super::firewall_error(api.endpoint(), e))?;
+    let name = &args.name;
+    let kind = crate::output::loadbalancers::KIND;
+    match ctx.format {
+        OutputFormat::Table => ctx.out(&format!("{kind}/{name} deleted")),
+        OutputFormat::Name => ctx.out(&format!("{kind}/{name}")),
         OutputFormat::Json | OutputFormat::Yaml => ctx.out(&structured(
             ctx.format,
             &serde_json::json!({ "name": name, "cluster": args.cluster, "deleted": true }),

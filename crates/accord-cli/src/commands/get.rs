@@ -1,17 +1,19 @@
 //! `accord get <kind> [NAME]`: a table (or JSON / YAML / names) of one resource or all of a kind.
 //!
-//! Firewall rules come from the network-firewall service (its package's endpoint in the
-//! profile, else `endpoint`); everything else from the provisioner.
+//! Firewall rules and load balancers come from the network-firewall service (its package's
+//! endpoint in the profile, else `endpoint`); everything else from the provisioner.
 
 use accord_proto::firewall::v1 as firewall_pb;
 use accord_proto::provisioner::v1 as pb;
 
 use super::{Context, firewall_error, lookup};
 use crate::cli::{
-    FirewallRuleQuery, GetKind, NodeQuery, OptionalName, OutputFormat, PoolQuery, RemediationQuery,
+    FirewallRuleQuery, GetKind, LoadBalancerQuery, NodeQuery, OptionalName, OutputFormat,
+    PoolQuery, RemediationQuery,
 };
 use crate::client::Api;
 use crate::output::firewall::{self, FirewallRuleListView, FirewallRuleView};
+use crate::output::loadbalancers::{self, LoadBalancerListView, LoadBalancerView};
 use crate::output::remediations::{self, RemediationView};
 use crate::output::tables::{self, NodeRow, PoolRow};
 use crate::output::{Resource, render_list, render_one, structured};
@@ -20,6 +22,9 @@ use crate::output::{Resource, render_list, render_one, structured};
 pub async fn run(ctx: &Context, kind: GetKind) -> anyhow::Result<()> {
     if let GetKind::FirewallRule(query) = &kind {
         return firewall_rules(ctx, query).await;
+    }
+    if let GetKind::Loadbalancer(query) = &kind {
+        return load_balancers(ctx, query).await;
     }
     let api = ctx.api().await?;
     match kind {
@@ -31,6 +36,7 @@ pub async fn run(ctx: &Context, kind: GetKind) -> anyhow::Result<()> {
         GetKind::Apikey(OptionalName { name }) => api_keys(ctx, &api, name.as_deref()).await,
         GetKind::Remediation(query) => remediations_of(ctx, &api, query).await,
         GetKind::FirewallRule(query) => firewall_rules(ctx, &query).await,
+        GetKind::Loadbalancer(query) => load_balancers(ctx, &query).await,
     }
 }
 
@@ -262,6 +268,54 @@ async fn firewall_rules(ctx: &Context, query: &FirewallRuleQuery) -> anyhow::Res
             ctx.out(&firewall::status_line(response.status.as_ref()));
         }
         OutputFormat::Table => ctx.out(&firewall::list_table(&response)),
+    }
+    Ok(())
+}
+
+/// The `ListLoadBalancers` request of `accord get loadbalancers`.
+pub fn load_balancers_request(
+    project: String,
+    query: &LoadBalancerQuery,
+) -> firewall_pb::ListLoadBalancersRequest {
+    firewall_pb::ListLoadBalancersRequest {
+        project,
+        cluster: query.cluster.clone(),
+    }
+}
+
+/// `accord get loadbalancers --cluster C`: in the server's order (see
+/// [`crate::output::loadbalancers`] for the shapes); in table form, a load balancer's error
+/// while converging is a `warning:` line on stderr.
+async fn load_balancers(ctx: &Context, query: &LoadBalancerQuery) -> anyhow::Result<()> {
+    let api = ctx.firewall_api().await?;
+    let response = api
+        .call(
+            api.firewall()
+                .list_load_balancers(load_balancers_request(api.project(), query)),
+        )
+        .await
+        .map_err(|e| firewall_error(api.endpoint(), e))?;
+    let items = &response.load_balancers;
+    match ctx.format {
+        OutputFormat::Json | OutputFormat::Yaml => ctx.out(&structured(
+            ctx.format,
+            &LoadBalancerListView::from_pb(&response),
+        )?),
+        OutputFormat::Name => {
+            let views: Vec<LoadBalancerView> =
+                items.iter().map(LoadBalancerView::from_pb).collect();
+            ctx.out(&render_list(ctx.format, &views, String::new)?);
+        }
+        OutputFormat::Table if items.is_empty() => ctx.note(&format!(
+            "No load balancers found in cluster {}.",
+            query.cluster
+        )),
+        OutputFormat::Table => {
+            ctx.out(&loadbalancers::list_table(items, ctx.now()));
+            for line in loadbalancers::message_lines(items) {
+                ctx.note(&line);
+            }
+        }
     }
     Ok(())
 }

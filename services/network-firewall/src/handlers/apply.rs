@@ -12,7 +12,10 @@ use time::{Duration, OffsetDateTime};
 
 use super::Change;
 use crate::{
-    trees::{ApplyState, CLUSTERS, FIREWALLS, FirewallState, RULES, StoredRule},
+    trees::{
+        ApplyState, CLUSTERS, FIREWALLS, FirewallState, LOAD_BALANCERS, RULES, StoredLoadBalancer,
+        StoredRule,
+    },
     view::ClusterView,
 };
 
@@ -152,11 +155,13 @@ pub fn drift_repaired(
     Ok(ch)
 }
 
-/// A deleted cluster's rule set is gone from the VPC firewall: everything of the cluster goes.
+/// A deleted cluster's rule set and load balancers are gone from the cloud: everything of the
+/// cluster goes.
 pub fn removed(
     view: &Versioned<ClusterView>,
     state: &Versioned<FirewallState>,
     rules: &[(String, Versioned<StoredRule>)],
+    lbs: &[(String, Versioned<StoredLoadBalancer>)],
 ) -> Change {
     let key = view.value.id.to_string();
     let mut ch = Change::new();
@@ -164,6 +169,14 @@ pub fn removed(
     ch.delete(FIREWALLS, &key, Expect::Version(state.version));
     for (k, _) in rules {
         ch.delete(RULES, k, Expect::Any);
+    }
+    for (k, lb) in lbs {
+        ch.delete(LOAD_BALANCERS, k, Expect::Any);
+        ch.event(FirewallEvent::LoadBalancerDeleted {
+            cluster: view.value.id,
+            project: view.value.project,
+            name: lb.value.name.clone(),
+        });
     }
     ch.event(FirewallEvent::Deleted {
         cluster: view.value.id,

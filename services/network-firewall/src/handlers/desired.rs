@@ -4,10 +4,15 @@
 
 use accord_core::DomainError;
 use accord_firewall::{
-    ProviderRule, RuleSpec, driver::VpcFirewall, provider_rules, validate_cluster,
+    ProviderRule, RuleSpec,
+    driver::{LoadBalancerRule, VpcFirewall},
+    provider_rules, validate_cluster,
 };
 
-use crate::{trees::FirewallState, view::ClusterView};
+use crate::{
+    trees::{FirewallState, LbState, StoredLoadBalancer},
+    view::ClusterView,
+};
 
 /// The required rules of `view` (an address plan the provisioner validated always yields
 /// them; a failure is a bug, reported as internal).
@@ -26,11 +31,13 @@ pub fn required_names(view: &ClusterView) -> Result<Vec<String>, DomainError> {
     Ok(required(view)?.into_iter().map(|r| r.name).collect())
 }
 
-/// The rule set `view` should have at `state`'s revision with `customer` rules.
+/// The rule set `view` should have at `state`'s revision with `customer` rules and the rules
+/// of its load balancers that are not being deleted.
 pub fn desired(
     view: &ClusterView,
     state: &FirewallState,
     customer: Vec<RuleSpec>,
+    lbs: &[StoredLoadBalancer],
 ) -> Result<VpcFirewall, DomainError> {
     Ok(VpcFirewall {
         cluster: view.id,
@@ -38,6 +45,14 @@ pub fn desired(
         network: view.network(),
         required: required_names(view)?,
         customer,
-        load_balancers: Vec::new(),
+        load_balancers: lbs
+            .iter()
+            .filter(|lb| lb.state != LbState::Deleting)
+            .map(|lb| LoadBalancerRule {
+                name: lb.name.clone(),
+                source_ranges: lb.source_ranges.clone(),
+                node_ports: lb.ports.iter().map(|p| p.node_port).collect(),
+            })
+            .collect(),
     })
 }

@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod cluster_view;
 pub mod desired;
+pub mod lbs;
 pub mod rules;
 
 use accord_core::{DomainError, error::FieldViolation, firewall::FirewallEvent};

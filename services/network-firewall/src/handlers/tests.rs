@@ -151,7 +151,7 @@ fn required_rules_are_the_providers_and_a_deleting_cluster_takes_no_rules() {
 #[test]
 fn the_desired_rule_set_lists_the_required_rules_and_the_pools() {
     let v = view();
-    let want = desired::desired(&v, &state(&v).value, vec![deny_all()]).unwrap();
+    let want = desired::desired(&v, &state(&v).value, vec![deny_all()], &[]).unwrap();
     assert_eq!(want.revision, 1);
     assert_eq!(want.network.pools[0].nodes, ["10.0.1.5"]);
     assert_eq!(want.customer, [deny_all()]);
@@ -189,7 +189,7 @@ fn reconciler_outcomes_record_the_revision_failures_with_backoff_and_drift() {
     assert!(apply::backoff(1) < apply::backoff(3));
     assert_eq!(apply::backoff(30), apply::MAX_BACKOFF);
 
-    let want = desired::desired(&v, &s.value, vec![]).unwrap();
+    let want = desired::desired(&v, &s.value, vec![], &[]).unwrap();
     let actual = VpcFirewall {
         required: want.required[1..].to_vec(),
         ..want.clone()

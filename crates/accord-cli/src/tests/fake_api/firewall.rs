@@ -1,7 +1,8 @@
 //! `accord get|create|delete firewall-rule` against a fake of network-firewall's `Firewall`
 //! service (on the same server as the parent module's fake): parsing, request building, the
 //! table and JSON shapes, warnings on stderr, refusals as the server words them, and the
-//! firewall package's own endpoint from the profile.
+//! firewall package's own endpoint from the profile. The load balancers of the same service are
+//! faked and tested in `loadbalancers`.
 
 use accord_proto::firewall::v1 as fw_pb;
 use accord_proto::firewall::v1::firewall_server::{Firewall, FirewallServer};
@@ -13,6 +14,8 @@ use crate::cli::{
 };
 use crate::output::firewall::tests::{allow_https, kubelet, status};
 
+mod loadbalancers;
+
 /// What the fake firewall holds and was asked.
 #[derive(Default)]
 pub(super) struct Rules {
@@ -20,6 +23,7 @@ pub(super) struct Rules {
     listed: Vec<fw_pb::ListFirewallRulesRequest>,
     created: Vec<fw_pb::CreateFirewallRuleRequest>,
     deleted: Vec<fw_pb::DeleteFirewallRuleRequest>,
+    load_balancers: loadbalancers::LoadBalancers,
 }
 
 /// The fake's `Firewall` service, for the parent's router.
@@ -130,6 +134,27 @@ impl Firewall for Fake {
             )));
         }
         Ok(Response::new(fw_pb::DeleteFirewallRuleResponse {}))
+    }
+
+    async fn create_load_balancer(
+        &self,
+        request: Request<fw_pb::CreateLoadBalancerRequest>,
+    ) -> Result<Response<fw_pb::LoadBalancer>, Status> {
+        loadbalancers::create(self, request).map(Response::new)
+    }
+
+    async fn list_load_balancers(
+        &self,
+        request: Request<fw_pb::ListLoadBalancersRequest>,
+    ) -> Result<Response<fw_pb::ListLoadBalancersResponse>, Status> {
+        loadbalancers::list(self, request).map(Response::new)
+    }
+
+    async fn delete_load_balancer(
+        &self,
+        request: Request<fw_pb::DeleteLoadBalancerRequest>,
+    ) -> Result<Response<fw_pb::DeleteLoadBalancerResponse>, Status> {
+        loadbalancers::delete(self, request).map(Response::new)
     }
 }
 
