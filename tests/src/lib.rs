@@ -406,10 +406,11 @@ impl Env {
     }
 
     /// Starts network-firewall on the deployment's simulated VPC (the one attached to the
-    /// fleet), reconciling every `interval`.
+    /// fleet), reconciling every `interval`, on `store` (`None`: a new one).
     pub async fn start_network_firewall(
         &mut self,
         interval: Duration,
+        store: Option<Store>,
     ) -> anyhow::Result<Arc<FirewallService>> {
         let vpc = self
             .platforms
@@ -422,7 +423,7 @@ impl Env {
             .network_firewall(NetworkFirewallSettings {
                 grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
                 reconcile_interval: interval,
-                store: None,
+                store,
             })
             .start()
             .await
@@ -447,6 +448,13 @@ impl Env {
             channel,
             Bearer::new(token)?,
         ))
+    }
+
+    /// Stops the platform started last (e.g. a service, to restart it on its store).
+    pub fn stop_last(&mut self) {
+        if let Some(mut p) = self.platforms.pop() {
+            p.abort();
+        }
     }
 
     /// The deployment's simulated VPC.

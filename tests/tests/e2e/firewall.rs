@@ -67,7 +67,7 @@ fn nodes_ready(env: &Env, cluster: &str) -> Vec<NodeState> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn required_rules_follow_the_cluster_and_no_customer_rule_can_cut_them() {
     let mut env = Env::start().await.unwrap();
-    env.start_network_firewall(Duration::from_millis(500))
+    env.start_network_firewall(Duration::from_millis(500), None)
         .await
         .unwrap();
     let admin = env.admin().unwrap();
@@ -330,7 +330,7 @@ async fn load_balancer(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_load_balancer_gets_an_address_backends_that_follow_the_pool_and_its_rule() {
     let mut env = Env::start().await.unwrap();
-    env.start_network_firewall(Duration::from_millis(500))
+    env.start_network_firewall(Duration::from_millis(500), None)
         .await
         .unwrap();
     let admin = env.admin().unwrap();
@@ -571,4 +571,103 @@ async fn a_load_balancer_gets_an_address_backends_that_follow_the_pool_and_its_r
     })
     .await
     .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_applies_are_retried_visibly_and_a_restart_reapplies_nothing() {
+    let mut env = Env::start().await.unwrap();
+    let store = accord_store::Store::temporary().unwrap();
+    env.start_network_firewall(Duration::from_millis(300), Some(store.clone()))
+        .await
+        .unwrap();
+    let admin = env.admin().unwrap();
+    let created = admin
+        .clusters
+        .clone()
+        .create_cluster(cluster_request("flaky", ""))
+        .await
+        .unwrap()
+        .into_inner();
+    let id = cluster_id(&created).unwrap();
+    env.wait_cluster(&admin, &id, "cluster running", accord_e2e::is_running)
+        .await
+        .unwrap();
+    applied(&env, &id).await;
+
+    // The VPC refuses the next two applies: the state says so, then the rule lands.
+    env.fault(json!({"kind": "fail-next-firewall-applies", "count": 2}))
+        .await
+        .unwrap();
+    let mut fw = env.firewall(&env.admin_token).unwrap();
+    fw.create_firewall_rule(fpb::CreateFirewallRuleRequest {
+        cluster: id.clone(),
+        name: "https".into(),
+        priority: 100,
+        direction: "ingress".into(),
+        action: "allow".into(),
+        protocol: "tcp".into(),
+        ports: vec!["443".into()],
+        sources: vec!["0.0.0.0/0".into()],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let listing = applied(&env, &id).await;
+    assert!(listing.rules.iter().any(|r| r.name == "https"));
+    let failures: Vec<u32> = firewall_events(&env, &id)
+        .await
+        .into_iter()
+        .filter_map(|e| match e {
+            FirewallEvent::ApplyFailed { attempts, .. } => Some(attempts),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failures, [1, 2], "two failed attempts, counted");
+
+    // A restart on the same store finds the VPC in step: nothing is applied again. (First
+    // every event of the running service is on the stream.)
+    let current = listing.status.clone().unwrap_or_default().revision;
+    let before = wait_for("the last apply on the stream", || async {
+        let events = firewall_events(&env, &id).await;
+        match events.last() {
+            Some(FirewallEvent::Applied { revision, .. }) if *revision == current => {
+                Ok(events.len())
+            }
+            last => Err(format!("{last:?}")),
+        }
+    })
+    .await
+    .unwrap();
+    env.stop_last();
+    env.start_network_firewall(Duration::from_millis(300), Some(store))
+        .await
+        .unwrap();
+    // The next change is all that happens: its rule and one apply, no second apply of the
+    // revision the VPC already held.
+    let mut fw = env.firewall(&env.admin_token).unwrap();
+    fw.create_firewall_rule(fpb::CreateFirewallRuleRequest {
+        cluster: id.clone(),
+        name: "ssh".into(),
+        priority: 200,
+        direction: "ingress".into(),
+        action: "deny".into(),
+        protocol: "tcp".into(),
+        ports: vec!["22".into()],
+        sources: vec!["0.0.0.0/0".into()],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let listing = applied(&env, &id).await;
+    let revision = listing.status.unwrap().revision;
+    let after = firewall_events(&env, &id).await;
+    assert!(
+        matches!(
+            &after[before..],
+            [FirewallEvent::RuleCreated { rule, .. }, FirewallEvent::Applied { revision: r, .. }]
+                if rule == "ssh" && *r == revision
+        ),
+        "events after the restart: {:?}",
+        &after[before..]
+    );
 }
