@@ -11,6 +11,7 @@
 use accord_e2e::{Bearer, Env, cluster_id, cluster_request, wait_for};
 use accord_proto::{
     addons::v1::{self as addons_pb, addons_client::AddonsClient},
+    firewall::v1 as firewall_pb,
     provisioner::v1::{self as pb, remediations_client::RemediationsClient},
     support::v1::{
         self as support_pb, notifications_client::NotificationsClient,
@@ -52,6 +53,9 @@ async fn world() -> World {
     env.start_addon_manager().await.unwrap();
     env.start_support_triage().await.unwrap();
     env.start_telemetry().await.unwrap();
+    env.start_network_firewall(std::time::Duration::from_secs(5), None)
+        .await
+        .unwrap();
     let admin = env.admin().unwrap();
     let rival = admin
         .projects
@@ -92,11 +96,13 @@ async fn world() -> World {
         let mut addons = world.env.addons(&operator).unwrap();
         let mut support = world.env.support(&operator).unwrap();
         let telemetry = world.env.telemetry(&operator).unwrap();
+        let firewall = world.env.firewall(&operator).unwrap();
         wait_for(
             "the addon-manager, support-triage and telemetry to know the cluster",
             || {
                 let (mut a, mut s, c) = (addons.clone(), support.clone(), cluster.clone());
                 let mut t = telemetry.clone();
+                let mut f = firewall.clone();
                 async move {
                     a.list_addons(addons_pb::ListAddonsRequest { cluster: c.clone() })
                         .await
@@ -107,6 +113,12 @@ async fn world() -> World {
                     })
                     .await
                     .map_err(|e| format!("telemetry: {e}"))?;
+                    f.list_firewall_rules(firewall_pb::ListFirewallRulesRequest {
+                        project: String::new(),
+                        cluster: c.clone(),
+                    })
+                    .await
+                    .map_err(|e| format!("network-firewall: {e}"))?;
                     s.list_tickets(support_pb::ListTicketsRequest {
                         cluster: c,
                         ..Default::default()
@@ -145,6 +157,7 @@ async fn cluster_answers(env: &Env, cluster: &str) -> Vec<(&'static str, Result<
     let mut addons = env.addons(&token).unwrap();
     let mut support = env.support(&token).unwrap();
     let mut telemetry = env.telemetry(&token).unwrap();
+    let mut firewall = env.firewall(&token).unwrap();
     let mut remediations =
         RemediationsClient::with_interceptor(env.channel(), Bearer::new(&token).unwrap());
     vec![
@@ -216,6 +229,26 @@ async fn cluster_answers(env: &Env, cluster: &str) -> Vec<(&'static str, Result<
                 .list_findings(telemetry_pb::ListFindingsRequest {
                     cluster: cluster.into(),
                     ..Default::default()
+                })
+                .await
+                .map(drop),
+        ),
+        (
+            "network-firewall ListFirewallRules",
+            firewall
+                .list_firewall_rules(firewall_pb::ListFirewallRulesRequest {
+                    project: String::new(),
+                    cluster: cluster.into(),
+                })
+                .await
+                .map(drop),
+        ),
+        (
+            "network-firewall ListLoadBalancers",
+            firewall
+                .list_load_balancers(firewall_pb::ListLoadBalancersRequest {
+                    project: String::new(),
+                    cluster: cluster.into(),
                 })
                 .await
                 .map(drop),
