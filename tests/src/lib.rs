@@ -440,14 +440,17 @@ impl Env {
     /// network-firewall's client authenticated as `token` (after
     /// [`Env::start_network_firewall`]).
     pub fn firewall(&self, token: &str) -> anyhow::Result<FirewallClient<AuthChannel>> {
-        let channel = self
-            .firewall_channel
-            .clone()
-            .ok_or_else(|| anyhow!("start network-firewall first"))?;
         Ok(FirewallClient::with_interceptor(
-            channel,
+            self.firewall_channel()?,
             Bearer::new(token)?,
         ))
+    }
+
+    /// network-firewall's gRPC channel (after [`Env::start_network_firewall`]).
+    pub fn firewall_channel(&self) -> anyhow::Result<Channel> {
+        self.firewall_channel
+            .clone()
+            .ok_or_else(|| anyhow!("start network-firewall first"))
     }
 
     /// Stops the platform started last (e.g. a service, to restart it on its store).

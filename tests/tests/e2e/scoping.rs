@@ -11,7 +11,7 @@
 use accord_e2e::{Bearer, Env, cluster_id, cluster_request, wait_for};
 use accord_proto::{
     addons::v1::{self as addons_pb, addons_client::AddonsClient},
-    firewall::v1 as firewall_pb,
+    firewall::v1::{self as firewall_pb, firewall_client::FirewallClient},
     provisioner::v1::{self as pb, remediations_client::RemediationsClient},
     support::v1::{
         self as support_pb, notifications_client::NotificationsClient,
@@ -475,6 +475,7 @@ fn ports(env: &Env) -> Vec<(&'static str, Channel)> {
         ("addon-manager", env.addons_channel().unwrap()),
         ("support-triage", env.support_channel().unwrap()),
         ("telemetry", env.telemetry_channel().unwrap()),
+        ("network-firewall", env.firewall_channel().unwrap()),
     ]
 }
 
@@ -514,6 +515,13 @@ async fn unserved_methods_are_unimplemented_and_reflection_lists_only_the_port()
                     .map(drop),
             ),
             (
+                "Firewall/ListFirewallRules",
+                FirewallClient::new(channel.clone())
+                    .list_firewall_rules(firewall_pb::ListFirewallRulesRequest::default())
+                    .await
+                    .map(drop),
+            ),
+            (
                 "Projects/WhoAmI",
                 pb::projects_client::ProjectsClient::new(channel.clone())
                     .who_am_i(pb::WhoAmIRequest {})
@@ -526,6 +534,7 @@ async fn unserved_methods_are_unimplemented_and_reflection_lists_only_the_port()
                 "provisioner" => method.starts_with("Projects/"),
                 "addon-manager" => method.starts_with("Addons/"),
                 "telemetry" => method.starts_with("Health/"),
+                "network-firewall" => method.starts_with("Firewall/"),
                 _ => method.starts_with("Support/") || method.starts_with("Notifications/"),
             };
             let e = r.expect_err(method);
@@ -564,6 +573,7 @@ async fn unserved_methods_are_unimplemented_and_reflection_lists_only_the_port()
             ],
             "addon-manager" => vec!["accord.addons.v1.Addons", "accord.addons.v1.Plugins"],
             "telemetry" => vec!["accord.telemetry.v1.Health"],
+            "network-firewall" => vec!["accord.firewall.v1.Firewall"],
             _ => vec![
                 "accord.support.v1.Notifications",
                 "accord.support.v1.Support",
