@@ -260,11 +260,12 @@ async fn required_rules_follow_the_cluster_and_no_customer_rule_can_cut_them() {
             .unwrap();
     }
     wait_for("the pool gone", || async {
-        let n = nodes_ready(&env, &id).len();
+        let id: ClusterId = id.parse().unwrap();
+        let n = env.provisioner.reader().pools(id).unwrap().len();
         if n == 0 {
             Ok(())
         } else {
-            Err(format!("{n} nodes"))
+            Err(format!("{n} pools"))
         }
     })
     .await
@@ -539,11 +540,12 @@ async fn a_load_balancer_gets_an_address_backends_that_follow_the_pool_and_its_r
         .await
         .unwrap();
     wait_for("the pool gone", || async {
-        let n = nodes_ready(&env, &id).len();
+        let id: ClusterId = id.parse().unwrap();
+        let n = env.provisioner.reader().pools(id).unwrap().len();
         if n == 0 {
             Ok(())
         } else {
-            Err(format!("{n} nodes"))
+            Err(format!("{n} pools"))
         }
     })
     .await
