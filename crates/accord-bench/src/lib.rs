@@ -39,12 +39,19 @@
 //!   interval + 1 s), with the timelines of XID 79 → reboot and again → replace in simulated
 //!   minutes.
 //!
+//! - **network firewall** (`firewall.rs`, `--only firewall`): one packet against 10,000
+//!   customer rules on one core through the index against a linear scan of the same rules
+//!   (checked to agree on every packet; target ≥ 10× faster), the shadow analysis of the set
+//!   (target ≤ 100 ms) against one index build, and `nodepool.created` → the updated rules
+//!   applied in the simulated VPC (informational).
+//!
 //! Everything runs on this machine: a private nats-server (JetStream, `sync_interval: always`)
 //! on a free port, a provisioner with the simulated fleet at clock factor 0, etcd, stores on
 //! disk.
 
 mod autoclusters;
 mod etcd;
+mod firewall;
 mod telemetry;
 
 use std::{
@@ -77,7 +84,8 @@ pub struct BenchArgs {
     #[arg(long, value_name = "PATH")]
     pub json: Option<std::path::PathBuf>,
     /// Run one section alone: `telemetry` (the telemetry service's ingest, memory and finding
-    /// latency) or `autoclusters` (decisions per second, WASM vs regorus, fault → action)
+    /// latency), `autoclusters` (decisions per second, WASM vs regorus, fault → action) or
+    /// `firewall` (packet evaluation, shadow analysis, nodepool event → rules applied)
     #[arg(long, value_name = "SECTION")]
     pub only: Option<String>,
 }
@@ -145,6 +153,9 @@ struct Results {
     telemetry_error: Option<String>,
     /// Decisions per second, WASM vs regorus, fault → action (each part `None` when it failed).
     autoclusters: autoclusters::AutoClustersResults,
+    /// Packet evaluation vs linear scan, shadow analysis, nodepool → applied (each part `None`
+    /// when it failed).
+    firewall: firewall::FirewallResults,
 }
 
 /// Pools created per cluster in the CreateNodePool benchmark (a realistic upper range).
@@ -206,6 +217,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         if section == "autoclusters" {
             return autoclusters::run_only(args.iterations, args.warmup).await;
         }
+        if section == "firewall" {
+            return firewall::run_only(args.iterations, args.warmup).await;
+        }
         return telemetry::run_only(section).await;
     }
     let dir = tempfile::tempdir().context("creating a scratch directory")?;
@@ -228,6 +242,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         bail!(
             "the AutoClusters benchmarks failed:\n{}",
             results.autoclusters.errors.join("\n")
+        );
+    }
+    if !results.firewall.errors.is_empty() {
+        bail!(
+            "the firewall benchmarks failed:\n{}",
+            results.firewall.errors.join("\n")
         );
     }
     Ok(())
@@ -432,6 +452,7 @@ async fn run_all(
         Err(e) => (None, Some(format!("{e:#}"))),
     };
     let autoclusters = autoclusters::bench(n, warmup).await;
+    let firewall = firewall::bench(n, warmup).await;
 
     let (noop, read, write, update) = (
         summarize(noop),
@@ -473,6 +494,7 @@ async fn run_all(
         telemetry,
         telemetry_error,
         autoclusters,
+        firewall,
     })
 }
 
@@ -816,4 +838,5 @@ fn print_results(r: &Results) {
         telemetry::print(t);
     }
     autoclusters::print(&r.autoclusters);
+    firewall::print(&r.firewall);
 }
