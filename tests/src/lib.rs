@@ -798,6 +798,7 @@ pub fn cluster_request(name: &str, version: &str) -> pb::CreateClusterRequest {
         name: name.to_owned(),
         labels: Default::default(),
         spec: Some(pb::ClusterSpec {
+            cni: None,
             kubernetes_version: version.to_owned(),
             region: REGION.to_owned(),
             network: Some(pb::ClusterNetwork {

@@ -44,6 +44,7 @@ pub fn cluster(name: &str, id: &str) -> pb::Cluster {
     pb::Cluster {
         metadata: Some(meta(id, name, 300)),
         spec: Some(pb::ClusterSpec {
+            cni: None,
             kubernetes_version: "1.32".into(),
             region: "eu-iceland1".into(),
             network: Some(pb::ClusterNetwork {

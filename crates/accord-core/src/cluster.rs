@@ -54,6 +54,58 @@ pub struct ClusterSpec {
     /// AutoClusters remediation settings.
     #[serde(default)]
     pub autoclusters: AutoClustersSettings,
+    /// The CNI's datapath (immutable): which node-to-node flows the firewall must allow.
+    #[serde(default)]
+    pub cni: CniSettings,
+}
+
+/// How Cilium carries pod traffic between nodes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CniTunnel {
+    /// VXLAN encapsulation, 8472/udp (Cilium's default).
+    #[default]
+    Vxlan,
+    /// Geneve encapsulation, 6081/udp.
+    Geneve,
+    /// Native routing: pod addresses travel the VPC unencapsulated.
+    Native,
+}
+
+impl CniTunnel {
+    /// Every mode.
+    pub const ALL: [CniTunnel; 3] = [CniTunnel::Vxlan, CniTunnel::Geneve, CniTunnel::Native];
+
+    /// kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CniTunnel::Vxlan => "vxlan",
+            CniTunnel::Geneve => "geneve",
+            CniTunnel::Native => "native",
+        }
+    }
+
+    /// The mode named `s` (`""` is the default, VXLAN).
+    pub fn parse(s: &str) -> Option<Self> {
+        if s.is_empty() {
+            return Some(CniTunnel::Vxlan);
+        }
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+/// The CNI's datapath settings chosen at creation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CniSettings {
+    /// Encapsulation mode.
+    #[serde(default)]
+    pub tunnel: CniTunnel,
+    /// Transparent encryption between nodes with WireGuard (51871/udp).
+    #[serde(default)]
+    pub wireguard: bool,
+    /// Hubble flow observability (4244/tcp on every node).
+    #[serde(default)]
+    pub hubble: bool,
 }
 
 /// OIDC identity provider settings.

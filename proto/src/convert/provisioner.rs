@@ -163,6 +163,11 @@ pub fn cluster(c: &Cluster, node_pool_count: u32) -> pb::Cluster {
                     .collect(),
                 policy: s.autoclusters.policy.clone(),
             }),
+            cni: Some(pb::CniSettings {
+                tunnel: s.cni.tunnel.as_str().to_owned(),
+                wireguard: s.cni.wireguard,
+                hubble: s.cni.hubble,
+            }),
         }),
         status: Some(pb::ClusterStatus {
             phase: c.status.phase.as_str().to_owned(),

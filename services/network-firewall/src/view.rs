@@ -28,8 +28,7 @@ pub struct ClusterView {
     pub vpc_subnet: String,
     pub pod_cidr: String,
     pub service_cidr: String,
-    /// The CNI's mode: Cilium's default (VXLAN, no WireGuard, no Hubble) — clusters do not
-    /// choose another yet.
+    /// The CNI's mode, as the cluster was created with.
     pub cni: Cni,
     /// Pools by id.
     pub pools: BTreeMap<NodePoolId, PoolView>,

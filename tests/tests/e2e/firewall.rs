@@ -71,10 +71,17 @@ async fn required_rules_follow_the_cluster_and_no_customer_rule_can_cut_them() {
         .await
         .unwrap();
     let admin = env.admin().unwrap();
+    // A cluster on Geneve with WireGuard: its required rules follow its datapath.
+    let mut req = cluster_request("walled", "");
+    req.spec.as_mut().unwrap().cni = Some(pb::CniSettings {
+        tunnel: "geneve".into(),
+        wireguard: true,
+        hubble: false,
+    });
     let created = admin
         .clusters
         .clone()
-        .create_cluster(cluster_request("walled", ""))
+        .create_cluster(req)
         .await
         .unwrap()
         .into_inner();
@@ -102,12 +109,19 @@ async fn required_rules_follow_the_cluster_and_no_customer_rule_can_cut_them() {
         .filter(|r| r.tier == "provider")
         .map(|r| r.flow.as_str())
         .collect();
-    for flow in ["kubelet", "api-server", "nodeports"] {
+    for flow in [
+        "kubelet",
+        "api-server",
+        "nodeports",
+        "cni-geneve",
+        "wireguard",
+    ] {
         assert!(
             flows.iter().any(|f| f.contains(flow)),
             "{flow} missing: {flows:?}"
         );
     }
+    assert!(!flows.iter().any(|f| f.contains("vxlan")), "{flows:?}");
     let vpc = env.vpc().unwrap();
     let cluster: ClusterId = id.parse().unwrap();
     use accord_firewall::driver::NetworkDriver as _;

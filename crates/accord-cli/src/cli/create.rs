@@ -175,6 +175,16 @@ pub struct CreateClusterArgs {
     /// list`) [server default: gpu-remediation]
     #[arg(long, value_name = "NAME", help_heading = "AutoClusters")]
     pub remediation_policy: Option<String>,
+    /// How Cilium carries pod traffic between nodes; the required firewall rules follow it
+    /// (immutable) [server default: vxlan]
+    #[arg(long, value_name = "MODE", value_parser = ["vxlan", "geneve", "native"], help_heading = "Network")]
+    pub cni_tunnel: Option<String>,
+    /// Encrypt node-to-node traffic with WireGuard (51871/udp between nodes)
+    #[arg(long, help_heading = "Network")]
+    pub wireguard: bool,
+    /// Enable Hubble flow observability (4244/tcp on every node)
+    #[arg(long, help_heading = "Network")]
+    pub hubble: bool,
     #[command(flatten)]
     pub wait: WaitArgs,
 }

@@ -171,6 +171,11 @@ pub fn cluster_request(
                     .collect(),
                 policy: args.remediation_policy.clone().unwrap_or_default(),
             }),
+            cni: Some(pb::CniSettings {
+                tunnel: args.cni_tunnel.clone().unwrap_or_default(),
+                wireguard: args.wireguard,
+                hubble: args.hubble,
+            }),
         }),
     }
 }

@@ -201,6 +201,14 @@ pub fn cluster(c: &pb::Cluster, pools: Option<&[pb::NodePool]>, now: OffsetDateT
             "Node CIDR Mask",
             format!("/{}", network.node_cidr_mask_size),
         );
+    let cni = spec.cni.clone().unwrap_or_default();
+    let mut datapath = or_default(&cni.tunnel, "vxlan");
+    for (on, what) in [(cni.wireguard, "wireguard"), (cni.hubble, "hubble")] {
+        if on {
+            datapath.push_str(&format!(", {what}"));
+        }
+    }
+    doc.field(2, "CNI", format!("cilium ({datapath})"));
     match spec.oidc.as_ref().filter(|o| !o.issuer_url.is_empty()) {
         Some(oidc) => {
             doc.heading(1, "OIDC")

@@ -19,7 +19,7 @@ use accord_core::{
     DomainError, cluster::ClusterEvent, firewall::FirewallEvent, node::NodeEvent,
     nodepool::NodePoolEvent,
 };
-use accord_firewall::Cni;
+use accord_firewall::{Cni, Tunnel};
 use accord_store::{Expect, Versioned};
 
 use super::{Change, desired::required_names};
@@ -27,6 +27,20 @@ use crate::{
     trees::{CLUSTERS, FIREWALLS, FirewallState},
     view::{ClusterView, PoolView},
 };
+
+/// The firewall engine's view of a cluster's CNI settings.
+pub fn cni_of(c: accord_core::cluster::CniSettings) -> Cni {
+    use accord_core::cluster::CniTunnel;
+    Cni {
+        tunnel: match c.tunnel {
+            CniTunnel::Vxlan => Tunnel::Vxlan,
+            CniTunnel::Geneve => Tunnel::Geneve,
+            CniTunnel::Native => Tunnel::Native,
+        },
+        wireguard: c.wireguard,
+        hubble: c.hubble,
+    }
+}
 
 /// What is stored about the event's cluster.
 pub struct Stored<'a> {
@@ -76,7 +90,7 @@ pub fn on_cluster(stored: &Stored<'_>, ev: &ClusterEvent) -> Result<Option<Chang
                 vpc_subnet: plan.vpc_subnet.to_string(),
                 pod_cidr: plan.pod_cidr.to_string(),
                 service_cidr: plan.service_cidr.to_string(),
-                cni: Cni::default(),
+                cni: cni_of(cluster.spec.cni),
                 pools: BTreeMap::new(),
                 deleting: false,
             };

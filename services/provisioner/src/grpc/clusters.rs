@@ -66,6 +66,25 @@ fn autoclusters(a: pb::AutoClustersSettings) -> Result<AutoClustersSettings, Sta
     })
 }
 
+fn cni(c: pb::CniSettings) -> Result<accord_core::cluster::CniSettings, Status> {
+    use accord_core::cluster::{CniSettings, CniTunnel};
+    let tunnel = CniTunnel::parse(&c.tunnel).ok_or_else(|| {
+        st(DomainError::invalid(
+            "spec.cni.tunnel",
+            format!(
+                "{} is not a CNI mode; one of: {}",
+                echo(&c.tunnel),
+                CniTunnel::ALL.map(CniTunnel::as_str).join(", ")
+            ),
+        ))
+    })?;
+    Ok(CniSettings {
+        tunnel,
+        wireguard: c.wireguard,
+        hubble: c.hubble,
+    })
+}
+
 /// The wire's maintenance windows and exclusions; every unreadable field is named (the
 /// handler checks the ranges).
 fn maintenance(
@@ -200,6 +219,7 @@ impl pb::clusters_server::Clusters for Api {
             oidc: spec.oidc.map(oidc_input),
             addons: spec.addons,
             autoclusters: spec.autoclusters.map(autoclusters).transpose()?,
+            cni: spec.cni.map(cni).transpose()?,
         };
         let c = self
             .p

@@ -38,6 +38,7 @@ pub struct ClusterInput {
     pub oidc: Option<OidcInput>,
     pub addons: Vec<String>,
     pub autoclusters: Option<AutoClustersSettings>,
+    pub cni: Option<accord_core::cluster::CniSettings>,
 }
 
 /// OIDC settings as sent.
@@ -241,6 +242,7 @@ pub fn create_cluster(
             oidc,
             addons,
             autoclusters,
+            cni: input.cni.unwrap_or_default(),
         },
         status: ClusterStatus {
             phase: ClusterPhase::Provisioning,
