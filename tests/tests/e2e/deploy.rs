@@ -67,3 +67,19 @@ fn example_provisioner_config_loads() {
         accord_runtime::config::load::<ProvisionerConfig>("provisioner", Some(&bad)).unwrap_err();
     assert!(err.to_string().contains("resync_intervall"), "{err}");
 }
+
+#[test]
+fn example_network_firewall_config_loads() {
+    let path = deploy_dir().join("config/network-firewall.toml");
+    let cfg: accord_network_firewall::config::NetworkFirewallConfig =
+        accord_runtime::config::load("network-firewall", Some(&path)).unwrap();
+    assert_eq!(cfg.runtime.grpc_addr.port(), 50055);
+    assert_eq!(cfg.reconcile_interval, std::time::Duration::from_secs(5));
+    let unit =
+        std::fs::read_to_string(deploy_dir().join("systemd/accord-network-firewall.service"))
+            .unwrap();
+    assert!(
+        unit.contains("--config /etc/accord/network-firewall.toml"),
+        "{unit}"
+    );
+}
