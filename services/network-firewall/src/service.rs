@@ -45,7 +45,7 @@ use crate::{
     handlers::{
         Ctx, apply,
         cluster_view::{self, Stored},
-        desired::{desired, required},
+        desired::desired,
         lbs::{self, LbRequest},
         rules,
     },
@@ -177,8 +177,19 @@ impl FirewallService {
             customer.push((rule, stored.value));
         }
         customer.sort_by_key(|(r, _)| (r.priority, r.action == accord_firewall::Action::Allow));
+        // The provider tier as the VPC firewall gets it: the required rules, then each load
+        // balancer's.
+        let lbs: Vec<StoredLoadBalancer> = self
+            .reader
+            .load_balancers(view.id)?
+            .into_iter()
+            .map(|(_, v)| v.value)
+            .collect();
+        let required = desired(view, &state.value, Vec::new(), &lbs)?
+            .provider_tier()
+            .map_err(|e| crate::handlers::invalid(&e))?;
         Ok(Listing {
-            required: required(view)?,
+            required,
             customer,
             state: state.value,
         })

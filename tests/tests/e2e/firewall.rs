@@ -434,6 +434,22 @@ async fn a_load_balancer_gets_an_address_backends_that_follow_the_pool_and_its_r
             .any(|l| l.name == "web" && l.node_ports == [30443]),
         "{held:?}"
     );
+    // …and listed with the required rules, for the flow it serves.
+    let listing = fw
+        .list_firewall_rules(fpb::ListFirewallRulesRequest {
+            project: String::new(),
+            cluster: id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        listing.rules.iter().any(|r| r.name == "accord-lb-web"
+            && r.tier == "provider"
+            && r.flow == "load-balancer"),
+        "{:?}",
+        listing.rules
+    );
 
     // The backends follow the pool.
     admin
