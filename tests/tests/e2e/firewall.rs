@@ -64,6 +64,52 @@ fn nodes_ready(env: &Env, cluster: &str) -> Vec<NodeState> {
     states
 }
 
+/// Deletes every pool of `cluster`, waits until they are gone, then deletes the cluster.
+async fn delete_cluster(env: &Env, admin: &accord_e2e::Api, cluster: &str) {
+    let pools = admin
+        .node_pools
+        .clone()
+        .list_node_pools(pb::ListNodePoolsRequest {
+            cluster: cluster.to_owned(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    for p in pools.node_pools {
+        admin
+            .node_pools
+            .clone()
+            .delete_node_pool(pb::DeleteNodePoolRequest {
+                cluster: cluster.to_owned(),
+                node_pool: p.metadata.unwrap().id,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let id: ClusterId = cluster.parse().unwrap();
+    wait_for("the pools gone", || async {
+        let n = env.provisioner.reader().pools(id).unwrap().len();
+        if n == 0 {
+            Ok(())
+        } else {
+            Err(format!("{n} pools"))
+        }
+    })
+    .await
+    .unwrap();
+    admin
+        .clusters
+        .clone()
+        .delete_cluster(pb::DeleteClusterRequest {
+            cluster: cluster.to_owned(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn required_rules_follow_the_cluster_and_no_customer_rule_can_cut_them() {
     let mut env = Env::start().await.unwrap();
@@ -251,48 +297,7 @@ async fn required_rules_follow_the_cluster_and_no_customer_rule_can_cut_them() {
     .unwrap();
 
     // Deleting the cluster removes its rule set.
-    let pools = admin
-        .node_pools
-        .clone()
-        .list_node_pools(pb::ListNodePoolsRequest {
-            cluster: id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    for p in pools.node_pools {
-        admin
-            .node_pools
-            .clone()
-            .delete_node_pool(pb::DeleteNodePoolRequest {
-                cluster: id.clone(),
-                node_pool: p.metadata.unwrap().id,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-    }
-    wait_for("the pool gone", || async {
-        let id: ClusterId = id.parse().unwrap();
-        let n = env.provisioner.reader().pools(id).unwrap().len();
-        if n == 0 {
-            Ok(())
-        } else {
-            Err(format!("{n} pools"))
-        }
-    })
-    .await
-    .unwrap();
-    admin
-        .clusters
-        .clone()
-        .delete_cluster(pb::DeleteClusterRequest {
-            cluster: id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    delete_cluster(&env, &admin, &id).await;
     wait_for("the rule set removed", || async {
         let events = firewall_events(&env, &id).await;
         if events
@@ -559,36 +564,7 @@ async fn a_load_balancer_gets_an_address_backends_that_follow_the_pool_and_its_r
         l.state == "active"
     })
     .await;
-    admin
-        .node_pools
-        .clone()
-        .delete_node_pool(pb::DeleteNodePoolRequest {
-            cluster: id.clone(),
-            node_pool: pool_id,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    wait_for("the pool gone", || async {
-        let id: ClusterId = id.parse().unwrap();
-        let n = env.provisioner.reader().pools(id).unwrap().len();
-        if n == 0 {
-            Ok(())
-        } else {
-            Err(format!("{n} pools"))
-        }
-    })
-    .await
-    .unwrap();
-    admin
-        .clusters
-        .clone()
-        .delete_cluster(pb::DeleteClusterRequest {
-            cluster: id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    delete_cluster(&env, &admin, &id).await;
     wait_for("everything of the cluster gone from the cloud", || async {
         let lbs = vpc
             .load_balancers(cluster)

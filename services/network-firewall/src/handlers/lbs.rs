@@ -11,9 +11,9 @@ use accord_core::{DomainError, error::Violations, firewall::FirewallEvent};
 use accord_firewall::driver::{HealthCheck, LbProtocol, LoadBalancerPort, LoadBalancerState};
 use accord_store::{Expect, Versioned};
 
-use super::{Change, Ctx};
+use super::{Change, Ctx, bump};
 use crate::{
-    trees::{FIREWALLS, FirewallState, LOAD_BALANCERS, LbState, StoredLoadBalancer},
+    trees::{FirewallState, LOAD_BALANCERS, LbState, StoredLoadBalancer},
     view::ClusterView,
 };
 
@@ -128,20 +128,6 @@ fn validate(req: &LbRequest) -> Result<(Vec<LoadBalancerPort>, HealthCheck), Dom
         v.add("health_check.healthy_threshold", "must be 1–10");
     }
     v.into_result().map(|()| (ports, health))
-}
-
-fn bump(
-    ch: &mut Change,
-    view: &ClusterView,
-    state: &Versioned<FirewallState>,
-) -> Result<(), DomainError> {
-    ch.put(
-        FIREWALLS,
-        &view.id.to_string(),
-        &state.value.bumped(),
-        Expect::Version(state.version),
-    )?;
-    Ok(())
 }
 
 /// Asks for a load balancer on `view`, whose load balancers are `existing`.

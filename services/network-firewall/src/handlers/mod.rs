@@ -20,6 +20,22 @@ use accord_core::{DomainError, error::FieldViolation, firewall::FirewallEvent};
 pub type Change = accord_runtime::Change<FirewallEvent>;
 pub use accord_runtime::Ctx;
 
+/// Moves `view`'s rule set one revision on, in `ch` (every change of what the VPC firewall
+/// should hold does).
+pub fn bump(
+    ch: &mut Change,
+    view: &crate::view::ClusterView,
+    state: &accord_store::Versioned<crate::trees::FirewallState>,
+) -> Result<(), DomainError> {
+    ch.put(
+        crate::trees::FIREWALLS,
+        &view.id.to_string(),
+        &state.value.bumped(),
+        accord_store::Expect::Version(state.version),
+    )?;
+    Ok(())
+}
+
 /// The engine's field errors as `INVALID_ARGUMENT`, fields named as in the request (the
 /// engine names them under `rule.`).
 pub fn invalid(errors: &accord_firewall::FieldErrors) -> DomainError {

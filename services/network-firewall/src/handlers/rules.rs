@@ -13,9 +13,9 @@ use accord_firewall::{
 };
 use accord_store::{Expect, Versioned};
 
-use super::{Change, Ctx, desired::required, invalid};
+use super::{Change, Ctx, bump, desired::required, invalid};
 use crate::{
-    trees::{FIREWALLS, FirewallState, RULES, StoredRule, rule_key},
+    trees::{FirewallState, RULES, StoredRule, rule_key},
     view::ClusterView,
 };
 
@@ -29,21 +29,6 @@ fn usable(view: &ClusterView) -> Result<(), DomainError> {
             view.name
         )));
     }
-    Ok(())
-}
-
-/// Moves `view`'s rule set one revision on, in `ch`.
-fn bump(
-    ch: &mut Change,
-    view: &ClusterView,
-    state: &Versioned<FirewallState>,
-) -> Result<(), DomainError> {
-    ch.put(
-        FIREWALLS,
-        &view.id.to_string(),
-        &state.value.bumped(),
-        Expect::Version(state.version),
-    )?;
     Ok(())
 }
 
