@@ -11,6 +11,9 @@
 //! - 2xx → [`Outcome::Delivered`]; 408, 429, 5xx, timeouts and connection failures →
 //!   [`Outcome::Retryable`]; other 4xx and 3xx → [`Outcome::Permanent`].
 //!
+//! - Names are resolved by [`crate::resolve::PublicOnly`]: only public addresses are
+//!   connected to (DNS rebinding cannot point a delivery inward).
+//!
 //! TLS is rustls with the platform's roots and webpki's (no OpenSSL).
 
 use std::time::Duration;
@@ -92,6 +95,7 @@ impl Notifier {
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
+            .dns_resolver(crate::resolve::PublicOnly::shared(policy.allow_loopback))
             .user_agent(concat!("accord-notify/", env!("CARGO_PKG_VERSION")))
             .pool_max_idle_per_host(1)
             .build()

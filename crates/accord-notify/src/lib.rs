@@ -27,6 +27,8 @@ pub mod url_policy;
 pub mod body;
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "client")]
+pub mod resolve;
 
 #[cfg(feature = "client")]
 pub use client::{Notifier, Outcome, Request};

@@ -12,9 +12,10 @@
 //!
 //! Errors say what is wrong and never repeat more than 64 characters of the URL.
 //!
-//! Not covered: a public DNS name that resolves to a private address (DNS rebinding) is not
-//! resolved here; redirects are never followed by the delivery, so a public endpoint cannot
-//! bounce a delivery inward.
+//! A public DNS name is accepted here and its addresses are judged when the delivery connects
+//! (`resolve::PublicOnly`, with the `client` feature: only public addresses are connected to,
+//! so DNS rebinding cannot point a delivery inward); redirects are never followed, so a public
+//! endpoint cannot bounce a delivery inward either.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
