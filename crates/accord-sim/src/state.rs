@@ -389,10 +389,24 @@ pub(crate) struct Replica {
 
 /// Reads the state file; a missing file is an empty fleet.
 pub(crate) fn load(path: &Path) -> Result<FleetState, SimError> {
+    load_versioned(path, STATE_VERSION)
+}
+
+/// Replaces the state file atomically.
+pub(crate) fn save(path: &Path, state: &FleetState) -> Result<(), SimError> {
+    save_json(path, state)
+}
+
+/// Reads a simulator state file whose `version` must be `expected`; a missing file is the
+/// default state. (The fleet's and the VPC's files share this.)
+pub(crate) fn load_versioned<T: serde::de::DeserializeOwned + Default>(
+    path: &Path,
+    expected: u32,
+) -> Result<T, SimError> {
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(FleetState::default());
+            return Ok(T::default());
         }
         Err(source) => {
             return Err(SimError::ReadState {
@@ -410,18 +424,18 @@ pub(crate) fn load(path: &Path) -> Result<FleetState, SimError> {
         source,
     };
     let Version { version } = serde_json::from_slice(&bytes).map_err(corrupt)?;
-    if version != STATE_VERSION {
+    if version != expected {
         return Err(SimError::StateVersion {
             path: path.to_owned(),
             found: version,
-            expected: STATE_VERSION,
+            expected,
         });
     }
     serde_json::from_slice(&bytes).map_err(corrupt)
 }
 
-/// Replaces the state file atomically.
-pub(crate) fn save(path: &Path, state: &FleetState) -> Result<(), SimError> {
+/// Replaces a simulator state file atomically (sibling temp file, fsync, rename).
+pub(crate) fn save_json<T: Serialize>(path: &Path, state: &T) -> Result<(), SimError> {
     let write_error = |source| SimError::WriteState {
         path: path.to_owned(),
         source,

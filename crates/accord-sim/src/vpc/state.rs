@@ -12,13 +12,7 @@
 //! - The drift log keeps at most [`MAX_DRIFT_LOG`] entries (the newest).
 //! - Fields added after version 1 carry `#[serde(default)]`, so older state files still load.
 
-use std::{
-    collections::BTreeMap,
-    fs,
-    io::Write,
-    net::Ipv4Addr,
-    path::{Path, PathBuf},
-};
+use std::{collections::BTreeMap, net::Ipv4Addr, path::Path};
 
 use accord_core::ids::ClusterId;
 use accord_firewall::driver::{VpcFirewall, VpcLoadBalancer};
@@ -140,62 +134,10 @@ impl VpcState {
 
 /// Reads the state file; a missing file is an empty network.
 pub(crate) fn load(path: &Path) -> Result<VpcState, SimError> {
-    let bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(VpcState::default());
-        }
-        Err(source) => {
-            return Err(SimError::ReadState {
-                path: path.to_owned(),
-                source,
-            });
-        }
-    };
-    #[derive(Deserialize)]
-    struct Version {
-        version: u32,
-    }
-    let corrupt = |source| SimError::CorruptState {
-        path: path.to_owned(),
-        source,
-    };
-    let Version { version } = serde_json::from_slice(&bytes).map_err(corrupt)?;
-    if version != VPC_STATE_VERSION {
-        return Err(SimError::StateVersion {
-            path: path.to_owned(),
-            found: version,
-            expected: VPC_STATE_VERSION,
-        });
-    }
-    serde_json::from_slice(&bytes).map_err(corrupt)
+    crate::state::load_versioned(path, VPC_STATE_VERSION)
 }
 
-/// Replaces the state file atomically (sibling temp file, fsync, rename).
+/// Replaces the state file atomically.
 pub(crate) fn save(path: &Path, state: &VpcState) -> Result<(), SimError> {
-    let write_error = |source| SimError::WriteState {
-        path: path.to_owned(),
-        source,
-    };
-    let bytes = serde_json::to_vec_pretty(state)
-        .map_err(|error| write_error(std::io::Error::other(error)))?;
-    let tmp = temp_path(path);
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(write_error)?;
-    }
-    let mut file = fs::File::create(&tmp).map_err(write_error)?;
-    file.write_all(&bytes).map_err(write_error)?;
-    file.sync_all().map_err(write_error)?;
-    drop(file);
-    fs::rename(&tmp, path).map_err(write_error)?;
-    Ok(())
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(".tmp");
-    path.with_file_name(name)
+    crate::state::save_json(path, state)
 }
