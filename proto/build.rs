@@ -16,6 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "accord/support/v1/notifications.proto",
         "accord/telemetry/v1/telemetry.proto",
         "accord/firewall/v1/firewall.proto",
+        "accord/storage/v1/storage.proto",
     ];
     let fds = protox::compile(files, ["."])?;
     fs::write(

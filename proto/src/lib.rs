@@ -47,6 +47,14 @@ pub mod firewall {
     }
 }
 
+/// `accord.storage.v1`: volumes, snapshots, StorageClasses, the NFS gate and migrations.
+pub mod storage {
+    /// Version 1.
+    pub mod v1 {
+        tonic::include_proto!("accord.storage.v1");
+    }
+}
+
 pub mod codec;
 pub mod convert;
 

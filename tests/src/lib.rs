@@ -57,6 +57,8 @@ use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 pub use tonic_health::pb::health_check_response::ServingStatus;
 
+mod storage;
+
 /// Simulated-clock factor: a 3-minute GPU node provision takes 0.18 s.
 pub const CLOCK_FACTOR: f64 = 0.001;
 /// How often the controller reconciles every cluster without news.
@@ -190,6 +192,7 @@ pub struct Env {
     support_channel: Option<Channel>,
     telemetry_channel: Option<Channel>,
     firewall_channel: Option<Channel>,
+    storage_channel: Option<Channel>,
     shutdown: CancellationToken,
     /// Everything started through the composer (stopped on drop).
     platforms: Vec<Running>,
@@ -286,6 +289,7 @@ impl Env {
             support_channel: None,
             telemetry_channel: None,
             firewall_channel: None,
+            storage_channel: None,
             shutdown,
             platforms: vec![running],
         };

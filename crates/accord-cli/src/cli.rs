@@ -5,7 +5,8 @@
 //! This file holds the root ([`Cli`], [`Command`]); each command family's argument types live in
 //! a submodule (`global`: options every command takes; `inspect`: get, describe, kubeconfig,
 //! catalog; `create`; `change`: delete, scale, cycle, upgrade, cordon, quota; `addons`: addon and
-//! plugin; `tickets`; `webhooks`; `offline`: remediation and triage; `firewall`; `health`;
+//! plugin; `tickets`; `webhooks`; `offline`: remediation and triage; `firewall`; `storage`: volumes, snapshots, StorageClasses,
+//! NFS and migrations; `health`;
 //! `nats`: events and sim; `up`).
 //! The submodules are private and re-exported here, so every type is `crate::cli::X`.
 //!
@@ -30,6 +31,7 @@ mod health;
 mod inspect;
 mod nats;
 mod offline;
+mod storage;
 mod tickets;
 mod up;
 mod webhooks;
@@ -43,6 +45,7 @@ pub use health::*;
 pub use inspect::*;
 pub use nats::*;
 pub use offline::*;
+pub use storage::*;
 pub use tickets::*;
 pub use up::*;
 pub use webhooks::*;
@@ -135,6 +138,25 @@ pub enum Command {
     /// Request (customer) or execute (provider) a Kubernetes minor-version upgrade
     #[command(subcommand)]
     Upgrade(UpgradeCommand),
+    /// Grow a volume
+    #[command(subcommand)]
+    Expand(ExpandKind),
+    /// Attach a volume to a node
+    #[command(subcommand)]
+    Attach(AttachKind),
+    /// Detach a volume from a node
+    #[command(subcommand)]
+    Detach(DetachKind),
+    /// Volume snapshots: take, list, delete (restore with `create volume --from-snapshot`)
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+    /// A project's NFS gate: enable or disable the shared filesystem back end (provider
+    /// operator), show it
+    #[command(subcommand)]
+    Nfs(NfsCommand),
+    /// VirtioFS → NFS migrations of shared volumes: plan, run, follow, roll back
+    #[command(subcommand)]
+    Migration(MigrationCommand),
     /// Mark a node unschedulable
     Cordon(NodeTarget),
     /// Mark a node schedulable again

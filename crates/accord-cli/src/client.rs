@@ -19,6 +19,7 @@ use accord_proto::provisioner::v1::node_pools_client::NodePoolsClient;
 use accord_proto::provisioner::v1::nodes_client::NodesClient;
 use accord_proto::provisioner::v1::projects_client::ProjectsClient;
 use accord_proto::provisioner::v1::remediations_client::RemediationsClient;
+use accord_proto::storage::v1::storage_client::StorageClient;
 use accord_proto::support::v1::notifications_client::NotificationsClient;
 use accord_proto::support::v1::support_client::SupportClient;
 use accord_proto::telemetry::v1::health_client::HealthClient;
@@ -320,6 +321,11 @@ impl Api {
     /// `accord.firewall.v1.Firewall` (connect with the network-firewall service's endpoint).
     pub fn firewall(&self) -> FirewallClient<AuthChannel> {
         FirewallClient::with_interceptor(self.channel.clone(), self.auth.clone())
+    }
+
+    /// `accord.storage.v1.Storage` (connect with the storage-csi service's endpoint).
+    pub fn storage(&self) -> StorageClient<AuthChannel> {
+        StorageClient::with_interceptor(self.channel.clone(), self.auth.clone())
     }
 
     /// Awaits a call and classifies its failure.

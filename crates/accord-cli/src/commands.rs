@@ -22,15 +22,20 @@ pub mod get;
 pub mod health;
 pub mod kubeconfig;
 pub mod lookup;
+pub mod migration;
+pub mod nfs;
 pub mod plugin;
 pub mod quota;
 pub mod remediation;
 pub mod scale;
 pub mod sim;
+pub mod snapshots;
+pub mod storage_classes;
 pub mod ticket;
 pub mod triage;
 pub mod up;
 pub mod upgrade;
+pub mod volumes;
 pub mod webhook;
 pub mod whoami;
 
@@ -137,6 +142,13 @@ impl Context {
         Ok(Api::connect(endpoint, token, &self.settings.project).await?)
     }
 
+    /// A client of the storage-csi service (its package's endpoint, else `endpoint`).
+    pub async fn storage_api(&self) -> anyhow::Result<Api> {
+        let token = self.settings.require_token()?;
+        let endpoint = self.settings.endpoint_for(crate::config::STORAGE_PACKAGE);
+        Ok(Api::connect(endpoint, token, &self.settings.project).await?)
+    }
+
     /// Connects to NATS.
     pub async fn bus(&self) -> anyhow::Result<Bus> {
         let url = &self.settings.nats_url;
@@ -183,6 +195,21 @@ pub fn firewall_error(endpoint: &str, error: ApiError) -> anyhow::Error {
     )
 }
 
+/// A failed storage-csi call as the user sees it: as the server worded it, except that
+/// `UNIMPLEMENTED` (the endpoint serves other packages, e.g. a profile written before the
+/// service existed, falling back to the provisioner's endpoint) says how to point the CLI at
+/// the service.
+pub fn storage_error(endpoint: &str, error: ApiError) -> anyhow::Error {
+    if error.code() != Some(tonic::Code::Unimplemented) {
+        return error.into();
+    }
+    let package = crate::config::STORAGE_PACKAGE;
+    anyhow!(
+        "{error}\nhint: {endpoint} does not serve the storage API ({package}): set \
+         ACCORD_STORAGE_ENDPOINT, or endpoints.\"{package}\" in the profile"
+    )
+}
+
 /// The shipped plugins: `$ACCORD_PLUGIN_DIR` (set by `cargo xtask up`), else the plugins'
 /// build directory (`plugins/target/wasm32-wasip2/release`) in or above the current directory.
 pub fn shipped_plugin_dir() -> Option<std::path::PathBuf> {
@@ -205,6 +232,12 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<()> {
         Command::Scale(ScaleKind::Nodepool(args)) => scale::run(ctx, args).await,
         Command::Cycle(CycleKind::Nodepool(args)) => cycle::run(ctx, args).await,
         Command::Upgrade(command) => upgrade::run(ctx, command).await,
+        Command::Expand(crate::cli::ExpandKind::Volume(args)) => volumes::expand(ctx, &args).await,
+        Command::Attach(crate::cli::AttachKind::Volume(args)) => volumes::attach(ctx, &args).await,
+        Command::Detach(crate::cli::DetachKind::Volume(args)) => volumes::detach(ctx, &args).await,
+        Command::Snapshot(command) => snapshots::run(ctx, command).await,
+        Command::Nfs(command) => nfs::run(ctx, command).await,
+        Command::Migration(command) => migration::run(ctx, command).await,
         Command::Cordon(target) => cordon::run(ctx, target, true).await,
         Command::Uncordon(target) => cordon::run(ctx, target, false).await,
         Command::Kubeconfig(args) => kubeconfig::run(ctx, args).await,

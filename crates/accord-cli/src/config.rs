@@ -20,6 +20,7 @@
 //! "accord.support.v1" = "http://127.0.0.1:50053"
 //! "accord.telemetry.v1" = "http://127.0.0.1:50054"
 //! "accord.firewall.v1" = "http://127.0.0.1:50055"
+//! "accord.storage.v1" = "http://127.0.0.1:50056"
 //!
 //! [profiles.operator]
 //! token = "accord_ak-…_…"
@@ -27,8 +28,8 @@
 //!
 //! Endpoints are keyed by gRPC package: a call goes to the endpoint of its package, else to
 //! `endpoint` (one gateway routing by service). `ACCORD_ADDONS_ENDPOINT`,
-//! `ACCORD_SUPPORT_ENDPOINT`, `ACCORD_TELEMETRY_ENDPOINT` and `ACCORD_FIREWALL_ENDPOINT` override
-//! the four packages served apart today; files that still carry the former `addons_endpoint` /
+//! `ACCORD_SUPPORT_ENDPOINT`, `ACCORD_TELEMETRY_ENDPOINT`, `ACCORD_FIREWALL_ENDPOINT` and
+//! `ACCORD_STORAGE_ENDPOINT` override the five packages served apart today; files that still carry the former `addons_endpoint` /
 //! `support_endpoint` keys are read as those packages.
 //!
 //! Precedence, for each of `endpoint`, `token` and `nats_url` (first that is set wins):
@@ -87,13 +88,17 @@ pub const SUPPORT_PACKAGE: &str = "accord.support.v1";
 pub const TELEMETRY_PACKAGE: &str = "accord.telemetry.v1";
 /// gRPC package of the network-firewall service (`accord get|create|delete firewall-rule`).
 pub const FIREWALL_PACKAGE: &str = "accord.firewall.v1";
+/// gRPC package of the storage-csi service (volumes, snapshots, StorageClasses, `accord nfs`,
+/// `accord migration`).
+pub const STORAGE_PACKAGE: &str = "accord.storage.v1";
 
 /// Packages with an environment override, and the variable.
-const PACKAGE_ENV: [(&str, &str); 4] = [
+const PACKAGE_ENV: [(&str, &str); 5] = [
     (ADDONS_PACKAGE, "ACCORD_ADDONS_ENDPOINT"),
     (SUPPORT_PACKAGE, "ACCORD_SUPPORT_ENDPOINT"),
     (TELEMETRY_PACKAGE, "ACCORD_TELEMETRY_ENDPOINT"),
     (FIREWALL_PACKAGE, "ACCORD_FIREWALL_ENDPOINT"),
+    (STORAGE_PACKAGE, "ACCORD_STORAGE_ENDPOINT"),
 ];
 
 impl Profile {
@@ -778,6 +783,40 @@ endpoint = "http://10.0.0.1:50051"
         assert!(
             PACKAGE_ENV.contains(&(FIREWALL_PACKAGE, "ACCORD_FIREWALL_ENDPOINT")),
             "the firewall package has its environment override"
+        );
+    }
+
+    #[test]
+    fn storage_endpoint_comes_from_the_profile_else_the_main_endpoint() {
+        let env_of = |var: &str| std::env::var(var).ok().filter(|v| !v.trim().is_empty());
+        let (_dir, env) = project_with_config(
+            r#"
+endpoint = "http://10.0.0.1:50051"
+default_profile = "operator"
+
+[profiles.operator]
+token = "accord_operator_token"
+
+[profiles.operator.endpoints]
+"accord.storage.v1" = "http://127.0.0.1:50056"
+"#,
+        );
+        let settings = resolve(&global(), &env).unwrap();
+        assert_eq!(
+            settings.endpoint_for(STORAGE_PACKAGE),
+            env_of("ACCORD_STORAGE_ENDPOINT").unwrap_or_else(|| "http://127.0.0.1:50056".into())
+        );
+        let (_dir, env) = project_with_config(FILE);
+        let settings = resolve(&global(), &env).unwrap();
+        if env_of("ACCORD_STORAGE_ENDPOINT").is_none() {
+            assert_eq!(
+                settings.endpoint_for(STORAGE_PACKAGE),
+                "http://10.0.0.1:50051"
+            );
+        }
+        assert!(
+            PACKAGE_ENV.contains(&(STORAGE_PACKAGE, "ACCORD_STORAGE_ENDPOINT")),
+            "the storage package has its environment override"
         );
     }
 

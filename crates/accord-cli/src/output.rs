@@ -10,6 +10,8 @@
 //! - [`webhooks`]: customer webhooks and their deliveries (`accord webhook …`).
 //! - [`firewall`]: a cluster's firewall rules and their state (`get|create firewall-rule`).
 //! - [`loadbalancers`]: a cluster's L4 load balancers (`get|create loadbalancer`).
+//! - [`storage`]: volumes, snapshots, StorageClasses and NFS gates (`accord.storage.v1`).
+//! - [`migration`]: VirtioFS → NFS migrations: plans, progress, `describe` documents.
 //!
 //! Invariants:
 //! - Results go to stdout; progress, warnings and hints go to stderr, so `-o json` output can be
@@ -21,7 +23,9 @@ pub mod describe;
 pub mod firewall;
 pub mod health;
 pub mod loadbalancers;
+pub mod migration;
 pub mod remediations;
+pub mod storage;
 pub mod tables;
 pub mod tickets;
 pub mod views;
@@ -270,6 +274,21 @@ pub fn short_id(id: &str) -> String {
     format!("{prefix}-…{}", &rest[rest.len() - 8..])
 }
 
+/// A byte count in binary units with one decimal (`512 B`, `1.5 KiB`, `12.0 GiB`, `2.0 TiB`).
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// `value`, or `-` when empty.
 pub fn or_dash(value: &str) -> String {
     if value.is_empty() {
@@ -316,6 +335,16 @@ mod tests {
         assert_eq!(age(Some(&ts), now), "4m59s");
         assert_eq!(age(None, now), "-");
         assert_eq!(rfc3339(None), None);
+    }
+
+    #[test]
+    fn bytes_in_binary_units() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(100 << 30), "100.0 GiB");
+        assert_eq!(human_bytes(3 << 40), "3.0 TiB");
+        assert_eq!(human_bytes(u64::MAX), "16.0 EiB");
     }
 
     #[test]

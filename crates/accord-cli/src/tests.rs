@@ -1,9 +1,12 @@
 //! Crate-level tests: parsing of every command, the clap definition's self-check, error
-//! rendering, and whole commands against an in-process fake of the provisioner's gRPC API.
+//! rendering, and whole commands against in-process fakes of the provisioner's gRPC API
+//! (`fake_api`) and of storage-csi's (`fake_storage`).
 
 mod fake_api;
+mod fake_storage;
 mod nats;
 mod parsing;
+mod storage_parsing;
 
 use clap::CommandFactory;
 

@@ -7,7 +7,9 @@
 //! - The judges ([`cluster_ready`], [`cluster_upgraded`], [`pool_ready`], [`gone`]) are pure
 //!   functions of the fetched resource, unit-tested without a server.
 //! - [`Progress`] is an indicatif spinner/bar when stdout and stderr are terminals, else plain
-//!   lines on stderr (one per change), so logs of scripted runs stay readable.
+//!   lines on stderr (one per change), so logs of scripted runs stay readable. Progress counted
+//!   in bytes ([`Units::Bytes`], [`until_in`]: a migration's copy) shows `12.0 GiB/40.0 GiB`,
+//!   and its lines also repeat every [`BYTES_LINE_INTERVAL`] while only the bytes move.
 //!
 //! Invariants: there is no fixed sleep — each poll waits at most the interval and never past the
 //! deadline, and a call still running at the deadline is abandoned. Transient failures (API
@@ -24,7 +26,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::time::Instant;
 
 use crate::client::ApiError;
-use crate::output::Printer;
+use crate::output::{Printer, human_bytes};
 use crate::parse::format_duration;
 
 /// How often the resource is fetched.
@@ -76,6 +78,18 @@ pub struct Waited<T> {
     pub message: String,
 }
 
+/// What an [`Observation`]'s `progress` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Units {
+    /// Things (nodes, replicas): `2/3`.
+    Count,
+    /// Bytes: `12.0 GiB/40.0 GiB`.
+    Bytes,
+}
+
+/// How often a plain-lines display repeats a byte count that is the only thing moving.
+pub const BYTES_LINE_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Polls `fetch` until `judge` says done or failed, or `timeout` passes. `what` completes the
 /// sentence "waiting for …" (`cluster demo to become ready`). A NOT_FOUND answer is passed to
 /// the judge as `None`.
@@ -83,6 +97,23 @@ pub async fn until<T, F, Fut, J>(
     printer: &Printer,
     what: &str,
     timeout: Duration,
+    fetch: F,
+    judge: J,
+) -> anyhow::Result<Waited<T>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+    J: FnMut(Option<&T>) -> Verdict,
+{
+    until_in(printer, what, timeout, Units::Count, fetch, judge).await
+}
+
+/// [`until`], with the progress counted in `units`.
+pub async fn until_in<T, F, Fut, J>(
+    printer: &Printer,
+    what: &str,
+    timeout: Duration,
+    units: Units,
     mut fetch: F,
     mut judge: J,
 ) -> anyhow::Result<Waited<T>>
@@ -93,7 +124,7 @@ where
 {
     let started = Instant::now();
     let deadline = started + timeout;
-    let mut progress = Progress::new(printer, what);
+    let mut progress = Progress::with_units(printer, what, units);
     let mut last: Option<T> = None;
     let mut last_summary = "no answer yet".to_owned();
     loop {
@@ -326,6 +357,9 @@ pub struct Progress {
     mode: Mode,
     what: String,
     last: String,
+    units: Units,
+    /// When the last plain line was printed (bytes only: they repeat while copying).
+    last_line_at: Option<Duration>,
 }
 
 enum Mode {
@@ -336,10 +370,17 @@ enum Mode {
 const SPINNER_TEMPLATE: &str = "{spinner:.cyan} waiting for {prefix}: {msg} ({elapsed})";
 const BAR_TEMPLATE: &str =
     "{spinner:.cyan} waiting for {prefix} [{bar:24.cyan/blue}] {pos}/{len}: {msg} ({elapsed})";
+const BYTES_BAR_TEMPLATE: &str = "{spinner:.cyan} waiting for {prefix} [{bar:24.cyan/blue}] \
+     {binary_bytes}/{binary_total_bytes} ({percent}%): {msg} ({elapsed})";
 
 impl Progress {
     /// A bar on a terminal, plain lines otherwise.
     pub fn new(printer: &Printer, what: &str) -> Progress {
+        Progress::with_units(printer, what, Units::Count)
+    }
+
+    /// [`Progress::new`], counting in `units`.
+    pub fn with_units(printer: &Printer, what: &str, units: Units) -> Progress {
         let mode = if printer.is_terminal() {
             let bar = ProgressBar::new_spinner();
             bar.set_style(style(SPINNER_TEMPLATE));
@@ -353,6 +394,8 @@ impl Progress {
             mode,
             what: what.to_owned(),
             last: String::new(),
+            units,
+            last_line_at: None,
         }
     }
 
@@ -363,7 +406,10 @@ impl Progress {
                 match observation.progress {
                     Some((done, total)) => {
                         if bar.length() != Some(total) {
-                            bar.set_style(style(BAR_TEMPLATE));
+                            bar.set_style(style(match self.units {
+                                Units::Count => BAR_TEMPLATE,
+                                Units::Bytes => BYTES_BAR_TEMPLATE,
+                            }));
                             bar.set_length(total);
                         }
                         bar.set_position(done);
@@ -378,13 +424,13 @@ impl Progress {
                 bar.set_message(observation.summary.clone());
             }
             Mode::Lines(printer) => {
-                if observation.summary != self.last {
-                    printer.err(&format!(
-                        "[{:>4}s] waiting for {}: {}",
-                        elapsed.as_secs(),
-                        self.what,
-                        observation.summary
-                    ));
+                let repeat = self.units == Units::Bytes
+                    && self
+                        .last_line_at
+                        .is_none_or(|at| elapsed.saturating_sub(at) >= BYTES_LINE_INTERVAL);
+                if observation.summary != self.last || repeat {
+                    printer.err(&line(&self.what, self.units, observation, elapsed));
+                    self.last_line_at = Some(elapsed);
                 }
             }
         }
@@ -397,6 +443,31 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+/// One plain progress line: `[  12s] waiting for WHAT: SUMMARY`, with the byte count first
+/// when counting bytes (`12.0 GiB/40.0 GiB (30%), SUMMARY`).
+pub fn line(what: &str, units: Units, observation: &Observation, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs();
+    match (units, observation.progress) {
+        (Units::Bytes, Some((done, total))) => format!(
+            "[{secs:>4}s] waiting for {what}: {}/{} ({}%), {}",
+            human_bytes(done),
+            human_bytes(total),
+            percent(done, total),
+            observation.summary
+        ),
+        _ => format!("[{secs:>4}s] waiting for {what}: {}", observation.summary),
+    }
+}
+
+/// `done` of `total` in whole percent, rounded down (100 only when done).
+pub fn percent(done: u64, total: u64) -> u64 {
+    if total == 0 {
+        return 0;
+    }
+    let scaled = u128::from(done.min(total)) * 100 / u128::from(total);
+    u64::try_from(scaled).unwrap_or(100)
 }
 
 fn style(template: &str) -> ProgressStyle {
@@ -552,6 +623,56 @@ mod tests {
     fn progress_templates_are_valid() {
         assert!(ProgressStyle::with_template(SPINNER_TEMPLATE).is_ok());
         assert!(ProgressStyle::with_template(BAR_TEMPLATE).is_ok());
+        assert!(ProgressStyle::with_template(BYTES_BAR_TEMPLATE).is_ok());
+    }
+
+    #[test]
+    fn byte_lines_show_the_amounts_and_percent() {
+        let observation = Observation {
+            summary: "batch 2/3: copying 2, done 3".into(),
+            progress: Some((3 << 30, 12 << 30)),
+        };
+        assert_eq!(
+            line(
+                "migration m",
+                Units::Bytes,
+                &observation,
+                Duration::from_secs(12)
+            ),
+            "[  12s] waiting for migration m: 3.0 GiB/12.0 GiB (25%), batch 2/3: copying 2, done 3"
+        );
+        assert_eq!(
+            line(
+                "migration m",
+                Units::Count,
+                &observation,
+                Duration::from_secs(12)
+            ),
+            "[  12s] waiting for migration m: batch 2/3: copying 2, done 3"
+        );
+        assert_eq!(percent(0, 0), 0);
+        assert_eq!(percent(999, 1000), 99);
+        assert_eq!(percent(1000, 1000), 100);
+        assert_eq!(percent(u64::MAX, u64::MAX), 100);
+    }
+
+    #[test]
+    fn byte_lines_repeat_while_only_the_bytes_move() {
+        let (printer, captured) = Printer::capture();
+        let mut progress = Progress::with_units(&printer, "migration m", Units::Bytes);
+        let at = |done: u64| Observation {
+            summary: "batch 1/1: copying 1".into(),
+            progress: Some((done, 100)),
+        };
+        progress.show(&at(10), Duration::from_secs(0));
+        progress.show(&at(20), Duration::from_secs(5));
+        progress.show(&at(30), Duration::from_secs(10));
+        let err = captured.lock().unwrap().err.clone();
+        assert_eq!(
+            err,
+            "[   0s] waiting for migration m: 10 B/100 B (10%), batch 1/1: copying 1\n\
+             [  10s] waiting for migration m: 30 B/100 B (30%), batch 1/1: copying 1\n"
+        );
     }
 
     #[tokio::test(start_paused = true)]

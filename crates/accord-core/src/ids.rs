@@ -160,6 +160,12 @@ id_kind!(/// A support ticket (filed by a customer or opened by the platform).
     TicketKind, TicketId, "tk", "ticket");
 id_kind!(/// An AutoClusters remediation: one decision about one health finding, and its execution.
     RemediationKind, RemediationId, "rem", "remediation");
+id_kind!(/// A storage volume (a persistent disk or a shared filesystem).
+    VolumeKind, VolumeId, "vol", "volume");
+id_kind!(/// A snapshot of a volume.
+    SnapshotKind, SnapshotId, "snap", "snapshot");
+id_kind!(/// A VirtioFS → NFS migration plan.
+    MigrationKind, MigrationId, "mig", "migration");
 
 #[cfg(test)]
 mod tests {

@@ -35,6 +35,7 @@ pub mod outbox;
 pub mod project;
 pub mod remediation;
 pub mod responsibility;
+pub mod storage;
 pub mod support;
 pub mod telemetry;
 pub mod validation;

@@ -20,6 +20,7 @@ pub use accord_plugin_host::HostConfig;
 use accord_runtime::{Basics, Started, metrics::Metrics};
 use accord_sim::{
     SimConfig, SimFleet,
+    storage::{SimStorage, StorageSimConfig},
     vpc::{SimVpc, VpcConfig},
 };
 use accord_store::Store;
@@ -34,6 +35,7 @@ pub use accord_provisioner::{
     Bootstrap, Provisioner,
     autoclusters::{Options as AutoClustersOptions, execute::Timeouts as RemediationTimeouts},
 };
+pub use accord_storage_csi::StorageService;
 pub use accord_support_triage::{NotifySettings, RuleSet, SupportDesk};
 pub use accord_telemetry::Telemetry;
 
@@ -47,6 +49,8 @@ pub const SUPPORT_PACKAGE: &str = "accord.support.v1";
 pub const TELEMETRY_PACKAGE: &str = "accord.telemetry.v1";
 /// gRPC package of network-firewall's service.
 pub const FIREWALL_PACKAGE: &str = "accord.firewall.v1";
+/// gRPC package of storage-csi's service.
+pub const STORAGE_PACKAGE: &str = "accord.storage.v1";
 
 /// The provisioner's part.
 #[derive(Debug, Clone)]
@@ -115,6 +119,33 @@ impl NetworkFirewallSettings {
     }
 }
 
+/// The storage-csi service's part (it drives the simulator's storage back ends).
+#[derive(Debug, Clone)]
+pub struct StorageCsiSettings {
+    pub grpc_addr: SocketAddr,
+    /// How often operations in flight are polled when nothing wakes the reconciler.
+    pub reconcile_interval: Duration,
+    /// Quotas and the migration throughput dry runs assume.
+    pub settings: accord_storage_csi::Settings,
+    /// The clock factor of the simulated storage it starts when the platform runs no simulator
+    /// (with one, the simulator's storage and clock are used).
+    pub sim_clock_factor: f64,
+    pub store: Option<Store>,
+}
+
+impl StorageCsiSettings {
+    /// Defaults: the service's reconcile interval, default quotas, real-time storage.
+    pub fn new(grpc_addr: SocketAddr) -> Self {
+        Self {
+            grpc_addr,
+            reconcile_interval: accord_storage_csi::DEFAULT_RECONCILE_INTERVAL,
+            settings: accord_storage_csi::Settings::default(),
+            sim_clock_factor: 1.0,
+            store: None,
+        }
+    }
+}
+
 impl AddonManagerSettings {
     /// The core add-ons from `plugin_dir`, default sandbox limits.
     pub fn shipped(grpc_addr: SocketAddr, plugin_dir: PathBuf) -> Self {
@@ -157,6 +188,9 @@ pub struct Platform {
     network_firewall: Option<NetworkFirewallSettings>,
     /// A simulated VPC started elsewhere (another platform of the same deployment).
     vpc: Option<Arc<SimVpc>>,
+    storage_csi: Option<StorageCsiSettings>,
+    /// Simulated storage started elsewhere (another platform of the same deployment).
+    storage: Option<Arc<SimStorage>>,
 }
 
 /// A started service.
@@ -194,8 +228,12 @@ pub struct Running {
     pub support_triage: Option<ServiceHandle<SupportDesk>>,
     pub telemetry: Option<ServiceHandle<Telemetry>>,
     pub network_firewall: Option<ServiceHandle<FirewallService>>,
+    pub storage_csi: Option<ServiceHandle<StorageService>>,
     /// The simulated cloud network (VPC firewall, load balancers), with the fleet.
     pub vpc: Option<Arc<SimVpc>>,
+    /// The simulated storage back ends (disks, shared filesystems, migrations), with the
+    /// fleet; the simulator's fault server routes the storage faults to it.
+    pub storage: Option<Arc<SimStorage>>,
     /// Where `/metrics` is served, when asked for.
     pub metrics_addr: Option<SocketAddr>,
     /// Cancels everything.
@@ -231,6 +269,8 @@ impl Platform {
             telemetry: None,
             network_firewall: None,
             vpc: None,
+            storage_csi: None,
+            storage: None,
         }
     }
 
@@ -308,6 +348,20 @@ impl Platform {
     /// required flows make nodes NotReady); without, on a simulated VPC of its own.
     pub fn network_firewall(mut self, settings: NetworkFirewallSettings) -> Self {
         self.network_firewall = Some(settings);
+        self
+    }
+
+    /// Drives `storage` (started by another platform of this deployment, with its fleet)
+    /// instead of simulated storage of its own, when this platform runs no simulator.
+    pub fn storage(mut self, storage: Arc<SimStorage>) -> Self {
+        self.storage = Some(storage);
+        self
+    }
+
+    /// Runs storage-csi: with the simulator, on its storage back ends (faults routed by its
+    /// fault server); without, on simulated storage of its own (state beside its data).
+    pub fn storage_csi(mut self, settings: StorageCsiSettings) -> Self {
+        self.storage_csi = Some(settings);
         self
     }
 
@@ -410,24 +464,49 @@ impl Platform {
                     Arc::new(SimFleet::new(config).context("starting the simulated fleet")?);
                 let vpc = Arc::new(SimVpc::new(vpc_config).context("starting the simulated VPC")?);
                 vpc.attach_fleet(&fleet);
+                let storage = Arc::new(
+                    SimStorage::for_fleet(&fleet).context("starting the simulated storage")?,
+                );
                 let bus = self.bus_for("simulator").await?;
                 let (f, b, s) = (fleet.clone(), bus.clone(), shutdown.clone());
                 tasks.spawn(async move {
                     accord_sim::run_agents(f, b, s).await;
                     Ok(())
                 });
-                let (f, v, s) = (fleet.clone(), vpc.clone(), shutdown.clone());
+                let (f, v, st, s) = (
+                    fleet.clone(),
+                    vpc.clone(),
+                    storage.clone(),
+                    shutdown.clone(),
+                );
                 tasks.spawn(async move {
-                    accord_sim::fault_server::serve_faults_with(f, Some(v), bus, s)
+                    accord_sim::fault_server::serve_faults_to(f, Some(v), Some(st), bus, s)
                         .await
                         .context("the simulator's fault server")
                 });
-                Some((fleet, vpc))
+                Some((fleet, vpc, storage))
             }
             None => None,
         };
+        let storage = match sim.as_ref().map(|(_, _, storage)| Arc::clone(storage)) {
+            Some(storage) => Some(storage),
+            None if self.storage.is_some() => self.storage.clone(),
+            None => match &self.storage_csi {
+                Some(settings) => {
+                    let mut config =
+                        StorageSimConfig::default().with_clock_factor(settings.sim_clock_factor);
+                    if let Some(dir) = &self.data_dir {
+                        config = config.with_state_file(dir.join("sim").join("storage.json"));
+                    }
+                    let storage =
+                        SimStorage::new(config).context("starting the simulated storage")?;
+                    Some(Arc::new(storage))
+                }
+                None => None,
+            },
+        };
         let (fleet, vpc) = match sim {
-            Some((fleet, vpc)) => (Some(fleet), Some(vpc)),
+            Some((fleet, vpc, _)) => (Some(fleet), Some(vpc)),
             // network-firewall on its own drives a simulated VPC of its own, with no fleet
             // behind it (nodes are not affected by what it applies).
             None if self.vpc.is_some() => (None, self.vpc.clone()),
@@ -522,6 +601,22 @@ impl Platform {
             network_firewall = Some(adopt(&mut tasks, running));
         }
 
+        let mut storage_csi = None;
+        if let (Some(settings), Some(storage)) = (self.storage_csi.clone(), &storage) {
+            let service = accord_storage_csi::SERVICE;
+            let running = accord_storage_csi::start(accord_storage_csi::StartOptions {
+                basics: self
+                    .basics(service, settings.grpc_addr, settings.store)
+                    .await?,
+                driver: storage.clone(),
+                settings: settings.settings,
+                reconcile_interval: settings.reconcile_interval,
+            })
+            .await
+            .context("starting storage-csi")?;
+            storage_csi = Some(adopt(&mut tasks, running));
+        }
+
         Ok(Running {
             nats_url: self.nats_url,
             nats_started,
@@ -533,7 +628,9 @@ impl Platform {
             support_triage,
             telemetry,
             network_firewall,
+            storage_csi,
             vpc,
+            storage,
             metrics_addr,
             shutdown,
             tasks,
@@ -581,6 +678,9 @@ impl Running {
         }
         if let Some(f) = &self.network_firewall {
             out.insert(FIREWALL_PACKAGE, f.grpc_addr);
+        }
+        if let Some(s) = &self.storage_csi {
+            out.insert(STORAGE_PACKAGE, s.grpc_addr);
         }
         out
     }

@@ -6,6 +6,12 @@
 //! [`run_with_directory`] also keeps the kit's project directory (`crate::directory`) from
 //! `project.*` events, for services that scope requests but do not own projects.
 //!
+//! A subscription may gain inputs between releases: the durable consumer's filter subjects are
+//! derived from [`Subscription::inputs`] on every start, and the bus binds with create-or-update,
+//! so an existing consumer takes the new kinds from where it stands (accord-bus's test
+//! `a_durable_consumer_restarted_with_more_filters_receives_the_new_kind`). Events of the new
+//! kind it had already moved past are not replayed.
+//!
 //! Failure policy (the same for every service):
 //! - an event of a type the service ignores is acknowledged;
 //! - an event that does not decode is rejected (dead-lettered: it will never decode);

@@ -90,6 +90,40 @@ impl<V: ClusterRecord> ReadModel<V> {
     pub fn clusters(&self) -> Result<Vec<V>, DomainError> {
         Ok(self.clusters.values(&self.store, "")?)
     }
+
+    /// The view of the cluster a request names (`project`: the request's project field, empty
+    /// for the key's own; `cluster`: an id or a name), once `rule` allows the caller there. The
+    /// one scoping rule ([`crate::scope`]): another project's cluster answers `NOT_FOUND` like
+    /// a missing one.
+    pub fn authorized_cluster(
+        &self,
+        principal: &accord_core::iam::Principal,
+        rule: &accord_core::responsibility::RpcRule,
+        project: &str,
+        cluster: &str,
+    ) -> Result<V, DomainError> {
+        let named = crate::scope::project_filter(self, principal, project)?;
+        let entry = crate::scope::cluster(self, principal, named, cluster)?;
+        rule.authorize_in_project(principal, entry.project)?;
+        ReadModel::cluster(self, entry.id)?
+            .map(|v| v.value)
+            .ok_or_else(|| {
+                DomainError::not_found("cluster", accord_core::error::echo(cluster.trim()))
+            })
+    }
+
+    /// The project a request names (see [`crate::scope::project`]), once `rule` allows the
+    /// caller there.
+    pub fn authorized_project(
+        &self,
+        principal: &accord_core::iam::Principal,
+        rule: &accord_core::responsibility::RpcRule,
+        project: &str,
+    ) -> Result<ProjectId, DomainError> {
+        let id = crate::scope::project(self, principal, project)?;
+        rule.authorize_in_project(principal, id)?;
+        Ok(id)
+    }
 }
 
 impl<V: ClusterRecord> Directory for ReadModel<V> {

@@ -7,7 +7,9 @@
 //!   observers of committed events.
 //! - [`consume`]: the one durable consumer (decode → span → handler → retry/reject policy).
 //! - [`scope`]: the one rule for which project and cluster a request acts on;
-//!   [`directory`]: the project read model services without projects keep for it.
+//!   [`directory`]: the project read model services without projects keep for it, and the
+//!   cluster a request names once the caller may act there; [`catch_up`]: a request naming a
+//!   cluster or project the read model does not know yet waits briefly for it.
 //! - [`plugin_watch`]: run-time plugin swaps from the plugin bucket, for any plugin kind.
 //! - [`host`]: starts a service in the one order (streams → gRPC → relay → consumers → tasks)
 //!   and tells critical tasks from best-effort ones.
@@ -25,6 +27,7 @@
 //! Invariant: nothing in this crate knows a particular service; services hand it their RPC rule
 //! table, their authenticator and their tonic services.
 
+pub mod catch_up;
 pub mod change;
 pub mod config;
 pub mod consume;

@@ -6,8 +6,10 @@
 //! | `accord.cmd.sim.fleet.list` | anything (ignored) | JSON array of [`FleetInstance`](crate::FleetInstance) |
 //!
 //! Both are served in queue group `sim`. The VPC's faults (`firewall-drift`,
-//! `fail-next-firewall-applies`) go to the [`SimVpc`] given to [`serve_faults_with`]; without
-//! one they are answered with an error.
+//! `fail-next-firewall-applies`) go to the [`SimVpc`] given to [`serve_faults_with`] or
+//! [`serve_faults_to`], the storage's (`storage-fail-next`, `storage-hang-next`,
+//! `storage-corrupt-copy`) to the [`SimStorage`] given to [`serve_faults_to`]; without one they
+//! are answered with an error.
 //!
 //! Invariant: every request gets a reply; a malformed request is answered with an error reply
 //! and the server keeps serving.
@@ -23,6 +25,7 @@ use crate::{
     error::{SimError, chain},
     faults::Fault,
     fleet::SimFleet,
+    storage::SimStorage,
     vpc::SimVpc,
 };
 
@@ -98,11 +101,23 @@ pub fn handle_inject(fleet: &SimFleet, payload: &[u8]) -> Bytes {
 
 /// Handles one `fault.inject` request: the VPC's faults go to `vpc`, the others to `fleet`.
 pub fn handle_inject_with(fleet: &SimFleet, vpc: Option<&SimVpc>, payload: &[u8]) -> Bytes {
+    handle_inject_to(fleet, vpc, None, payload)
+}
+
+/// Handles one `fault.inject` request: the VPC's faults go to `vpc`, the storage's to
+/// `storage`, the others to `fleet` (which refuses a VPC or storage fault it cannot route).
+pub fn handle_inject_to(
+    fleet: &SimFleet,
+    vpc: Option<&SimVpc>,
+    storage: Option<&SimStorage>,
+    payload: &[u8],
+) -> Bytes {
     let reply = match serde_json::from_slice::<Fault>(payload) {
         Err(error) => FaultReply::error(SimError::MalformedFault(error.to_string()).to_string()),
         Ok(fault) => {
-            let result = match vpc {
-                Some(vpc) if fault.is_network() => vpc.inject(fault),
+            let result = match (vpc, storage) {
+                (Some(vpc), _) if fault.is_network() => vpc.inject(fault),
+                (_, Some(storage)) if fault.is_storage() => storage.inject(fault),
                 _ => fleet.inject(fault),
             };
             match result {
@@ -130,10 +145,24 @@ pub async fn serve_faults(
 }
 
 /// Serves `fault.inject` (the VPC's faults to `vpc`) and `fleet.list` until `shutdown` is
-/// cancelled. Fails only when the subscriptions cannot be made.
+/// cancelled ([`serve_faults_to`] without storage). Fails only when the subscriptions cannot
+/// be made.
 pub async fn serve_faults_with(
     fleet: Arc<SimFleet>,
     vpc: Option<Arc<SimVpc>>,
+    bus: Bus,
+    shutdown: CancellationToken,
+) -> Result<(), SimError> {
+    serve_faults_to(fleet, vpc, None, bus, shutdown).await
+}
+
+/// Serves `fault.inject` (the VPC's faults to `vpc`, the storage's to `storage`) and
+/// `fleet.list` until `shutdown` is cancelled. Fails only when the subscriptions cannot be
+/// made.
+pub async fn serve_faults_to(
+    fleet: Arc<SimFleet>,
+    vpc: Option<Arc<SimVpc>>,
+    storage: Option<Arc<SimStorage>>,
     bus: Bus,
     shutdown: CancellationToken,
 ) -> Result<(), SimError> {
@@ -142,7 +171,8 @@ pub async fn serve_faults_with(
         .serve(&inject_subject()?, SERVICE, move |payload: Bytes| {
             let fleet = Arc::clone(&inject_fleet);
             let vpc = vpc.clone();
-            async move { handle_inject_with(&fleet, vpc.as_deref(), &payload) }
+            let storage = storage.clone();
+            async move { handle_inject_to(&fleet, vpc.as_deref(), storage.as_deref(), &payload) }
         })
         .await?;
     let list_fleet = fleet;

@@ -22,6 +22,9 @@
 //! | `component-fixed` | the customer fixed `component`: every impact of it on `cluster` ends, `ComponentImpact{Cleared}` (the provider's mitigation is lifted) |
 //! | `firewall-drift` | (VPC) a required rule disappears from `cluster`'s VPC firewall rule set behind the service's back: the kubelet rule if present, else the first required rule (the reply and [`SimVpc::drift_log`](crate::SimVpc::drift_log) say which); nodes whose required flows it then blocks go NotReady |
 //! | `fail-next-firewall-applies` | (VPC) the next `count` `apply_firewall` calls fail with `InfraError::Unavailable` |
+//! | `storage-fail-next` | (storage) the next `count` storage operations (of `operation`, e.g. `copy`, when given) fail at their due time, having done nothing |
+//! | `storage-hang-next` | (storage) the next `count` storage operations (of `operation` when given) never finish |
+//! | `storage-corrupt-copy` | (storage) the next `count` migration copies leave the target's data different from the source's (verification then mismatches) |
 //!
 //! The repair counters count repairs that start their steps: one refused at once (node not up,
 //! another repair running, no such GPU) or a reset of a GPU off the bus uses none. A hang is
@@ -32,7 +35,10 @@
 //! an impact that already exists is not started again (the reply says so).
 //!
 //! The VPC faults ([`Fault::is_network`]) are injected into a [`SimVpc`](crate::SimVpc)
-//! ([`SimVpc::inject`](crate::SimVpc::inject)); a fleet alone refuses them.
+//! ([`SimVpc::inject`](crate::SimVpc::inject)); a fleet alone refuses them. Likewise the
+//! storage faults ([`Fault::is_storage`]) go to a [`SimStorage`](crate::SimStorage)
+//! ([`SimStorage::inject`](crate::SimStorage::inject)); their `count` is at most
+//! [`MAX_FAULT_COUNT`](crate::storage::MAX_FAULT_COUNT).
 //!
 //! Invariants: a fault never changes an instance that is not up (provisioning or terminating
 //! instances answer [`SimError::NodeNotRunning`]); counters only grow; every fault returns a
@@ -173,6 +179,27 @@ pub enum Fault {
         /// How many.
         count: u32,
     },
+    /// (Storage) The next `count` storage operations fail at their due time.
+    StorageFailNext {
+        /// How many (at most 1000; 0 disarms).
+        count: u32,
+        /// Only operations of this name (`copy`, `attach-volume` …); default: any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        operation: Option<String>,
+    },
+    /// (Storage) The next `count` storage operations never finish.
+    StorageHangNext {
+        /// How many (at most 1000; 0 disarms).
+        count: u32,
+        /// Only operations of this name; default: any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        operation: Option<String>,
+    },
+    /// (Storage) The next `count` migration copies corrupt the target's data.
+    StorageCorruptCopy {
+        /// How many (at most 1000; 0 disarms).
+        count: u32,
+    },
 }
 
 impl Fault {
@@ -182,6 +209,17 @@ impl Fault {
         matches!(
             self,
             Fault::FirewallDrift { .. } | Fault::FailNextFirewallApplies { .. }
+        )
+    }
+
+    /// Whether this is a fault of the simulated storage back ends (injected into a
+    /// [`SimStorage`](crate::SimStorage), not the fleet).
+    pub fn is_storage(&self) -> bool {
+        matches!(
+            self,
+            Fault::StorageFailNext { .. }
+                | Fault::StorageHangNext { .. }
+                | Fault::StorageCorruptCopy { .. }
         )
     }
 
@@ -205,6 +243,9 @@ impl Fault {
             Fault::ComponentFixed { .. } => "component-fixed",
             Fault::FirewallDrift { .. } => "firewall-drift",
             Fault::FailNextFirewallApplies { .. } => "fail-next-firewall-applies",
+            Fault::StorageFailNext { .. } => "storage-fail-next",
+            Fault::StorageHangNext { .. } => "storage-hang-next",
+            Fault::StorageCorruptCopy { .. } => "storage-corrupt-copy",
         }
     }
 }
@@ -495,6 +536,12 @@ pub(crate) fn apply(
                 network.kind()
             )))
         }
+        storage @ (Fault::StorageFailNext { .. }
+        | Fault::StorageHangNext { .. }
+        | Fault::StorageCorruptCopy { .. }) => Err(SimError::InvalidFault(format!(
+            "{} is a fault of the simulated storage, and this simulator runs no storage",
+            storage.kind()
+        ))),
     }
 }
 
@@ -682,6 +729,24 @@ mod tests {
             (
                 Fault::FailNextFirewallApplies { count: 2 },
                 r#"{"kind":"fail-next-firewall-applies","count":2}"#.to_owned(),
+            ),
+            (
+                Fault::StorageFailNext {
+                    count: 2,
+                    operation: Some("copy".into()),
+                },
+                r#"{"kind":"storage-fail-next","count":2,"operation":"copy"}"#.to_owned(),
+            ),
+            (
+                Fault::StorageHangNext {
+                    count: 1,
+                    operation: None,
+                },
+                r#"{"kind":"storage-hang-next","count":1}"#.to_owned(),
+            ),
+            (
+                Fault::StorageCorruptCopy { count: 3 },
+                r#"{"kind":"storage-corrupt-copy","count":3}"#.to_owned(),
             ),
         ];
         for (fault, json) in cases {

@@ -9,12 +9,17 @@
 //! - [`SimFleet`] ([`fleet`]): the driver. Operations are accepted at once; progress arrives as
 //!   [`InfraEvent`](accord_core::infra::InfraEvent)s. State survives restarts in a JSON file.
 //! - [`faults`]: fault injection ([`Fault`]); [`serve_faults`] exposes it (and a fleet listing)
-//!   over NATS request/reply, [`serve_faults_with`] with the VPC's faults too.
+//!   over NATS request/reply, [`serve_faults_with`] with the VPC's faults too,
+//!   [`serve_faults_to`] with the VPC's and the storage's.
 //! - [`run_agents`] ([`agent`]): per-node telemetry samples on `accord.tel.<cluster>.<node>`.
 //! - [`SimVpc`] ([`vpc`]): the cloud's network behind
 //!   [`NetworkDriver`](accord_firewall::driver::NetworkDriver) — per-cluster VPC firewall rule
 //!   sets and L4 load balancers; linked to a fleet, a node whose required flows its firewall
 //!   blocks goes NotReady until they are allowed again.
+//! - [`SimStorage`] ([`storage`]): the region's storage back ends behind
+//!   [`StorageDriver`](accord_storage::driver::StorageDriver) — block disks, shared
+//!   filesystems, snapshots and the VirtioFS → NFS migration steps, as operations by key that
+//!   take simulated time and survive restarts.
 //!
 //! Internals: `state` (the fleet as data, persistence), `lifecycle` (the state machines as pure
 //! functions, completing transitions as they fall due), `control_plane` (control planes:
@@ -40,14 +45,16 @@ mod lifecycle;
 mod placement;
 mod repair;
 mod state;
+pub mod storage;
 pub mod timing;
 pub mod vpc;
 
 pub use agent::run_agents;
 pub use catalog::default_catalog;
 pub use error::SimError;
-pub use fault_server::{FaultReply, serve_faults, serve_faults_with};
+pub use fault_server::{FaultReply, serve_faults, serve_faults_to, serve_faults_with};
 pub use faults::Fault;
 pub use fleet::{FleetInstance, SimConfig, SimFleet};
+pub use storage::{SimStorage, StorageSimConfig};
 pub use timing::{Operation, Timing};
 pub use vpc::{SimVpc, VpcConfig};

@@ -436,18 +436,33 @@ pub(crate) fn load_versioned<T: serde::de::DeserializeOwned + Default>(
 
 /// Replaces a simulator state file atomically (sibling temp file, fsync, rename).
 pub(crate) fn save_json<T: Serialize>(path: &Path, state: &T) -> Result<(), SimError> {
-    let write_error = |source| SimError::WriteState {
+    let bytes = serde_json::to_vec_pretty(state)
+        .map_err(|error| write_error(path, std::io::Error::other(error)))?;
+    write_atomic(path, &bytes)
+}
+
+/// [`save_json`] without indentation, for large states (the simulated storage's outcomes).
+pub(crate) fn save_json_compact<T: Serialize>(path: &Path, state: &T) -> Result<(), SimError> {
+    let bytes = serde_json::to_vec(state)
+        .map_err(|error| write_error(path, std::io::Error::other(error)))?;
+    write_atomic(path, &bytes)
+}
+
+fn write_error(path: &Path, source: std::io::Error) -> SimError {
+    SimError::WriteState {
         path: path.to_owned(),
         source,
-    };
-    let bytes = serde_json::to_vec_pretty(state)
-        .map_err(|error| write_error(std::io::Error::other(error)))?;
+    }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SimError> {
+    let write_error = |source| write_error(path, source);
     let tmp = temp_path(path);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(write_error)?;
     }
     let mut file = fs::File::create(&tmp).map_err(write_error)?;
-    file.write_all(&bytes).map_err(write_error)?;
+    file.write_all(bytes).map_err(write_error)?;
     file.sync_all().map_err(write_error)?;
     drop(file);
     fs::rename(&tmp, path).map_err(write_error)?;

@@ -67,6 +67,36 @@ pub enum BindingMode {
     WaitForFirstConsumer,
 }
 
+impl Filesystem {
+    /// `ext4` or `xfs`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ext4 => "ext4",
+            Self::Xfs => "xfs",
+        }
+    }
+}
+
+impl ReclaimPolicy {
+    /// As Kubernetes writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delete => "Delete",
+            Self::Retain => "Retain",
+        }
+    }
+}
+
+impl BindingMode {
+    /// As Kubernetes writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Immediate => "Immediate",
+            Self::WaitForFirstConsumer => "WaitForFirstConsumer",
+        }
+    }
+}
+
 /// A class as the customer wrote it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClassSpec {
@@ -286,11 +316,7 @@ pub fn render_class(class: &StorageClass) -> Value {
     let mut parameters = serde_json::Map::new();
     parameters.insert("type".into(), json!(class.volume_type.as_str()));
     if let Some(fs) = class.filesystem {
-        let fs = match fs {
-            Filesystem::Ext4 => "ext4",
-            Filesystem::Xfs => "xfs",
-        };
-        parameters.insert("csi.storage.k8s.io/fstype".into(), json!(fs));
+        parameters.insert("csi.storage.k8s.io/fstype".into(), json!(fs.as_str()));
     }
     if let Some(mount) = class.mount {
         parameters.insert("mount".into(), json!(mount.as_str()));
@@ -307,14 +333,8 @@ pub fn render_class(class: &StorageClass) -> Value {
         },
         "provisioner": provisioner(class.volume_type),
         "parameters": parameters,
-        "reclaimPolicy": match class.reclaim_policy {
-            ReclaimPolicy::Delete => "Delete",
-            ReclaimPolicy::Retain => "Retain",
-        },
-        "volumeBindingMode": match class.binding_mode {
-            BindingMode::Immediate => "Immediate",
-            BindingMode::WaitForFirstConsumer => "WaitForFirstConsumer",
-        },
+        "reclaimPolicy": class.reclaim_policy.as_str(),
+        "volumeBindingMode": class.binding_mode.as_str(),
         "allowVolumeExpansion": class.allow_volume_expansion,
     });
     if class.mount == Some(Mount::Nfs)

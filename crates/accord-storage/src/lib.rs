@@ -18,6 +18,7 @@
 //! ([`limits`]); every function is deterministic.
 
 pub mod class;
+pub mod driver;
 pub mod error;
 pub mod limits;
 pub mod migration;

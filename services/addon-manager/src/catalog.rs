@@ -8,7 +8,16 @@
 //!   nothing; a configuration the plugin rejects is `INVALID_ARGUMENT` naming each field as
 //!   `config.<path>`;
 //! - configurations are stored normalised (compact JSON, keys sorted), so equal overrides
-//!   compare equal.
+//!   compare equal;
+//! - the top-level configuration key `platform` is the host's ([`PLATFORM`]): customer values
+//!   containing it are `INVALID_ARGUMENT`; every configuration handed to a plugin that declares
+//!   `platform.nfsEnabled` in its reference gets the project's [`Platform`] facts there
+//!   ([`plugin_config`], the one place), overwriting anything else; stored and shown
+//!   configurations never contain it;
+//! - a configuration refused only because of a platform gate (it validates with every gate
+//!   open) is `FAILED_PRECONDITION` with the plugin's message (ask the provider), not
+//!   `INVALID_ARGUMENT`; an unchanged configuration is not refused by a gate that closed after
+//!   it was accepted — the plugin renders it without the gated parts ([`refusal`]).
 
 use std::{collections::BTreeMap, path::Path, sync::Arc};
 
@@ -18,11 +27,102 @@ use accord_core::{
 };
 use accord_plugin_host::{
     AddonPlugin, HostConfig, Installer, Ownership, PluginError, PluginHost, PluginKind,
-    PluginRegistry,
+    PluginRegistry, UpgradePlan,
 };
 use std::sync::Mutex;
 
+use serde_json::Value;
+
 use crate::{handlers::Rendered, view::ClusterView};
+
+/// The configuration key whose values the host sets (addon-kit's `entry::PLATFORM`).
+pub const PLATFORM: &str = "platform";
+
+/// What the host knows about a cluster's project that add-ons may render from, handed to the
+/// plugins that declare it under [`PLATFORM`] (the WIT's `cluster-info` stays as it is: changing
+/// it would break every plugin's ABI).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Platform {
+    /// The provider's NFS gate for the project (`platform.nfsEnabled`; `crate::handlers::nfs_gate`).
+    pub nfs_enabled: bool,
+}
+
+impl Platform {
+    /// Every gate open: a configuration refused under the real facts is validated again under
+    /// these to tell a gate's objection from the customer's mistake.
+    pub const OPEN: Platform = Platform { nfs_enabled: true };
+}
+
+/// Whether a plugin's reference configuration (`default-config`) declares the host-owned NFS
+/// gate: only those plugins get [`Platform`] (any other would refuse `platform` as an unknown
+/// key, e.g. an older plugin pushed again).
+pub fn declares_platform(default_config: &str) -> bool {
+    serde_json::from_str::<Value>(default_config)
+        .ok()
+        .is_some_and(|v| v.get(PLATFORM).and_then(|p| p.get("nfsEnabled")).is_some())
+}
+
+/// A plugin's reference configuration as customers see it (`ListAvailableAddons`): without
+/// the host-owned [`PLATFORM`] key, which they cannot override. Unparseable: as it is.
+pub fn customer_reference(default_config: &str) -> String {
+    match serde_json::from_str::<Value>(default_config) {
+        Ok(Value::Object(mut map)) if map.contains_key(PLATFORM) => {
+            map.remove(PLATFORM);
+            Value::Object(map).to_string()
+        }
+        _ => default_config.to_owned(),
+    }
+}
+
+/// `config` (normalised, the customer's) as a plugin gets it: with `platform` set from
+/// `platform` when the plugin `declares` it, unchanged otherwise.
+pub fn plugin_config(
+    declares: bool,
+    config: &str,
+    platform: Platform,
+) -> Result<String, DomainError> {
+    if !declares {
+        return Ok(config.to_owned());
+    }
+    let bad = |m: String| DomainError::InvalidArgument(vec![FieldViolation::new("config", m)]);
+    let mut value: Value =
+        serde_json::from_str(config).map_err(|e| bad(format!("is not JSON: {e}")))?;
+    let Some(map) = value.as_object_mut() else {
+        return Err(bad("must be a JSON object of overrides".to_owned()));
+    };
+    map.insert(
+        PLATFORM.to_owned(),
+        serde_json::json!({"nfsEnabled": platform.nfs_enabled}),
+    );
+    serde_json::to_string(&value).map_err(|e| bad(format!("cannot be encoded: {e}")))
+}
+
+/// What to answer for a configuration the plugin refused: `closed` are its violations under the
+/// project's facts, `open` under [`Platform::OPEN`] (both already named `config.<path>`),
+/// `unchanged` whether it is the installation's current configuration. `None`: accept it (a
+/// gate closed after it was accepted; rendering leaves the gated parts out).
+pub fn refusal(
+    closed: Vec<FieldViolation>,
+    open: &[FieldViolation],
+    unchanged: bool,
+) -> Option<DomainError> {
+    if closed.is_empty() {
+        return None;
+    }
+    if !open.is_empty() {
+        return Some(DomainError::InvalidArgument(closed));
+    }
+    if unchanged {
+        return None;
+    }
+    Some(DomainError::FailedPrecondition(
+        closed
+            .iter()
+            .map(|v| format!("{}: {}", v.field, v.description))
+            .collect::<Vec<_>>()
+            .join("; "),
+    ))
+}
 
 /// The loaded add-on plugins.
 pub struct Catalog {
@@ -127,7 +227,8 @@ impl Catalog {
 
     /// Everything a handler needs to install, reconfigure or upgrade `plugin` on `cluster` at
     /// `version` (empty: the default) with `config` (overrides; empty: none). `previous` is
-    /// the configuration before the change ("{}" for a new installation).
+    /// the configuration before the change ("{}" for a new installation); `platform` the
+    /// facts about the cluster's project.
     pub async fn prepare(
         &self,
         plugin: &AddonPlugin,
@@ -135,6 +236,7 @@ impl Catalog {
         version: &str,
         previous: &str,
         config: &str,
+        platform: Platform,
     ) -> Result<Rendered, DomainError> {
         // Faults on this cluster's input count against its tenant, not the shared plugin.
         let plugin = &plugin.for_tenant(&cluster.project.to_string());
@@ -154,21 +256,29 @@ impl Catalog {
             )]));
         };
         let config = normalise(config)?;
-        let violations = plugin
-            .validate_config(&config)
-            .await
-            .map_err(|e| plugin_failed(&info.name, e))?;
-        if !violations.is_empty() {
-            return Err(DomainError::InvalidArgument(
-                violations
-                    .into_iter()
-                    .map(|v| FieldViolation::new(format!("config.{}", v.field), v.message))
-                    .collect(),
-            ));
+        let declares = declares_platform(&info.default_config);
+        let closed = self
+            .violations(plugin, &plugin_config(declares, &config, platform)?)
+            .await?;
+        if !closed.is_empty() {
+            let open = if declares && platform != Platform::OPEN {
+                self.violations(plugin, &plugin_config(declares, &config, Platform::OPEN)?)
+                    .await?
+            } else {
+                closed.clone()
+            };
+            if let Some(refused) = refusal(closed, &open, config == previous) {
+                return Err(refused);
+            }
         }
-        let manifests = self.render(plugin, cluster, &version, &config).await?;
+        let manifests = self
+            .render(plugin, cluster, &version, &config, platform)
+            .await?;
         let verdict = plugin
-            .classify_change(previous, &config)
+            .classify_change(
+                &plugin_config(declares, previous, platform)?,
+                &plugin_config(declares, &config, platform)?,
+            )
             .await
             .map_err(|e| plugin_failed(&info.name, e))?;
         Ok(Rendered {
@@ -181,18 +291,39 @@ impl Catalog {
         })
     }
 
-    /// Renders `plugin` for `cluster`.
+    /// The plugin's objections to `config` (as the plugin gets it), named `config.<path>`.
+    async fn violations(
+        &self,
+        plugin: &AddonPlugin,
+        config: &str,
+    ) -> Result<Vec<FieldViolation>, DomainError> {
+        Ok(plugin
+            .validate_config(config)
+            .await
+            .map_err(|e| plugin_failed(&plugin.info().name, e))?
+            .into_iter()
+            .map(|v| FieldViolation::new(format!("config.{}", v.field), v.message))
+            .collect())
+    }
+
+    /// Renders `plugin` for `cluster` with the customer's `config` and the project's `platform`.
     pub async fn render(
         &self,
         plugin: &AddonPlugin,
         cluster: &ClusterView,
         version: &str,
         config: &str,
+        platform: Platform,
     ) -> Result<Vec<AddonManifest>, DomainError> {
         let plugin = &plugin.for_tenant(&cluster.project.to_string());
         let name = &plugin.info().name;
+        let config = plugin_config(
+            declares_platform(&plugin.info().default_config),
+            config,
+            platform,
+        )?;
         let rendered = plugin
-            .render(&cluster.info(), version, config)
+            .render(&cluster.info(), version, &config)
             .await
             .map_err(|e| match e {
                 PluginError::Returned(msg) => DomainError::FailedPrecondition(format!(
@@ -212,7 +343,35 @@ impl Catalog {
     }
 }
 
-/// Overrides as a compact JSON object with sorted keys; empty means none.
+impl Catalog {
+    /// The plugin's plan to move `plugin` on `cluster` from `current` to `target` with the
+    /// customer's `config` and the project's `platform`.
+    pub async fn plan_upgrade(
+        &self,
+        plugin: &AddonPlugin,
+        cluster: &ClusterView,
+        current: &str,
+        target: &str,
+        config: &str,
+        platform: Platform,
+    ) -> Result<UpgradePlan, DomainError> {
+        let plugin = &plugin.for_tenant(&cluster.project.to_string());
+        let info = plugin.info();
+        let config = plugin_config(declares_platform(&info.default_config), config, platform)?;
+        plugin
+            .plan_upgrade(current, target, &config)
+            .await
+            .map_err(|e| {
+                DomainError::FailedPrecondition(format!(
+                    "{} cannot move from {current} to {target} on cluster {}: {e}",
+                    info.name, cluster.name
+                ))
+            })
+    }
+}
+
+/// Overrides as a compact JSON object with sorted keys; empty means none. The customer's
+/// overrides never contain [`PLATFORM`] (the host sets it).
 pub fn normalise(config: &str) -> Result<String, DomainError> {
     let bad = |m: String| DomainError::InvalidArgument(vec![FieldViolation::new("config", m)]);
     if config.trim().is_empty() {
@@ -220,8 +379,14 @@ pub fn normalise(config: &str) -> Result<String, DomainError> {
     }
     let value: serde_json::Value =
         serde_json::from_str(config).map_err(|e| bad(format!("is not JSON: {e}")))?;
-    if !value.is_object() {
+    let Some(map) = value.as_object() else {
         return Err(bad("must be a JSON object of overrides".to_owned()));
+    };
+    if map.contains_key(PLATFORM) {
+        return Err(DomainError::InvalidArgument(vec![FieldViolation::new(
+            format!("config.{PLATFORM}"),
+            "is set by Accord (the provider's facts about the project, e.g. its NFS gate); remove it",
+        )]));
     }
     serde_json::to_string(&value).map_err(|e| bad(format!("cannot be encoded: {e}")))
 }
@@ -265,5 +430,87 @@ mod tests {
                 "{bad}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn customers_cannot_set_the_platform_key() {
+        let err = normalise(r#"{"platform": {"nfsEnabled": true}}"#).unwrap_err();
+        assert!(
+            matches!(&err, DomainError::InvalidArgument(v)
+                if v[0].field == "config.platform" && v[0].description.contains("set by Accord")),
+            "{err}"
+        );
+        // Only the top-level key is the host's.
+        assert!(normalise(r#"{"node": {"platform": "x"}}"#).is_ok());
+    }
+
+    #[test]
+    fn only_plugins_that_declare_the_gate_get_it_and_it_overwrites() {
+        let csi = r#"{"storageClasses":{},"platform":{"nfsEnabled":false}}"#;
+        assert!(declares_platform(csi));
+        assert!(!declares_platform(r#"{"driver":{"version":""}}"#));
+        assert!(!declares_platform(r#"{"platform":{}}"#));
+        assert!(!declares_platform("not json"));
+
+        let open = Platform { nfs_enabled: true };
+        let config = r#"{"storageClasses":{"sharedNfs":{"enabled":true}}}"#;
+        assert_eq!(plugin_config(false, config, open).unwrap(), config);
+        let given: Value =
+            serde_json::from_str(&plugin_config(true, config, open).unwrap()).unwrap();
+        assert_eq!(given["platform"]["nfsEnabled"], true);
+        assert_eq!(given["storageClasses"]["sharedNfs"]["enabled"], true);
+        // Whatever is there is replaced by the host's facts.
+        let given: Value = serde_json::from_str(
+            &plugin_config(
+                true,
+                r#"{"platform":{"nfsEnabled":true,"x":1}}"#,
+                Platform::default(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(given["platform"], serde_json::json!({"nfsEnabled": false}));
+        // Customers are shown the reference without it.
+        assert_eq!(customer_reference(csi), r#"{"storageClasses":{}}"#);
+        assert_eq!(customer_reference(r#"{"a":1}"#), r#"{"a":1}"#);
+    }
+
+    #[test]
+    fn a_gate_refuses_with_failed_precondition_and_mistakes_with_invalid_argument() {
+        let gate = || {
+            vec![FieldViolation::new(
+                "config.storageClasses.sharedNfs.enabled",
+                "NFS is not enabled for this project; ask your provider",
+            )]
+        };
+        let typo = || {
+            vec![FieldViolation::new(
+                "config.node.kubeletDir",
+                "not absolute",
+            )]
+        };
+        assert!(refusal(Vec::new(), &[], false).is_none());
+        // Only the gate objects: ask the provider.
+        let err = refusal(gate(), &[], false).unwrap();
+        assert!(
+            matches!(&err, DomainError::FailedPrecondition(m)
+                if m.starts_with("config.storageClasses.sharedNfs.enabled: ")
+                    && m.contains("ask your provider")),
+            "{err}"
+        );
+        // A mistake of the customer's too: fix the input first, with every violation named.
+        let mut both = gate();
+        both.extend(typo());
+        let err = refusal(both, &typo(), false).unwrap();
+        assert!(
+            matches!(&err, DomainError::InvalidArgument(v) if v.len() == 2),
+            "{err}"
+        );
+        // Accepted before the gate closed: kept (rendered without the NFS class).
+        assert!(refusal(gate(), &[], true).is_none());
+        assert!(matches!(
+            refusal(typo(), &typo(), true),
+            Some(DomainError::InvalidArgument(_))
+        ));
     }
 }

@@ -70,7 +70,7 @@ fn available(p: &AddonPlugin) -> pb::AvailableAddon {
         plugin_version: i.plugin_version.clone(),
         versions: i.versions.clone(),
         default_version: i.default_version.clone(),
-        default_config: i.default_config.clone(),
+        default_config: crate::catalog::customer_reference(&i.default_config),
         required_with_infiniband: i.required_with_infiniband,
         installer: installer(i.installer).as_str().to_owned(),
         customer_knobs: i.customer_knobs.clone(),

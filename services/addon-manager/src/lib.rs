@@ -5,7 +5,9 @@
 //! node pools from the provisioner's events ([`consumer`] → [`handlers::cluster_view`]), installs
 //! the add-ons a cluster opted into and the Network Operator when an InfiniBand pool appears
 //! (retrying those that fail, [`install_retries`]), re-renders manifests when the cluster
-//! changes, and serves `accord.addons.v1.Addons`
+//! changes or the project's NFS gate moves (the storage service's `nfs.*` events →
+//! [`handlers::nfs_gate`]; the csi-driver gets the gate as `platform.nfsEnabled`, see
+//! [`catalog`]), and serves `accord.addons.v1.Addons`
 //! ([`grpc`], authorised by [`rules::RULES`]) and the provider's plugin pushes,
 //! `accord.addons.v1.Plugins` ([`plugins`]). Every decision is a plain function in
 //! [`handlers`] over the plugin results the [`catalog`] produced; [`service`] commits it with

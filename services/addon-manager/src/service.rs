@@ -19,26 +19,27 @@ use accord_core::{
     DomainError,
     addon::{AddonEvent, AddonInstallation, AddonSource},
     iam::Principal,
-    ids::ClusterId,
+    ids::{ClusterId, ProjectId},
 };
 use accord_runtime::{
     Engine, Writer,
     consume::{EventMeta, EventSink},
     metrics::Metrics,
 };
-use accord_store::Store;
+use accord_store::{Store, Versioned};
 use time::OffsetDateTime;
 use tracing::{info, warn};
 
 use crate::trees::Installations as _;
 use crate::{
-    catalog::{Catalog, installer},
+    catalog::{Catalog, Platform, declares_platform, installer},
     handlers::{
         Change, Ctx, Rendered,
         auto_install::{self, BACKOFF},
         cluster_view::{self, Input},
         configure::configure,
         install::{Installing, install},
+        nfs_gate::{self, GateChange},
         rerender::rerender,
         uninstall::uninstall,
         upgrade::{self, Outcome},
@@ -142,7 +143,14 @@ impl AddonManager {
         } else {
             Installing::Rendered(
                 self.catalog
-                    .prepare(&plugin, cluster, &req.version, "{}", &req.config)
+                    .prepare(
+                        &plugin,
+                        cluster,
+                        &req.version,
+                        "{}",
+                        &req.config,
+                        self.platform(cluster.project)?,
+                    )
                     .await?,
             )
         };
@@ -183,6 +191,7 @@ impl AddonManager {
                 &current.value.version,
                 &current.value.config,
                 config,
+                self.platform(cluster.project)?,
             )
             .await?;
         let (ch, inst) = configure(&ctx, &current, generation, rendered)?;
@@ -250,19 +259,28 @@ impl AddonManager {
                     let Some(cluster) = self.reader.cluster(inst.cluster)? else {
                         continue;
                     };
-                    let plan = plugin
-                        .for_tenant(&inst.project.to_string())
-                        .plan_upgrade(&inst.version, target, &inst.config)
-                        .await
-                        .map_err(|e| {
-                            DomainError::FailedPrecondition(format!(
-                                "{name} cannot move from {} to {target} on cluster {}: {e}",
-                                inst.version, cluster.value.name
-                            ))
-                        })?;
+                    let platform = self.platform(inst.project)?;
+                    let plan = self
+                        .catalog
+                        .plan_upgrade(
+                            &plugin,
+                            &cluster.value,
+                            &inst.version,
+                            target,
+                            &inst.config,
+                            platform,
+                        )
+                        .await?;
                     let rendered = self
                         .catalog
-                        .prepare(&plugin, &cluster.value, target, &inst.config, &inst.config)
+                        .prepare(
+                            &plugin,
+                            &cluster.value,
+                            target,
+                            &inst.config,
+                            &inst.config,
+                            platform,
+                        )
                         .await?;
                     upgrade::upgrade(&ctx, &current, plan.steps, plan.disruptive, rendered)?
                 }
@@ -271,6 +289,14 @@ impl AddonManager {
             out.push((inst.clone(), outcome));
         }
         Ok(out)
+    }
+
+    /// What the host tells the add-ons about `project` (`catalog::Platform`).
+    fn platform(&self, project: ProjectId) -> Result<Platform, DomainError> {
+        let gate = self.reader.nfs_gate(project)?;
+        Ok(Platform {
+            nfs_enabled: nfs_gate::enabled(gate.as_ref().map(|v| &v.value)),
+        })
     }
 
     fn installed(
@@ -288,9 +314,13 @@ impl AddonManager {
 
     // ------------------------------------------------------------------ bus
 
-    /// Applies a provisioner event: updates the view, then installs, re-renders or removes
-    /// add-ons as it implies. Idempotent (redeliveries are harmless).
+    /// Applies a consumed event: a provisioner event updates the view, then installs,
+    /// re-renders or removes add-ons as it implies; an NFS gate event is recorded and re-renders
+    /// what follows the gate. Idempotent (redeliveries are harmless).
     pub async fn on_input(&self, input: Input) -> Result<(), DomainError> {
+        if let Input::NfsGate(change) = &input {
+            return self.on_nfs_gate(change).await;
+        }
         let Some(cluster) = input.cluster() else {
             return Ok(());
         };
@@ -365,7 +395,9 @@ impl AddonManager {
         name: &str,
     ) -> Result<Rendered, DomainError> {
         let plugin = self.catalog.addon(name)?;
-        self.catalog.prepare(&plugin, view, "", "{}", "{}").await
+        self.catalog
+            .prepare(&plugin, view, "", "{}", "{}", self.platform(view.project)?)
+            .await
     }
 
     // ------------------------------------------------------------------ retries
@@ -461,6 +493,39 @@ impl AddonManager {
         Ok(out)
     }
 
+    /// Records the provider's NFS gate of a project, then re-renders the installations in the
+    /// project whose plugin declares the gate (the csi-driver's NFS StorageClass follows it).
+    /// Re-renders on every delivery, so a redelivery after a crash between the two finishes
+    /// the job (an unchanged rendering writes nothing).
+    async fn on_nfs_gate(&self, change: &GateChange) -> Result<(), DomainError> {
+        let mut w = self.engine.lock().await;
+        let ctx = Ctx::new(SERVICE);
+        let stored = self.reader.nfs_gate(change.project)?;
+        if let Some(ch) = nfs_gate::apply(&ctx, stored.as_ref(), change)? {
+            w.commit(ch).await?;
+            info!(project = %change.project, enabled = change.enabled, by = %change.by, reason = %change.reason, "NFS gate changed");
+        }
+        let platform = Platform {
+            nfs_enabled: change.enabled,
+        };
+        let installations = self.reader.installations_in(change.project)?;
+        for current in nfs_gate::to_rerender(change.project, installations) {
+            let follows = self
+                .catalog
+                .addon(&current.value.name)
+                .is_ok_and(|p| declares_platform(&p.info().default_config));
+            if !follows {
+                continue;
+            }
+            let Some(view) = self.reader.cluster(current.value.cluster)? else {
+                continue;
+            };
+            self.rerender_one(&mut w, &ctx, &view.value, &current, platform)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Refreshes the manifests of every rendered installation of `view`.
     async fn rerender_all(
         &self,
@@ -468,30 +533,44 @@ impl AddonManager {
         ctx: &Ctx,
         view: &ClusterView,
     ) -> Result<(), DomainError> {
+        let platform = self.platform(view.project)?;
         for current in self.reader.addons_of(view.id)? {
-            let inst = &current.value;
-            if inst.source == AddonSource::SelfManaged {
+            if current.value.source == AddonSource::SelfManaged {
                 continue;
             }
-            let rendered = match self.catalog.addon(&inst.name) {
-                Ok(plugin) => {
-                    let digest = plugin.digest().to_owned();
-                    self.catalog
-                        .render(&plugin, view, &inst.version, &inst.config)
-                        .await
-                        .map(|m| (m, digest))
+            self.rerender_one(w, ctx, view, &current, platform).await?;
+        }
+        Ok(())
+    }
+
+    /// Refreshes one installation's manifests; a plugin failure is logged and leaves them.
+    async fn rerender_one(
+        &self,
+        w: &mut W<'_>,
+        ctx: &Ctx,
+        view: &ClusterView,
+        current: &Versioned<AddonInstallation>,
+        platform: Platform,
+    ) -> Result<(), DomainError> {
+        let inst = &current.value;
+        let rendered = match self.catalog.addon(&inst.name) {
+            Ok(plugin) => {
+                let digest = plugin.digest().to_owned();
+                self.catalog
+                    .render(&plugin, view, &inst.version, &inst.config, platform)
+                    .await
+                    .map(|m| (m, digest))
+            }
+            Err(e) => Err(e),
+        };
+        match rendered {
+            Ok((manifests, digest)) => {
+                if let Some(ch) = rerender(ctx, current, manifests, digest)? {
+                    w.commit(ch).await?;
                 }
-                Err(e) => Err(e),
-            };
-            match rendered {
-                Ok((manifests, digest)) => {
-                    if let Some(ch) = rerender(ctx, &current, manifests, digest)? {
-                        w.commit(ch).await?;
-                    }
-                }
-                Err(e) => {
-                    warn!(cluster = %view.id, addon = %inst.name, error = %e, "re-render failed; the previous manifests stay")
-                }
+            }
+            Err(e) => {
+                warn!(cluster = %view.id, addon = %inst.name, error = %e, "re-render failed; the previous manifests stay")
             }
         }
         Ok(())

@@ -7,6 +7,8 @@
 //! - `pending_installs` `<cluster>/<addon>` → [`PendingInstall`]: an automatic install that
 //!   failed and is being retried (`crate::handlers::auto_install`); never beside an
 //!   installation of the same add-on (the commit that installs it deletes the record);
+//! - `nfs` `<project>` → [`NfsGate`]: the provider's NFS gate of a project, from the storage
+//!   service's `nfs.*` events (written only by `crate::handlers::nfs_gate`; absent: disabled);
 //! - the project directory of the service kit (`accord_runtime::directory`).
 //!
 //! Invariant: only the addon-manager opens this store; it is the single writer of add-on
@@ -15,16 +17,17 @@
 use accord_core::{
     DomainError,
     addon::{AddonInstallation, PendingInstall},
-    ids::ClusterId,
+    ids::{ClusterId, ProjectId},
 };
 use accord_runtime::directory::ReadModel;
 use accord_store::{Store, Table, Versioned};
 
-use crate::view::ClusterView;
+use crate::{handlers::nfs_gate::NfsGate, view::ClusterView};
 
 pub const CLUSTERS: Table<ClusterView> = Table::new("clusters");
 pub const ADDONS: Table<AddonInstallation> = Table::new("addons");
 pub const PENDING_INSTALLS: Table<PendingInstall> = Table::new("pending_installs");
+pub const NFS: Table<NfsGate> = Table::new("nfs");
 
 /// Key of an installation.
 pub fn addon_key(cluster: ClusterId, addon: &str) -> String {
@@ -57,6 +60,11 @@ pub trait Installations {
         &self,
         addon: &str,
     ) -> Result<Vec<Versioned<AddonInstallation>>, DomainError>;
+    /// Every installation in `project`, across its clusters.
+    fn installations_in(
+        &self,
+        project: ProjectId,
+    ) -> Result<Vec<Versioned<AddonInstallation>>, DomainError>;
     /// The pending automatic install of `name` on `cluster`.
     fn pending(
         &self,
@@ -68,6 +76,8 @@ pub trait Installations {
     -> Result<Vec<Versioned<PendingInstall>>, DomainError>;
     /// Every pending automatic install, across clusters.
     fn all_pending(&self) -> Result<Vec<PendingInstall>, DomainError>;
+    /// The project's NFS gate as last announced (absent: never enabled).
+    fn nfs_gate(&self, project: ProjectId) -> Result<Option<Versioned<NfsGate>>, DomainError>;
 }
 
 impl Installations for Reader {
@@ -102,6 +112,18 @@ impl Installations for Reader {
             .collect())
     }
 
+    fn installations_in(
+        &self,
+        project: ProjectId,
+    ) -> Result<Vec<Versioned<AddonInstallation>>, DomainError> {
+        Ok(ADDONS
+            .list(self.store(), "")?
+            .into_iter()
+            .filter(|(_, v)| v.value.project == project)
+            .map(|(_, v)| v)
+            .collect())
+    }
+
     fn pending(
         &self,
         cluster: ClusterId,
@@ -123,5 +145,9 @@ impl Installations for Reader {
 
     fn all_pending(&self) -> Result<Vec<PendingInstall>, DomainError> {
         Ok(PENDING_INSTALLS.values(self.store(), "")?)
+    }
+
+    fn nfs_gate(&self, project: ProjectId) -> Result<Option<Versioned<NfsGate>>, DomainError> {
+        Ok(NFS.get(self.store(), &project.to_string())?)
     }
 }

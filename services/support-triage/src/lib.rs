@@ -26,7 +26,7 @@
 pub use accord_triage as classify;
 
 pub mod bounds;
-pub mod catch_up;
+pub use accord_runtime::catch_up;
 pub mod config;
 pub mod consumer;
 pub mod grpc;

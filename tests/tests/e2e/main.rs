@@ -10,6 +10,7 @@
 //! - [`autoclusters`]: faults become remediations: reboot, replace on repeat, nothing without
 //!   the opt-in, the breaker holding a correlated outage.
 //! - [`addon_manager`]: add-ons installed from cluster events, ownership, upgrades, pushes.
+//! - [`nfs_gate`]: the csi-driver's NFS StorageClass follows the provider's per-project gate.
 //! - [`support_triage`]: tickets classified with live add-on ownership; incidents from faults.
 //! - [`plugins`]: plugin pushes are the provider's, checked before they are stored.
 //! - [`addons`]: the shipped add-on plugins render manifests that pass strict validation.
@@ -35,10 +36,12 @@ mod kubeconfig;
 mod lifecycle;
 mod limits;
 mod nats_restart;
+mod nfs_gate;
 mod notifications;
 mod plugins;
 mod scoping;
 mod self_healing;
 mod status_codes;
+mod storage;
 mod support_triage;
 mod telemetry;

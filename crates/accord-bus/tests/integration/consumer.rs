@@ -1,4 +1,5 @@
-//! Durable consumers: ack, retry, dead-lettering, bad input, panics, multi-filter, resumption.
+//! Durable consumers: ack, retry, dead-lettering, bad input, panics, multi-filter, filters
+//! that grow across restarts, resumption.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -376,6 +377,56 @@ async fn multi_filter_consumers_see_only_their_subjects() {
     assert_eventually_eq!(
         env.bus
             .consumer_state(EVENTS_STREAM, "filter-svc")
+            .await
+            .unwrap()
+            .num_pending,
+        0
+    );
+    running.stop().await;
+}
+
+/// A release that consumes one more resource restarts the same durable consumer with one more
+/// filter subject: binding updates the existing consumer's filters (create-or-update), so the
+/// new kind is delivered from where the consumer stands, and nothing already acknowledged
+/// comes again.
+#[tokio::test]
+async fn a_durable_consumer_restarted_with_more_filters_receives_the_new_kind() {
+    let env = env().await;
+    let seen = Seen::default();
+    let handler = |seen: Seen| {
+        move |event: CloudEvent| {
+            seen.push(&event.id);
+            async { Ok(()) }
+        }
+    };
+    let widget = support::entry(1);
+    env.bus.publish_entry(&widget).await.unwrap();
+    let before = ConsumerSpec::new("growing-svc", vec![subjects::events_of("widget").unwrap()]);
+    let running = spawn_consumer(&env.bus, before, handler(seen.clone()));
+    assert_eventually_eq!(seen.ids(), vec![widget.id.clone()]);
+    running.stop().await;
+
+    let mut gadget = support::entry(2);
+    gadget.subject = subjects::event("gadget", "made", "g1").unwrap();
+    env.bus.publish_entry(&gadget).await.unwrap();
+    let after = ConsumerSpec::new(
+        "growing-svc",
+        vec![
+            subjects::events_of("widget").unwrap(),
+            subjects::events_of("gadget").unwrap(),
+        ],
+    );
+    let running = spawn_consumer(&env.bus, after, handler(seen.clone()));
+    assert_eventually_eq!(seen.ids(), vec![widget.id.clone(), gadget.id.clone()]);
+    let widget2 = support::entry(3);
+    env.bus.publish_entry(&widget2).await.unwrap();
+    assert_eventually_eq!(
+        seen.ids(),
+        vec![widget.id.clone(), gadget.id.clone(), widget2.id.clone()]
+    );
+    assert_eventually_eq!(
+        env.bus
+            .consumer_state(EVENTS_STREAM, "growing-svc")
             .await
             .unwrap()
             .num_pending,

@@ -1,6 +1,6 @@
-//! Commands that change existing resources: `accord delete` (including firewall rules and load
-//! balancers), `scale`, `cycle`, `upgrade`, `cordon` / `uncordon` and `quota set`, and the
-//! `--wait` / `--timeout` pair they share.
+//! Commands that change existing resources: `accord delete` (including firewall rules, load
+//! balancers, volumes and StorageClasses), `scale`, `cycle`, `upgrade`, `cordon` / `uncordon`
+//! and `quota set`, and the `--wait` / `--timeout` pair they share.
 
 use std::time::Duration;
 
@@ -38,6 +38,18 @@ pub enum DeleteKind {
         after_help = "Example:\n  accord delete loadbalancer web --cluster demo"
     )]
     Loadbalancer(DeleteLoadBalancerArgs),
+    /// Delete a volume (its snapshots stay); refused while it is attached
+    #[command(
+        visible_aliases = ["volumes", "vol"],
+        after_help = "Example:\n  accord delete volume data --cluster demo --wait"
+    )]
+    Volume(crate::cli::DeleteVolumeArgs),
+    /// Delete a StorageClass of a cluster
+    #[command(
+        visible_aliases = ["storageclasses", "sc"],
+        after_help = "Example:\n  accord delete storageclass fast --cluster demo"
+    )]
+    Storageclass(crate::cli::ClusterResourceRef),
 }
 
 /// `accord delete loadbalancer`.

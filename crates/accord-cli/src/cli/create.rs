@@ -60,6 +60,22 @@ pub enum CreateKind {
         after_help = "Examples:\n  accord create loadbalancer web --cluster demo --port 443:30443 --port 80:30080 --wait\n  accord create lb dns -c demo --port 53:30053/udp --source-range 10.0.0.0/8 --health-interval 10s --healthy-threshold 2"
     )]
     Loadbalancer(Box<CreateLoadBalancerArgs>),
+    /// Create a volume in the cluster's region: a block disk or a shared filesystem,
+    /// optionally restored from a snapshot; with --wait, until it is available
+    ///
+    /// `-o json` prints the volume as `accord get volume NAME -o json` does.
+    #[command(
+        visible_aliases = ["volumes", "vol"],
+        after_help = "Examples:\n  accord create volume data --cluster demo --type disk --size 100Gi --wait\n  accord create volume datasets -c demo --type shared --size 10Ti --mount nfs\n  accord create volume data-restored -c demo --type disk --size 100Gi --from-snapshot data-0412"
+    )]
+    Volume(Box<crate::cli::CreateVolumeArgs>),
+    /// Create a StorageClass for a cluster; prints it (`-o yaml`: its storage.k8s.io/v1
+    /// manifest)
+    #[command(
+        visible_aliases = ["storageclasses", "sc"],
+        after_help = "Examples:\n  accord create storageclass fast --cluster demo --type disk --filesystem xfs --default\n  accord create sc shared-nfs -c demo --type shared --mount nfs --reclaim-policy Retain --binding-mode Immediate"
+    )]
+    Storageclass(Box<crate::cli::CreateStorageClassArgs>),
 }
 
 /// `accord create project`.

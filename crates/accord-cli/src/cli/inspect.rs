@@ -65,6 +65,42 @@ pub enum GetKind {
         after_help = "Examples:\n  accord get loadbalancers --cluster demo\n  accord get lb -c demo -o json"
     )]
     Loadbalancer(LoadBalancerQuery),
+    /// A cluster's volumes (one, or all with the project's storage quota and usage)
+    ///
+    /// `-o json` of the list prints {"items": [...], "usage": {volumes, total_gib,
+    /// max_volumes, max_total_gib}}; each item (and `get volume NAME -o json`) has id, name,
+    /// project, cluster, region, type (disk|shared), size_bytes, size, mount, source_snapshot,
+    /// state, attachments, conditions [{type, status, reason, message}], last_failure,
+    /// resource_version, created_at and created_by.
+    #[command(
+        visible_aliases = ["volumes", "vol"],
+        after_help = "Examples:\n  accord get volumes --cluster demo\n  accord get volume data --cluster demo -o yaml"
+    )]
+    Volume(crate::cli::VolumeQuery),
+    /// A cluster's volume snapshots (as `accord snapshot list`)
+    #[command(
+        visible_aliases = ["snapshots", "snap"],
+        after_help = "Example:\n  accord get snapshots --cluster demo"
+    )]
+    Snapshot(crate::cli::ClusterScope),
+    /// A cluster's StorageClasses, and whether the CSI driver serving them is installed
+    ///
+    /// `-o json` prints {"items": [...], "driver_installed": bool}; each item has name,
+    /// cluster, type, filesystem, mount, reclaim_policy, volume_binding_mode,
+    /// allow_volume_expansion, default_class, provisioner, driver_installed, manifest and
+    /// created_at. `-o yaml` prints the rendered storage.k8s.io/v1 objects as one
+    /// multi-document stream, ready for `kubectl apply -f -`.
+    #[command(
+        visible_aliases = ["storageclasses", "sc"],
+        after_help = "Examples:\n  accord get storageclasses --cluster demo\n  accord get sc -c demo -o yaml | kubectl apply -f -"
+    )]
+    Storageclass(crate::cli::ClusterScope),
+    /// The project's VirtioFS → NFS migrations (one by id or name, or all)
+    #[command(
+        visible_aliases = ["migrations"],
+        after_help = "Examples:\n  accord get migrations\n  accord get migration to-nfs -o json"
+    )]
+    Migration(OptionalName),
 }
 
 /// `accord describe <kind> NAME`.
@@ -95,6 +131,18 @@ pub enum DescribeKind {
         after_help = "Examples:\n  accord describe remediation rem-01jd6v3xq5n8c7m2k4p9r0s1t2\n  accord describe remediation rem-01jd6v3xq5n8c7m2k4p9r0s1t2 -o json"
     )]
     Remediation(RemediationRef),
+    /// A volume: size, state, attachments, conditions and the last failure
+    #[command(
+        visible_aliases = ["volumes", "vol"],
+        after_help = "Example:\n  accord describe volume data --cluster demo"
+    )]
+    Volume(crate::cli::ClusterResourceRef),
+    /// A migration (as `accord migration describe`)
+    #[command(
+        visible_aliases = ["migrations"],
+        after_help = "Example:\n  accord describe migration to-nfs --wait"
+    )]
+    Migration(crate::cli::MigrationRef),
 }
 
 /// An optional name or id: without it, list.

@@ -1,4 +1,5 @@
-//! `accord create project|cluster|nodepool|member|apikey|firewall-rule|loadbalancer`.
+//! `accord create project|cluster|nodepool|member|apikey|firewall-rule|loadbalancer`, and
+//! `volume|storageclass` (handled in [`super::volumes`] and [`super::storage_classes`]).
 //!
 //! Secrets (the token of a new project's admin key or of a new API key) are printed exactly once,
 //! on stdout, with a warning on stderr that they cannot be shown again.
@@ -37,6 +38,12 @@ pub async fn run(ctx: &Context, kind: CreateKind) -> anyhow::Result<()> {
     if let CreateKind::Loadbalancer(args) = &kind {
         return load_balancer(ctx, args).await;
     }
+    // The storage-csi service, at its own endpoint.
+    match &kind {
+        CreateKind::Volume(args) => return super::volumes::create(ctx, args).await,
+        CreateKind::Storageclass(args) => return super::storage_classes::create(ctx, args).await,
+        _ => {}
+    }
     let api = ctx.api().await?;
     match kind {
         CreateKind::Project(args) => project(ctx, &api, args).await,
@@ -46,6 +53,8 @@ pub async fn run(ctx: &Context, kind: CreateKind) -> anyhow::Result<()> {
         CreateKind::Apikey(args) => api_key(ctx, &api, args).await,
         CreateKind::FirewallRule(args) => firewall_rule(ctx, &args).await,
         CreateKind::Loadbalancer(args) => load_balancer(ctx, &args).await,
+        CreateKind::Volume(args) => super::volumes::create(ctx, &args).await,
+        CreateKind::Storageclass(args) => super::storage_classes::create(ctx, &args).await,
     }
 }
 

@@ -1,5 +1,6 @@
-//! `accord delete cluster|nodepool|member|apikey|firewall-rule|loadbalancer`. Cluster and
-//! node-pool deletion is asynchronous (the API answers with the resource in phase `deleting`);
+//! `accord delete cluster|nodepool|member|apikey|firewall-rule|loadbalancer` (and
+//! `volume|storageclass`, handled in [`super::volumes`] and [`super::storage_classes`]).
+//! Cluster and node-pool deletion is asynchronous (the API answers with the resource in phase `deleting`);
 //! `--wait` polls until it is gone. Removing a member and revoking a key take effect at once.
 //!
 //! `accord delete firewall-rule NAME --cluster C` asks the network-firewall service (its
@@ -28,6 +29,14 @@ pub async fn run(ctx: &Context, kind: DeleteKind) -> anyhow::Result<()> {
     if let DeleteKind::Loadbalancer(args) = &kind {
         return load_balancer(ctx, args).await;
     }
+    // The storage-csi service, at its own endpoint.
+    match &kind {
+        DeleteKind::Volume(args) => return super::volumes::delete(ctx, args).await,
+        DeleteKind::Storageclass(target) => {
+            return super::storage_classes::delete(ctx, target).await;
+        }
+        _ => {}
+    }
     let api = ctx.api().await?;
     match kind {
         DeleteKind::Cluster(args) => cluster(ctx, &api, args).await,
@@ -36,6 +45,8 @@ pub async fn run(ctx: &Context, kind: DeleteKind) -> anyhow::Result<()> {
         DeleteKind::Apikey(Name { name }) => api_key(ctx, &api, &name).await,
         DeleteKind::FirewallRule(args) => firewall_rule(ctx, &args).await,
         DeleteKind::Loadbalancer(args) => load_balancer(ctx, &args).await,
+        DeleteKind::Volume(args) => super::volumes::delete(ctx, &args).await,
+        DeleteKind::Storageclass(target) => super::storage_classes::delete(ctx, &target).await,
     }
 }
 

@@ -1,6 +1,7 @@
 //! `accord describe <kind> NAME`: one resource in detail. Related resources (a cluster's pools,
 //! a pool's nodes) are fetched best-effort: failing to list them does not fail the command.
-//! With `-o json|yaml|name` it prints the same as `accord get <kind> NAME`.
+//! With `-o json|yaml|name` it prints the same as `accord get <kind> NAME`. Volumes and
+//! migrations come from the storage-csi service ([`super::volumes`], [`super::migration`]).
 
 use accord_proto::provisioner::v1 as pb;
 
@@ -12,6 +13,12 @@ use crate::output::{Resource, describe, render_one};
 
 /// Runs `accord describe`.
 pub async fn run(ctx: &Context, kind: DescribeKind) -> anyhow::Result<()> {
+    // The storage-csi service, at its own endpoint.
+    match &kind {
+        DescribeKind::Volume(target) => return super::volumes::describe(ctx, target).await,
+        DescribeKind::Migration(target) => return super::migration::describe(ctx, target).await,
+        _ => {}
+    }
     let api = ctx.api().await?;
     let now = ctx.now();
     let text = match kind {
@@ -96,6 +103,8 @@ pub async fn run(ctx: &Context, kind: DescribeKind) -> anyhow::Result<()> {
             let view = RemediationView::from_pb(&remediation);
             render(ctx, &view, || remediations::describe(&remediation, now))?
         }
+        DescribeKind::Volume(target) => return super::volumes::describe(ctx, &target).await,
+        DescribeKind::Migration(target) => return super::migration::describe(ctx, &target).await,
     };
     ctx.out(&text);
     Ok(())

@@ -1,7 +1,8 @@
 //! `accord get <kind> [NAME]`: a table (or JSON / YAML / names) of one resource or all of a kind.
 //!
-//! Firewall rules and load balancers come from the network-firewall service (its package's
-//! endpoint in the profile, else `endpoint`); everything else from the provisioner.
+//! Firewall rules and load balancers come from the network-firewall service, volumes, snapshots,
+//! StorageClasses and migrations from the storage-csi service (each at its package's endpoint
+//! in the profile, else `endpoint`); everything else from the provisioner.
 
 use accord_proto::firewall::v1 as firewall_pb;
 use accord_proto::provisioner::v1 as pb;
@@ -26,6 +27,14 @@ pub async fn run(ctx: &Context, kind: GetKind) -> anyhow::Result<()> {
     if let GetKind::Loadbalancer(query) = &kind {
         return load_balancers(ctx, query).await;
     }
+    // The storage-csi service, at its own endpoint.
+    match &kind {
+        GetKind::Volume(query) => return super::volumes::get(ctx, query).await,
+        GetKind::Snapshot(scope) => return super::snapshots::list(ctx, scope).await,
+        GetKind::Storageclass(scope) => return super::storage_classes::list(ctx, scope).await,
+        GetKind::Migration(query) => return super::migration::get(ctx, query).await,
+        _ => {}
+    }
     let api = ctx.api().await?;
     match kind {
         GetKind::Cluster(OptionalName { name }) => clusters(ctx, &api, name.as_deref()).await,
@@ -37,6 +46,10 @@ pub async fn run(ctx: &Context, kind: GetKind) -> anyhow::Result<()> {
         GetKind::Remediation(query) => remediations_of(ctx, &api, query).await,
         GetKind::FirewallRule(query) => firewall_rules(ctx, &query).await,
         GetKind::Loadbalancer(query) => load_balancers(ctx, &query).await,
+        GetKind::Volume(query) => super::volumes::get(ctx, &query).await,
+        GetKind::Snapshot(scope) => super::snapshots::list(ctx, &scope).await,
+        GetKind::Storageclass(scope) => super::storage_classes::list(ctx, &scope).await,
+        GetKind::Migration(query) => super::migration::get(ctx, &query).await,
     }
 }
 

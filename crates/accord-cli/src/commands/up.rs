@@ -1,5 +1,5 @@
 //! `accord up`: NATS (started when none is reachable), every service (provisioner,
-//! addon-manager, support-triage, telemetry, network-firewall) in one process, and the simulated GPU fleet with its node
+//! addon-manager, support-triage, telemetry, network-firewall, storage-csi) in one process, and the simulated GPU fleet with its node
 //! agents and fault server — all assembled by the platform composer (`accord-platform`).
 //!
 //! On the first start of an empty data directory the provisioner mints a bootstrap admin key
@@ -11,7 +11,7 @@ use std::{path::Path, time::Duration};
 use accord_platform::{
     AddonManagerSettings, AutoClustersOptions, FIREWALL_PACKAGE, HealthConfig, HostConfig,
     NetworkFirewallSettings, NotifySettings, Platform, ProvisionerSettings, RemediationTimeouts,
-    RuleSet, SupportTriageSettings, TelemetrySettings,
+    RuleSet, StorageCsiSettings, SupportTriageSettings, TelemetrySettings,
 };
 use accord_runtime::{config::LogFormat, metrics::Metrics, shutdown::signal_token};
 use accord_sim::SimConfig;
@@ -19,7 +19,10 @@ use anyhow::{Context, bail};
 
 use crate::{
     cli::UpArgs,
-    config::{ADDONS_PACKAGE, ConfigFile, Profile, SUPPORT_PACKAGE, Settings, TELEMETRY_PACKAGE},
+    config::{
+        ADDONS_PACKAGE, ConfigFile, Profile, STORAGE_PACKAGE, SUPPORT_PACKAGE, Settings,
+        TELEMETRY_PACKAGE,
+    },
 };
 
 /// Runs until Ctrl-C / SIGTERM.
@@ -76,6 +79,7 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
             store: None,
         })
         .network_firewall(NetworkFirewallSettings::new(args.firewall_grpc_addr))
+        .storage_csi(StorageCsiSettings::new(args.storage_grpc_addr))
         .start()
         .await?;
 
@@ -87,6 +91,7 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
     let support_endpoint = url(running.support_triage.as_ref().map(|s| s.grpc_addr));
     let telemetry_endpoint = url(running.telemetry.as_ref().map(|t| t.grpc_addr));
     let firewall_endpoint = url(running.network_firewall.as_ref().map(|f| f.grpc_addr));
+    let storage_endpoint = url(running.storage_csi.as_ref().map(|s| s.grpc_addr));
     let metrics = running
         .metrics_addr
         .map_or_else(String::new, |a| format!("http://{a}/metrics"));
@@ -97,7 +102,7 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
     let profile = data.join("cli.toml");
     // One write, so log lines from the tasks just started cannot split the banner.
     let mut banner = format!(
-        "accord is up\n  gRPC        {endpoint}   (provisioner: health + reflection v1/v1alpha)\n  add-ons     {addons_endpoint}   (addon-manager)\n  support     {support_endpoint}   (support-triage)\n  health      {telemetry_endpoint}   (telemetry)\n  firewall    {firewall_endpoint}   (network-firewall)\n  cluster metrics {cluster_metrics}   (GET <base>/v1/clusters/<cluster>/metrics, Bearer API key)\n  metrics     {metrics}\n  NATS        {}{}\n  sim clock   x{} (1.0 = real time)\n",
+        "accord is up\n  gRPC        {endpoint}   (provisioner: health + reflection v1/v1alpha)\n  add-ons     {addons_endpoint}   (addon-manager)\n  support     {support_endpoint}   (support-triage)\n  health      {telemetry_endpoint}   (telemetry)\n  firewall    {firewall_endpoint}   (network-firewall)\n  storage     {storage_endpoint}   (storage-csi)\n  cluster metrics {cluster_metrics}   (GET <base>/v1/clusters/<cluster>/metrics, Bearer API key)\n  metrics     {metrics}\n  NATS        {}{}\n  sim clock   x{} (1.0 = real time)\n",
         args.nats_url,
         match (&running.nats_foreign, running.nats_started) {
             (Some(name), _) => format!(
@@ -118,6 +123,7 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
                     (SUPPORT_PACKAGE, &support_endpoint),
                     (TELEMETRY_PACKAGE, &telemetry_endpoint),
                     (FIREWALL_PACKAGE, &firewall_endpoint),
+                    (STORAGE_PACKAGE, &storage_endpoint),
                 ],
                 &args.nats_url,
                 &b.admin.token,

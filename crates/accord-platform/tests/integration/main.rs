@@ -10,4 +10,5 @@ mod nats_ownership;
 #[cfg(feature = "failpoints")]
 mod process;
 mod remediation_crash;
+mod storage_crash;
 mod support;

@@ -3,13 +3,23 @@
 //!
 //! The entry points own everything the add-ons share, in this order:
 //! - `validate_config`: JSON object → schema (types, ranges, enums, unknown keys) → the add-on's
-//!   cross-field [`Addon::check`] on the merged configuration.
+//!   cross-field [`Addon::check`] on the merged configuration → its admission check
+//!   [`Addon::admit`] (only here: see below).
 //! - `render`: validation (violations become the error) → version lookup → [`Addon::render`]
 //!   with the configuration merged over the reference.
 //! - `classify_change`: a configuration that does not validate cannot be vouched for by the
-//!   provider → customer-owned; otherwise [`crate::knobs::classify`].
+//!   provider → customer-owned; otherwise [`crate::knobs::classify`], ignoring the host-owned
+//!   [`PLATFORM`] key.
 //! - `plan_upgrade`: validation → both versions known → same version is an empty plan, a
 //!   downgrade is refused → [`Addon::plan_upgrade`].
+//!
+//! Host-owned facts: the top-level key [`PLATFORM`] (`platform`) is not the customer's. The host
+//! (the addon-manager) writes the facts it owns there — e.g. `platform.nfsEnabled`, the
+//! provider's per-project NFS gate — into every configuration it hands an add-on that declares
+//! them in its reference, and refuses customer values that contain the key. The facts may
+//! change after a configuration was accepted, so a rule that depends on them and refuses a
+//! configuration belongs in [`Addon::admit`] (run by `validate-config` only), not in
+//! [`Addon::check`]: rendering an accepted configuration after the fact changed must still work.
 
 use serde_json::Value;
 
@@ -46,6 +56,10 @@ pub trait Addon {
     fn reference() -> Value;
     /// Cross-field checks on a schema-valid configuration merged over the reference.
     fn check(_merged: &Config, _out: &mut Vec<Violation>) {}
+    /// Checks of a configuration being submitted (`validate-config` only) that may refuse it
+    /// on the host-owned [`PLATFORM`] facts; render, classify and plan accept what passed
+    /// [`Addon::check`], because those facts may change after the configuration was accepted.
+    fn admit(_merged: &Config, _out: &mut Vec<Violation>) {}
     /// Renders a known `version` with a valid, merged configuration.
     fn render(cluster: &Cluster, version: &str, config: &Config) -> Result<Rendered, String>;
     /// Plans an upgrade between two known versions, `current` older than `target`.
@@ -93,9 +107,28 @@ fn joined(violations: &[Violation]) -> String {
         .join("; ")
 }
 
+/// The top-level configuration key whose values the host sets (see the module docs).
+pub const PLATFORM: &str = "platform";
+
 /// `validate-config`: an empty list means valid.
 pub fn validate_config<A: Addon>(json: &str) -> Vec<Violation> {
-    load::<A>(json).err().unwrap_or_default()
+    match load::<A>(json) {
+        Ok(merged) => {
+            let mut violations = Vec::new();
+            A::admit(&merged, &mut violations);
+            violations
+        }
+        Err(violations) => violations,
+    }
+}
+
+/// `value` without the host-owned [`PLATFORM`] key: host facts are not configuration choices.
+fn without_platform(value: &Value) -> Value {
+    let mut value = value.clone();
+    if let Some(map) = value.as_object_mut() {
+        map.remove(PLATFORM);
+    }
+    value
 }
 
 /// The catalogue's spelling of `version`, or an error listing the known ones.
@@ -129,12 +162,14 @@ pub fn classify_change<A: Addon>(previous: &str, next: &str) -> Verdict {
         }
     };
     // An unreadable previous configuration only costs the "this change touched" detail.
-    let previous = load::<A>(previous).ok();
+    let previous = load::<A>(previous)
+        .ok()
+        .map(|p| without_platform(p.value()));
     knobs::classify(
-        &A::reference(),
+        &without_platform(&A::reference()),
         A::knobs(),
-        previous.as_ref().map(Config::value),
-        next.value(),
+        previous.as_ref(),
+        &without_platform(next.value()),
     )
 }
 

@@ -9,8 +9,22 @@
 //!
 //! Renders: Helm values for chart `csi-driver` (controller, node plugin on every node, shared
 //! disk on or off) and the StorageClasses — persistent block disk always, shared NFS disk only
-//! when `storageClasses.sharedNfs.enabled` (which the storage service allows only in projects
-//! where the provider enabled NFS).
+//! when `storageClasses.sharedNfs.enabled` and the provider enabled NFS for the project.
+//!
+//! Decision — how the provider's per-project NFS gate reaches this plugin: through the
+//! configuration JSON, not the WIT (changing `cluster-info` would break every plugin's ABI). The
+//! addon-manager, which learns the gate from the storage service's `nfs.*` events, sets the
+//! host-owned key `platform.nfsEnabled` (declared in [`settings::SCHEMA`], reference `false`)
+//! in the configuration of every call it makes (validate, render, classify, plan upgrade),
+//! overwriting anything there, and refuses customer values containing `platform`; it stores
+//! and shows the customer's values without it. Here:
+//! - `validate-config` refuses `storageClasses.sharedNfs.enabled: true` while the gate is
+//!   closed, on that field, telling the customer to ask the provider ([`settings::admit`]; the
+//!   addon-manager answers `FAILED_PRECONDITION` when that is the only objection);
+//! - `render` leaves the NFS class (and the chart's shared disk) out while the gate is closed,
+//!   so disabling NFS later re-renders without it;
+//! - `classify-change` ignores `platform` (addon-kit), and upgrade plans list the NFS driver
+//!   only when the customer asked for it.
 //!
 //! Codemap: [`settings`], [`releases`], [`render`], [`upgrade`].
 
@@ -59,6 +73,10 @@ impl Addon for CsiDriver {
 
     fn check(merged: &Config, out: &mut Vec<Violation>) {
         settings::check(merged, out);
+    }
+
+    fn admit(merged: &Config, out: &mut Vec<Violation>) {
+        settings::admit(merged, out);
     }
 
     fn render(cluster: &Cluster, version: &str, config: &Config) -> Result<Rendered, String> {

@@ -4,14 +4,16 @@
 //! are rendered here as Kubernetes objects so the customer sees and owns them. Block disks bind
 //! `WaitForFirstConsumer` (a disk is attached where its pod lands); the NFS class binds
 //! `Immediate` (any node can mount a share) and defaults to `Retain` (shared data outlives a
-//! claim unless the customer decides otherwise).
+//! claim unless the customer decides otherwise). The NFS class and the shared disk are rendered
+//! only while the provider's gate (`platform.nfsEnabled`) is open: asked for while it is closed
+//! (NFS disabled after the customer enabled the class), they are left out with a note.
 
 use addon_kit::k8s::{self, Labels, StorageClassSpec};
 use addon_kit::yaml::{self, HelmChart};
 use addon_kit::{Cluster, Config, Rendered};
 use serde_json::json;
 
-use crate::releases;
+use crate::{releases, settings};
 
 /// Namespace the driver runs in.
 pub const NAMESPACE: &str = "kube-system";
@@ -32,7 +34,7 @@ pub fn render(cluster: &Cluster, version: &str, config: &Config) -> Result<Rende
         addon: crate::NAME,
         version,
     };
-    let nfs = config.bool("storageClasses.sharedNfs.enabled")?;
+    let nfs = settings::nfs_rendered(config)?;
     let cpu_pools: Vec<&str> = cluster.cpu_pools().map(|p| p.name.as_str()).collect();
 
     let mut controller = json!({
@@ -81,6 +83,12 @@ pub fn render(cluster: &Cluster, version: &str, config: &Config) -> Result<Rende
         },
     )];
     let mut notes = Vec::new();
+    if config.bool(settings::SHARED_NFS)? && !nfs {
+        notes.push(format!(
+            "shared NFS StorageClass not rendered: NFS is not enabled for project {} (ask your provider)",
+            cluster.project
+        ));
+    }
     if nfs {
         classes.push(k8s::storage_class(
             config.str("storageClasses.sharedNfs.name")?,

@@ -4,6 +4,12 @@
 //! `controller.replicas`, `controller.logLevel`, `node.maxVolumesPerNode`. Not knobs:
 //! `image.repository` (a replaced driver is the customer's) and `node.kubeletDir` (the provider's
 //! node images put the kubelet in one place; moving it means a different node setup).
+//!
+//! Host-owned: `platform.nfsEnabled`, the provider's NFS gate for the cluster's project. The
+//! addon-manager sets it in every configuration it hands this plugin (customers cannot: it
+//! refuses their values containing `platform`); the reference says `false`, so a host that
+//! does not know the gate leaves NFS off. [`admit`] refuses `storageClasses.sharedNfs.enabled`
+//! while the gate is closed; rendering leaves the NFS class out instead (`crate::render`).
 
 use addon_kit::checks::{dns_subdomain, image_repository};
 use addon_kit::schema::field;
@@ -11,6 +17,12 @@ use addon_kit::{Config, Field, Kind, Knob, Violation};
 use serde_json::{Value, json};
 
 const RECLAIM: Kind = Kind::Enum(&["Delete", "Retain"]);
+
+/// The host-owned NFS gate (see the module docs).
+pub const NFS_GATE: &str = "platform.nfsEnabled";
+
+/// The customer's NFS StorageClass switch.
+pub const SHARED_NFS: &str = "storageClasses.sharedNfs.enabled";
 
 /// The configuration schema.
 pub const SCHEMA: &[Field] = &[
@@ -55,6 +67,7 @@ pub const SCHEMA: &[Field] = &[
             ),
         ]),
     ),
+    field("platform", Kind::Object(&[field("nfsEnabled", Kind::Bool)])),
 ];
 
 /// What the customer may change while the driver stays shared.
@@ -84,7 +97,8 @@ pub fn reference() -> Value {
                 "name": "accord-shared-nfs",
                 "reclaimPolicy": "Retain"
             }
-        }
+        },
+        "platform": {"nfsEnabled": false}
     })
 }
 
@@ -96,11 +110,26 @@ fn absolute_path(s: &str) -> Result<(), String> {
     }
 }
 
+/// Whether the configuration asks for the NFS StorageClass and the provider's gate allows it.
+pub fn nfs_rendered(config: &Config) -> Result<bool, String> {
+    Ok(config.bool(SHARED_NFS)? && config.bool(NFS_GATE)?)
+}
+
+/// Refuses the NFS StorageClass while the project's gate is closed (submitted configurations
+/// only: an accepted one renders without the class after the provider disables NFS).
+pub fn admit(config: &Config, out: &mut Vec<Violation>) {
+    if config.bool(SHARED_NFS).unwrap_or(false) && !config.bool(NFS_GATE).unwrap_or(false) {
+        out.push(Violation::new(
+            SHARED_NFS,
+            "NFS is not enabled for this project; ask your provider to enable it \
+             (accord --profile operator nfs enable <project> --reason <why>)",
+        ));
+    }
+}
+
 /// Cross-field checks.
 pub fn check(config: &Config, out: &mut Vec<Violation>) {
-    let nfs = config
-        .bool("storageClasses.sharedNfs.enabled")
-        .unwrap_or(false);
+    let nfs = config.bool(SHARED_NFS).unwrap_or(false);
     let block = config.str("storageClasses.block.name").unwrap_or_default();
     let shared = config
         .str("storageClasses.sharedNfs.name")

@@ -1,6 +1,6 @@
 //! Table-driven tests of the CSI driver add-on through the exported entry points.
 
-use addon_kit::entry::{describe, plan_upgrade, render};
+use addon_kit::entry::{describe, plan_upgrade, render, validate_config};
 use addon_kit::testing::{
     check_classification_cases, check_describe, check_manifests, check_validation_cases,
     sample_cluster, write_rendered, yaml_documents,
@@ -26,10 +26,25 @@ fn describe_is_sane() {
 fn validate_config_reports_dotted_paths() {
     let cases: &[(&str, &[&str])] = &[
         ("{}", &[]),
+        // The provider's gate, set by the host: NFS only where it is open.
         (
             r#"{"storageClasses": {"sharedNfs": {"enabled": true}}}"#,
+            &["storageClasses.sharedNfs.enabled"],
+        ),
+        (
+            r#"{"storageClasses": {"sharedNfs": {"enabled": true}}, "platform": {"nfsEnabled": false}}"#,
+            &["storageClasses.sharedNfs.enabled"],
+        ),
+        (
+            r#"{"storageClasses": {"sharedNfs": {"enabled": true}}, "platform": {"nfsEnabled": true}}"#,
             &[],
         ),
+        (r#"{"platform": {"nfsEnabled": true}}"#, &[]),
+        (
+            r#"{"platform": {"nfsEnabled": "yes"}}"#,
+            &["platform.nfsEnabled"],
+        ),
+        (r#"{"platform": {"other": true}}"#, &["platform.other"]),
         (
             r#"{"storageClasses": {"block": {"fsType": "btrfs"}}}"#,
             &["storageClasses.block.fsType"],
@@ -51,7 +66,7 @@ fn validate_config_reports_dotted_paths() {
             &["node.kubeletDir"],
         ),
         (
-            r#"{"storageClasses": {"sharedNfs": {"enabled": true, "name": "accord-block"}}}"#,
+            r#"{"storageClasses": {"sharedNfs": {"enabled": true, "name": "accord-block"}}, "platform": {"nfsEnabled": true}}"#,
             &["storageClasses.sharedNfs.name"],
         ),
         (r#"{"snapshots": true}"#, &["snapshots"]),
@@ -69,9 +84,15 @@ fn classify_change_follows_the_knobs() {
             "storageClasses.block.default",
         ),
         (
-            r#"{"storageClasses": {"sharedNfs": {"enabled": true}}}"#,
+            r#"{"storageClasses": {"sharedNfs": {"enabled": true}}, "platform": {"nfsEnabled": true}}"#,
             Ownership::Shared,
             "storageClasses.sharedNfs.enabled",
+        ),
+        // The host-owned gate is not a configuration choice: it never moves ownership.
+        (
+            r#"{"platform": {"nfsEnabled": true}}"#,
+            Ownership::ProviderManaged,
+            "matches",
         ),
         (
             r#"{"controller": {"replicas": 3}}"#,
@@ -116,9 +137,62 @@ fn plan_upgrade_is_rolling_and_refuses_downgrades() {
 }
 
 #[test]
+fn the_gate_refuses_on_the_field_and_says_whom_to_ask() {
+    let violations =
+        validate_config::<CsiDriver>(r#"{"storageClasses": {"sharedNfs": {"enabled": true}}}"#);
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(violations[0].field, "storageClasses.sharedNfs.enabled");
+    assert!(
+        violations[0]
+            .message
+            .contains("NFS is not enabled for this project")
+            && violations[0].message.contains("ask your provider")
+            && violations[0].message.contains("nfs enable"),
+        "{}",
+        violations[0].message
+    );
+}
+
+#[test]
+fn render_leaves_nfs_out_while_the_gate_is_closed() {
+    let cluster = sample_cluster();
+    // Accepted while the gate was open; the provider disabled NFS since.
+    let asked = r#"{"storageClasses": {"sharedNfs": {"enabled": true}}, "platform": {"nfsEnabled": false}}"#;
+    let rendered = render::<CsiDriver>(&cluster, "1.5.1", asked).unwrap();
+    let classes = yaml_documents(&rendered.manifests[1].content).unwrap();
+    assert_eq!(classes.len(), 1);
+    assert_eq!(classes[0]["provisioner"], "disk.csi.accord.dev");
+    let values = &yaml_documents(&rendered.manifests[0].content).unwrap()[0];
+    assert_eq!(values["sharedDisk"]["enabled"], false);
+    assert!(
+        rendered.notes.iter().any(|n| n.contains("not rendered")),
+        "{:?}",
+        rendered.notes
+    );
+    // The gate alone renders nothing extra.
+    let open =
+        render::<CsiDriver>(&cluster, "1.5.1", r#"{"platform": {"nfsEnabled": true}}"#).unwrap();
+    assert_eq!(yaml_documents(&open.manifests[1].content).unwrap().len(), 1);
+}
+
+#[test]
+fn upgrade_plans_ignore_the_gate() {
+    let config = r#"{"storageClasses": {"sharedNfs": {"enabled": true}}}"#;
+    let closed = plan_upgrade::<CsiDriver>("1.4.0", "1.5.1", config).unwrap();
+    let open = plan_upgrade::<CsiDriver>(
+        "1.4.0",
+        "1.5.1",
+        r#"{"storageClasses": {"sharedNfs": {"enabled": true}}, "platform": {"nfsEnabled": true}}"#,
+    )
+    .unwrap();
+    assert_eq!(closed, open);
+}
+
+#[test]
 fn render_block_always_and_nfs_only_when_enabled() {
     let cluster = sample_cluster();
-    let nfs = r#"{"storageClasses": {"sharedNfs": {"enabled": true}}}"#;
+    let nfs =
+        r#"{"storageClasses": {"sharedNfs": {"enabled": true}}, "platform": {"nfsEnabled": true}}"#;
     let rendered = render::<CsiDriver>(&cluster, "1.5.1", nfs).unwrap();
     assert_eq!(
         rendered,

@@ -6,17 +6,22 @@
 use accord_core::{cluster::ClusterEvent, ids::ClusterId, nodepool::NodePoolEvent};
 use accord_store::{Expect, Versioned};
 
-use super::Change;
+use super::{Change, nfs_gate::GateChange};
 use crate::{
     trees::CLUSTERS,
     view::{ClusterView, PoolView},
 };
 
-/// A provisioner event the addon-manager acts on.
+/// An event the addon-manager acts on: the provisioner's clusters and pools, and the storage
+/// service's NFS gate.
 #[derive(Debug, Clone)]
 pub enum Input {
     Cluster(ClusterEvent),
     NodePool(NodePoolEvent),
+    /// `nfs.enabled` / `nfs.disabled` ([`super::nfs_gate`]).
+    NfsGate(GateChange),
+    /// Another event of a consumed resource that nothing here acts on.
+    Ignored,
 }
 
 impl Input {
@@ -36,7 +41,7 @@ impl Input {
             Input::NodePool(
                 NodePoolEvent::Scaled { cluster, .. } | NodePoolEvent::Deleted { cluster, .. },
             ) => Some(*cluster),
-            Input::NodePool(_) => None,
+            Input::NodePool(_) | Input::NfsGate(_) | Input::Ignored => None,
         }
     }
 }

@@ -11,12 +11,15 @@
 //! - [`upgrade`] — the provider's critical upgrade of one installation, or its skip;
 //! - [`uninstall`] — removal;
 //! - [`rerender`] — new manifests after the cluster changed (version, pools);
-//! - [`cluster_view`] — the read model of clusters and pools, from the provisioner's events.
+//! - [`cluster_view`] — the read model of clusters and pools, from the provisioner's events;
+//! - [`nfs_gate`] — the provider's per-project NFS gate, from the storage service's events, and
+//!   the installations to re-render when it moves.
 
 pub mod auto_install;
 pub mod cluster_view;
 pub mod configure;
 pub mod install;
+pub mod nfs_gate;
 pub mod rerender;
 pub mod uninstall;
 pub mod upgrade;

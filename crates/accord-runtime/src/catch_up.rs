@@ -1,19 +1,19 @@
-//! Read-model catch-up: how a request naming a cluster support-triage does not know *yet* gets a
-//! consistent answer.
+//! Read-model catch-up: how a request naming a cluster or project a service does not know *yet*
+//! gets a consistent answer.
 //!
-//! support-triage learns clusters and projects from the provisioner's events, so for a moment
-//! after `CreateCluster` returns, its read model may not know the cluster: a ticket filed right
-//! away used to get a false `NOT_FOUND`. The choice made here: **wait briefly for the read model**
-//! rather than accept the ticket and resolve the cluster later (a ticket is classified with its
-//! cluster's live context when it is filed, and the answer says how it was classified, so it
-//! cannot be answered before the cluster is known).
+//! Services other than the provisioner learn clusters and projects from the provisioner's
+//! events, so for a moment after `CreateCluster` returns, their read models may not know the
+//! cluster: a request made right away used to get a false `NOT_FOUND`. The choice made here:
+//! **wait briefly for the read model** rather than accept the request and resolve the cluster
+//! later (support-triage classifies a ticket with its cluster's live context when it is filed;
+//! storage-csi places a volume in its cluster's region).
 //!
 //! - A lookup that answers `NOT_FOUND` for a cluster or a project is retried until it succeeds
 //!   or [`CATCH_UP_WAIT`] has passed since the request began; only then is `NOT_FOUND` the
 //!   answer.
-//! - It is retried when the desk commits a platform event (cluster views change only then:
-//!   [`CatchUp::advanced`]) and at least every [`CATCH_UP_POLL`] (the kit's project directory
-//!   is written without telling the desk).
+//! - It is retried when the service commits a platform event (cluster views change only then:
+//!   [`CatchUp::advanced`], called by the service's engine observer) and at least every
+//!   [`CATCH_UP_POLL`] (the kit's project directory is written without telling the service).
 //! - Waiting is a timer on the request's own task: no write lock is held, no runtime worker is
 //!   blocked, and each retry is one read of the store.
 //! - A cluster of another project answers `NOT_FOUND` only after the same wait as a cluster that
@@ -115,7 +115,8 @@ mod tests {
         Err(DomainError::not_found("cluster", "ml"))
     }
 
-    #[tokio::test]
+    // Paused clocks: the times asserted are tokio's virtual time, not the machine's.
+    #[tokio::test(start_paused = true)]
     async fn a_change_wakes_the_waiting_lookup_before_the_poll_tick() {
         // A poll interval longer than the wait: only the notification can wake the lookup.
         let c = Arc::new(CatchUp::new(
@@ -147,7 +148,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn not_found_stands_after_the_bounded_wait_and_other_answers_come_at_once() {
         let c = CatchUp::new(Duration::from_millis(300), Duration::from_millis(20));
         let lookups = AtomicUsize::new(0);

@@ -1,0 +1,323 @@
+//! The reconciler: carries every operation in flight to the back ends and records their
+//! answers, and runs migrations step by step.
+//!
+//! Each pass (every interval, and whenever a commit may have started work):
+//! 1. every volume with an operation in flight: submit it under its key (the back end starts it
+//!    the first time and answers its status every time), then record a finished outcome or a
+//!    timeout ([`crate::handlers::backend`]);
+//! 2. every snapshot being taken or deleted: the same;
+//! 3. every running migration: the volumes of the batch that runs now (and any volume with a
+//!    step outstanding, after a restart or a rollback) advance one step each through the state
+//!    machine ([`crate::handlers::migrations::advance`]): the new state is committed *before*
+//!    its step is submitted, and the step's outcome is fed back as an observation. A batch cuts
+//!    over when every volume of it is verified or stopped. When all are terminal the migration
+//!    finishes.
+//!
+//! The back ends are called outside the write lock; each outcome is committed with the version
+//! it was read at, so a request committed meanwhile wins and the outcome is applied again on
+//! the next pass (the back end answers the same key the same way).
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use accord_core::DomainError;
+use accord_runtime::metrics::{Labels, Metrics};
+use accord_storage::{
+    driver::{BackendOp, OpStatus},
+    migration::{MigrationState, Observation, progress},
+};
+use accord_store::Versioned;
+use prometheus_client::metrics::{counter::Counter, family::Family};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    handlers::{
+        backend,
+        migrations::{self, advance, observation},
+    },
+    service::StorageService,
+    trees::{MigrationPhase, MigrationVolume, Records as _, StoredMigration},
+};
+
+/// The reconciler's counters.
+pub struct Counters {
+    /// Back-end operations answered, by operation and outcome (running, succeeded, failed,
+    /// timed-out, error).
+    pub operations: Family<Labels<2>, Counter>,
+}
+
+impl Counters {
+    pub fn new(metrics: &Metrics) -> Self {
+        Self {
+            operations: metrics.registered(
+                "accord_storage_csi_backend_operations",
+                "Back-end operations polled by the reconciler, by operation and status",
+            ),
+        }
+    }
+}
+
+fn status_label(status: &OpStatus) -> &'static str {
+    match status {
+        OpStatus::Running { .. } => "running",
+        OpStatus::Succeeded { .. } => "succeeded",
+        OpStatus::Failed { .. } => "failed",
+    }
+}
+
+impl StorageService {
+    /// Runs passes until shutdown.
+    pub async fn run_reconciler(
+        self: Arc<Self>,
+        interval: Duration,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                _ = ticks.tick() => {}
+                () = self.kick.notified() => {}
+            }
+            if let Err(e) = self.reconcile_once().await {
+                tracing::warn!(error = %e, "storage reconcile pass failed; retried next pass");
+            }
+        }
+    }
+
+    async fn submit(&self, op: BackendOp) -> Option<OpStatus> {
+        let name = op.request.name();
+        match self.driver.submit(op).await {
+            Ok(status) => {
+                self.counters
+                    .operations
+                    .get_or_create(&[("operation", name), ("status", status_label(&status))])
+                    .inc();
+                Some(status)
+            }
+            Err(e) => {
+                self.counters
+                    .operations
+                    .get_or_create(&[("operation", name), ("status", "error")])
+                    .inc();
+                tracing::warn!(operation = name, error = %e, "storage back end unreachable; retried next pass");
+                None
+            }
+        }
+    }
+
+    /// Commits `change` unless a request changed the same records meanwhile (the outcome is
+    /// applied again next pass).
+    async fn commit_outcome(&self, change: crate::handlers::Change) {
+        let mut w = self.engine.lock().await;
+        if let Err(e) = w.commit(change).await {
+            tracing::debug!(error = %e, "outcome not recorded (changed meanwhile); next pass");
+        }
+    }
+
+    /// One pass over volumes, snapshots and migrations.
+    pub async fn reconcile_once(&self) -> Result<(), DomainError> {
+        for (key, stored) in self.reader.all_volumes()? {
+            let Some(op) = backend::volume_op(&stored.value) else {
+                continue;
+            };
+            let Some(status) = self.submit(op).await else {
+                continue;
+            };
+            // Re-read: a request may have changed the volume while the back end answered.
+            let Some(now) = crate::trees::VOLUMES.get(self.reader.store(), &key)? else {
+                continue;
+            };
+            if now.value.op_seq != stored.value.op_seq {
+                continue;
+            }
+            if let Some(ch) = backend::volume_outcome(&now, &status, self.driver.now_ms()) {
+                self.commit_outcome(ch).await;
+            }
+        }
+        for (key, stored) in self.reader.all_snapshots()? {
+            let Some(op) = backend::snapshot_op(&stored.value) else {
+                continue;
+            };
+            let Some(status) = self.submit(op).await else {
+                continue;
+            };
+            let Some(now) = crate::trees::SNAPSHOTS.get(self.reader.store(), &key)? else {
+                continue;
+            };
+            if backend::snapshot_key(&now.value) != backend::snapshot_key(&stored.value) {
+                continue;
+            }
+            if let Some(ch) = backend::snapshot_outcome(&now, &status, self.driver.now_ms()) {
+                self.commit_outcome(ch).await;
+            }
+        }
+        for m in self.reader.all_migrations()? {
+            if matches!(
+                m.phase,
+                MigrationPhase::Running | MigrationPhase::RollingBack
+            ) {
+                self.drive_migration(&m).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Advances every volume of `m` that can move now, one step each.
+    async fn drive_migration(&self, m: &StoredMigration) -> Result<(), DomainError> {
+        let states = self.reader.migration_volumes(m.id)?;
+        let plain: HashMap<String, MigrationState> = states
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.state.clone()))
+            .collect();
+        let p = progress(&m.plan, &plain);
+        for planned in &m.plan.volumes {
+            let Some(stored) = states.get(&planned.name) else {
+                continue;
+            };
+            let state = &stored.value.state;
+            let has_work = matches!(
+                state,
+                MigrationState::Copying { .. }
+                    | MigrationState::Verifying { .. }
+                    | MigrationState::CuttingOver { .. }
+                    | MigrationState::Releasing { .. }
+                    | MigrationState::RollingBack
+            );
+            let rolling_back = m.phase == MigrationPhase::RollingBack;
+            let in_batch = p.current_batch == Some(planned.batch);
+            let observation = if rolling_back
+                && matches!(
+                    state,
+                    MigrationState::Pending
+                        | MigrationState::Copying { .. }
+                        | MigrationState::Copied { .. }
+                        | MigrationState::Verifying { .. }
+                        | MigrationState::Verified { .. }
+                        | MigrationState::Failed { .. }
+                ) {
+                Observation::RollbackRequested
+            } else if has_work
+                || (!rolling_back
+                    && in_batch
+                    && match state {
+                        MigrationState::Pending | MigrationState::Copied { .. } => true,
+                        MigrationState::Verified { .. } => p.ready_to_cut_over,
+                        _ => false,
+                    })
+            {
+                Observation::Proceed
+            } else {
+                continue;
+            };
+            self.step(m, &planned.name, planned.size_bytes, observation)
+                .await?;
+        }
+        // Finished? Read again: the steps above moved states.
+        let Some(stored) = self.reader.migration(m.project, m.id)? else {
+            return Ok(());
+        };
+        let states = self.reader.migration_volumes(m.id)?;
+        let volumes = self.planned_volumes(&stored.value)?;
+        let mut w = self.engine.lock().await;
+        if let Some(ch) = migrations::finish(&stored, &states, &volumes)? {
+            w.commit(ch).await?;
+        }
+        Ok(())
+    }
+
+    /// Moves one volume of `m` on: the observation's state is committed, then its step is
+    /// submitted and, when finished, its outcome is observed and committed.
+    async fn step(
+        &self,
+        m: &StoredMigration,
+        planned: &str,
+        size_bytes: u64,
+        first: Observation,
+    ) -> Result<(), DomainError> {
+        let Some(r) = m.refs.get(planned) else {
+            return Ok(());
+        };
+        let progress_key = format!("{}/{planned}", m.id);
+        let perform = {
+            let mut w = self.engine.lock().await;
+            let Some(stored) = self.migration_volume(m, planned)? else {
+                return Ok(());
+            };
+            let volume = self.reader.volume(m.project, r.cluster, &r.name)?;
+            let a = advance(m, planned, &stored, first, None, volume.as_ref())?;
+            if let Some(ch) = a.change {
+                w.commit(ch).await?;
+            }
+            a.perform
+        };
+        let Some(key) = perform else {
+            return Ok(());
+        };
+        let op = BackendOp {
+            key: accord_storage::driver::step_key(&key),
+            project: m.project.to_string(),
+            region: self
+                .reader
+                .cluster(r.cluster)?
+                .map(|c| c.value.region)
+                .unwrap_or_default(),
+            request: migrations::step_request(m, r, &key, size_bytes),
+        };
+        let Some(status) = self.submit(op).await else {
+            return Ok(());
+        };
+        if let OpStatus::Running {
+            done_bytes,
+            total_bytes,
+        } = &status
+        {
+            if let Ok(mut copying) = self.copying.lock() {
+                copying.insert(progress_key, (*done_bytes, *total_bytes));
+            }
+            return Ok(());
+        }
+        if let Ok(mut copying) = self.copying.lock() {
+            copying.remove(&progress_key);
+        }
+        let Some(obs) = observation(key.step, &status) else {
+            return Ok(());
+        };
+        let failure = match &status {
+            OpStatus::Failed { reason } => Some(format!("{}: {reason}", key_step_name(&key))),
+            _ => None,
+        };
+        let mut w = self.engine.lock().await;
+        let Some(stored) = self.migration_volume(m, planned)? else {
+            return Ok(());
+        };
+        let volume = self.reader.volume(m.project, r.cluster, &r.name)?;
+        let a = advance(m, planned, &stored, obs, failure, volume.as_ref())?;
+        if let Some(ch) = a.change {
+            w.commit(ch).await?;
+        }
+        Ok(())
+    }
+
+    fn migration_volume(
+        &self,
+        m: &StoredMigration,
+        planned: &str,
+    ) -> Result<Option<Versioned<MigrationVolume>>, DomainError> {
+        Ok(crate::trees::MIGRATION_VOLUMES.get(
+            self.reader.store(),
+            &crate::trees::migration_volume_key(m.id, planned),
+        )?)
+    }
+}
+
+fn key_step_name(key: &accord_storage::migration::StepKey) -> &'static str {
+    use accord_storage::migration::Step;
+    match key.step {
+        Step::Copy { .. } => "copy",
+        Step::Verify { .. } => "verify",
+        Step::CutOver { .. } => "cut-over",
+        Step::ReleaseSource => "release-source",
+        Step::DiscardTarget => "discard-target",
+    }
+}
