@@ -132,12 +132,17 @@ pub enum StorageEvent {
         project: ProjectId,
         name: String,
     },
-    /// The provider enabled NFS for the project (`nfs.enabled`).
+    /// The provider enabled NFS for the project, or switched how its shared filesystems
+    /// mount (`nfs.enabled`).
     NfsEnabled {
         project: ProjectId,
         /// Who (the operator's principal).
         by: String,
         reason: String,
+        /// How the project's shared filesystems mount now: `nfs` or `virtiofs` (empty in
+        /// events published before it was carried: `nfs`).
+        #[serde(default)]
+        mount: String,
     },
     /// The provider disabled NFS for the project (`nfs.disabled`).
     NfsDisabled {
@@ -309,6 +314,7 @@ mod tests {
             project,
             by: "operator".into(),
             reason: "ticket 42".into(),
+            mount: "nfs".into(),
         };
         assert_eq!((ev.resource(), ev.event()), ("nfs", "enabled"));
         assert_eq!(ev.resource_id(), project.to_string());

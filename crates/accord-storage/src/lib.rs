@@ -37,7 +37,9 @@ pub use class::{
     validate_class,
 };
 pub use error::{ErrorKind, FieldError, StorageError};
-pub use nfs::{GateChange, NfsGate, NfsState, NfsUser, disable, enable, require_nfs};
+pub use nfs::{
+    GateChange, NfsGate, NfsState, NfsUser, disable, enable, enable_with, require_nfs, shared_mount,
+};
 pub use quantity::{format_quantity, parse_quantity};
 pub use snapshot::{Snapshot, SnapshotState, begin_snapshot, check_restore, complete_snapshot};
 pub use state::{

@@ -2,7 +2,9 @@
 //! VAST) back end, who changed it, why and when.
 //!
 //! Decision: the gate covers every shared filesystem, whichever way it mounts (VirtioFS and NFS
-//! reach the same back end), and every StorageClass of type `shared`; disks never need it.
+//! reach the same back end), and every StorageClass of type `shared`; disks never need it. How
+//! shared filesystems mount is the provider's per-project setting kept with the gate
+//! ([`NfsGate::mount`], NFS unless the provider says VirtioFS), as in the source product.
 //!
 //! Invariants: the gate is disabled until a provider enables it; it is never disabled while a
 //! shared volume or a shared StorageClass of the project exists ([`disable`] names them, at most
@@ -14,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Errors, StorageError};
 use crate::limits::{MAX_ACTOR_CHARS, MAX_NAMED_USERS, MAX_REASON_CHARS};
+use crate::volume::Mount;
 
 /// Whether the project may use NFS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +41,16 @@ pub struct NfsGate {
     pub reason: Option<String>,
     /// When (ms, the caller's clock).
     pub changed_at_ms: Option<u64>,
+    /// How the project's shared filesystems mount, the provider's per-project setting (as in
+    /// the source product): new shared volumes take it, and a customer asking for the other
+    /// one is refused. Switching it leaves existing volumes as they are (that is what a
+    /// VirtioFS → NFS migration moves).
+    #[serde(default = "default_mount")]
+    pub mount: Mount,
+}
+
+fn default_mount() -> Mount {
+    Mount::Nfs
 }
 
 impl NfsGate {
@@ -49,6 +62,7 @@ impl NfsGate {
             changed_by: None,
             reason: None,
             changed_at_ms: None,
+            mount: Mount::Nfs,
         }
     }
 
@@ -111,6 +125,7 @@ fn check_text(errors: &mut Errors, field: &str, value: &str, max: usize) {
 fn change(
     gate: NfsGate,
     to: NfsState,
+    mount: Mount,
     who: &str,
     why: &str,
     now_ms: u64,
@@ -119,7 +134,7 @@ fn change(
     check_text(&mut errors, "nfs.who", who, MAX_ACTOR_CHARS);
     check_text(&mut errors, "nfs.reason", why, MAX_REASON_CHARS);
     let gate = errors.into_result(gate)?;
-    if gate.state == to {
+    if gate.state == to && gate.mount == mount {
         return Ok(GateChange {
             gate,
             changed: false,
@@ -128,6 +143,7 @@ fn change(
     Ok(GateChange {
         gate: NfsGate {
             state: to,
+            mount,
             changed_by: Some(who.to_owned()),
             reason: Some(why.to_owned()),
             changed_at_ms: Some(now_ms),
@@ -144,7 +160,38 @@ pub fn enable(
     why: &str,
     now_ms: u64,
 ) -> Result<GateChange, StorageError> {
-    change(gate, NfsState::Enabled, who, why, now_ms)
+    let mount = gate.mount;
+    change(gate, NfsState::Enabled, mount, who, why, now_ms)
+}
+
+/// Enables the gate with shared filesystems mounting over `mount` (enabling an enabled gate
+/// with another mount switches the project's setting: new volumes take it).
+pub fn enable_with(
+    gate: NfsGate,
+    mount: Mount,
+    who: &str,
+    why: &str,
+    now_ms: u64,
+) -> Result<GateChange, StorageError> {
+    change(gate, NfsState::Enabled, mount, who, why, now_ms)
+}
+
+/// The mount of a new shared volume: the project's setting; asking for the other one is
+/// refused naming `volume.mount`.
+pub fn shared_mount(gate: &NfsGate, requested: Option<Mount>) -> Result<Mount, StorageError> {
+    match requested {
+        Some(m) if m != gate.mount => Err(StorageError::precondition(
+            "volume.mount",
+            format!(
+                "project {} mounts shared filesystems over {} (the provider's setting): create it \
+                 without a mount, or ask the provider to switch the project to {}",
+                quote(&gate.project),
+                gate.mount.as_str(),
+                m.as_str()
+            ),
+        )),
+        _ => Ok(gate.mount),
+    }
 }
 
 /// Disables NFS, refused while anything in `users` (the project's shared volumes and shared
@@ -177,7 +224,8 @@ pub fn disable(
             ),
         ));
     }
-    change(gate, NfsState::Disabled, who, why, now_ms)
+    let mount = gate.mount;
+    change(gate, NfsState::Disabled, mount, who, why, now_ms)
 }
 
 /// The check before creating a shared volume or a shared StorageClass (→ `FAILED_PRECONDITION`:

@@ -38,6 +38,7 @@ fn enabled(project: ProjectId) -> StorageEvent {
         project,
         by: "operator".into(),
         reason: "ticket 42".into(),
+        mount: "nfs".into(),
     }
 }
 

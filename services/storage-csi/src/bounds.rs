@@ -90,12 +90,13 @@ bounded!(pb::ListMigrationsRequest, project, []);
 
 impl Bounded for pb::SetNfsRequest {
     fn refs(&self) -> Vec<(&'static str, &str)> {
-        vec![("project", &self.project)]
+        vec![("project", &self.project), ("mount", &self.mount)]
     }
     fn project(&self) -> &str {
         &self.project
     }
     fn check(&self) -> Result<(), DomainError> {
+        refs(&self.refs())?;
         reason(&self.project, &self.reason)
     }
 }

@@ -98,6 +98,7 @@ fn gate(g: &NfsGate) -> pb::NfsGate {
         changed_by: g.changed_by.clone().unwrap_or_default(),
         reason: g.reason.clone().unwrap_or_default(),
         changed_at: millis_ts(g.changed_at_ms),
+        mount: g.mount.as_str().into(),
     }
 }
 
@@ -297,9 +298,16 @@ impl Storage for Api {
         req: Request<pb::SetNfsRequest>,
     ) -> Result<Response<pb::NfsGate>, Status> {
         let (who, r, project) = self.in_project(req).await?;
+        let mount = match r.mount.trim() {
+            "" => None,
+            m => Some(
+                accord_storage::Mount::parse(m)
+                    .map_err(|e| st(DomainError::invalid("mount", e)))?,
+            ),
+        };
         let g = self
             .s
-            .enable_nfs(&ctx(&who), project, r.reason.trim())
+            .enable_nfs(&ctx(&who), project, r.reason.trim(), mount)
             .await
             .map_err(st)?;
         ok(gate(&g))

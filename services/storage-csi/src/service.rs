@@ -181,10 +181,11 @@ impl StorageService {
         ctx: &Ctx,
         project: ProjectId,
         reason: &str,
+        mount: Option<accord_storage::Mount>,
     ) -> Result<NfsGate, DomainError> {
         let mut w = self.engine.lock().await;
         let gate = self.reader.nfs(project)?;
-        let (ch, gate) = nfs::enable(ctx, project, &gate, reason)?;
+        let (ch, gate) = nfs::enable(ctx, project, &gate, reason, mount)?;
         if let Some(ch) = ch {
             w.commit(ch).await?;
         }

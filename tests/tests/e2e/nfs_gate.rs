@@ -105,6 +105,7 @@ async fn the_nfs_storage_class_follows_the_providers_gate() {
             project,
             by: "operator".into(),
             reason: "ticket 42".into(),
+            mount: "nfs".into(),
         },
     )
     .await;

@@ -126,6 +126,7 @@ async fn shared_volumes_wait_for_the_nfs_gate_and_a_disk_runs_its_whole_life() {
             .enable_nfs(spb::SetNfsRequest {
                 project: String::new(),
                 reason: "please".into(),
+                ..Default::default()
             })
             .await,
     );
@@ -135,6 +136,7 @@ async fn shared_volumes_wait_for_the_nfs_gate_and_a_disk_runs_its_whole_life() {
         .enable_nfs(spb::SetNfsRequest {
             project: env.project.clone(),
             reason: "ticket 1234".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -153,6 +155,7 @@ async fn shared_volumes_wait_for_the_nfs_gate_and_a_disk_runs_its_whole_life() {
             .disable_nfs(spb::SetNfsRequest {
                 project: env.project.clone(),
                 reason: "cleanup".into(),
+                ..Default::default()
             })
             .await,
     );
@@ -391,23 +394,47 @@ async fn a_virtiofs_to_nfs_migration_runs_in_batches_and_a_bad_copy_rolls_back()
     env.start_storage_csi(INTERVAL, None).await.unwrap();
     let (cluster, _) = cluster_with_node(&env, "migrate").await;
     let mut customer = env.storage(&env.admin_token).unwrap();
-    env.storage(&env.operator_token)
-        .unwrap()
-        .enable_nfs(spb::SetNfsRequest {
-            project: env.project.clone(),
-            reason: "migration".into(),
-        })
+    let mut operator = env.storage(&env.operator_token).unwrap();
+    let set_mount = |mount: &str| spb::SetNfsRequest {
+        project: env.project.clone(),
+        reason: format!("shared filesystems over {mount}"),
+        mount: mount.into(),
+    };
+    // A legacy project: the provider mounts its shared filesystems over VirtioFS.
+    let gate = operator
+        .enable_nfs(set_mount("virtiofs"))
         .await
-        .unwrap();
+        .unwrap()
+        .into_inner();
+    assert_eq!(gate.mount, "virtiofs");
     for name in ["a", "b", "c"] {
         customer
-            .create_volume(create(&cluster, name, "shared", "1Ti", "virtiofs"))
+            .create_volume(create(&cluster, name, "shared", "1Ti", ""))
             .await
             .unwrap();
     }
     for name in ["a", "b", "c"] {
-        volume_in(&customer, &cluster, name, "available").await;
+        let v = volume_in(&customer, &cluster, name, "available").await;
+        assert_eq!(v.mount, "virtiofs", "the project's mount");
     }
+    let (code, message) = code_and_message(
+        customer
+            .create_volume(create(&cluster, "d", "shared", "1Ti", "nfs"))
+            .await,
+    );
+    assert_eq!(code, Code::FailedPrecondition, "{message}");
+    assert!(message.contains("provider's setting"), "{message}");
+    // The provider switches the project to NFS: new volumes mount over NFS, the old ones
+    // stay until migrated.
+    operator.enable_nfs(set_mount("nfs")).await.unwrap();
+    customer
+        .create_volume(create(&cluster, "d", "shared", "1Ti", ""))
+        .await
+        .unwrap();
+    assert_eq!(
+        volume_in(&customer, &cluster, "d", "available").await.mount,
+        "nfs"
+    );
     let plan = |name: &str, volumes: Vec<String>, dry_run| spb::PlanMigrationRequest {
         name: name.into(),
         volumes,

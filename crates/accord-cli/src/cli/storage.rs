@@ -130,7 +130,7 @@ pub struct CreateVolumeArgs {
     /// 1Ti–1000Ti in 1Ti steps (e.g. 100Gi, 1Ti)
     #[arg(long, value_name = "QUANTITY")]
     pub size: String,
-    /// Shared volumes: how nodes mount it [server default: nfs]
+    /// Shared volumes: how nodes mount it [default: the project's setting, the provider's]
     #[arg(long, value_enum)]
     pub mount: Option<MountArg>,
     /// Restore from this snapshot (its name in the cluster)
@@ -330,7 +330,7 @@ pub struct CreateStorageClassArgs {
 pub enum NfsCommand {
     /// Enable the shared filesystem (NFS) back end for a project (provider operator)
     #[command(
-        after_help = "Example:\n  accord --profile operator nfs enable acme --reason \"ticket T-1234: shared datasets\""
+        after_help = "Examples:\n  accord --profile operator nfs enable acme --reason \"ticket T-1234: shared datasets\"\n  accord --profile operator nfs enable acme --mount virtiofs --reason \"legacy VirtioFS project\""
     )]
     Enable(NfsSetArgs),
     /// Disable it again (provider operator); refused while shared volumes or StorageClasses
@@ -353,6 +353,10 @@ pub struct NfsSetArgs {
     /// Why (required, at most 512 characters), e.g. the support ticket asking for it
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
+    /// `enable`: how the project's shared filesystems mount (nfs or virtiofs); new shared
+    /// volumes take it [default: the project's current setting, nfs for a new project]
+    #[arg(long, value_enum)]
+    pub mount: Option<MountArg>,
 }
 
 /// `accord nfs status`.

@@ -24,6 +24,10 @@ pub fn set_request(args: &NfsSetArgs) -> pb::SetNfsRequest {
     pb::SetNfsRequest {
         project: args.name.clone(),
         reason: args.reason.clone(),
+        mount: args
+            .mount
+            .map(|m| m.as_str().to_owned())
+            .unwrap_or_default(),
     }
 }
 
@@ -91,12 +95,14 @@ mod tests {
         let args = NfsSetArgs {
             name: "pr-01jexample00000000000001".into(),
             reason: "ticket T-1234".into(),
+            mount: Some(crate::cli::MountArg::Virtiofs),
         };
         assert_eq!(
             set_request(&args),
             pb::SetNfsRequest {
                 project: "pr-01jexample00000000000001".into(),
                 reason: "ticket T-1234".into(),
+                mount: "virtiofs".into(),
             }
         );
         assert_eq!(

@@ -250,6 +250,7 @@ pub struct NfsGateView {
     pub reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changed_at: Option<String>,
+    pub mount: String,
 }
 
 impl NfsGateView {
@@ -260,6 +261,7 @@ impl NfsGateView {
             changed_by: g.changed_by.clone(),
             reason: g.reason.clone(),
             changed_at: rfc3339(g.changed_at.as_ref()),
+            mount: g.mount.clone(),
         }
     }
 }
@@ -440,6 +442,9 @@ pub fn nfs_gate_text(g: &pb::NfsGate, now: OffsetDateTime) -> String {
         "NFS",
         if g.enabled { "enabled" } else { "disabled" },
     );
+    if !g.mount.is_empty() {
+        doc.field(0, "Mount", format!("{} (new shared volumes)", g.mount));
+    }
     if g.changed_by.is_empty() && g.changed_at.is_none() {
         doc.field(0, "Changed", "never (the provider has not acted yet)");
     } else {
@@ -777,6 +782,7 @@ pub(crate) mod tests {
         assert!(text.contains("disabled"), "{text}");
         assert!(text.contains("never"), "{text}");
         let gate = pb::NfsGate {
+            mount: "nfs".into(),
             project: "acme".into(),
             enabled: true,
             changed_by: "op@provider.example".into(),
@@ -786,13 +792,14 @@ pub(crate) mod tests {
         let text = nfs_gate_text(&gate, NOW);
         assert!(text.contains("enabled"), "{text}");
         assert!(text.contains("ticket T-1234"), "{text}");
+        assert!(text.contains("nfs (new shared volumes)"), "{text}");
         assert!(text.contains("2026-11-24T09:57:00Z (3m ago)"), "{text}");
         let value = serde_json::to_value(NfsGateView::from_pb(&gate)).unwrap();
         assert_eq!(
             value,
             serde_json::json!({
                 "project": "acme", "enabled": true, "changed_by": "op@provider.example",
-                "reason": "ticket T-1234", "changed_at": "2026-11-24T09:57:00Z"
+                "reason": "ticket T-1234", "changed_at": "2026-11-24T09:57:00Z", "mount": "nfs"
             })
         );
     }

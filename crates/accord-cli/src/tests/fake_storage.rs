@@ -180,6 +180,7 @@ impl Storage for Fake {
         let request = request.into_inner();
         let mut state = self.lock();
         state.gate = pb::NfsGate {
+            mount: "nfs".into(),
             project: request.project,
             enabled: true,
             changed_by: "op@provider.example".into(),

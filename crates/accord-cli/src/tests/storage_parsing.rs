@@ -348,6 +348,7 @@ fn nfs_gate() {
         Command::Nfs(NfsCommand::Enable(NfsSetArgs {
             name: "acme".into(),
             reason: "ticket T-1234".into(),
+            mount: None,
         }))
     );
     assert_eq!(
@@ -361,6 +362,7 @@ fn nfs_gate() {
         Command::Nfs(NfsCommand::Disable(NfsSetArgs {
             name: "pr-01jexample00000000000001".into(),
             reason: "done".into(),
+            mount: None,
         }))
     );
     assert_eq!(

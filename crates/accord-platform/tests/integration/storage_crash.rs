@@ -150,7 +150,8 @@ async fn sigkill_mid_batch_resumes_without_copying_twice_or_releasing_a_source_e
         async move {
             op.enable_nfs(spb::SetNfsRequest {
                 project,
-                reason: "migration test".into(),
+                reason: "a VirtioFS project".into(),
+                mount: "virtiofs".into(),
             })
             .await
             .map(|_| ())
@@ -169,7 +170,6 @@ async fn sigkill_mid_batch_resumes_without_copying_twice_or_releasing_a_source_e
                     name: name.into(),
                     r#type: "shared".into(),
                     size: "1Ti".into(),
-                    mount: "virtiofs".into(),
                     ..Default::default()
                 })
                 .await

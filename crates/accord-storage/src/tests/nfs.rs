@@ -77,3 +77,28 @@ fn disable_is_refused_while_volumes_or_classes_use_it_naming_them() {
     assert_eq!(off.gate.changed_at_ms, Some(5));
     assert!(require_nfs(&off.gate).is_err());
 }
+
+#[test]
+fn shared_filesystems_mount_as_the_project_is_set_and_switching_is_a_change() {
+    use crate::{Mount, enable_with, shared_mount};
+    let gate = enable_with(NfsGate::new("p"), Mount::Virtiofs, "op", "legacy", 1)
+        .unwrap()
+        .gate;
+    assert_eq!(shared_mount(&gate, None).unwrap(), Mount::Virtiofs);
+    assert_eq!(
+        shared_mount(&gate, Some(Mount::Virtiofs)).unwrap(),
+        Mount::Virtiofs
+    );
+    let err = shared_mount(&gate, Some(Mount::Nfs)).unwrap_err();
+    assert_eq!(err.fields(), vec!["volume.mount"]);
+    assert!(err.to_string().contains("provider's setting"), "{err}");
+    // Switching an enabled gate to NFS is a change (an event is due); the same again is not.
+    let switched = enable_with(gate, Mount::Nfs, "op", "moving to NFS", 2).unwrap();
+    assert!(switched.changed);
+    assert_eq!(shared_mount(&switched.gate, None).unwrap(), Mount::Nfs);
+    assert!(
+        !enable_with(switched.gate, Mount::Nfs, "op", "again", 3)
+            .unwrap()
+            .changed
+    );
+}

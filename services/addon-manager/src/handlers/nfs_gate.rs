@@ -41,6 +41,7 @@ impl GateChange {
                 project,
                 by,
                 reason,
+                ..
             } => Some(Self {
                 project,
                 enabled: true,

@@ -1,9 +1,11 @@
-//! The provider's per-project NFS gate: enabled on request (who and why recorded), disabled only
-//! when nothing of the project uses NFS (its shared volumes and shared StorageClasses, named in
-//! the refusal). Enabling an enabled gate changes nothing and publishes nothing.
+//! The provider's per-project NFS gate: enabled on request (who and why recorded), with the
+//! project's mount for shared filesystems (NFS or VirtioFS, the provider's setting); disabled
+//! only when nothing of the project uses NFS (its shared volumes and shared StorageClasses,
+//! named in the refusal). Enabling an enabled gate with the same mount changes nothing and
+//! publishes nothing.
 
 use accord_core::{DomainError, ids::ProjectId, storage::StorageEvent};
-use accord_storage::{NfsGate, NfsUser, VolumeKind};
+use accord_storage::{Mount, NfsGate, NfsUser, VolumeKind};
 use accord_store::Versioned;
 
 use super::{Change, Ctx, expect};
@@ -28,18 +30,23 @@ fn commit(
     Ok((Some(ch), change.gate))
 }
 
-/// Enables NFS for `project`.
+/// Enables NFS for `project`, shared filesystems mounting over `mount` (`None`: the
+/// project's setting as it is).
 pub fn enable(
     ctx: &Ctx,
     project: ProjectId,
     stored: &Versioned<NfsGate>,
     reason: &str,
+    mount: Option<Mount>,
 ) -> Result<(Option<Change>, NfsGate), DomainError> {
-    let change = accord_storage::enable(stored.value.clone(), &ctx.actor, reason, now_ms(ctx))?;
+    let mount = mount.unwrap_or(stored.value.mount);
+    let change =
+        accord_storage::enable_with(stored.value.clone(), mount, &ctx.actor, reason, now_ms(ctx))?;
     let event = StorageEvent::NfsEnabled {
         project,
         by: ctx.actor.clone(),
         reason: reason.to_owned(),
+        mount: mount.as_str().to_owned(),
     };
     commit(project, stored, change, event)
 }

@@ -131,7 +131,15 @@ fn volumes_follow_the_limits_the_gate_and_the_quota() {
         "{err}"
     );
     let open = gate(true);
-    let shared = create(&v, &open, &[], "shared", "1Ti", "virtiofs").unwrap();
+    // The project's mount is the provider's setting: NFS here, so VirtioFS is refused.
+    let err = create(&v, &open, &[], "shared", "1Ti", "virtiofs").unwrap_err();
+    assert!(
+        matches!(&err, DomainError::FailedPrecondition(m) if m.contains("volume.mount")),
+        "{err}"
+    );
+    let mut legacy = open.clone();
+    legacy.mount = Mount::Virtiofs;
+    let shared = create(&v, &legacy, &[], "shared", "1Ti", "").unwrap();
     assert_eq!(shared.volume.mount, Some(Mount::Virtiofs));
     // Quota: 3 volumes, 4096 GiB.
     let three = vec![disk.clone(), disk.clone(), disk.clone()];
@@ -249,14 +257,14 @@ fn nfs_cannot_be_disabled_while_used_and_enabling_twice_is_one_change() {
         version: 0,
         value: gate(false),
     };
-    let (ch, open) = nfs::enable(&ctx(), v.project, &stored, "ticket 7").unwrap();
+    let (ch, open) = nfs::enable(&ctx(), v.project, &stored, "ticket 7", None).unwrap();
     assert!(ch.is_some());
     assert_eq!(open.changed_by.as_deref(), Some("ada@example.com"));
     let open = Versioned {
         version: 1,
         value: open,
     };
-    let (again, _) = nfs::enable(&ctx(), v.project, &open, "again").unwrap();
+    let (again, _) = nfs::enable(&ctx(), v.project, &open, "again", None).unwrap();
     assert!(again.is_none());
     let shared = create(&v, &open.value, &[], "shared", "1Ti", "").unwrap();
     let users = nfs::users(&[shared], &[]);
@@ -276,7 +284,8 @@ fn nfs_cannot_be_disabled_while_used_and_enabling_twice_is_one_change() {
 #[tokio::test]
 async fn a_migration_plans_locks_copies_verifies_and_cuts_over_onto_nfs() {
     let v = view("eu-north1");
-    let open = gate(true);
+    let mut open = gate(true);
+    open.mount = Mount::Virtiofs;
     let shared = finish(create(&v, &open, &[], "shared", "2Ti", "virtiofs").unwrap());
     let clusters: HashMap<ClusterId, String> = [(v.id, v.name.clone())].into();
     let req = migrations::PlanRequest {

@@ -16,7 +16,7 @@ use accord_core::{
 use accord_storage::{
     NfsGate, NodeInfo, Quota, Usage, Volume, VolumeKind, VolumeSpec, begin_attach, begin_create,
     begin_delete, begin_detach, begin_expand, check_create_quota, check_restore, require_nfs,
-    validate_volume,
+    shared_mount, validate_volume,
 };
 use accord_store::{Expect, Versioned};
 
@@ -84,8 +84,13 @@ pub fn create(
             name: new.name.clone(),
         });
     }
+    let mut new = new;
     if new.kind == VolumeKind::Shared {
         require_nfs(input.gate)?;
+        let asked = (!req.mount.trim().is_empty())
+            .then_some(new.mount)
+            .flatten();
+        new.mount = Some(shared_mount(input.gate, asked)?);
     }
     let mut from_snapshot = None;
     if let Some(name) = &new.source_snapshot {
