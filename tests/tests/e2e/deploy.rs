@@ -1,5 +1,6 @@
 //! The shipped deployment files are valid: NATS configs pass `nats-server -t`, and the example
-//! provisioner configuration loads (unknown keys would be errors).
+//! provisioner, network-firewall and storage-csi configurations load (unknown keys would be
+//! errors) where their systemd units look for them.
 
 use std::path::{Path, PathBuf};
 
@@ -80,6 +81,70 @@ fn example_network_firewall_config_loads() {
             .unwrap();
     assert!(
         unit.contains("--config /etc/accord/network-firewall.toml"),
+        "{unit}"
+    );
+}
+
+#[test]
+fn example_storage_csi_config_loads() {
+    use accord_storage_csi::config::StorageCsiConfig;
+
+    let path = deploy_dir().join("config/storage-csi.toml");
+    let cfg: StorageCsiConfig = accord_runtime::config::load("storage-csi", Some(&path)).unwrap();
+    assert_eq!(cfg.runtime.grpc_addr.port(), 50056);
+    assert_eq!(
+        cfg.runtime.data_dir,
+        Path::new("/var/lib/accord/storage-csi")
+    );
+    // The service's own keys spell out the defaults.
+    let defaults = StorageCsiConfig::default();
+    assert_eq!(cfg.reconcile_interval, defaults.reconcile_interval);
+    assert_eq!(
+        (cfg.quota.max_total_gib, cfg.quota.max_volumes),
+        (defaults.quota.max_total_gib, defaults.quota.max_volumes)
+    );
+    assert_eq!(
+        cfg.migration_throughput_bytes_per_second,
+        defaults.migration_throughput_bytes_per_second
+    );
+    assert!((cfg.sim_clock_factor - defaults.sim_clock_factor).abs() < f64::EPSILON);
+    // Every key is written out (a key added to StorageCsiConfig without a line here fails).
+    let text = std::fs::read_to_string(&path).unwrap();
+    for key in [
+        "reconcile_interval",
+        "migration_throughput_bytes_per_second",
+        "sim_clock_factor",
+        "[quota]",
+        "max_total_gib",
+        "max_volumes",
+        "[runtime]",
+        "grpc_addr",
+        "metrics_addr",
+        "nats_url",
+        "data_dir",
+        "log_format",
+        "shutdown_grace",
+    ] {
+        assert!(text.contains(key), "{} lacks {key}", path.display());
+    }
+    // A typo in the same file is refused, naming the key.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, text.replace("max_volumes", "max_volume")).unwrap();
+    let err =
+        accord_runtime::config::load::<StorageCsiConfig>("storage-csi", Some(&bad)).unwrap_err();
+    assert!(format!("{err:#}").contains("max_volume"), "{err:#}");
+    // The unit runs the binary on this file and lets it write its data_dir.
+    let unit =
+        std::fs::read_to_string(deploy_dir().join("systemd/accord-storage-csi.service")).unwrap();
+    assert!(
+        unit.contains(
+            "ExecStart=/usr/local/bin/accord-storage-csi --config /etc/accord/storage-csi.toml"
+        ),
+        "{unit}"
+    );
+    assert!(
+        unit.contains("ReadWritePaths=/var/lib/accord/storage-csi"),
         "{unit}"
     );
 }

@@ -1,7 +1,8 @@
 //! Commands that talk to NATS directly: `accord events watch` and `accord sim` (fault injection
 //! and the simulated fleet).
 
-use clap::{Args, Subcommand};
+use accord_sim::storage::OPERATION_NAMES;
+use clap::{Args, Subcommand, builder::PossibleValuesParser};
 use serde::Serialize;
 
 /// `accord events`.
@@ -31,7 +32,7 @@ pub enum SimCommand {
     /// Inject a hardware fault (or a customer component's impact) into the simulator
     #[command(
         subcommand,
-        after_help = "Examples:\n  accord sim inject gpu-xid gpu-a-x1 --gpu 3 --xid 79\n  accord sim inject replica-down demo --replica cp-1\n  accord sim inject webhook-fail-closed --cluster demo --component policy-webhook\n  accord sim inject api-flood --cluster demo --component noisy-operator\n  accord sim inject fabric-saturation --cluster demo --component allreduce-bench\n  accord sim inject component-fixed --cluster demo --component policy-webhook\n  accord sim inject firewall-drift demo\n  accord sim inject fail-next-firewall-applies --count 3"
+        after_help = "Examples:\n  accord sim inject gpu-xid gpu-a-x1 --gpu 3 --xid 79\n  accord sim inject replica-down demo --replica cp-1\n  accord sim inject webhook-fail-closed --cluster demo --component policy-webhook\n  accord sim inject api-flood --cluster demo --component noisy-operator\n  accord sim inject fabric-saturation --cluster demo --component allreduce-bench\n  accord sim inject component-fixed --cluster demo --component policy-webhook\n  accord sim inject firewall-drift demo\n  accord sim inject fail-next-firewall-applies --count 3\n  accord sim inject storage-fail-next --operation copy --count 2\n  accord sim inject storage-hang-next --operation attach-volume --count 1\n  accord sim inject storage-corrupt-copy --count 1"
     )]
     Inject(Fault),
     /// List the simulated fleet
@@ -199,6 +200,42 @@ pub enum Fault {
     #[command(after_help = "Examples:\n  accord sim inject fail-next-firewall-applies --count 3")]
     FailNextFirewallApplies {
         /// How many
+        #[arg(long, value_name = "COUNT")]
+        count: u32,
+    },
+    /// The next storage operations (of one kind when --operation is given) fail at their due
+    /// time, having done nothing (--count 0 disarms)
+    #[command(
+        after_help = "Examples:\n  accord sim inject storage-fail-next --operation copy --count 2"
+    )]
+    StorageFailNext {
+        /// Only operations of this kind [default: any]
+        #[arg(long, value_name = "OP", value_parser = PossibleValuesParser::new(OPERATION_NAMES))]
+        #[serde(skip_serializing_if = "Option::is_none")]
+        operation: Option<String>,
+        /// How many (at most 1000)
+        #[arg(long, value_name = "COUNT")]
+        count: u32,
+    },
+    /// The next storage operations (of one kind when --operation is given) never finish: the
+    /// service fails them after 5 minutes of the back end's clock (--count 0 disarms)
+    #[command(
+        after_help = "Examples:\n  accord sim inject storage-hang-next --operation attach-volume --count 1"
+    )]
+    StorageHangNext {
+        /// Only operations of this kind [default: any]
+        #[arg(long, value_name = "OP", value_parser = PossibleValuesParser::new(OPERATION_NAMES))]
+        #[serde(skip_serializing_if = "Option::is_none")]
+        operation: Option<String>,
+        /// How many (at most 1000)
+        #[arg(long, value_name = "COUNT")]
+        count: u32,
+    },
+    /// The next migration copies leave the target's data different from the source's, so their
+    /// verification fails (--count 0 disarms)
+    #[command(after_help = "Examples:\n  accord sim inject storage-corrupt-copy --count 1")]
+    StorageCorruptCopy {
+        /// How many (at most 1000)
         #[arg(long, value_name = "COUNT")]
         count: u32,
     },

@@ -283,6 +283,32 @@ mod tests {
             body(&["fail-next-firewall-applies", "--count", "3"]),
             json!({"kind": "fail-next-firewall-applies", "count": 3})
         );
+        assert_eq!(
+            body(&["storage-fail-next", "--operation", "copy", "--count", "2"]),
+            json!({"kind": "storage-fail-next", "count": 2, "operation": "copy"})
+        );
+        assert_eq!(
+            body(&["storage-fail-next", "--count", "1"]),
+            json!({"kind": "storage-fail-next", "count": 1})
+        );
+        assert_eq!(
+            body(&[
+                "storage-hang-next",
+                "--operation",
+                "attach-volume",
+                "--count",
+                "1"
+            ]),
+            json!({"kind": "storage-hang-next", "count": 1, "operation": "attach-volume"})
+        );
+        assert_eq!(
+            body(&["storage-hang-next", "--count", "0"]),
+            json!({"kind": "storage-hang-next", "count": 0})
+        );
+        assert_eq!(
+            body(&["storage-corrupt-copy", "--count", "3"]),
+            json!({"kind": "storage-corrupt-copy", "count": 3})
+        );
         for kind in [
             "webhook-fail-closed",
             "api-flood",
@@ -335,7 +361,19 @@ mod tests {
             ],
             vec!["firewall-drift", &cluster],
             vec!["fail-next-firewall-applies", "--count", "2"],
+            vec!["storage-fail-next", "--count", "2"],
+            vec!["storage-hang-next", "--count", "1"],
+            vec!["storage-corrupt-copy", "--count", "3"],
         ];
+        // Every storage operation the simulator knows is accepted, and read back as itself.
+        let with_operation: Vec<Vec<&str>> = accord_sim::storage::OPERATION_NAMES
+            .into_iter()
+            .flat_map(|op| {
+                ["storage-fail-next", "storage-hang-next"]
+                    .map(|kind| vec![kind, "--operation", op, "--count", "1"])
+            })
+            .collect();
+        let cases = cases.into_iter().chain(with_operation);
         for args in cases {
             let bytes = fault_body(&fault(&args)).unwrap();
             let parsed: accord_sim::Fault = serde_json::from_slice(&bytes)
@@ -407,6 +445,20 @@ mod tests {
             &["firewall-drift"],
             &["fail-next-firewall-applies"],
             &["fail-next-firewall-applies", "2"],
+            &["storage-fail-next"],
+            &["storage-fail-next", "2"],
+            &["storage-fail-next", "--operation", "copy"],
+            &["storage-fail-next", "--operation", "format", "--count", "1"],
+            &["storage-hang-next", "--count", "many"],
+            &["storage-hang-next", "--operation", "Copy", "--count", "1"],
+            &["storage-corrupt-copy"],
+            &[
+                "storage-corrupt-copy",
+                "--operation",
+                "copy",
+                "--count",
+                "1",
+            ],
         ] {
             let mut argv = vec!["accord", "sim", "inject"];
             argv.extend_from_slice(args);
