@@ -10,6 +10,7 @@
 //!   [`directory`]: the project read model services without projects keep for it, and the
 //!   cluster a request names once the caller may act there; [`catch_up`]: a request naming a
 //!   cluster or project the read model does not know yet waits briefly for it.
+//! - [`periodic`]: the reconciler loop (every interval and when woken, until shutdown).
 //! - [`plugin_watch`]: run-time plugin swaps from the plugin bucket, for any plugin kind.
 //! - [`host`]: starts a service in the one order (streams → gRPC → relay → consumers → tasks)
 //!   and tells critical tasks from best-effort ones.
@@ -36,6 +37,7 @@ pub mod engine;
 pub mod grpc;
 pub mod host;
 pub mod metrics;
+pub mod periodic;
 pub mod plugin_watch;
 pub mod process;
 pub mod scope;

@@ -6,13 +6,13 @@
 
 use std::sync::Arc;
 
-use accord_core::{DomainError, error::echo, iam::Principal, ids::ProjectId};
+use accord_core::{DomainError, iam::Principal};
 use accord_firewall::{CustomerRule, ProviderRule, RuleSpec, Selector, Warning, WarningKind};
 use accord_proto::{
     convert::{provisioner::ts, status_from},
     firewall::v1::{self as pb, firewall_server::Firewall},
 };
-use accord_runtime::{grpc::caller, scope};
+use accord_runtime::grpc::caller;
 use tonic::{Request, Response, Status};
 
 use crate::{
@@ -42,14 +42,9 @@ impl Api {
         project: &str,
         cluster: &str,
     ) -> Result<ClusterView, DomainError> {
-        let reader = self.s.reader();
-        let named: Option<ProjectId> = scope::project_filter(reader, principal, project)?;
-        let entry = scope::cluster(reader, principal, named, cluster)?;
-        rule.authorize_in_project(principal, entry.project)?;
-        reader
-            .cluster(entry.id)?
-            .map(|v| v.value)
-            .ok_or_else(|| DomainError::not_found("cluster", echo(cluster.trim())))
+        self.s
+            .reader()
+            .authorized_cluster(principal, rule, project, cluster)
     }
 }
 

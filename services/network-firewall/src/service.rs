@@ -281,18 +281,11 @@ impl FirewallService {
         interval: Duration,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                _ = ticks.tick() => {}
-                () = self.kick.notified() => {}
-            }
-            if let Err(e) = self.reconcile_all().await {
-                tracing::warn!(error = %e, "firewall reconcile pass failed; retried next pass");
-            }
-        }
+        let kick = Arc::clone(&self.kick);
+        accord_runtime::periodic::run("firewall", interval, &kick, shutdown, || {
+            self.reconcile_all()
+        })
+        .await
     }
 
     /// One pass over every cluster's rule set.

@@ -71,18 +71,11 @@ impl StorageService {
         interval: Duration,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                _ = ticks.tick() => {}
-                () = self.kick.notified() => {}
-            }
-            if let Err(e) = self.reconcile_once().await {
-                tracing::warn!(error = %e, "storage reconcile pass failed; retried next pass");
-            }
-        }
+        let kick = Arc::clone(&self.kick);
+        accord_runtime::periodic::run("storage", interval, &kick, shutdown, || {
+            self.reconcile_once()
+        })
+        .await
     }
 
     async fn submit(&self, op: BackendOp) -> Option<OpStatus> {
