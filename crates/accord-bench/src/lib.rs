@@ -45,6 +45,13 @@
 //!   (target ≤ 100 ms) against one index build, and `nodepool.created` → the updated rules
 //!   applied in the simulated VPC (informational).
 //!
+//! - **storage** (`storage.rs`, `--only storage`): a volume's create → available and attach →
+//!   attached through storage-csi's gRPC API, in real time and in the back end's simulated
+//!   time, with the service's own share (real time minus the back end's operation at the clock
+//!   factor); migration planning of 1,000 VirtioFS volumes in process against one pass that
+//!   clones them, and the `PlanMigration` dry run over 1,000 volumes against `ListVolumes` of
+//!   them (informational: the issue sets no target).
+//!
 //! Everything runs on this machine: a private nats-server (JetStream, `sync_interval: always`)
 //! on a free port, a provisioner with the simulated fleet at clock factor 0, etcd, stores on
 //! disk.
@@ -52,6 +59,7 @@
 mod autoclusters;
 mod etcd;
 mod firewall;
+mod storage;
 mod telemetry;
 
 use std::{
@@ -84,8 +92,9 @@ pub struct BenchArgs {
     #[arg(long, value_name = "PATH")]
     pub json: Option<std::path::PathBuf>,
     /// Run one section alone: `telemetry` (the telemetry service's ingest, memory and finding
-    /// latency), `autoclusters` (decisions per second, WASM vs regorus, fault → action) or
-    /// `firewall` (packet evaluation, shadow analysis, nodepool event → rules applied)
+    /// latency), `autoclusters` (decisions per second, WASM vs regorus, fault → action),
+    /// `firewall` (packet evaluation, shadow analysis, nodepool event → rules applied) or
+    /// `storage` (volume create/attach latency, migration planning of 1,000 volumes)
     #[arg(long, value_name = "SECTION")]
     pub only: Option<String>,
 }
@@ -156,6 +165,8 @@ struct Results {
     /// Packet evaluation vs linear scan, shadow analysis, nodepool → applied (each part `None`
     /// when it failed).
     firewall: firewall::FirewallResults,
+    /// Volume create/attach latency, migration planning (each part `None` when it failed).
+    storage: storage::StorageResults,
 }
 
 /// Pools created per cluster in the CreateNodePool benchmark (a realistic upper range).
@@ -220,6 +231,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         if section == "firewall" {
             return firewall::run_only(args.iterations, args.warmup).await;
         }
+        if section == "storage" {
+            return storage::run_only(args.iterations, args.warmup).await;
+        }
         return telemetry::run_only(section).await;
     }
     let dir = tempfile::tempdir().context("creating a scratch directory")?;
@@ -248,6 +262,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         bail!(
             "the firewall benchmarks failed:\n{}",
             results.firewall.errors.join("\n")
+        );
+    }
+    if !results.storage.errors.is_empty() {
+        bail!(
+            "the storage benchmarks failed:\n{}",
+            results.storage.errors.join("\n")
         );
     }
     Ok(())
@@ -453,6 +473,7 @@ async fn run_all(
     };
     let autoclusters = autoclusters::bench(n, warmup).await;
     let firewall = firewall::bench(n, warmup).await;
+    let storage = storage::bench(n, warmup).await;
 
     let (noop, read, write, update) = (
         summarize(noop),
@@ -495,6 +516,7 @@ async fn run_all(
         telemetry_error,
         autoclusters,
         firewall,
+        storage,
     })
 }
 
@@ -839,4 +861,5 @@ fn print_results(r: &Results) {
     }
     autoclusters::print(&r.autoclusters);
     firewall::print(&r.firewall);
+    storage::print(&r.storage);
 }

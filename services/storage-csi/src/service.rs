@@ -5,7 +5,8 @@
 //!
 //! Invariants: storage-csi is the single writer of volumes, snapshots, StorageClasses, NFS gates
 //! and migrations; a request answers with the record as committed (the operation it started is
-//! in flight, not done); every commit that starts an operation wakes the reconciler.
+//! in flight, not done); every commit that starts an operation wakes the reconciler (through the
+//! engine's observer when it carries events, explicitly when it does not).
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -291,6 +292,9 @@ impl StorageService {
         let (ch, _) = f(&stored, self.driver.now_ms())?;
         if let Some(ch) = ch {
             w.commit(ch).await?;
+            // Starting an attach, detach, expand or delete publishes nothing (the outcome
+            // does), so the engine's observers are not told: wake the reconciler here.
+            self.kick.notify_one();
         }
         drop(w);
         self.volume_in(view, name)
@@ -438,6 +442,7 @@ impl StorageService {
         let (ch, snapshot) = snapshots::delete(&stored, restoring.as_deref())?;
         if let Some(ch) = ch {
             w.commit(ch).await?;
+            self.kick.notify_one();
         }
         Ok(snapshot)
     }
