@@ -1,7 +1,9 @@
 //! The reconciler: carries every operation in flight to the back ends and records their
 //! answers, and runs migrations step by step.
 //!
-//! Each pass (every interval, and whenever a commit may have started work):
+//! Each pass (every interval, and whenever a commit may have started work) visits the records
+//! the `busy` index names (written with the records, so a pass costs what is outstanding, not
+//! every tenant's records):
 //! 1. every volume with an operation in flight: submit it under its key (the back end starts it
 //!    the first time and answers its status every time), then record a finished outcome or a
 //!    timeout ([`crate::handlers::backend`]);
@@ -35,7 +37,9 @@ use crate::{
         migrations::{self, advance, observation},
     },
     service::StorageService,
-    trees::{MigrationPhase, MigrationVolume, Records as _, StoredMigration},
+    trees::{
+        BUSY, MigrationPhase, MigrationVolume, Records as _, SNAPSHOTS, StoredMigration, VOLUMES,
+    },
 };
 
 /// The reconciler's counters.
@@ -71,6 +75,7 @@ impl StorageService {
         interval: Duration,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
+        self.reindex_busy().await?;
         let kick = Arc::clone(&self.kick);
         accord_runtime::periodic::run("storage", interval, &kick, shutdown, || {
             self.reconcile_once()
@@ -108,41 +113,36 @@ impl StorageService {
         }
     }
 
-    /// One pass over volumes, snapshots and migrations.
-    pub async fn reconcile_once(&self) -> Result<(), DomainError> {
-        for (key, stored) in self.reader.all_volumes()? {
-            let Some(op) = backend::volume_op(&stored.value) else {
-                continue;
-            };
-            let Some(status) = self.submit(op).await else {
-                continue;
-            };
-            // Re-read: a request may have changed the volume while the back end answered.
-            let Some(now) = crate::trees::VOLUMES.get(self.reader.store(), &key)? else {
-                continue;
-            };
-            if now.value.op_seq != stored.value.op_seq {
-                continue;
-            }
-            if let Some(ch) = backend::volume_outcome(&now, &status, self.driver.now_ms()) {
-                self.commit_outcome(ch).await;
+    /// Writes the `busy` entry of every record with an operation outstanding that has none
+    /// (records written before the index existed); run once before the first pass.
+    pub async fn reindex_busy(&self) -> Result<(), DomainError> {
+        let mut w = self.engine.lock().await;
+        let mut ch = crate::handlers::Change::new();
+        let store = self.reader.store();
+        for (key, v) in self.reader.all_volumes()? {
+            let busy = crate::handlers::busy_volume(&key);
+            if v.value.volume.in_flight.is_some() && BUSY.get(store, &busy)?.is_none() {
+                ch.put(BUSY, &busy, &(), accord_store::Expect::Any)?;
             }
         }
-        for (key, stored) in self.reader.all_snapshots()? {
-            let Some(op) = backend::snapshot_op(&stored.value) else {
-                continue;
-            };
-            let Some(status) = self.submit(op).await else {
-                continue;
-            };
-            let Some(now) = crate::trees::SNAPSHOTS.get(self.reader.store(), &key)? else {
-                continue;
-            };
-            if backend::snapshot_key(&now.value) != backend::snapshot_key(&stored.value) {
-                continue;
+        for (key, s) in self.reader.all_snapshots()? {
+            let busy = crate::handlers::busy_snapshot(&key);
+            if crate::handlers::snapshot_busy(&s.value) && BUSY.get(store, &busy)?.is_none() {
+                ch.put(BUSY, &busy, &(), accord_store::Expect::Any)?;
             }
-            if let Some(ch) = backend::snapshot_outcome(&now, &status, self.driver.now_ms()) {
-                self.commit_outcome(ch).await;
+        }
+        w.commit(ch).await
+    }
+
+    /// One pass over the records with an operation outstanding (the `busy` index) and the
+    /// running migrations.
+    pub async fn reconcile_once(&self) -> Result<(), DomainError> {
+        let store = self.reader.store();
+        for (busy, ()) in BUSY.list(store, "")?.into_iter().map(|(k, v)| (k, v.value)) {
+            if let Some(key) = busy.strip_prefix("volume/") {
+                self.reconcile_volume(key).await?;
+            } else if let Some(key) = busy.strip_prefix("snapshot/") {
+                self.reconcile_snapshot(key).await?;
             }
         }
         for m in self.reader.all_migrations()? {
@@ -152,6 +152,53 @@ impl StorageService {
             ) {
                 self.drive_migration(&m).await?;
             }
+        }
+        Ok(())
+    }
+
+    /// Asks the back end about one volume's operation and records its answer.
+    async fn reconcile_volume(&self, key: &str) -> Result<(), DomainError> {
+        let store = self.reader.store();
+        let Some(stored) = VOLUMES.get(store, key)? else {
+            return Ok(());
+        };
+        let Some(op) = backend::volume_op(&stored.value) else {
+            return Ok(());
+        };
+        let Some(status) = self.submit(op).await else {
+            return Ok(());
+        };
+        // Re-read: a request may have changed the volume while the back end answered.
+        let Some(now) = VOLUMES.get(store, key)? else {
+            return Ok(());
+        };
+        if now.value.op_seq == stored.value.op_seq
+            && let Some(ch) = backend::volume_outcome(&now, &status, self.driver.now_ms())
+        {
+            self.commit_outcome(ch).await;
+        }
+        Ok(())
+    }
+
+    /// Asks the back end about one snapshot's operation and records its answer.
+    async fn reconcile_snapshot(&self, key: &str) -> Result<(), DomainError> {
+        let store = self.reader.store();
+        let Some(stored) = SNAPSHOTS.get(store, key)? else {
+            return Ok(());
+        };
+        let Some(op) = backend::snapshot_op(&stored.value) else {
+            return Ok(());
+        };
+        let Some(status) = self.submit(op).await else {
+            return Ok(());
+        };
+        let Some(now) = SNAPSHOTS.get(store, key)? else {
+            return Ok(());
+        };
+        if backend::snapshot_key(&now.value) == backend::snapshot_key(&stored.value)
+            && let Some(ch) = backend::snapshot_outcome(&now, &status, self.driver.now_ms())
+        {
+            self.commit_outcome(ch).await;
         }
         Ok(())
     }

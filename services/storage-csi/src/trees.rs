@@ -10,10 +10,14 @@
 //! - `migrations` `<project>/<migration>` → [`StoredMigration`];
 //! - `migration_volumes` `<migration>/<cluster>/<name>` → [`MigrationVolume`]: one volume's
 //!   migration state, written after every step;
+//! - `busy` `volume/<volume key>` | `snapshot/<snapshot key>` → `()`: the records with a
+//!   back-end operation outstanding, written in the same commit as the record
+//!   ([`crate::handlers::put_volume`] …), so the reconciler visits only those;
 //! - the project directory of the service kit (`accord_runtime::directory`).
 //!
-//! Invariant: only storage-csi opens this store; it is the single writer of volumes, snapshots,
-//! StorageClasses, NFS gates and migrations.
+//! Invariants: only storage-csi opens this store; it is the single writer of volumes, snapshots,
+//! StorageClasses, NFS gates and migrations; a volume or snapshot has a `busy` entry exactly when
+//! it has an operation outstanding.
 
 use std::collections::BTreeMap;
 
@@ -39,6 +43,7 @@ pub const CLASSES: Table<StoredClass> = Table::new("classes");
 pub const NFS: Table<NfsGate> = Table::new("nfs");
 pub const MIGRATIONS: Table<StoredMigration> = Table::new("migrations");
 pub const MIGRATION_VOLUMES: Table<MigrationVolume> = Table::new("migration_volumes");
+pub const BUSY: Table<()> = Table::new("busy");
 
 /// A volume: the engine's record plus who it belongs to and its back-end name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

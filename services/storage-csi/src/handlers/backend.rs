@@ -17,7 +17,7 @@ use accord_storage::{
 use accord_store::{Expect, Versioned};
 
 use super::Change;
-use crate::trees::{SNAPSHOTS, StoredSnapshot, StoredVolume, VOLUMES, key};
+use crate::trees::{StoredSnapshot, StoredVolume};
 
 /// The back-end operation a volume has in flight, if any.
 pub fn volume_op(v: &StoredVolume) -> Option<BackendOp> {
@@ -77,11 +77,10 @@ pub fn volume_outcome(
         OpStatus::Failed { reason } => complete(v.volume.clone(), Outcome::Failed(reason.clone())),
     };
     let failed = !matches!(status, OpStatus::Succeeded { .. });
-    let record_key = key(v.project, v.cluster, &v.volume.name);
     let (volume, cluster, project, name) = (v.id, v.cluster, v.project, v.volume.name.clone());
     let mut ch = Change::new();
     if next.state == accord_storage::VolumeState::Deleted {
-        ch.delete(VOLUMES, &record_key, Expect::Version(stored.version));
+        super::delete_volume(&mut ch, v, Expect::Version(stored.version));
         ch.event(StorageEvent::VolumeDeleted {
             volume,
             cluster,
@@ -133,13 +132,7 @@ pub fn volume_outcome(
         volume: next,
         ..v.clone()
     };
-    ch.put(
-        VOLUMES,
-        &record_key,
-        &updated,
-        Expect::Version(stored.version),
-    )
-    .ok()?;
+    super::put_volume(&mut ch, &updated, Expect::Version(stored.version)).ok()?;
     ch.event(event);
     Some(ch)
 }
@@ -181,13 +174,12 @@ pub fn snapshot_outcome(
     now_ms: u64,
 ) -> Option<Change> {
     let s = &stored.value;
-    let record_key = key(s.project, s.cluster, &s.snapshot.name);
     let (snapshot, cluster, project, name) = (s.id, s.cluster, s.project, s.snapshot.name.clone());
     let mut ch = Change::new();
     if s.deleting {
         match status {
             OpStatus::Succeeded { .. } => {
-                ch.delete(SNAPSHOTS, &record_key, Expect::Version(stored.version));
+                super::delete_snapshot(&mut ch, s, Expect::Version(stored.version));
                 ch.event(StorageEvent::SnapshotDeleted {
                     snapshot,
                     cluster,
@@ -202,13 +194,7 @@ pub fn snapshot_outcome(
                 let mut updated = s.clone();
                 updated.deleting = false;
                 updated.snapshot.failure = Some(format!("delete failed: {reason}"));
-                ch.put(
-                    SNAPSHOTS,
-                    &record_key,
-                    &updated,
-                    Expect::Version(stored.version),
-                )
-                .ok()?;
+                super::put_snapshot(&mut ch, &updated, Expect::Version(stored.version)).ok()?;
                 return Some(ch);
             }
             OpStatus::Running { .. } => return None,
@@ -250,12 +236,6 @@ pub fn snapshot_outcome(
         snapshot: next,
         ..s.clone()
     };
-    ch.put(
-        SNAPSHOTS,
-        &record_key,
-        &updated,
-        Expect::Version(stored.version),
-    )
-    .ok()?;
+    super::put_snapshot(&mut ch, &updated, Expect::Version(stored.version)).ok()?;
     Some(ch)
 }

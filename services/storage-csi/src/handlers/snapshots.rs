@@ -7,7 +7,7 @@ use accord_storage::begin_snapshot;
 use accord_store::{Expect, Versioned};
 
 use super::{Change, Ctx};
-use crate::trees::{SNAPSHOTS, StoredSnapshot, StoredVolume, key};
+use crate::trees::{StoredSnapshot, StoredVolume};
 
 /// Takes a snapshot named `name` of `volume`.
 pub fn create(
@@ -36,12 +36,7 @@ pub fn create(
         created_by: ctx.actor.clone(),
     };
     let mut ch = Change::new();
-    ch.put(
-        SNAPSHOTS,
-        &key(volume.project, volume.cluster, name),
-        &stored,
-        Expect::Absent,
-    )?;
+    super::put_snapshot(&mut ch, &stored, Expect::Absent)?;
     ch.event(StorageEvent::SnapshotCreated {
         snapshot: stored.id,
         volume: volume.id,
@@ -74,11 +69,6 @@ pub fn delete(
         ..s.clone()
     };
     let mut ch = Change::new();
-    ch.put(
-        SNAPSHOTS,
-        &key(s.project, s.cluster, &s.snapshot.name),
-        &updated,
-        Expect::Version(stored.version),
-    )?;
+    super::put_snapshot(&mut ch, &updated, Expect::Version(stored.version))?;
     Ok((Some(ch), updated))
 }

@@ -431,3 +431,44 @@ async fn a_migration_plans_locks_copies_verifies_and_cuts_over_onto_nfs() {
     );
     assert_eq!(after.volume.mount, Some(Mount::Nfs));
 }
+
+#[tokio::test]
+async fn the_busy_index_names_exactly_the_records_with_an_operation_outstanding() {
+    let store = accord_store::Store::temporary().unwrap();
+    let v = view("eu-north1");
+    let input = volumes::CreateInput {
+        view: &v,
+        gate: &gate(false),
+        project_volumes: &[],
+        existing: false,
+        snapshot: None,
+        quota: Quota::default(),
+        now_ms: 1_000,
+    };
+    let req = volumes::VolumeRequest {
+        name: "scratch".into(),
+        kind: "disk".into(),
+        size: "10Gi".into(),
+        ..Default::default()
+    };
+    let (ch, _) = volumes::create(&ctx(), &input, &req).unwrap();
+    store.commit(ch.commit).await.unwrap();
+    let key = crate::trees::key(v.project, v.id, "scratch");
+    let busy = super::busy_volume(&key);
+    assert!(crate::trees::BUSY.get(&store, &busy).unwrap().is_some());
+    let stored = crate::trees::VOLUMES.get(&store, &key).unwrap().unwrap();
+    let ch = backend::volume_outcome(&stored, &done(), 2_000).unwrap();
+    store.commit(ch.commit).await.unwrap();
+    assert!(crate::trees::BUSY.get(&store, &busy).unwrap().is_none());
+    let stored = crate::trees::VOLUMES.get(&store, &key).unwrap().unwrap();
+    assert_eq!(stored.value.volume.state, VolumeState::Available);
+    // Deleting makes it busy again; the deletion's outcome removes record and entry together.
+    let (ch, _) = volumes::delete(&stored, 0, 3_000).unwrap();
+    store.commit(ch.unwrap().commit).await.unwrap();
+    assert!(crate::trees::BUSY.get(&store, &busy).unwrap().is_some());
+    let stored = crate::trees::VOLUMES.get(&store, &key).unwrap().unwrap();
+    let ch = backend::volume_outcome(&stored, &done(), 4_000).unwrap();
+    store.commit(ch.commit).await.unwrap();
+    assert!(crate::trees::VOLUMES.get(&store, &key).unwrap().is_none());
+    assert!(crate::trees::BUSY.list(&store, "").unwrap().is_empty());
+}

@@ -22,7 +22,7 @@ use accord_store::{Expect, Versioned};
 
 use super::{Change, Ctx, check_version};
 use crate::{
-    trees::{StoredSnapshot, StoredVolume, VOLUMES, key},
+    trees::{StoredSnapshot, StoredVolume},
     view::ClusterView,
 };
 
@@ -117,12 +117,7 @@ pub fn create(
         volume,
     };
     let mut ch = Change::new();
-    ch.put(
-        VOLUMES,
-        &key(view.project, view.id, &stored.volume.name),
-        &stored,
-        Expect::Absent,
-    )?;
+    super::put_volume(&mut ch, &stored, Expect::Absent)?;
     ch.event(StorageEvent::VolumeCreated {
         volume: id,
         cluster: view.id,
@@ -153,12 +148,7 @@ fn moved(
         ..s.clone()
     };
     let mut ch = Change::new();
-    ch.put(
-        VOLUMES,
-        &key(s.project, s.cluster, &s.volume.name),
-        &updated,
-        Expect::Version(stored.version),
-    )?;
+    super::put_volume(&mut ch, &updated, Expect::Version(stored.version))?;
     Ok((Some(ch), updated))
 }
 
