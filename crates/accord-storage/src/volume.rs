@@ -315,9 +315,19 @@ impl Usage {
         volumes
             .into_iter()
             .filter(|v| v.state != VolumeState::Deleted)
-            .fold(Usage::default(), |u, v| Usage {
-                total_bytes: u.total_bytes.saturating_add(v.size_bytes),
-                volumes: u.volumes.saturating_add(1),
+            .fold(Usage::default(), |u, v| {
+                // An expansion under way counts at its new size: the quota holds while it runs.
+                let bytes = match &v.in_flight {
+                    Some(InFlight {
+                        op: crate::state::Operation::Expand { to_bytes },
+                        ..
+                    }) => v.size_bytes.max(*to_bytes),
+                    _ => v.size_bytes,
+                };
+                Usage {
+                    total_bytes: u.total_bytes.saturating_add(bytes),
+                    volumes: u.volumes.saturating_add(1),
+                }
             })
     }
 }

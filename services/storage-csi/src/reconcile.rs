@@ -25,7 +25,7 @@ use accord_core::DomainError;
 use accord_runtime::metrics::{Labels, Metrics};
 use accord_storage::{
     driver::{BackendOp, OpStatus},
-    migration::{MigrationState, Observation, progress},
+    migration::{MigrationState, Observation, Step, progress},
 };
 use accord_store::Versioned;
 use prometheus_client::metrics::{counter::Counter, family::Family};
@@ -131,6 +131,16 @@ impl StorageService {
                 ch.put(BUSY, &busy, &(), accord_store::Expect::Any)?;
             }
         }
+        for m in self.reader.all_migrations()? {
+            let busy = migrations::busy_migration(&crate::trees::migration_key(m.project, m.id));
+            if matches!(
+                m.phase,
+                MigrationPhase::Running | MigrationPhase::RollingBack
+            ) && BUSY.get(store, &busy)?.is_none()
+            {
+                ch.put(BUSY, &busy, &(), accord_store::Expect::Any)?;
+            }
+        }
         w.commit(ch).await
     }
 
@@ -139,18 +149,31 @@ impl StorageService {
     pub async fn reconcile_once(&self) -> Result<(), DomainError> {
         let store = self.reader.store();
         for (busy, ()) in BUSY.list(store, "")?.into_iter().map(|(k, v)| (k, v.value)) {
-            if let Some(key) = busy.strip_prefix("volume/") {
-                self.reconcile_volume(key).await?;
+            // `migration/` entries are driven below.
+            // One record's trouble (a store error, a conflict) never stops the others.
+            let outcome = if let Some(key) = busy.strip_prefix("volume/") {
+                self.reconcile_volume(key).await
             } else if let Some(key) = busy.strip_prefix("snapshot/") {
-                self.reconcile_snapshot(key).await?;
+                self.reconcile_snapshot(key).await
+            } else {
+                Ok(())
+            };
+            if let Err(e) = outcome {
+                tracing::warn!(record = %busy, error = %e, "reconciling a storage record failed; next pass");
             }
         }
-        for m in self.reader.all_migrations()? {
-            if matches!(
-                m.phase,
-                MigrationPhase::Running | MigrationPhase::RollingBack
-            ) {
-                self.drive_migration(&m).await?;
+        for busy in BUSY.list(store, "migration/")?.into_iter().map(|(k, _)| k) {
+            let Some(key) = busy.strip_prefix("migration/") else {
+                continue;
+            };
+            if let Some(m) = crate::trees::MIGRATIONS.get(store, key)?
+                && matches!(
+                    m.value.phase,
+                    MigrationPhase::Running | MigrationPhase::RollingBack
+                )
+                && let Err(e) = self.drive_migration(&m.value).await
+            {
+                tracing::warn!(migration = %m.value.id, error = %e, "driving a migration failed; next pass");
             }
         }
         Ok(())
@@ -279,23 +302,58 @@ impl StorageService {
             return Ok(());
         };
         let progress_key = format!("{}/{planned}", m.id);
-        let perform = {
+        let (perform, retries) = {
             let mut w = self.engine.lock().await;
             let Some(stored) = self.migration_volume(m, planned)? else {
                 return Ok(());
             };
             let volume = self.reader.volume(m.project, r.cluster, &r.name)?;
+            let state = &stored.value.state;
+            let proceed = matches!(first, Observation::Proceed);
+            // A rollback accepted since this pass read the migration stops every forward step.
+            let phase = self
+                .reader
+                .migration(m.project, m.id)?
+                .map(|c| c.value.phase);
+            if proceed
+                && phase != Some(MigrationPhase::Running)
+                && matches!(
+                    state,
+                    MigrationState::Pending
+                        | MigrationState::Copied { .. }
+                        | MigrationState::Verified { .. }
+                )
+            {
+                return Ok(());
+            }
+            // No cut-over while the volume has an operation in flight: it names the source.
+            if proceed
+                && matches!(state, MigrationState::Verified { .. })
+                && volume
+                    .as_ref()
+                    .is_some_and(|v| v.value.volume.in_flight.is_some())
+            {
+                return Ok(());
+            }
+            let retries = stored.value.retries;
             let a = advance(m, planned, &stored, first, None, volume.as_ref())?;
             if let Some(ch) = a.change {
                 w.commit(ch).await?;
             }
-            a.perform
+            (a.perform, retries)
         };
         let Some(key) = perform else {
             return Ok(());
         };
+        let deletes = matches!(key.step, Step::ReleaseSource | Step::DiscardTarget);
+        let mut op_key = accord_storage::driver::step_key(&key);
+        if deletes && retries > 0 {
+            // Releases and discards run until they succeed; the back end keeps each key's
+            // outcome, so a retry after a failure is a new key.
+            op_key = format!("{op_key}-retry-{retries}");
+        }
         let op = BackendOp {
-            key: accord_storage::driver::step_key(&key),
+            key: op_key,
             project: m.project.to_string(),
             region: self
                 .reader
@@ -323,14 +381,42 @@ impl StorageService {
         let Some(obs) = observation(key.step, &status) else {
             return Ok(());
         };
-        let failure = match &status {
-            OpStatus::Failed { reason } => Some(format!("{}: {reason}", key_step_name(&key))),
+        let failure = match (&status, &obs) {
+            (OpStatus::Failed { reason }, _) => Some(format!("{}: {reason}", key_step_name(&key))),
+            (_, Observation::Checksums { source, target, .. }) if source != target => {
+                let short = |c: &accord_storage::migration::Checksum| {
+                    c.0[..6]
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<String>()
+                };
+                Some(format!(
+                    "verify: the copy's checksum does not match the source's ({}… ≠ {}…); the source stays in use",
+                    short(target),
+                    short(source)
+                ))
+            }
             _ => None,
         };
         let mut w = self.engine.lock().await;
         let Some(stored) = self.migration_volume(m, planned)? else {
             return Ok(());
         };
+        if deletes && let Some(reason) = failure {
+            // Retried next pass under a new key; the state stays (the machine re-issues it).
+            let mut next = stored.value.clone();
+            next.retries = next.retries.saturating_add(1);
+            next.failure = Some(reason);
+            let mut ch = crate::handlers::Change::new();
+            ch.put(
+                crate::trees::MIGRATION_VOLUMES,
+                &crate::trees::migration_volume_key(m.id, planned),
+                &next,
+                accord_store::Expect::Version(stored.version),
+            )?;
+            w.commit(ch).await?;
+            return Ok(());
+        }
         let volume = self.reader.volume(m.project, r.cluster, &r.name)?;
         let a = advance(m, planned, &stored, obs, failure, volume.as_ref())?;
         if let Some(ch) = a.change {

@@ -307,12 +307,42 @@ impl StorageService {
         size: &str,
         resource_version: u64,
     ) -> Result<Versioned<StoredVolume>, DomainError> {
-        let project_volumes = self.reader.project_volumes(view.project)?;
         let quota = self.settings.quota;
         self.change_volume(view, name, |stored, now| {
+            // Read under the lock: two expands at once both count.
+            let project_volumes = self.reader.project_volumes(view.project)?;
             volumes::expand(stored, resource_version, size, quota, &project_volumes, now)
         })
         .await
+    }
+
+    /// Refuses attaching or detaching while the volume's migration is cutting it over: the
+    /// operation would name the back end the cut-over is moving away from.
+    fn not_cutting_over(
+        &self,
+        view: &ClusterView,
+        stored: &StoredVolume,
+    ) -> Result<(), DomainError> {
+        let Some(m) = stored.migration else {
+            return Ok(());
+        };
+        let planned = migrations::planned_name(&view.name, &stored.volume.name);
+        let state = crate::trees::MIGRATION_VOLUMES.get(
+            self.reader.store(),
+            &crate::trees::migration_volume_key(m, &planned),
+        )?;
+        if state.is_some_and(|s| {
+            matches!(
+                s.value.state,
+                accord_storage::migration::MigrationState::CuttingOver { .. }
+            )
+        }) {
+            return Err(DomainError::precondition(format!(
+                "volume {} is being cut over to NFS by migration {m}: retry in a moment",
+                stored.volume.name
+            )));
+        }
+        Ok(())
     }
 
     /// Attaches `name` to `node` (a name or id of a node of this cluster, or the id of a node
@@ -326,20 +356,18 @@ impl StorageService {
     ) -> Result<Versioned<StoredVolume>, DomainError> {
         let node = node.trim();
         let (node_cluster, node_id, node_view) = self.find_node(view, node)?;
-        let cluster_volumes: Vec<StoredVolume> = self
-            .reader
-            .cluster_volumes(node_cluster.project, node_cluster.id)?
-            .into_iter()
-            .map(|v| v.value)
-            .collect();
-        let target = AttachTarget {
-            node: node_id,
-            node_name: &node_view.name,
-            ready: node_view.ready,
-            cluster: &node_cluster,
-            cluster_volumes: &cluster_volumes,
-        };
         self.change_volume(view, name, |stored, now| {
+            self.not_cutting_over(view, &stored.value)?;
+            // What the node holds, counted over the project's volumes (a node may hold volumes
+            // of several clusters of the project) and read under the lock.
+            let project_volumes = self.reader.project_volumes(view.project)?;
+            let target = AttachTarget {
+                node: node_id,
+                node_name: &node_view.name,
+                ready: node_view.ready,
+                cluster: &node_cluster,
+                cluster_volumes: &project_volumes,
+            };
             volumes::attach(stored, resource_version, &target, now)
         })
         .await
@@ -380,6 +408,7 @@ impl StorageService {
             None => node.to_owned(),
         };
         self.change_volume(view, name, |stored, now| {
+            self.not_cutting_over(view, &stored.value)?;
             volumes::detach(stored, resource_version, &node_id, now)
         })
         .await
@@ -439,7 +468,8 @@ impl StorageService {
                     && v.value.volume.state == accord_storage::VolumeState::Creating
             })
             .map(|v| v.value.volume.name);
-        let (ch, snapshot) = snapshots::delete(&stored, restoring.as_deref())?;
+        let (ch, snapshot) =
+            snapshots::delete(&stored, restoring.as_deref(), self.driver.now_ms())?;
         if let Some(ch) = ch {
             w.commit(ch).await?;
             self.kick.notify_one();
@@ -490,7 +520,12 @@ impl StorageService {
         project: ProjectId,
         req: &PlanRequest,
     ) -> Result<MigrationView, DomainError> {
-        let mut w = self.engine.lock().await;
+        // A dry run stores nothing: it plans without the write lock.
+        let writer = if req.dry_run {
+            None
+        } else {
+            Some(self.engine.lock().await)
+        };
         let clusters: HashMap<ClusterId, String> = self
             .reader
             .clusters()?
@@ -500,12 +535,12 @@ impl StorageService {
             .collect();
         let volumes = self.reader.project_volumes(project)?;
         let gate = self.reader.nfs(project)?;
-        let names: Vec<String> = self
-            .reader
-            .project_migrations(project)?
-            .into_iter()
-            .map(|m| m.plan.name)
-            .collect();
+        let existing = self.reader.project_migrations(project)?;
+        let open = existing
+            .iter()
+            .filter(|m| m.phase != crate::trees::MigrationPhase::Finished)
+            .count();
+        let names: Vec<String> = existing.into_iter().map(|m| m.plan.name).collect();
         let (ch, Planned { migration, states }) = migrations::plan(
             ctx,
             project,
@@ -513,10 +548,11 @@ impl StorageService {
             &volumes,
             &gate.value,
             &names,
+            open,
             req,
             self.settings.migration_throughput,
         )?;
-        if let Some(ch) = ch {
+        if let (Some(ch), Some(mut w)) = (ch, writer) {
             w.commit(ch).await?;
         }
         Ok(MigrationView {

@@ -90,6 +90,9 @@ pub struct StoredSnapshot {
     /// Deletions asked so far (each is its own back-end operation).
     #[serde(default)]
     pub delete_attempts: u32,
+    /// When the current deletion was asked (the back end's clock).
+    #[serde(default)]
+    pub delete_started_at_ms: u64,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub created_by: String,
@@ -164,6 +167,9 @@ pub struct MigrationVolume {
     /// The back end's reason for the last failed step, if any.
     #[serde(default)]
     pub failure: Option<String>,
+    /// Failed attempts at the current release or discard (each retry is a new back-end key).
+    #[serde(default)]
+    pub retries: u32,
 }
 
 /// Key of a resource of a cluster.

@@ -142,3 +142,17 @@ fn errors_map_to_domain_errors_with_their_fields() {
         DomainError::ResourceExhausted(_)
     ));
 }
+
+#[test]
+fn an_expansion_under_way_counts_at_its_new_size() {
+    use crate::{InFlight, Operation};
+    let mut v = super::available("scratch", "disk", "100Gi");
+    assert_eq!(Usage::of([&v]).total_bytes, 100 * GIB);
+    v.in_flight = Some(InFlight {
+        op: Operation::Expand {
+            to_bytes: 300 * GIB,
+        },
+        started_at_ms: 0,
+    });
+    assert_eq!(Usage::of([&v]).total_bytes, 300 * GIB);
+}

@@ -3,9 +3,10 @@
 //! [`snapshot_outcome`]): the state model's transition, and the event saying so.
 //!
 //! Invariants: an answer applies only to the operation in flight (the key names it); an
-//! operation the back end has not finished after 5 minutes of its clock is failed visibly
-//! (`volume.operation-failed`, the volume's `last_failure`), and its late outcome is then
-//! ignored (nothing is in flight any more); a deleted volume's or snapshot's record goes with
+//! operation the back end has not finished after 5 minutes of its clock (plus the time its data
+//! takes at 1 GiB/s for restores and snapshots) is failed visibly (`volume.operation-failed`,
+//! the volume's `last_failure`; a snapshot's `failure`, a hung deletion leaving it deletable
+//! again), and its late outcome is then ignored (nothing is in flight any more); a deleted volume's or snapshot's record goes with
 //! its `…deleted` event.
 
 use accord_core::storage::StorageEvent;
@@ -53,6 +54,23 @@ pub fn volume_op(v: &StoredVolume) -> Option<BackendOp> {
     })
 }
 
+/// The time a size-dependent operation may take beyond the fixed timeout: restoring from a
+/// snapshot moves the data at [`DATA_BYTES_PER_SECOND`] at least, so a 10 TiB restore is not a
+/// hang. Every other volume operation gets the fixed timeout only.
+fn size_allowance_ms(v: &StoredVolume) -> u64 {
+    match v.volume.in_flight.as_ref().map(|f| &f.op) {
+        Some(Operation::Create) if v.source_snapshot_id.is_some() => data_ms(v.volume.size_bytes),
+        _ => 0,
+    }
+}
+
+/// The slowest rate the back ends move data at before an operation counts as hung.
+pub const DATA_BYTES_PER_SECOND: u64 = 1 << 30;
+
+fn data_ms(bytes: u64) -> u64 {
+    bytes.div_ceil(DATA_BYTES_PER_SECOND).saturating_mul(1000)
+}
+
 fn op_name(op: &Operation) -> &'static str {
     match op {
         Operation::Create => "create",
@@ -72,7 +90,9 @@ pub fn volume_outcome(
     let v = &stored.value;
     let op = v.volume.in_flight.as_ref()?.op.clone();
     let next = match status {
-        OpStatus::Running { .. } => check_timeout(&v.volume, now_ms)?,
+        OpStatus::Running { .. } => {
+            check_timeout(&v.volume, now_ms.saturating_sub(size_allowance_ms(v)))?
+        }
         OpStatus::Succeeded { .. } => complete(v.volume.clone(), Outcome::Succeeded),
         OpStatus::Failed { reason } => complete(v.volume.clone(), Outcome::Failed(reason.clone())),
     };
@@ -197,7 +217,19 @@ pub fn snapshot_outcome(
                 super::put_snapshot(&mut ch, &updated, Expect::Version(stored.version)).ok()?;
                 return Some(ch);
             }
-            OpStatus::Running { .. } => return None,
+            OpStatus::Running { .. } => {
+                if now_ms.saturating_sub(s.delete_started_at_ms) < OPERATION_TIMEOUT_MS {
+                    return None;
+                }
+                let mut updated = s.clone();
+                updated.deleting = false;
+                updated.snapshot.failure = Some(format!(
+                    "delete failed: the back end did not finish within {} minutes",
+                    OPERATION_TIMEOUT_MS / 60_000
+                ));
+                super::put_snapshot(&mut ch, &updated, Expect::Version(stored.version)).ok()?;
+                return Some(ch);
+            }
         }
     }
     if s.snapshot.state != SnapshotState::Creating {
@@ -205,7 +237,9 @@ pub fn snapshot_outcome(
     }
     let outcome = match status {
         OpStatus::Running { .. } => {
-            if now_ms.saturating_sub(s.snapshot.created_at_ms) < OPERATION_TIMEOUT_MS {
+            // Cutting a snapshot reads the volume: its size adds to the fixed timeout.
+            let allowed = OPERATION_TIMEOUT_MS.saturating_add(data_ms(s.snapshot.size_bytes));
+            if now_ms.saturating_sub(s.snapshot.created_at_ms) < allowed {
                 return None;
             }
             Outcome::Failed(format!(

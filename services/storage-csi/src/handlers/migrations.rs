@@ -69,6 +69,7 @@ pub fn plan(
     volumes: &[StoredVolume],
     gate: &NfsGate,
     existing_names: &[String],
+    open_migrations: usize,
     req: &PlanRequest,
     throughput_bytes_per_second: u64,
 ) -> Result<(Option<Change>, Planned), DomainError> {
@@ -133,6 +134,11 @@ pub fn plan(
         batch_size: req.batch_size,
     };
     let plan: MigrationPlan = plan_migration(&spec, gate, &engine_volumes)?;
+    if open_migrations >= MAX_OPEN_MIGRATIONS && !req.dry_run {
+        return Err(DomainError::ResourceExhausted(format!(
+            "migrations: a project holds at most {MAX_OPEN_MIGRATIONS} unfinished migrations: run, roll back or finish one first"
+        )));
+    }
     if existing_names.contains(&plan.name) {
         return Err(DomainError::AlreadyExists {
             kind: "migration",
@@ -176,6 +182,7 @@ pub fn plan(
                 MigrationVolume {
                     state: MigrationState::Pending,
                     failure: None,
+                    retries: 0,
                 },
             )
         })
@@ -184,12 +191,7 @@ pub fn plan(
         return Ok((None, Planned { migration, states }));
     }
     let mut ch = Change::new();
-    ch.put(
-        MIGRATIONS,
-        &migration_key(project, migration.id),
-        &migration,
-        Expect::Absent,
-    )?;
+    put_migration(&mut ch, &migration, Expect::Absent)?;
     for (planned, state) in &states {
         ch.put(
             MIGRATION_VOLUMES,
@@ -259,12 +261,7 @@ pub fn run(
         phase: MigrationPhase::Running,
         ..m.clone()
     };
-    ch.put(
-        MIGRATIONS,
-        &migration_key(m.project, m.id),
-        &next,
-        Expect::Version(stored.version),
-    )?;
+    put_migration(&mut ch, &next, Expect::Version(stored.version))?;
     ch.event(StorageEvent::MigrationStarted {
         migration: m.id,
         project: m.project,
@@ -305,12 +302,7 @@ pub fn rollback(
         ..m.clone()
     };
     let mut ch = Change::new();
-    ch.put(
-        MIGRATIONS,
-        &migration_key(m.project, m.id),
-        &next,
-        Expect::Version(stored.version),
-    )?;
+    put_migration(&mut ch, &next, Expect::Version(stored.version))?;
     ch.event(StorageEvent::MigrationRollbackRequested {
         migration: m.id,
         project: m.project,
@@ -319,6 +311,36 @@ pub fn rollback(
     });
     Ok((Some(ch), next))
 }
+
+/// The `busy` entry of a migration record.
+pub fn busy_migration(record_key: &str) -> String {
+    format!("migration/{record_key}")
+}
+
+/// Writes a migration record and keeps its `busy` entry in step (the runner visits running and
+/// rolling-back migrations only).
+pub fn put_migration(
+    ch: &mut Change,
+    m: &StoredMigration,
+    expect: Expect,
+) -> Result<(), DomainError> {
+    let k = migration_key(m.project, m.id);
+    ch.put(MIGRATIONS, &k, m, expect)?;
+    let busy = busy_migration(&k);
+    if matches!(
+        m.phase,
+        MigrationPhase::Running | MigrationPhase::RollingBack
+    ) {
+        ch.put(crate::trees::BUSY, &busy, &(), Expect::Any)?;
+    } else {
+        ch.delete(crate::trees::BUSY, &busy, Expect::Any);
+    }
+    Ok(())
+}
+
+/// The most migrations a project holds that have not finished (planned, running or rolling
+/// back); a finished one no longer counts.
+pub const MAX_OPEN_MIGRATIONS: usize = 10;
 
 /// The NFS copy's back-end name for a planned volume.
 pub fn target_name(m: &StoredMigration, r: &PlannedRef) -> String {
@@ -421,6 +443,8 @@ pub fn advance(
         &MigrationVolume {
             state: state.clone(),
             failure,
+            // A new state starts its own retries.
+            retries: 0,
         },
         Expect::Version(stored.version),
     )?;
@@ -470,9 +494,8 @@ pub fn finish(
         states.values().filter(|s| f(&s.value.state)).count() as u64
     };
     let mut ch = Change::new();
-    ch.put(
-        MIGRATIONS,
-        &migration_key(m.project, m.id),
+    put_migration(
+        &mut ch,
         &StoredMigration {
             phase: MigrationPhase::Finished,
             ..m.clone()

@@ -32,6 +32,7 @@ pub fn create(
         source_backend: volume.backend.clone(),
         deleting: false,
         delete_attempts: 0,
+        delete_started_at_ms: 0,
         created_at: ctx.now,
         created_by: ctx.actor.clone(),
     };
@@ -52,6 +53,7 @@ pub fn create(
 pub fn delete(
     stored: &Versioned<StoredSnapshot>,
     restoring: Option<&str>,
+    now_ms: u64,
 ) -> Result<(Option<Change>, StoredSnapshot), DomainError> {
     let s = &stored.value;
     if s.deleting {
@@ -66,6 +68,7 @@ pub fn delete(
     let updated = StoredSnapshot {
         deleting: true,
         delete_attempts: s.delete_attempts + 1,
+        delete_started_at_ms: now_ms,
         ..s.clone()
     };
     let mut ch = Change::new();

@@ -301,6 +301,7 @@ async fn a_migration_plans_locks_copies_verifies_and_cuts_over_onto_nfs() {
         std::slice::from_ref(&shared),
         &open,
         &[],
+        0,
         &req,
         1 << 30,
     )
@@ -317,6 +318,7 @@ async fn a_migration_plans_locks_copies_verifies_and_cuts_over_onto_nfs() {
         std::slice::from_ref(&shared),
         &open,
         &["to-nfs".into()],
+        1,
         &req,
         1 << 30,
     )
@@ -343,6 +345,7 @@ async fn a_migration_plans_locks_copies_verifies_and_cuts_over_onto_nfs() {
         value: MigrationVolume {
             state: MigrationState::Pending,
             failure: None,
+            retries: 0,
         },
     };
     let step = |obs: Observation, state: &mut Versioned<MigrationVolume>| {

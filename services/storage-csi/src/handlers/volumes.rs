@@ -169,7 +169,8 @@ pub struct AttachTarget<'a> {
     pub ready: bool,
     /// The node's cluster.
     pub cluster: &'a ClusterView,
-    /// Volumes of that cluster (to count what the node already holds).
+    /// The project's volumes (to count what the node already holds, whichever cluster of
+    /// the project they belong to).
     pub cluster_volumes: &'a [StoredVolume],
 }
 
