@@ -71,7 +71,8 @@ async fn restart_and_kill9_lose_nothing_and_the_bus_recovers() {
         .map(|m| m.header(accord_bus::MSG_ID_HEADER).unwrap().to_owned())
         .collect();
     assert_eq!(ids[..2], [before[0].id.clone(), before[1].id.clone()]);
-    assert_eventually_eq!(seen.lock().unwrap().len(), 3, "the consumer resumed");
+    let distinct = |seen: &[String]| seen.iter().collect::<std::collections::BTreeSet<_>>().len();
+    assert_eventually_eq!(distinct(&seen.lock().unwrap()), 3, "the consumer resumed");
 
     // SIGKILL: file storage (fsync on every write) still has everything.
     env.server.kill9().await.unwrap();
@@ -84,8 +85,10 @@ async fn restart_and_kill9_lose_nothing_and_the_bus_recovers() {
     );
     let after = support::entry(4);
     assert_eventually!(env.bus.publish_entry(&after).await.is_ok());
-    assert_eventually_eq!(seen.lock().unwrap().len(), 4);
-    assert_eq!(seen.lock().unwrap()[3], after.id);
+    // At least once: an ack cut by the SIGKILL may bring a message back (the consumer is
+    // idempotent by event id), so what counts is that every event arrived, the new one too.
+    assert_eventually_eq!(distinct(&seen.lock().unwrap()), 4);
+    assert!(seen.lock().unwrap().contains(&after.id));
 
     shutdown.cancel();
     consumer.await.unwrap().unwrap();
