@@ -35,7 +35,7 @@ use accord_store::{Expect, Versioned};
 use super::{Change, Ctx};
 use crate::trees::{
     MIGRATION_VOLUMES, MIGRATIONS, MigrationPhase, MigrationVolume, PlannedRef, StoredMigration,
-    StoredVolume, VOLUMES, key, migration_key, migration_volume_key,
+    StoredVolume, migration_key, migration_volume_key,
 };
 
 /// What the customer asked for.
@@ -250,12 +250,7 @@ pub fn run(
             migration: Some(m.id),
             ..v.value.clone()
         };
-        ch.put(
-            VOLUMES,
-            &key(locked.project, locked.cluster, &locked.volume.name),
-            &locked,
-            Expect::Version(v.version),
-        )?;
+        super::put_volume(&mut ch, &locked, Expect::Version(v.version))?;
     }
     let next = StoredMigration {
         phase: MigrationPhase::Running,
@@ -457,12 +452,7 @@ pub fn advance(
         let mut moved = v.value.clone();
         moved.backend = target_name(m, r);
         moved.volume.mount = Some(Mount::Nfs);
-        ch.put(
-            VOLUMES,
-            &key(moved.project, moved.cluster, &moved.volume.name),
-            &moved,
-            Expect::Version(v.version),
-        )?;
+        super::put_volume(&mut ch, &moved, Expect::Version(v.version))?;
     }
     ch.event(StorageEvent::MigrationVolumeProgressed {
         migration: m.id,
@@ -508,12 +498,7 @@ pub fn finish(
                 migration: None,
                 ..v.value.clone()
             };
-            ch.put(
-                VOLUMES,
-                &key(unlocked.project, unlocked.cluster, &unlocked.volume.name),
-                &unlocked,
-                Expect::Version(v.version),
-            )?;
+            super::put_volume(&mut ch, &unlocked, Expect::Version(v.version))?;
         }
     }
     ch.event(StorageEvent::MigrationFinished {
