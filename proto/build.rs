@@ -17,6 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "accord/telemetry/v1/telemetry.proto",
         "accord/firewall/v1/firewall.proto",
         "accord/storage/v1/storage.proto",
+        "accord/images/v1/images.proto",
     ];
     let fds = protox::compile(files, ["."])?;
     fs::write(

@@ -55,6 +55,14 @@ pub mod storage {
     }
 }
 
+/// `accord.images.v1`: worker images, builds and their lifecycle.
+pub mod images {
+    /// Version 1.
+    pub mod v1 {
+        tonic::include_proto!("accord.images.v1");
+    }
+}
+
 pub mod codec;
 pub mod convert;
 

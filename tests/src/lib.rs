@@ -7,6 +7,8 @@
 //!   `127.0.0.1:0` with a temporary store, its outbox relay and its controller,
 //! - the simulated GPU fleet ([`SimFleet`]) at a tiny clock factor, its node agents and its fault
 //!   server (`accord.cmd.sim.fault.inject`),
+//! - image-builder (10 ms build stages; [`Env::images`]), whose base release the provisioner
+//!   has learnt before `start` returns (no node can boot an image it does not know),
 //! - a second NATS connection (the *observer*) the test reads `ACCORD_EVENTS` through;
 //! - on request ([`Env::start_addon_manager`]), the addon-manager with the shipped add-on
 //!   plugins, authenticating keys through the provisioner over NATS; support-triage
@@ -31,7 +33,7 @@ use accord_platform::{
     Provisioner, ProvisionerSettings, RemediationTimeouts, RuleSet, Running, SupportDesk,
     SupportTriageSettings, Telemetry, TelemetrySettings,
 };
-use accord_platform::{FirewallService, NetworkFirewallSettings};
+use accord_platform::{FirewallService, ImageBuilderSettings, NetworkFirewallSettings};
 use accord_proto::addons::v1::addons_client::AddonsClient;
 use accord_proto::firewall::v1::firewall_client::FirewallClient;
 use accord_proto::provisioner::v1::{
@@ -57,6 +59,7 @@ use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 pub use tonic_health::pb::health_check_response::ServingStatus;
 
+mod images;
 mod storage;
 
 /// Simulated-clock factor: a 3-minute GPU node provision takes 0.18 s.
@@ -76,6 +79,10 @@ pub const REGION: &str = "eu-iceland1";
 pub const CPU_INSTANCE: &str = "c1a.16x";
 /// An 8-GPU instance type (the default project quota, 64 GPUs, holds eight of them).
 pub const GPU_INSTANCE: &str = "h100-80gb-sxm-ib.8x";
+/// Simulated build-farm time per image build stage.
+pub const IMAGE_STAGE_DURATION: Duration = Duration::from_millis(10);
+/// The image-builder's signing key seed (tests verify signatures with the served public key).
+pub const IMAGE_KEY_SEED: [u8; 32] = [42; 32];
 
 /// Bus options for the deployment and the observer: reconnect quickly after a NATS restart.
 fn bus_options() -> ConnectOptions {
@@ -193,6 +200,7 @@ pub struct Env {
     telemetry_channel: Option<Channel>,
     firewall_channel: Option<Channel>,
     storage_channel: Option<Channel>,
+    images_channel: Channel,
     shutdown: CancellationToken,
     /// Everything started through the composer (stopped on drop).
     platforms: Vec<Running>,
@@ -258,6 +266,13 @@ impl Env {
                 }),
                 replica_grace: REPLICA_GRACE,
             })
+            .image_builder(ImageBuilderSettings {
+                stage_duration: IMAGE_STAGE_DURATION,
+                ..ImageBuilderSettings::new(
+                    SocketAddr::from(([127, 0, 0, 1], 0)),
+                    accord_image::signing_key_from_seed(IMAGE_KEY_SEED),
+                )
+            })
             .start()
             .await
             .context("starting the provisioner")?;
@@ -274,6 +289,12 @@ impl Env {
             .clone()
             .ok_or_else(|| anyhow!("the platform did not start the simulator"))?;
         let channel = connect(provisioner.grpc_addr, "the provisioner").await?;
+        let images_addr = running
+            .image_builder
+            .as_ref()
+            .map(|i| i.grpc_addr)
+            .ok_or_else(|| anyhow!("the platform did not start image-builder"))?;
+        let images_channel = connect(images_addr, "image-builder").await?;
         let env = Env {
             nats,
             bus,
@@ -290,6 +311,7 @@ impl Env {
             telemetry_channel: None,
             firewall_channel: None,
             storage_channel: None,
+            images_channel,
             shutdown,
             platforms: vec![running],
         };
@@ -304,6 +326,7 @@ impl Env {
             }
         })
         .await?;
+        env.await_base_release().await?;
         Ok(env)
     }
 
@@ -845,6 +868,7 @@ pub fn pool_request(
                 max_unavailable: 0,
             }),
             remediation_enabled: None,
+            ..Default::default()
         }),
     }
 }

@@ -52,6 +52,11 @@
 //!   clones them, and the `PlanMigration` dry run over 1,000 volumes against `ListVolumes` of
 //!   them (informational: the issue sets no target).
 //!
+//! - **images** (`images.rs`, `--only images`): the signature check before a node boots
+//!   against hashing the manifest alone, and a 100-node pool rolling out in six waves through
+//!   the provisioner's handlers on a simulated clock: its simulated duration and the
+//!   provisioner's real-time share (informational).
+//!
 //! Everything runs on this machine: a private nats-server (JetStream, `sync_interval: always`)
 //! on a free port, a provisioner with the simulated fleet at clock factor 0, etcd, stores on
 //! disk.
@@ -59,6 +64,7 @@
 mod autoclusters;
 mod etcd;
 mod firewall;
+mod images;
 mod storage;
 mod telemetry;
 
@@ -94,9 +100,19 @@ pub struct BenchArgs {
     /// Run one section alone: `telemetry` (the telemetry service's ingest, memory and finding
     /// latency), `autoclusters` (decisions per second, WASM vs regorus, fault → action),
     /// `firewall` (packet evaluation, shadow analysis, nodepool event → rules applied) or
-    /// `storage` (volume create/attach latency, migration planning of 1,000 volumes)
+    /// `storage` (volume create/attach latency, migration planning of 1,000 volumes) or
+    /// `images` (signature check per node boot, a 100-node rollout in waves)
     #[arg(long, value_name = "SECTION")]
     pub only: Option<String>,
+}
+
+/// image-builder for a benchmark's platform: the provisioner learns the base release from it
+/// (a pool needs a published image); a fixed key (nothing outlives the run).
+pub(crate) fn image_builder() -> anyhow::Result<accord_platform::ImageBuilderSettings> {
+    Ok(accord_platform::ImageBuilderSettings::new(
+        "127.0.0.1:0".parse()?,
+        accord_image::signing_key_from_seed([0x5a; 32]),
+    ))
 }
 
 /// Latency summary of one benchmark, in microseconds.
@@ -167,6 +183,8 @@ struct Results {
     firewall: firewall::FirewallResults,
     /// Volume create/attach latency, migration planning (each part `None` when it failed).
     storage: storage::StorageResults,
+    /// Boot signature check vs manifest hash, a 100-node rollout in waves.
+    images: images::ImageResults,
 }
 
 /// Pools created per cluster in the CreateNodePool benchmark (a realistic upper range).
@@ -234,6 +252,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         if section == "storage" {
             return storage::run_only(args.iterations, args.warmup).await;
         }
+        if section == "images" {
+            return images::run_only(args.iterations, args.warmup).await;
+        }
         return telemetry::run_only(section).await;
     }
     let dir = tempfile::tempdir().context("creating a scratch directory")?;
@@ -270,6 +291,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             results.storage.errors.join("\n")
         );
     }
+    if !results.images.errors.is_empty() {
+        bail!(
+            "the image benchmarks failed:\n{}",
+            results.images.errors.join("\n")
+        );
+    }
     Ok(())
 }
 
@@ -295,6 +322,7 @@ async fn run_all(
             autoclusters: None,
             replica_grace: Duration::from_secs(60),
         })
+        .image_builder(crate::image_builder()?)
         .start()
         .await?;
     let grpc_addr = running
@@ -474,6 +502,7 @@ async fn run_all(
     let autoclusters = autoclusters::bench(n, warmup).await;
     let firewall = firewall::bench(n, warmup).await;
     let storage = storage::bench(n, warmup).await;
+    let images = images::bench(n, warmup).await;
 
     let (noop, read, write, update) = (
         summarize(noop),
@@ -517,6 +546,7 @@ async fn run_all(
         autoclusters,
         firewall,
         storage,
+        images,
     })
 }
 
@@ -862,4 +892,5 @@ fn print_results(r: &Results) {
     autoclusters::print(&r.autoclusters);
     firewall::print(&r.firewall);
     storage::print(&r.storage);
+    images::print(&r.images);
 }

@@ -502,6 +502,7 @@ async fn finding_latency(nats_url: &str, findings: usize) -> anyhow::Result<Find
             cluster_metrics_addr: None,
             store: None,
         })
+        .image_builder(crate::image_builder()?)
         .start()
         .await?;
     let grpc_addr = running

@@ -5,7 +5,8 @@
 //! This file holds the root ([`Cli`], [`Command`]); each command family's argument types live in
 //! a submodule (`global`: options every command takes; `inspect`: get, describe, kubeconfig,
 //! catalog; `create`; `change`: delete, scale, cycle, upgrade, cordon, quota; `addons`: addon and
-//! plugin; `tickets`; `webhooks`; `offline`: remediation and triage; `firewall`; `storage`: volumes, snapshots, StorageClasses,
+//! plugin; `images`: worker images, pool image flags, rollout policies, update and rollback;
+//! `tickets`; `webhooks`; `offline`: remediation and triage; `firewall`; `storage`: volumes, snapshots, StorageClasses,
 //! NFS and migrations; `health`;
 //! `nats`: events and sim; `up`).
 //! The submodules are private and re-exported here, so every type is `crate::cli::X`.
@@ -28,6 +29,7 @@ mod create;
 mod firewall;
 mod global;
 mod health;
+mod images;
 mod inspect;
 mod nats;
 mod offline;
@@ -42,6 +44,7 @@ pub use create::*;
 pub use firewall::*;
 pub use global::*;
 pub use health::*;
+pub use images::*;
 pub use inspect::*;
 pub use nats::*;
 pub use offline::*;
@@ -135,6 +138,15 @@ pub enum Command {
     /// Replace every node of a node pool with one on a newer image, rolling
     #[command(subcommand)]
     Cycle(CycleKind),
+    /// Change a node pool's driver branch, image channel or rollout policy
+    #[command(subcommand)]
+    Update(UpdateKind),
+    /// Move a node pool back to its previous image revision
+    #[command(subcommand)]
+    Rollback(RollbackKind),
+    /// Worker images: SBOM, manifest, build (provider), promote, deprecate, withdraw
+    #[command(subcommand)]
+    Image(ImageCommand),
     /// Request (customer) or execute (provider) a Kubernetes minor-version upgrade
     #[command(subcommand)]
     Upgrade(UpgradeCommand),

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use accord_proto::addons::v1::{addons_client::AddonsClient, plugins_client::PluginsClient};
 use accord_proto::firewall::v1::firewall_client::FirewallClient;
+use accord_proto::images::v1::images_client::ImagesClient;
 use accord_proto::provisioner::v1::clusters_client::ClustersClient;
 use accord_proto::provisioner::v1::node_pools_client::NodePoolsClient;
 use accord_proto::provisioner::v1::nodes_client::NodesClient;
@@ -326,6 +327,11 @@ impl Api {
     /// `accord.storage.v1.Storage` (connect with the storage-csi service's endpoint).
     pub fn storage(&self) -> StorageClient<AuthChannel> {
         StorageClient::with_interceptor(self.channel.clone(), self.auth.clone())
+    }
+
+    /// `accord.images.v1.Images` (connect with the image-builder's endpoint).
+    pub fn images(&self) -> ImagesClient<AuthChannel> {
+        ImagesClient::with_interceptor(self.channel.clone(), self.auth.clone())
     }
 
     /// Awaits a call and classifies its failure.

@@ -20,6 +20,7 @@ pub mod events;
 pub mod firewall;
 pub mod get;
 pub mod health;
+pub mod images;
 pub mod kubeconfig;
 pub mod lookup;
 pub mod migration;
@@ -27,6 +28,7 @@ pub mod nfs;
 pub mod plugin;
 pub mod quota;
 pub mod remediation;
+pub mod rollout;
 pub mod scale;
 pub mod sim;
 pub mod snapshots;
@@ -149,6 +151,13 @@ impl Context {
         Ok(Api::connect(endpoint, token, &self.settings.project).await?)
     }
 
+    /// A client of the image-builder (its package's endpoint, else `endpoint`).
+    pub async fn images_api(&self) -> anyhow::Result<Api> {
+        let token = self.settings.require_token()?;
+        let endpoint = self.settings.endpoint_for(crate::config::IMAGES_PACKAGE);
+        Ok(Api::connect(endpoint, token, &self.settings.project).await?)
+    }
+
     /// Connects to NATS.
     pub async fn bus(&self) -> anyhow::Result<Bus> {
         let url = &self.settings.nats_url;
@@ -210,6 +219,21 @@ pub fn storage_error(endpoint: &str, error: ApiError) -> anyhow::Error {
     )
 }
 
+/// A failed image-builder call as the user sees it: as the server worded it, except that
+/// `UNIMPLEMENTED` (the endpoint serves other packages, e.g. a profile written before the
+/// service existed) says how to point the CLI at the service.
+pub fn images_error(endpoint: &str, error: ApiError) -> anyhow::Error {
+    if error.code() != Some(tonic::Code::Unimplemented) {
+        return error.into();
+    }
+    let package = crate::config::IMAGES_PACKAGE;
+    anyhow!(
+        "{error}\nhint: {endpoint} does not serve the images API ({package}): set \
+         ACCORD_IMAGES_ENDPOINT, or endpoints.\"{package}\" in the profile (`accord up` serves \
+         it on its own port)"
+    )
+}
+
 /// The shipped plugins: `$ACCORD_PLUGIN_DIR` (set by `cargo xtask up`), else the plugins'
 /// build directory (`plugins/target/wasm32-wasip2/release`) in or above the current directory.
 pub fn shipped_plugin_dir() -> Option<std::path::PathBuf> {
@@ -231,6 +255,11 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<()> {
         Command::Delete(kind) => delete::run(ctx, kind).await,
         Command::Scale(ScaleKind::Nodepool(args)) => scale::run(ctx, args).await,
         Command::Cycle(CycleKind::Nodepool(args)) => cycle::run(ctx, args).await,
+        Command::Update(crate::cli::UpdateKind::Nodepool(args)) => rollout::update(ctx, args).await,
+        Command::Rollback(crate::cli::RollbackKind::Nodepool(args)) => {
+            rollout::rollback(ctx, args).await
+        }
+        Command::Image(command) => images::run(ctx, command).await,
         Command::Upgrade(command) => upgrade::run(ctx, command).await,
         Command::Expand(crate::cli::ExpandKind::Volume(args)) => volumes::expand(ctx, &args).await,
         Command::Attach(crate::cli::AttachKind::Volume(args)) => volumes::attach(ctx, &args).await,

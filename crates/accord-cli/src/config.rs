@@ -21,6 +21,7 @@
 //! "accord.telemetry.v1" = "http://127.0.0.1:50054"
 //! "accord.firewall.v1" = "http://127.0.0.1:50055"
 //! "accord.storage.v1" = "http://127.0.0.1:50056"
+//! "accord.images.v1" = "http://127.0.0.1:50057"
 //!
 //! [profiles.operator]
 //! token = "accord_ak-…_…"
@@ -29,7 +30,8 @@
 //! Endpoints are keyed by gRPC package: a call goes to the endpoint of its package, else to
 //! `endpoint` (one gateway routing by service). `ACCORD_ADDONS_ENDPOINT`,
 //! `ACCORD_SUPPORT_ENDPOINT`, `ACCORD_TELEMETRY_ENDPOINT`, `ACCORD_FIREWALL_ENDPOINT` and
-//! `ACCORD_STORAGE_ENDPOINT` override the five packages served apart today; files that still carry the former `addons_endpoint` /
+//! `ACCORD_STORAGE_ENDPOINT` and `ACCORD_IMAGES_ENDPOINT` override the six packages served
+//! apart today; files that still carry the former `addons_endpoint` /
 //! `support_endpoint` keys are read as those packages.
 //!
 //! Precedence, for each of `endpoint`, `token` and `nats_url` (first that is set wins):
@@ -91,14 +93,17 @@ pub const FIREWALL_PACKAGE: &str = "accord.firewall.v1";
 /// gRPC package of the storage-csi service (volumes, snapshots, StorageClasses, `accord nfs`,
 /// `accord migration`).
 pub const STORAGE_PACKAGE: &str = "accord.storage.v1";
+/// gRPC package of the image-builder (`accord get images`, `accord image …`, builds).
+pub const IMAGES_PACKAGE: &str = "accord.images.v1";
 
 /// Packages with an environment override, and the variable.
-const PACKAGE_ENV: [(&str, &str); 5] = [
+const PACKAGE_ENV: [(&str, &str); 6] = [
     (ADDONS_PACKAGE, "ACCORD_ADDONS_ENDPOINT"),
     (SUPPORT_PACKAGE, "ACCORD_SUPPORT_ENDPOINT"),
     (TELEMETRY_PACKAGE, "ACCORD_TELEMETRY_ENDPOINT"),
     (FIREWALL_PACKAGE, "ACCORD_FIREWALL_ENDPOINT"),
     (STORAGE_PACKAGE, "ACCORD_STORAGE_ENDPOINT"),
+    (IMAGES_PACKAGE, "ACCORD_IMAGES_ENDPOINT"),
 ];
 
 impl Profile {
@@ -817,6 +822,40 @@ token = "accord_operator_token"
         assert!(
             PACKAGE_ENV.contains(&(STORAGE_PACKAGE, "ACCORD_STORAGE_ENDPOINT")),
             "the storage package has its environment override"
+        );
+    }
+
+    #[test]
+    fn images_endpoint_comes_from_the_profile_else_the_main_endpoint() {
+        let env_of = |var: &str| std::env::var(var).ok().filter(|v| !v.trim().is_empty());
+        let (_dir, env) = project_with_config(
+            r#"
+endpoint = "http://10.0.0.1:50051"
+default_profile = "operator"
+
+[profiles.operator]
+token = "accord_operator_token"
+
+[profiles.operator.endpoints]
+"accord.images.v1" = "http://127.0.0.1:50057"
+"#,
+        );
+        let settings = resolve(&global(), &env).unwrap();
+        assert_eq!(
+            settings.endpoint_for(IMAGES_PACKAGE),
+            env_of("ACCORD_IMAGES_ENDPOINT").unwrap_or_else(|| "http://127.0.0.1:50057".into())
+        );
+        let (_dir, env) = project_with_config(FILE);
+        let settings = resolve(&global(), &env).unwrap();
+        if env_of("ACCORD_IMAGES_ENDPOINT").is_none() {
+            assert_eq!(
+                settings.endpoint_for(IMAGES_PACKAGE),
+                "http://10.0.0.1:50051"
+            );
+        }
+        assert!(
+            PACKAGE_ENV.contains(&(IMAGES_PACKAGE, "ACCORD_IMAGES_ENDPOINT")),
+            "the images package has its environment override"
         );
     }
 

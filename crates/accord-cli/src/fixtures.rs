@@ -123,6 +123,9 @@ pub fn node_pool(name: &str) -> pb::NodePool {
                 max_unavailable: 0,
             }),
             remediation_enabled: None,
+            driver_branch: "production".into(),
+            image_channel: "stable".into(),
+            rollout_policy: None,
         }),
         status: Some(pb::NodePoolStatus {
             phase: "ready".into(),
@@ -134,6 +137,14 @@ pub fn node_pool(name: &str) -> pb::NodePool {
             cycle: None,
             observed_generation: 2,
             conditions: vec![condition("Ready", "True", "AllNodesReady", "")],
+            image_id: String::new(),
+            driver_version: String::new(),
+            update_available_version: String::new(),
+            update_required: false,
+            update_required_reason: String::new(),
+            deprecation_warning: String::new(),
+            revisions: Vec::new(),
+            rollout: None,
         }),
     }
 }
@@ -198,4 +209,130 @@ pub fn api_key(name: &str) -> pb::ApiKey {
         revoked: false,
         revoked_at: None,
     }
+}
+
+/// The canonical manifest of [`image_detail`]: compact JSON with sorted keys, no final newline.
+pub const CANONICAL_MANIFEST: &str = r#"{"api_version":"image.accord.dev/v1","base":{"hardening":"cis_level1","kernel_args":["iommu=pt","pci=realloc=off"],"sysctls":{"net.core.rmem_max":"268435456"}},"containerd":{"version":"2.0.6"},"cuda_compat":{"version":"12.8"},"doca_ofed":{"version":"24.10-2.1.8.0"},"fabric_manager":{"version":"570.195.03"},"firmware":{"connectx7":"28.43.2026"},"gpu_driver":{"branch":"production","version":"570.195.03"},"instance_types":["h100-80gb-sxm-ib.8x"],"kernel":{"version":"6.8.0-88-generic"},"kubelet":{"1.32":"1.32.9"},"os":{"id":"ubuntu","version_id":"24.04"},"runc":{"version":"1.2.6"}}"#;
+
+/// The id of [`image`].
+pub const IMAGE_ID: &str =
+    "sha256:3f2a9c1b7d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeeff";
+
+/// A published, promoted image of the production branch.
+pub fn image() -> accord_proto::images::v1::Image {
+    use accord_proto::images::v1 as ipb;
+    ipb::Image {
+        id: IMAGE_ID.into(),
+        version: "2026.12.0".into(),
+        channel: "stable".into(),
+        driver_branch: "production".into(),
+        driver_version: "570.195.03".into(),
+        kernel: "6.8.0-88-generic".into(),
+        os: "ubuntu 24.04".into(),
+        kubelet: HashMap::from([("1.32".to_owned(), "1.32.9".to_owned())]),
+        instance_types: vec!["h100-80gb-sxm-ib.8x".into()],
+        status: "active".into(),
+        status_reason: String::new(),
+        published_at: ago(7200),
+        key_id: "ed25519:9a8b7c6d".into(),
+        history: vec![
+            ipb::Transition {
+                action: "published".into(),
+                by: "operator@accord".into(),
+                reason: "monthly release".into(),
+                at: ago(7200),
+            },
+            ipb::Transition {
+                action: "promoted".into(),
+                by: "operator@accord".into(),
+                reason: "soaked a week".into(),
+                at: ago(3600),
+            },
+        ],
+        build: "bld-01jexample00000000000001".into(),
+        ofed: "24.10-2.1.8.0".into(),
+        containerd: "2.0.6".into(),
+    }
+}
+
+/// [`image`] with its manifest, SBOM summary and a verified signature.
+pub fn image_detail() -> accord_proto::images::v1::ImageDetail {
+    use accord_proto::images::v1 as ipb;
+    let manifest: serde_json::Value =
+        serde_json::from_str(CANONICAL_MANIFEST).unwrap_or_else(|e| panic!("{e}"));
+    ipb::ImageDetail {
+        image: Some(image()),
+        manifest_json: serde_json::to_string_pretty(&manifest).unwrap_or_else(|e| panic!("{e}")),
+        sbom: Some(ipb::SbomSummary {
+            format: "CycloneDX".into(),
+            spec_version: "1.6".into(),
+            serial_number: "urn:uuid:3f2a9c1b-7d4e-5f60-7182-93a4b5c6d7e8".into(),
+            components: 14,
+            sha256: "ab12cd34ef56".into(),
+        }),
+        signature: Some(ipb::SignatureStatus {
+            verified: true,
+            key_id: "ed25519:9a8b7c6d".into(),
+            signature: "c2lnbmF0dXJl".into(),
+            detail: String::new(),
+        }),
+    }
+}
+
+/// A build's successive snapshots, as `--wait` would see them: queued, resolve running,
+/// resolve done and install running, …, then `scan` failing.
+pub fn failing_build_snapshots() -> Vec<accord_proto::images::v1::Build> {
+    use accord_proto::images::v1 as ipb;
+    const STAGES: [&str; 7] = [
+        "resolve",
+        "install",
+        "configure",
+        "sbom",
+        "scan",
+        "sign",
+        "publish",
+    ];
+    let at = |states: [&str; 7], state: &str, stage: &str, error: &str| ipb::Build {
+        id: "bld-01jexample00000000000002".into(),
+        version: "2026.12.1".into(),
+        driver_branch: "production".into(),
+        state: state.into(),
+        stage: stage.into(),
+        stages: STAGES
+            .iter()
+            .zip(states)
+            .map(|(name, state)| ipb::BuildStage {
+                name: (*name).into(),
+                state: state.into(),
+                duration_ms: if matches!(state, "succeeded" | "failed") {
+                    1500
+                } else {
+                    0
+                },
+                log: match state {
+                    "pending" => vec![],
+                    "failed" => vec![format!("{name}: starting"), format!("{name}: {error}")],
+                    _ => vec![format!("{name}: starting"), format!("{name}: done")],
+                },
+                ..Default::default()
+            })
+            .collect(),
+        image: IMAGE_ID.into(),
+        error: error.into(),
+        by: "operator@accord".into(),
+        created_at: ago(60),
+        finished_at: None,
+    };
+    let p = "pending";
+    let r = "running";
+    let s = "succeeded";
+    let why = "CVE-2026-12345 in openssl 3.0.2";
+    vec![
+        at([p, p, p, p, p, p, p], "queued", "", ""),
+        at([r, p, p, p, p, p, p], "running", "resolve", ""),
+        at([s, r, p, p, p, p, p], "running", "install", ""),
+        // Two transitions between polls: configure finished and sbom started unseen.
+        at([s, s, s, s, r, p, p], "running", "scan", ""),
+        at([s, s, s, s, "failed", p, p], "failed", "scan", why),
+    ]
 }

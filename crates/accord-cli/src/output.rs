@@ -11,6 +11,8 @@
 //! - [`firewall`]: a cluster's firewall rules and their state (`get|create firewall-rule`).
 //! - [`loadbalancers`]: a cluster's L4 load balancers (`get|create loadbalancer`).
 //! - [`storage`]: volumes, snapshots, StorageClasses and NFS gates (`accord.storage.v1`).
+//! - [`images`]: worker images, builds (with `--wait`'s stage transitions) and the image /
+//!   rollout sections of node pools; [`image_views`]: their `-o json|yaml` views.
 //! - [`migration`]: VirtioFS → NFS migrations: plans, progress, `describe` documents.
 //!
 //! Invariants:
@@ -22,6 +24,8 @@ pub mod addons;
 pub mod describe;
 pub mod firewall;
 pub mod health;
+pub mod image_views;
+pub mod images;
 pub mod loadbalancers;
 pub mod migration;
 pub mod remediations;
@@ -86,6 +90,24 @@ impl Printer {
     /// Prints `text` on stdout, adding a final newline if it has none. Nothing for "".
     pub fn out(&self, text: &str) {
         self.write(text, true);
+    }
+
+    /// Writes `bytes` on stdout exactly as they are (no newline added): documents whose bytes
+    /// matter, like a canonical manifest piped into `sha256sum`. A capturing printer keeps
+    /// them as (lossy) UTF-8.
+    pub fn raw(&self, bytes: &[u8]) {
+        if let Some(capture) = &self.capture {
+            if let Ok(mut captured) = capture.lock() {
+                captured.out.push_str(&String::from_utf8_lossy(bytes));
+            }
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        if let Err(error) = out.write_all(bytes).and_then(|()| out.flush())
+            && error.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            self.closed.store(true, Ordering::Relaxed);
+        }
     }
 
     /// Prints `text` on stderr, adding a final newline if it has none.

@@ -1,8 +1,9 @@
 //! Crate-level tests: parsing of every command, the clap definition's self-check, error
 //! rendering, and whole commands against in-process fakes of the provisioner's gRPC API
-//! (`fake_api`) and of storage-csi's (`fake_storage`).
+//! (`fake_api`), of storage-csi's (`fake_storage`) and of the image-builder's (`fake_images`).
 
 mod fake_api;
+mod fake_images;
 mod fake_storage;
 mod nats;
 mod parsing;

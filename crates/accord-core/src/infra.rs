@@ -10,7 +10,6 @@
 use std::{future::Future, pin::Pin, sync::Arc};
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
 use crate::{
     ids::{ClusterId, NodeId, NodePoolId, ProjectId},
@@ -34,24 +33,6 @@ pub struct InstanceType {
     pub memory_gib: u32,
 }
 
-/// A published worker-node base image.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImageRelease {
-    /// Version, e.g. `2026.11.0`.
-    pub version: String,
-    /// Pinned kernel.
-    pub kernel: String,
-    /// Pinned containerd.
-    pub containerd: String,
-    /// Pinned GPU driver.
-    pub gpu_driver: String,
-    /// Pinned OFED stack.
-    pub ofed: String,
-    /// When it was published.
-    #[serde(with = "time::serde::rfc3339")]
-    pub published_at: OffsetDateTime,
-}
-
 /// A region and its failure domains.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Region {
@@ -68,8 +49,6 @@ pub struct Catalog {
     pub instance_types: Vec<InstanceType>,
     /// Regions.
     pub regions: Vec<Region>,
-    /// Base images, oldest first; the last one is the latest.
-    pub images: Vec<ImageRelease>,
 }
 
 impl Catalog {
@@ -81,16 +60,6 @@ impl Catalog {
     /// A region by name.
     pub fn region(&self, name: &str) -> Option<&Region> {
         self.regions.iter().find(|r| r.name == name)
-    }
-
-    /// An image by version.
-    pub fn image(&self, version: &str) -> Option<&ImageRelease> {
-        self.images.iter().find(|i| i.version == version)
-    }
-
-    /// The newest image.
-    pub fn latest_image(&self) -> Option<&ImageRelease> {
-        self.images.last()
     }
 }
 

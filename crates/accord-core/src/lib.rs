@@ -14,6 +14,7 @@
 //! - [`autoclusters`]: remediations (a finding's decision and its execution, the provisioner's).
 //! - [`infra`]: the contract between the provisioner and an infrastructure driver.
 //! - [`addon`]: add-on installations and their ownership (the addon-manager's).
+//! - [`image`]: worker images and their builds (`image.*`, the image-builder's).
 //! - [`support`]: support tickets, their verdicts and events (support-triage's).
 //! - [`events`], [`outbox`]: typed facts on the bus and the outbox contract.
 
@@ -25,6 +26,7 @@ pub mod events;
 pub mod firewall;
 pub mod iam;
 pub mod ids;
+pub mod image;
 pub mod infra;
 pub mod limits;
 pub mod maintenance;

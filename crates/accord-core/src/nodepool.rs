@@ -92,6 +92,25 @@ pub struct NodePoolSpec {
     /// This pool's AutoClusters opt-in, overriding the cluster's (`None`: the cluster's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remediation_enabled: Option<bool>,
+    /// GPU driver branch of the pool's images (`lts`, `production`, `new_feature`).
+    #[serde(default = "default_driver_branch")]
+    pub driver_branch: String,
+    /// The image channel the pool follows for updates (`stable`, `candidate`).
+    #[serde(default = "default_image_channel")]
+    pub image_channel: String,
+}
+
+/// The driver branch of pools created without one (and stored before branches existed).
+pub const DEFAULT_DRIVER_BRANCH: &str = "production";
+/// The channel of pools created without one.
+pub const DEFAULT_IMAGE_CHANNEL: &str = "stable";
+
+fn default_driver_branch() -> String {
+    DEFAULT_DRIVER_BRANCH.to_owned()
+}
+
+fn default_image_channel() -> String {
+    DEFAULT_IMAGE_CHANNEL.to_owned()
 }
 
 /// Lifecycle phase of a pool.
@@ -213,6 +232,30 @@ pub enum NodePoolEvent {
         /// Image.
         image_version: String,
     },
+    /// A cycle stopped before every node moved (`nodepool.cycle-stopped`): its target image
+    /// was withdrawn, or its rollout halted; nodes already moved stay.
+    CycleStopped {
+        pool: NodePoolId,
+        cluster: ClusterId,
+        image_version: String,
+        reason: String,
+    },
+    /// A rollout disabled a revision of the pool (`nodepool.revision-disabled`): no node may
+    /// be moved to it again.
+    RevisionDisabled {
+        pool: NodePoolId,
+        cluster: ClusterId,
+        revision: u32,
+        image_version: String,
+        reason: String,
+    },
+    /// A rollback to the previous revision started (`nodepool.rollback-started`).
+    RollbackStarted {
+        pool: NodePoolId,
+        cluster: ClusterId,
+        /// The image nodes return to.
+        image_version: String,
+    },
     /// Every node is ready and the count is met.
     Ready {
         /// Pool.
@@ -253,6 +296,9 @@ impl DomainEvent for NodePoolEvent {
             NodePoolEvent::Scaled { .. } => "scaled",
             NodePoolEvent::CycleStarted { .. } => "cycle-started",
             NodePoolEvent::CycleCompleted { .. } => "cycle-completed",
+            NodePoolEvent::CycleStopped { .. } => "cycle-stopped",
+            NodePoolEvent::RevisionDisabled { .. } => "revision-disabled",
+            NodePoolEvent::RollbackStarted { .. } => "rollback-started",
             NodePoolEvent::Ready { .. } => "ready",
             NodePoolEvent::DeletionStarted { .. } => "deletion-started",
             NodePoolEvent::Deleted { .. } => "deleted",
@@ -266,6 +312,9 @@ impl DomainEvent for NodePoolEvent {
             NodePoolEvent::Scaled { pool, .. }
             | NodePoolEvent::CycleStarted { pool, .. }
             | NodePoolEvent::CycleCompleted { pool, .. }
+            | NodePoolEvent::CycleStopped { pool, .. }
+            | NodePoolEvent::RevisionDisabled { pool, .. }
+            | NodePoolEvent::RollbackStarted { pool, .. }
             | NodePoolEvent::Ready { pool, .. }
             | NodePoolEvent::DeletionStarted { pool, .. }
             | NodePoolEvent::Deleted { pool, .. } => pool.to_string(),

@@ -1,6 +1,8 @@
-//! The default base release: what `accord image build` builds without a file. The data is
-//! `manifests/base.yaml` (compiled in), one manifest per GPU driver branch and the label of the
-//! release they were last published as; [`next_release`] gives the next release of it.
+//! The default base release: what the image-builder publishes at first start, and what
+//! `accord image build` without a file starts from (resolved against the package archive,
+//! [`crate::archive`]). The data is `manifests/base.yaml` (compiled in), one manifest per GPU
+//! driver branch and the label of the release they were last published as; [`next_release`]
+//! gives the next release of it.
 //!
 //! The next release keeps the base's contents and takes the next label
 //! ([`ImageVersion::next`]) after the greater of the base's label and the newest label already

@@ -107,7 +107,7 @@ impl Component {
         }
     }
 
-    fn parse(key: &str) -> Option<Self> {
+    pub(crate) fn parse(key: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.key() == key)
     }
 
@@ -255,7 +255,7 @@ fn numbers(text: &str) -> Option<Vec<u64>> {
 }
 
 /// The numbers a version starts with: `6.8.0-88-generic` → `[6, 8, 0, 88]`.
-fn leading_numbers(version: &str) -> Vec<u64> {
+pub(crate) fn leading_numbers(version: &str) -> Vec<u64> {
     version
         .split(['.', '-'])
         .map_while(|p| {
@@ -267,7 +267,7 @@ fn leading_numbers(version: &str) -> Vec<u64> {
 }
 
 /// Compares dotted numbers, missing trailing numbers counting as 0 (`24.10` = `24.10.0`).
-fn compare(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
+pub(crate) fn compare(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
     let n = a.len().max(b.len());
     (0..n)
         .map(|i| {

@@ -7,6 +7,8 @@
 //!   bytes and its content id `sha256:<hex>`.
 //! - [`version`]: release labels `YYYY.MM.N`, their order and the next one.
 //! - [`base`]: the default base release (`manifests/base.yaml`) and its next release.
+//! - [`archive`]: the simulated package archive (`manifests/archive.yaml`) and the resolution
+//!   of a manifest to the newest version of each component's series (a quick-try build).
 //! - [`signature`]: provider keys (PKCS#8 / SPKI PEM), Ed25519 signatures over the id,
 //!   verification that says why it failed.
 //! - [`compat`]: the compatibility matrix (`matrix/compatibility.yaml`) and the gate.
@@ -22,6 +24,7 @@
 //! ([`limits`]); every function is deterministic (keys come from caller-given bytes, times
 //! from the caller). The data files are compiled in with `include_str!`; nothing reads files.
 
+pub mod archive;
 pub mod base;
 pub mod compat;
 pub mod error;
@@ -36,6 +39,9 @@ pub mod version;
 #[cfg(test)]
 mod tests;
 
+pub use archive::{
+    Archive, DEFAULT_ARCHIVE_YAML, Resolved, Upgrade, default_archive, parse_archive, resolve,
+};
 pub use base::{
     BaseRelease, DEFAULT_BASE_YAML, NextRelease, default_base, next_release, parse_base,
 };

@@ -46,6 +46,11 @@ pub const MAX_RULE_INSTANCE_TYPES: usize = 32;
 /// Conflicts a gate refusal names; the rest are counted.
 pub const MAX_REPORTED_CONFLICTS: usize = 10;
 
+/// Largest package-archive document, bytes.
+pub const MAX_ARCHIVE_BYTES: usize = 64 * 1024;
+/// Series one component of the package archive may list.
+pub const MAX_ARCHIVE_SERIES: usize = 32;
+
 /// Longest `who` of a lifecycle transition (an operator's identity).
 pub const MAX_ACTOR_CHARS: usize = 128;
 /// Longest reason of a lifecycle transition or a matrix rule (`CVE-2026-12345: …`).

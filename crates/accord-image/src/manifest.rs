@@ -396,7 +396,7 @@ pub(crate) fn dotted(value: &str, min: usize, max: usize) -> bool {
 }
 
 /// `6.8.0` or `6.8.0-88-generic`.
-fn kernel_version(value: &str) -> bool {
+pub(crate) fn kernel_version(value: &str) -> bool {
     let (numbers, suffix) = value.split_once('-').unwrap_or((value, ""));
     dotted(numbers, 3, 3)
         && (value.len() == numbers.len()
@@ -409,7 +409,7 @@ fn kernel_version(value: &str) -> bool {
 }
 
 /// `24.10` or `24.10-2.1.8.0`.
-fn ofed_version(value: &str) -> bool {
+pub(crate) fn ofed_version(value: &str) -> bool {
     match value.split_once('-') {
         Some((release, build)) => dotted(release, 2, 2) && dotted(build, 1, 5),
         None => dotted(value, 2, 2),

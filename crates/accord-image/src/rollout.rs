@@ -222,6 +222,8 @@ pub enum HaltReason {
     CriticalFinding { node: NodeId, kind: String },
     /// The customer asked for a rollback.
     RollbackRequested,
+    /// The target image can no longer boot (withdrawn, or its signature fails).
+    ImageUnusable { reason: String },
 }
 
 /// Where a rollout is.

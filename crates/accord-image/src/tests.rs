@@ -1,5 +1,6 @@
 //! The crate's tests, one child module per concern, and the fixtures they share.
 
+mod archive;
 mod base;
 mod compat;
 mod lifecycle;

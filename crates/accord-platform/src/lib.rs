@@ -30,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use accord_addon_manager::AddonManager;
 pub use accord_health::HealthConfig;
+pub use accord_image_builder::{ImageBuilder, load_or_create_signing_key};
 pub use accord_network_firewall::FirewallService;
 pub use accord_provisioner::{
     Bootstrap, Provisioner,
@@ -51,6 +52,8 @@ pub const TELEMETRY_PACKAGE: &str = "accord.telemetry.v1";
 pub const FIREWALL_PACKAGE: &str = "accord.firewall.v1";
 /// gRPC package of storage-csi's service.
 pub const STORAGE_PACKAGE: &str = "accord.storage.v1";
+/// gRPC package of image-builder's service.
+pub const IMAGES_PACKAGE: &str = "accord.images.v1";
 
 /// The provisioner's part.
 #[derive(Debug, Clone)]
@@ -146,6 +149,56 @@ impl StorageCsiSettings {
     }
 }
 
+/// image-builder's part.
+#[derive(Clone)]
+pub struct ImageBuilderSettings {
+    pub grpc_addr: SocketAddr,
+    /// The provider's Ed25519 signing key.
+    pub signing_key: accord_image::SigningKey,
+    /// Simulated build-farm time per build stage.
+    pub stage_duration: Duration,
+    /// The compatibility matrix (YAML); `None`: the one shipped with `accord-image`.
+    pub matrix_yaml: Option<String>,
+    /// The package archive (YAML) a build without a manifest is resolved against; `None`: the
+    /// one shipped with `accord-image`.
+    pub archive_yaml: Option<String>,
+    /// The instance types manifests may name; `None`: the simulator's catalogue (the running
+    /// fleet's when the platform runs the simulator).
+    pub instance_types: Option<Vec<String>>,
+    pub store: Option<Store>,
+}
+
+impl std::fmt::Debug for ImageBuilderSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImageBuilderSettings")
+            .field("grpc_addr", &self.grpc_addr)
+            .field("key_id", &accord_image::key_id(&self.verifying_key()))
+            .field("stage_duration", &self.stage_duration)
+            .field("instance_types", &self.instance_types)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ImageBuilderSettings {
+    /// Defaults: the service's stage duration, the shipped matrix, the simulator's catalogue.
+    pub fn new(grpc_addr: SocketAddr, signing_key: accord_image::SigningKey) -> Self {
+        Self {
+            grpc_addr,
+            signing_key,
+            stage_duration: accord_image_builder::DEFAULT_STAGE_DURATION,
+            matrix_yaml: None,
+            archive_yaml: None,
+            instance_types: None,
+            store: None,
+        }
+    }
+
+    /// The public key every image's signature verifies with (what the provisioner is given).
+    pub fn verifying_key(&self) -> accord_image::VerifyingKey {
+        self.signing_key.verifying_key()
+    }
+}
+
 impl AddonManagerSettings {
     /// The core add-ons from `plugin_dir`, default sandbox limits.
     pub fn shipped(grpc_addr: SocketAddr, plugin_dir: PathBuf) -> Self {
@@ -189,8 +242,12 @@ pub struct Platform {
     /// A simulated VPC started elsewhere (another platform of the same deployment).
     vpc: Option<Arc<SimVpc>>,
     storage_csi: Option<StorageCsiSettings>,
+    image_builder: Option<ImageBuilderSettings>,
     /// Simulated storage started elsewhere (another platform of the same deployment).
     storage: Option<Arc<SimStorage>>,
+    /// The image-signing public key the provisioner trusts (default: the key of the
+    /// image-builder this platform runs).
+    image_key: Option<accord_image::VerifyingKey>,
 }
 
 /// A started service.
@@ -229,6 +286,7 @@ pub struct Running {
     pub telemetry: Option<ServiceHandle<Telemetry>>,
     pub network_firewall: Option<ServiceHandle<FirewallService>>,
     pub storage_csi: Option<ServiceHandle<StorageService>>,
+    pub image_builder: Option<ServiceHandle<ImageBuilder>>,
     /// The simulated cloud network (VPC firewall, load balancers), with the fleet.
     pub vpc: Option<Arc<SimVpc>>,
     /// The simulated storage back ends (disks, shared filesystems, migrations), with the
@@ -270,8 +328,17 @@ impl Platform {
             network_firewall: None,
             vpc: None,
             storage_csi: None,
+            image_builder: None,
             storage: None,
+            image_key: None,
         }
+    }
+
+    /// Makes the provisioner trust `key` for image signatures (when the image-builder runs
+    /// elsewhere; with one in this platform, its key is trusted by default).
+    pub fn image_key(mut self, key: accord_image::VerifyingKey) -> Self {
+        self.image_key = Some(key);
+        self
     }
 
     /// Starts a nats-server (JetStream in `dir`, `sync_interval: always`) when none answers at
@@ -362,6 +429,13 @@ impl Platform {
     /// fault server); without, on simulated storage of its own (state beside its data).
     pub fn storage_csi(mut self, settings: StorageCsiSettings) -> Self {
         self.storage_csi = Some(settings);
+        self
+    }
+
+    /// Runs image-builder (started after the provisioner: its first start publishes the base
+    /// release the provisioner learns its images from).
+    pub fn image_builder(mut self, settings: ImageBuilderSettings) -> Self {
+        self.image_builder = Some(settings);
         self
     }
 
@@ -533,11 +607,68 @@ impl Platform {
                 resync_interval: settings.resync_interval,
                 autoclusters: settings.autoclusters,
                 replica_grace: settings.replica_grace,
+                image_key: self.image_key.or_else(|| {
+                    self.image_builder
+                        .as_ref()
+                        .map(ImageBuilderSettings::verifying_key)
+                }),
             })
             .await
             .context("starting the provisioner")?;
             bootstrap = running.bootstrap;
             provisioner = Some(adopt(&mut tasks, running.service));
+        }
+
+        let mut image_builder = None;
+        if let Some(settings) = self.image_builder.clone() {
+            let service = accord_image_builder::SERVICE;
+            let instance_types: Vec<String> = settings.instance_types.unwrap_or_else(|| {
+                let catalog = fleet
+                    .as_ref()
+                    .map_or_else(accord_sim::default_catalog, |f| f.catalog_ref().clone());
+                catalog.instance_types.into_iter().map(|t| t.name).collect()
+            });
+            let running = accord_image_builder::start(accord_image_builder::StartOptions {
+                basics: self
+                    .basics(service, settings.grpc_addr, settings.store)
+                    .await?,
+                settings: accord_image_builder::Settings {
+                    signing_key: settings.signing_key,
+                    instance_types: instance_types.clone(),
+                    stage_duration: settings.stage_duration,
+                    matrix_yaml: settings.matrix_yaml,
+                    archive_yaml: settings.archive_yaml,
+                },
+            })
+            .await
+            .context("starting image-builder")?;
+            image_builder = Some(adopt(&mut tasks, running));
+            // No node can be created before the provisioner has learnt images: wait (bounded)
+            // until it knows the base release from image-builder's events.
+            if let Some(p) = &provisioner {
+                let expected = accord_image::default_base(&instance_types)
+                    .map(|b| b.manifests.len())
+                    .unwrap_or(1);
+                let reader = p.engine.reader().clone();
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+                loop {
+                    let known = accord_provisioner::images::all(&reader)
+                        .map(|i| i.len())
+                        .unwrap_or(0);
+                    if known >= expected {
+                        break;
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        tracing::warn!(
+                            known,
+                            expected,
+                            "the provisioner has not learnt the base release's images yet; pools wait for them"
+                        );
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
         }
 
         let mut addon_manager = None;
@@ -629,6 +760,7 @@ impl Platform {
             telemetry,
             network_firewall,
             storage_csi,
+            image_builder,
             vpc,
             storage,
             metrics_addr,
@@ -681,6 +813,9 @@ impl Running {
         }
         if let Some(s) = &self.storage_csi {
             out.insert(STORAGE_PACKAGE, s.grpc_addr);
+        }
+        if let Some(i) = &self.image_builder {
+            out.insert(IMAGES_PACKAGE, i.grpc_addr);
         }
         out
     }

@@ -1,13 +1,11 @@
-//! What the simulated provider sells: instance types, regions with their failure domains, and
-//! the worker-node base images, plus the hardware facts the node agents need to report
-//! plausible values (GPU memory, power envelope, throttle temperature, IB port count).
+//! What the simulated provider sells: instance types and regions with their failure domains
+//! (worker images come from the image-builder, not from here), plus the hardware facts the
+//! node agents need to report plausible values (GPU memory, power envelope, throttle temperature, IB port count).
 //!
 //! Invariants: every region has at least three failure domains (an HA control plane needs
-//! them); images are listed oldest first, so the last is the latest; every GPU model named by an
-//! instance type has a [`GpuProfile`].
+//! them); every GPU model named by an instance type has a [`GpuProfile`].
 
-use accord_core::infra::{Catalog, ImageRelease, InstanceType, Region};
-use time::macros::datetime;
+use accord_core::infra::{Catalog, InstanceType, Region};
 
 /// The catalogue the simulator offers by default.
 pub fn default_catalog() -> Catalog {
@@ -28,32 +26,6 @@ pub fn default_catalog() -> Catalog {
                     .collect(),
             })
             .collect(),
-        images: vec![
-            ImageRelease {
-                version: "2026.09.0".into(),
-                kernel: "6.8.0-79-generic".into(),
-                containerd: "1.7.27".into(),
-                gpu_driver: "570.172.08".into(),
-                ofed: "24.10-3.2.5.0".into(),
-                published_at: datetime!(2026-09-08 09:00 UTC),
-            },
-            ImageRelease {
-                version: "2026.10.0".into(),
-                kernel: "6.8.0-85-generic".into(),
-                containerd: "2.0.6".into(),
-                gpu_driver: "570.195.03".into(),
-                ofed: "25.04-0.6.1.0".into(),
-                published_at: datetime!(2026-10-06 09:00 UTC),
-            },
-            ImageRelease {
-                version: "2026.11.0".into(),
-                kernel: "6.8.0-88-generic".into(),
-                containerd: "2.1.4".into(),
-                gpu_driver: "580.95.05".into(),
-                ofed: "25.07-0.9.7.0".into(),
-                published_at: datetime!(2026-11-03 09:00 UTC),
-            },
-        ],
     }
 }
 
@@ -162,28 +134,6 @@ mod tests {
         assert_eq!(
             catalog.region("eu-iceland1").unwrap().failure_domains,
             ["eu-iceland1-a", "eu-iceland1-b", "eu-iceland1-c"]
-        );
-
-        let images = &catalog.images;
-        assert!(
-            images
-                .windows(2)
-                .all(|w| w[0].published_at < w[1].published_at)
-        );
-        assert_eq!(catalog.latest_image().unwrap().version, "2026.11.0");
-        assert!(
-            catalog
-                .image("2026.09.0")
-                .unwrap()
-                .gpu_driver
-                .starts_with("570.")
-        );
-        assert!(
-            catalog
-                .image("2026.11.0")
-                .unwrap()
-                .gpu_driver
-                .starts_with("580.")
         );
     }
 }

@@ -6,7 +6,7 @@
 use accord_core::{
     cluster::{Cluster, OidcConfig},
     iam::Role,
-    infra::{ImageRelease, InstanceType, Region},
+    infra::{InstanceType, Region},
     meta::{Condition, Conditions, Metadata},
     node::Node,
     nodepool::NodePool,
@@ -201,8 +201,9 @@ pub fn cluster(c: &Cluster, node_pool_count: u32) -> pb::Cluster {
     }
 }
 
-/// A node pool; `latest_image` is the newest published image.
-pub fn node_pool(p: &NodePool, latest_image: &str) -> pb::NodePool {
+/// A node pool without its image facts (update available or required, revisions, rollout):
+/// the provisioner adds those from its images.
+pub fn node_pool(p: &NodePool) -> pb::NodePool {
     let s = &p.spec;
     pb::NodePool {
         metadata: Some(meta(&p.metadata)),
@@ -238,14 +239,15 @@ pub fn node_pool(p: &NodePool, latest_image: &str) -> pb::NodePool {
                 max_unavailable: s.rolling_update.max_unavailable,
             }),
             remediation_enabled: s.remediation_enabled,
+            driver_branch: s.driver_branch.clone(),
+            image_channel: s.image_channel.clone(),
+            rollout_policy: None,
         }),
         status: Some(pb::NodePoolStatus {
             phase: p.status.phase.as_str().to_owned(),
             ready_nodes: p.status.ready_nodes,
             total_nodes: p.status.total_nodes,
             kubelet_version: s.kubelet_version.to_string(),
-            latest_image_version: latest_image.to_owned(),
-            update_available: !latest_image.is_empty() && s.image_version != latest_image,
             cycle: p.status.cycle.as_ref().map(|c| pb::CycleStatus {
                 in_progress: true,
                 target_image_version: c.target_image_version.clone(),
@@ -255,6 +257,7 @@ pub fn node_pool(p: &NodePool, latest_image: &str) -> pb::NodePool {
             }),
             observed_generation: p.status.observed_generation,
             conditions: conditions(&p.status.conditions),
+            ..Default::default()
         }),
     }
 }
@@ -296,18 +299,6 @@ pub fn instance_type(t: &InstanceType) -> pb::InstanceType {
         infiniband: t.infiniband,
         vcpus: t.vcpus,
         memory_gib: t.memory_gib,
-    }
-}
-
-/// A base image.
-pub fn image(i: &ImageRelease) -> pb::Image {
-    pb::Image {
-        version: i.version.clone(),
-        kernel: i.kernel.clone(),
-        containerd: i.containerd.clone(),
-        gpu_driver: i.gpu_driver.clone(),
-        ofed: i.ofed.clone(),
-        published_at: Some(ts(i.published_at)),
     }
 }
 

@@ -22,6 +22,10 @@ pub struct ProvisionerConfig {
     /// Directory holding the shipped remediation policy (`gpu_remediation.wasm`, built by
     /// `cargo xtask plugins`). Unset: AutoClusters does not run in this process.
     pub plugin_dir: Option<std::path::PathBuf>,
+    /// The provider's image-signing public key (SPKI PEM, the image-builder's
+    /// `signing_key_file`'s public half). Unset: no published image is trusted, so pools get
+    /// no nodes; the binary warns at start.
+    pub image_public_key_file: Option<std::path::PathBuf>,
 }
 
 impl Default for ProvisionerConfig {
@@ -32,6 +36,7 @@ impl Default for ProvisionerConfig {
             resync_interval: Duration::from_secs(5),
             telemetry_interval: Duration::from_secs(10),
             plugin_dir: None,
+            image_public_key_file: None,
         }
     }
 }

@@ -61,6 +61,9 @@ pub fn kicks_of(events: &[Event]) -> Vec<Kick> {
                 NodePoolEvent::Scaled { pool, cluster, .. }
                 | NodePoolEvent::CycleStarted { pool, cluster, .. }
                 | NodePoolEvent::CycleCompleted { pool, cluster, .. }
+                | NodePoolEvent::CycleStopped { pool, cluster, .. }
+                | NodePoolEvent::RevisionDisabled { pool, cluster, .. }
+                | NodePoolEvent::RollbackStarted { pool, cluster, .. }
                 | NodePoolEvent::Ready { pool, cluster, .. }
                 | NodePoolEvent::DeletionStarted { pool, cluster, .. }
                 | NodePoolEvent::Deleted { pool, cluster, .. } => Some(Kick::Pool(*cluster, *pool)),
@@ -192,8 +195,8 @@ impl Provisioner {
         let res = async {
             let mut w = self.engine.lock().await;
             let changes = match kick {
-                Kick::Cluster(c) => reconcile_cluster(&self.reader, c, now)?,
-                Kick::Pool(c, p) => reconcile_pool(&self.reader, c, p, now)?
+                Kick::Cluster(c) => reconcile_cluster(&self.reader, c, self.image_key(), now)?,
+                Kick::Pool(c, p) => reconcile_pool(&self.reader, c, p, self.image_key(), now)?
                     .into_iter()
                     .collect(),
             };
@@ -256,11 +259,30 @@ impl Provisioner {
             }
             _ => {}
         }
+        let images = crate::images::all(&self.reader)?;
         for pool in &pools {
             for node in self.reader.nodes(pool.metadata.id)? {
                 let nid = node.metadata.id;
                 match node.status.state {
                     NodeState::Provisioning => {
+                        // The signature is checked again right before the node boots: a
+                        // record altered at rest never reaches the fleet (the planner fails
+                        // such nodes).
+                        let trusted = crate::images::resolve(
+                            &images,
+                            &node.spec.image_version,
+                            &pool.spec.driver_branch,
+                        )
+                        .ok_or_else(|| "unknown image".to_owned())
+                        .and_then(|i| crate::images::bootable(i, self.image_key()));
+                        if let Err(reason) = trusted {
+                            self.metrics
+                                .image_refusals
+                                .get_or_create(&[("reason", "unbootable")])
+                                .inc();
+                            warn!(node = %nid, %reason, "not booting a node: its image is refused");
+                            continue;
+                        }
                         let req = NodeRequest {
                             node: nid,
                             name: node.metadata.name.clone(),

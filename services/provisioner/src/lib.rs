@@ -17,9 +17,11 @@ pub mod driver_ops;
 pub mod failpoint;
 pub mod grpc;
 pub mod handlers;
+pub mod images;
 pub mod kubeconfig;
 pub mod metrics;
 pub mod reconcile;
+pub mod rollouts;
 pub mod rules;
 pub mod service;
 pub mod trees;
@@ -48,6 +50,10 @@ pub struct StartOptions {
     /// How long a control-plane replica stays down before the provider rebuilds it (a blip
     /// is not worth a rebuild).
     pub replica_grace: Duration,
+    /// The provider's image-signing public key: images are learnt from `image.*` events only
+    /// when their signature verifies with it, and checked again before a node boots one.
+    /// `None`: no image is trusted (pools cannot get nodes).
+    pub image_key: Option<accord_image::VerifyingKey>,
 }
 
 /// A started provisioner.
@@ -63,6 +69,10 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
     let b = &opts.basics;
     let (provisioner, inputs) = Provisioner::new(b.store.clone(), opts.driver.clone(), &b.metrics);
     provisioner.set_replica_grace(opts.replica_grace);
+    match opts.image_key {
+        Some(key) => provisioner.set_image_key(key),
+        None => tracing::warn!("no image-signing key configured: every published image is refused"),
+    }
 
     let bootstrap = {
         let reader = provisioner.reader().clone();
@@ -155,6 +165,12 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
             p.run_controller(inputs, every, sd).await;
             Ok(())
         });
+    // Published images (image-builder's `image.*`), verified before they are kept.
+    let images_p = provisioner.clone();
+    let host = host.consumer(images::SUBSCRIPTION, move |event, _meta| {
+        let p = images_p.clone();
+        async move { p.on_image_event(event).await }
+    });
     let host = match policy_watch {
         Some(watch) => {
             let p = provisioner.clone();

@@ -27,6 +27,10 @@ pub struct ProvisionerMetrics {
     pub reconciles: Family<Labels<1>, Counter>,
     /// `{outcome}`.
     pub findings: Family<Labels<1>, Counter>,
+    /// `{outcome}` of each `image.*` event taken.
+    pub image_events: Family<Labels<1>, Counter>,
+    /// Nodes not booted because their image was refused (withdrawn or failed verification).
+    pub image_refusals: Family<Labels<1>, Counter>,
 }
 
 impl ProvisionerMetrics {
@@ -48,6 +52,14 @@ impl ProvisionerMetrics {
             findings: metrics.registered(
                 "accord_provisioner_findings",
                 "Health findings taken by AutoClusters by outcome",
+            ),
+            image_events: metrics.registered(
+                "accord_provisioner_image_events",
+                "image.* events taken by outcome (refused: bad manifest or signature)",
+            ),
+            image_refusals: metrics.registered(
+                "accord_provisioner_image_refusals",
+                "Node boots refused because the image was withdrawn or failed verification",
             ),
         }
     }

@@ -21,7 +21,14 @@ use accord_core::{
 use accord_store::Expect;
 use time::OffsetDateTime;
 
-use crate::{change::Change, trees::*};
+use accord_image::VerifyingKey;
+
+use crate::{
+    change::Change,
+    images,
+    rollouts::{self, Gate, PoolRollout},
+    trees::*,
+};
 
 /// A node that counts towards its pool's size: provisioning, ready or not ready, and not
 /// being replaced by AutoClusters (its replacement counts instead).
@@ -127,6 +134,34 @@ pub(crate) fn remove_node(
     Ok(())
 }
 
+/// Fails a node that has not booted (its image is refused), as a failed provisioning does.
+fn fail_node(n: &Node, why: &str, now: OffsetDateTime, ch: &mut Change) -> Result<(), DomainError> {
+    let mut next = n.clone();
+    next.status.state = NodeState::Failed;
+    let gen_ = next.metadata.generation;
+    next.status.conditions.set(
+        "Ready",
+        ConditionStatus::False,
+        "ImageRefused",
+        why.to_owned(),
+        now,
+        gen_,
+    );
+    let expect = next.metadata.touch(now, false);
+    ch.put(
+        NODES,
+        &node_key(n.spec.pool, n.metadata.id),
+        &next,
+        Expect::Version(expect),
+    )?;
+    ch.event(NodeEvent::Failed {
+        node: n.metadata.id,
+        cluster: n.spec.cluster,
+        reason: why.to_owned(),
+    });
+    Ok(())
+}
+
 /// Order in which nodes are removed on scale-down: broken first, then not yet ready, then the
 /// newest ready ones (keeping long-lived nodes and their warm caches).
 fn removal_order(nodes: &mut [&Node]) {
@@ -148,9 +183,41 @@ fn u(n: usize) -> u32 {
 pub fn plan_pool(
     pool: &NodePool,
     nodes: &[Node],
+    gate: &Gate,
+    now: OffsetDateTime,
+) -> Result<Change, DomainError> {
+    plan_from(pool, pool, nodes, gate, now)
+}
+
+/// [`plan_pool`] of `pool`, a version of `stored` changed by its rollout: the pool is written
+/// when it differs from `stored`.
+fn plan_from(
+    stored: &NodePool,
+    pool: &NodePool,
+    nodes: &[Node],
+    gate: &Gate,
     now: OffsetDateTime,
 ) -> Result<Change, DomainError> {
     let mut ch = Change::new();
+    let may_create = |wanted: u32| {
+        if gate.no_new_nodes.is_some() {
+            0
+        } else {
+            wanted
+        }
+    };
+    // Nodes waiting to boot an image the controller refuses fail (the next pass terminates
+    // them; replacements boot a bootable image only). This pass plans without them.
+    let mut kept = Vec::with_capacity(nodes.len());
+    for n in nodes {
+        match gate.refused.iter().find(|(id, _)| *id == n.metadata.id) {
+            Some((_, why)) if pool.status.phase != NodePoolPhase::Deleting => {
+                fail_node(n, why, now, &mut ch)?;
+            }
+            _ => kept.push(n.clone()),
+        }
+    }
+    let nodes = kept.as_slice();
     // Failed nodes are always terminated (and replaced by the count logic below).
     for n in nodes.iter().filter(|n| n.status.state == NodeState::Failed) {
         remove_node(n, "provisioning failed", now, &mut ch)?;
@@ -191,7 +258,7 @@ pub fn plan_pool(
             .filter(|n| n.status.state == NodeState::Ready)
             .count());
         next.status.total_nodes = u(nodes.len());
-        write_pool_if_changed(pool, next, now, &mut ch)?;
+        write_pool_if_changed(stored, next, now, &mut ch)?;
         return Ok(ch);
     }
 
@@ -213,10 +280,26 @@ pub fn plan_pool(
         let new_active = u(active.iter().filter(|n| is_new(n)).count());
         let mut old: Vec<&Node> = active.iter().copied().filter(|n| !is_new(n)).collect();
         let existing = u(nodes.len());
-        let max_total = count + pool.spec.rolling_update.max_surge;
-        let to_create = count
+        let max_total = count + gate.surge.unwrap_or(pool.spec.rolling_update.max_surge);
+        let mut to_create = count
             .saturating_sub(new_active)
             .min(max_total.saturating_sub(existing));
+        // A rollout lets only so many nodes onto the target; old ones stay for the rest.
+        if let Some(limit) = gate.target_limit {
+            to_create = to_create.min(limit.saturating_sub(new_active));
+        }
+        // A halted rollout freezes the pool where it is.
+        let to_create = if gate.freeze {
+            0
+        } else {
+            may_create(to_create)
+        };
+        let keep_old = if gate.freeze {
+            u32::MAX
+        } else {
+            gate.target_limit
+                .map_or(0, |limit| count.saturating_sub(limit))
+        };
         for _ in 0..to_create {
             new_node(pool, &image, kubelet, now, &mut ch)?;
         }
@@ -226,7 +309,11 @@ pub fn plan_pool(
         let mut available = ready_now;
         removal_order(&mut old);
         let mut removed = 0u32;
+        let old_total = u(old.len());
         for n in &old {
+            if old_total - removed <= keep_old {
+                break;
+            }
             let counts = n.status.state == NodeState::Ready;
             // Never shrink below `count` nodes in total (old + new) unless replacements exist.
             if counts && available <= min_available {
@@ -258,7 +345,10 @@ pub fn plan_pool(
             });
         }
     } else if active_now < count {
-        for _ in active_now..count {
+        if let Some(why) = &gate.no_new_nodes {
+            tracing::warn!(pool = %pool.metadata.id, reason = %why, "no new node: the pool's image cannot boot");
+        }
+        for _ in active_now..may_create(count - active_now) + active_now {
             new_node(
                 pool,
                 &pool.spec.image_version,
@@ -267,7 +357,7 @@ pub fn plan_pool(
                 &mut ch,
             )?;
         }
-        active_now = count;
+        active_now += may_create(count - active_now);
     } else if active_now > count {
         let mut victims = active.clone();
         removal_order(&mut victims);
@@ -322,7 +412,7 @@ pub fn plan_pool(
             nodes: ready_now,
         });
     }
-    write_pool_if_changed(pool, next, now, &mut ch)?;
+    write_pool_if_changed(stored, next, now, &mut ch)?;
     Ok(ch)
 }
 
@@ -354,29 +444,53 @@ pub fn reconcile_pool(
     reader: &Reader,
     cluster: ClusterId,
     pool: NodePoolId,
+    key: Option<&VerifyingKey>,
     now: OffsetDateTime,
 ) -> Result<Option<Change>, DomainError> {
     let Some(p) = reader.get::<NodePool>(NODEPOOLS, &pool_key(cluster, pool))? else {
         return Ok(None);
     };
-    let nodes = reader.nodes(pool)?;
-    let ch = plan_pool(&p, &nodes, now)?;
+    let c = reader.get::<Cluster>(CLUSTERS, &cluster.to_string())?;
+    let images = images::all(reader)?;
+    let ch = plan_with_images(reader, &p, c.as_ref(), &images, key, now)?;
     Ok((!ch.is_empty()).then_some(ch))
+}
+
+/// Feeds the pool's rollout, then plans it under the rollout's gate; the pool's own changes
+/// (its image or cycle) and the plan land in one change.
+fn plan_with_images(
+    reader: &Reader,
+    pool: &NodePool,
+    cluster: Option<&Cluster>,
+    images: &[images::KnownImage],
+    key: Option<&VerifyingKey>,
+    now: OffsetDateTime,
+) -> Result<Change, DomainError> {
+    let nodes = reader.nodes(pool.metadata.id)?;
+    let record = PoolRollout::of(reader, pool)?;
+    let mut ch = Change::new();
+    let (stepped, gate) =
+        rollouts::step(pool, cluster, &nodes, &record, images, key, now, &mut ch)?;
+    // The rollout may have changed the pool (a stopped cycle, a rollback's target): the plan
+    // starts from that and writes it against the stored version.
+    ch.extend(plan_from(pool, &stepped, &nodes, &gate, now)?);
+    Ok(ch)
 }
 
 /// Plans every pool of a cluster, one change per pool. A deleted cluster plans nothing.
 pub fn reconcile_cluster(
     reader: &Reader,
     id: ClusterId,
+    key: Option<&VerifyingKey>,
     now: OffsetDateTime,
 ) -> Result<Vec<Change>, DomainError> {
-    if reader.get::<Cluster>(CLUSTERS, &id.to_string())?.is_none() {
+    let Some(cluster) = reader.get::<Cluster>(CLUSTERS, &id.to_string())? else {
         return Ok(Vec::new());
-    }
+    };
+    let images = images::all(reader)?;
     let mut out = Vec::new();
     for pool in reader.pools(id)? {
-        let nodes = reader.nodes(pool.metadata.id)?;
-        let ch = plan_pool(&pool, &nodes, now)?;
+        let ch = plan_with_images(reader, &pool, Some(&cluster), &images, key, now)?;
         if !ch.is_empty() {
             out.push(ch);
         }

@@ -196,6 +196,13 @@ pub static RULES: &[RpcRule] = &[
         true,
     ),
     RpcRule::new(
+        "/accord.provisioner.v1.NodePools/RollbackNodePool",
+        Action::Mutate,
+        "node-os-updates",
+        Actor::CUSTOMER,
+        true,
+    ),
+    RpcRule::new(
         "/accord.provisioner.v1.NodePools/DeleteNodePool",
         Action::Mutate,
         "node-pools",

@@ -47,6 +47,8 @@ pub struct Provisioner {
     pub(crate) autoclusters: OnceLock<AutoClusters>,
     /// How long a replica stays down before it is rebuilt (set once at start; default 60 s).
     pub(crate) replica_grace: OnceLock<std::time::Duration>,
+    /// The provider's image-signing public key (set once at start; none: no image is trusted).
+    pub(crate) image_key: OnceLock<accord_image::VerifyingKey>,
 }
 
 impl Provisioner {
@@ -82,6 +84,7 @@ impl Provisioner {
             metrics: ProvisionerMetrics::register(metrics),
             autoclusters: OnceLock::new(),
             replica_grace: OnceLock::new(),
+            image_key: OnceLock::new(),
         });
         (p, ControllerInputs { infra_rx, kick_rx })
     }
@@ -95,6 +98,16 @@ impl Provisioner {
     /// nothing).
     pub fn set_replica_grace(&self, grace: std::time::Duration) {
         let _ = self.replica_grace.set(grace);
+    }
+
+    /// Trusts `key` for image signatures (once; later calls change nothing).
+    pub fn set_image_key(&self, key: accord_image::VerifyingKey) {
+        let _ = self.image_key.set(key);
+    }
+
+    /// The trusted image-signing key.
+    pub fn image_key(&self) -> Option<&accord_image::VerifyingKey> {
+        self.image_key.get()
     }
 
     /// How long a replica stays down before it is rebuilt.

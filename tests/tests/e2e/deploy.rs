@@ -54,6 +54,11 @@ fn example_provisioner_config_loads() {
     let cfg: ProvisionerConfig = accord_runtime::config::load("provisioner", Some(&path)).unwrap();
     assert_eq!(cfg.runtime.grpc_addr.port(), 50051);
     assert_eq!(cfg.resync_interval, std::time::Duration::from_secs(30));
+    // Only images signed with the image-builder's key are trusted.
+    assert_eq!(
+        cfg.image_public_key_file.as_deref(),
+        Some(Path::new("/etc/accord/keys/image-signing.pub.pem"))
+    );
     // A typo in the same file is refused, naming the key.
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
@@ -145,6 +150,58 @@ fn example_storage_csi_config_loads() {
     );
     assert!(
         unit.contains("ReadWritePaths=/var/lib/accord/storage-csi"),
+        "{unit}"
+    );
+}
+
+#[test]
+fn example_image_builder_config_loads() {
+    use accord_image_builder::config::ImageBuilderConfig;
+
+    let path = deploy_dir().join("config/image-builder.toml");
+    let cfg: ImageBuilderConfig =
+        accord_runtime::config::load("image-builder", Some(&path)).unwrap();
+    assert_eq!(cfg.runtime.grpc_addr.port(), 50057);
+    assert_eq!(
+        cfg.stage_duration,
+        ImageBuilderConfig::default().stage_duration
+    );
+    assert_eq!(
+        cfg.signing_key_file.as_deref(),
+        Some(Path::new("/etc/accord/keys/image-signing.pem"))
+    );
+    assert!(
+        cfg.matrix_file.is_none() && cfg.archive_file.is_none() && cfg.instance_types.is_none()
+    );
+    // A key written as `openssl genpkey -algorithm ed25519` would is read back.
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("image-signing.pem");
+    let generated = accord_image_builder::load_or_create_signing_key(&key).unwrap();
+    let cfg = ImageBuilderConfig {
+        signing_key_file: Some(key),
+        ..cfg
+    };
+    assert_eq!(cfg.signing_key().unwrap().to_bytes(), generated.to_bytes());
+    // Without a key the binary refuses to start, saying which key is missing.
+    let err = ImageBuilderConfig::default().signing_key().unwrap_err();
+    assert!(err.to_string().contains("signing_key_file"), "{err:#}");
+    // A typo is refused, naming the key.
+    let bad = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&bad, text.replace("stage_duration", "stage_durations")).unwrap();
+    let err = accord_runtime::config::load::<ImageBuilderConfig>("image-builder", Some(&bad))
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("stage_durations"), "{err:#}");
+    let unit =
+        std::fs::read_to_string(deploy_dir().join("systemd/accord-image-builder.service")).unwrap();
+    assert!(
+        unit.contains(
+            "ExecStart=/usr/local/bin/accord-image-builder --config /etc/accord/image-builder.toml"
+        ),
+        "{unit}"
+    );
+    assert!(
+        unit.contains("ReadWritePaths=/var/lib/accord/image-builder"),
         "{unit}"
     );
 }

@@ -37,18 +37,16 @@ async fn cluster_to_ready_pool_cycle_scale_and_deletion_over_grpc_leaves_ordered
     let api = env.admin().unwrap();
     let (mut clusters, mut pools) = (api.clusters.clone(), api.node_pools.clone());
 
-    // What the provider offers.
+    // What the provider offers: the base release, one stable image per driver branch.
     let images = pools
-        .list_images(pb::ListImagesRequest {})
+        .list_images(pb::ListImagesRequest {
+            driver_branch: "production".into(),
+            channel: "stable".into(),
+        })
         .await
         .unwrap()
         .into_inner();
     let oldest = images.images.first().unwrap().version.clone();
-    let latest = images.latest.clone();
-    assert_ne!(
-        oldest, latest,
-        "the catalogue needs an older image to cycle from"
-    );
     let regions = clusters
         .list_regions(pb::ListRegionsRequest {})
         .await
@@ -110,13 +108,34 @@ async fn cluster_to_ready_pool_cycle_scale_and_deletion_over_grpc_leaves_ordered
         })
         .await
         .unwrap();
-    assert!(ready.status.as_ref().unwrap().update_available);
+    // Nothing newer is published yet.
+    assert!(!ready.status.as_ref().unwrap().update_available);
     let before = nodes(&api, &id, &pool_id).await;
     assert_eq!(before.len(), 2);
     assert!(
         before
             .iter()
             .all(|n| image_of(n) == oldest && state_of(n) == "ready")
+    );
+
+    // The operator builds the next release (the quick try: the base resolved against the
+    // package archive) and promotes it; the pool offers it as an update.
+    let built = env
+        .build_image_and_wait(accord_proto::images::v1::BuildImageRequest::default())
+        .await
+        .unwrap();
+    let latest = built.version.clone();
+    assert_ne!(latest, oldest);
+    env.promote_image(&built.image).await.unwrap();
+    let offered = env
+        .wait_pool(&api, &id, &pool_id, "update available", |p| {
+            p.status.as_ref().is_some_and(|s| s.update_available)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        offered.status.as_ref().unwrap().update_available_version,
+        latest
     );
 
     // 3. Cycle to the latest image: every node is replaced and ends on it.

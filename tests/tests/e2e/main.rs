@@ -21,6 +21,12 @@
 //!   bypassed and a Customer-Owned ticket names it until the customer's fix.
 //! - [`notifications`]: a customer's webhook receives signed CloudEvents for an AutoClusters
 //!   remediation and its incident; the deliveries are listed as delivered.
+//! - [`images`]: the operator builds an image through its stages; its manifest hashes to its
+//!   id, its SBOM validates, its signature verifies; customers read but cannot build; gated
+//!   manifests name the pair; a withdrawn image shows its reason.
+//! - [`image_rollout`]: issue 14's "Done when": a quick-try build promoted reaches the pools of
+//!   its channel and driver branch; a failing rollout halts, disables its revision and rolls
+//!   back; a withdrawn image requires an update; a tampered `image.published` is refused.
 //! - [`scoping`]: every service answers foreign and missing projects and clusters alike; ports
 //!   refuse what they do not serve and reflect only what they do.
 
@@ -32,6 +38,8 @@ mod autoclusters;
 mod deploy;
 mod faults;
 mod firewall;
+mod image_rollout;
+mod images;
 mod kubeconfig;
 mod lifecycle;
 mod limits;

@@ -166,6 +166,7 @@ pub async fn bench(n: usize) -> anyhow::Result<DecisionRate> {
         .shutdown(shutdown.clone())
         .simulator(SimConfig::default().with_clock_factor(0.0))
         .provisioner(provisioner(None)?)
+        .image_builder(crate::image_builder()?)
         .start()
         .await?;
     let bootstrap = running
@@ -257,6 +258,7 @@ pub async fn bench(n: usize) -> anyhow::Result<DecisionRate> {
             .shutdown(stopping.clone())
             .simulator(SimConfig::default().with_clock_factor(0.0))
             .provisioner(provisioner(Some(options))?)
+            .image_builder(crate::image_builder()?)
             .start()
             .await?;
         stopping.cancelled().await;

@@ -126,6 +126,7 @@ pub async fn bench() -> anyhow::Result<RemediationLatency> {
             cluster_metrics_addr: None,
             store: None,
         })
+        .image_builder(crate::image_builder()?)
         .start()
         .await?;
     let token = running

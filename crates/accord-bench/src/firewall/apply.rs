@@ -128,6 +128,7 @@ async fn measure(url: &str) -> anyhow::Result<ApplyLatency> {
             replica_grace: Duration::from_secs(60),
         })
         .network_firewall(settings)
+        .image_builder(crate::image_builder()?)
         .start()
         .await?;
     let token = running

@@ -189,6 +189,7 @@ async fn measure(url: &str, dir: &std::path::Path) -> anyhow::Result<LifecycleRe
             replica_grace: Duration::from_secs(60),
         })
         .storage_csi(settings)
+        .image_builder(crate::image_builder()?)
         .start()
         .await?;
     let bootstrap = running

@@ -258,6 +258,9 @@ pub struct CreateNodePoolArgs {
     /// Node image version [default: the latest]
     #[arg(long, value_name = "VERSION")]
     pub image_version: Option<String>,
+    /// Driver branch, image channel and rollout policy
+    #[command(flatten)]
+    pub image: crate::cli::PoolImageArgs,
     #[command(flatten)]
     pub wait: WaitArgs,
 }

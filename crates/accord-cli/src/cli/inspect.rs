@@ -101,6 +101,19 @@ pub enum GetKind {
         after_help = "Examples:\n  accord get migrations\n  accord get migration to-nfs -o json"
     )]
     Migration(OptionalName),
+    /// Worker images published by the image-builder, newest first
+    ///
+    /// `-o json` prints {"kind": "List", "items": [...]}; each item has id, version, channel,
+    /// driver_branch, driver_version, kernel, os, kubelet, instance_types, status,
+    /// status_reason, published_at, key_id, history, build, ofed and containerd.
+    #[command(
+        visible_aliases = ["images", "img"],
+        after_help = "Examples:\n  accord get images\n  accord get images --channel stable --driver-branch lts\n  accord get images --all -o json"
+    )]
+    Image(crate::cli::ImageQuery),
+    /// Image builds, newest first (one by id, or all)
+    #[command(visible_aliases = ["builds"])]
+    Build(OptionalName),
 }
 
 /// `accord describe <kind> NAME`.
@@ -143,6 +156,15 @@ pub enum DescribeKind {
         after_help = "Example:\n  accord describe migration to-nfs --wait"
     )]
     Migration(crate::cli::MigrationRef),
+    /// A worker image: manifest summary, SBOM summary, signature status, lifecycle history
+    #[command(
+        visible_aliases = ["images", "img"],
+        after_help = "Examples:\n  accord describe image 2026.12.0\n  accord describe image 2026.12.0/lts\n  accord describe image 3f2a9c1b"
+    )]
+    Image(crate::cli::ImageRef),
+    /// An image build: its stages with state, duration and last log line
+    #[command(visible_aliases = ["builds"])]
+    Build(Name),
 }
 
 /// An optional name or id: without it, list.
@@ -270,7 +292,7 @@ pub enum CatalogKind {
     /// Machine types for node pools
     #[command(visible_aliases = ["instance-type", "instancetypes", "types"])]
     InstanceTypes,
-    /// Published worker-node images
+    /// Published worker-node images (as `accord get images`)
     #[command(visible_aliases = ["image"])]
     Images,
 }

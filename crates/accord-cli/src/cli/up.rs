@@ -31,6 +31,9 @@ pub struct UpArgs {
     /// Address storage-csi's gRPC API listens on
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:50056")]
     pub storage_grpc_addr: SocketAddr,
+    /// Address image-builder's gRPC API listens on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:50057")]
+    pub images_grpc_addr: SocketAddr,
     /// Address the customer metrics endpoint (`GET /v1/clusters/<cluster>/metrics`, an API
     /// key as Bearer) listens on
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9465")]

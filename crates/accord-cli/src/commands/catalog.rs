@@ -1,16 +1,23 @@
-//! `accord catalog versions|regions|instance-types|images`: what the cloud offers.
+//! `accord catalog versions|regions|instance-types|images`: what the cloud offers (images from
+//! the image-builder, as `accord get images`).
 
 use accord_proto::provisioner::v1 as pb;
 use serde_json::json;
 
 use super::Context;
 use crate::cli::{CatalogKind, OutputFormat};
-use crate::output::views::ImageView;
 use crate::output::{render_list, structured, tables};
 
 /// Runs `accord catalog`.
 pub async fn run(ctx: &Context, kind: CatalogKind) -> anyhow::Result<()> {
-    let api = ctx.api().await?;
+    // Published images come from the image-builder (as `accord get images`); the rest from
+    // the provisioner.
+    let api = match kind {
+        CatalogKind::Images => {
+            return super::images::get_images(ctx, &crate::cli::ImageQuery::default()).await;
+        }
+        _ => ctx.api().await?,
+    };
     let text = match kind {
         CatalogKind::Versions => {
             let response = api
@@ -54,22 +61,8 @@ pub async fn run(ctx: &Context, kind: CatalogKind) -> anyhow::Result<()> {
                 .instance_types;
             render_list(ctx.format, &types, || tables::instance_types(&types))?
         }
-        CatalogKind::Images => {
-            let response = api
-                .call(api.node_pools().list_images(pb::ListImagesRequest {}))
-                .await?;
-            match ctx.format {
-                OutputFormat::Json | OutputFormat::Yaml => structured(
-                    ctx.format,
-                    &json!({
-                        "kind": "ImageList",
-                        "latest": response.latest,
-                        "items": response.images.iter().map(ImageView::from).collect::<Vec<_>>(),
-                    }),
-                )?,
-                _ => render_list(ctx.format, &response.images, || tables::images(&response))?,
-            }
-        }
+        // Served above by the image-builder.
+        CatalogKind::Images => return Ok(()),
     };
     ctx.out(&text);
     Ok(())

@@ -278,26 +278,29 @@ pub fn node_pool_request(args: &CreateNodePoolArgs, project: String) -> pb::Crea
         }),
         _ => None,
     };
+    let mut spec = pb::NodePoolSpec {
+        // The server fills it from `cluster`.
+        cluster_id: String::new(),
+        instance_type: args.instance_type.clone(),
+        count: args.count,
+        autoscaling,
+        node_labels: labels(&args.node_labels),
+        taints: args.taints.clone(),
+        image_version: args.image_version.clone().unwrap_or_default(),
+        rolling_update: Some(pb::RollingUpdate {
+            max_surge: args.max_surge,
+            max_unavailable: args.max_unavailable,
+        }),
+        remediation_enabled: args.remediation,
+        ..Default::default()
+    };
+    super::rollout::apply_image_args(&mut spec, &args.image);
     pb::CreateNodePoolRequest {
         project,
         cluster: args.cluster.clone(),
         name: args.name.clone(),
         labels: labels(&args.labels),
-        spec: Some(pb::NodePoolSpec {
-            // The server fills it from `cluster`.
-            cluster_id: String::new(),
-            instance_type: args.instance_type.clone(),
-            count: args.count,
-            autoscaling,
-            node_labels: labels(&args.node_labels),
-            taints: args.taints.clone(),
-            image_version: args.image_version.clone().unwrap_or_default(),
-            rolling_update: Some(pb::RollingUpdate {
-                max_surge: args.max_surge,
-                max_unavailable: args.max_unavailable,
-            }),
-            remediation_enabled: args.remediation,
-        }),
+        spec: Some(spec),
     }
 }
 

@@ -1,7 +1,8 @@
 //! `accord describe <kind> NAME`: one resource in detail. Related resources (a cluster's pools,
 //! a pool's nodes) are fetched best-effort: failing to list them does not fail the command.
 //! With `-o json|yaml|name` it prints the same as `accord get <kind> NAME`. Volumes and
-//! migrations come from the storage-csi service ([`super::volumes`], [`super::migration`]).
+//! migrations come from the storage-csi service ([`super::volumes`], [`super::migration`]),
+//! images and builds from the image-builder ([`super::images`]).
 
 use accord_proto::provisioner::v1 as pb;
 
@@ -17,6 +18,13 @@ pub async fn run(ctx: &Context, kind: DescribeKind) -> anyhow::Result<()> {
     match &kind {
         DescribeKind::Volume(target) => return super::volumes::describe(ctx, target).await,
         DescribeKind::Migration(target) => return super::migration::describe(ctx, target).await,
+        // The image-builder, at its own endpoint.
+        DescribeKind::Image(target) => {
+            return super::images::describe_image(ctx, &target.name).await;
+        }
+        DescribeKind::Build(target) => {
+            return super::images::describe_build(ctx, &target.name).await;
+        }
         _ => {}
     }
     let api = ctx.api().await?;
@@ -105,6 +113,12 @@ pub async fn run(ctx: &Context, kind: DescribeKind) -> anyhow::Result<()> {
         }
         DescribeKind::Volume(target) => return super::volumes::describe(ctx, &target).await,
         DescribeKind::Migration(target) => return super::migration::describe(ctx, &target).await,
+        DescribeKind::Image(target) => {
+            return super::images::describe_image(ctx, &target.name).await;
+        }
+        DescribeKind::Build(target) => {
+            return super::images::describe_build(ctx, &target.name).await;
+        }
     };
     ctx.out(&text);
     Ok(())

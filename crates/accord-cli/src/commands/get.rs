@@ -1,8 +1,9 @@
 //! `accord get <kind> [NAME]`: a table (or JSON / YAML / names) of one resource or all of a kind.
 //!
 //! Firewall rules and load balancers come from the network-firewall service, volumes, snapshots,
-//! StorageClasses and migrations from the storage-csi service (each at its package's endpoint
-//! in the profile, else `endpoint`); everything else from the provisioner.
+//! StorageClasses and migrations from the storage-csi service, images and builds from the
+//! image-builder (each at its package's endpoint in the profile, else `endpoint`); everything
+//! else from the provisioner.
 
 use accord_proto::firewall::v1 as firewall_pb;
 use accord_proto::provisioner::v1 as pb;
@@ -33,6 +34,11 @@ pub async fn run(ctx: &Context, kind: GetKind) -> anyhow::Result<()> {
         GetKind::Snapshot(scope) => return super::snapshots::list(ctx, scope).await,
         GetKind::Storageclass(scope) => return super::storage_classes::list(ctx, scope).await,
         GetKind::Migration(query) => return super::migration::get(ctx, query).await,
+        // The image-builder, at its own endpoint.
+        GetKind::Image(query) => return super::images::get_images(ctx, query).await,
+        GetKind::Build(OptionalName { name }) => {
+            return super::images::get_builds(ctx, name.as_deref()).await;
+        }
         _ => {}
     }
     let api = ctx.api().await?;
@@ -50,6 +56,10 @@ pub async fn run(ctx: &Context, kind: GetKind) -> anyhow::Result<()> {
         GetKind::Snapshot(scope) => super::snapshots::list(ctx, &scope).await,
         GetKind::Storageclass(scope) => super::storage_classes::list(ctx, &scope).await,
         GetKind::Migration(query) => super::migration::get(ctx, &query).await,
+        GetKind::Image(query) => super::images::get_images(ctx, &query).await,
+        GetKind::Build(OptionalName { name }) => {
+            super::images::get_builds(ctx, name.as_deref()).await
+        }
     }
 }
 

@@ -1,6 +1,9 @@
 //! `accord up`: NATS (started when none is reachable), every service (provisioner,
-//! addon-manager, support-triage, telemetry, network-firewall, storage-csi) in one process, and the simulated GPU fleet with its node
+//! addon-manager, support-triage, telemetry, network-firewall, storage-csi, image-builder) in one process, and the simulated GPU fleet with its node
 //! agents and fault server — all assembled by the platform composer (`accord-platform`).
+//!
+//! The image-signing key (Ed25519, PKCS#8) is generated once at
+//! `<data-dir>/keys/image-signing.pem` (mode 0600) with `image-signing.pub.pem` beside it.
 //!
 //! On the first start of an empty data directory the provisioner mints a bootstrap admin key
 //! (project `default`) and a provider-operator key; both are printed once and written to the
@@ -10,8 +13,9 @@ use std::{path::Path, time::Duration};
 
 use accord_platform::{
     AddonManagerSettings, AutoClustersOptions, FIREWALL_PACKAGE, HealthConfig, HostConfig,
-    NetworkFirewallSettings, NotifySettings, Platform, ProvisionerSettings, RemediationTimeouts,
-    RuleSet, StorageCsiSettings, SupportTriageSettings, TelemetrySettings,
+    IMAGES_PACKAGE, ImageBuilderSettings, NetworkFirewallSettings, NotifySettings, Platform,
+    ProvisionerSettings, RemediationTimeouts, RuleSet, StorageCsiSettings, SupportTriageSettings,
+    TelemetrySettings,
 };
 use accord_runtime::{config::LogFormat, metrics::Metrics, shutdown::signal_token};
 use accord_sim::SimConfig;
@@ -24,6 +28,9 @@ use crate::{
         TELEMETRY_PACKAGE,
     },
 };
+
+/// Simulated build-farm time per image build stage in `accord up`.
+const IMAGE_STAGE_DURATION: Duration = Duration::from_millis(1500);
 
 /// Runs until Ctrl-C / SIGTERM.
 pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
@@ -41,6 +48,12 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
     let plugin_dir = super::shipped_plugin_dir().context(
         "the add-on plugins are not built: run `cargo xtask plugins` (or set ACCORD_PLUGIN_DIR)",
     )?;
+    let signing_key =
+        accord_platform::load_or_create_signing_key(&data.join("keys").join("image-signing.pem"))
+            .context("the image-signing key")?;
+    let mut images = ImageBuilderSettings::new(args.images_grpc_addr, signing_key);
+    // Long enough that `accord image build --wait` shows each stage.
+    images.stage_duration = IMAGE_STAGE_DURATION;
     let running = Platform::new(&args.nats_url)
         .start_nats_in(data.join("nats"))
         .data_dir(&data)
@@ -80,6 +93,7 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
         })
         .network_firewall(NetworkFirewallSettings::new(args.firewall_grpc_addr))
         .storage_csi(StorageCsiSettings::new(args.storage_grpc_addr))
+        .image_builder(images)
         .start()
         .await?;
 
@@ -92,6 +106,7 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
     let telemetry_endpoint = url(running.telemetry.as_ref().map(|t| t.grpc_addr));
     let firewall_endpoint = url(running.network_firewall.as_ref().map(|f| f.grpc_addr));
     let storage_endpoint = url(running.storage_csi.as_ref().map(|s| s.grpc_addr));
+    let images_endpoint = url(running.image_builder.as_ref().map(|i| i.grpc_addr));
     let metrics = running
         .metrics_addr
         .map_or_else(String::new, |a| format!("http://{a}/metrics"));
@@ -102,7 +117,7 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
     let profile = data.join("cli.toml");
     // One write, so log lines from the tasks just started cannot split the banner.
     let mut banner = format!(
-        "accord is up\n  gRPC        {endpoint}   (provisioner: health + reflection v1/v1alpha)\n  add-ons     {addons_endpoint}   (addon-manager)\n  support     {support_endpoint}   (support-triage)\n  health      {telemetry_endpoint}   (telemetry)\n  firewall    {firewall_endpoint}   (network-firewall)\n  storage     {storage_endpoint}   (storage-csi)\n  cluster metrics {cluster_metrics}   (GET <base>/v1/clusters/<cluster>/metrics, Bearer API key)\n  metrics     {metrics}\n  NATS        {}{}\n  sim clock   x{} (1.0 = real time)\n",
+        "accord is up\n  gRPC        {endpoint}   (provisioner: health + reflection v1/v1alpha)\n  add-ons     {addons_endpoint}   (addon-manager)\n  support     {support_endpoint}   (support-triage)\n  health      {telemetry_endpoint}   (telemetry)\n  firewall    {firewall_endpoint}   (network-firewall)\n  storage     {storage_endpoint}   (storage-csi)\n  images      {images_endpoint}   (image-builder)\n  cluster metrics {cluster_metrics}   (GET <base>/v1/clusters/<cluster>/metrics, Bearer API key)\n  metrics     {metrics}\n  NATS        {}{}\n  sim clock   x{} (1.0 = real time)\n",
         args.nats_url,
         match (&running.nats_foreign, running.nats_started) {
             (Some(name), _) => format!(
@@ -124,6 +139,7 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
                     (TELEMETRY_PACKAGE, &telemetry_endpoint),
                     (FIREWALL_PACKAGE, &firewall_endpoint),
                     (STORAGE_PACKAGE, &storage_endpoint),
+                    (IMAGES_PACKAGE, &images_endpoint),
                 ],
                 &args.nats_url,
                 &b.admin.token,

@@ -382,6 +382,7 @@ pub fn node_pool(
             rolling.max_surge, rolling.max_unavailable
         ),
     );
+    super::images::pool_spec_fields(&mut doc, &spec);
 
     doc.heading(0, "Status")
         .field(1, "Phase", status.phase.clone())
@@ -395,10 +396,15 @@ pub fn node_pool(
         )
         .field(1, "Kubelet Version", status.kubelet_version.clone())
         .field(1, "Latest Image", status.latest_image_version.clone());
-    let update = if status.update_available {
+    super::images::pool_status_fields(&mut doc, &spec, &status);
+    // The image-builder's newest image of the pool's channel and branch, else the catalogue's.
+    let available = Some(status.update_available_version.as_str())
+        .filter(|v| !v.is_empty())
+        .unwrap_or(status.latest_image_version.as_str());
+    let update = if status.update_available || !status.update_available_version.is_empty() {
         let mut text = format!(
-            "yes: {} -> {} (apply with `accord cycle nodepool {pool_name}",
-            spec.image_version, status.latest_image_version
+            "yes: {} -> {available} (apply with `accord cycle nodepool {pool_name}",
+            spec.image_version
         );
         if let Some(name) = cluster_name {
             text.push_str(&format!(" --cluster {name}"));
@@ -433,6 +439,7 @@ pub fn node_pool(
         status.observed_generation.to_string(),
     );
     conditions(&mut doc, &status.conditions, now);
+    super::images::pool_revisions(&mut doc, &status);
 
     if let Some(nodes) = nodes {
         doc.heading(0, "Nodes");

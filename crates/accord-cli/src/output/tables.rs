@@ -6,7 +6,7 @@ use comfy_table::{ContentArrangement, Table, presets};
 use time::OffsetDateTime;
 
 use super::views::role_name;
-use super::{age, or_dash, rfc3339, short_id};
+use super::{age, or_dash, short_id};
 
 /// Renders rows under headers, kubectl style. Trailing spaces are trimmed.
 pub fn render(headers: &[&str], rows: Vec<Vec<String>>) -> String {
@@ -125,8 +125,12 @@ pub fn pool_image(pool: &pb::NodePool) -> String {
     or_dash(spec_image)
 }
 
-/// The update column: the newer image when one is available.
+/// The update column: `required: <reason>` when the pool's image was withdrawn, else the
+/// newer image when one is available.
 pub fn pool_update(pool: &pb::NodePool) -> String {
+    if let Some(update) = super::images::pool_update_column(pool) {
+        return update;
+    }
     match &pool.status {
         Some(s) if s.update_available => or_dash(&s.latest_image_version),
         _ => "-".into(),
@@ -370,42 +374,6 @@ pub fn instance_types(items: &[pb::InstanceType]) -> String {
         .collect();
     render(
         &["NAME", "GPUS", "GPU-MODEL", "INFINIBAND", "VCPUS", "MEMORY"],
-        rows,
-    )
-}
-
-/// `accord catalog images`.
-pub fn images(response: &pb::ListImagesResponse) -> String {
-    let rows = response
-        .images
-        .iter()
-        .map(|i| {
-            let latest = if i.version == response.latest {
-                "*"
-            } else {
-                ""
-            };
-            vec![
-                i.version.clone(),
-                latest.to_owned(),
-                or_dash(&i.kernel),
-                or_dash(&i.containerd),
-                or_dash(&i.gpu_driver),
-                or_dash(&i.ofed),
-                rfc3339(i.published_at.as_ref()).unwrap_or_else(|| "-".into()),
-            ]
-        })
-        .collect();
-    render(
-        &[
-            "VERSION",
-            "LATEST",
-            "KERNEL",
-            "CONTAINERD",
-            "GPU-DRIVER",
-            "OFED",
-            "PUBLISHED",
-        ],
         rows,
     )
 }

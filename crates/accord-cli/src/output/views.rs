@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use accord_proto::provisioner::v1 as pb;
 use serde::Serialize;
 
+use super::image_views::{PoolRevisionView, RolloutPolicyView, RolloutView};
 use super::{Resource, rfc3339};
 
 fn sorted(map: &HashMap<String, String>) -> BTreeMap<String, String> {
@@ -234,6 +235,10 @@ struct NodePoolSpecView {
     image_version: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     rolling_update: Option<RollingUpdateView>,
+    driver_branch: String,
+    image_channel: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rollout_policy: Option<RolloutPolicyView>,
 }
 
 #[derive(Debug, Serialize)]
@@ -268,6 +273,15 @@ struct NodePoolStatusView {
     cycle: Option<CycleView>,
     observed_generation: u64,
     conditions: Vec<ConditionView>,
+    image_id: String,
+    driver_version: String,
+    update_available_version: String,
+    update_required: bool,
+    update_required_reason: String,
+    deprecation_warning: String,
+    revisions: Vec<PoolRevisionView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rollout: Option<RolloutView>,
 }
 
 #[derive(Debug, Serialize)]
@@ -309,6 +323,9 @@ impl From<&pb::NodePool> for NodePoolView {
                     max_surge: r.max_surge,
                     max_unavailable: r.max_unavailable,
                 }),
+                driver_branch: s.driver_branch.clone(),
+                image_channel: s.image_channel.clone(),
+                rollout_policy: s.rollout_policy.as_ref().map(RolloutPolicyView::from),
             }),
             status: p.status.as_ref().map(|s| NodePoolStatusView {
                 phase: s.phase.clone(),
@@ -326,6 +343,14 @@ impl From<&pb::NodePool> for NodePoolView {
                 }),
                 observed_generation: s.observed_generation,
                 conditions: conditions(&s.conditions),
+                image_id: s.image_id.clone(),
+                driver_version: s.driver_version.clone(),
+                update_available_version: s.update_available_version.clone(),
+                update_required: s.update_required,
+                update_required_reason: s.update_required_reason.clone(),
+                deprecation_warning: s.deprecation_warning.clone(),
+                revisions: s.revisions.iter().map(PoolRevisionView::from).collect(),
+                rollout: s.rollout.as_ref().map(RolloutView::from),
             }),
         }
     }

@@ -314,6 +314,13 @@ impl NodePools for Fake {
         Err(Status::unimplemented("fake"))
     }
 
+    async fn rollback_node_pool(
+        &self,
+        _request: Request<pb::RollbackNodePoolRequest>,
+    ) -> Result<Response<pb::NodePool>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
+
     async fn scale_node_pool(
         &self,
         request: Request<pb::ScaleNodePoolRequest>,

@@ -39,7 +39,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "no plugin_dir configured: AutoClusters does not run (findings are not remediated)"
         );
     }
-    let running = Platform::new(&cfg.runtime.nats_url)
+    let mut platform = Platform::new(&cfg.runtime.nats_url);
+    if let Some(path) = &cfg.image_public_key_file {
+        let pem = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the image public key {}", path.display()))?;
+        let key = accord_image::verifying_key_from_pem(&pem)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        platform = platform.image_key(key);
+    }
+    let running = platform
         .shutdown(accord_runtime::shutdown::signal_token())
         .metrics(Metrics::new("provisioner"))
         .serve_metrics(cfg.runtime.metrics_addr)

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod crash_loop;
+mod image_crash;
 mod nats_ownership;
 #[cfg(feature = "failpoints")]
 mod process;

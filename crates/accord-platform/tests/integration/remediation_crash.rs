@@ -116,7 +116,11 @@ async fn kill_9_during_a_replace_resumes_it_without_a_second_replacement() {
         .unwrap();
     let data = tempfile::tempdir().unwrap();
     let logs = tempfile::tempdir().unwrap();
-    let env = settings();
+    let images = tempfile::tempdir().unwrap();
+    // Nodes boot published images only: an image-builder beside it, its key trusted.
+    let (_builder, key_env) = image_builder_beside(&nats, images.path(), logs.path());
+    let mut env = settings();
+    env.push(key_env);
 
     let mut p = Proc::start_with(&nats, data.path(), logs.path(), 1, false, true, &env).await;
     let token = p.line("admin_token");
@@ -132,21 +136,31 @@ async fn kill_9_during_a_replace_resumes_it_without_a_second_replacement() {
     let cluster = clusters.create_cluster(req).await.unwrap().into_inner();
     let id = cluster.metadata.unwrap().id;
     running(&mut clusters, &id).await;
-    p.pools(&token)
-        .await
-        .create_node_pool(pb::CreateNodePoolRequest {
-            project: String::new(),
-            cluster: id.clone(),
-            name: "gpu".into(),
-            labels: Default::default(),
-            spec: Some(pb::NodePoolSpec {
-                instance_type: "h100-80gb-sxm-ib.8x".into(),
-                count: 2,
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap();
+    let pools = p.pools(&token).await;
+    // The provisioner learns the base release from image-builder's events.
+    eventually(default_deadline(), Duration::from_millis(100), || {
+        let mut pools = pools.clone();
+        let id = id.clone();
+        async move {
+            pools
+                .create_node_pool(pb::CreateNodePoolRequest {
+                    project: String::new(),
+                    cluster: id,
+                    name: "gpu".into(),
+                    labels: Default::default(),
+                    spec: Some(pb::NodePoolSpec {
+                        instance_type: "h100-80gb-sxm-ib.8x".into(),
+                        count: 2,
+                        ..Default::default()
+                    }),
+                })
+                .await
+                .map(drop)
+                .map_err(|s| s.to_string())
+        }
+    })
+    .await
+    .unwrap();
     let nodes = eventually(default_deadline(), Duration::from_millis(100), || async {
         let nodes = nodes_of(&p, &token, &id).await;
         if nodes.len() == 2

@@ -341,3 +341,111 @@ pub async fn running(clusters: &mut Clusters, cluster: &str) -> pb::Cluster {
     .await
     .unwrap_or_else(|e| panic!("cluster {cluster} never became ready: {e}"))
 }
+
+/// The image-builder binary.
+pub const IMAGE_BUILDER_BIN: &str = env!("CARGO_BIN_EXE_accord-image-builder");
+
+/// One run of `accord-image-builder`; dropping it kills and reaps it.
+pub struct BuilderProc {
+    pub child: Child,
+    pub grpc_addr: String,
+    log: PathBuf,
+}
+
+impl Drop for BuilderProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl BuilderProc {
+    /// Starts the binary on `data` with the PKCS#8 key in `key` and `stage` per build stage.
+    pub fn start(
+        nats: &NatsServer,
+        data: &Path,
+        key: &Path,
+        logs: &Path,
+        run: usize,
+        stage: &str,
+    ) -> Self {
+        let log = logs.join(format!("image-builder-{run}.log"));
+        let mut child = Command::new(IMAGE_BUILDER_BIN)
+            .current_dir(logs)
+            .env("ACCORD_IMAGE_BUILDER__RUNTIME__GRPC_ADDR", "127.0.0.1:0")
+            .env("ACCORD_IMAGE_BUILDER__RUNTIME__METRICS_ADDR", "127.0.0.1:0")
+            .env("ACCORD_IMAGE_BUILDER__RUNTIME__NATS_URL", nats.url())
+            .env("ACCORD_IMAGE_BUILDER__RUNTIME__DATA_DIR", data)
+            .env("ACCORD_IMAGE_BUILDER__SIGNING_KEY_FILE", key)
+            .env("ACCORD_IMAGE_BUILDER__STAGE_DURATION", stage)
+            .env_remove("ACCORD_IMAGE_BUILDER_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        // Read every line for the process's whole life: a closed pipe would kill it at its
+        // next print.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.strip_prefix("grpc_addr=") {
+                    let _ = tx.send(addr.to_owned());
+                }
+            }
+        });
+        let grpc_addr = rx.recv_timeout(default_deadline()).unwrap_or_default();
+        let p = Self {
+            child,
+            grpc_addr,
+            log,
+        };
+        assert!(
+            !p.grpc_addr.is_empty(),
+            "run {run} printed no grpc_addr; log:\n{}",
+            std::fs::read_to_string(&p.log).unwrap_or_default()
+        );
+        p
+    }
+
+    /// A channel to its gRPC server.
+    pub async fn channel(&self) -> tonic::transport::Channel {
+        tonic::transport::Endpoint::from_shared(format!("http://{}", self.grpc_addr))
+            .unwrap()
+            .timeout(Duration::from_secs(10))
+            .connect()
+            .await
+            .unwrap()
+    }
+}
+
+/// An image-builder beside a standalone provisioner: its key written under `dir`, the binary
+/// started on `dir/data`; returns it and the provisioner environment that trusts its key
+/// (`ACCORD_PROVISIONER__IMAGE_PUBLIC_KEY_FILE`).
+pub fn image_builder_beside(
+    nats: &NatsServer,
+    dir: &Path,
+    logs: &Path,
+) -> (BuilderProc, (&'static str, String)) {
+    let key = accord_image::signing_key_from_seed([11; 32]);
+    let (private, public) = (
+        dir.join("image-signing.pem"),
+        dir.join("image-signing.pub.pem"),
+    );
+    std::fs::write(&private, accord_image::signing_key_to_pem(&key).unwrap()).unwrap();
+    std::fs::write(
+        &public,
+        accord_image::verifying_key_to_pem(&key.verifying_key()).unwrap(),
+    )
+    .unwrap();
+    let proc = BuilderProc::start(nats, &dir.join("data"), &private, logs, 1, "10ms");
+    (
+        proc,
+        (
+            "ACCORD_PROVISIONER__IMAGE_PUBLIC_KEY_FILE",
+            public.display().to_string(),
+        ),
+    )
+}

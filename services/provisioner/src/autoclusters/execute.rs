@@ -396,10 +396,12 @@ impl<'a> Edit<'a> {
                     self.gone();
                     return Ok(());
                 };
+                // The replacement runs what the node ran (its revision): during a rollout the
+                // pool's image is the rollout's target, which a replacement must not jump to.
                 let replacement = new_node(
                     pool,
-                    &pool.spec.image_version,
-                    pool.spec.kubelet_version,
+                    &n.spec.image_version,
+                    n.spec.kubelet_version,
                     self.now,
                     &mut self.ch,
                 )?;

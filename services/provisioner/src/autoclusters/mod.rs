@@ -196,9 +196,18 @@ impl Provisioner {
         let Some(cluster) = reader.get::<Cluster>(CLUSTERS, &finding.cluster)? else {
             return Ok("unknown-cluster");
         };
+        let now = OffsetDateTime::now_utc();
+        // A critical finding on a node of a rollout's new revision halts that rollout (before
+        // any remediation is decided about it).
+        if finding.severity.as_deref() == Some("critical") {
+            let ch =
+                crate::rollouts::on_critical_finding(reader, &node, finding.kind.as_str(), now)?;
+            if !ch.is_empty() {
+                w.commit(ch).await?;
+            }
+        }
         let nodes = cluster_nodes(reader, cluster.metadata.id)?;
         let remediations = relevant(reader, cluster.metadata.id, node.metadata.id)?;
-        let now = OffsetDateTime::now_utc();
         let ctx = context::context(
             &context::Facts {
                 cluster: &cluster,

@@ -132,8 +132,9 @@ references! {
     pb::ScaleNodePoolRequest => [project, cluster, node_pool];
     pb::CycleNodePoolRequest => [project, cluster, node_pool, image_version];
     pb::DeleteNodePoolRequest => [project, cluster, node_pool];
+    pb::RollbackNodePoolRequest => [project, cluster, node_pool];
     pb::ListInstanceTypesRequest => [];
-    pb::ListImagesRequest => [];
+    pb::ListImagesRequest => [driver_branch, channel];
     pb::ListNodesRequest => [project, cluster, node_pool];
     pb::GetNodeRequest => [project, cluster, node];
     pb::CordonNodeRequest => [project, cluster, node];

@@ -11,6 +11,7 @@ pub mod nodepools;
 pub mod nodes;
 pub mod projects;
 pub mod resync;
+pub mod rollback;
 
 use accord_core::{iam::Principal, infra::Catalog};
 use time::OffsetDateTime;

@@ -40,6 +40,55 @@ pub struct PoolInput {
     pub rolling_update: Option<RollingUpdate>,
     /// The pool's AutoClusters opt-in (`None`: the cluster's).
     pub remediation_enabled: Option<bool>,
+    /// GPU driver branch (empty: production).
+    pub driver_branch: String,
+    /// Image channel (empty: stable).
+    pub image_channel: String,
+    pub rollout_policy: Option<accord_image::rollout::RolloutPolicy>,
+}
+
+fn branch_or_default(v: &mut Violations, branch: &str) -> String {
+    if branch.is_empty() {
+        return accord_core::nodepool::DEFAULT_DRIVER_BRANCH.to_owned();
+    }
+    if !accord_image::manifest::DRIVER_BRANCHES.contains(&branch) {
+        v.add(
+            "spec.driver_branch",
+            format!(
+                "{} must be one of {}",
+                quote(branch),
+                accord_image::manifest::DRIVER_BRANCHES.join(", ")
+            ),
+        );
+    }
+    branch.to_owned()
+}
+
+fn channel_or_default(v: &mut Violations, channel: &str) -> String {
+    if channel.is_empty() {
+        return accord_core::nodepool::DEFAULT_IMAGE_CHANNEL.to_owned();
+    }
+    if let Err(e) = channel.parse::<accord_image::Channel>() {
+        v.add("spec.image_channel", e);
+    }
+    channel.to_owned()
+}
+
+fn check_policy(
+    v: &mut Violations,
+    cluster: &Cluster,
+    policy: Option<&accord_image::rollout::RolloutPolicy>,
+) {
+    let Some(policy) = policy else { return };
+    if let Err(accord_image::rollout::RolloutError::Invalid { field, reason }) = policy.validate() {
+        v.add(format!("spec.rollout_policy.{field}"), reason);
+    }
+    if policy.only_in_windows && cluster.spec.autoclusters.maintenance.is_empty() {
+        v.add(
+            "spec.rollout_policy.only_in_maintenance_windows",
+            "the cluster has no maintenance windows; set them first",
+        );
+    }
 }
 
 fn check_bounds(v: &mut Violations, count: u32, a: Option<Autoscaling>) {
@@ -107,7 +156,7 @@ fn check_taints(v: &mut Violations, taints: &[Taint]) {
 }
 
 /// Quota: GPUs of every other pool of the project plus `nodes` of this pool's type.
-fn check_quota(
+pub(crate) fn check_quota(
     ctx: &Ctx<'_>,
     project: ProjectId,
     pool: Option<NodePoolId>,
@@ -133,7 +182,7 @@ fn check_quota(
 }
 
 /// Address plan: every pool's nodes of the cluster plus `nodes` must fit.
-fn check_capacity(
+pub(crate) fn check_capacity(
     ctx: &Ctx<'_>,
     cluster: &Cluster,
     pool: Option<NodePoolId>,
@@ -159,7 +208,7 @@ fn check_capacity(
     Ok(())
 }
 
-fn live(cluster: &Cluster) -> Result<(), DomainError> {
+pub(crate) fn live(cluster: &Cluster) -> Result<(), DomainError> {
     if cluster.status.phase == ClusterPhase::Deleting {
         return Err(DomainError::precondition(format!(
             "cluster {} is being deleted",
@@ -169,7 +218,7 @@ fn live(cluster: &Cluster) -> Result<(), DomainError> {
     Ok(())
 }
 
-fn not_deleting(pool: &NodePool) -> Result<(), DomainError> {
+pub(crate) fn not_deleting(pool: &NodePool) -> Result<(), DomainError> {
     if pool.status.phase == NodePoolPhase::Deleting {
         return Err(DomainError::precondition(format!(
             "node pool {} is being deleted",
@@ -222,20 +271,69 @@ pub fn create_pool(
     check_bounds(&mut v, input.count, input.autoscaling);
     let rolling = input.rolling_update.unwrap_or_default();
     check_rolling(&mut v, rolling);
+    let branch = branch_or_default(&mut v, &input.driver_branch);
+    let channel = channel_or_default(&mut v, &input.image_channel);
+    check_policy(&mut v, cluster, input.rollout_policy.as_ref());
+    let kubelet = cluster
+        .status
+        .current_version
+        .unwrap_or(cluster.spec.kubernetes_version);
+    let images = crate::images::all(ctx.reader)?;
     let image = if input.image_version.is_empty() {
-        ctx.catalog.latest_image().map(|i| i.version.clone())
-    } else if ctx.catalog.image(&input.image_version).is_some() {
-        Some(input.image_version.clone())
+        crate::images::newest(
+            &images,
+            &branch,
+            channel.parse().unwrap_or(accord_image::Channel::Stable),
+            &input.instance_type,
+            &kubelet.to_string(),
+        )
+        .map(|i| i.record.version.to_string())
     } else {
-        v.add(
-            "spec.image_version",
-            format!("unknown image {}", quote(&input.image_version)),
-        );
-        None
+        match crate::images::resolve(&images, &input.image_version, &branch) {
+            Some(i) if !accord_image::usable_for_new_nodes(&i.record) => {
+                v.add(
+                    "spec.image_version",
+                    format!(
+                        "image {} was withdrawn: {}",
+                        quote(&input.image_version),
+                        accord_image::update_required(&i.record).unwrap_or_default()
+                    ),
+                );
+                None
+            }
+            Some(i) if !i.qualifies(&input.instance_type, &kubelet.to_string()) => {
+                v.add(
+                    "spec.image_version",
+                    format!(
+                        "image {} is not qualified for {} on Kubernetes {kubelet}",
+                        quote(&input.image_version),
+                        quote(&input.instance_type)
+                    ),
+                );
+                None
+            }
+            Some(_) => Some(input.image_version.clone()),
+            None => {
+                v.add(
+                    "spec.image_version",
+                    format!(
+                        "unknown image {} on driver branch {}",
+                        quote(&input.image_version),
+                        quote(&branch)
+                    ),
+                );
+                None
+            }
+        }
     };
     v.into_result()?;
-    let image =
-        image.ok_or_else(|| DomainError::Unavailable("no base image is published yet".into()))?;
+    let image = image.ok_or_else(|| {
+        DomainError::Unavailable(format!(
+            "no image of driver branch {branch} in channel {channel} is published for {} on \
+             Kubernetes {kubelet} yet",
+            input.instance_type
+        ))
+    })?;
     if ctx
         .reader
         .name_taken(&pool_name_key(cluster.metadata.id, name))?
@@ -265,13 +363,12 @@ pub fn create_pool(
             autoscaling: input.autoscaling,
             node_labels: with_pool_label(&input.node_labels, name),
             taints: input.taints.clone(),
-            image_version: image,
-            kubelet_version: cluster
-                .status
-                .current_version
-                .unwrap_or(cluster.spec.kubernetes_version),
+            image_version: image.clone(),
+            kubelet_version: kubelet,
             rolling_update: rolling,
             remediation_enabled: input.remediation_enabled,
+            driver_branch: branch.clone(),
+            image_channel: channel,
         },
         status: NodePoolStatus {
             phase: NodePoolPhase::Provisioning,
@@ -284,6 +381,16 @@ pub fn create_pool(
     };
     let it = ctx.catalog.instance_type(&input.instance_type);
     let mut ch = Change::new();
+    let mut rollout = crate::rollouts::PoolRollout {
+        policy: input.rollout_policy.clone(),
+        ..Default::default()
+    };
+    rollout.revision_for(
+        &image,
+        &crate::rollouts::driver_of(&images, &image, &branch),
+        &kubelet.to_string(),
+    );
+    rollout.write(&pool, &mut ch)?;
     ch.put(
         NODEPOOLS,
         &pool_key(cluster.metadata.id, id),
@@ -331,18 +438,21 @@ fn with_pool_label(labels: &BTreeMap<String, String>, pool: &str) -> BTreeMap<St
 }
 
 /// Paths of `UpdateNodePool.update_mask`.
-pub const MUTABLE_PATHS: [&str; 6] = [
+pub const MUTABLE_PATHS: [&str; 8] = [
     "labels",
     "spec.node_labels",
     "spec.taints",
     "spec.autoscaling",
     "spec.rolling_update",
     "spec.remediation_enabled",
+    "spec.image_channel",
+    "spec.rollout_policy",
 ];
 
 /// Applies the fields named in `mask`.
 pub fn update_pool(
     ctx: &Ctx<'_>,
+    cluster: &Cluster,
     pool: &NodePool,
     rv: u64,
     mask: &[String],
@@ -360,6 +470,8 @@ pub fn update_pool(
     let mut v = Violations::new();
     let mut p = pool.clone();
     let mut spec_changed = false;
+    let mut rollout = crate::rollouts::PoolRollout::of(ctx.reader, pool)?;
+    let mut rollout_changed = false;
     for path in mask {
         match path.as_str() {
             "labels" => {
@@ -392,6 +504,26 @@ pub fn update_pool(
                 p.spec.remediation_enabled = input.remediation_enabled;
                 spec_changed = true;
             }
+            "spec.driver_branch" => v.add(
+                path,
+                "is chosen at creation (labels repeat across branches, so nodes could not tell \
+                 the branches apart): create a pool on the other branch and move the workloads",
+            ),
+            "spec.image_channel" => {
+                p.spec.image_channel = channel_or_default(&mut v, &input.image_channel);
+                spec_changed = true;
+            }
+            "spec.rollout_policy" => {
+                check_policy(&mut v, cluster, input.rollout_policy.as_ref());
+                if rollout.running() {
+                    v.add(
+                        path,
+                        "a rollout is under way; change the policy after it ends",
+                    );
+                }
+                rollout.policy = input.rollout_policy.clone();
+                rollout_changed = true;
+            }
             "spec.count" => v.add(path, "use ScaleNodePool to change the count"),
             "spec.image_version" => v.add(path, "use CycleNodePool to move nodes to another image"),
             "spec.instance_type" | "spec.cluster_id" | "name" => v.add(path, "field is immutable"),
@@ -406,7 +538,7 @@ pub fn update_pool(
         }
     }
     v.into_result()?;
-    let expect = p.metadata.touch(ctx.now, spec_changed);
+    let expect = p.metadata.touch(ctx.now, spec_changed || rollout_changed);
     let mut ch = Change::new();
     ch.put(
         NODEPOOLS,
@@ -414,6 +546,9 @@ pub fn update_pool(
         &p,
         Expect::Version(expect),
     )?;
+    if rollout_changed {
+        rollout.write(&p, &mut ch)?;
+    }
     ch.event(NodePoolEvent::Updated {
         pool: Box::new(p.clone()),
     });
@@ -444,6 +579,18 @@ pub fn scale_pool(
         return Ok((Change::new(), pool.clone()));
     }
     if count > pool.spec.count {
+        // New nodes boot the pool's image: a withdrawn one is refused for them.
+        let images = crate::images::all(ctx.reader)?;
+        if let Some(reason) =
+            crate::images::resolve(&images, &pool.spec.image_version, &pool.spec.driver_branch)
+                .and_then(|i| accord_image::update_required(&i.record))
+        {
+            return Err(DomainError::precondition(format!(
+                "the pool's image {} was withdrawn ({reason}): cycle the pool to an update \
+                 before adding nodes",
+                pool.spec.image_version
+            )));
+        }
         check_quota(
             ctx,
             pool.metadata.project,
@@ -491,23 +638,83 @@ pub fn cycle_pool(
             pool.metadata.name
         )));
     }
-    let target = if image.is_empty() {
-        ctx.catalog
-            .latest_image()
-            .map(|i| i.version.clone())
-            .ok_or_else(|| DomainError::Unavailable("no base image is published yet".into()))?
-    } else if ctx.catalog.image(image).is_some() {
-        image.to_owned()
-    } else {
-        return Err(DomainError::invalid(
-            "image_version",
-            format!("unknown image {}", quote(image)),
-        ));
-    };
     let kubelet = cluster
         .status
         .current_version
         .unwrap_or(cluster.spec.kubernetes_version);
+    let images = crate::images::all(ctx.reader)?;
+    let branch = &pool.spec.driver_branch;
+    let target = if image.is_empty() {
+        let channel = pool
+            .spec
+            .image_channel
+            .parse()
+            .unwrap_or(accord_image::Channel::Stable);
+        crate::images::newest(
+            &images,
+            branch,
+            channel,
+            &pool.spec.instance_type,
+            &kubelet.to_string(),
+        )
+        .map(|i| i.record.version.to_string())
+        .ok_or_else(|| {
+            DomainError::Unavailable(format!(
+                "no image of driver branch {branch} in channel {} is published for {} yet",
+                pool.spec.image_channel, pool.spec.instance_type
+            ))
+        })?
+    } else {
+        match crate::images::resolve(&images, image, branch) {
+            Some(i) => {
+                if let Some(reason) = accord_image::update_required(&i.record) {
+                    return Err(DomainError::precondition(format!(
+                        "image {} was withdrawn: {reason}",
+                        quote(image)
+                    )));
+                }
+                if !i.qualifies(&pool.spec.instance_type, &kubelet.to_string()) {
+                    return Err(DomainError::invalid(
+                        "image_version",
+                        format!(
+                            "image {} is not qualified for {} on Kubernetes {kubelet}",
+                            quote(image),
+                            quote(&pool.spec.instance_type)
+                        ),
+                    ));
+                }
+                image.to_owned()
+            }
+            None => {
+                return Err(DomainError::invalid(
+                    "image_version",
+                    format!(
+                        "unknown image {} on driver branch {}",
+                        quote(image),
+                        quote(branch)
+                    ),
+                ));
+            }
+        }
+    };
+    let mut rollout = crate::rollouts::PoolRollout::of(ctx.reader, pool)?;
+    let from = rollout.revision_for(
+        &pool.spec.image_version,
+        &crate::rollouts::driver_of(&images, &pool.spec.image_version, branch),
+        &pool.spec.kubelet_version.to_string(),
+    );
+    let to = rollout.revision_for(
+        &target,
+        &crate::rollouts::driver_of(&images, &target, branch),
+        &kubelet.to_string(),
+    );
+    if to.disabled {
+        return Err(DomainError::precondition(format!(
+            "revision {} (image {target}) of {} was disabled by a halted rollout; cycle to \
+             another image",
+            to.revision, pool.metadata.name
+        )));
+    }
     let nodes = ctx.reader.nodes(pool.metadata.id)?;
     let old = nodes
         .iter()
@@ -520,7 +727,13 @@ pub fn cycle_pool(
             pool.metadata.name
         )));
     }
-    let surge = pool.spec.rolling_update.max_surge;
+    // A rollout replaces its policy's `max_unavailable` nodes at once.
+    let surge = rollout
+        .policy
+        .as_ref()
+        .map_or(pool.spec.rolling_update.max_surge, |p| {
+            p.max_unavailable.max(pool.spec.rolling_update.max_surge)
+        });
     check_quota(
         ctx,
         pool.metadata.project,
@@ -553,6 +766,36 @@ pub fn cycle_pool(
         &p,
         Expect::Version(expect),
     )?;
+    if let Some(policy) = rollout.policy.clone() {
+        let from = accord_image::rollout::PoolRevision {
+            active_nodes: pool.spec.count,
+            ..from
+        };
+        let window = crate::rollouts::window_open(&policy, Some(cluster), ctx.now);
+        let (state, actions) = accord_image::rollout::start(&policy, from, to, ctx.now, window)
+            .map_err(
+                |accord_image::rollout::RolloutError::Invalid { field, reason }| {
+                    DomainError::invalid(format!("spec.rollout_policy.{field}"), reason)
+                },
+            )?;
+        rollout.granted = actions
+            .iter()
+            .map(|a| match a {
+                accord_image::rollout::Action::ReplaceNodes { count, to_revision }
+                    if *to_revision == state.to.revision =>
+                {
+                    *count
+                }
+                _ => 0,
+            })
+            .sum();
+        rollout.state = Some(state);
+    } else {
+        // A plain cycle: an earlier rollout is history, not what a rollback returns to.
+        rollout.state = None;
+        rollout.granted = 0;
+    }
+    rollout.write(&p, &mut ch)?;
     ch.event(NodePoolEvent::CycleStarted {
         pool: p.metadata.id,
         cluster: p.spec.cluster,

@@ -82,7 +82,14 @@ fn all_nodes(w: &World, cluster: ClusterId) -> Vec<Node> {
 /// nothing moves.
 async fn settle(w: &World, cluster: ClusterId) {
     for _ in 0..50 {
-        for ch in reconcile_cluster(&w.reader, cluster, OffsetDateTime::now_utc()).unwrap() {
+        for ch in reconcile_cluster(
+            &w.reader,
+            cluster,
+            Some(&w.image_key()),
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap()
+        {
             w.reader.store().commit(ch.commit).await.unwrap();
         }
         let mut moved = false;
@@ -427,7 +434,14 @@ async fn failures_climb_reset_reboot_replace_and_the_replacement_takes_the_nodes
     let old = w.reader.node(node.metadata.id).unwrap().unwrap();
     assert_eq!(old.status.retiring, Some(rem.metadata.id));
     assert_eq!(all_nodes(&w, c.metadata.id).len(), 3);
-    for ch in reconcile_cluster(&w.reader, c.metadata.id, OffsetDateTime::now_utc()).unwrap() {
+    for ch in reconcile_cluster(
+        &w.reader,
+        c.metadata.id,
+        Some(&w.image_key()),
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap()
+    {
         w.reader.store().commit(ch.commit).await.unwrap();
     }
     assert_eq!(

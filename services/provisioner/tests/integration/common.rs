@@ -10,7 +10,8 @@ use accord_core::{
     cluster::{Cluster, ClusterPhase},
     iam::Principal,
     ids::ProjectId,
-    infra::{Catalog, ImageRelease, InstanceType, Region},
+    image::{ImageEvent, PublishedImage},
+    infra::{Catalog, InstanceType, Region},
     project::Project,
 };
 use accord_provisioner::{
@@ -28,15 +29,6 @@ use accord_store::Store;
 use time::OffsetDateTime;
 
 pub fn catalog() -> Catalog {
-    let now = OffsetDateTime::now_utc();
-    let img = |v: &str| ImageRelease {
-        version: v.into(),
-        kernel: "6.8".into(),
-        containerd: "1.7".into(),
-        gpu_driver: "570".into(),
-        ofed: "24.10".into(),
-        published_at: now,
-    };
     Catalog {
         instance_types: vec![
             InstanceType {
@@ -60,7 +52,39 @@ pub fn catalog() -> Catalog {
             name: "eu-iceland1".into(),
             failure_domains: vec!["a".into(), "b".into(), "c".into()],
         }],
-        images: vec![img("2026.10.0"), img("2026.11.0")],
+    }
+}
+
+/// The provider key the tests' images are signed with.
+pub fn signing_key() -> accord_image::SigningKey {
+    accord_image::signing_key_from_seed([7; 32])
+}
+
+/// An `image.published` of the base release's `branch` manifest under `version`, signed with
+/// [`signing_key`]; `salt` changes the manifest (so two labels are two images).
+pub fn published(version: &str, branch: &str, salt: &str) -> PublishedImage {
+    let types = [
+        "h100-80gb-sxm-ib.8x",
+        "c1a.16x",
+        "l40s-48gb.10x",
+        "h200-141gb-sxm-ib.8x",
+    ];
+    let base = accord_image::default_base(&types).unwrap();
+    let mut m = base.for_branch(branch).unwrap().clone();
+    m.base
+        .sysctls
+        .insert("kernel.accord_test_salt".into(), salt.into());
+    let sealed = accord_image::seal(m, &types).unwrap();
+    let sig = accord_image::sign(&sealed.id, &signing_key());
+    PublishedImage {
+        id: sealed.id.to_string(),
+        version: version.into(),
+        channel: "stable".into(),
+        driver_branch: branch.into(),
+        manifest: String::from_utf8(sealed.bytes).unwrap(),
+        signature: sig.signature,
+        key_id: sig.key_id,
+        published_at: OffsetDateTime::now_utc(),
     }
 }
 
@@ -82,12 +106,31 @@ impl World {
         let admin = KeyAuthenticator::new(reader.clone())
             .verify(&boot.admin.token)
             .unwrap();
+        let key = signing_key().verifying_key();
+        for (v, salt) in [("2026.10.0", "a"), ("2026.11.0", "b")] {
+            let (ch, outcome) = accord_provisioner::images::learn(
+                &reader,
+                Some(&key),
+                ImageEvent::Published {
+                    image: published(v, "production", salt),
+                },
+                OffsetDateTime::now_utc(),
+            )
+            .unwrap();
+            assert_eq!(outcome, accord_provisioner::images::Outcome::Stored);
+            reader.store().commit(ch.commit).await.unwrap();
+        }
         Self {
             reader,
             catalog: catalog(),
             admin,
             project: boot.project,
         }
+    }
+
+    /// The trusted image key.
+    pub fn image_key(&self) -> accord_image::VerifyingKey {
+        signing_key().verifying_key()
     }
 
     pub fn ctx<'a>(&'a self, p: &'a Principal) -> Ctx<'a> {

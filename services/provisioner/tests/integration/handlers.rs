@@ -341,6 +341,7 @@ async fn pool_rules() {
     ] {
         let err = nodepools::update_pool(
             &ctx,
+            &c,
             &pool,
             0,
             &[path.into()],
@@ -356,6 +357,7 @@ async fn pool_rules() {
     for want in [Some(false), None] {
         let (_, updated) = nodepools::update_pool(
             &ctx,
+            &c,
             &pool,
             0,
             &["spec.remediation_enabled".into()],
@@ -459,7 +461,14 @@ async fn converge(
     use accord_core::{infra::InfraEvent, node::NodeState};
     use accord_provisioner::{handlers::infra::on_infra_event, reconcile::reconcile_cluster};
     for step in 0..200 {
-        for ch in reconcile_cluster(&w.reader, cluster, OffsetDateTime::now_utc()).unwrap() {
+        for ch in reconcile_cluster(
+            &w.reader,
+            cluster,
+            Some(&w.image_key()),
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap()
+        {
             w.reader.store().commit(ch.commit).await.unwrap();
         }
         let pools = w.reader.pools(cluster).unwrap();
@@ -572,7 +581,14 @@ async fn scale_and_cycle_converge_within_surge_and_availability() {
 async fn converge_once(w: &World, cluster: ClusterId) -> usize {
     use accord_core::{infra::InfraEvent, node::NodeState};
     use accord_provisioner::{handlers::infra::on_infra_event, reconcile::reconcile_cluster};
-    for ch in reconcile_cluster(&w.reader, cluster, OffsetDateTime::now_utc()).unwrap() {
+    for ch in reconcile_cluster(
+        &w.reader,
+        cluster,
+        Some(&w.image_key()),
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap()
+    {
         w.reader.store().commit(ch.commit).await.unwrap();
     }
     let mut n = 0;

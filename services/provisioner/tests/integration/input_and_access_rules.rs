@@ -435,6 +435,7 @@ async fn a_taint_key_and_effect_appear_once() {
         .await;
     let err = nodepools::update_pool(
         &ctx,
+        &c,
         &pool,
         0,
         &["spec.taints".into()],

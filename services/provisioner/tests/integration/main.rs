@@ -8,5 +8,6 @@ mod autoclusters;
 mod common;
 mod control_plane;
 mod handlers;
+mod images;
 mod input_and_access_rules;
 mod request_limits;

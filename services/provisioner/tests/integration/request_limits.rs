@@ -159,6 +159,8 @@ fn rows() -> Vec<Row> {
         "ScaleNodePool" => ScaleNodePoolRequest [project, cluster, node_pool];
         "CycleNodePool" => CycleNodePoolRequest [project, cluster, node_pool, image_version];
         "DeleteNodePool" => DeleteNodePoolRequest [project, cluster, node_pool];
+        "RollbackNodePool" => RollbackNodePoolRequest [project, cluster, node_pool];
+        "ListImages" => ListImagesRequest [driver_branch, channel];
         "ListNodes" => ListNodesRequest [project, cluster, node_pool];
         "GetNode" => GetNodeRequest [project, cluster, node];
         "CordonNode" => CordonNodeRequest [project, cluster, node];
@@ -352,7 +354,6 @@ fn without_fields() -> Vec<(&'static str, Box<dyn Bounded>)> {
             "ListInstanceTypes",
             Box::new(pb::ListInstanceTypesRequest {}),
         ),
-        ("ListImages", Box::new(pb::ListImagesRequest {})),
     ]
 }
 
