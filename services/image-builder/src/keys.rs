@@ -45,24 +45,35 @@ pub fn load_or_create_signing_key(path: &Path) -> anyhow::Result<SigningKey> {
     let public = accord_image::verifying_key_to_pem(&key.verifying_key())
         .context("encoding the public key")?;
     let pub_path = public_key_path(path);
-    std::fs::write(&pub_path, public)
+    // Written beside and renamed over: a reader never sees half a key.
+    let tmp = pub_path.with_extension("pem.tmp");
+    std::fs::write(&tmp, public)
+        .and_then(|()| std::fs::rename(&tmp, &pub_path))
         .with_context(|| format!("writing the public key {}", pub_path.display()))?;
     Ok(key)
 }
 
+/// Writes the key to a temporary file (0600, synced), then links it into place: a crash
+/// leaves either no key or a whole one, and an existing key is never replaced (the link fails).
 #[cfg(unix)]
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
+    let tmp = path.with_extension("pem.tmp");
+    let _ = std::fs::remove_file(&tmp);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating the signing key {}", path.display()))?;
+        .open(&tmp)
+        .with_context(|| format!("creating the signing key {}", tmp.display()))?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing the signing key {}", path.display()))
+        .with_context(|| format!("writing the signing key {}", tmp.display()))?;
+    let linked = std::fs::hard_link(&tmp, path)
+        .with_context(|| format!("putting the signing key at {}", path.display()));
+    let _ = std::fs::remove_file(&tmp);
+    linked
 }
 
 #[cfg(not(unix))]

@@ -216,7 +216,7 @@ impl ImageBuilder {
 
     /// The image `name` names (see `handlers::resolve`).
     pub fn image(&self, name: &str) -> Result<StoredImage, DomainError> {
-        let images = self.reader.images()?;
+        let images = self.reader.candidates(name)?;
         resolve(name, &images).cloned()
     }
 
@@ -255,7 +255,7 @@ impl ImageBuilder {
         reason: &str,
     ) -> Result<StoredImage, DomainError> {
         let mut w = self.engine.lock().await;
-        let images = self.reader.images()?;
+        let images = self.reader.candidates(name)?;
         let id = resolve(name, &images)?.record.id.clone();
         let stored = self
             .reader

@@ -217,6 +217,20 @@ impl Reader {
         Ok(IMAGES.values(&self.store, "")?)
     }
 
+    /// The images a name may mean: for an id or hex prefix only the keys starting with it
+    /// (keys are the id's hex: no other image is read); for a label, every image.
+    pub fn candidates(&self, name: &str) -> Result<Vec<StoredImage>, DomainError> {
+        let trimmed = name.trim();
+        let hex = trimmed.strip_prefix("sha256:").unwrap_or(trimmed);
+        if hex.len() >= crate::handlers::resolve::MIN_PREFIX
+            && hex.len() <= 64
+            && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return Ok(IMAGES.values(&self.store, &hex.to_ascii_lowercase())?);
+        }
+        self.images()
+    }
+
     pub fn image(&self, id: &ManifestId) -> Result<Option<Versioned<StoredImage>>, DomainError> {
         Ok(IMAGES.get(&self.store, &image_key(id))?)
     }
