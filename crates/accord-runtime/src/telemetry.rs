@@ -4,8 +4,11 @@
 //!
 //! - a `fmt` layer writing to **stderr** (stdout belongs to CLI output), as text or JSON lines;
 //! - an `EnvFilter` from `ACCORD_LOG`, else `RUST_LOG`, else `info`;
-//! - when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, a `tracing-opentelemetry` layer exporting spans
-//!   over OTLP/gRPC (tonic) through a batch processor, with the resource's `service.name`.
+//! - a `tracing-opentelemetry` layer, always: spans carry W3C trace contexts (so `traceparent`
+//!   is propagated from a gRPC caller onto every event and bus request even with no collector);
+//!   when `OTEL_EXPORTER_OTLP_ENDPOINT` is set its spans are exported over OTLP/gRPC (tonic)
+//!   through a batch processor, with the resource's `service.name`; otherwise they are dropped
+//!   when they close (a provider with no processor).
 //!
 //! It always installs the W3C TraceContext propagator as the global text-map propagator: the
 //! bus injects and extracts `traceparent` through it, and the gRPC server extracts it from
@@ -80,12 +83,13 @@ pub enum TelemetryError {
 #[derive(Debug)]
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
+    exporting: bool,
 }
 
 impl TelemetryGuard {
     /// Whether spans are exported over OTLP.
     pub fn exports_traces(&self) -> bool {
-        self.provider.is_some()
+        self.exporting
     }
 }
 
@@ -150,14 +154,20 @@ fn try_init(
             .boxed(),
     };
 
-    let provider = otlp_endpoint
-        .map(|endpoint| tracer_provider(service, endpoint))
-        .transpose()?;
-    let otel_layer = provider.as_ref().map(|p| {
-        tracing_opentelemetry::layer()
-            .with_tracer(p.tracer(service.to_owned()))
-            .with_filter(exporter_internals_off())
-    });
+    let provider = match otlp_endpoint {
+        Some(endpoint) => tracer_provider(service, endpoint)?,
+        // Trace contexts without export: ids for propagation, nothing kept.
+        None => SdkTracerProvider::builder()
+            .with_resource(
+                Resource::builder()
+                    .with_service_name(service.to_owned())
+                    .build(),
+            )
+            .build(),
+    };
+    let otel_layer = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer(service.to_owned()))
+        .with_filter(exporter_internals_off());
 
     tracing_subscriber::registry()
         .with(filter)
@@ -166,14 +176,14 @@ fn try_init(
         .try_init()
         .map_err(TelemetryError::Subscriber)?;
 
-    if let Some(provider) = &provider {
-        opentelemetry::global::set_tracer_provider(provider.clone());
-        tracing::info!(
-            endpoint = otlp_endpoint.unwrap_or_default(),
-            "exporting traces over OTLP"
-        );
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    if let Some(endpoint) = otlp_endpoint {
+        tracing::info!(endpoint, "exporting traces over OTLP");
     }
-    Ok(TelemetryGuard { provider })
+    Ok(TelemetryGuard {
+        provider: Some(provider),
+        exporting: otlp_endpoint.is_some(),
+    })
 }
 
 /// Keeps the exporter's own transport (and the SDK's internal logs) out of the exported spans:
