@@ -8,16 +8,9 @@
 //! volume's source was released before its copy was verified (the events of each volume show
 //! `verified` before `releasing`).
 
-use std::{
-    collections::HashMap,
-    fs::File,
-    io::{BufRead as _, BufReader},
-    path::Path,
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::{collections::HashMap, path::Path};
 
-use crate::support::{Bearer, Proc, create, stored_events};
+use crate::support::{Bearer, Proc, ServiceProc, create, stored_events};
 use accord_bus::Bus;
 use accord_proto::storage::v1::{self as spb, storage_client::StorageClient};
 use accord_sim::storage::{SimStorage, StorageSimConfig};
@@ -28,72 +21,24 @@ const BIN: &str = env!("CARGO_BIN_EXE_accord-storage-csi");
 
 type Storage = StorageClient<InterceptedService<Channel, Bearer>>;
 
-/// One run of `accord-storage-csi`; dropping it kills and reaps it.
-struct StorageProc {
-    child: Child,
-    grpc_addr: String,
-    log: std::path::PathBuf,
+/// `accord-storage-csi` on `data` (its simulated storage beside), run `run`.
+fn start_storage(nats: &NatsServer, data: &Path, logs: &Path, run: usize) -> ServiceProc {
+    ServiceProc::spawn(
+        BIN,
+        "ACCORD_STORAGE_CSI",
+        nats,
+        data,
+        logs,
+        &format!("storage-{run}"),
+        &[
+            ("SIM_CLOCK_FACTOR", "0.001".to_owned()),
+            ("RECONCILE_INTERVAL", "50ms".to_owned()),
+        ],
+    )
 }
 
-impl Drop for StorageProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl StorageProc {
-    fn start(nats: &NatsServer, data: &Path, logs: &Path, run: usize) -> StorageProc {
-        let log = logs.join(format!("storage-{run}.log"));
-        let mut child = Command::new(BIN)
-            .current_dir(logs)
-            .env("ACCORD_STORAGE_CSI__RUNTIME__GRPC_ADDR", "127.0.0.1:0")
-            .env("ACCORD_STORAGE_CSI__RUNTIME__METRICS_ADDR", "127.0.0.1:0")
-            .env("ACCORD_STORAGE_CSI__RUNTIME__NATS_URL", nats.url())
-            .env("ACCORD_STORAGE_CSI__RUNTIME__DATA_DIR", data)
-            .env("ACCORD_STORAGE_CSI__SIM_CLOCK_FACTOR", "0.001")
-            .env("ACCORD_STORAGE_CSI__RECONCILE_INTERVAL", "50ms")
-            .env_remove("ACCORD_STORAGE_CSI_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        // Read every line for the process's whole life: a closed pipe would kill it at its
-        // next print.
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("grpc_addr=") {
-                    let _ = tx.send(addr.to_owned());
-                }
-            }
-        });
-        let grpc_addr = rx.recv_timeout(default_deadline()).unwrap_or_default();
-        let p = StorageProc {
-            child,
-            grpc_addr,
-            log,
-        };
-        assert!(
-            !p.grpc_addr.is_empty(),
-            "run {run} printed no grpc_addr; log:\n{}",
-            std::fs::read_to_string(&p.log).unwrap_or_default()
-        );
-        p
-    }
-
-    async fn client(&self, token: &str) -> Storage {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", self.grpc_addr))
-            .unwrap()
-            .timeout(Duration::from_secs(10))
-            .connect()
-            .await
-            .unwrap();
-        StorageClient::with_interceptor(channel, Bearer::new(token))
-    }
+async fn storage_client(p: &ServiceProc, token: &str) -> Storage {
+    StorageClient::with_interceptor(p.channel().await, Bearer::new(token))
 }
 
 async fn until<T, F, Fut>(what: &str, check: F) -> T
@@ -140,10 +85,10 @@ async fn sigkill_mid_batch_resumes_without_copying_twice_or_releasing_a_source_e
         .await
         .unwrap();
 
-    let s = StorageProc::start(&nats, sdata.path(), logs.path(), 1);
-    let customer = s.client(&admin).await;
+    let s = start_storage(&nats, sdata.path(), logs.path(), 1);
+    let customer = storage_client(&s, &admin).await;
     // storage-csi learns the project from the provisioner's events.
-    let op = s.client(&operator).await;
+    let op = storage_client(&s, &operator).await;
     until("NFS enabled for the project", || {
         let mut op = op.clone();
         let project = project.clone();
@@ -238,8 +183,8 @@ async fn sigkill_mid_batch_resumes_without_copying_twice_or_releasing_a_source_e
     assert!(!status.success(), "killed: {status}");
     drop(s);
 
-    let s = StorageProc::start(&nats, sdata.path(), logs.path(), 2);
-    let customer = s.client(&admin).await;
+    let s = start_storage(&nats, sdata.path(), logs.path(), 2);
+    let customer = storage_client(&s, &admin).await;
     let done = until("the migration finished after the restart", || {
         let c = customer.clone();
         async move {

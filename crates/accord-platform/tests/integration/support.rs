@@ -345,40 +345,48 @@ pub async fn running(clusters: &mut Clusters, cluster: &str) -> pb::Cluster {
 /// The image-builder binary.
 pub const IMAGE_BUILDER_BIN: &str = env!("CARGO_BIN_EXE_accord-image-builder");
 
-/// One run of `accord-image-builder`; dropping it kills and reaps it.
-pub struct BuilderProc {
+/// One run of a service binary configured through `ACCORD_<SERVICE>__…` variables; dropping it
+/// kills and reaps it.
+pub struct ServiceProc {
     pub child: Child,
     pub grpc_addr: String,
     log: PathBuf,
 }
 
-impl Drop for BuilderProc {
+/// image-builder's runs.
+pub type BuilderProc = ServiceProc;
+
+impl Drop for ServiceProc {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-impl BuilderProc {
-    /// Starts the binary on `data` with the PKCS#8 key in `key` and `stage` per build stage.
-    pub fn start(
+impl ServiceProc {
+    /// Starts `bin` with variable prefix `prefix` (`ACCORD_STORAGE_CSI`) on `data`, on free
+    /// ports and `nats`, plus `env`; waits for its `grpc_addr=` line (logs in `logs/<name>`).
+    pub fn spawn(
+        bin: &str,
+        prefix: &str,
         nats: &NatsServer,
         data: &Path,
-        key: &Path,
         logs: &Path,
-        run: usize,
-        stage: &str,
+        name: &str,
+        env: &[(&str, String)],
     ) -> Self {
-        let log = logs.join(format!("image-builder-{run}.log"));
-        let mut child = Command::new(IMAGE_BUILDER_BIN)
-            .current_dir(logs)
-            .env("ACCORD_IMAGE_BUILDER__RUNTIME__GRPC_ADDR", "127.0.0.1:0")
-            .env("ACCORD_IMAGE_BUILDER__RUNTIME__METRICS_ADDR", "127.0.0.1:0")
-            .env("ACCORD_IMAGE_BUILDER__RUNTIME__NATS_URL", nats.url())
-            .env("ACCORD_IMAGE_BUILDER__RUNTIME__DATA_DIR", data)
-            .env("ACCORD_IMAGE_BUILDER__SIGNING_KEY_FILE", key)
-            .env("ACCORD_IMAGE_BUILDER__STAGE_DURATION", stage)
-            .env_remove("ACCORD_IMAGE_BUILDER_CONFIG")
+        let log = logs.join(format!("{name}.log"));
+        let mut cmd = Command::new(bin);
+        cmd.current_dir(logs)
+            .env(format!("{prefix}__RUNTIME__GRPC_ADDR"), "127.0.0.1:0")
+            .env(format!("{prefix}__RUNTIME__METRICS_ADDR"), "127.0.0.1:0")
+            .env(format!("{prefix}__RUNTIME__NATS_URL"), nats.url())
+            .env(format!("{prefix}__RUNTIME__DATA_DIR"), data)
+            .env_remove(format!("{prefix}_CONFIG"));
+        for (k, v) in env {
+            cmd.env(format!("{prefix}__{k}"), v);
+        }
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(File::create(&log).unwrap())
@@ -404,10 +412,33 @@ impl BuilderProc {
         };
         assert!(
             !p.grpc_addr.is_empty(),
-            "run {run} printed no grpc_addr; log:\n{}",
+            "{name} printed no grpc_addr; log:\n{}",
             std::fs::read_to_string(&p.log).unwrap_or_default()
         );
         p
+    }
+
+    /// `accord-image-builder` on `data` with the PKCS#8 key in `key` and `stage` per stage.
+    pub fn start(
+        nats: &NatsServer,
+        data: &Path,
+        key: &Path,
+        logs: &Path,
+        run: usize,
+        stage: &str,
+    ) -> Self {
+        Self::spawn(
+            IMAGE_BUILDER_BIN,
+            "ACCORD_IMAGE_BUILDER",
+            nats,
+            data,
+            logs,
+            &format!("image-builder-{run}"),
+            &[
+                ("SIGNING_KEY_FILE", key.display().to_string()),
+                ("STAGE_DURATION", stage.to_owned()),
+            ],
+        )
     }
 
     /// A channel to its gRPC server.

@@ -181,6 +181,29 @@ pub(crate) fn check_quota(
     Ok(())
 }
 
+/// Room for a cycle (or a rollback) of `pool`: its count plus the nodes it surges by — the
+/// pool's `max_surge`, or a rollout policy's `max_unavailable` replacements at once — within
+/// the project's GPU quota and the cluster's address plan.
+pub(crate) fn check_cycle_room(
+    ctx: &Ctx<'_>,
+    cluster: &Cluster,
+    pool: &NodePool,
+    policy: Option<&accord_image::rollout::RolloutPolicy>,
+) -> Result<(), DomainError> {
+    let surge = policy.map_or(pool.spec.rolling_update.max_surge, |p| {
+        p.max_unavailable.max(pool.spec.rolling_update.max_surge)
+    });
+    let nodes = pool.spec.count + surge;
+    check_quota(
+        ctx,
+        pool.metadata.project,
+        Some(pool.metadata.id),
+        &pool.spec.instance_type,
+        nodes,
+    )?;
+    check_capacity(ctx, cluster, Some(pool.metadata.id), nodes)
+}
+
 /// Address plan: every pool's nodes of the cluster plus `nodes` must fit.
 pub(crate) fn check_capacity(
     ctx: &Ctx<'_>,
@@ -727,26 +750,7 @@ pub fn cycle_pool(
             pool.metadata.name
         )));
     }
-    // A rollout replaces its policy's `max_unavailable` nodes at once.
-    let surge = rollout
-        .policy
-        .as_ref()
-        .map_or(pool.spec.rolling_update.max_surge, |p| {
-            p.max_unavailable.max(pool.spec.rolling_update.max_surge)
-        });
-    check_quota(
-        ctx,
-        pool.metadata.project,
-        Some(pool.metadata.id),
-        &pool.spec.instance_type,
-        pool.spec.count + surge,
-    )?;
-    check_capacity(
-        ctx,
-        cluster,
-        Some(pool.metadata.id),
-        pool.spec.count + surge,
-    )?;
+    check_cycle_room(ctx, cluster, pool, rollout.policy.as_ref())?;
     let mut p = pool.clone();
     let expect = p.metadata.touch(ctx.now, true);
     p.spec.image_version = target.clone();

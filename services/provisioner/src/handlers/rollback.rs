@@ -12,7 +12,7 @@ use accord_store::Expect;
 
 use super::{
     Ctx,
-    nodepools::{check_capacity, check_quota, live, not_deleting},
+    nodepools::{check_cycle_room, live, not_deleting},
 };
 use crate::{change::Change, trees::*};
 
@@ -73,25 +73,7 @@ pub fn rollback_pool(
         )));
     }
     // The rollback surges like a cycle: the same quota and address checks.
-    let surge = rec
-        .policy
-        .as_ref()
-        .map_or(pool.spec.rolling_update.max_surge, |p| {
-            p.max_unavailable.max(pool.spec.rolling_update.max_surge)
-        });
-    check_quota(
-        ctx,
-        pool.metadata.project,
-        Some(pool.metadata.id),
-        &pool.spec.instance_type,
-        pool.spec.count + surge,
-    )?;
-    check_capacity(
-        ctx,
-        cluster,
-        Some(pool.metadata.id),
-        pool.spec.count + surge,
-    )?;
+    check_cycle_room(ctx, cluster, pool, rec.policy.as_ref())?;
     let mut p = pool.clone();
     let expect = p.metadata.touch(ctx.now, true);
     let kubelet = from.kubernetes.parse().unwrap_or(pool.spec.kubelet_version);
