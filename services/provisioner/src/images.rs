@@ -172,7 +172,7 @@ pub fn learn(
             ch.put(IMAGES, &k, &known, Expect::Absent)?;
             Ok((ch, Outcome::Stored))
         }
-        ImageEvent::Promoted { image, by, .. } => transition(reader, &image, now, &mut ch, |r| {
+        ImageEvent::Promoted { image, by, .. } => transition(reader, &image, &mut ch, |r| {
             if r.channel == Channel::Stable {
                 return None;
             }
@@ -181,7 +181,7 @@ pub fn learn(
         }),
         ImageEvent::Deprecated {
             image, reason, by, ..
-        } => transition(reader, &image, now, &mut ch, |r| {
+        } => transition(reader, &image, &mut ch, |r| {
             if r.status != Status::Active {
                 return None;
             }
@@ -192,7 +192,7 @@ pub fn learn(
         }),
         ImageEvent::Withdrawn {
             image, reason, by, ..
-        } => transition(reader, &image, now, &mut ch, |r| {
+        } => transition(reader, &image, &mut ch, |r| {
             if matches!(r.status, Status::Withdrawn { .. }) {
                 return None;
             }
@@ -227,7 +227,6 @@ fn cut(s: &str, max: usize) -> String {
 fn transition(
     reader: &Reader,
     image: &str,
-    _now: OffsetDateTime,
     ch: &mut Change,
     apply: impl FnOnce(&mut ImageRecord) -> Option<Transition>,
 ) -> Result<(Change, Outcome), DomainError> {

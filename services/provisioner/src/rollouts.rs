@@ -193,7 +193,7 @@ pub fn step(
             )),
         };
         if let Some(reason) = refusal {
-            let previous = previous_image(&rec, &pool, nodes, &cycle.target_image_version);
+            let previous = previous_image(&rec, nodes, &cycle.target_image_version);
             pool.status.cycle = None;
             if let Some(prev) = previous {
                 pool.spec.image_version = prev;
@@ -268,40 +268,36 @@ pub fn step(
         .filter(|n| moving && alive(n) && n.metadata.created_at >= started)
     {
         let id = n.metadata.id;
-        for rev in [state.to.clone()] {
-            if !on(n, &rev) {
-                continue;
+        if !on(n, &state.to) {
+            continue;
+        }
+        let revision = state.to.revision;
+        match n.status.state {
+            NodeState::Ready if !seen.contains(&id) => {
+                state = feed(
+                    state,
+                    Observation::NodeReady { node: id, revision },
+                    &mut actions,
+                );
             }
-            match n.status.state {
-                NodeState::Ready if !seen.contains(&id) => {
-                    state = feed(
-                        state,
-                        Observation::NodeReady {
-                            node: id,
-                            revision: rev.revision,
-                        },
-                        &mut actions,
-                    );
-                }
-                NodeState::Failed if !state.failed_nodes.contains(&id) => {
-                    let reason = n
-                        .status
-                        .conditions
-                        .get("Ready")
-                        .map(|c| c.message.clone())
-                        .unwrap_or_else(|| "provisioning failed".into());
-                    state = feed(
-                        state,
-                        Observation::NodeFailed {
-                            node: id,
-                            revision: rev.revision,
-                            reason,
-                        },
-                        &mut actions,
-                    );
-                }
-                _ => {}
+            NodeState::Failed if !state.failed_nodes.contains(&id) => {
+                let reason = n
+                    .status
+                    .conditions
+                    .get("Ready")
+                    .map(|c| c.message.clone())
+                    .unwrap_or_else(|| "provisioning failed".into());
+                state = feed(
+                    state,
+                    Observation::NodeFailed {
+                        node: id,
+                        revision,
+                        reason,
+                    },
+                    &mut actions,
+                );
             }
+            _ => {}
         }
     }
     apply_actions(&mut pool, &mut rec, &state, actions, ch);
@@ -443,16 +439,10 @@ pub fn window_open(policy: &RolloutPolicy, cluster: Option<&Cluster>, now: Offse
 
 /// The image the pool ran before moving to `target`: its previous revision, else what most of
 /// its other nodes run.
-fn previous_image(
-    rec: &PoolRollout,
-    pool: &NodePool,
-    nodes: &[Node],
-    target: &str,
-) -> Option<String> {
+fn previous_image(rec: &PoolRollout, nodes: &[Node], target: &str) -> Option<String> {
     if let Some(s) = rec.state.as_ref().filter(|s| s.to.image == target) {
         return Some(s.from.image.clone());
     }
-    let _ = pool;
     let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for n in nodes
         .iter()

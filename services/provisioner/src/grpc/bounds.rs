@@ -87,6 +87,8 @@ fn pool_spec(v: &mut Violations, spec: &pb::NodePoolSpec) {
     reference(v, "spec.cluster_id", &spec.cluster_id);
     reference(v, "spec.instance_type", &spec.instance_type);
     reference(v, "spec.image_version", &spec.image_version);
+    reference(v, "spec.driver_branch", &spec.driver_branch);
+    reference(v, "spec.image_channel", &spec.image_channel);
     label_map(v, "spec.node_labels", &spec.node_labels);
     limits::items(v, "spec.taints", spec.taints.len(), MAX_TAINTS);
     for (i, t) in spec.taints.iter().take(MAX_TAINTS).enumerate() {
