@@ -191,9 +191,12 @@ impl Provisioner {
             .reconciles
             .get_or_create(&[("scope", scope)])
             .inc();
-        let now = OffsetDateTime::now_utc();
         let res = async {
             let mut w = self.engine.lock().await;
+            // The time is read under the write lock, like every handler's: a pass that waited
+            // for the lock never stamps what it creates earlier than the commit it waited for
+            // (a rollout counts the nodes created since it started).
+            let now = OffsetDateTime::now_utc();
             let changes = match kick {
                 Kick::Cluster(c) => reconcile_cluster(&self.reader, c, self.image_key(), now)?,
                 Kick::Pool(c, p) => reconcile_pool(&self.reader, c, p, self.image_key(), now)?
