@@ -1,8 +1,9 @@
 //! The subcommands: `tools`, `plugins`, `tidy`, `test`, `ci`, `up`, `bench`. Each one prepares
 //! the environment (a nats-server exported as `$ACCORD_NATS_SERVER`; for `test` and `up` also the
 //! freshly built plugins, exported as `$ACCORD_PLUGIN_DIR`; for `test` the checkers the tests
-//! run: `$ACCORD_KUBERNETES_VALIDATE`, `$ACCORD_PYTHON` (the tool venv's interpreter) and, when
-//! there is one, `$ACCORD_PROMTOOL`) and then hands over to cargo; `tidy` only reads files.
+//! run: `$ACCORD_KUBERNETES_VALIDATE`, `$ACCORD_PYTHON` (the tool venv's interpreter),
+//! `$ACCORD_KUBECTL` and, when there is one, `$ACCORD_PROMTOOL`) and then hands over to cargo;
+//! `tidy` only reads files.
 //!
 //! Invariants:
 //! - Every cargo child runs in the workspace root (plugin builds: in `plugins/`) with the
@@ -188,13 +189,15 @@ fn run_tests(ws: &Workspace, nats: &Path, plugin_dir: &Path, args: &[String]) ->
     let validator = crate::tools::python::kubernetes_validate(ws)?;
     let python = crate::tools::python::test_python(ws)?;
     let promtool = crate::tools::promtool::find_or_install()?;
+    let kubectl = crate::tools::kubectl::find_or_install()?;
     // Every cargo child of the run gets the same tools.
     let test_cargo = || {
         let mut cmd = cargo(ws);
         cmd.env(ENV_VAR, nats)
             .env(plugins::ENV_VAR, plugin_dir)
             .env(KUBERNETES_VALIDATE_VAR, &validator)
-            .env(PYTHON_VAR, &python);
+            .env(PYTHON_VAR, &python)
+            .env(crate::tools::kubectl::ENV_VAR, &kubectl);
         if let Some(promtool) = &promtool {
             cmd.env(crate::tools::promtool::ENV_VAR, promtool);
         }

@@ -235,7 +235,7 @@ async fn rollout_100() -> anyhow::Result<RolloutResult> {
     let mut running = cluster.clone();
     running.status.phase = ClusterPhase::Running;
     running.status.current_version = Some(cluster.spec.kubernetes_version);
-    let mut ch = accord_provisioner::change::Change::new();
+    let mut ch = accord_provisioner::change::Change::none();
     ch.put(
         CLUSTERS,
         &cluster.metadata.id.to_string(),

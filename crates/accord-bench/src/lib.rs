@@ -225,7 +225,12 @@ fn entries(prefix: &str, n: usize) -> anyhow::Result<Vec<OutboxEntry>> {
         .map(|i| {
             Ok(OutboxEntry {
                 id: accord_bus::envelope::new_event_id(),
-                subject: accord_bus::subjects::event("bench", prefix, &format!("e{i}"))?,
+                subject: accord_bus::subjects::event(
+                    "platform",
+                    "bench",
+                    prefix,
+                    &format!("e{i}"),
+                )?,
                 payload: format!(
                     r#"{{"specversion":"1.0","bench":"{prefix}","i":{i},"pad":"{}"}}"#,
                     "x".repeat(256)

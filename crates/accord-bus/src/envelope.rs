@@ -10,9 +10,11 @@
 //! - `id` is a fresh ULID per event ([`new_event_id`]), strictly increasing within the process
 //!   even inside one millisecond; it is also the outbox key (so the outbox replays in creation
 //!   order) and the `Nats-Msg-Id` (so re-publishing after a crash is harmless).
-//! - `type` is `accord.<resource>.<event>.v<version>` ([`accord_core::events::event_type`]) and
-//!   `subject` is the resource id, so the NATS subject `accord.evt.<resource>.<event>.<id>` can
-//!   always be derived from the envelope alone ([`CloudEvent::nats_subject`]).
+//! - `type` is `accord.<resource>.<event>.v<version>` ([`accord_core::events::event_type`]),
+//!   `subject` is the resource id and the extension attribute `project` the project the event
+//!   belongs to (absent for platform events), so the NATS subject
+//!   `accord.evt.<project|platform>.<resource>.<event>.<id>` can always be derived from the
+//!   envelope alone ([`CloudEvent::nats_subject`]).
 //! - Decoding is strict: `specversion` must be `1.0`; `id`, `source`, `type` and `time` must be
 //!   present and non-empty; `datacontenttype`, when present, must be JSON. Unknown extension
 //!   attributes are ignored.
@@ -20,7 +22,7 @@
 //! The envelope is serialised by hand with serde (the `cloudevents-sdk` NATS binding pins an old
 //! async-nats).
 
-use accord_core::events::{DomainEvent, event_type};
+use accord_core::events::{DomainEvent, PLATFORM_SCOPE, Scope, event_type};
 use accord_core::outbox::OutboxEntry;
 use std::sync::Mutex;
 
@@ -71,6 +73,9 @@ pub struct CloudEvent {
     /// W3C trace context of the span that produced the event (Distributed Tracing extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
+    /// The project the event belongs to (extension attribute); absent for platform events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
 }
 
 fn default_content_type() -> String {
@@ -99,14 +104,24 @@ pub fn service_source(service: &str) -> String {
 }
 
 impl CloudEvent {
-    /// Wraps a domain event: fresh ULID id, current time, the current span's `traceparent`.
+    /// Wraps a domain event of `scope`: fresh ULID id, current time, the current span's
+    /// `traceparent`.
     ///
     /// Fails if the event's resource kind, name or resource id cannot be subject tokens (so a
     /// bad event is refused when it is created, not when the relay tries to publish it).
-    pub fn new(source: impl Into<String>, event: &impl DomainEvent) -> Result<Self, BusError> {
+    pub fn new(
+        source: impl Into<String>,
+        scope: Scope,
+        event: &impl DomainEvent,
+    ) -> Result<Self, BusError> {
         let resource_id = event.resource_id();
-        // Validate now: the subject is derived from these three values later.
-        subjects::event(event.resource(), event.event(), &resource_id)?;
+        // Validate now: the subject is derived from these values later.
+        subjects::event(
+            &scope.token(),
+            event.resource(),
+            event.event(),
+            &resource_id,
+        )?;
         let source = source.into();
         if source.is_empty() {
             return Err(BusError::InvalidEvent("source is empty".into()));
@@ -127,6 +142,7 @@ impl CloudEvent {
             datacontenttype: DATA_CONTENT_TYPE.to_owned(),
             data: serde_json::to_value(event).map_err(BusError::Data)?,
             traceparent,
+            project: scope.project().map(|p| p.to_string()),
         })
     }
 
@@ -207,14 +223,20 @@ impl CloudEvent {
         Ok((resource, event, version))
     }
 
-    /// The NATS subject of this event: `accord.evt.<resource>.<event>.<subject>`.
+    /// The NATS subject of this event:
+    /// `accord.evt.<project|platform>.<resource>.<event>.<subject>`.
     pub fn nats_subject(&self) -> Result<String, BusError> {
         let (resource, event, _) = self.type_parts()?;
         let id = self
             .subject
             .as_deref()
             .ok_or_else(|| BusError::InvalidEvent("`subject` (resource id) is missing".into()))?;
-        subjects::event(resource, event, id)
+        subjects::event(self.scope_token(), resource, event, id)
+    }
+
+    /// The subject token of the event's scope: its project, or `platform`.
+    pub fn scope_token(&self) -> &str {
+        self.project.as_deref().unwrap_or(PLATFORM_SCOPE)
     }
 
     /// The outbox entry that publishes this event: derived subject, encoded envelope, and the
@@ -270,6 +292,12 @@ mod tests {
         }
     }
 
+    const PROJECT: &str = "prj-01j0000000000000000000000p";
+
+    fn scope() -> Scope {
+        Scope::Project(PROJECT.parse().unwrap())
+    }
+
     fn sample() -> ClusterCreated {
         ClusterCreated {
             cluster_id: "01JCLUSTER0000000000000000".into(),
@@ -279,7 +307,7 @@ mod tests {
 
     #[test]
     fn round_trips_through_json() {
-        let event = CloudEvent::new(service_source("provisioner"), &sample()).unwrap();
+        let event = CloudEvent::new(service_source("provisioner"), scope(), &sample()).unwrap();
         assert_eq!(event.specversion, "1.0");
         assert_eq!(event.source, "/accord/provisioner");
         assert_eq!(event.r#type, "accord.cluster.created.v1");
@@ -301,7 +329,11 @@ mod tests {
     #[test]
     fn ids_are_unique_and_strictly_increasing() {
         let ids: Vec<String> = (0..10_000)
-            .map(|_| CloudEvent::new("/accord/test", &sample()).unwrap().id)
+            .map(|_| {
+                CloudEvent::new("/accord/test", scope(), &sample())
+                    .unwrap()
+                    .id
+            })
             .collect();
         assert!(
             ids.windows(2).all(|pair| pair[0] < pair[1]),
@@ -311,12 +343,25 @@ mod tests {
 
     #[test]
     fn outbox_entry_derives_subject_and_payload() {
-        let event = CloudEvent::new("/accord/provisioner", &sample()).unwrap();
+        let event = CloudEvent::new("/accord/provisioner", scope(), &sample()).unwrap();
         let entry = event.outbox_entry().unwrap();
         assert_eq!(entry.id, event.id);
         assert_eq!(
             entry.subject,
-            "accord.evt.cluster.created.01JCLUSTER0000000000000000"
+            format!("accord.evt.{PROJECT}.cluster.created.01JCLUSTER0000000000000000")
+        );
+        assert_eq!(event.project.as_deref(), Some(PROJECT));
+        // A platform event names no project and is published under `platform`.
+        let platform = CloudEvent::new("/accord/test", Scope::Platform, &sample()).unwrap();
+        assert_eq!(platform.project, None);
+        assert!(
+            !String::from_utf8(platform.to_json_bytes().unwrap())
+                .unwrap()
+                .contains("\"project\"")
+        );
+        assert_eq!(
+            platform.outbox_entry().unwrap().subject,
+            "accord.evt.platform.cluster.created.01JCLUSTER0000000000000000"
         );
         assert_eq!(CloudEvent::from_json_bytes(&entry.payload).unwrap(), event);
         assert!(
@@ -330,7 +375,7 @@ mod tests {
 
     #[test]
     fn outbox_entry_keeps_the_envelope_traceparent() {
-        let mut event = CloudEvent::new("/accord/provisioner", &sample()).unwrap();
+        let mut event = CloudEvent::new("/accord/provisioner", scope(), &sample()).unwrap();
         let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         event.traceparent = Some(tp.into());
         let entry = event.outbox_entry().unwrap();
@@ -343,7 +388,7 @@ mod tests {
             cluster_id: "c1".into(),
             name: "x".repeat(MAX_OUTBOX_EVENT_BYTES),
         };
-        let event = CloudEvent::new("/accord/test", &big).unwrap();
+        let event = CloudEvent::new("/accord/test", Scope::Platform, &big).unwrap();
         assert!(matches!(
             event.outbox_entry(),
             Err(BusError::PayloadTooLarge {
@@ -360,7 +405,7 @@ mod tests {
             name: "x".into(),
         };
         assert!(matches!(
-            CloudEvent::new("/accord/test", &bad),
+            CloudEvent::new("/accord/test", scope(), &bad),
             Err(BusError::InvalidSubjectToken { .. })
         ));
     }
@@ -432,8 +477,17 @@ mod tests {
         assert_eq!(event.type_parts().unwrap(), ("cluster", "created", 1));
         assert_eq!(
             event.nats_subject().unwrap(),
-            "accord.evt.cluster.created.c1"
+            "accord.evt.platform.cluster.created.c1"
         );
+        event.project = Some("prj-1".into());
+        assert_eq!(
+            event.nats_subject().unwrap(),
+            "accord.evt.prj-1.cluster.created.c1"
+        );
+        // A project attribute that cannot be a subject token gives no subject.
+        event.project = Some("a.b".into());
+        assert!(event.nats_subject().is_err());
+        event.project = None;
         for bad in [
             "com.example.created.v1",
             "accord.cluster.created",
@@ -447,7 +501,7 @@ mod tests {
 
     #[test]
     fn decode_data_reports_shape_mismatch() {
-        let event = CloudEvent::new("/accord/test", &sample()).unwrap();
+        let event = CloudEvent::new("/accord/test", scope(), &sample()).unwrap();
         #[derive(Debug, Deserialize)]
         #[allow(dead_code)]
         struct Other {

@@ -4,10 +4,15 @@
 //!
 //! | what | subject | transport |
 //! |------|---------|-----------|
-//! | domain event | `accord.evt.<resource>.<event>.<id>` | JetStream stream [`EVENTS_STREAM`] |
+//! | domain event | `accord.evt.<scope>.<resource>.<event>.<id>` | JetStream stream [`EVENTS_STREAM`] |
 //! | command | `accord.cmd.<service>.<resource>.<verb>` | core request/reply, queue group per service |
 //! | telemetry | `accord.tel.<cluster>.<node>` | core NATS |
 //! | dead letter | `accord.dlq.<consumer>` | JetStream stream [`DLQ_STREAM`] |
+//!
+//! `<scope>` is the project the event belongs to (`prj-…`) or `platform`
+//! ([`accord_core::events::PLATFORM_SCOPE`]): permissions are written against it (a customer's
+//! NATS user may subscribe to [`events_in`] of their project and nothing else). Filters that
+//! select by kind ([`events_of`], [`events_named`], [`events_about`]) match every scope.
 //!
 //! Invariant: every variable part is a single subject token — non-empty, at most
 //! [`MAX_TOKEN_LEN`] bytes of printable ASCII without `.`, `*`, `>` — or the builder returns
@@ -55,10 +60,12 @@ pub fn token(token: &str) -> Result<&str, BusError> {
     }
 }
 
-/// `accord.evt.<resource>.<event>.<id>`: where one event about one resource is published.
-pub fn event(resource: &str, event: &str, id: &str) -> Result<String, BusError> {
+/// `accord.evt.<scope>.<resource>.<event>.<id>`: where one event about one resource is
+/// published (`scope`: a project id or `platform`).
+pub fn event(scope: &str, resource: &str, event: &str, id: &str) -> Result<String, BusError> {
     Ok(format!(
-        "{EVENTS}.{}.{}.{}",
+        "{EVENTS}.{}.{}.{}.{}",
+        token(scope)?,
         token(resource)?,
         token(event)?,
         token(id)?
@@ -70,19 +77,43 @@ pub fn events_all() -> String {
     format!("{EVENTS}.>")
 }
 
-/// `accord.evt.<resource>.>`: every event about one resource kind.
+/// `accord.evt.<scope>.>`: every event of one project (or of the platform).
+pub fn events_in(scope: &str) -> Result<String, BusError> {
+    Ok(format!("{EVENTS}.{}.>", token(scope)?))
+}
+
+/// `accord.evt.*.<resource>.>`: every event about one resource kind, in every scope.
 pub fn events_of(resource: &str) -> Result<String, BusError> {
-    Ok(format!("{EVENTS}.{}.>", token(resource)?))
+    Ok(format!("{EVENTS}.*.{}.>", token(resource)?))
 }
 
-/// `accord.evt.<resource>.<event>.*`: one kind of event (e.g. every `cluster.created`).
+/// `accord.evt.*.<resource>.<event>.*`: one kind of event (e.g. every `cluster.created`).
 pub fn events_named(resource: &str, event: &str) -> Result<String, BusError> {
-    Ok(format!("{EVENTS}.{}.{}.*", token(resource)?, token(event)?))
+    Ok(format!(
+        "{EVENTS}.*.{}.{}.*",
+        token(resource)?,
+        token(event)?
+    ))
 }
 
-/// `accord.evt.<resource>.*.<id>`: every event about one resource.
+/// `accord.evt.*.<resource>.*.<id>`: every event about one resource.
 pub fn events_about(resource: &str, id: &str) -> Result<String, BusError> {
-    Ok(format!("{EVENTS}.{}.*.{}", token(resource)?, token(id)?))
+    Ok(format!("{EVENTS}.*.{}.*.{}", token(resource)?, token(id)?))
+}
+
+/// `accord.evt.<scope>.<resource>.>`: one project's events about one resource kind.
+pub fn events_in_of(scope: &str, resource: &str) -> Result<String, BusError> {
+    Ok(format!("{EVENTS}.{}.{}.>", token(scope)?, token(resource)?))
+}
+
+/// `accord.evt.<scope>.<resource>.*.<id>`: one project's events about one resource.
+pub fn events_in_about(scope: &str, resource: &str, id: &str) -> Result<String, BusError> {
+    Ok(format!(
+        "{EVENTS}.{}.{}.*.{}",
+        token(scope)?,
+        token(resource)?,
+        token(id)?
+    ))
 }
 
 /// `accord.cmd.<service>.<resource>.<verb>`: a request/reply command served by `service`.
@@ -127,18 +158,33 @@ mod tests {
     #[test]
     fn builds_subjects() {
         assert_eq!(
-            event("cluster", "upgrade-requested", "01J0000000000000000000000A").unwrap(),
-            "accord.evt.cluster.upgrade-requested.01J0000000000000000000000A"
+            event(
+                "prj-1",
+                "cluster",
+                "upgrade-requested",
+                "01J0000000000000000000000A"
+            )
+            .unwrap(),
+            "accord.evt.prj-1.cluster.upgrade-requested.01J0000000000000000000000A"
         );
         assert_eq!(events_all(), "accord.evt.>");
-        assert_eq!(events_of("nodepool").unwrap(), "accord.evt.nodepool.>");
+        assert_eq!(events_in("prj-1").unwrap(), "accord.evt.prj-1.>");
+        assert_eq!(events_of("nodepool").unwrap(), "accord.evt.*.nodepool.>");
         assert_eq!(
             events_named("cluster", "created").unwrap(),
-            "accord.evt.cluster.created.*"
+            "accord.evt.*.cluster.created.*"
         );
         assert_eq!(
             events_about("cluster", "c1").unwrap(),
-            "accord.evt.cluster.*.c1"
+            "accord.evt.*.cluster.*.c1"
+        );
+        assert_eq!(
+            events_in_of("prj-1", "node").unwrap(),
+            "accord.evt.prj-1.node.>"
+        );
+        assert_eq!(
+            events_in_about("prj-1", "cluster", "c1").unwrap(),
+            "accord.evt.prj-1.cluster.*.c1"
         );
         assert_eq!(
             command("provisioner", "node", "reboot").unwrap(),
@@ -198,9 +244,12 @@ mod tests {
 
     #[test]
     fn every_builder_validates_every_part() {
-        assert!(event("a.b", "created", "1").is_err());
-        assert!(event("cluster", "created>", "1").is_err());
-        assert!(event("cluster", "created", "").is_err());
+        assert!(event("p", "a.b", "created", "1").is_err());
+        assert!(event("p", "cluster", "created>", "1").is_err());
+        assert!(event("p", "cluster", "created", "").is_err());
+        assert!(event("*", "cluster", "created", "1").is_err());
+        assert!(events_in(">").is_err());
+        assert!(events_in_of("p", "a.b").is_err());
         assert!(events_of("*").is_err());
         assert!(events_named("cluster", "").is_err());
         assert!(events_about("cluster", "a b").is_err());

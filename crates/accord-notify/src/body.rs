@@ -3,19 +3,20 @@
 //! ([`accord_bus::CloudEvent`]) so the specification is written down once.
 
 use accord_bus::{BusError, CloudEvent};
-use accord_core::events::DomainEvent;
+use accord_core::events::{DomainEvent, Scope};
 
 pub use accord_bus::envelope::STRUCTURED_CONTENT_TYPE as CONTENT_TYPE;
 
-/// `event` in the envelope, sent by `source` (`/accord/<service>`), with `id` as its
+/// `event` of `scope` in the envelope, sent by `source` (`/accord/<service>`), with `id` as its
 /// CloudEvents id when given (the bus event's id, so receivers can match it with the stream and
 /// de-duplicate), a fresh ULID otherwise; `type` and `subject` as on the bus.
 pub fn envelope(
     source: &str,
     id: Option<&str>,
+    scope: Scope,
     event: &impl DomainEvent,
 ) -> Result<CloudEvent, BusError> {
-    let mut ce = CloudEvent::new(source, event)?;
+    let mut ce = CloudEvent::new(source, scope, event)?;
     if let Some(id) = id {
         id.clone_into(&mut ce.id);
     }
@@ -54,13 +55,21 @@ mod tests {
         let ev = Happened {
             node: "nd-1".into(),
         };
-        let ce = envelope("/accord/support-triage", Some("01JBUSEVENT"), &ev).unwrap();
+        let project = accord_core::ids::ProjectId::generate();
+        let ce = envelope(
+            "/accord/support-triage",
+            Some("01JBUSEVENT"),
+            Scope::Project(project),
+            &ev,
+        )
+        .unwrap();
         let json: serde_json::Value = serde_json::from_slice(&encode(&ce).unwrap()).unwrap();
         assert_eq!(json["specversion"], "1.0");
         assert_eq!(json["id"], "01JBUSEVENT");
         assert_eq!(json["type"], "accord.remediation.decided.v1");
         assert_eq!(json["source"], "/accord/support-triage");
         assert_eq!(json["subject"], "nd-1");
+        assert_eq!(json["project"], project.to_string());
         assert_eq!(json["data"]["node"], "nd-1");
         assert_eq!(CONTENT_TYPE, "application/cloudevents+json");
     }

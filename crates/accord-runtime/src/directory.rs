@@ -29,7 +29,8 @@ pub const PROJECT_NAMES: Table<ProjectId> = Table::new("directory_project_names"
 
 /// The writes a project event implies for the directory (none for other project events).
 pub fn on_project_event<E: DomainEvent>(ev: &ProjectEvent) -> Result<Change<E>, DomainError> {
-    let mut ch = Change::new();
+    // Only writes (no events): nothing is published from this change.
+    let mut ch = Change::platform();
     if let ProjectEvent::Created { project, .. } = ev {
         let entry = ProjectEntry {
             id: project.metadata.id,

@@ -131,7 +131,9 @@ impl<E: DomainEvent> Writer<'_, E> {
         let e = self.engine;
         let entries = change.outbox(&e.source)?;
         let names = change.event_names();
-        let Change { mut commit, events } = change;
+        let Change {
+            mut commit, events, ..
+        } = change;
         for entry in entries {
             commit.push_event(entry);
         }

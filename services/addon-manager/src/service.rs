@@ -206,7 +206,7 @@ impl AddonManager {
     /// retrying it (the customer does not want it after all).
     pub async fn uninstall(&self, cluster: &ClusterView, name: &str) -> Result<(), DomainError> {
         let mut w = self.engine.lock().await;
-        let mut ch = Change::new();
+        let mut ch = Change::in_project(cluster.project);
         let Some(pending) = self.reader.pending(cluster.id, name)? else {
             let current = self.installed(cluster, name)?;
             uninstall(&mut ch, &current, "uninstalled at the customer's request");
@@ -254,7 +254,7 @@ impl AddonManager {
             }
             let (ch, outcome) = match upgrade::eligible(inst, target) {
                 Err(why) => upgrade::skip(inst, target, why),
-                Ok(false) => (Change::new(), Outcome::Current),
+                Ok(false) => (Change::none(), Outcome::Current),
                 Ok(true) => {
                     let Some(cluster) = self.reader.cluster(inst.cluster)? else {
                         continue;
@@ -332,7 +332,7 @@ impl AddonManager {
         w.commit(ch).await?;
         let ctx = Ctx::new(SERVICE);
         if effect.deleted {
-            let mut ch = Change::new();
+            let mut ch = Change::in_project(view.project);
             for inst in self.reader.addons_of(view.id)? {
                 uninstall(&mut ch, &inst, "the cluster was deleted");
             }
@@ -441,7 +441,7 @@ impl AddonManager {
             (None, Some(view)) => view,
             (why, _) => {
                 let why = why.unwrap_or("the cluster is gone");
-                let mut ch = Change::new();
+                let mut ch = Change::in_project(pending.value.project);
                 auto_install::resolve(&mut ch, &pending);
                 w.commit(ch).await?;
                 info!(cluster = %cluster, addon = name, why, "pending automatic install dropped");

@@ -106,6 +106,42 @@ fn ownership_never_drops_below_the_source_floor() {
 }
 
 #[test]
+fn events_about_an_installation_are_published_under_its_project() {
+    let v = view();
+    let prefix = format!("accord.evt.{}.addon.", v.project);
+    let (ch, _) = install(
+        &Ctx::new("alice"),
+        &v,
+        None,
+        "nvidia-gpu-operator",
+        AddonSource::Requested,
+        Installing::Rendered(rendered(AddonOwnership::ProviderManaged, "ref", "{}")),
+    )
+    .unwrap();
+    let current = installed(&v);
+    let (skipped, _) = upgrade::skip(&current.value, "v25.4.0", "customer-owned".into());
+    let (failed, _) = auto_install::attempt(
+        &at(T0),
+        &v,
+        None,
+        "nvidia-gpu-operator",
+        AddonSource::OptedIn,
+        Err(quarantined()),
+        &BACKOFF,
+    )
+    .unwrap();
+    let mut removed = accord_addon_manager::handlers::Change::in_project(v.project);
+    accord_addon_manager::handlers::uninstall::uninstall(&mut removed, &current, "gone");
+    for ch in [ch, skipped, failed, removed] {
+        let entries = ch.outbox("addon-manager").unwrap();
+        assert_eq!(entries.len(), 1, "{:?}", ch.event_names());
+        for e in entries {
+            assert!(e.subject.starts_with(&prefix), "{}", e.subject);
+        }
+    }
+}
+
+#[test]
 fn install_announces_the_installation_without_manifests() {
     let v = view();
     let (ch, inst) = install(
@@ -529,7 +565,7 @@ async fn backoff_stays_at_the_cap_and_never_gives_up() {
         last_error: "unavailable: still broken".into(),
         next_attempt_at: now,
     };
-    let mut ch = accord_addon_manager::handlers::Change::new();
+    let mut ch = accord_addon_manager::handlers::Change::in_project(v.project);
     ch.put(
         PENDING_INSTALLS,
         &addon_key(v.id, "nvidia-gpu-operator"),

@@ -20,6 +20,7 @@ use accord_addon_manager::{
 use accord_bus::{CloudEvent, subjects};
 use accord_core::{
     addon::{AddonInstallation, AddonInstaller, AddonManifest, AddonOwnership, AddonSource},
+    events::Scope,
     ids::{ClusterId, ProjectId, VolumeId},
     storage::StorageEvent,
 };
@@ -55,7 +56,9 @@ fn change(project: ProjectId, enabled: bool) -> GateChange {
 fn nfs_events_become_gate_inputs_and_other_storage_events_are_ignored() {
     let project = ProjectId::generate();
     let input = SUBSCRIPTION
-        .decode(&CloudEvent::new("storage-csi", &enabled(project)).unwrap())
+        .decode(
+            &CloudEvent::new("storage-csi", Scope::Project(project), &enabled(project)).unwrap(),
+        )
         .unwrap()
         .unwrap();
     assert!(
@@ -69,7 +72,7 @@ fn nfs_events_become_gate_inputs_and_other_storage_events_are_ignored() {
         reason: "no longer used".into(),
     };
     let input = SUBSCRIPTION
-        .decode(&CloudEvent::new("storage-csi", &disabled).unwrap())
+        .decode(&CloudEvent::new("storage-csi", Scope::Project(project), &disabled).unwrap())
         .unwrap()
         .unwrap();
     assert!(matches!(&input, Input::NfsGate(c) if !c.enabled && c.reason == "no longer used"));

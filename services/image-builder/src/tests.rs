@@ -127,6 +127,11 @@ async fn a_build_runs_every_stage_and_publishes_its_image_to_candidate() {
     assert_eq!(count(&events, ".published."), 3, "{events:?}");
     assert_eq!(count(&events, ".build-started."), 1);
     assert_eq!(count(&events, ".build-succeeded."), 1);
+    // Images and builds are the platform's: operators' events, no project's.
+    assert!(
+        events.iter().all(|e| e.starts_with("accord.evt.platform.")),
+        "{events:?}"
+    );
     // Listed newest first: the build's label (2026.12.x) before the base's 2026.11.0.
     let listed = s.list_images("", "production", false).unwrap();
     assert_eq!(listed[0].record.id, b.image);

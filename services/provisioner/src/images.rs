@@ -147,7 +147,7 @@ pub fn learn(
     event: ImageEvent,
     now: OffsetDateTime,
 ) -> Result<(Change, Outcome), DomainError> {
-    let mut ch = Change::new();
+    let mut ch = Change::platform();
     match event {
         ImageEvent::Published { image } => {
             let known = match admit(&image, key) {
@@ -231,20 +231,23 @@ fn transition(
     apply: impl FnOnce(&mut ImageRecord) -> Option<Transition>,
 ) -> Result<(Change, Outcome), DomainError> {
     let Ok(id) = image.parse::<ManifestId>() else {
-        return Ok((std::mem::take(ch), Outcome::Unknown));
+        return Ok((std::mem::replace(ch, Change::platform()), Outcome::Unknown));
     };
     let k = key_of(&id);
     let Some(mut known) = reader.get::<KnownImage>(IMAGES, &k)? else {
-        return Ok((std::mem::take(ch), Outcome::Unknown));
+        return Ok((std::mem::replace(ch, Change::platform()), Outcome::Unknown));
     };
     let Some(t) = apply(&mut known.record) else {
-        return Ok((std::mem::take(ch), Outcome::Unchanged));
+        return Ok((
+            std::mem::replace(ch, Change::platform()),
+            Outcome::Unchanged,
+        ));
     };
     if known.record.history.len() < 32 {
         known.record.history.push(t);
     }
     ch.put(IMAGES, &k, &known, Expect::Any)?;
-    Ok((std::mem::take(ch), Outcome::Updated))
+    Ok((std::mem::replace(ch, Change::platform()), Outcome::Updated))
 }
 
 /// Checks a published image end to end: label, branch, channel, canonical manifest whose id

@@ -198,7 +198,7 @@ fn plan_from(
     gate: &Gate,
     now: OffsetDateTime,
 ) -> Result<Change, DomainError> {
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(pool.metadata.project);
     let may_create = |wanted: u32| {
         if gate.no_new_nodes.is_some() {
             0
@@ -468,7 +468,7 @@ fn plan_with_images(
 ) -> Result<Change, DomainError> {
     let nodes = reader.nodes(pool.metadata.id)?;
     let record = PoolRollout::of(reader, pool)?;
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(pool.metadata.project);
     let (stepped, gate) =
         rollouts::step(pool, cluster, &nodes, &record, images, key, now, &mut ch)?;
     // The rollout may have changed the pool (a stopped cycle, a rollback's target): the plan

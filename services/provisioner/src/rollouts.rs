@@ -343,7 +343,7 @@ pub fn on_critical_finding(
     kind: &str,
     now: OffsetDateTime,
 ) -> Result<Change, DomainError> {
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(node.metadata.project);
     let Ok(pool) = reader.pool(node.spec.cluster, node.spec.pool) else {
         return Ok(ch);
     };

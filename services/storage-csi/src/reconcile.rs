@@ -117,7 +117,8 @@ impl StorageService {
     /// (records written before the index existed); run once before the first pass.
     pub async fn reindex_busy(&self) -> Result<(), DomainError> {
         let mut w = self.engine.lock().await;
-        let mut ch = crate::handlers::Change::new();
+        // Index entries of every project, no events.
+        let mut ch = crate::handlers::Change::none();
         let store = self.reader.store();
         for (key, v) in self.reader.all_volumes()? {
             let busy = crate::handlers::busy_volume(&key);
@@ -407,7 +408,7 @@ impl StorageService {
             let mut next = stored.value.clone();
             next.retries = next.retries.saturating_add(1);
             next.failure = Some(reason);
-            let mut ch = crate::handlers::Change::new();
+            let mut ch = crate::handlers::Change::in_project(m.project);
             ch.put(
                 crate::trees::MIGRATION_VOLUMES,
                 &crate::trees::migration_volume_key(m.id, planned),

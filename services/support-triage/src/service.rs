@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use accord_core::events::{DomainEvent as _, event_type};
+use accord_core::events::{DomainEvent as _, Scope, event_type};
 use accord_core::{
     DomainError,
     addon::AddonEvent,
@@ -347,7 +347,7 @@ impl SupportDesk {
                     kind,
                     event_id: source.event_id.clone(),
                     event_type: source.event_type.clone(),
-                    body: encode(&from, Some(&source.event_id), ev),
+                    body: encode(&from, Some(&source.event_id), view.project, ev),
                 });
             }
         }
@@ -359,7 +359,7 @@ impl SupportDesk {
                 {
                     // Its own id: the bus copy gets its id when the engine commits.
                     let event_id = accord_bus::envelope::new_event_id();
-                    let body = encode(&from, Some(&event_id), ev);
+                    let body = encode(&from, Some(&event_id), ticket.project, ev);
                     notes.push(Notification {
                         project: ticket.project,
                         kind,
@@ -380,7 +380,7 @@ impl SupportDesk {
                 continue;
             }
             let existing = self.reader.deliveries(project)?;
-            let ch = change.get_or_insert_with(Change::new);
+            let ch = change.get_or_insert_with(|| Change::in_project(project));
             added += enqueue(ch, &notes, &webhooks, &existing, now)?;
         }
         Ok(added)
@@ -552,9 +552,11 @@ impl EventSink<Input> for SupportDesk {
 fn encode(
     source: &str,
     id: Option<&str>,
+    project: ProjectId,
     ev: &impl accord_core::events::DomainEvent,
 ) -> Result<String, String> {
-    let ce = accord_notify::body::envelope(source, id, ev).map_err(|e| e.to_string())?;
+    let ce = accord_notify::body::envelope(source, id, Scope::Project(project), ev)
+        .map_err(|e| e.to_string())?;
     let bytes = accord_notify::body::encode(&ce).map_err(|e| e.to_string())?;
     String::from_utf8(bytes).map_err(|e| e.to_string())
 }

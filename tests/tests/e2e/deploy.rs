@@ -1,51 +1,264 @@
-//! The shipped deployment files are valid: NATS configs pass `nats-server -t`, and the example
-//! provisioner, network-firewall and storage-csi configurations load (unknown keys would be
-//! errors) where their systemd units look for them.
+//! The shipped deployment files (`deploy/`) are valid and complete:
+//!
+//! - every service has a configuration, a systemd unit and a Kubernetes workload, on its own
+//!   ports, its state under `/var/lib/accord/<service>`;
+//! - the configurations load: the provisioner's, network-firewall's, storage-csi's and
+//!   image-builder's with their services' own loaders (unknown keys are errors); addon-manager's,
+//!   telemetry's and support-triage's `[runtime]` with the runtime's (this crate does not depend
+//!   on those three services);
+//! - the units carry the sandboxing `systemd-analyze security` rewards (W^X only where no
+//!   wasmtime JIT runs);
+//! - the NATS configs (single node, the three cluster nodes, the Kubernetes ones) pass
+//!   `nats-server -t` with a stand-in `accord-auth.conf` and throwaway certificates;
+//! - `kubectl kustomize` builds the base and the production overlay, and every object passes
+//!   `kubernetes-validate --strict` for Kubernetes 1.30–1.32 (`$ACCORD_KUBECTL` and
+//!   `$ACCORD_KUBERNETES_VALIDATE`, exported by `cargo xtask test`).
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use accord_provisioner::config::ProvisionerConfig;
+use serde::Deserialize as _;
+use serde_json::Value;
+
+/// One Accord service as deployed.
+struct Service {
+    name: &'static str,
+    grpc: u16,
+    metrics: u16,
+    /// Runs WebAssembly plugins (wasmtime compiles them to executable memory: no W^X).
+    jit: bool,
+}
+
+const SERVICES: [Service; 7] = [
+    Service {
+        name: "provisioner",
+        grpc: 50051,
+        metrics: 9464,
+        jit: true,
+    },
+    Service {
+        name: "addon-manager",
+        grpc: 50052,
+        metrics: 9466,
+        jit: true,
+    },
+    Service {
+        name: "support-triage",
+        grpc: 50053,
+        metrics: 9470,
+        jit: false,
+    },
+    Service {
+        name: "telemetry",
+        grpc: 50054,
+        metrics: 9471,
+        jit: false,
+    },
+    Service {
+        name: "network-firewall",
+        grpc: 50055,
+        metrics: 9467,
+        jit: false,
+    },
+    Service {
+        name: "storage-csi",
+        grpc: 50056,
+        metrics: 9468,
+        jit: false,
+    },
+    Service {
+        name: "image-builder",
+        grpc: 50057,
+        metrics: 9469,
+        jit: false,
+    },
+];
+
+/// Sandboxing every unit has (`systemd-analyze security` counts each).
+const HARDENING: [&str; 27] = [
+    "NoNewPrivileges=yes",
+    "CapabilityBoundingSet=\n",
+    "AmbientCapabilities=\n",
+    "ProtectSystem=strict",
+    "ProtectHome=yes",
+    "PrivateTmp=yes",
+    "PrivateDevices=yes",
+    "PrivateMounts=yes",
+    "PrivateUsers=yes",
+    "ProtectHostname=yes",
+    "ProtectClock=yes",
+    "ProtectKernelTunables=yes",
+    "ProtectKernelModules=yes",
+    "ProtectKernelLogs=yes",
+    "ProtectControlGroups=yes",
+    "ProtectProc=invisible",
+    "ProcSubset=pid",
+    "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+    "RestrictNamespaces=yes",
+    "RestrictRealtime=yes",
+    "RestrictSUIDSGID=yes",
+    "LockPersonality=yes",
+    "RemoveIPC=yes",
+    "SystemCallArchitectures=native",
+    "SystemCallFilter=@system-service",
+    "SystemCallFilter=~@privileged @resources",
+    "UMask=0077",
+];
 
 fn deploy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
 }
 
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+fn tool(var: &str) -> PathBuf {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("{var} is not set: run the tests with `cargo xtask test`"))
+}
+
+/// Runs `cmd`; its stdout, or a panic naming `what` with everything it printed.
+fn run(cmd: &mut Command, what: &str) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every service: configuration, unit, ports.
+
+/// Any service's configuration: the runtime's own `[runtime]` (unknown keys refused), the
+/// service's keys taken as they are.
+#[derive(serde::Deserialize)]
+struct AnyServiceConfig {
+    runtime: accord_runtime::RuntimeConfig,
+    #[serde(flatten)]
+    _service: serde_json::Map<String, Value>,
+}
+
 #[test]
-fn nats_configs_are_accepted_by_nats_server() {
-    let bin = accord_testkit::nats_server_binary().unwrap();
-    let dir = deploy_dir().join("nats");
-    let mut checked = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().and_then(|e| e.to_str()) != Some("conf") {
-            continue;
-        }
-        let out = std::process::Command::new(&bin)
-            .arg("-t")
-            .arg("-c")
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{} rejected: {}{}",
-            path.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+fn every_service_has_a_config_and_a_hardened_unit() {
+    let mut ports = std::collections::BTreeSet::new();
+    for s in &SERVICES {
+        let path = deploy_dir().join(format!("config/{}.toml", s.name));
+        let cfg: AnyServiceConfig = accord_runtime::config::load(s.name, Some(&path))
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let rt = &cfg.runtime;
+        assert_eq!(
+            rt.grpc_addr.to_string(),
+            format!("0.0.0.0:{}", s.grpc),
+            "{}",
+            s.name
         );
-        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            rt.metrics_addr.to_string(),
+            format!("0.0.0.0:{}", s.metrics),
+            "{}",
+            s.name
+        );
+        assert_eq!(rt.data_dir, Path::new("/var/lib/accord").join(s.name));
+        assert_eq!(rt.log_format, accord_runtime::LogFormat::Json, "{}", s.name);
+        // The three cluster nodes, over TLS.
+        let urls: Vec<&str> = rt.nats_url.split(',').collect();
+        assert_eq!(
+            urls,
+            [
+                "tls://accord-nats-1:4222",
+                "tls://accord-nats-2:4222",
+                "tls://accord-nats-3:4222"
+            ],
+            "{}",
+            s.name
+        );
         assert!(
-            text.contains("sync_interval: always"),
-            "{} must fsync every write",
+            ports.insert(s.grpc) && ports.insert(s.metrics),
+            "{}: port reused",
+            s.name
+        );
+
+        // The Kubernetes base ships the same file (kustomize reads nothing above its root).
+        let copy = deploy_dir().join(format!("kubernetes/base/config/{}.toml", s.name));
+        assert_eq!(
+            read(&copy),
+            read(&path),
+            "{} differs from {}: copy it over",
+            copy.display(),
             path.display()
         );
-        checked += 1;
+
+        let unit_path = deploy_dir().join(format!("systemd/accord-{}.service", s.name));
+        let unit = read(&unit_path);
+        let exec = format!(
+            "ExecStart=/usr/local/bin/accord-{0} --config /etc/accord/{0}.toml\n",
+            s.name
+        );
+        assert!(unit.contains(&exec), "{}: no `{exec}`", unit_path.display());
+        for line in [
+            "DynamicUser=yes\n".to_owned(),
+            format!("StateDirectory=accord/{}\n", s.name),
+            "Environment=SSL_CERT_FILE=/etc/accord/tls/nats-ca.pem\n".to_owned(),
+        ]
+        .iter()
+        .map(String::as_str)
+        .chain(HARDENING)
+        {
+            assert!(
+                unit.contains(line),
+                "{}: no `{}`",
+                unit_path.display(),
+                line.trim()
+            );
+        }
+        assert_eq!(
+            unit.contains("MemoryDenyWriteExecute=yes"),
+            !s.jit,
+            "{}: W^X exactly where no plugin is compiled",
+            unit_path.display()
+        );
+        if s.jit {
+            assert!(
+                unit.contains(&format!(
+                    "Environment=ACCORD_WASM_CACHE=%C/accord/{}/wasmtime",
+                    s.name
+                )),
+                "{}: the plugin cache must be in its CacheDirectory",
+                unit_path.display()
+            );
+        }
     }
+    // telemetry's customer endpoint is a port of its own too.
+    assert!(!ports.contains(&9465));
+    let telemetry = read(&deploy_dir().join("config/telemetry.toml"));
+    assert!(telemetry.contains("cluster_metrics_addr = \"0.0.0.0:9465\""));
+
+    // The image-builder's signing key reaches it as a systemd credential.
+    let unit = read(&deploy_dir().join("systemd/accord-image-builder.service"));
+    assert!(unit.contains("LoadCredential=image-signing.pem:/etc/accord/keys/image-signing.pem"));
     assert!(
-        checked >= 2,
-        "expected the single-node and cluster configs in {}",
-        dir.display()
+        unit.contains("Environment=ACCORD_IMAGE_BUILDER__SIGNING_KEY_FILE=%d/image-signing.pem")
     );
+    let nats = read(&deploy_dir().join("systemd/nats-server.service"));
+    for line in HARDENING
+        .iter()
+        .chain(&["MemoryDenyWriteExecute=yes", "User=accord-nats"])
+    {
+        assert!(
+            nats.contains(line),
+            "nats-server.service: no `{}`",
+            line.trim()
+        );
+    }
 }
 
 #[test]
@@ -59,14 +272,17 @@ fn example_provisioner_config_loads() {
         cfg.image_public_key_file.as_deref(),
         Some(Path::new("/etc/accord/keys/image-signing.pub.pem"))
     );
+    // AutoClusters runs, from the plugins the image ships.
+    assert_eq!(
+        cfg.plugin_dir.as_deref(),
+        Some(Path::new("/usr/local/lib/accord/plugins"))
+    );
     // A typo in the same file is refused, naming the key.
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
     std::fs::write(
         &bad,
-        std::fs::read_to_string(&path)
-            .unwrap()
-            .replace("resync_interval", "resync_intervall"),
+        read(&path).replace("resync_interval", "resync_intervall"),
     )
     .unwrap();
     let err =
@@ -81,13 +297,6 @@ fn example_network_firewall_config_loads() {
         accord_runtime::config::load("network-firewall", Some(&path)).unwrap();
     assert_eq!(cfg.runtime.grpc_addr.port(), 50055);
     assert_eq!(cfg.reconcile_interval, std::time::Duration::from_secs(5));
-    let unit =
-        std::fs::read_to_string(deploy_dir().join("systemd/accord-network-firewall.service"))
-            .unwrap();
-    assert!(
-        unit.contains("--config /etc/accord/network-firewall.toml"),
-        "{unit}"
-    );
 }
 
 #[test]
@@ -97,10 +306,6 @@ fn example_storage_csi_config_loads() {
     let path = deploy_dir().join("config/storage-csi.toml");
     let cfg: StorageCsiConfig = accord_runtime::config::load("storage-csi", Some(&path)).unwrap();
     assert_eq!(cfg.runtime.grpc_addr.port(), 50056);
-    assert_eq!(
-        cfg.runtime.data_dir,
-        Path::new("/var/lib/accord/storage-csi")
-    );
     // The service's own keys spell out the defaults.
     let defaults = StorageCsiConfig::default();
     assert_eq!(cfg.reconcile_interval, defaults.reconcile_interval);
@@ -114,7 +319,7 @@ fn example_storage_csi_config_loads() {
     );
     assert!((cfg.sim_clock_factor - defaults.sim_clock_factor).abs() < f64::EPSILON);
     // Every key is written out (a key added to StorageCsiConfig without a line here fails).
-    let text = std::fs::read_to_string(&path).unwrap();
+    let text = read(&path);
     for key in [
         "reconcile_interval",
         "migration_throughput_bytes_per_second",
@@ -139,19 +344,6 @@ fn example_storage_csi_config_loads() {
     let err =
         accord_runtime::config::load::<StorageCsiConfig>("storage-csi", Some(&bad)).unwrap_err();
     assert!(format!("{err:#}").contains("max_volume"), "{err:#}");
-    // The unit runs the binary on this file and lets it write its data_dir.
-    let unit =
-        std::fs::read_to_string(deploy_dir().join("systemd/accord-storage-csi.service")).unwrap();
-    assert!(
-        unit.contains(
-            "ExecStart=/usr/local/bin/accord-storage-csi --config /etc/accord/storage-csi.toml"
-        ),
-        "{unit}"
-    );
-    assert!(
-        unit.contains("ReadWritePaths=/var/lib/accord/storage-csi"),
-        "{unit}"
-    );
 }
 
 #[test]
@@ -187,21 +379,350 @@ fn example_image_builder_config_loads() {
     assert!(err.to_string().contains("signing_key_file"), "{err:#}");
     // A typo is refused, naming the key.
     let bad = dir.path().join("bad.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&bad, text.replace("stage_duration", "stage_durations")).unwrap();
+    std::fs::write(
+        &bad,
+        read(&path).replace("stage_duration", "stage_durations"),
+    )
+    .unwrap();
     let err = accord_runtime::config::load::<ImageBuilderConfig>("image-builder", Some(&bad))
         .unwrap_err();
     assert!(format!("{err:#}").contains("stage_durations"), "{err:#}");
-    let unit =
-        std::fs::read_to_string(deploy_dir().join("systemd/accord-image-builder.service")).unwrap();
-    assert!(
-        unit.contains(
-            "ExecStart=/usr/local/bin/accord-image-builder --config /etc/accord/image-builder.toml"
-        ),
-        "{unit}"
+}
+
+// ---------------------------------------------------------------------------------------------
+// NATS.
+
+/// A self-signed certificate and key in `dir` (`cert.pem`, `key.pem`), standing in for the
+/// installation's: `nats-server -t` loads every TLS file a config names.
+fn throwaway_certificate(dir: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    run(
+        Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ])
+            .args(["-nodes", "-days", "1", "-subj", "/CN=accord-nats"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert),
+        "openssl req (this test needs the `openssl` command)",
+    );
+    (cert, key)
+}
+
+/// `nats-server -t` on `config` (copied into `dir` beside the example auth file, its TLS paths
+/// `tls_prefix…` pointed at a throwaway certificate), with `env` set.
+fn check_nats_config(dir: &Path, config: &Path, tls_dirs: &[&str], env: &[(&str, &str)]) {
+    let (cert, key) = throwaway_certificate(dir);
+    let mut text = read(config);
+    for tls_dir in tls_dirs {
+        for name in ["server.pem", "ca.pem", "tls.crt", "ca.crt"] {
+            text = text.replace(&format!("{tls_dir}{name}"), cert.to_str().unwrap());
+        }
+        for name in ["server-key.pem", "tls.key"] {
+            text = text.replace(&format!("{tls_dir}{name}"), key.to_str().unwrap());
+        }
+    }
+    let copy = dir.join(config.file_name().unwrap());
+    std::fs::write(&copy, &text).unwrap();
+    std::fs::copy(
+        deploy_dir().join("nats/accord-auth.conf.example"),
+        dir.join("accord-auth.conf"),
+    )
+    .unwrap();
+    let bin = accord_testkit::nats_server_binary().unwrap();
+    run(
+        Command::new(&bin)
+            .args(["-t", "-c"])
+            .arg(&copy)
+            .envs(env.iter().copied()),
+        &format!("nats-server -t -c {}", config.display()),
     );
     assert!(
-        unit.contains("ReadWritePaths=/var/lib/accord/image-builder"),
-        "{unit}"
+        text.contains("sync_interval: always"),
+        "{} must fsync every write",
+        config.display()
     );
+}
+
+#[test]
+fn nats_configs_are_accepted_by_nats_server() {
+    let dir = deploy_dir().join("nats");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("conf") {
+            continue;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        check_nats_config(tmp.path(), &path, &["/etc/accord/nats/tls/"], &[]);
+        names.push(path.file_name().unwrap().to_string_lossy().into_owned());
+    }
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "accord-nats-1.conf",
+            "accord-nats-2.conf",
+            "accord-nats-3.conf",
+            "nats-server.conf"
+        ]
+    );
+
+    // The cluster nodes differ in their name only; each routes to all three, over mutual TLS,
+    // and takes its accounts from the installation's file.
+    let node = |n: u32| read(&dir.join(format!("accord-nats-{n}.conf")));
+    let first = node(1);
+    for n in [2, 3] {
+        let other = node(n);
+        assert_eq!(
+            other.lines().count(),
+            first.lines().count(),
+            "accord-nats-{n}.conf"
+        );
+        for (a, b) in first.lines().zip(other.lines()).filter(|(a, b)| a != b) {
+            assert!(
+                (a.starts_with('#') && b.starts_with('#'))
+                    || (a == "server_name: accord-nats-1"
+                        && b == format!("server_name: accord-nats-{n}")),
+                "accord-nats-{n}.conf differs from node 1 beyond its name: {b:?} / {a:?}"
+            );
+        }
+    }
+    for needle in [
+        "server_name: accord-nats-1\n",
+        "nats-route://accord-nats-1:6222",
+        "nats-route://accord-nats-2:6222",
+        "nats-route://accord-nats-3:6222",
+        "verify: true",
+        "include \"accord-auth.conf\"",
+    ] {
+        assert!(first.contains(needle), "accord-nats-1.conf: no `{needle}`");
+    }
+
+    // The Kubernetes configs: the pod's name from the environment, TLS in production.
+    let k8s = deploy_dir().join("kubernetes");
+    for (config, tls) in [
+        (k8s.join("base/nats/nats.conf"), false),
+        (k8s.join("overlays/production/nats.conf"), true),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        check_nats_config(
+            tmp.path(),
+            &config,
+            &["/etc/nats/tls/"],
+            &[("POD_NAME", "accord-nats-0")],
+        );
+        assert_eq!(read(&config).contains("tls {"), tls, "{}", config.display());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kubernetes.
+
+/// `kubectl kustomize <dir>` as parsed documents, after checking the whole output with
+/// `kubernetes-validate --strict` for every supported Kubernetes version.
+fn build_and_validate(kustomization: &str) -> Vec<Value> {
+    let dir = deploy_dir().join("kubernetes").join(kustomization);
+    let text = run(
+        Command::new(tool("ACCORD_KUBECTL"))
+            .arg("kustomize")
+            .arg(&dir),
+        &format!("kubectl kustomize {}", dir.display()),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("objects.yaml");
+    std::fs::write(&file, &text).unwrap();
+    for version in ["1.30.0", "1.31.0", "1.32.0"] {
+        run(
+            Command::new(tool("ACCORD_KUBERNETES_VALIDATE"))
+                .args(["--strict", "--quiet", "-k", version])
+                .arg(&file),
+            &format!("kubernetes-validate --strict -k {version} on {kustomization}"),
+        );
+    }
+    let docs: Vec<Value> = serde_norway::Deserializer::from_str(&text)
+        .map(|doc| Value::deserialize(doc).unwrap())
+        .filter(|v| !v.is_null())
+        .collect();
+    eprintln!("{kustomization}: {} objects validated", docs.len());
+    docs
+}
+
+fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    docs.iter()
+        .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name}"))
+}
+
+/// The pod security every workload has: non-root, RuntimeDefault seccomp, a read-only root,
+/// no privilege escalation, no capabilities, requests and limits, probes.
+fn check_pod(name: &str, pod: &Value) {
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{name}");
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault",
+        "{name}"
+    );
+    assert_eq!(pod["automountServiceAccountToken"], false, "{name}");
+    for c in pod["containers"].as_array().unwrap() {
+        let sc = &c["securityContext"];
+        assert_eq!(sc["readOnlyRootFilesystem"], true, "{name}");
+        assert_eq!(sc["allowPrivilegeEscalation"], false, "{name}");
+        assert_eq!(
+            sc["capabilities"]["drop"],
+            serde_json::json!(["ALL"]),
+            "{name}"
+        );
+        for key in ["requests", "limits"] {
+            for resource in ["cpu", "memory"] {
+                assert!(
+                    c["resources"][key][resource].is_string(),
+                    "{name}: no {key}.{resource}"
+                );
+            }
+        }
+        for probe in ["livenessProbe", "readinessProbe"] {
+            assert!(c[probe].is_object(), "{name}: no {probe}");
+        }
+    }
+}
+
+fn check_kubernetes(docs: &[Value], production: bool) {
+    for d in docs {
+        if d["kind"] != "Namespace" {
+            assert_eq!(
+                d["metadata"]["namespace"], "accord",
+                "{}",
+                d["metadata"]["name"]
+            );
+        }
+    }
+    // NATS: three JetStream nodes, one disruption at a time, stable names.
+    let nats = find(docs, "StatefulSet", "accord-nats");
+    assert_eq!(nats["spec"]["replicas"], 3);
+    check_pod("accord-nats", &nats["spec"]["template"]["spec"]);
+    assert_eq!(
+        find(docs, "PodDisruptionBudget", "accord-nats")["spec"]["maxUnavailable"],
+        1
+    );
+    assert_eq!(
+        find(docs, "Service", "accord-nats")["spec"]["clusterIP"],
+        "None"
+    );
+    let deny = find(docs, "NetworkPolicy", "default-deny");
+    assert_eq!(deny["spec"]["podSelector"], serde_json::json!({}));
+    assert_eq!(
+        deny["spec"]["policyTypes"],
+        serde_json::json!(["Ingress", "Egress"])
+    );
+
+    for s in &SERVICES {
+        let name = format!("accord-{}", s.name);
+        let set = find(docs, "StatefulSet", &name);
+        assert_eq!(
+            set["spec"]["replicas"], 1,
+            "{name}: one replica per sled store"
+        );
+        let pod = &set["spec"]["template"]["spec"];
+        check_pod(&name, pod);
+        let c = &pod["containers"][0];
+        assert_eq!(
+            c["command"],
+            serde_json::json!([format!("/usr/local/bin/{name}")]),
+            "{name}"
+        );
+        assert_eq!(
+            c["args"],
+            serde_json::json!(["--config", format!("/etc/accord/{}.toml", s.name)]),
+            "{name}"
+        );
+        assert_eq!(c["readinessProbe"]["grpc"]["port"], s.grpc, "{name}");
+        // The NATS URL: the three pods, over TLS in production.
+        let url = c["env"][0]["value"].as_str().unwrap();
+        assert_eq!(
+            c["env"][0]["name"],
+            format!(
+                "ACCORD_{}__RUNTIME__NATS_URL",
+                s.name.to_uppercase().replace('-', "_")
+            )
+        );
+        let scheme = if production { "tls" } else { "nats" };
+        assert_eq!(
+            url,
+            format!(
+                "{scheme}://accord-nats-0.accord-nats:4222,{scheme}://accord-nats-1.accord-nats:4222,\
+                 {scheme}://accord-nats-2.accord-nats:4222"
+            ),
+            "{name}"
+        );
+        // The store on its claim, the config from its ConfigMap (the deploy/config file).
+        let mounts = c["volumeMounts"].as_array().unwrap();
+        assert!(
+            mounts
+                .iter()
+                .any(|m| m["name"] == "data"
+                    && m["mountPath"] == format!("/var/lib/accord/{}", s.name)),
+            "{name}: no store volume"
+        );
+        assert_eq!(
+            set["spec"]["volumeClaimTemplates"][0]["metadata"]["name"],
+            "data"
+        );
+        let config_map = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "config")
+            .and_then(|v| v["configMap"]["name"].as_str())
+            .unwrap_or_else(|| panic!("{name}: no config volume"));
+        let file = format!("{}.toml", s.name);
+        assert_eq!(
+            find(docs, "ConfigMap", config_map)["data"][&file],
+            read(&deploy_dir().join("config").join(&file)),
+            "{name}"
+        );
+        let service = find(docs, "Service", &name);
+        let ports: Vec<(String, u64)> = service["spec"]["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap().to_owned(),
+                    p["port"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert!(
+            ports.contains(&("grpc".to_owned(), u64::from(s.grpc))),
+            "{name}: {ports:?}"
+        );
+        assert!(
+            ports.contains(&("metrics".to_owned(), u64::from(s.metrics))),
+            "{name}: {ports:?}"
+        );
+        find(docs, "NetworkPolicy", &name);
+    }
+}
+
+#[test]
+fn kubernetes_base_builds_and_validates_strictly() {
+    let docs = build_and_validate("base");
+    check_kubernetes(&docs, false);
+}
+
+#[test]
+fn kubernetes_production_overlay_builds_and_validates_strictly() {
+    let docs = build_and_validate("overlays/production");
+    check_kubernetes(&docs, true);
+    let ingress = find(&docs, "Ingress", "accord-grpc");
+    assert_eq!(ingress["spec"]["tls"][0]["secretName"], "accord-api-tls");
+    let nats = read(&deploy_dir().join("kubernetes/overlays/production/nats.conf"));
+    assert!(nats.contains("verify: true"), "routes are mutual TLS");
 }

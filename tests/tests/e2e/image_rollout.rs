@@ -34,14 +34,20 @@ async fn genuine_published(env: &Env, branch: &str) -> PublishedImage {
 }
 
 /// Publishes `image` as an `image.published` CloudEvent on the bus, as image-builder's relay
-/// would (subject `accord.evt.image.published.<hex>`).
+/// would (subject `accord.evt.platform.image.published.<hex>`).
 async fn publish(env: &Env, image: PublishedImage) {
-    let entry = CloudEvent::new("image-builder", &ImageEvent::Published { image })
-        .unwrap()
-        .outbox_entry()
-        .unwrap();
+    let entry = CloudEvent::new(
+        "image-builder",
+        accord_core::events::Scope::Platform,
+        &ImageEvent::Published { image },
+    )
+    .unwrap()
+    .outbox_entry()
+    .unwrap();
     assert!(
-        entry.subject.starts_with("accord.evt.image.published."),
+        entry
+            .subject
+            .starts_with("accord.evt.platform.image.published."),
         "{}",
         entry.subject
     );

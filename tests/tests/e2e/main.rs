@@ -6,7 +6,9 @@
 //! - [`kubeconfig`]: client certificates chain to the cluster's own CA; OIDC clusters get exec.
 //! - [`nats_restart`]: a NATS outage makes the service unhealthy and loses nothing acknowledged.
 //! - [`faults`]: simulator faults reach cluster conditions and events; bad requests are refused.
-//! - [`deploy`]: the shipped NATS and provisioner configuration files are valid.
+//! - [`deploy`]: every service has a configuration that loads, a hardened systemd unit and a
+//!   Kubernetes workload; the NATS configs pass `nats-server -t`; the kustomizations build and
+//!   pass `kubernetes-validate --strict`.
 //! - [`autoclusters`]: faults become remediations: reboot, replace on repeat, nothing without
 //!   the opt-in, the breaker holding a correlated outage.
 //! - [`addon_manager`]: add-ons installed from cluster events, ownership, upgrades, pushes.

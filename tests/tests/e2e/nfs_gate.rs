@@ -49,7 +49,13 @@ fn renders_nfs(i: &apb::AddonInstallation) -> bool {
 }
 
 async fn announce(env: &Env, ev: &StorageEvent) {
-    let entry = CloudEvent::new("storage-csi", ev)
+    let scope = match ev {
+        StorageEvent::NfsEnabled { project, .. } | StorageEvent::NfsDisabled { project, .. } => {
+            accord_core::events::Scope::Project(*project)
+        }
+        _ => panic!("only NFS gate events are announced here"),
+    };
+    let entry = CloudEvent::new("storage-csi", scope, ev)
         .unwrap()
         .outbox_entry()
         .unwrap();

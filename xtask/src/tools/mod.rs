@@ -2,10 +2,11 @@
 //!
 //! Invariant: xtask downloads nothing except pinned packages from PyPI (through pip, into the
 //! workspace's own venv) and, through apt when xtask runs as root, Debian's `prometheus` (for
-//! `promtool`, tests) and, for the benchmarks only, `etcd-server`; everything else must already
-//! be on the machine.
+//! `promtool`, tests), `kubectl` (deployment tests, only when missing) and, for the benchmarks
+//! only, `etcd-server`; everything else must already be on the machine.
 
 pub mod etcd;
+pub mod kubectl;
 pub mod nats_server;
 pub mod promtool;
 pub mod python;

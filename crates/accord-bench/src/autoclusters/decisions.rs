@@ -205,7 +205,8 @@ pub async fn bench(n: usize) -> anyhow::Result<DecisionRate> {
             )],
             finding_id: format!("hf-bench-{i:06}"),
         };
-        bus.publish_entry(&CloudEvent::new(source.clone(), &event)?.outbox_entry()?)
+        let scope = accord_core::events::Scope::Project(project);
+        bus.publish_entry(&CloudEvent::new(source.clone(), scope, &event)?.outbox_entry()?)
             .await?;
     }
 

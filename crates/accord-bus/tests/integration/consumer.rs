@@ -351,9 +351,9 @@ async fn a_panicking_handler_is_retried_and_does_not_kill_the_consumer() {
 async fn multi_filter_consumers_see_only_their_subjects() {
     let env = env().await;
     let mut gadget = support::entry(1);
-    gadget.subject = subjects::event("gadget", "made", "g1").unwrap();
+    gadget.subject = subjects::event("prj-test", "gadget", "made", "g1").unwrap();
     let mut other = support::entry(2);
-    other.subject = subjects::event("other", "happened", "o1").unwrap();
+    other.subject = subjects::event("prj-test", "other", "happened", "o1").unwrap();
     let widget = support::entry(3);
     for entry in [&gadget, &other, &widget] {
         env.bus.publish_entry(entry).await.unwrap();
@@ -407,7 +407,7 @@ async fn a_durable_consumer_restarted_with_more_filters_receives_the_new_kind() 
     running.stop().await;
 
     let mut gadget = support::entry(2);
-    gadget.subject = subjects::event("gadget", "made", "g1").unwrap();
+    gadget.subject = subjects::event("prj-test", "gadget", "made", "g1").unwrap();
     env.bus.publish_entry(&gadget).await.unwrap();
     let after = ConsumerSpec::new(
         "growing-svc",

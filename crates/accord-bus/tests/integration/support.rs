@@ -60,6 +60,7 @@ impl DomainEvent for WidgetChanged {
 pub fn event(n: u32) -> CloudEvent {
     CloudEvent::new(
         "/accord/test",
+        accord_core::events::Scope::Platform,
         &WidgetChanged {
             widget_id: format!("w{n}"),
             n,
@@ -76,7 +77,7 @@ pub fn entry(n: u32) -> OutboxEntry {
 pub fn raw_entry(id: &str, payload: Vec<u8>) -> OutboxEntry {
     OutboxEntry {
         id: id.to_owned(),
-        subject: accord_bus::subjects::event("widget", "changed", id).unwrap(),
+        subject: accord_bus::subjects::event("prj-test", "widget", "changed", id).unwrap(),
         payload,
         headers: Vec::new(),
     }

@@ -50,14 +50,15 @@ async fn new_events_arrive_in_order() {
 async fn all_and_last_n_replay_history_then_follow() {
     let env = env().await;
     let mut other = support::entry(100);
-    other.subject = subjects::event("gadget", "made", "g1").unwrap();
+    other.subject = subjects::event("prj-test", "gadget", "made", "g1").unwrap();
     let widgets: Vec<_> = (1..=6).map(support::entry).collect();
     // Interleave another resource so the filter matters for Last(n).
     for (i, entry) in widgets.iter().enumerate() {
         env.bus.publish_entry(entry).await.unwrap();
         if i % 2 == 0 {
             let mut gadget = support::entry(200 + i as u32);
-            gadget.subject = subjects::event("gadget", "made", &format!("g{i}")).unwrap();
+            gadget.subject =
+                subjects::event("prj-test", "gadget", "made", &format!("g{i}")).unwrap();
             env.bus.publish_entry(&gadget).await.unwrap();
         }
     }

@@ -21,6 +21,9 @@ pub struct EventsWatchArgs {
     /// Only events about this resource id (needs --resource)
     #[arg(long, value_name = "ID", requires = "resource")]
     pub id: Option<String>,
+    /// Only the events of this project (its id, `prj-…`; `platform` for image releases)
+    #[arg(long = "project-id", value_name = "PROJECT_ID")]
+    pub project_id: Option<String>,
     /// Start with every stored event instead of only new ones
     #[arg(long, short = 'a')]
     pub all: bool,

@@ -32,14 +32,19 @@ pub fn resource_kind(name: &str) -> String {
     }
 }
 
-/// The subject filter for the arguments.
+/// The subject filter for the arguments: `accord.evt.<project or *>.<kind or >>…`.
 pub fn filter(args: &EventsWatchArgs) -> anyhow::Result<String> {
-    let filter = match (&args.resource, &args.id) {
-        (Some(resource), Some(id)) => subjects::events_about(&resource_kind(resource), id),
-        (Some(resource), None) => subjects::events_of(&resource_kind(resource)),
-        (None, _) => Ok(subjects::events_all()),
+    let filter = match (&args.project_id, &args.resource, &args.id) {
+        (Some(p), Some(resource), Some(id)) => {
+            subjects::events_in_about(p, &resource_kind(resource), id)
+        }
+        (Some(p), Some(resource), None) => subjects::events_in_of(p, &resource_kind(resource)),
+        (Some(p), None, _) => subjects::events_in(p),
+        (None, Some(resource), Some(id)) => subjects::events_about(&resource_kind(resource), id),
+        (None, Some(resource), None) => subjects::events_of(&resource_kind(resource)),
+        (None, None, _) => Ok(subjects::events_all()),
     };
-    filter.context("invalid --resource or --id")
+    filter.context("invalid --project-id, --resource or --id")
 }
 
 async fn watch(ctx: &Context, args: EventsWatchArgs) -> anyhow::Result<()> {
@@ -176,6 +181,7 @@ mod tests {
             datacontenttype: "application/json".into(),
             data,
             traceparent: None,
+            project: Some("prj-01jexample000000000proj01".into()),
         }
     }
 
@@ -227,20 +233,35 @@ mod tests {
 
     #[test]
     fn filters() {
-        let args = |resource: Option<&str>, id: Option<&str>| EventsWatchArgs {
-            resource: resource.map(str::to_owned),
-            id: id.map(str::to_owned),
-            all: false,
-        };
-        assert_eq!(filter(&args(None, None)).unwrap(), "accord.evt.>");
+        let args =
+            |project: Option<&str>, resource: Option<&str>, id: Option<&str>| EventsWatchArgs {
+                resource: resource.map(str::to_owned),
+                id: id.map(str::to_owned),
+                project_id: project.map(str::to_owned),
+                all: false,
+            };
+        assert_eq!(filter(&args(None, None, None)).unwrap(), "accord.evt.>");
         assert_eq!(
-            filter(&args(Some("np"), None)).unwrap(),
-            "accord.evt.nodepool.>"
+            filter(&args(None, Some("np"), None)).unwrap(),
+            "accord.evt.*.nodepool.>"
         );
         assert_eq!(
-            filter(&args(Some("clusters"), Some("cl-1"))).unwrap(),
-            "accord.evt.cluster.*.cl-1"
+            filter(&args(None, Some("clusters"), Some("cl-1"))).unwrap(),
+            "accord.evt.*.cluster.*.cl-1"
         );
-        assert!(filter(&args(Some("a.b"), None)).is_err());
+        assert_eq!(
+            filter(&args(Some("prj-1"), None, None)).unwrap(),
+            "accord.evt.prj-1.>"
+        );
+        assert_eq!(
+            filter(&args(Some("prj-1"), Some("np"), None)).unwrap(),
+            "accord.evt.prj-1.nodepool.>"
+        );
+        assert_eq!(
+            filter(&args(Some("prj-1"), Some("cl"), Some("cl-1"))).unwrap(),
+            "accord.evt.prj-1.cluster.*.cl-1"
+        );
+        assert!(filter(&args(None, Some("a.b"), None)).is_err());
+        assert!(filter(&args(Some("prj.1"), None, None)).is_err());
     }
 }

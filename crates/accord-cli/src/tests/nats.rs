@@ -145,6 +145,7 @@ async fn events_watch_prints_one_line_per_event() {
     let cluster = ClusterId::generate();
     let event = CloudEvent::new(
         "/accord/provisioner",
+        accord_core::events::Scope::Project(accord_core::ids::ProjectId::generate()),
         &ClusterEvent::DeletionStarted { cluster },
     )
     .unwrap();

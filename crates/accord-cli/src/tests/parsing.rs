@@ -449,7 +449,17 @@ fn catalog_quota_events_sim() {
         Command::Events(EventsCommand::Watch(EventsWatchArgs {
             resource: Some("cluster".into()),
             id: None,
+            project_id: None,
             all: true,
+        }))
+    );
+    assert_eq!(
+        command(&["events", "watch", "--project-id", "prj-1"]),
+        Command::Events(EventsCommand::Watch(EventsWatchArgs {
+            resource: None,
+            id: None,
+            project_id: Some("prj-1".into()),
+            all: false,
         }))
     );
     assert_eq!(

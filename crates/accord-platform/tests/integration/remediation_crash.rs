@@ -53,7 +53,8 @@ async fn publish_xid79(bus: &Bus, id: &str, cluster: &str, node: &str, project: 
         evidence: vec![format!("GPU 3 XID 79 ({id})")],
         finding_id: id.to_owned(),
     };
-    let entry = CloudEvent::new(service_source("telemetry"), &event)
+    let scope = accord_core::events::Scope::Project(project.parse().unwrap());
+    let entry = CloudEvent::new(service_source("telemetry"), scope, &event)
         .unwrap()
         .outbox_entry()
         .unwrap();

@@ -153,7 +153,7 @@ pub fn attempt(
         next_attempt_at: backoff.next_attempt(ctx.now, record.attempts),
         ..record
     };
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(record.project);
     ch.put(
         PENDING_INSTALLS,
         &addon_key(record.cluster, &record.name),

@@ -96,7 +96,7 @@ pub fn apply(
             view
         }
         (Input::Cluster(ClusterEvent::Deleted { .. }), Some(v)) => {
-            let mut ch = Change::new();
+            let mut ch = Change::in_project(v.value.project);
             ch.delete(CLUSTERS, &v.value.id.to_string(), expect);
             effect.deleted = true;
             return Ok(Some((ch, v.value.clone(), effect)));
@@ -115,7 +115,7 @@ pub fn apply(
             if view.pools.get(&pool.metadata.id) == Some(&pv) {
                 // Redelivered: make sure its consequences happened.
                 effect.needs_infiniband = view.has_infiniband();
-                return Ok(Some((Change::new(), view, effect)));
+                return Ok(Some((Change::in_project(view.project), view, effect)));
             }
             view.pools.insert(pool.metadata.id, pv);
             effect.needs_infiniband = view.has_infiniband();
@@ -157,7 +157,7 @@ pub fn apply(
         }
         _ => return Ok(None),
     };
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(view.project);
     ch.put(CLUSTERS, &view.id.to_string(), &view, expect)?;
     Ok(Some((ch, view, effect)))
 }

@@ -43,7 +43,7 @@ pub fn configure(
     next.ownership_reason = reason.clone();
     next.updated_at = ctx.now;
     next.updated_by = ctx.actor.clone();
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(cur.project);
     if next.config == cur.config && next.ownership == cur.ownership {
         // Nothing the customer asked for changed (manifests may have, e.g. a newer plugin).
         if next.manifests != cur.manifests {

@@ -80,7 +80,7 @@ pub fn install(
         updated_at: ctx.now,
         updated_by: ctx.actor.clone(),
     };
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(cluster.project);
     ch.put(
         ADDONS,
         &addon_key(cluster.id, name),

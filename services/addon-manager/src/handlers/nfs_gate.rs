@@ -101,7 +101,7 @@ pub fn apply(
         updated_at: ctx.now,
     };
     let expect = stored.map_or(Expect::Absent, |v| Expect::Version(v.version));
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(change.project);
     ch.put(NFS, &change.project.to_string(), &next, expect)?;
     Ok(Some(ch))
 }

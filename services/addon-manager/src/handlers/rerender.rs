@@ -26,7 +26,7 @@ pub fn rerender(
     next.manifests = manifests;
     next.plugin_digest = digest;
     next.updated_at = ctx.now;
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(cur.project);
     ch.put(
         ADDONS,
         &addon_key(cur.cluster, &cur.name),

@@ -41,7 +41,7 @@ pub fn eligible(current: &AddonInstallation, target: &str) -> Result<bool, Strin
 
 /// Records the skip.
 pub fn skip(current: &AddonInstallation, target: &str, reason: String) -> (Change, Outcome) {
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(current.project);
     ch.event(AddonEvent::UpgradeSkipped {
         cluster: current.cluster,
         project: current.project,
@@ -70,7 +70,7 @@ pub fn upgrade(
     next.generation = cur.generation + 1;
     next.updated_at = ctx.now;
     next.updated_by = ctx.actor.clone();
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(cur.project);
     ch.put(
         ADDONS,
         &addon_key(cur.cluster, &cur.name),

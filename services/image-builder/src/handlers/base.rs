@@ -23,7 +23,7 @@ pub fn publish_base(
     farm: &Farm<'_>,
     ctx: &Ctx,
 ) -> Result<Change, DomainError> {
-    let mut change = Change::new();
+    let mut change = Change::platform();
     for manifest in &base.manifests {
         let sealed = seal(manifest.clone(), farm.instance_types)?;
         if is_stored(&sealed.id) {

@@ -178,7 +178,7 @@ pub fn accept(
         sbom: None,
         signature: None,
     };
-    let mut change = Change::new();
+    let mut change = Change::platform();
     change.put(BUILDS, id, &build, Expect::Absent)?;
     change.put(ACTIVE, id, &(), Expect::Absent)?;
     let excess = (builds.len() + 1).saturating_sub(MAX_KEPT_BUILDS);

@@ -70,7 +70,7 @@ pub fn apply(
             }
         }
     };
-    let mut change = Change::new();
+    let mut change = Change::platform();
     change.put(
         IMAGES,
         &image_key(&next.record.id),

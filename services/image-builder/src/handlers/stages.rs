@@ -82,7 +82,7 @@ pub fn start(build: &Versioned<StoredBuild>, ctx: &Ctx) -> Result<Change, Domain
         first.started_at = Some(ctx.now);
         log(first, format!("started by {}", b.by));
     }
-    let mut change = Change::new();
+    let mut change = Change::platform();
     stored(&mut change, &b, build.version)?;
     Ok(change)
 }
@@ -98,7 +98,7 @@ pub fn resume(build: &Versioned<StoredBuild>, ctx: &Ctx) -> Result<Change, Domai
             "resumed after a restart: the interrupted attempt is discarded and the stage runs again from its start",
         );
     }
-    let mut change = Change::new();
+    let mut change = Change::platform();
     stored(&mut change, &b, build.version)?;
     Ok(change)
 }
@@ -113,7 +113,7 @@ pub fn finish(
 ) -> Result<Change, DomainError> {
     let mut b = build.value.clone();
     let Some(i) = b.current() else {
-        return Ok(Change::new());
+        return Ok(Change::none());
     };
     let stage = b.stages[i].stage;
     let outcome = if b.fail_at == Some(stage) {
@@ -124,7 +124,7 @@ pub fn finish(
     } else {
         work(&mut b, stage, stored_image, farm, ctx)
     };
-    let mut change = Change::new();
+    let mut change = Change::platform();
     let record = &mut b.stages[i];
     record.finished_at = Some(ctx.now);
     record.duration_ms = record.started_at.map_or(0, |at| millis(ctx.now - at));

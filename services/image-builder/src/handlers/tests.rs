@@ -150,6 +150,22 @@ fn fields(e: &DomainError) -> Vec<String> {
 }
 
 #[test]
+fn image_events_are_published_under_the_platform_scope() {
+    let w = World::new();
+    let change = publish_base(&w.base, |_| false, &w.farm(), &ctx()).unwrap();
+    let entries = change.outbox("image-builder").unwrap();
+    assert_eq!(entries.len(), 2);
+    for e in &entries {
+        assert!(
+            e.subject
+                .starts_with("accord.evt.platform.image.published."),
+            "{}",
+            e.subject
+        );
+    }
+}
+
+#[test]
 fn a_bad_manifest_field_is_named() {
     let w = World::new();
     let yaml = production_yaml(&w, |m| m.kernel.version = "six point eight".into());

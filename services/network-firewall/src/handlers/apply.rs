@@ -72,7 +72,7 @@ pub fn applied(
     now: OffsetDateTime,
 ) -> Result<Change, DomainError> {
     let next = applied_state(stored, revision, now);
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(project);
     put_state(&mut ch, stored, &next)?;
     ch.event(FirewallEvent::Applied {
         cluster: next.cluster,
@@ -95,7 +95,7 @@ pub fn failed(
     next.attempts = next.attempts.saturating_add(1);
     next.retry_at = Some(now + backoff(next.attempts));
     next.message = accord_core::error::echo(error);
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(project);
     put_state(&mut ch, stored, &next)?;
     ch.event(FirewallEvent::ApplyFailed {
         cluster: next.cluster,
@@ -144,7 +144,7 @@ pub fn drift_repaired(
     }
     let mut next = applied_state(stored, desired.revision, now);
     next.drift_repairs = next.drift_repairs.saturating_add(1);
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(project);
     put_state(&mut ch, stored, &next)?;
     ch.event(FirewallEvent::DriftRepaired {
         cluster: desired.cluster,
@@ -164,7 +164,7 @@ pub fn removed(
     lbs: &[(String, Versioned<StoredLoadBalancer>)],
 ) -> Change {
     let key = view.value.id.to_string();
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(view.value.project);
     ch.delete(CLUSTERS, &key, Expect::Version(view.version));
     ch.delete(FIREWALLS, &key, Expect::Version(state.version));
     for (k, _) in rules {

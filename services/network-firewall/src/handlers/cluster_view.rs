@@ -76,8 +76,7 @@ fn put_both(
 
 /// The change a cluster event makes.
 pub fn on_cluster(stored: &Stored<'_>, ev: &ClusterEvent) -> Result<Option<Change>, DomainError> {
-    let mut ch = Change::new();
-    match ev {
+    let ch = match ev {
         ClusterEvent::Created { cluster } => {
             if stored.view.is_some() {
                 return Ok(None);
@@ -97,12 +96,14 @@ pub fn on_cluster(stored: &Stored<'_>, ev: &ClusterEvent) -> Result<Option<Chang
             let state = stored
                 .state
                 .map_or_else(|| FirewallState::new(view.id), |s| s.value.bumped());
+            let mut ch = Change::in_project(view.project);
             put_both(&mut ch, stored, &view, &state)?;
             ch.event(FirewallEvent::Created {
                 cluster: view.id,
                 project: view.project,
                 required: required_names(&view)?,
             });
+            ch
         }
         ClusterEvent::Deleted { .. } => {
             let (Some(view), Some(state)) = (stored.view, stored.state) else {
@@ -113,10 +114,12 @@ pub fn on_cluster(stored: &Stored<'_>, ev: &ClusterEvent) -> Result<Option<Chang
             }
             let mut next = view.value.clone();
             next.deleting = true;
+            let mut ch = Change::in_project(next.project);
             put_both(&mut ch, stored, &next, &state.value.bumped())?;
+            ch
         }
         _ => return Ok(None),
-    }
+    };
     Ok(Some(ch))
 }
 
@@ -151,7 +154,7 @@ pub fn on_pool(stored: &Stored<'_>, ev: &NodePoolEvent) -> Result<Option<Change>
         }
         _ => return Ok(None),
     };
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(next.project);
     put_both(&mut ch, stored, &next, &state.value.bumped())?;
     ch.event(FirewallEvent::RequiredRulesUpdated {
         cluster: next.id,
@@ -199,7 +202,7 @@ pub fn on_node(stored: &Stored<'_>, ev: &NodeEvent) -> Result<Option<Change>, Do
         }
         _ => return Ok(None),
     }
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(next.project);
     put_both(&mut ch, stored, &next, &state.value.bumped())?;
     Ok(Some(ch))
 }

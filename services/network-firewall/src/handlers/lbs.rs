@@ -171,7 +171,7 @@ pub fn create(
         created_at: ctx.now,
         created_by: ctx.actor.clone(),
     };
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(view.project);
     ch.put(LOAD_BALANCERS, &lb_key(view, &lb.name), &lb, Expect::Absent)?;
     bump(&mut ch, view, state)?;
     ch.event(FirewallEvent::LoadBalancerCreated {
@@ -196,10 +196,10 @@ pub fn delete(
             accord_core::error::echo(name),
         ));
     };
-    let mut ch = Change::new();
     if stored.value.state == LbState::Deleting {
-        return Ok(ch);
+        return Ok(Change::none());
     }
+    let mut ch = Change::in_project(view.project);
     let mut next = stored.value.clone();
     next.state = LbState::Deleting;
     ch.put(
@@ -228,7 +228,7 @@ pub fn observed(
     if next == stored.value {
         return Ok(None);
     }
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(view.project);
     ch.put(
         LOAD_BALANCERS,
         &lb_key(view, &next.name),
@@ -270,7 +270,7 @@ pub fn failed(
     }
     let mut next = stored.value.clone();
     next.message = message;
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(view.project);
     ch.put(
         LOAD_BALANCERS,
         &lb_key(view, &next.name),
@@ -282,7 +282,7 @@ pub fn failed(
 
 /// A load balancer removed from the cloud: removed here.
 pub fn removed(view: &ClusterView, stored: &Versioned<StoredLoadBalancer>) -> Change {
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(view.project);
     ch.delete(
         LOAD_BALANCERS,
         &lb_key(view, &stored.value.name),

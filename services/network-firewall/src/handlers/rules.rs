@@ -63,7 +63,7 @@ pub fn create(
     let network = validate_cluster(&view.network(), "network").map_err(|e| invalid(&e))?;
     let warnings = warnings_for_rule(&network, &required(view)?, &current, &rule);
 
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(view.project);
     ch.put(
         RULES,
         &rule_key(view.id, &rule.name),
@@ -102,7 +102,7 @@ pub fn delete(
             accord_core::error::echo(name),
         ));
     };
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(view.project);
     ch.delete(
         RULES,
         &rule_key(view.id, name),

@@ -89,6 +89,35 @@ fn a_deny_all_rule_is_accepted_with_warnings_naming_the_required_flows() {
     assert_eq!(said.len(), warnings.len());
 }
 
+/// A customer's cluster's firewall events go out under its project's subject (what the
+/// customer's NATS permissions allow): its rules' and its reconciler outcomes alike.
+#[test]
+fn a_clusters_firewall_events_are_published_under_its_project() {
+    use accord_core::events::DomainEvent;
+
+    let v = view();
+    let project = v.project.to_string();
+    let (created, ..) = rules::create(&Ctx::new("ada"), &v, &state(&v), &[], deny_all()).unwrap();
+    let applied = apply::applied(&state(&v), v.project, 1, OffsetDateTime::now_utc()).unwrap();
+    for ch in [created, applied] {
+        let entries = ch.outbox("network-firewall").unwrap();
+        assert_eq!(entries.len(), 1, "{:?}", ch.event_names());
+        let ev = &ch.events[0];
+        assert!(
+            entries[0]
+                .subject
+                .starts_with(&format!("accord.evt.{project}.")),
+            "{}",
+            entries[0].subject
+        );
+        assert_eq!(
+            entries[0].subject,
+            accord_bus::subjects::event(&project, ev.resource(), ev.event(), &ev.resource_id())
+                .unwrap()
+        );
+    }
+}
+
 #[test]
 fn bad_fields_are_named_as_in_the_request_and_names_are_unique() {
     let v = view();

@@ -259,7 +259,7 @@ pub fn record(
     };
 
     let key = remediation_key(cluster.metadata.id, id);
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(cluster.metadata.project);
     put_remediation(&mut ch, &remediation, Expect::Absent)?;
     ch.put(REMEDIATION_INDEX, &id.to_string(), &key, Expect::Absent)?
         .put(
@@ -360,7 +360,7 @@ fn resolve_approval(
     } else {
         format!(": {note}")
     };
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(rem.metadata.project);
     if approved {
         next.status.state = RemediationState::Running;
         next.status.action = action;

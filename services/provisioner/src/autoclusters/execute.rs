@@ -195,7 +195,7 @@ impl<'a> Edit<'a> {
         Self {
             before: rem,
             next: rem.clone(),
-            ch: Change::new(),
+            ch: Change::in_project(rem.metadata.project),
             now,
         }
     }

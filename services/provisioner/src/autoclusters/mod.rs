@@ -301,7 +301,7 @@ impl Provisioner {
     /// existed (once, at start-up; a store that has them is read and left alone).
     pub async fn reindex_remediations(&self) -> Result<usize, DomainError> {
         let mut w = self.engine.lock().await;
-        let mut ch = Change::new();
+        let mut ch = Change::none();
         let mut added = 0;
         for rem in self.reader.list(crate::trees::REMEDIATIONS, "")? {
             let key = crate::trees::remediation_key(rem.spec.cluster, rem.metadata.id);
@@ -493,15 +493,15 @@ impl Provisioner {
         now: OffsetDateTime,
     ) -> Result<Change, DomainError> {
         let Some(id) = execute::remediation_of_repair(repair) else {
-            return Ok(Change::new());
+            return Ok(Change::none());
         };
         let Some(rem) = self.reader.remediation(id)? else {
-            return Ok(Change::new());
+            return Ok(Change::none());
         };
         let owned = Observed::read(&self.reader, &rem)?;
         Ok(
             execute::on_repair(&rem, &owned.subject(), repair, report, now)?
-                .unwrap_or_else(Change::new),
+                .unwrap_or_else(Change::none),
         )
     }
 }
@@ -593,7 +593,7 @@ fn resume(
         next.spec.decision.action = action;
     }
     let expect = next.metadata.touch(now, false);
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(rem.metadata.project);
     put_remediation(&mut ch, &next, Expect::Version(expect))?;
     let (remediation, cluster, node) = (rem.metadata.id, rem.spec.cluster, rem.spec.node);
     ch.event(if state == RemediationState::Held {
@@ -637,7 +637,7 @@ fn release(
     next.status.reason = why.clone();
     next.status.note(now, "released", why.clone());
     let expect = next.metadata.touch(now, false);
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(rem.metadata.project);
     put_remediation(&mut ch, &next, Expect::Version(expect))?;
     ch.event(RemediationEvent::Released {
         remediation: rem.metadata.id,

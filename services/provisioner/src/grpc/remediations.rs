@@ -222,7 +222,7 @@ mod tests {
 
     async fn store(items: &[Remediation]) -> Reader {
         let reader = Reader::new(Store::temporary().unwrap());
-        let mut ch = Change::new();
+        let mut ch = Change::none();
         for r in items {
             let key = remediation_key(r.spec.cluster, r.metadata.id);
             ch.put(REMEDIATIONS, &key, r, Expect::Absent).unwrap();

@@ -255,7 +255,7 @@ pub fn create_cluster(
             impacts: Vec::new(),
         },
     };
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(cluster.metadata.project);
     ch.put(CLUSTERS, &id.to_string(), &cluster, Expect::Absent)?
         .put(
             NAMES,
@@ -345,7 +345,7 @@ pub fn update_cluster(
     v.into_result()?;
     let expect = c.metadata.touch(ctx.now, spec_changed);
     c.status.observed_generation = c.metadata.generation;
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(c.metadata.project);
     ch.put(
         CLUSTERS,
         &c.metadata.id.to_string(),
@@ -366,7 +366,7 @@ pub fn delete_cluster(
 ) -> Result<(Change, Cluster), DomainError> {
     cluster.metadata.check_version(rv)?;
     if cluster.status.phase == ClusterPhase::Deleting {
-        return Ok((Change::new(), cluster.clone()));
+        return Ok((Change::none(), cluster.clone()));
     }
     let pools = ctx.reader.pools(cluster.metadata.id)?;
     if !pools.is_empty() {
@@ -389,7 +389,7 @@ pub fn delete_cluster(
         ctx.now,
         gen_,
     );
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(c.metadata.project);
     ch.put(
         CLUSTERS,
         &c.metadata.id.to_string(),
@@ -471,7 +471,7 @@ pub fn request_upgrade(
         ctx.now,
         gen_,
     );
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(c.metadata.project);
     ch.put(
         CLUSTERS,
         &c.metadata.id.to_string(),
@@ -514,7 +514,7 @@ pub fn execute_upgrade(
         ctx.now,
         gen_,
     );
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(c.metadata.project);
     ch.put(
         CLUSTERS,
         &c.metadata.id.to_string(),

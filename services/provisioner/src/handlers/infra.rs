@@ -35,10 +35,10 @@ pub fn on_infra_event(
             version,
         } => {
             let Some(c) = reader.get::<Cluster>(CLUSTERS, &cluster.to_string())? else {
-                return Ok(Change::new());
+                return Ok(Change::none());
             };
             let mut next = c.clone();
-            let mut ch = Change::new();
+            let mut ch = Change::in_project(c.metadata.project);
             match next
                 .status
                 .control_plane
@@ -97,12 +97,12 @@ pub fn on_infra_event(
         }
         InfraEvent::ControlPlaneDeleted { cluster } => {
             let Some(c) = reader.get::<Cluster>(CLUSTERS, &cluster.to_string())? else {
-                return Ok(Change::new());
+                return Ok(Change::none());
             };
             if c.status.phase != ClusterPhase::Deleting {
-                return Ok(Change::new());
+                return Ok(Change::none());
             }
-            let mut ch = Change::new();
+            let mut ch = Change::in_project(c.metadata.project);
             ch.delete(CLUSTERS, &cluster.to_string(), Expect::Present)
                 .delete(
                     NAMES,
@@ -206,9 +206,9 @@ pub fn on_infra_event(
         }),
         InfraEvent::NodeTerminated { node } => {
             let Some(n) = reader.node(*node)? else {
-                return Ok(Change::new());
+                return Ok(Change::none());
             };
-            let mut ch = Change::new();
+            let mut ch = Change::in_project(n.metadata.project);
             ch.delete(
                 NODES,
                 &node_key(n.spec.pool, n.metadata.id),
@@ -231,10 +231,10 @@ pub fn on_infra_event(
             detail,
         } => {
             let Some(c) = reader.get::<Cluster>(CLUSTERS, &cluster.to_string())? else {
-                return Ok(Change::new());
+                return Ok(Change::none());
             };
             let mut next = c.clone();
-            let mut ch = Change::new();
+            let mut ch = Change::in_project(c.metadata.project);
             if !apply_impact(&mut next, component, *impact, *state, detail, now, &mut ch) {
                 return Ok(ch);
             }
@@ -251,7 +251,7 @@ pub fn on_infra_event(
         }
         // Repairs belong to remediations (`crate::autoclusters`), which the controller
         // routes them to.
-        InfraEvent::RepairProgress { .. } | InfraEvent::RepairFinished { .. } => Ok(Change::new()),
+        InfraEvent::RepairProgress { .. } | InfraEvent::RepairFinished { .. } => Ok(Change::none()),
     }
 }
 
@@ -374,10 +374,10 @@ fn update_node(
     f: impl FnOnce(&mut accord_core::node::Node, &mut Change),
 ) -> Result<Change, DomainError> {
     let Some(n) = reader.node(id)? else {
-        return Ok(Change::new());
+        return Ok(Change::none());
     };
     let mut next = n.clone();
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(n.metadata.project);
     f(&mut next, &mut ch);
     if next != n {
         let expect = next.metadata.touch(now, false);

@@ -403,7 +403,7 @@ pub fn create_pool(
         },
     };
     let it = ctx.catalog.instance_type(&input.instance_type);
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(cluster.metadata.project);
     let mut rollout = crate::rollouts::PoolRollout {
         policy: input.rollout_policy.clone(),
         ..Default::default()
@@ -562,7 +562,7 @@ pub fn update_pool(
     }
     v.into_result()?;
     let expect = p.metadata.touch(ctx.now, spec_changed || rollout_changed);
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(p.metadata.project);
     ch.put(
         NODEPOOLS,
         &pool_key(p.spec.cluster, p.metadata.id),
@@ -599,7 +599,7 @@ pub fn scale_pool(
         )));
     }
     if count == pool.spec.count {
-        return Ok((Change::new(), pool.clone()));
+        return Ok((Change::none(), pool.clone()));
     }
     if count > pool.spec.count {
         // New nodes boot the pool's image: a withdrawn one is refused for them.
@@ -628,7 +628,7 @@ pub fn scale_pool(
     let from = p.spec.count;
     p.spec.count = count;
     p.status.phase = NodePoolPhase::Scaling;
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(p.metadata.project);
     ch.put(
         NODEPOOLS,
         &pool_key(p.spec.cluster, p.metadata.id),
@@ -763,7 +763,7 @@ pub fn cycle_pool(
         nodes_total: old,
         started_at: ctx.now,
     });
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(p.metadata.project);
     ch.put(
         NODEPOOLS,
         &pool_key(p.spec.cluster, p.metadata.id),
@@ -817,13 +817,13 @@ pub fn delete_pool(
 ) -> Result<(Change, NodePool), DomainError> {
     pool.metadata.check_version(rv)?;
     if pool.status.phase == NodePoolPhase::Deleting {
-        return Ok((Change::new(), pool.clone()));
+        return Ok((Change::none(), pool.clone()));
     }
     let mut p = pool.clone();
     let expect = p.metadata.touch(ctx.now, false);
     p.status.phase = NodePoolPhase::Deleting;
     p.status.cycle = None;
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(p.metadata.project);
     ch.put(
         NODEPOOLS,
         &pool_key(p.spec.cluster, p.metadata.id),

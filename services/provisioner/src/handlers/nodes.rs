@@ -23,12 +23,12 @@ pub fn cordon(ctx: &Ctx<'_>, node: &Node) -> Result<(Change, Node), DomainError>
     match node.status.cordoned_by {
         None => {}
         Some(Party::Provider) if by == Party::Customer => {}
-        Some(_) => return Ok((Change::new(), node.clone())),
+        Some(_) => return Ok((Change::none(), node.clone())),
     }
     let mut n = node.clone();
     let expect = n.metadata.touch(ctx.now, false);
     n.status.cordoned_by = Some(by);
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(n.metadata.project);
     ch.put(
         NODES,
         &node_key(n.spec.pool, n.metadata.id),
@@ -46,7 +46,7 @@ pub fn cordon(ctx: &Ctx<'_>, node: &Node) -> Result<(Change, Node), DomainError>
 /// Uncordons a node the caller's side cordoned.
 pub fn uncordon(ctx: &Ctx<'_>, node: &Node) -> Result<(Change, Node), DomainError> {
     let Some(by) = node.status.cordoned_by else {
-        return Ok((Change::new(), node.clone()));
+        return Ok((Change::none(), node.clone()));
     };
     if matches!(
         node.status.state,
@@ -67,7 +67,7 @@ pub fn uncordon(ctx: &Ctx<'_>, node: &Node) -> Result<(Change, Node), DomainErro
     let mut n = node.clone();
     let expect = n.metadata.touch(ctx.now, false);
     n.status.cordoned_by = None;
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(n.metadata.project);
     ch.put(
         NODES,
         &node_key(n.spec.pool, n.metadata.id),

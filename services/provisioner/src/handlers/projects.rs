@@ -160,7 +160,7 @@ pub fn create_project(
         user_name,
         ctx.now,
     );
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(id);
     ch.put(PROJECTS, &id.to_string(), &project, Expect::Absent)?
         .put(
             NAMES,
@@ -201,7 +201,7 @@ pub fn set_quota(
     let mut p = project.clone();
     let expect = p.metadata.touch(ctx.now, true);
     p.spec.gpu_quota = quota;
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(p.metadata.id);
     ch.put(
         PROJECTS,
         &p.metadata.id.to_string(),
@@ -223,7 +223,7 @@ pub fn add_member(
     role: Role,
 ) -> Result<(Change, Member), DomainError> {
     check_user_name(user_name).map_err(|e| DomainError::invalid("user", e))?;
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(project);
     let user = match ctx.reader.user_by_name(user_name)? {
         Some(u) => u,
         None => {
@@ -243,7 +243,7 @@ pub fn add_member(
     };
     if let Some(existing) = ctx.reader.member(project, user.id)? {
         if existing.role == role {
-            return Ok((Change::new(), existing));
+            return Ok((Change::none(), existing));
         }
         if existing.role == Role::Admin && admins(ctx, project)? <= 1 {
             return Err(DomainError::precondition(format!(
@@ -295,7 +295,7 @@ pub fn remove_member(
             quote(user_name)
         )));
     }
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(project);
     ch.delete(MEMBERS, &member_key(project, user.id), Expect::Present);
     let mut revoked = 0;
     for mut key in ctx.reader.api_keys(project)? {
@@ -351,7 +351,7 @@ pub fn create_api_key(
         ctx.principal.display_name(),
         ctx.now,
     );
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(project);
     ch.put(
         APIKEYS,
         &key.record.id.to_string(),
@@ -387,10 +387,10 @@ pub fn revoke_api_key(
         .filter(|k| k.project == Some(project))
         .ok_or_else(|| DomainError::not_found("API key", echo(key)))?;
     if rec.revoked_at.is_some() {
-        return Ok((Change::new(), rec));
+        return Ok((Change::none(), rec));
     }
     rec.revoked_at = Some(ctx.now);
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(project);
     ch.put(APIKEYS, &id.to_string(), &rec, Expect::Present)?;
     ch.event(ProjectEvent::ApiKeyRevoked { project, key: id });
     Ok((ch, rec))
@@ -447,7 +447,7 @@ pub fn bootstrap(
         "accord up",
         now,
     );
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(pid);
     ch.put(USERS, &user.id.to_string(), &user, Expect::Absent)?
         .put(
             NAMES,

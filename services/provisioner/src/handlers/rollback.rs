@@ -92,7 +92,7 @@ pub fn rollback_pool(
         nodes_total: u32::try_from(old).unwrap_or(u32::MAX),
         started_at: ctx.now,
     });
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(pool.metadata.project);
     match (rec.policy.clone(), rec.state.take()) {
         (Some(policy), Some(state))
             if !state.is_finished() || state.phase == rollout::Phase::Completed =>

@@ -47,7 +47,7 @@ async fn cluster_with_mode(w: &World, count: u32, mode: RemediationMode) -> (Clu
         ..AutoClustersSettings::default()
     };
     enabled.metadata.resource_version += 1;
-    let mut ch = Change::new();
+    let mut ch = Change::none();
     ch.put(
         CLUSTERS,
         &c.metadata.id.to_string(),

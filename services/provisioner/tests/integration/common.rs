@@ -167,7 +167,7 @@ impl World {
         running.status.phase = ClusterPhase::Running;
         running.status.current_version = Some(c.spec.kubernetes_version);
         running.metadata.resource_version += 1;
-        let mut ch = Change::new();
+        let mut ch = Change::none();
         ch.put(
             accord_provisioner::trees::CLUSTERS,
             &c.metadata.id.to_string(),

@@ -98,7 +98,7 @@ pub fn volume_outcome(
     };
     let failed = !matches!(status, OpStatus::Succeeded { .. });
     let (volume, cluster, project, name) = (v.id, v.cluster, v.project, v.volume.name.clone());
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(project);
     if next.state == accord_storage::VolumeState::Deleted {
         super::delete_volume(&mut ch, v, Expect::Version(stored.version));
         ch.event(StorageEvent::VolumeDeleted {
@@ -195,7 +195,7 @@ pub fn snapshot_outcome(
 ) -> Option<Change> {
     let s = &stored.value;
     let (snapshot, cluster, project, name) = (s.id, s.cluster, s.project, s.snapshot.name.clone());
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(project);
     if s.deleting {
         match status {
             OpStatus::Succeeded { .. } => {

@@ -61,7 +61,7 @@ pub fn create(
         created_at: ctx.now,
         created_by: ctx.actor.clone(),
     };
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(view.project);
     ch.put(
         CLASSES,
         &key(view.project, view.id, &stored.class.name),
@@ -81,7 +81,7 @@ pub fn create(
 /// Deletes a StorageClass.
 pub fn delete(stored: &Versioned<StoredClass>) -> Result<Change, DomainError> {
     let c = &stored.value;
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(c.project);
     ch.delete(
         CLASSES,
         &key(c.project, c.cluster, &c.class.name),

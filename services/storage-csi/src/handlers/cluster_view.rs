@@ -26,7 +26,7 @@ fn put(stored: Option<&Versioned<ClusterView>>, next: &ClusterView) -> Option<Ch
     if stored.is_some_and(|s| s.value == *next) {
         return None;
     }
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(next.project);
     let expect = stored.map_or(Expect::Absent, |s| Expect::Version(s.version));
     ch.put(CLUSTERS, &next.id.to_string(), next, expect).ok()?;
     Some(ch)

@@ -190,7 +190,7 @@ pub fn plan(
     if req.dry_run {
         return Ok((None, Planned { migration, states }));
     }
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(project);
     put_migration(&mut ch, &migration, Expect::Absent)?;
     for (planned, state) in &states {
         ch.put(
@@ -222,7 +222,7 @@ pub fn run(
     if m.phase != MigrationPhase::Planned {
         return Ok((None, m.clone()));
     }
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(m.project);
     for (planned, r) in &m.refs {
         let v = volumes
             .get(planned)
@@ -296,7 +296,7 @@ pub fn rollback(
         phase: MigrationPhase::RollingBack,
         ..m.clone()
     };
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(m.project);
     put_migration(&mut ch, &next, Expect::Version(stored.version))?;
     ch.event(StorageEvent::MigrationRollbackRequested {
         migration: m.id,
@@ -430,7 +430,7 @@ pub fn advance(
             perform,
         });
     }
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(m.project);
     let failure = failure.or_else(|| stored.value.failure.clone());
     ch.put(
         MIGRATION_VOLUMES,
@@ -483,7 +483,7 @@ pub fn finish(
     let count = |f: fn(&MigrationState) -> bool| {
         states.values().filter(|s| f(&s.value.state)).count() as u64
     };
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(m.project);
     put_migration(
         &mut ch,
         &StoredMigration {

@@ -24,7 +24,7 @@ fn commit(
     if !change.changed {
         return Ok((None, change.gate));
     }
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(project);
     ch.put(NFS, &project.to_string(), &change.gate, expect(stored))?;
     ch.event(event);
     Ok((Some(ch), change.gate))

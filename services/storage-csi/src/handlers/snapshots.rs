@@ -36,7 +36,7 @@ pub fn create(
         created_at: ctx.now,
         created_by: ctx.actor.clone(),
     };
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(volume.project);
     super::put_snapshot(&mut ch, &stored, Expect::Absent)?;
     ch.event(StorageEvent::SnapshotCreated {
         snapshot: stored.id,
@@ -71,7 +71,7 @@ pub fn delete(
         delete_started_at_ms: now_ms,
         ..s.clone()
     };
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(s.project);
     super::put_snapshot(&mut ch, &updated, Expect::Version(stored.version))?;
     Ok((Some(ch), updated))
 }

@@ -475,3 +475,48 @@ async fn the_busy_index_names_exactly_the_records_with_an_operation_outstanding(
     assert!(crate::trees::VOLUMES.get(&store, &key).unwrap().is_none());
     assert!(crate::trees::BUSY.list(&store, "").unwrap().is_empty());
 }
+
+/// A customer's volume's events go out under its project's subject (what the customer's NATS
+/// permissions allow), from its creation to its back end's answer.
+#[test]
+fn a_volumes_events_are_published_under_its_project() {
+    use accord_core::events::DomainEvent;
+
+    let v = view("eu-north1");
+    let input = volumes::CreateInput {
+        view: &v,
+        gate: &gate(false),
+        project_volumes: &[],
+        existing: false,
+        snapshot: None,
+        quota: Quota::default(),
+        now_ms: 1_000,
+    };
+    let req = volumes::VolumeRequest {
+        name: "scratch".into(),
+        kind: "disk".into(),
+        size: "10Gi".into(),
+        ..Default::default()
+    };
+    let (created, stored) = volumes::create(&ctx(), &input, &req).unwrap();
+    let answered = backend::volume_outcome(&versioned(stored.clone()), &done(), 2_000).unwrap();
+    let project = v.project.to_string();
+    for ch in [created, answered] {
+        let entries = ch.outbox("storage-csi").unwrap();
+        assert_eq!(entries.len(), 1, "{:?}", ch.event_names());
+        let ev = &ch.events[0];
+        assert_eq!(ev.resource_id(), stored.id.to_string());
+        assert!(
+            entries[0]
+                .subject
+                .starts_with(&format!("accord.evt.{project}.")),
+            "{}",
+            entries[0].subject
+        );
+        assert_eq!(
+            entries[0].subject,
+            accord_bus::subjects::event(&project, ev.resource(), ev.event(), &ev.resource_id())
+                .unwrap()
+        );
+    }
+}

@@ -116,7 +116,7 @@ pub fn create(
         created_by: ctx.actor.clone(),
         volume,
     };
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(view.project);
     super::put_volume(&mut ch, &stored, Expect::Absent)?;
     ch.event(StorageEvent::VolumeCreated {
         volume: id,
@@ -147,7 +147,7 @@ fn moved(
         volume: next,
         ..s.clone()
     };
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(s.project);
     super::put_volume(&mut ch, &updated, Expect::Version(stored.version))?;
     Ok((Some(ch), updated))
 }

@@ -26,7 +26,7 @@ pub fn close(
     next.closed_at = Some(ctx.now);
     next.updated_at = ctx.now;
     next.resolution = resolution.to_owned();
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(cur.project);
     ch.put(
         TICKETS,
         &cur.id.to_string(),

@@ -21,8 +21,7 @@ pub fn on_cluster(
     ev: &ClusterEvent,
 ) -> Result<Option<Change>, accord_core::DomainError> {
     let expect = stored.map_or(Expect::Absent, |v| Expect::Version(v.version));
-    let mut ch = Change::new();
-    match ev {
+    let ch = match ev {
         ClusterEvent::Created { cluster } | ClusterEvent::Updated { cluster } => {
             let mut view = stored
                 .map(|v| v.value.clone())
@@ -36,16 +35,20 @@ pub fn on_cluster(
             if stored.is_some_and(|v| v.value == view) {
                 return Ok(None);
             }
+            let mut ch = Change::in_project(view.project);
             ch.put(CLUSTERS, &view.id.to_string(), &view, expect)?;
+            ch
         }
         ClusterEvent::Deleted { cluster, .. } => {
-            if stored.is_none() {
+            let Some(v) = stored else {
                 return Ok(None);
-            }
+            };
+            let mut ch = Change::in_project(v.value.project);
             ch.delete(CLUSTERS, &cluster.to_string(), expect);
+            ch
         }
         _ => return Ok(None),
-    }
+    };
     Ok(Some(ch))
 }
 
@@ -101,7 +104,7 @@ pub fn on_addon(
     if view == stored.value {
         return Ok(None);
     }
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(view.project);
     ch.put(
         CLUSTERS,
         &view.id.to_string(),

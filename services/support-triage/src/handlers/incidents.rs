@@ -143,7 +143,7 @@ pub(super) fn add_evidence(
         evidence::push(&mut next.evidence, &l);
     }
     next.updated_at = ctx.now;
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(next.project);
     ch.put(
         TICKETS,
         &next.id.to_string(),

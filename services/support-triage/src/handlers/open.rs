@@ -111,7 +111,7 @@ fn draft(ctx: &Ctx, new: NewTicket) -> Ticket {
 /// Sets the response target of a classified ticket and records it (and its incident key).
 fn record(ctx: &Ctx, mut t: Ticket) -> Result<(Change, Ticket), DomainError> {
     t.sla_due = sla_due(&t.verdict, t.verdict.category, ctx.now);
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(t.project);
     ch.put(TICKETS, &t.id.to_string(), &t, Expect::Absent)?;
     if let Some(key) = &t.incident_key {
         ch.put(INCIDENTS, key, &t.id, Expect::Absent)?;

@@ -33,7 +33,7 @@ pub fn reclassify(
     });
     next.sla_due = sla_due(&cur.verdict, category, cur.created_at);
     next.updated_at = ctx.now;
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(cur.project);
     ch.put(
         TICKETS,
         &cur.id.to_string(),

@@ -133,7 +133,7 @@ pub fn on_decided(
         if raised {
             set_verdict(ctx, &mut next, verdict);
         }
-        let mut ch = Change::new();
+        let mut ch = Change::in_project(next.project);
         ch.put(
             TICKETS,
             &next.id.to_string(),
@@ -234,7 +234,8 @@ pub fn on_succeeded(
     action: RemediationAction,
 ) -> Result<(Change, Option<Ticket>), DomainError> {
     let Some(t) = incident else {
-        let mut ch = Change::new();
+        // Only the link goes: no event, and no ticket to take a project from.
+        let mut ch = Change::none();
         ch.delete(REMEDIATIONS, &remediation.to_string(), Expect::Any);
         return Ok((ch, None));
     };
@@ -287,12 +288,12 @@ pub fn on_failed(
         notify_customer: false,
         checklist: &[],
     });
-    let mut ch = Change::new();
-    ch.delete(REMEDIATIONS, &f.remediation.to_string(), Expect::Any);
     if let Some(t) = incident {
         if evidence::has(&t.value, &body) {
             return Ok(None);
         }
+        let mut ch = Change::in_project(t.value.project);
+        ch.delete(REMEDIATIONS, &f.remediation.to_string(), Expect::Any);
         let mut next = t.value.clone();
         evidence::push(&mut next.evidence, &evidence::stamped(ctx, &body));
         for l in f.evidence {

@@ -51,7 +51,7 @@ pub fn record(
             }
         }
     }
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(was.project);
     if let Some(at) = was.next_attempt {
         ch.delete(DELIVERIES_DUE, &due_key(was.webhook, at, key), Expect::Any);
     }

@@ -68,7 +68,7 @@ pub fn create(
         secret: new_secret(),
         created_at: ctx.now,
     };
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(w.project);
     ch.put(WEBHOOKS, &webhook_key(w.project, w.id), &w, Expect::Absent)?;
     Ok((ch, w))
 }
@@ -79,7 +79,7 @@ pub fn delete(
     deliveries: &[(String, Versioned<Delivery>)],
 ) -> Change {
     let w = &webhook.value;
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(w.project);
     ch.delete(
         WEBHOOKS,
         &webhook_key(w.project, w.id),

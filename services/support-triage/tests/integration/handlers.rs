@@ -118,6 +118,49 @@ fn a_ticket_about_a_customer_owned_addon_is_theirs_and_cites_why() {
 }
 
 #[test]
+fn ticket_events_are_published_under_the_tickets_project() {
+    let v = view();
+    let prefix = format!("accord.evt.{}.ticket.", v.project);
+    let (opened, t) = open(
+        &Ctx::new("alice"),
+        &rules(),
+        NewTicket {
+            project: v.project,
+            cluster: Some((v.id, v.name.clone())),
+            title: "kubectl hangs".into(),
+            description: String::new(),
+            component: None,
+            origin: TicketOrigin::Customer { by: "alice".into() },
+            context: v.context(&[]),
+            evidence: vec![],
+            incident_key: None,
+        },
+    )
+    .unwrap();
+    let (reclassified, t) = reclassify(
+        &Ctx::new("support"),
+        &stored(t),
+        SupportScope::Supported,
+        "ours",
+    )
+    .unwrap();
+    let (closed, _) = close(&Ctx::new("support"), &stored(t), "fixed").unwrap();
+    let mut subjects = Vec::new();
+    for ch in [opened, reclassified, closed] {
+        subjects.extend(
+            ch.outbox("support-triage")
+                .unwrap()
+                .into_iter()
+                .map(|e| e.subject),
+        );
+    }
+    assert_eq!(subjects.len(), 4, "{subjects:?}");
+    for s in &subjects {
+        assert!(s.starts_with(&prefix), "{s}");
+    }
+}
+
+#[test]
 fn filed_text_is_checked() {
     assert!(validate("kubectl hangs", "").is_ok());
     assert!(validate("  ", "x").is_err());

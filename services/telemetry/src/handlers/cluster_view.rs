@@ -77,11 +77,13 @@ pub fn apply(
             view.name.clone_from(&cluster.metadata.name);
             view
         }
-        Input::Cluster(ClusterEvent::Deleted { cluster, .. }) => {
+        Input::Cluster(ClusterEvent::Deleted {
+            cluster, project, ..
+        }) => {
             if stored.is_none() && finding_keys.is_empty() {
                 return Ok(None);
             }
-            let mut ch = Change::new();
+            let mut ch = Change::in_project(*project);
             ch.delete(CLUSTERS, &cluster.to_string(), expect);
             for key in finding_keys {
                 ch.delete(FINDINGS, key, Expect::Any);
@@ -108,7 +110,7 @@ pub fn apply(
     if current == Some(&next) {
         return Ok(None);
     }
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(next.project);
     ch.put(CLUSTERS, &next.id.to_string(), &next, expect)?;
     Ok(Some(ch))
 }

@@ -36,7 +36,7 @@ pub fn raise(
 ) -> Result<(Change, usize), DomainError> {
     let existing: BTreeSet<&str> = stored.keys.iter().map(String::as_str).collect();
     let mut added = BTreeSet::new();
-    let mut ch = Change::new();
+    let mut ch = Change::in_project(cluster.project);
     for finding in findings {
         let key = finding_key(finding);
         if existing.contains(key.as_str()) || added.contains(&key) {

@@ -69,6 +69,22 @@ fn a_finding_is_stored_and_announced_once() {
 }
 
 #[test]
+fn a_finding_is_published_under_its_clusters_project() {
+    let project = ProjectId::generate();
+    let cluster = view(project, NodePoolId::generate());
+    let f = xid_finding(&cluster, 3, 100_000);
+    let (ch, _) = raise(&cluster, "node-a", &Stored { keys: &[] }, &[f]).unwrap();
+    let entries = ch.outbox("telemetry").unwrap();
+    assert_eq!(entries.len(), 1);
+    let prefix = format!("accord.evt.{project}.health.finding-raised.");
+    assert!(
+        entries[0].subject.starts_with(&prefix),
+        "{}",
+        entries[0].subject
+    );
+}
+
+#[test]
 fn a_full_cluster_drops_its_oldest_findings_in_the_same_change() {
     let cluster = view(ProjectId::generate(), NodePoolId::generate());
     let keys: Vec<String> = (0..MAX_FINDINGS_PER_CLUSTER)
