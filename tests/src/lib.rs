@@ -60,7 +60,10 @@ use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 pub use tonic_health::pb::health_check_response::ServingStatus;
 
 mod images;
+mod secured;
 mod storage;
+
+pub use secured::SecuredEnv;
 
 /// Simulated-clock factor: a 3-minute GPU node provision takes 0.18 s.
 pub const CLOCK_FACTOR: f64 = 0.001;
@@ -226,7 +229,7 @@ impl Drop for Env {
 }
 
 /// A gRPC channel to `addr`.
-async fn connect(addr: SocketAddr, what: &str) -> anyhow::Result<Channel> {
+pub(crate) async fn connect(addr: SocketAddr, what: &str) -> anyhow::Result<Channel> {
     Endpoint::from_shared(format!("http://{addr}"))
         .context("gRPC endpoint")?
         .connect_timeout(Duration::from_secs(5))

@@ -141,7 +141,7 @@ struct Nats {
 impl Nats {
     async fn start(dir: &std::path::Path) -> anyhow::Result<Self> {
         let url = format!("nats://127.0.0.1:{}", crate::free_port()?);
-        let child = accord_platform::nats::start(&url, &dir.join("nats")).await?;
+        let child = accord_platform::nats::start(&url, &dir.join("nats"), None, None).await?;
         Ok(Self { url, child })
     }
 }

@@ -57,6 +57,13 @@
 //!   the provisioner's handlers on a simulated clock: its simulated duration and the
 //!   provisioner's real-time share (informational).
 //!
+//! - **NATS authentication** (`nats_auth.rs`, `--only nats-auth`): on a deployment with NATS
+//!   authentication on, the cost of connecting with a customer's API key (auth callout through
+//!   the provisioner) against a service's nkey user, interleaved (ratio key / static at p50 and
+//!   p99), and per-message delivery latency to a customer's token subscriber on
+//!   `accord.evt.<project>.>` against a service's nkey subscriber (ratio customer / service;
+//!   informational). Only with `--only nats-auth` (`--json` writes its results).
+//!
 //! Everything runs on this machine: a private nats-server (JetStream, `sync_interval: always`)
 //! on a free port, a provisioner with the simulated fleet at clock factor 0, etcd, stores on
 //! disk.
@@ -65,6 +72,7 @@ mod autoclusters;
 mod etcd;
 mod firewall;
 mod images;
+mod nats_auth;
 mod storage;
 mod telemetry;
 
@@ -100,8 +108,9 @@ pub struct BenchArgs {
     /// Run one section alone: `telemetry` (the telemetry service's ingest, memory and finding
     /// latency), `autoclusters` (decisions per second, WASM vs regorus, fault → action),
     /// `firewall` (packet evaluation, shadow analysis, nodepool event → rules applied) or
-    /// `storage` (volume create/attach latency, migration planning of 1,000 volumes) or
-    /// `images` (signature check per node boot, a 100-node rollout in waves)
+    /// `storage` (volume create/attach latency, migration planning of 1,000 volumes),
+    /// `images` (signature check per node boot, a 100-node rollout in waves) or `nats-auth`
+    /// (NATS connection cost with an API key vs an nkey, event delivery to a customer)
     #[arg(long, value_name = "SECTION")]
     pub only: Option<String>,
 }
@@ -260,11 +269,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         if section == "images" {
             return images::run_only(args.iterations, args.warmup).await;
         }
+        if section == "nats-auth" {
+            return nats_auth::run_only(args.iterations, args.json.as_deref()).await;
+        }
         return telemetry::run_only(section).await;
     }
     let dir = tempfile::tempdir().context("creating a scratch directory")?;
     let nats_url = format!("nats://127.0.0.1:{}", free_port()?);
-    let mut nats = accord_platform::nats::start(&nats_url, &dir.path().join("nats")).await?;
+    let mut nats =
+        accord_platform::nats::start(&nats_url, &dir.path().join("nats"), None, None).await?;
     let res = run_all(&args, &nats_url, dir.path()).await;
     let _ = nats.start_kill();
     let _ = nats.wait().await;

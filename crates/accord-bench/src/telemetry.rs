@@ -704,7 +704,8 @@ pub async fn run_only(section: &str) -> anyhow::Result<()> {
             let dir = tempfile::tempdir().context("creating a scratch directory")?;
             let nats_url = format!("nats://127.0.0.1:{}", crate::free_port()?);
             let mut nats =
-                accord_platform::nats::start(&nats_url, &dir.path().join("nats")).await?;
+                accord_platform::nats::start(&nats_url, &dir.path().join("nats"), None, None)
+                    .await?;
             let res = bench(&nats_url).await;
             if res.is_err() {
                 // What the server saw (slow consumers, disconnects) explains a lost message.

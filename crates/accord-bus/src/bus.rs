@@ -40,6 +40,30 @@ pub struct ConnectOptions {
     pub ping_interval: Duration,
     /// Timeout of JetStream API calls and of the PubAck wait in [`Bus::publish_entry`].
     pub request_timeout: Duration,
+    /// Who the connection authenticates as (`None`: anonymous, for servers without auth).
+    pub auth: Option<BusAuth>,
+    /// PEM file of the CA that signed the server's certificate: the connection requires TLS
+    /// and verifies the server against it (`None`: the system roots, TLS only when the URL
+    /// says `tls://` or the server asks for it).
+    pub tls_ca_file: Option<std::path::PathBuf>,
+}
+
+/// Credentials of a NATS connection. `Debug` never shows the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub enum BusAuth {
+    /// A service's nkey user: the seed (`SU…`) signs the server's nonce.
+    Nkey(String),
+    /// A token: a customer's Accord API key, checked by the auth callout.
+    Token(String),
+}
+
+impl fmt::Debug for BusAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BusAuth::Nkey(_) => f.write_str("Nkey(<redacted>)"),
+            BusAuth::Token(_) => f.write_str("Token(<redacted>)"),
+        }
+    }
 }
 
 impl Default for ConnectOptions {
@@ -49,6 +73,8 @@ impl Default for ConnectOptions {
             max_reconnect_delay: Duration::from_secs(2),
             ping_interval: Duration::from_secs(10),
             request_timeout: Duration::from_secs(5),
+            auth: None,
+            tls_ca_file: None,
         }
     }
 }
@@ -75,6 +101,18 @@ impl ConnectOptions {
     /// Sets [`ConnectOptions::request_timeout`].
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ConnectOptions::auth`].
+    pub fn with_auth(mut self, auth: Option<BusAuth>) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// Sets [`ConnectOptions::tls_ca_file`].
+    pub fn with_tls_ca_file(mut self, path: Option<std::path::PathBuf>) -> Self {
+        self.tls_ca_file = path;
         self
     }
 }
@@ -155,6 +193,17 @@ impl Bus {
             );
             match nats_options.connect(addrs.clone()).await {
                 Ok(client) => break client,
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        async_nats::ConnectErrorKind::AuthorizationViolation
+                            | async_nats::ConnectErrorKind::Authentication
+                    ) =>
+                {
+                    return Err(BusError::NotAuthorized {
+                        url: url.to_owned(),
+                    });
+                }
                 Err(error) => {
                     let retryable = matches!(
                         error.kind(),
@@ -331,8 +380,10 @@ impl Bus {
             .map_err(|error| BusError::unavailable("flush", error))
     }
 
-    /// Subscribes on core NATS. The subscription is registered with the server when this returns
-    /// (so a publish right after it is received); it is removed when dropped.
+    /// Subscribes on core NATS; removed when dropped. When this returns the subscription has
+    /// been written to the server's socket (async-nats' flush does not wait for the server's
+    /// answer): the server applies it before anything this connection sends later, but a
+    /// message another connection publishes at the same instant may still miss it.
     pub async fn subscribe_core(&self, subject: &str) -> Result<Subscription, BusError> {
         let subscriber = self
             .inner
@@ -429,8 +480,15 @@ fn nats_options(
 ) -> async_nats::ConnectOptions {
     let max_delay = options.max_reconnect_delay;
     let name = client_name.to_owned();
-    async_nats::ConnectOptions::new()
-        .name(client_name)
+    let mut base = match &options.auth {
+        None => async_nats::ConnectOptions::new(),
+        Some(BusAuth::Nkey(seed)) => async_nats::ConnectOptions::with_nkey(seed.clone()),
+        Some(BusAuth::Token(token)) => async_nats::ConnectOptions::with_token(token.clone()),
+    };
+    if let Some(ca) = &options.tls_ca_file {
+        base = base.add_root_certificates(ca.clone()).require_tls(true);
+    }
+    base.name(client_name)
         .ping_interval(options.ping_interval)
         .connection_timeout(connection_timeout.min(Duration::from_secs(5)))
         .request_timeout(Some(options.request_timeout))

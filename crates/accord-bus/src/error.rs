@@ -32,6 +32,13 @@ pub enum BusError {
         source: BoxError,
     },
 
+    /// The server refused the connection's credentials (wrong, revoked or missing).
+    #[error("nats at {url} refused the connection's credentials")]
+    NotAuthorized {
+        /// The server URL.
+        url: String,
+    },
+
     /// NATS cannot be reached right now (disconnected, broken pipe, JetStream unavailable).
     #[error("nats is unavailable during {operation}")]
     Unavailable {

@@ -37,7 +37,7 @@ pub mod streams;
 pub mod subjects;
 pub mod trace;
 
-pub use bus::{Bus, ConnectOptions, MSG_ID_HEADER, PublishOutcome};
+pub use bus::{Bus, BusAuth, ConnectOptions, MSG_ID_HEADER, PublishOutcome};
 pub use consumer::{ConsumerSpec, HandlerError};
 pub use envelope::{CloudEvent, new_event_id, service_source};
 pub use error::{BoxError, BusError};

@@ -308,4 +308,16 @@ impl Bus {
             .map(|item| item.and_then(|message| CloudEvent::from_json_bytes(&message.payload)))
             .boxed())
     }
+
+    /// Events matching `filter_subject` as they are published (core NATS, no JetStream: what a
+    /// customer's connection may do), decoded; nothing stored is replayed.
+    pub async fn live_events(
+        &self,
+        filter_subject: &str,
+    ) -> Result<BoxStream<'static, Result<CloudEvent, BusError>>, BusError> {
+        let messages = self.subscribe_core(filter_subject).await?;
+        Ok(messages
+            .map(|message| CloudEvent::from_json_bytes(&message.payload))
+            .boxed())
+    }
 }

@@ -126,6 +126,16 @@ pub fn command(service: &str, resource: &str, verb: &str) -> Result<String, BusE
     ))
 }
 
+/// `accord.cmd.<service>.>`: every command `service` serves.
+pub fn commands_of(service: &str) -> Result<String, BusError> {
+    Ok(format!("{COMMANDS}.{}.>", token(service)?))
+}
+
+/// `accord.cmd.>`: every command.
+pub fn commands_all() -> String {
+    format!("{COMMANDS}.>")
+}
+
 /// `accord.tel.<cluster>.<node>`: telemetry samples of one node.
 pub fn telemetry(cluster: &str, node: &str) -> Result<String, BusError> {
     Ok(format!("{TELEMETRY}.{}.{}", token(cluster)?, token(node)?))
@@ -190,6 +200,11 @@ mod tests {
             command("provisioner", "node", "reboot").unwrap(),
             "accord.cmd.provisioner.node.reboot"
         );
+        assert_eq!(
+            commands_of("provisioner").unwrap(),
+            "accord.cmd.provisioner.>"
+        );
+        assert_eq!(commands_all(), "accord.cmd.>");
         assert_eq!(telemetry("c1", "n1").unwrap(), "accord.tel.c1.n1");
         assert_eq!(telemetry_of("c1").unwrap(), "accord.tel.c1.*");
         assert_eq!(telemetry_all(), "accord.tel.>");

@@ -8,7 +8,7 @@
 //! plugin; `images`: worker images, pool image flags, rollout policies, update and rollback;
 //! `tickets`; `webhooks`; `offline`: remediation and triage; `firewall`; `storage`: volumes, snapshots, StorageClasses,
 //! NFS and migrations; `health`;
-//! `nats`: events and sim; `up`).
+//! `nats`: events and sim; `nats_credentials`: the production NATS key ring; `up`).
 //! The submodules are private and re-exported here, so every type is `crate::cli::X`.
 //!
 //! Invariants:
@@ -32,6 +32,7 @@ mod health;
 mod images;
 mod inspect;
 mod nats;
+mod nats_credentials;
 mod offline;
 mod storage;
 mod tickets;
@@ -47,6 +48,7 @@ pub use health::*;
 pub use images::*;
 pub use inspect::*;
 pub use nats::*;
+pub use nats_credentials::*;
 pub use offline::*;
 pub use storage::*;
 pub use tickets::*;
@@ -217,5 +219,11 @@ pub enum Command {
     #[command(subcommand)]
     Plugin(PluginCommand),
     /// Run every Accord service in one process, for development
-    Up(UpArgs),
+    Up(Box<UpArgs>),
+    /// Generate (or keep) a production installation's NATS nkey seeds and write the
+    /// nats-server include `accord-auth.conf`; prints which seeds each service needs
+    #[command(
+        after_help = "Examples:\n  accord nats-credentials --dir /etc/accord/nats-keys\n  accord nats-credentials --dir ./keys --auth-config /etc/accord/accord-auth.conf"
+    )]
+    NatsCredentials(NatsCredentialsArgs),
 }

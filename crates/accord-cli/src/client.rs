@@ -27,6 +27,7 @@ use accord_proto::telemetry::v1::health_client::HealthClient;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, ClientTlsConfig};
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Request, Response, Status};
 
@@ -233,6 +234,17 @@ impl Api {
     /// Connects to `endpoint` and authenticates every call with `token`. `project` fills the
     /// `project` field of every request (empty: the key's own project).
     pub async fn connect(endpoint: &str, token: &str, project: &str) -> Result<Api, ApiError> {
+        Self::connect_with_ca(endpoint, token, project, None).await
+    }
+
+    /// Like [`Api::connect`]; an `https://` endpoint's certificate is verified against the
+    /// PEM CA in `ca_file` (a local CA of `accord up`), else the system's roots.
+    pub async fn connect_with_ca(
+        endpoint: &str,
+        token: &str,
+        project: &str,
+        ca_file: Option<&std::path::Path>,
+    ) -> Result<Api, ApiError> {
         let auth = BearerAuth::new(token)?;
         let endpoint = normalize_endpoint(endpoint);
         let invalid = |reason: String| ApiError::InvalidEndpoint {
@@ -244,9 +256,39 @@ impl Api {
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(CALL_TIMEOUT)
             .tcp_nodelay(true);
-        if !matches!(target.uri().scheme_str(), Some("http" | "https")) {
-            return Err(invalid("the scheme must be http:// or https://".to_owned()));
-        }
+        let loopback = target.uri().host().is_some_and(|h| {
+            h == "localhost"
+                || h.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+        let target = match target.uri().scheme_str() {
+            // The key is a full API credential: plaintext only to this host.
+            Some("http") if !loopback => {
+                return Err(invalid(
+                    "plaintext http:// sends the API key in clear beyond this host: use \
+                     https:// (with the server's CA in ca_file)"
+                        .to_owned(),
+                ));
+            }
+            Some("http") => target,
+            Some("https") => {
+                let tls = match ca_file {
+                    Some(path) => {
+                        let pem = std::fs::read_to_string(path).map_err(|error| {
+                            invalid(format!("reading the CA file {}: {error}", path.display()))
+                        })?;
+                        ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem))
+                    }
+                    None => ClientTlsConfig::new().with_native_roots(),
+                };
+                target
+                    .tls_config(tls)
+                    .map_err(|error| invalid(error.to_string()))?
+            }
+            _ => return Err(invalid("the scheme must be http:// or https://".to_owned())),
+        };
         let channel = target
             .connect()
             .await
@@ -469,6 +511,21 @@ mod tests {
             Err(ApiError::InvalidToken)
         ));
         assert_eq!(format!("{auth:?}"), "BearerAuth(<redacted>)");
+    }
+
+    #[tokio::test]
+    async fn the_key_never_goes_in_clear_beyond_this_host() {
+        for endpoint in [
+            "http://10.1.2.3:50051",
+            "api.example:50051",
+            "http://[2001:db8::1]:1",
+        ] {
+            let error = Api::connect(endpoint, "accord_x_y", "").await.unwrap_err();
+            assert!(
+                matches!(&error, ApiError::InvalidEndpoint { reason, .. } if reason.contains("https://")),
+                "{endpoint}: {error:?}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -6,7 +6,7 @@
 //! [`Context::api`], and prints through [`Context::printer`] in the chosen [`OutputFormat`].
 //!
 //! Invariant: connecting happens inside the command that needs it, so commands that need no API
-//! (`events`, `sim`, `plugin`, `triage`, `firewall`, `health check`, `up`) work without a token,
+//! (`events`, `sim`, `plugin`, `triage`, `firewall`, `health check`, `nats-credentials`, `up`) work without a token,
 //! and a missing token is reported only when a call would need it.
 
 pub mod addon;
@@ -24,6 +24,7 @@ pub mod images;
 pub mod kubeconfig;
 pub mod lookup;
 pub mod migration;
+pub mod nats_credentials;
 pub mod nfs;
 pub mod plugin;
 pub mod quota;
@@ -74,9 +75,9 @@ pub(crate) mod offline_testing {
 use std::future::Future;
 use std::time::Duration;
 
-use accord_bus::{Bus, BusError, ConnectOptions};
+use accord_bus::{Bus, BusAuth, BusError, ConnectOptions};
 use accord_proto::provisioner::v1 as pb;
-use anyhow::anyhow;
+use anyhow::{Context as _, anyhow};
 use futures::future::BoxFuture;
 use time::OffsetDateTime;
 
@@ -110,66 +111,119 @@ impl Context {
         }
     }
 
+    /// An API client of `endpoint` (https: verified against the profile's `ca_file`, else
+    /// the system's roots).
+    async fn connect_api(&self, endpoint: &str, token: &str) -> anyhow::Result<Api> {
+        Ok(Api::connect_with_ca(
+            endpoint,
+            token,
+            &self.settings.project,
+            self.settings.ca_file.as_deref(),
+        )
+        .await?)
+    }
+
     /// Connects to the API with the resolved token.
     pub async fn api(&self) -> anyhow::Result<Api> {
         let token = self.settings.require_token()?;
-        Ok(Api::connect(&self.settings.endpoint, token, &self.settings.project).await?)
+        self.connect_api(&self.settings.endpoint, token).await
     }
 
     /// Connects to the addon-manager's API (its own endpoint, else the main one).
     pub async fn addons_api(&self) -> anyhow::Result<Api> {
         let token = self.settings.require_token()?;
         let endpoint = self.settings.endpoint_for(crate::config::ADDONS_PACKAGE);
-        Ok(Api::connect(endpoint, token, &self.settings.project).await?)
+        self.connect_api(endpoint, token).await
     }
 
     /// Connects to support-triage's API (its own endpoint, else the main one).
     pub async fn support_api(&self) -> anyhow::Result<Api> {
         let token = self.settings.require_token()?;
         let endpoint = self.settings.endpoint_for(crate::config::SUPPORT_PACKAGE);
-        Ok(Api::connect(endpoint, token, &self.settings.project).await?)
+        self.connect_api(endpoint, token).await
     }
 
     /// A client of the telemetry service (its package's endpoint, else `endpoint`).
     pub async fn telemetry_api(&self) -> anyhow::Result<Api> {
         let token = self.settings.require_token()?;
         let endpoint = self.settings.endpoint_for(crate::config::TELEMETRY_PACKAGE);
-        Ok(Api::connect(endpoint, token, &self.settings.project).await?)
+        self.connect_api(endpoint, token).await
     }
 
     /// A client of the network-firewall service (its package's endpoint, else `endpoint`).
     pub async fn firewall_api(&self) -> anyhow::Result<Api> {
         let token = self.settings.require_token()?;
         let endpoint = self.settings.endpoint_for(crate::config::FIREWALL_PACKAGE);
-        Ok(Api::connect(endpoint, token, &self.settings.project).await?)
+        self.connect_api(endpoint, token).await
     }
 
     /// A client of the storage-csi service (its package's endpoint, else `endpoint`).
     pub async fn storage_api(&self) -> anyhow::Result<Api> {
         let token = self.settings.require_token()?;
         let endpoint = self.settings.endpoint_for(crate::config::STORAGE_PACKAGE);
-        Ok(Api::connect(endpoint, token, &self.settings.project).await?)
+        self.connect_api(endpoint, token).await
     }
 
     /// A client of the image-builder (its package's endpoint, else `endpoint`).
     pub async fn images_api(&self) -> anyhow::Result<Api> {
         let token = self.settings.require_token()?;
         let endpoint = self.settings.endpoint_for(crate::config::IMAGES_PACKAGE);
-        Ok(Api::connect(endpoint, token, &self.settings.project).await?)
+        self.connect_api(endpoint, token).await
     }
 
     /// Connects to NATS.
     pub async fn bus(&self) -> anyhow::Result<Bus> {
         let url = &self.settings.nats_url;
-        let options = ConnectOptions::default().with_connect_timeout(NATS_CONNECT_TIMEOUT);
+        let options = ConnectOptions::default()
+            .with_connect_timeout(NATS_CONNECT_TIMEOUT)
+            .with_auth(self.nats_auth()?)
+            .with_tls_ca_file(self.settings.ca_file.clone());
         Bus::connect_with(url, "accord-cli", options)
             .await
             .map_err(|error| match error {
                 BusError::Connect { .. } => anyhow!(
                     "cannot reach NATS at {url}: is it running? (cargo xtask up, or --nats-url)"
                 ),
+                BusError::NotAuthorized { .. } => anyhow!(
+                    "NATS at {url} refused the credentials: {}",
+                    if self.settings.nats_nkey_file.is_some() {
+                        "the profile's nats_nkey_file is not a user of this server"
+                    } else {
+                        "the API key is unknown or revoked (customers' keys may only read \
+                         their project's events)"
+                    }
+                ),
                 other => anyhow::Error::new(other).context(format!("connect to NATS at {url}")),
             })
+    }
+
+    /// How the CLI authenticates to NATS: the profile's nkey seed file (an operator's tool
+    /// user), else the API token (checked by the provisioner through the server's auth
+    /// callout: a customer may read their project's events, nothing else).
+    pub fn nats_auth(&self) -> anyhow::Result<Option<BusAuth>> {
+        if let Some(path) = &self.settings.nats_nkey_file {
+            let seed = accord_nats_auth::keys::read_seed(path)
+                .with_context(|| format!("the NATS nkey file {}", path.display()))?;
+            return Ok(Some(BusAuth::Nkey(seed)));
+        }
+        let Some(token) = self.settings.token.clone().filter(|t| !t.trim().is_empty()) else {
+            return Ok(None);
+        };
+        // The key is a full API credential: it crosses a network only inside TLS.
+        let beyond_loopback = self.settings.nats_url.split(',').any(|url| {
+            accord_platform::nats::host_port(url.trim()).is_none_or(|a| !a.ip().is_loopback())
+        });
+        if beyond_loopback
+            && self.settings.ca_file.is_none()
+            && !self.settings.nats_url.contains("tls://")
+        {
+            anyhow::bail!(
+                "refusing to send the API key to NATS at {} without TLS: set ca_file in the \
+                 profile (or --ca-file), or use a tls:// URL",
+                self.settings.nats_url
+            );
+        }
+        Ok(Some(BusAuth::Token(token)))
     }
 
     /// The current time (ages in tables are relative to it).
@@ -283,9 +337,10 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<()> {
         Command::Ticket(command) => ticket::run(ctx, command).await,
         Command::Webhook(command) => webhook::run(ctx, command).await,
         Command::Plugin(command) => plugin::run(ctx, command).await,
+        Command::NatsCredentials(args) => nats_credentials::run(ctx, &args),
         Command::Up(mut args) => {
             args.nats_url.clone_from(&ctx.settings.nats_url);
-            up::run(args, &ctx.settings).await
+            up::run(*args, &ctx.settings).await
         }
     }
 }

@@ -70,6 +70,15 @@ pub struct Profile {
     /// URL of NATS.
     #[serde(default)]
     pub nats_url: Option<String>,
+    /// File holding the nkey seed NATS is reached with (an operator's tool user, written by
+    /// `accord up`); without one, the API token is the NATS token (a customer's connection,
+    /// which may only read the project's events).
+    #[serde(default)]
+    pub nats_nkey_file: Option<String>,
+    /// PEM file of the CA that signed the servers' certificates (`https://` endpoints and
+    /// `tls://` NATS; `accord up` writes its local CA's here); without one, the system's roots.
+    #[serde(default)]
+    pub ca_file: Option<String>,
     /// Endpoints by gRPC package (`accord.addons.v1` → URL); a package not listed goes to
     /// `endpoint`.
     #[serde(default)]
@@ -183,6 +192,8 @@ fn write_profile(text: &mut String, profile: &Profile) {
         ("endpoint", &profile.endpoint),
         ("token", &profile.token),
         ("nats_url", &profile.nats_url),
+        ("nats_nkey_file", &profile.nats_nkey_file),
+        ("ca_file", &profile.ca_file),
     ] {
         if let Some(value) = value {
             let _ = writeln!(text, "{key} = {}", toml_string(value));
@@ -300,6 +311,10 @@ pub struct Settings {
     pub token: Option<String>,
     /// URL of NATS.
     pub nats_url: String,
+    /// The nkey seed file for NATS (see [`Profile::nats_nkey_file`]).
+    pub nats_nkey_file: Option<PathBuf>,
+    /// The CA file servers are verified with (see [`Profile::ca_file`]).
+    pub ca_file: Option<PathBuf>,
     /// Endpoints by gRPC package (see the module docs); others go to `endpoint`.
     pub endpoints: BTreeMap<String, String>,
     /// `--project` (empty: the key's project).
@@ -316,6 +331,8 @@ impl std::fmt::Debug for Settings {
             .field("endpoint", &self.endpoint)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("nats_url", &self.nats_url)
+            .field("nats_nkey_file", &self.nats_nkey_file)
+            .field("ca_file", &self.ca_file)
             .field("endpoints", &self.endpoints)
             .field("project", &self.project)
             .field("config_file", &self.config_file)
@@ -331,6 +348,8 @@ impl Settings {
             endpoint: endpoint.into(),
             token,
             nats_url: DEFAULT_NATS_URL.to_owned(),
+            nats_nkey_file: None,
+            ca_file: None,
             endpoints: BTreeMap::new(),
             project: String::new(),
             config_file: None,
@@ -378,6 +397,8 @@ pub fn from_flags(global: &GlobalArgs) -> Settings {
             .nats_url
             .clone()
             .unwrap_or_else(|| DEFAULT_NATS_URL.to_owned()),
+        nats_nkey_file: None,
+        ca_file: global.ca_file.clone().map(PathBuf::from),
         endpoints: endpoints_from_env(),
         project: global.project.clone().unwrap_or_default(),
         config_file: None,
@@ -490,6 +511,10 @@ pub fn resolve(global: &GlobalArgs, env: &Environment) -> anyhow::Result<Setting
     let nats_url = pick(&global.nats_url, sources.nats_url_on_command_line, |p| {
         &p.nats_url
     });
+    let nats_nkey_file = pick(&None, false, |p| &p.nats_nkey_file);
+    let ca_file = pick(&global.ca_file, sources.ca_file_on_command_line, |p| {
+        &p.ca_file
+    });
 
     // Per package: the environment, then the selected profile, the default profile, the
     // file's top level.
@@ -513,6 +538,8 @@ pub fn resolve(global: &GlobalArgs, env: &Environment) -> anyhow::Result<Setting
         endpoint: endpoint.unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
         token,
         nats_url: nats_url.unwrap_or_else(|| DEFAULT_NATS_URL.to_owned()),
+        nats_nkey_file: nats_nkey_file.map(PathBuf::from),
+        ca_file: ca_file.map(PathBuf::from),
         endpoints,
         project: global.project.clone().unwrap_or_default(),
         config_file,
@@ -533,6 +560,7 @@ mod tests {
             profile: None,
             config: None,
             nats_url: None,
+            ca_file: None,
             output: OutputFormat::Table,
             sources: ArgSources::default(),
         }

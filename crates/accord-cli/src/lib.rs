@@ -41,6 +41,7 @@ use crate::config::Environment;
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = match cli.command {
         Command::Up(_)
+        | Command::NatsCredentials(_)
         | Command::Remediation(_)
         | Command::Triage(_)
         | Command::Health(cli::HealthCommand::Check(_)) => config::from_flags(&cli.global),

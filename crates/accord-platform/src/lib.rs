@@ -11,7 +11,13 @@
 //! Invariant: this crate decides nothing about a service; it only wires what the services'
 //! `start` functions ask for, in dependency order (simulator → provisioner → the others).
 
+mod credentials;
 pub mod nats;
+pub mod tls;
+
+pub use credentials::NatsAuth;
+
+pub use tls::PlatformTls;
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
@@ -24,7 +30,7 @@ use accord_sim::{
     vpc::{SimVpc, VpcConfig},
 };
 use accord_store::Store;
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, anyhow, bail};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -248,6 +254,15 @@ pub struct Platform {
     /// The image-signing public key the provisioner trusts (default: the key of the
     /// image-builder this platform runs).
     image_key: Option<accord_image::VerifyingKey>,
+    /// NATS authentication: each service's nkey user, the callout answered by the provisioner.
+    nats_auth: Option<NatsAuth>,
+    /// TLS of every gRPC server and of the nats-server the platform starts.
+    tls: Option<PlatformTls>,
+    /// A directory of seed files `<user>.nk`: each connection uses its own user's (a
+    /// standalone service's credentials; see `RuntimeConfig::nats_credentials_dir`).
+    nats_credentials_dir: Option<PathBuf>,
+    /// Replicas of the JetStream streams the services create.
+    stream_replicas: usize,
 }
 
 /// A started service.
@@ -331,6 +346,10 @@ impl Platform {
             image_builder: None,
             storage: None,
             image_key: None,
+            nats_auth: None,
+            tls: None,
+            nats_credentials_dir: None,
+            stream_replicas: 1,
         }
     }
 
@@ -466,6 +485,8 @@ impl Platform {
                 .clone()
                 .unwrap_or_else(|| Metrics::new(service)),
             shutdown: self.shutdown.clone(),
+            tls: self.tls.as_ref().map(|t| t.identity.clone()),
+            stream_replicas: self.stream_replicas,
         })
     }
 
@@ -492,7 +513,20 @@ impl Platform {
     }
 
     async fn bus_for(&self, service: &str) -> anyhow::Result<Bus> {
-        Bus::connect_with(&self.nats_url, service, self.bus_options.clone())
+        let mut options = self.bus_options.clone();
+        // The CA of the server this platform started (a standalone service's comes with the
+        // bus options, from `nats_ca_file`).
+        if let Some(tls) = &self.tls
+            && !tls.ca_file.as_os_str().is_empty()
+        {
+            options = options.with_tls_ca_file(Some(tls.ca_file.clone()));
+        }
+        if let Some(auth) = &self.nats_auth {
+            options = options.with_auth(Some(accord_bus::BusAuth::Nkey(auth.seed_of(service)?)));
+        } else if let Some(seed) = self.seed_from_dir(service)? {
+            options = options.with_auth(Some(accord_bus::BusAuth::Nkey(seed)));
+        }
+        Bus::connect_with(&self.nats_url, service, options)
             .await
             .with_context(|| format!("connecting the {service} to NATS at {}", self.nats_url))
     }
@@ -510,7 +544,8 @@ impl Platform {
             if nats::reachable(&self.nats_url) {
                 nats_foreign = self.check_existing_nats(dir).await?;
             } else {
-                nats_child = Some(nats::start(&self.nats_url, dir).await?);
+                let keys = self.nats_auth.as_ref().map(|a| a.keys.as_ref());
+                nats_child = Some(nats::start(&self.nats_url, dir, keys, self.tls.as_ref()).await?);
             }
         }
         let nats_started = nats_child.is_some();
@@ -612,6 +647,20 @@ impl Platform {
                         .as_ref()
                         .map(ImageBuilderSettings::verifying_key)
                 }),
+                nats_callout: match &self.nats_auth {
+                    Some(auth) => Some(accord_provisioner::nats_callout::NatsCallout {
+                        url: self.nats_url.clone(),
+                        user_seed: auth
+                            .keys
+                            .callout_user()
+                            .seed()
+                            .map_err(|e| anyhow!("the auth-callout user's seed: {e}"))?,
+                        issuer: auth.keys.issuer(),
+                        grant_ttl: auth.grant_ttl,
+                        tls_ca_file: self.tls.as_ref().map(|t| t.ca_file.clone()),
+                    }),
+                    None => self.callout_from_dir()?,
+                },
             })
             .await
             .context("starting the provisioner")?;

@@ -102,7 +102,15 @@ pub fn classify(reported: &str, ours: &str) -> Existing {
     }
 }
 
-pub async fn start(url: &str, dir: &Path) -> anyhow::Result<Child> {
+/// Starts nats-server for `url` with its state in `dir`; with `auth`, the server requires it:
+/// the services' nkey users and the auth callout (`auth.conf` beside `nats.conf`, written from
+/// the keys each start); with `tls`, every client connection must be TLS.
+pub async fn start(
+    url: &str,
+    dir: &Path,
+    auth: Option<&accord_nats_auth::KeyRing>,
+    tls: Option<&crate::PlatformTls>,
+) -> anyhow::Result<Child> {
     let addr =
         host_port(url).with_context(|| format!("cannot read host:port from NATS URL {url}"))?;
     std::fs::create_dir_all(dir.join("jetstream"))?;
@@ -115,7 +123,23 @@ pub async fn start(url: &str, dir: &Path) -> anyhow::Result<Child> {
             addr.ip(),
             addr.port(),
             dir.join("jetstream").display()
-        ),
+        ) + &match auth {
+            Some(keys) => {
+                accord_nats_auth::AuthConfig::from_keys(keys)
+                    .write(&dir.join("auth.conf"))
+                    .context("writing the NATS auth configuration")?;
+                "include \"auth.conf\"\n".to_owned()
+            }
+            None => String::new(),
+        } + &match tls {
+            // Every client connection must then be TLS.
+            Some(t) => format!(
+                "tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n  timeout: 2\n}}\n",
+                t.cert_file.display(),
+                t.key_file.display()
+            ),
+            None => String::new(),
+        },
     )?;
     let bin = nats_binary();
     let log = std::fs::File::create(dir.join("nats.log"))?;

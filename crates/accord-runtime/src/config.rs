@@ -121,6 +121,22 @@ pub struct RuntimeConfig {
     /// How long in-flight work may take to finish after a shutdown signal (e.g. `10s`).
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// Directory of NATS nkey seed files, `<user>.nk` (0600; `accord up` and
+    /// `accord_nats_auth::KeyRing` write them): each NATS connection of the process uses its
+    /// own user's file (e.g. `provisioner.nk`, `sim.nk`); the provisioner also answers the
+    /// server's auth callout when `auth-callout.nk` and `callout-issuer.nk` are there. Unset:
+    /// anonymous (a server without authentication).
+    pub nats_credentials_dir: Option<PathBuf>,
+    /// PEM CA file the NATS server's certificate is verified with (TLS required). Unset: TLS
+    /// only when the server asks for it, verified against the system's roots.
+    pub nats_ca_file: Option<PathBuf>,
+    /// The gRPC server's TLS certificate chain (PEM); with `tls_key_file`, the server serves
+    /// TLS only. Unset: plaintext (loopback binds only, in production).
+    pub tls_cert_file: Option<PathBuf>,
+    /// The gRPC server's TLS private key (PEM).
+    pub tls_key_file: Option<PathBuf>,
+    /// Replicas of the JetStream streams the service creates (3 on a three-node cluster).
+    pub stream_replicas: usize,
 }
 
 /// Default gRPC listen address.
@@ -147,6 +163,21 @@ impl RuntimeConfig {
             data_dir: default_data_dir(service),
             log_format: LogFormat::default(),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            nats_credentials_dir: None,
+            nats_ca_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            stream_replicas: 1,
+        }
+    }
+
+    /// The gRPC server's TLS identity from `tls_cert_file` and `tls_key_file` (both or
+    /// neither).
+    pub fn tls_identity(&self) -> anyhow::Result<Option<crate::tls::TlsIdentity>> {
+        match (&self.tls_cert_file, &self.tls_key_file) {
+            (Some(cert), Some(key)) => Ok(Some(crate::tls::TlsIdentity::from_files(cert, key)?)),
+            (None, None) => Ok(None),
+            _ => anyhow::bail!("tls_cert_file and tls_key_file go together: set both or neither"),
         }
     }
 }

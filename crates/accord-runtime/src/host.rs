@@ -36,6 +36,10 @@ pub struct Basics {
     pub metrics: Metrics,
     /// Cancelled to stop everything.
     pub shutdown: CancellationToken,
+    /// The gRPC server's TLS certificate and key (`None`: plaintext, for loopback binds).
+    pub tls: Option<crate::tls::TlsIdentity>,
+    /// Replicas of the JetStream streams it creates.
+    pub stream_replicas: usize,
 }
 
 type Task = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
@@ -53,6 +57,8 @@ pub struct ServiceHost {
     store: Store,
     metrics: Metrics,
     shutdown: CancellationToken,
+    tls: Option<crate::tls::TlsIdentity>,
+    stream_replicas: usize,
     grpc: Option<GrpcServer>,
     relay: bool,
     consumers: Vec<(&'static str, Task)>,
@@ -80,6 +86,8 @@ impl ServiceHost {
             store: basics.store.clone(),
             metrics: basics.metrics.clone(),
             shutdown: basics.shutdown.clone(),
+            tls: basics.tls.clone(),
+            stream_replicas: basics.stream_replicas,
             grpc: None,
             relay: true,
             consumers: Vec::new(),
@@ -97,6 +105,7 @@ impl ServiceHost {
         services: impl FnOnce(GrpcServer) -> GrpcServer,
     ) -> Self {
         let server = GrpcServer::new(self.grpc_addr)
+            .with_tls(self.tls.clone())
             .with_auth(rules, authenticator)
             .with_ready(self.bus.connected())
             .with_metrics(self.metrics.clone())
@@ -195,8 +204,12 @@ impl ServiceHost {
     /// Starts everything in order (see the module docs) for `engine`.
     pub async fn start<T>(self, engine: Arc<T>) -> anyhow::Result<Started<T>> {
         let service = self.name;
+        let streams = accord_bus::StreamOptions {
+            replicas: self.stream_replicas.max(1),
+            ..Default::default()
+        };
         self.bus
-            .ensure_streams()
+            .ensure_streams_with(&streams)
             .await
             .context("creating the JetStream streams")?;
         let mut tasks = JoinSet::new();

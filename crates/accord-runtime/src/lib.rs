@@ -43,6 +43,7 @@ pub mod process;
 pub mod scope;
 pub mod shutdown;
 pub mod telemetry;
+pub mod tls;
 
 pub use change::Change;
 pub use change::Ctx;

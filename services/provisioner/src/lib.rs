@@ -20,6 +20,7 @@ pub mod handlers;
 pub mod images;
 pub mod kubeconfig;
 pub mod metrics;
+pub mod nats_callout;
 pub mod reconcile;
 pub mod rollouts;
 pub mod rules;
@@ -54,6 +55,9 @@ pub struct StartOptions {
     /// when their signature verifies with it, and checked again before a node boots one.
     /// `None`: no image is trusted (pools cannot get nodes).
     pub image_key: Option<accord_image::VerifyingKey>,
+    /// Answer the NATS server's auth callout (customers connecting with their API key);
+    /// `None`: the server authenticates no customers.
+    pub nats_callout: Option<nats_callout::NatsCallout>,
 }
 
 /// A started provisioner.
@@ -99,6 +103,14 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
         .serve_key_verification(move |token| verifier.verification(token))
         .await
         .context("serving API-key verification")?;
+    if let Some(callout) = opts.nats_callout {
+        nats_callout::start(
+            callout,
+            auth::KeyAuthenticator::new(provisioner.reader().clone()),
+            b.shutdown.clone(),
+        )
+        .await?;
+    }
 
     // AutoClusters: the shipped policy (compiled off the async workers), pushes to the plugin
     // bucket swapped in at run time.

@@ -6,6 +6,9 @@
 //!   image-builder's with their services' own loaders (unknown keys are errors); addon-manager's,
 //!   telemetry's and support-triage's `[runtime]` with the runtime's (this crate does not depend
 //!   on those three services);
+//! - the configurations name the NATS credentials directory and CA, the gRPC certificate and key
+//!   and three stream replicas; the units deliver exactly each service's seed files (and the
+//!   gRPC key) as credentials, the pods mount exactly them from `accord-nats-<service>`;
 //! - the units carry the sandboxing `systemd-analyze security` rewards (W^X only where no
 //!   wasmtime JIT runs);
 //! - the NATS configs (single node, the three cluster nodes, the Kubernetes ones) pass
@@ -28,6 +31,8 @@ struct Service {
     metrics: u16,
     /// Runs WebAssembly plugins (wasmtime compiles them to executable memory: no W^X).
     jit: bool,
+    /// The seed files of its NATS connections (`accord nats-credentials` prints the same).
+    seeds: &'static [&'static str],
 }
 
 const SERVICES: [Service; 7] = [
@@ -36,42 +41,54 @@ const SERVICES: [Service; 7] = [
         grpc: 50051,
         metrics: 9464,
         jit: true,
+        seeds: &[
+            "provisioner.nk",
+            "sim.nk",
+            "auth-callout.nk",
+            "callout-issuer.nk",
+        ],
     },
     Service {
         name: "addon-manager",
         grpc: 50052,
         metrics: 9466,
         jit: true,
+        seeds: &["addon-manager.nk"],
     },
     Service {
         name: "support-triage",
         grpc: 50053,
         metrics: 9470,
         jit: false,
+        seeds: &["support-triage.nk"],
     },
     Service {
         name: "telemetry",
         grpc: 50054,
         metrics: 9471,
         jit: false,
+        seeds: &["telemetry.nk"],
     },
     Service {
         name: "network-firewall",
         grpc: 50055,
         metrics: 9467,
         jit: false,
+        seeds: &["network-firewall.nk"],
     },
     Service {
         name: "storage-csi",
         grpc: 50056,
         metrics: 9468,
         jit: false,
+        seeds: &["storage-csi.nk"],
     },
     Service {
         name: "image-builder",
         grpc: 50057,
         metrics: 9469,
         jit: false,
+        seeds: &["image-builder.nk"],
     },
 ];
 
@@ -181,6 +198,42 @@ fn every_service_has_a_config_and_a_hardened_unit() {
             "{}",
             s.name
         );
+        // Its NATS identity, the servers' CA, gRPC over TLS, R3 streams.
+        assert_eq!(
+            rt.nats_credentials_dir.as_deref(),
+            Some(Path::new("/etc/accord/nats")),
+            "{}",
+            s.name
+        );
+        assert_eq!(
+            rt.nats_ca_file.as_deref(),
+            Some(Path::new("/etc/accord/tls/nats-ca.pem")),
+            "{}",
+            s.name
+        );
+        assert_eq!(
+            rt.tls_cert_file.as_deref(),
+            Some(Path::new("/etc/accord/tls/grpc.pem")),
+            "{}",
+            s.name
+        );
+        assert_eq!(
+            rt.tls_key_file.as_deref(),
+            Some(Path::new("/etc/accord/tls/grpc-key.pem")),
+            "{}",
+            s.name
+        );
+        assert_eq!(rt.stream_replicas, 3, "{}", s.name);
+        for seed in s.seeds {
+            let stem = seed.strip_suffix(".nk").unwrap();
+            assert!(
+                accord_nats_auth::ServiceUser::from_name(stem).is_some()
+                    || stem == accord_nats_auth::keys::CALLOUT_USER_FILE
+                    || stem == accord_nats_auth::keys::CALLOUT_ISSUER_FILE,
+                "{}: {seed} is no seed of the key ring",
+                s.name
+            );
+        }
         assert!(
             ports.insert(s.grpc) && ports.insert(s.metrics),
             "{}: port reused",
@@ -215,6 +268,36 @@ fn every_service_has_a_config_and_a_hardened_unit() {
         {
             assert!(
                 unit.contains(line),
+                "{}: no `{}`",
+                unit_path.display(),
+                line.trim()
+            );
+        }
+        // Exactly its seeds as credentials, the config pointed at them; the gRPC key likewise.
+        let env = format!(
+            "ACCORD_{}__RUNTIME__",
+            s.name.to_uppercase().replace('-', "_")
+        );
+        let mut credentials: Vec<&str> = unit
+            .lines()
+            .filter_map(|line| line.strip_prefix("LoadCredential="))
+            .filter(|credential| credential.contains(".nk:"))
+            .collect();
+        credentials.sort_unstable();
+        let mut expected: Vec<String> = s
+            .seeds
+            .iter()
+            .map(|seed| format!("{seed}:/etc/accord/nats-keys/{seed}"))
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(credentials, expected, "{}", unit_path.display());
+        for line in [
+            format!("Environment={env}NATS_CREDENTIALS_DIR=%d\n"),
+            "LoadCredential=grpc-key.pem:/etc/accord/tls/grpc-key.pem\n".to_owned(),
+            format!("Environment={env}TLS_KEY_FILE=%d/grpc-key.pem\n"),
+        ] {
+            assert!(
+                unit.contains(&line),
                 "{}: no `{}`",
                 unit_path.display(),
                 line.trim()
@@ -506,11 +589,11 @@ fn nats_configs_are_accepted_by_nats_server() {
         assert!(first.contains(needle), "accord-nats-1.conf: no `{needle}`");
     }
 
-    // The Kubernetes configs: the pod's name from the environment, TLS in production.
+    // The Kubernetes configs: the pod's name from the environment, TLS for clients and routes.
     let k8s = deploy_dir().join("kubernetes");
-    for (config, tls) in [
-        (k8s.join("base/nats/nats.conf"), false),
-        (k8s.join("overlays/production/nats.conf"), true),
+    for config in [
+        k8s.join("base/nats/nats.conf"),
+        k8s.join("overlays/production/nats.conf"),
     ] {
         let tmp = tempfile::tempdir().unwrap();
         check_nats_config(
@@ -519,7 +602,13 @@ fn nats_configs_are_accepted_by_nats_server() {
             &["/etc/nats/tls/"],
             &[("POD_NAME", "accord-nats-0")],
         );
-        assert_eq!(read(&config).contains("tls {"), tls, "{}", config.display());
+        let text = read(&config);
+        assert_eq!(text.matches("tls {").count(), 2, "{}", config.display());
+        assert!(
+            text.contains("verify: true"),
+            "{}: routes are mutual TLS",
+            config.display()
+        );
     }
 }
 
@@ -593,7 +682,7 @@ fn check_pod(name: &str, pod: &Value) {
     }
 }
 
-fn check_kubernetes(docs: &[Value], production: bool) {
+fn check_kubernetes(docs: &[Value]) {
     for d in docs {
         if d["kind"] != "Namespace" {
             assert_eq!(
@@ -642,8 +731,9 @@ fn check_kubernetes(docs: &[Value], production: bool) {
             serde_json::json!(["--config", format!("/etc/accord/{}.toml", s.name)]),
             "{name}"
         );
-        assert_eq!(c["readinessProbe"]["grpc"]["port"], s.grpc, "{name}");
-        // The NATS URL: the three pods, over TLS in production.
+        // The port serves TLS only, which the kubelet's gRPC probe cannot speak.
+        assert_eq!(c["readinessProbe"]["tcpSocket"]["port"], "grpc", "{name}");
+        // The NATS URL: the three pods, over TLS.
         let url = c["env"][0]["value"].as_str().unwrap();
         assert_eq!(
             c["env"][0]["name"],
@@ -652,7 +742,7 @@ fn check_kubernetes(docs: &[Value], production: bool) {
                 s.name.to_uppercase().replace('-', "_")
             )
         );
-        let scheme = if production { "tls" } else { "nats" };
+        let scheme = "tls";
         assert_eq!(
             url,
             format!(
@@ -674,6 +764,70 @@ fn check_kubernetes(docs: &[Value], production: bool) {
             set["spec"]["volumeClaimTemplates"][0]["metadata"]["name"],
             "data"
         );
+        // Exactly its seeds (owner-read), the NATS CA and the gRPC certificate and key.
+        let volume = |volume: &str| {
+            pod["volumes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["name"] == volume)
+                .unwrap_or_else(|| panic!("{name}: no {volume} volume"))
+                .clone()
+        };
+        let mount = |volume: &str| {
+            mounts
+                .iter()
+                .find(|m| m["name"] == volume)
+                .unwrap_or_else(|| panic!("{name}: {volume} not mounted"))["mountPath"]
+                .clone()
+        };
+        assert_eq!(mount("nats-credentials"), "/etc/accord/nats", "{name}");
+        assert_eq!(mount("tls"), "/etc/accord/tls", "{name}");
+        let seeds = &volume("nats-credentials")["secret"];
+        assert_eq!(seeds["secretName"], format!("accord-nats-{}", s.name));
+        assert_eq!(seeds["defaultMode"], 0o400, "{name}");
+        assert!(
+            seeds["optional"].is_null(),
+            "{name}: the seeds are required"
+        );
+        let items: Vec<(&str, &str)> = seeds["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| (i["key"].as_str().unwrap(), i["path"].as_str().unwrap()))
+            .collect();
+        let expected: Vec<(&str, &str)> = s.seeds.iter().map(|seed| (*seed, *seed)).collect();
+        assert_eq!(items, expected, "{name}");
+        let tls: Vec<(String, String, String)> = volume("tls")["projected"]["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|source| {
+                let secret = source["secret"]["name"].as_str().unwrap().to_owned();
+                source["secret"]["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(move |i| {
+                        (
+                            secret.clone(),
+                            i["key"].as_str().unwrap().to_owned(),
+                            i["path"].as_str().unwrap().to_owned(),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for (secret, key, path) in [
+            ("accord-nats-tls", "ca.crt", "nats-ca.pem"),
+            ("accord-grpc-tls", "tls.crt", "grpc.pem"),
+            ("accord-grpc-tls", "tls.key", "grpc-key.pem"),
+        ] {
+            assert!(
+                tls.contains(&(secret.to_owned(), key.to_owned(), path.to_owned())),
+                "{name}: {secret}/{key} not at /etc/accord/tls/{path}: {tls:?}"
+            );
+        }
         let config_map = pod["volumes"]
             .as_array()
             .unwrap()
@@ -714,13 +868,13 @@ fn check_kubernetes(docs: &[Value], production: bool) {
 #[test]
 fn kubernetes_base_builds_and_validates_strictly() {
     let docs = build_and_validate("base");
-    check_kubernetes(&docs, false);
+    check_kubernetes(&docs);
 }
 
 #[test]
 fn kubernetes_production_overlay_builds_and_validates_strictly() {
     let docs = build_and_validate("overlays/production");
-    check_kubernetes(&docs, true);
+    check_kubernetes(&docs);
     let ingress = find(&docs, "Ingress", "accord-grpc");
     assert_eq!(ingress["spec"]["tls"][0]["secretName"], "accord-api-tls");
     let nats = read(&deploy_dir().join("kubernetes/overlays/production/nats.conf"));

@@ -45,6 +45,8 @@ mod images;
 mod kubeconfig;
 mod lifecycle;
 mod limits;
+mod nats_auth;
+mod nats_python;
 mod nats_restart;
 mod nfs_gate;
 mod notifications;

@@ -100,7 +100,7 @@ fn p50_max(mut v: Vec<f64>) -> (f64, f64) {
 pub async fn bench() -> anyhow::Result<ApplyLatency> {
     let dir = tempfile::tempdir().context("creating a scratch directory")?;
     let url = format!("nats://127.0.0.1:{}", crate::free_port()?);
-    let mut nats = accord_platform::nats::start(&url, &dir.path().join("nats")).await?;
+    let mut nats = accord_platform::nats::start(&url, &dir.path().join("nats"), None, None).await?;
     let res = measure(&url).await;
     let _ = nats.start_kill();
     let _ = nats.wait().await;

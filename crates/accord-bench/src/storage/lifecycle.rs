@@ -149,7 +149,7 @@ pub struct LifecycleResults {
 pub async fn bench() -> anyhow::Result<LifecycleResults> {
     let dir = tempfile::tempdir().context("creating a scratch directory")?;
     let url = format!("nats://127.0.0.1:{}", crate::free_port()?);
-    let mut nats = accord_platform::nats::start(&url, &dir.path().join("nats")).await?;
+    let mut nats = accord_platform::nats::start(&url, &dir.path().join("nats"), None, None).await?;
     let res = measure(&url, dir.path()).await;
     let _ = nats.start_kill();
     let _ = nats.wait().await;

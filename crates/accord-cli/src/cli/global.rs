@@ -41,6 +41,11 @@ pub struct GlobalArgs {
     #[arg(long, env = "ACCORD_NATS_URL", global = true, value_name = "URL")]
     pub nats_url: Option<String>,
 
+    /// PEM file of the CA that signed the servers' TLS certificates (https:// endpoints,
+    /// tls:// NATS) [default: the profile's ca_file, else the system's roots]
+    #[arg(long, env = "ACCORD_CA_FILE", global = true, value_name = "PATH")]
+    pub ca_file: Option<String>,
+
     /// Output format
     #[arg(
         short = 'o',
@@ -68,6 +73,8 @@ pub struct ArgSources {
     pub token_on_command_line: bool,
     /// `--nats-url` was given on the command line.
     pub nats_url_on_command_line: bool,
+    /// `--ca-file` was given on the command line.
+    pub ca_file_on_command_line: bool,
 }
 
 impl Default for ArgSources {
@@ -76,6 +83,7 @@ impl Default for ArgSources {
             endpoint_on_command_line: true,
             token_on_command_line: true,
             nats_url_on_command_line: true,
+            ca_file_on_command_line: true,
         }
     }
 }
@@ -90,6 +98,7 @@ impl ArgSources {
             endpoint_on_command_line: on_command_line("endpoint"),
             token_on_command_line: on_command_line("token"),
             nats_url_on_command_line: on_command_line("nats_url"),
+            ca_file_on_command_line: on_command_line("ca_file"),
         }
     }
 }

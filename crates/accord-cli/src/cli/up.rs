@@ -50,4 +50,37 @@ pub struct UpArgs {
     /// Don't start a nats-server; require a reachable one at --nats-url
     #[arg(long)]
     pub no_nats: bool,
+    /// Serve TLS (gRPC and NATS, certificates from a local CA in <data-dir>/tls) even on
+    /// loopback; it is on by itself when any address binds beyond loopback
+    #[arg(long)]
+    pub tls: bool,
+    /// Another name or address the server certificate is valid for (repeatable), e.g. the
+    /// host's public DNS name
+    #[arg(long = "tls-name", value_name = "NAME")]
+    pub tls_names: Vec<String>,
+}
+
+impl UpArgs {
+    /// Every address a server binds.
+    pub fn binds(&self) -> [SocketAddr; 9] {
+        [
+            self.grpc_addr,
+            self.addons_grpc_addr,
+            self.support_grpc_addr,
+            self.telemetry_grpc_addr,
+            self.firewall_grpc_addr,
+            self.storage_grpc_addr,
+            self.images_grpc_addr,
+            self.cluster_metrics_addr,
+            self.metrics_addr,
+        ]
+    }
+
+    /// Whether the deployment serves TLS: asked for, or reachable beyond this host (a bind or
+    /// the NATS URL that is not loopback).
+    pub fn serves_tls(&self) -> bool {
+        let nats_beyond_loopback =
+            accord_platform::nats::host_port(&self.nats_url).is_some_and(|a| !a.ip().is_loopback());
+        self.tls || nats_beyond_loopback || self.binds().iter().any(|a| !a.ip().is_loopback())
+    }
 }

@@ -4,8 +4,9 @@
 //! version (`cluster.created`) and the summary lists the event's scalar fields (`name=demo`).
 //! `-o json` prints each raw CloudEvent as one JSON line (jq-friendly).
 
-use accord_bus::{CloudEvent, StartAt, subjects};
-use anyhow::Context as _;
+use accord_bus::{BusAuth, CloudEvent, StartAt, subjects};
+use accord_proto::provisioner::v1 as pb;
+use anyhow::{Context as _, bail};
 use futures::StreamExt;
 
 use super::Context;
@@ -47,11 +48,40 @@ pub fn filter(args: &EventsWatchArgs) -> anyhow::Result<String> {
     filter.context("invalid --project-id, --resource or --id")
 }
 
-async fn watch(ctx: &Context, args: EventsWatchArgs) -> anyhow::Result<()> {
+async fn watch(ctx: &Context, mut args: EventsWatchArgs) -> anyhow::Result<()> {
+    let with_key = matches!(ctx.nats_auth()?, Some(BusAuth::Token(_)));
+    if with_key {
+        // The API key is the NATS token: the server lets a customer read its project's events
+        // and nothing else (live, no stream), so the filter names the key's project.
+        if args.all {
+            bail!(
+                "--all replays the event stream, which connections with an API key cannot read \
+                 (they receive live events); an operator profile with nats_nkey_file can"
+            );
+        }
+        let api = ctx.api().await?;
+        let me = api
+            .call(api.projects().who_am_i(pb::WhoAmIRequest {}))
+            .await?;
+        if me.party == "customer" {
+            match &args.project_id {
+                Some(p) if *p != me.project => bail!(
+                    "the API key belongs to project {}: its events are the only ones it may read",
+                    me.project
+                ),
+                _ => args.project_id = Some(me.project.clone()),
+            }
+        }
+    }
     let filter = filter(&args)?;
     let bus = ctx.bus().await?;
-    let start = if args.all { StartAt::All } else { StartAt::New };
-    let mut events = bus.watch_events(&filter, start).await.map_err(|error| {
+    let events = if with_key {
+        bus.live_events(&filter).await
+    } else {
+        let start = if args.all { StartAt::All } else { StartAt::New };
+        bus.watch_events(&filter, start).await
+    };
+    let mut events = events.map_err(|error| {
         anyhow::Error::new(error).context(format!(
             "watch events on {filter} (is Accord running? the event stream is created at start-up)"
         ))

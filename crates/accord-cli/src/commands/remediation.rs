@@ -115,11 +115,15 @@ async fn resolve(ctx: &Context, args: ResolveArgs, approve: bool) -> anyhow::Res
 
 /// The pushed `policy.gpu-remediation`, if NATS answers in time and it exists: `Ok(None)` when
 /// there is none, `Err(why)` when the bucket could not be asked.
-async fn bucket_policy(nats_url: &str) -> Result<Option<(Vec<u8>, String)>, String> {
+async fn bucket_policy(
+    nats_url: &str,
+    auth: Option<accord_bus::BusAuth>,
+) -> Result<Option<(Vec<u8>, String)>, String> {
     let object = plugin::object_name(PluginKind::RemediationPolicy, BUCKET_POLICY);
     let options = ConnectOptions::default()
         .with_connect_timeout(NATS_TIMEOUT)
-        .with_request_timeout(NATS_TIMEOUT);
+        .with_request_timeout(NATS_TIMEOUT)
+        .with_auth(auth);
     let lookup = async {
         let bus = Bus::connect_with(nats_url, "accord-cli", options)
             .await
@@ -151,7 +155,7 @@ async fn resolve_policy(
         return Ok((wasm, PolicySource::Flag(path)));
     }
     let nats_url = ctx.settings.nats_url.clone();
-    let why = match bucket_policy(&nats_url).await {
+    let why = match bucket_policy(&nats_url, ctx.nats_auth()?).await {
         Ok(Some((wasm, object))) => return Ok((wasm, PolicySource::Bucket { object, nats_url })),
         Ok(None) => format!(
             "no {} pushed",

@@ -69,6 +69,9 @@ pub fn fault_body(fault: &Fault) -> anyhow::Result<Vec<u8>> {
 }
 
 async fn request(ctx: &Context, subject: &str, body: Vec<u8>) -> anyhow::Result<Value> {
+    // A connection authenticated by an API key may only read its project's events: the
+    // server drops its requests without a word, so the time-out says why.
+    let with_key = matches!(ctx.nats_auth()?, Some(accord_bus::BusAuth::Token(_)));
     let bus = ctx.bus().await?;
     let reply = bus
         .request(subject, body.into(), REPLY_TIMEOUT)
@@ -78,8 +81,15 @@ async fn request(ctx: &Context, subject: &str, body: Vec<u8>) -> anyhow::Result<
                 anyhow!("nothing answers on {subject}: is the simulator running (`accord up`)?")
             }
             BusError::Timeout { .. } => anyhow!(
-                "the simulator did not answer on {subject} within {}s",
-                REPLY_TIMEOUT.as_secs()
+                "the simulator did not answer on {subject} within {}s{}",
+                REPLY_TIMEOUT.as_secs(),
+                if with_key {
+                    " (NATS connections made with an API key may only read events: the \
+                     simulator takes commands from an operator profile with nats_nkey_file, \
+                     e.g. `accord --profile operator sim …` after `accord up`)"
+                } else {
+                    ""
+                }
             ),
             other => anyhow::Error::new(other).context(format!("request {subject}")),
         })?;

@@ -13,9 +13,9 @@ use std::{path::Path, time::Duration};
 
 use accord_platform::{
     AddonManagerSettings, AutoClustersOptions, FIREWALL_PACKAGE, HealthConfig, HostConfig,
-    IMAGES_PACKAGE, ImageBuilderSettings, NetworkFirewallSettings, NotifySettings, Platform,
-    ProvisionerSettings, RemediationTimeouts, RuleSet, StorageCsiSettings, SupportTriageSettings,
-    TelemetrySettings,
+    IMAGES_PACKAGE, ImageBuilderSettings, NatsAuth, NetworkFirewallSettings, NotifySettings,
+    Platform, ProvisionerSettings, RemediationTimeouts, RuleSet, StorageCsiSettings,
+    SupportTriageSettings, TelemetrySettings,
 };
 use accord_runtime::{config::LogFormat, metrics::Metrics, shutdown::signal_token};
 use accord_sim::SimConfig;
@@ -54,7 +54,43 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
     let mut images = ImageBuilderSettings::new(args.images_grpc_addr, signing_key);
     // Long enough that `accord image build --wait` shows each stage.
     images.stage_duration = IMAGE_STAGE_DURATION;
-    let running = Platform::new(&args.nats_url)
+    // The NATS server accord up starts requires authentication: each service its own nkey
+    // user, customers their API key (checked by the provisioner through the auth callout).
+    // A server that was already running and is not this deployment's (no keys here yet) is
+    // used as it is configured, without credentials.
+    let keys_dir = data.join("keys").join("nats");
+    let nats_auth = if accord_platform::nats::reachable(&args.nats_url) && !keys_dir.exists() {
+        None
+    } else {
+        Some(NatsAuth::in_dir(&keys_dir)?)
+    };
+    let nats_auth_on = nats_auth.is_some();
+    let operator_nkey = nats_auth.as_ref().map(|a| {
+        a.keys
+            .service_seed_path(accord_nats_auth::ServiceUser::CliOperator)
+    });
+    let mut platform = Platform::new(&args.nats_url);
+    if let Some(auth) = nats_auth {
+        platform = platform.nats_auth(auth);
+    }
+    // TLS whenever anything is reachable beyond this host (plaintext stays for loopback).
+    let tls = if args.serves_tls() {
+        let mut names: Vec<String> = args
+            .binds()
+            .iter()
+            .map(|a| a.ip().to_string())
+            .chain(accord_platform::nats::host_port(&args.nats_url).map(|a| a.ip().to_string()))
+            .collect();
+        names.extend(args.tls_names.iter().cloned());
+        let tls = accord_platform::tls::local_ca(&data.join("tls"), &names)
+            .context("the local CA's certificates")?;
+        platform = platform.tls(tls.clone());
+        Some(tls)
+    } else {
+        None
+    };
+    let ca_file = tls.as_ref().map(|t| t.ca_file.clone());
+    let running = platform
         .start_nats_in(data.join("nats"))
         .data_dir(&data)
         .shutdown(signal_token())
@@ -97,8 +133,17 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
         .start()
         .await?;
 
+    // What clients dial: https with TLS; `localhost` for a wildcard bind (the certificate
+    // names it).
+    let scheme = if ca_file.is_some() { "https" } else { "http" };
     let url = |addr: Option<std::net::SocketAddr>| {
-        addr.map_or_else(String::new, |a| format!("http://{a}"))
+        addr.map_or_else(String::new, |a| {
+            if a.ip().is_unspecified() {
+                format!("{scheme}://localhost:{}", a.port())
+            } else {
+                format!("{scheme}://{a}")
+            }
+        })
     };
     let endpoint = url(running.provisioner.as_ref().map(|p| p.grpc_addr));
     let addons_endpoint = url(running.addon_manager.as_ref().map(|a| a.grpc_addr));
@@ -110,14 +155,16 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
     let metrics = running
         .metrics_addr
         .map_or_else(String::new, |a| format!("http://{a}/metrics"));
-    let cluster_metrics = url(running
+    // Plain HTTP (not covered by TLS yet: see ARCHITECTURE.md, "Not built yet").
+    let cluster_metrics = running
         .telemetry
         .as_ref()
-        .and_then(|t| t.engine.cluster_metrics_addr()));
+        .and_then(|t| t.engine.cluster_metrics_addr())
+        .map_or_else(String::new, |a| format!("http://{a}"));
     let profile = data.join("cli.toml");
     // One write, so log lines from the tasks just started cannot split the banner.
     let mut banner = format!(
-        "accord is up\n  gRPC        {endpoint}   (provisioner: health + reflection v1/v1alpha)\n  add-ons     {addons_endpoint}   (addon-manager)\n  support     {support_endpoint}   (support-triage)\n  health      {telemetry_endpoint}   (telemetry)\n  firewall    {firewall_endpoint}   (network-firewall)\n  storage     {storage_endpoint}   (storage-csi)\n  images      {images_endpoint}   (image-builder)\n  cluster metrics {cluster_metrics}   (GET <base>/v1/clusters/<cluster>/metrics, Bearer API key)\n  metrics     {metrics}\n  NATS        {}{}\n  sim clock   x{} (1.0 = real time)\n",
+        "accord is up\n  gRPC        {endpoint}   (provisioner: health + reflection v1/v1alpha)\n  add-ons     {addons_endpoint}   (addon-manager)\n  support     {support_endpoint}   (support-triage)\n  health      {telemetry_endpoint}   (telemetry)\n  firewall    {firewall_endpoint}   (network-firewall)\n  storage     {storage_endpoint}   (storage-csi)\n  images      {images_endpoint}   (image-builder)\n  cluster metrics {cluster_metrics}   (GET <base>/v1/clusters/<cluster>/metrics, Bearer API key)\n  metrics     {metrics}\n  NATS        {}{}\n  TLS         {}\n  sim clock   x{} (1.0 = real time)\n",
         args.nats_url,
         match (&running.nats_foreign, running.nats_started) {
             (Some(name), _) => format!(
@@ -126,8 +173,21 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
             (None, true) => "   (started by accord up)".to_owned(),
             (None, false) => "   (this deployment's server, already running)".to_owned(),
         },
+        match &ca_file {
+            Some(ca) => format!(
+                "gRPC and NATS, certificates of the local CA {} (clients: ca_file)",
+                ca.display()
+            ),
+            None => "off: every server binds loopback (--tls to turn it on)".to_owned(),
+        },
         args.clock_factor
     );
+    if !nats_auth_on {
+        banner.push_str(
+            "  NATS auth   OFF: the server was already running and is not this deployment's (no \
+             keys in <data-dir>/keys/nats): anyone reaching it reads every event\n",
+        );
+    }
     match &running.bootstrap {
         Some(b) => {
             write_profile(
@@ -142,8 +202,12 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
                     (IMAGES_PACKAGE, &images_endpoint),
                 ],
                 &args.nats_url,
-                &b.admin.token,
-                &b.operator.token,
+                &Credentials {
+                    admin: &b.admin.token,
+                    operator: &b.operator.token,
+                    operator_nkey: operator_nkey.as_deref(),
+                    ca_file: ca_file.as_deref(),
+                },
             )?;
             banner.push_str(&format!(
                 "  admin key   {}   (project \"default\", role admin — shown once)\n  operator    {}   (provider operator — shown once)\n  CLI profile {}   (the accord CLI uses it from this directory)\n",
@@ -168,18 +232,38 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What the profiles `accord up` writes authenticate with.
+#[derive(Clone, Copy)]
+struct Credentials<'a> {
+    /// The bootstrap Admin's API key.
+    admin: &'a str,
+    /// The provider operator's API key.
+    operator: &'a str,
+    /// The operator tool's NATS nkey seed file (when NATS requires authentication).
+    operator_nkey: Option<&'a Path>,
+    /// The local CA (when the servers serve TLS).
+    ca_file: Option<&'a Path>,
+}
+
 fn write_profile(
     path: &Path,
     endpoint: &str,
     packages: &[(&str, &String)],
     nats_url: &str,
-    admin: &str,
-    operator: &str,
+    creds: &Credentials<'_>,
 ) -> anyhow::Result<()> {
-    let profile = |token: &str| Profile {
+    let Credentials {
+        admin,
+        operator,
+        operator_nkey,
+        ca_file,
+    } = *creds;
+    let profile = |token: &str, nkey: Option<&Path>| Profile {
         endpoint: Some(endpoint.to_owned()),
         token: Some(token.to_owned()),
         nats_url: Some(nats_url.to_owned()),
+        nats_nkey_file: nkey.map(|p| p.display().to_string()),
+        ca_file: ca_file.map(|p| p.display().to_string()),
         endpoints: packages
             .iter()
             .map(|(package, url)| ((*package).to_owned(), (*url).clone()))
@@ -190,8 +274,8 @@ fn write_profile(
         default_profile: Some("admin".to_owned()),
         defaults: Profile::default(),
         profiles: [
-            ("admin".to_owned(), profile(admin)),
-            ("operator".to_owned(), profile(operator)),
+            ("admin".to_owned(), profile(admin, None)),
+            ("operator".to_owned(), profile(operator, operator_nkey)),
         ]
         .into_iter()
         .collect(),

@@ -513,6 +513,36 @@ fn up_and_bench() {
 }
 
 #[test]
+fn nats_credentials() {
+    assert_eq!(
+        command(&["nats-credentials", "--dir", "/etc/accord/nats-keys"]),
+        Command::NatsCredentials(NatsCredentialsArgs {
+            keys_dir: PathBuf::from("/etc/accord/nats-keys"),
+            auth_config: None,
+        })
+    );
+    assert_eq!(
+        command(&[
+            "nats-credentials",
+            "--dir",
+            "keys",
+            "--auth-config",
+            "/etc/accord/accord-auth.conf",
+            "-o",
+            "json",
+        ]),
+        Command::NatsCredentials(NatsCredentialsArgs {
+            keys_dir: PathBuf::from("keys"),
+            auth_config: Some(PathBuf::from("/etc/accord/accord-auth.conf")),
+        })
+    );
+    assert_eq!(
+        parse_error(&["nats-credentials"]).kind(),
+        ErrorKind::MissingRequiredArgument
+    );
+}
+
+#[test]
 fn global_options_before_or_after_the_command() {
     let cli = parse(&[
         "--endpoint",

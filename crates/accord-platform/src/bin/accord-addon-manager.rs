@@ -28,7 +28,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let cfg: AddonManagerConfig =
         accord_runtime::config::load("addon-manager", args.config.as_deref())?;
     let _telemetry = accord_runtime::telemetry::init("addon-manager", cfg.runtime.log_format)?;
-    let running = Platform::new(&cfg.runtime.nats_url)
+    let running = Platform::from_runtime(&cfg.runtime)?
         .shutdown(accord_runtime::shutdown::signal_token())
         .metrics(Metrics::new("addon-manager"))
         .serve_metrics(cfg.runtime.metrics_addr)

@@ -36,7 +36,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     settings.instance_types = cfg.instance_types.clone();
     settings.store =
         Some(Store::open(cfg.runtime.data_dir.join("store")).context("opening the store")?);
-    let running = Platform::new(&cfg.runtime.nats_url)
+    let running = Platform::from_runtime(&cfg.runtime)?
         .shutdown(accord_runtime::shutdown::signal_token())
         .metrics(Metrics::new("image-builder"))
         .serve_metrics(cfg.runtime.metrics_addr)

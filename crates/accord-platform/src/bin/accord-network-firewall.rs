@@ -29,7 +29,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let cfg: NetworkFirewallConfig =
         accord_runtime::config::load("network-firewall", args.config.as_deref())?;
     let _telemetry = accord_runtime::telemetry::init("network-firewall", cfg.runtime.log_format)?;
-    let running = Platform::new(&cfg.runtime.nats_url)
+    let running = Platform::from_runtime(&cfg.runtime)?
         .shutdown(accord_runtime::shutdown::signal_token())
         .metrics(Metrics::new("network-firewall"))
         .serve_metrics(cfg.runtime.metrics_addr)

@@ -39,7 +39,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "no plugin_dir configured: AutoClusters does not run (findings are not remediated)"
         );
     }
-    let mut platform = Platform::new(&cfg.runtime.nats_url);
+    let mut platform = Platform::from_runtime(&cfg.runtime)?;
     if let Some(path) = &cfg.image_public_key_file {
         let pem = std::fs::read_to_string(path)
             .with_context(|| format!("reading the image public key {}", path.display()))?;

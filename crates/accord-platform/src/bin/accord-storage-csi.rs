@@ -30,7 +30,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let cfg: StorageCsiConfig =
         accord_runtime::config::load("storage-csi", args.config.as_deref())?;
     let _telemetry = accord_runtime::telemetry::init("storage-csi", cfg.runtime.log_format)?;
-    let running = Platform::new(&cfg.runtime.nats_url)
+    let running = Platform::from_runtime(&cfg.runtime)?
         .shutdown(accord_runtime::shutdown::signal_token())
         .metrics(Metrics::new("storage-csi"))
         .serve_metrics(cfg.runtime.metrics_addr)

@@ -33,7 +33,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .with_context(|| format!("loading the triage rules {}", path.display()))?,
         None => RuleSet::shipped().context("the shipped triage rules")?,
     };
-    let running = Platform::new(&cfg.runtime.nats_url)
+    let running = Platform::from_runtime(&cfg.runtime)?
         .shutdown(accord_runtime::shutdown::signal_token())
         .metrics(Metrics::new("support-triage"))
         .serve_metrics(cfg.runtime.metrics_addr)

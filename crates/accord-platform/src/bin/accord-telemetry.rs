@@ -27,7 +27,7 @@ fn main() -> ExitCode {
 async fn run(args: Args) -> anyhow::Result<()> {
     let cfg: TelemetryConfig = accord_runtime::config::load("telemetry", args.config.as_deref())?;
     let _telemetry = accord_runtime::telemetry::init("telemetry", cfg.runtime.log_format)?;
-    let running = Platform::new(&cfg.runtime.nats_url)
+    let running = Platform::from_runtime(&cfg.runtime)?
         .shutdown(accord_runtime::shutdown::signal_token())
         .metrics(Metrics::new("telemetry"))
         .serve_metrics(cfg.runtime.metrics_addr)

@@ -11,5 +11,6 @@ mod nats_ownership;
 #[cfg(feature = "failpoints")]
 mod process;
 mod remediation_crash;
+mod standalone_auth;
 mod storage_crash;
 mod support;

@@ -70,6 +70,19 @@ impl Proc {
         bootstrap: bool,
         env: &[(&str, String)],
     ) -> Proc {
+        Self::start_at(&nats.url(), data, logs, run, failpoint, bootstrap, env).await
+    }
+
+    /// [`Proc::start_with`] on the NATS server at `nats_url`.
+    pub async fn start_at(
+        nats_url: &str,
+        data: &Path,
+        logs: &Path,
+        run: usize,
+        failpoint: bool,
+        bootstrap: bool,
+        env: &[(&str, String)],
+    ) -> Proc {
         let log = logs.join(format!("run-{run}.log"));
         let mut cmd = Command::new("sh");
         // No core file for the deliberate SIGABRT; `exec` keeps the pid and the exit status.
@@ -79,7 +92,7 @@ impl Proc {
             .current_dir(logs)
             .env("ACCORD_PROVISIONER__RUNTIME__GRPC_ADDR", "127.0.0.1:0")
             .env("ACCORD_PROVISIONER__RUNTIME__METRICS_ADDR", "127.0.0.1:0")
-            .env("ACCORD_PROVISIONER__RUNTIME__NATS_URL", nats.url())
+            .env("ACCORD_PROVISIONER__RUNTIME__NATS_URL", nats_url)
             .env("ACCORD_PROVISIONER__RUNTIME__DATA_DIR", data)
             .env("ACCORD_PROVISIONER__RUNTIME__SHUTDOWN_GRACE", "5s")
             .env("ACCORD_PROVISIONER__SIM_CLOCK_FACTOR", "0.001")

@@ -27,7 +27,7 @@ use tonic::{
     body::Body,
     server::NamedService,
     service::RoutesBuilder,
-    transport::{Server, server::TcpIncoming},
+    transport::{Identity, Server, ServerTlsConfig, server::TcpIncoming},
 };
 use tonic_health::{ServingStatus, server::HealthReporter};
 use tower::{
@@ -36,7 +36,7 @@ use tower::{
 };
 
 use super::{AuthLayer, Authenticator, MetricsLayer, ReadyGate, trace::request_span};
-use crate::metrics::Metrics;
+use crate::{metrics::Metrics, tls::TlsIdentity};
 
 /// Methods of the health and reflection services, for metric labels.
 const OPEN_METHODS: [&str; 4] = [
@@ -95,6 +95,7 @@ pub struct GrpcServer {
     ready: Option<watch::Receiver<bool>>,
     metrics: Option<Metrics>,
     descriptors: Vec<&'static [u8]>,
+    tls: Option<TlsIdentity>,
 }
 
 impl fmt::Debug for GrpcServer {
@@ -112,6 +113,7 @@ impl fmt::Debug for GrpcServer {
             )
             .field("ready_gate", &self.ready.is_some())
             .field("metrics", &self.metrics.is_some())
+            .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -127,7 +129,14 @@ impl GrpcServer {
             ready: None,
             metrics: None,
             descriptors: Vec::new(),
+            tls: None,
         }
+    }
+
+    /// Serves TLS only, presenting `identity` (`None`: plaintext, for loopback binds).
+    pub fn with_tls(mut self, identity: Option<TlsIdentity>) -> Self {
+        self.tls = identity;
+        self
     }
 
     /// Authenticates every call with `authenticator` and enforces `rules` (see
@@ -200,6 +209,7 @@ impl GrpcServer {
             ready,
             metrics,
             descriptors,
+            tls,
         } = self;
 
         let auth_layer = match auth {
@@ -256,7 +266,16 @@ impl GrpcServer {
             ),
             None => MetricsLayer::new(m).with_known(OPEN_METHODS, service_names.iter().copied()),
         });
-        let router = Server::builder()
+        let mut builder = Server::builder();
+        if let Some(identity) = &tls {
+            builder = builder
+                .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(
+                    identity.cert_pem.as_bytes(),
+                    identity.key_pem.as_bytes(),
+                )))
+                .map_err(GrpcServerError::Transport)?;
+        }
+        let router = builder
             .trace_fn(request_span)
             .layer(MapResponseLayer::new(
                 super::too_large::too_large_is_resource_exhausted::<Body>,
@@ -289,7 +308,7 @@ impl GrpcServer {
             tracing::info!(addr = %bound, "gRPC server stopped");
             result
         });
-        tracing::info!(addr = %bound, services = ?service_names, "gRPC server listening");
+        tracing::info!(addr = %bound, services = ?service_names, tls = tls.is_some(), "gRPC server listening");
         Ok((bound, task))
     }
 }
