@@ -7,14 +7,7 @@
 use accord_platform::Platform;
 use accord_testkit::NatsServer;
 
-fn free_url() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    format!("nats://127.0.0.1:{port}")
-}
+use crate::support::free_url;
 
 #[tokio::test]
 async fn a_server_accord_did_not_start_is_used_and_reported() {

@@ -10,16 +10,7 @@ use accord_bus::{Bus, BusAuth, BusError, ConnectOptions, subjects};
 use accord_nats_auth::{KeyRing, ServiceUser};
 use futures::StreamExt as _;
 
-use crate::support::{Proc, create};
-
-fn free_url() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    format!("nats://127.0.0.1:{port}")
-}
+use crate::support::{Proc, create, free_url};
 
 fn options(auth: Option<BusAuth>) -> ConnectOptions {
     ConnectOptions::default()

@@ -493,3 +493,13 @@ pub fn image_builder_beside(
         ),
     )
 }
+
+/// A `nats://` URL on a free loopback port (for a server the test starts itself).
+pub fn free_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("nats://127.0.0.1:{port}")
+}
