@@ -273,8 +273,9 @@ fn ensure_private_dir(dir: &Path) -> Result<(), AuthError> {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory (created with `mode`,
-/// fsynced) renamed into place, then fsyncs the directory.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<(), AuthError> {
+/// fsynced) renamed into place, then fsyncs the directory: a reader sees the old file or the
+/// new one, never a part. (Also what the platform's local CA writes its files with.)
+pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<(), AuthError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let io = |path: &Path| {
         let path = path.to_path_buf();

@@ -61,15 +61,8 @@ impl Platform {
         platform.bus_options = platform
             .bus_options
             .with_tls_ca_file(runtime.nats_ca_file.clone());
-        if let Some(identity) = runtime.tls_identity()? {
-            // Only the gRPC identity: this process starts no nats-server.
-            platform.tls = Some(PlatformTls {
-                identity,
-                cert_file: runtime.tls_cert_file.clone().unwrap_or_default(),
-                key_file: runtime.tls_key_file.clone().unwrap_or_default(),
-                ca_file: runtime.nats_ca_file.clone().unwrap_or_default(),
-            });
-        }
+        // Only the gRPC identity: this process starts no nats-server.
+        platform.grpc_tls = runtime.tls_identity()?;
         Ok(platform)
     }
 
@@ -112,6 +105,7 @@ impl Platform {
     /// Serves TLS: every gRPC server presents `tls.identity`, the nats-server the platform
     /// starts requires TLS with it, and every service verifies NATS against `tls.ca_file`.
     pub fn tls(mut self, tls: PlatformTls) -> Self {
+        self.grpc_tls = Some(tls.identity.clone());
         self.tls = Some(tls);
         self
     }

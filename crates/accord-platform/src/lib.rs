@@ -258,6 +258,8 @@ pub struct Platform {
     nats_auth: Option<NatsAuth>,
     /// TLS of every gRPC server and of the nats-server the platform starts.
     tls: Option<PlatformTls>,
+    /// The gRPC servers' certificate and key (a standalone service's own, or `tls`'s).
+    grpc_tls: Option<accord_runtime::tls::TlsIdentity>,
     /// A directory of seed files `<user>.nk`: each connection uses its own user's (a
     /// standalone service's credentials; see `RuntimeConfig::nats_credentials_dir`).
     nats_credentials_dir: Option<PathBuf>,
@@ -348,6 +350,7 @@ impl Platform {
             image_key: None,
             nats_auth: None,
             tls: None,
+            grpc_tls: None,
             nats_credentials_dir: None,
             stream_replicas: 1,
         }
@@ -485,7 +488,7 @@ impl Platform {
                 .clone()
                 .unwrap_or_else(|| Metrics::new(service)),
             shutdown: self.shutdown.clone(),
-            tls: self.tls.as_ref().map(|t| t.identity.clone()),
+            tls: self.grpc_tls.clone(),
             stream_replicas: self.stream_replicas,
         })
     }
@@ -516,9 +519,7 @@ impl Platform {
         let mut options = self.bus_options.clone();
         // The CA of the server this platform started (a standalone service's comes with the
         // bus options, from `nats_ca_file`).
-        if let Some(tls) = &self.tls
-            && !tls.ca_file.as_os_str().is_empty()
-        {
+        if let Some(tls) = &self.tls {
             options = options.with_tls_ca_file(Some(tls.ca_file.clone()));
         }
         if let Some(auth) = &self.nats_auth {

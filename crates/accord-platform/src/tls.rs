@@ -4,7 +4,8 @@
 //! each start for the names clients use (`server.pem`, `server.key` 0600, one year): localhost,
 //! the loopback addresses, the host's name and the given names and addresses. Clients trust
 //! the CA file (the CLI's profile `ca_file`, the services' NATS connections). Production
-//! deployments bring certificates from their own CA instead (`deploy/README.md`).
+//! deployments bring certificates from their own CA instead (`[runtime]` `tls_cert_file`,
+//! `tls_key_file`, `nats_ca_file`; `deploy/README.md`).
 
 use std::{
     net::IpAddr,
@@ -32,18 +33,6 @@ pub struct PlatformTls {
     pub ca_file: PathBuf,
 }
 
-impl PlatformTls {
-    /// Certificate, key and CA from files (a production CA's).
-    pub fn from_files(cert: &Path, key: &Path, ca: &Path) -> anyhow::Result<Self> {
-        Ok(Self {
-            identity: TlsIdentity::from_files(cert, key)?,
-            cert_file: cert.to_owned(),
-            key_file: key.to_owned(),
-            ca_file: ca.to_owned(),
-        })
-    }
-}
-
 /// The deployment's CA in `dir` (created on first use) and a server certificate it signs for
 /// `names` (DNS names or IP addresses) besides the local ones.
 pub fn local_ca(dir: &Path, names: &[String]) -> anyhow::Result<PlatformTls> {
@@ -52,8 +41,8 @@ pub fn local_ca(dir: &Path, names: &[String]) -> anyhow::Result<PlatformTls> {
     let ca_key_file = dir.join("ca.key");
     if !ca_file.exists() || !ca_key_file.exists() {
         let (cert, key) = new_ca().context("creating the local CA")?;
-        write_file(&ca_key_file, key.as_bytes(), true)?;
-        write_file(&ca_file, cert.as_bytes(), false)?;
+        write_file(&ca_key_file, key.as_bytes(), 0o600)?;
+        write_file(&ca_file, cert.as_bytes(), 0o644)?;
     }
     let ca_cert = std::fs::read_to_string(&ca_file)
         .with_context(|| format!("reading {}", ca_file.display()))?;
@@ -63,8 +52,8 @@ pub fn local_ca(dir: &Path, names: &[String]) -> anyhow::Result<PlatformTls> {
         server_cert(&ca_cert, &ca_key, names).context("issuing the server certificate")?;
     let cert_file = dir.join("server.pem");
     let key_file = dir.join("server.key");
-    write_file(&key_file, key_pem.as_bytes(), true)?;
-    write_file(&cert_file, cert_pem.as_bytes(), false)?;
+    write_file(&key_file, key_pem.as_bytes(), 0o600)?;
+    write_file(&cert_file, cert_pem.as_bytes(), 0o644)?;
     Ok(PlatformTls {
         identity: TlsIdentity { cert_pem, key_pem },
         cert_file,
@@ -150,6 +139,12 @@ fn is_dns_name(name: &str) -> bool {
         })
 }
 
+/// Writes one of the CA's files atomically with `mode`.
+fn write_file(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+    accord_nats_auth::keys::write_atomically(path, bytes, mode)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
 /// This host's name (`/proc/sys/kernel/hostname`, else `$HOSTNAME`).
 fn hostname() -> anyhow::Result<String> {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -159,30 +154,6 @@ fn hostname() -> anyhow::Result<String> {
         .filter(|s| !s.is_empty())
         .context("no host name")?;
     Ok(name)
-}
-
-/// Writes `bytes` to `path` through a temporary file renamed into place (0600 when
-/// `private`): a reader sees the old file or the new one, never a part.
-fn write_file(path: &Path, bytes: &[u8], private: bool) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    if private {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    #[cfg(not(unix))]
-    let _ = private;
-    let mut file = options
-        .open(&tmp)
-        .with_context(|| format!("creating {}", tmp.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("putting {} in place", path.display()))
 }
 
 #[cfg(test)]
