@@ -6,7 +6,7 @@
 //!   `MAX_PLUGIN_REQUEST_BYTES`), response types are not limited (the build script generates
 //!   the impls from the services' method types);
 //! - bytes that do not decode as the message are `INVALID_ARGUMENT` (the caller's fault), not
-//!   tonic's `INTERNAL`.
+//!   tonic's `INTERNAL`, with a `google.rpc.BadRequest` detail naming the message type.
 
 use std::marker::PhantomData;
 
@@ -16,6 +16,7 @@ use tonic::{
     codec::{BufferSettings, Codec, DecodeBuf, Decoder},
 };
 use tonic_prost::{ProstDecoder, ProstEncoder};
+use tonic_types::StatusExt as _;
 
 /// The most bytes a message of this type may arrive with.
 pub trait Limit {
@@ -72,9 +73,14 @@ pub fn decode_limited<U: Message + Default + Limit>(buf: impl bytes::Buf) -> Res
         )));
     }
     U::decode(buf).map_err(|e| {
-        Status::invalid_argument(format!(
-            "the request is not a valid protobuf message of its type: {e}"
-        ))
+        // The field violation names the message type (the whole request is at fault), so a
+        // client reading `google.rpc.BadRequest` sees this like any other bad input.
+        let type_name = std::any::type_name::<U>();
+        let short = type_name.rsplit("::").next().unwrap_or(type_name);
+        let description = format!("the request is not a valid protobuf {short}: {e}");
+        let mut details = tonic_types::ErrorDetails::new();
+        details.add_bad_request_violation(short, description.clone());
+        Status::with_error_details(tonic::Code::InvalidArgument, description, details)
     })
 }
 

@@ -8,6 +8,7 @@
 use accord_proto::codec::decode_as_every_request;
 use proptest::prelude::*;
 use tonic::Code;
+use tonic_types::StatusExt as _;
 
 fn check(bytes: &[u8]) {
     for (request, result) in decode_as_every_request(bytes) {
@@ -24,6 +25,17 @@ fn check(bytes: &[u8]) {
                 "{request}: {}",
                 status.message()
             );
+            if status.code() == Code::InvalidArgument {
+                // Structured like every other bad input: a BadRequest naming the message.
+                let details = status.get_error_details();
+                let violations = &details
+                    .bad_request()
+                    .unwrap_or_else(|| panic!("{request}: no BadRequest detail"))
+                    .field_violations;
+                let short = request.rsplit('.').next().unwrap();
+                assert_eq!(violations.len(), 1, "{request}");
+                assert_eq!(violations[0].field, short, "{request}");
+            }
         }
     }
 }

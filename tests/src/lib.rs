@@ -370,8 +370,11 @@ impl Env {
         &mut self,
         store: Store,
     ) -> anyhow::Result<(Arc<AddonManager>, Running)> {
+        // The provisioner runs in another composer here, so name it as the Accord API the
+        // add-ons hand clusters (what `accord up` does for its in-process provisioner).
         let mut settings =
-            AddonManagerSettings::shipped(SocketAddr::from(([127, 0, 0, 1], 0)), plugin_dir());
+            AddonManagerSettings::shipped(SocketAddr::from(([127, 0, 0, 1], 0)), plugin_dir())
+                .with_api_endpoint(format!("https://{}", self.grpc_addr));
         settings.store = Some(store);
         let running = self
             .platform()

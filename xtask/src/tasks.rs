@@ -2,7 +2,7 @@
 //! the environment (a nats-server exported as `$ACCORD_NATS_SERVER`; for `test` and `up` also the
 //! freshly built plugins, exported as `$ACCORD_PLUGIN_DIR`; for `test` the checkers the tests
 //! run: `$ACCORD_KUBERNETES_VALIDATE`, `$ACCORD_PYTHON` (the tool venv's interpreter),
-//! `$ACCORD_KUBECTL` and, when there is one, `$ACCORD_PROMTOOL`) and then hands over to cargo;
+//! `$ACCORD_KUBECTL` and `$ACCORD_PROMTOOL`) and then hands over to cargo;
 //! `tidy` only reads files.
 //!
 //! Invariants:
@@ -197,10 +197,8 @@ fn run_tests(ws: &Workspace, nats: &Path, plugin_dir: &Path, args: &[String]) ->
             .env(plugins::ENV_VAR, plugin_dir)
             .env(KUBERNETES_VALIDATE_VAR, &validator)
             .env(PYTHON_VAR, &python)
-            .env(crate::tools::kubectl::ENV_VAR, &kubectl);
-        if let Some(promtool) = &promtool {
-            cmd.env(crate::tools::promtool::ENV_VAR, promtool);
-        }
+            .env(crate::tools::kubectl::ENV_VAR, &kubectl)
+            .env(crate::tools::promtool::ENV_VAR, &promtool);
         cmd
     };
     // `--workspace` beats `-p`, so it is only added when ARGS pick no package themselves:

@@ -6,7 +6,8 @@
 //! a submodule (`global`: options every command takes; `inspect`: get, describe, kubeconfig,
 //! catalog; `create`; `change`: delete, scale, cycle, upgrade, cordon, quota; `addons`: addon and
 //! plugin; `images`: worker images, pool image flags, rollout policies, update and rollback;
-//! `tickets`; `webhooks`; `offline`: remediation and triage; `firewall`; `storage`: volumes, snapshots, StorageClasses,
+//! `tickets`; `webhooks`; `offline`: remediation and triage; `listing`: get's `--watch`,
+//! `-l`, `--no-headers` and `-o wide`; `apply`; `completion`; `firewall`; `storage`: volumes, snapshots, StorageClasses,
 //! NFS and migrations; `health`;
 //! `nats`: events and sim; `nats_credentials`: the production NATS key ring; `up`).
 //! The submodules are private and re-exported here, so every type is `crate::cli::X`.
@@ -24,13 +25,16 @@ use std::ffi::OsString;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod addons;
+mod apply;
 mod change;
+mod completion;
 mod create;
 mod firewall;
 mod global;
 mod health;
 mod images;
 mod inspect;
+mod listing;
 mod nats;
 mod nats_credentials;
 mod offline;
@@ -40,13 +44,16 @@ mod up;
 mod webhooks;
 
 pub use addons::*;
+pub use apply::*;
 pub use change::*;
+pub use completion::*;
 pub use create::*;
 pub use firewall::*;
 pub use global::*;
 pub use health::*;
 pub use images::*;
 pub use inspect::*;
+pub use listing::*;
 pub use nats::*;
 pub use nats_credentials::*;
 pub use offline::*;
@@ -112,6 +119,12 @@ impl Cli {
         let matches = Cli::command().try_get_matches_from(args)?;
         let mut cli = Cli::from_arg_matches(&matches)?;
         cli.global.sources = ArgSources::from_matches(&matches);
+        if output_is_wide(&matches)
+            && let Command::Get(kind) = &mut cli.command
+            && let Some(list) = kind.list_options_mut()
+        {
+            list.wide = true;
+        }
         Ok(cli)
     }
 }
@@ -122,12 +135,17 @@ pub enum Command {
     /// List resources, or show one
     #[command(
         subcommand,
-        after_help = "Examples:\n  accord get clusters\n  accord get np --cluster demo\n  accord get nodes --cluster demo --pool gpu\n  accord get cluster demo -o yaml"
+        after_help = "Examples:\n  accord get clusters\n  accord get np --cluster demo\n  accord get nodes --cluster demo --pool gpu\n  accord get cluster demo -o yaml\n  accord get clusters -o wide -l team=ml --no-headers\n  accord get nodepools --cluster demo --watch"
     )]
     Get(GetKind),
     /// Show a resource in detail: spec, status, replicas, conditions
     #[command(subcommand)]
     Describe(DescribeKind),
+    /// Create or update clusters and node pools from what `get -o yaml` printed
+    #[command(
+        after_help = "Unchanged resources are not written (`cluster/demo unchanged`); an update carries the\ndocument's metadata.resource_version, so a stale one is refused.\n\nExamples:\n  accord get clusters -o yaml > clusters.yaml; accord apply -f clusters.yaml\n  accord get cluster demo -o yaml | accord apply -f -"
+    )]
+    Apply(ApplyArgs),
     /// Create a project, cluster, node pool, member or API key
     #[command(subcommand)]
     Create(CreateKind),
@@ -175,8 +193,15 @@ pub enum Command {
     Cordon(NodeTarget),
     /// Mark a node schedulable again
     Uncordon(NodeTarget),
-    /// Print (or write) a kubeconfig for a cluster
+    /// Add a cluster to your kubeconfig (merged, its context made current; an exec plugin
+    /// keeps the credentials fresh), or print it
+    #[command(
+        after_help = "Examples:\n  accord kubeconfig demo                 # merge into ~/.kube/config or $KUBECONFIG\n  accord kubeconfig demo --file demo.kubeconfig\n  accord kubeconfig demo --static --print > demo.kubeconfig"
+    )]
     Kubeconfig(KubeconfigArgs),
+    /// Credentials for other tools (the kubectl exec credential plugin)
+    #[command(subcommand)]
+    Credentials(CredentialsCommand),
     /// Show who the API token authenticates as
     Whoami,
     /// What the cloud offers: Kubernetes versions, regions, instance types, node images
@@ -220,10 +245,28 @@ pub enum Command {
     Plugin(PluginCommand),
     /// Run every Accord service in one process, for development
     Up(Box<UpArgs>),
+    /// Print a shell completion script (bash, zsh, fish)
+    #[command(
+        after_help = "Examples:\n  source <(accord completion bash)\n  accord completion zsh > \"${fpath[1]}/_accord\"\n  accord completion fish > ~/.config/fish/completions/accord.fish"
+    )]
+    Completion(CompletionArgs),
     /// Generate (or keep) a production installation's NATS nkey seeds and write the
     /// nats-server include `accord-auth.conf`; prints which seeds each service needs
     #[command(
         after_help = "Examples:\n  accord nats-credentials --dir /etc/accord/nats-keys\n  accord nats-credentials --dir ./keys --auth-config /etc/accord/accord-auth.conf"
     )]
     NatsCredentials(NatsCredentialsArgs),
+}
+
+/// Whether `-o wide` (or `ACCORD_OUTPUT=wide`) was given, at any level of the command.
+fn output_is_wide(matches: &clap::ArgMatches) -> bool {
+    let mut current = Some(matches);
+    let mut wide = false;
+    while let Some(level) = current {
+        if let Ok(Some(mut raw)) = level.try_get_raw("output") {
+            wide = raw.next().is_some_and(|value| value == "wide");
+        }
+        current = level.subcommand().map(|(_, sub)| sub);
+    }
+    wide
 }

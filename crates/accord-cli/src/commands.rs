@@ -6,11 +6,14 @@
 //! [`Context::api`], and prints through [`Context::printer`] in the chosen [`OutputFormat`].
 //!
 //! Invariant: connecting happens inside the command that needs it, so commands that need no API
-//! (`events`, `sim`, `plugin`, `triage`, `firewall`, `health check`, `nats-credentials`, `up`) work without a token,
+//! (`events`, `sim`, `plugin`, `triage`, `firewall`, `health check`, `nats-credentials`, `up`,
+//! `completion`) work without a token,
 //! and a missing token is reported only when a call would need it.
 
 pub mod addon;
+pub mod apply;
 pub mod catalog;
+pub mod completion;
 pub mod cordon;
 pub mod create;
 pub mod cycle;
@@ -22,6 +25,7 @@ pub mod get;
 pub mod health;
 pub mod images;
 pub mod kubeconfig;
+pub mod kubeconfig_file;
 pub mod lookup;
 pub mod migration;
 pub mod nats_credentials;
@@ -39,6 +43,7 @@ pub mod triage;
 pub mod up;
 pub mod upgrade;
 pub mod volumes;
+pub mod watch;
 pub mod webhook;
 pub mod whoami;
 
@@ -305,6 +310,7 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Get(kind) => get::run(ctx, kind).await,
         Command::Describe(kind) => describe::run(ctx, kind).await,
+        Command::Apply(args) => apply::run(ctx, &args).await,
         Command::Create(kind) => create::run(ctx, kind).await,
         Command::Delete(kind) => delete::run(ctx, kind).await,
         Command::Scale(ScaleKind::Nodepool(args)) => scale::run(ctx, args).await,
@@ -324,6 +330,7 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<()> {
         Command::Cordon(target) => cordon::run(ctx, target, true).await,
         Command::Uncordon(target) => cordon::run(ctx, target, false).await,
         Command::Kubeconfig(args) => kubeconfig::run(ctx, args).await,
+        Command::Credentials(command) => kubeconfig::credentials(ctx, command).await,
         Command::Whoami => whoami::run(ctx).await,
         Command::Addon(command) => addon::run(ctx, command).await,
         Command::Catalog(kind) => catalog::run(ctx, kind).await,
@@ -338,6 +345,10 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<()> {
         Command::Webhook(command) => webhook::run(ctx, command).await,
         Command::Plugin(command) => plugin::run(ctx, command).await,
         Command::NatsCredentials(args) => nats_credentials::run(ctx, &args),
+        Command::Completion(args) => {
+            completion::run(ctx, args.shell);
+            Ok(())
+        }
         Command::Up(mut args) => {
             args.nats_url.clone_from(&ctx.settings.nats_url);
             up::run(*args, &ctx.settings).await

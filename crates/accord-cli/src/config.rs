@@ -2,7 +2,8 @@
 //! command line, the environment and a TOML config file with named profiles.
 //!
 //! The config file is the first of:
-//! 1. `--config` / `ACCORD_CONFIG` (must exist),
+//! 1. `--config` / `ACCORD_CONFIG` (must exist; a directory means its `cli.toml`, so the
+//!    data directory of `accord up --data-dir DIR` can be given as it is),
 //! 2. `.accord/cli.toml` in the current directory or the nearest parent that has one (what
 //!    `accord up` writes),
 //! 3. `$XDG_CONFIG_HOME/accord/config.toml`, else `~/.config/accord/config.toml`.
@@ -57,6 +58,8 @@ use crate::cli::{DEFAULT_ENDPOINT, DEFAULT_NATS_URL, GlobalArgs};
 
 /// The config file written by `accord up`, relative to the directory it runs in.
 pub const PROJECT_CONFIG: &str = ".accord/cli.toml";
+/// The profile `accord up` writes in its data directory (`--config DIR` reads it).
+pub const DATA_DIR_CONFIG: &str = "cli.toml";
 
 /// One set of connection settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -420,6 +423,18 @@ fn non_empty_env(name: &str) -> Option<String> {
 /// Merges the command line / environment (`global`) with the config file.
 pub fn resolve(global: &GlobalArgs, env: &Environment) -> anyhow::Result<Settings> {
     let config_file = match &global.config {
+        // A data directory of `accord up --data-dir DIR`: its profile.
+        Some(dir) if dir.is_dir() => {
+            let path = dir.join(DATA_DIR_CONFIG);
+            if !path.is_file() {
+                bail!(
+                    "{} (from --config or ACCORD_CONFIG) is a directory without {DATA_DIR_CONFIG}: \
+                     give the config file, or the --data-dir of an `accord up` that minted keys",
+                    dir.display()
+                );
+            }
+            Some(path)
+        }
         Some(path) => {
             if !path.is_file() {
                 bail!(

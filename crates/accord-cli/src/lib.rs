@@ -10,6 +10,7 @@
 //! - [`output`]: tables, describe documents, JSON/YAML views, `kind/name` lines.
 //! - [`wait`]: `--wait` polling with a progress display.
 //! - [`parse`]: argument value parsers (labels, taints, durations).
+//! - [`selector`]: `-l` label selectors, parsed and matched client-side.
 //!
 //! Invariants:
 //! - `main.rs` only parses, calls [`run`] and prints [`render_error`]; everything else is library
@@ -22,6 +23,7 @@ pub mod commands;
 pub mod config;
 pub mod output;
 pub mod parse;
+pub mod selector;
 pub mod wait;
 
 #[cfg(test)]
@@ -41,6 +43,7 @@ use crate::config::Environment;
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = match cli.command {
         Command::Up(_)
+        | Command::Completion(_)
         | Command::NatsCredentials(_)
         | Command::Remediation(_)
         | Command::Triage(_)

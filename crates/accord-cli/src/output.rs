@@ -14,6 +14,7 @@
 //! - [`images`]: worker images, builds (with `--wait`'s stage transitions) and the image /
 //!   rollout sections of node pools; [`image_views`]: their `-o json|yaml` views.
 //! - [`migration`]: VirtioFS → NFS migrations: plans, progress, `describe` documents.
+//! - [`wide`]: the `-o wide` tables of clusters, node pools and nodes; `--no-headers`.
 //!
 //! Invariants:
 //! - Results go to stdout; progress, warnings and hints go to stderr, so `-o json` output can be
@@ -34,6 +35,7 @@ pub mod tables;
 pub mod tickets;
 pub mod views;
 pub mod webhooks;
+pub mod wide;
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};

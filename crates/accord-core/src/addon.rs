@@ -134,7 +134,8 @@ impl AddonSource {
 pub struct AddonManifest {
     /// File-like name, e.g. `10-namespace.yaml`.
     pub name: String,
-    /// `kubernetes` or `helm-values`.
+    /// `kubernetes` (the shipped add-ons: charts are Flux `HelmRepository` + `HelmRelease`
+    /// objects); an older pushed plugin may say `helm-values`.
     pub format: String,
     /// YAML text.
     pub content: String,

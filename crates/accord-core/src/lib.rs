@@ -17,12 +17,15 @@
 //! - [`image`]: worker images and their builds (`image.*`, the image-builder's).
 //! - [`support`]: support tickets, their verdicts and events (support-triage's).
 //! - [`events`], [`outbox`]: typed facts on the bus and the outbox contract.
+//! - [`exposition`]: the metrics text formats and the one `Accept` negotiation every `/metrics`
+//!   endpoint uses.
 
 pub mod addon;
 pub mod autoclusters;
 pub mod cluster;
 pub mod error;
 pub mod events;
+pub mod exposition;
 pub mod firewall;
 pub mod iam;
 pub mod ids;

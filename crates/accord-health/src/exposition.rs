@@ -44,7 +44,6 @@
 //!   non-finite power reading (not expressible in a sample's JSON anyway) is left out.
 
 mod classic;
-mod format;
 mod xid_counters;
 
 #[cfg(test)]
@@ -63,7 +62,11 @@ use prometheus_client::{
     registry::Registry,
 };
 
-pub use format::{Format, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, negotiate};
+/// The formats and their negotiation are the platform's one set (`accord_core::exposition`),
+/// shared with every service's own `/metrics`.
+pub use accord_core::exposition::{
+    Format, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, negotiate,
+};
 pub use xid_counters::{GpuXids, MAX_XID_CODES_PER_GPU, XidCounters};
 
 /// The cluster a scrape is about.

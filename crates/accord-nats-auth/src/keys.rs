@@ -258,7 +258,7 @@ fn load_seed(path: &Path, kind: KeyPairType) -> Result<KeyPair, AuthError> {
 }
 
 /// Creates `dir` (mode 0700) if missing; an existing directory is left as it is.
-fn ensure_private_dir(dir: &Path) -> Result<(), AuthError> {
+pub fn ensure_private_dir(dir: &Path) -> Result<(), AuthError> {
     if dir.is_dir() {
         return Ok(());
     }

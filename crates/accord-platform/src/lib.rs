@@ -85,6 +85,10 @@ pub struct AddonManagerSettings {
     pub shipped_addons: Vec<String>,
     pub host_config: HostConfig,
     pub store: Option<Store>,
+    /// Where clusters reach the Accord API (`platform.apiEndpoint` for the add-ons). Empty:
+    /// the in-process provisioner's gRPC address when there is one and it is IPv4 (a wildcard
+    /// bind becomes `127.0.0.1`), else none (the autoscaler add-on refuses to render).
+    pub api_endpoint: String,
 }
 
 /// support-triage's part.
@@ -217,7 +221,14 @@ impl AddonManagerSettings {
                 .collect(),
             host_config: HostConfig::default(),
             store: None,
+            api_endpoint: String::new(),
         }
+    }
+
+    /// These settings with the Accord API endpoint clusters use.
+    pub fn with_api_endpoint(mut self, api_endpoint: impl Into<String>) -> Self {
+        self.api_endpoint = api_endpoint.into();
+        self
     }
 }
 
@@ -731,6 +742,18 @@ impl Platform {
                 plugin_dir: settings.plugin_dir,
                 shipped_addons: settings.shipped_addons,
                 host_config: settings.host_config,
+                api_endpoint: match (&*settings.api_endpoint, &provisioner) {
+                    // An IPv4 address only: the endpoint's host must be a DNS name or dotted
+                    // quad (the autoscaler plugin's rule); a wildcard bind means this host.
+                    ("", Some(p)) if p.grpc_addr.is_ipv4() => {
+                        let ip = match p.grpc_addr.ip() {
+                            ip if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+                            ip => ip,
+                        };
+                        format!("https://{}", SocketAddr::new(ip, p.grpc_addr.port()))
+                    }
+                    (configured, _) => configured.to_owned(),
+                },
             })
             .await
             .context("starting the addon-manager")?;

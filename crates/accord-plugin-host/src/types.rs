@@ -158,9 +158,10 @@ pub struct ClusterInfo {
 pub struct Manifest {
     /// File-like name, e.g. `10-namespace.yaml`.
     pub name: String,
-    /// One or more Kubernetes YAML documents, or Helm values.
+    /// One or more Kubernetes YAML documents (charts as Flux `HelmRepository` + `HelmRelease`).
     pub content: String,
-    /// `kubernetes` or `helm-values`.
+    /// `kubernetes` (the shipped add-ons); plugins built before Flux rendering may say
+    /// `helm-values`. Passed through as the plugin wrote it.
     pub format: String,
 }
 

@@ -12,9 +12,16 @@
 //! (`OK`, `PERMISSION_DENIED`, …). Services register their own metrics with
 //! [`Metrics::register`] or [`Metrics::registry_mut`].
 //!
-//! [`serve`] exposes the registry over HTTP/1.1 on `/metrics` as OpenMetrics 1.0 text. The
-//! format is chosen deliberately (prometheus-client emits OpenMetrics, `# EOF` included) and the
-//! content type says so, so Prometheus parses it with its OpenMetrics parser.
+//! [`serve`] exposes the registry over HTTP/1.1 on `/metrics` in the format the scraper's
+//! `Accept` header asks for, negotiated by the platform's one rule
+//! ([`accord_core::exposition::negotiate`], shared with telemetry's cluster metrics endpoint):
+//! OpenMetrics 1.0 when asked for it (Prometheus 2 and 3 by default), the classic text format
+//! 0.0.4 otherwise (`Accept: text/plain`, `*/*`, none). Both come from `prometheus-client`'s own
+//! encoders, so both describe the same registry: in the classic text a counter's HELP and TYPE
+//! carry its `_total` name, and there is no `# UNIT`, `_created` series, exemplar or `# EOF`
+//! (an info metric is a gauge named `…_info`). Responses say `Vary: Accept` and, through
+//! [`compression`], are gzip-compressed when `Accept-Encoding` allows it (`Content-Encoding:
+//! gzip`, `Vary: accept-encoding`).
 //!
 //! Invariant: a metric name is registered once per registry; the built-in gRPC names are
 //! reserved.
@@ -26,15 +33,17 @@ use std::{
     time::Duration,
 };
 
+use accord_core::exposition::{Format, negotiate};
 use axum::{
     Router,
+    body::HttpBody,
     extract::State,
-    http::{StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
 use prometheus_client::{
-    encoding::{EncodeLabelSet, text::encode},
+    encoding::{EncodeLabelSet, prometheus_text, text},
     metrics::{
         counter::Counter,
         family::Family,
@@ -44,13 +53,15 @@ use prometheus_client::{
 };
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
+use tower_http::compression::{
+    CompressionLayer,
+    predicate::{DefaultPredicate, Predicate},
+};
 
 /// A series' labels as `name = value` pairs fixed at the call site, e.g.
 /// `Family<Labels<2>, Counter>` with `&[("operation", "drain-node"), ("result", "ok")]`.
 pub type Labels<const N: usize> = [(&'static str, &'static str); N];
-/// Content type of the `/metrics` response.
-pub const OPENMETRICS_CONTENT_TYPE: &str =
-    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub use accord_core::exposition::{OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};
 
 /// Labels of `accord_grpc_requests_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -177,8 +188,17 @@ impl Metrics {
 
     /// The registry as OpenMetrics text (ends with `# EOF`).
     pub fn encode(&self) -> Result<String, fmt::Error> {
+        self.encode_as(Format::OpenMetrics)
+    }
+
+    /// The registry in `format`: OpenMetrics 1.0 or the classic text format 0.0.4.
+    pub fn encode_as(&self, format: Format) -> Result<String, fmt::Error> {
         let mut out = String::new();
-        encode(&mut out, &self.registry_mut())?;
+        let registry = self.registry_mut();
+        match format {
+            Format::OpenMetrics => text::encode(&mut out, &registry)?,
+            Format::Prometheus => prometheus_text::encode(&mut out, &registry)?,
+        }
         Ok(out)
     }
 }
@@ -218,6 +238,7 @@ pub async fn serve(
         .map_err(|source| MetricsServeError::Bind { addr, source })?;
     let app = Router::new()
         .route("/metrics", get(scrape))
+        .layer(compression())
         .with_state(metrics);
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -229,9 +250,50 @@ pub async fn serve(
     Ok((bound, task))
 }
 
-async fn scrape(State(metrics): State<Metrics>) -> Response {
-    match metrics.encode() {
-        Ok(body) => ([(header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)], body).into_response(),
+/// The compression every metrics endpoint applies: gzip (the one codec the workspace compiles
+/// into tower-http) when the request's `Accept-Encoding` allows it (q-values honoured, `q=0`
+/// refuses), identity otherwise, for the responses [`CompressMetrics`] picks (successful ones of
+/// 32 bytes or more). A compressible response gets `Vary: accept-encoding` either way, so a
+/// cache never hands a gzip body to a client that did not ask for one.
+pub fn compression() -> CompressionLayer<CompressMetrics> {
+    CompressionLayer::new().compress_when(CompressMetrics::default())
+}
+
+/// What [`compression`] compresses: tower-http's default choice (bodies of 32 bytes or more;
+/// not gRPC, images or event streams) among successful responses only — a refusal or an
+/// encoding failure is one short line of text, answered as it is.
+#[derive(Clone, Default)]
+pub struct CompressMetrics(DefaultPredicate);
+
+impl Predicate for CompressMetrics {
+    fn should_compress<B: HttpBody>(&self, response: &http::Response<B>) -> bool {
+        response.status().is_success() && self.0.should_compress(response)
+    }
+}
+
+/// `Vary: Accept` for a negotiated metrics response (caches must key on the format asked for).
+pub fn vary_accept() -> (header::HeaderName, HeaderValue) {
+    (header::VARY, HeaderValue::from_static("accept"))
+}
+
+async fn scrape(State(metrics): State<Metrics>, headers: HeaderMap) -> Response {
+    let format = negotiate(
+        headers
+            .get(header::ACCEPT)
+            .and_then(|value| value.to_str().ok()),
+    );
+    match metrics.encode_as(format) {
+        Ok(body) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(format.content_type()),
+                ),
+                vary_accept(),
+            ],
+            body,
+        )
+            .into_response(),
         Err(err) => {
             tracing::error!(error = %err, "encoding metrics failed");
             (
@@ -246,30 +308,42 @@ async fn scrape(State(metrics): State<Metrics>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use prometheus_client::metrics::gauge::Gauge;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use accord_testkit::{http, promtool_check_metrics};
+    use prometheus_client::metrics::{gauge::Gauge, info::Info};
 
-    async fn http_get(addr: SocketAddr, path: &str) -> String {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).await.unwrap();
-        response
-    }
+    /// What Prometheus 3 sends by default (`scrape_protocols` unset).
+    const PROMETHEUS_3_ACCEPT: &str = "application/openmetrics-text;version=1.0.0;\
+        escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,\
+        text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,\
+        */*;q=0.1";
 
-    #[test]
-    fn encodes_builtin_and_service_metrics() {
+    /// A registry with every kind of metric a service registers: the built-in gRPC counter and
+    /// histogram, a labelled counter family, a gauge and an info metric.
+    fn busy_metrics() -> Metrics {
         let metrics = Metrics::new("provisioner");
         let gauge = Gauge::<i64>::default();
         metrics.register("accord_clusters", "Clusters known", gauge.clone());
         gauge.set(3);
+        let ops: Family<Labels<2>, Counter> =
+            metrics.registered("accord_infra_operations", "Driver operations by result");
+        ops.get_or_create(&[("operation", "drain-node"), ("result", "ok")])
+            .inc_by(2);
+        metrics.register(
+            "accord_build",
+            "The running build",
+            Info::new([("version", "1.2.3")]),
+        );
         metrics.observe_grpc_request(
             "/x.v1.Y/Z",
             tonic::Code::PermissionDenied,
             Duration::from_millis(3),
         );
-        let text = metrics.encode().unwrap();
+        metrics
+    }
+
+    #[test]
+    fn encodes_builtin_and_service_metrics() {
+        let text = busy_metrics().encode().unwrap();
         assert!(
             text.contains(
                 r#"accord_grpc_requests_total{service="provisioner",method="/x.v1.Y/Z",code="PERMISSION_DENIED"} 1"#
@@ -288,35 +362,123 @@ mod tests {
         assert!(text.ends_with("# EOF\n"), "{text}");
     }
 
+    #[test]
+    fn classic_text_types_counters_under_their_total_name() {
+        let text = busy_metrics().encode_as(Format::Prometheus).unwrap();
+        for line in [
+            "# HELP accord_grpc_requests_total gRPC requests handled, by method and status code.",
+            "# TYPE accord_grpc_requests_total counter",
+            r#"accord_grpc_requests_total{service="provisioner",method="/x.v1.Y/Z",code="PERMISSION_DENIED"} 1"#,
+            "# TYPE accord_grpc_request_duration_seconds histogram",
+            r#"accord_grpc_request_duration_seconds_bucket{service="provisioner",method="/x.v1.Y/Z",le="+Inf"} 1"#,
+            r#"accord_grpc_request_duration_seconds_count{service="provisioner",method="/x.v1.Y/Z"} 1"#,
+            "# TYPE accord_infra_operations_total counter",
+            r#"accord_infra_operations_total{operation="drain-node",result="ok"} 2"#,
+            "# TYPE accord_clusters gauge",
+            "accord_clusters 3",
+            "# TYPE accord_build_info gauge",
+            r#"accord_build_info{version="1.2.3"} 1"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line:?} missing:\n{text}");
+        }
+        for absent in ["# EOF", "# UNIT", "_created", "unknown", "untyped"] {
+            assert!(!text.contains(absent), "{absent:?} in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn promtool_reads_the_classic_text_cleanly() {
+        let metrics = busy_metrics();
+        let classic = metrics.encode_as(Format::Prometheus).unwrap();
+        let check = promtool_check_metrics(&classic).unwrap();
+        assert!(check.is_clean(), "{check:?}\n---\n{classic}");
+        // The check can fail: promtool, a classic-text reader, does not accept the OpenMetrics
+        // text this endpoint used to send to everyone.
+        let openmetrics = metrics.encode().unwrap();
+        let check = promtool_check_metrics(&openmetrics).unwrap();
+        assert!(!check.is_clean(), "{check:?}\n---\n{openmetrics}");
+    }
+
     #[tokio::test]
-    async fn serves_openmetrics_over_http_on_a_free_port() {
-        let metrics = Metrics::new("provisioner");
-        metrics.observe_grpc_request("/x.v1.Y/Z", tonic::Code::Ok, Duration::from_millis(1));
+    async fn serves_the_negotiated_format_gzipped_when_accepted() {
+        let metrics = busy_metrics();
         let shutdown = CancellationToken::new();
-        let (addr, task) = serve("127.0.0.1:0".parse().unwrap(), metrics, shutdown.clone())
-            .await
-            .unwrap();
+        let (addr, task) = serve(
+            "127.0.0.1:0".parse().unwrap(),
+            metrics.clone(),
+            shutdown.clone(),
+        )
+        .await
+        .unwrap();
         assert_ne!(addr.port(), 0);
 
-        let response = http_get(addr, "/metrics").await;
-        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-        assert!(
-            response
-                .to_ascii_lowercase()
-                .contains(&format!("content-type: {OPENMETRICS_CONTENT_TYPE}")),
-            "{response}"
-        );
-        assert!(
-            response.contains("accord_grpc_requests_total"),
-            "{response}"
-        );
-        assert!(
-            response.contains("accord_grpc_request_duration_seconds"),
-            "{response}"
-        );
+        // curl's default and `Accept: text/plain`: the classic text, uncompressed.
+        for accept in [None, Some("*/*"), Some("text/plain")] {
+            let headers: Vec<(&str, &str)> = accept.map(|a| ("accept", a)).into_iter().collect();
+            let response = http::get(addr, "/metrics", &headers).await.unwrap();
+            assert_eq!(response.status, 200, "{accept:?}");
+            assert_eq!(
+                response.header("content-type"),
+                Some(PROMETHEUS_CONTENT_TYPE),
+                "{accept:?}"
+            );
+            assert_eq!(response.header("content-encoding"), None, "{accept:?}");
+            let vary = response.header_tokens("vary");
+            assert!(vary.contains(&"accept".to_owned()), "{vary:?}");
+            let text = response.text().unwrap();
+            assert_eq!(text, metrics.encode_as(Format::Prometheus).unwrap());
+            let check = promtool_check_metrics(&text).unwrap();
+            assert!(check.is_clean(), "{accept:?}: {check:?}\n---\n{text}");
+        }
 
-        let not_found = http_get(addr, "/nope").await;
-        assert!(not_found.starts_with("HTTP/1.1 404"), "{not_found}");
+        // Prometheus 3's defaults: OpenMetrics, gzip-compressed.
+        let response = http::get(
+            addr,
+            "/metrics",
+            &[("accept", PROMETHEUS_3_ACCEPT), ("accept-encoding", "gzip")],
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status, 200);
+        assert_eq!(
+            response.header("content-type"),
+            Some(OPENMETRICS_CONTENT_TYPE)
+        );
+        assert_eq!(response.header("content-encoding"), Some("gzip"));
+        let vary = response.header_tokens("vary");
+        assert!(
+            vary.contains(&"accept".to_owned()) && vary.contains(&"accept-encoding".to_owned()),
+            "{vary:?}"
+        );
+        assert!(!response.body.starts_with(b"# HELP"), "not compressed");
+        assert_eq!(response.text().unwrap(), metrics.encode().unwrap());
+
+        // The classic text gzipped; and gzip refused with q=0 is not used.
+        let response = http::get(
+            addr,
+            "/metrics",
+            &[
+                ("accept", "text/plain"),
+                ("accept-encoding", "deflate, gzip;q=0.8"),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.header("content-encoding"), Some("gzip"));
+        let text = response.text().unwrap();
+        assert!(promtool_check_metrics(&text).unwrap().is_clean(), "{text}");
+        let response = http::get(
+            addr,
+            "/metrics",
+            &[("accept-encoding", "gzip;q=0, identity")],
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.header("content-encoding"), None);
+        assert!(response.body.starts_with(b"# HELP"));
+
+        let not_found = http::get(addr, "/nope", &[]).await.unwrap();
+        assert_eq!(not_found.status, 404);
 
         shutdown.cancel();
         tokio::time::timeout(Duration::from_secs(10), task)

@@ -10,8 +10,9 @@
 //! - configurations are stored normalised (compact JSON, keys sorted), so equal overrides
 //!   compare equal;
 //! - the top-level configuration key `platform` is the host's ([`PLATFORM`]): customer values
-//!   containing it are `INVALID_ARGUMENT`; every configuration handed to a plugin that declares
-//!   `platform.nfsEnabled` in its reference gets the project's [`Platform`] facts there
+//!   containing it are `INVALID_ARGUMENT`; every configuration handed to a plugin whose
+//!   reference declares keys under `platform` (`nfsEnabled`: the project's NFS gate;
+//!   `apiEndpoint`: the Accord API clusters call) gets those [`Platform`] facts there
 //!   ([`plugin_config`], the one place), overwriting anything else; stored and shown
 //!   configurations never contain it;
 //! - a configuration refused only because of a platform gate (it validates with every gate
@@ -38,28 +39,63 @@ use crate::{handlers::Rendered, view::ClusterView};
 /// The configuration key whose values the host sets (addon-kit's `entry::PLATFORM`).
 pub const PLATFORM: &str = "platform";
 
-/// What the host knows about a cluster's project that add-ons may render from, handed to the
-/// plugins that declare it under [`PLATFORM`] (the WIT's `cluster-info` stays as it is: changing
-/// it would break every plugin's ABI).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What the host knows about a cluster's project and the platform that add-ons may render
+/// from, handed to the plugins that declare it under [`PLATFORM`] (the WIT's `cluster-info`
+/// stays as it is: changing it would break every plugin's ABI).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Platform {
     /// The provider's NFS gate for the project (`platform.nfsEnabled`; `crate::handlers::nfs_gate`).
     pub nfs_enabled: bool,
+    /// Where the provider serves the Accord API to clusters (`platform.apiEndpoint`; the
+    /// addon-manager's `api_endpoint` setting): the cluster-autoscaler's cloud provider calls it.
+    pub api_endpoint: Arc<str>,
 }
 
 impl Platform {
-    /// Every gate open: a configuration refused under the real facts is validated again under
-    /// these to tell a gate's objection from the customer's mistake.
-    pub const OPEN: Platform = Platform { nfs_enabled: true };
+    /// These facts with every gate open: a configuration refused under the real facts is
+    /// validated again under these to tell a gate's objection from the customer's mistake.
+    pub fn with_gates_open(&self) -> Platform {
+        Platform {
+            nfs_enabled: true,
+            ..self.clone()
+        }
+    }
+
+    /// The fact named `key` under [`PLATFORM`], if the host knows it.
+    fn fact(&self, key: &str) -> Option<Value> {
+        match key {
+            NFS_ENABLED => Some(Value::Bool(self.nfs_enabled)),
+            API_ENDPOINT => Some(Value::String(self.api_endpoint.to_string())),
+            _ => None,
+        }
+    }
 }
 
-/// Whether a plugin's reference configuration (`default-config`) declares the host-owned NFS
-/// gate: only those plugins get [`Platform`] (any other would refuse `platform` as an unknown
-/// key, e.g. an older plugin pushed again).
+/// The NFS gate's key under [`PLATFORM`].
+pub const NFS_ENABLED: &str = "nfsEnabled";
+
+/// The Accord API endpoint's key under [`PLATFORM`].
+pub const API_ENDPOINT: &str = "apiEndpoint";
+
+/// The host-owned facts a plugin's reference configuration (`default-config`) declares under
+/// [`PLATFORM`], in its order: only those are handed to it (an undeclared key would be refused
+/// as unknown, e.g. by an older plugin pushed again). Empty: the plugin gets no `platform`.
+pub fn platform_keys(default_config: &str) -> Vec<String> {
+    match serde_json::from_str::<Value>(default_config) {
+        Ok(Value::Object(map)) => match map.get(PLATFORM) {
+            Some(Value::Object(platform)) => platform.keys().cloned().collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a plugin's reference declares the host-owned NFS gate (its installations are
+/// re-rendered when the gate moves).
 pub fn declares_platform(default_config: &str) -> bool {
-    serde_json::from_str::<Value>(default_config)
-        .ok()
-        .is_some_and(|v| v.get(PLATFORM).and_then(|p| p.get("nfsEnabled")).is_some())
+    platform_keys(default_config)
+        .iter()
+        .any(|k| k == NFS_ENABLED)
 }
 
 /// A plugin's reference configuration as customers see it (`ListAvailableAddons`): without
@@ -74,14 +110,16 @@ pub fn customer_reference(default_config: &str) -> String {
     }
 }
 
-/// `config` (normalised, the customer's) as a plugin gets it: with `platform` set from
-/// `platform` when the plugin `declares` it, unchanged otherwise.
+/// `config` (normalised, the customer's) as a plugin gets it: with `platform` set to the facts
+/// of `platform` named by `keys` (the plugin's [`platform_keys`]), unchanged when `keys` is
+/// empty. A declared key the host does not know is left out (the plugin's reference value
+/// applies).
 pub fn plugin_config(
-    declares: bool,
+    keys: &[String],
     config: &str,
-    platform: Platform,
+    platform: &Platform,
 ) -> Result<String, DomainError> {
-    if !declares {
+    if keys.is_empty() {
         return Ok(config.to_owned());
     }
     let bad = |m: String| DomainError::InvalidArgument(vec![FieldViolation::new("config", m)]);
@@ -90,15 +128,16 @@ pub fn plugin_config(
     let Some(map) = value.as_object_mut() else {
         return Err(bad("must be a JSON object of overrides".to_owned()));
     };
-    map.insert(
-        PLATFORM.to_owned(),
-        serde_json::json!({"nfsEnabled": platform.nfs_enabled}),
-    );
+    let facts: serde_json::Map<String, Value> = keys
+        .iter()
+        .filter_map(|k| platform.fact(k).map(|v| (k.clone(), v)))
+        .collect();
+    map.insert(PLATFORM.to_owned(), Value::Object(facts));
     serde_json::to_string(&value).map_err(|e| bad(format!("cannot be encoded: {e}")))
 }
 
 /// What to answer for a configuration the plugin refused: `closed` are its violations under the
-/// project's facts, `open` under [`Platform::OPEN`] (both already named `config.<path>`),
+/// project's facts, `open` under [`Platform::with_gates_open`] (both already named `config.<path>`),
 /// `unchanged` whether it is the installation's current configuration. `None`: accept it (a
 /// gate closed after it was accepted; rendering leaves the gated parts out).
 pub fn refusal(
@@ -236,7 +275,7 @@ impl Catalog {
         version: &str,
         previous: &str,
         config: &str,
-        platform: Platform,
+        platform: &Platform,
     ) -> Result<Rendered, DomainError> {
         // Faults on this cluster's input count against its tenant, not the shared plugin.
         let plugin = &plugin.for_tenant(&cluster.project.to_string());
@@ -256,13 +295,14 @@ impl Catalog {
             )]));
         };
         let config = normalise(config)?;
-        let declares = declares_platform(&info.default_config);
+        let keys = platform_keys(&info.default_config);
         let closed = self
-            .violations(plugin, &plugin_config(declares, &config, platform)?)
+            .violations(plugin, &plugin_config(&keys, &config, platform)?)
             .await?;
         if !closed.is_empty() {
-            let open = if declares && platform != Platform::OPEN {
-                self.violations(plugin, &plugin_config(declares, &config, Platform::OPEN)?)
+            let gates_open = platform.with_gates_open();
+            let open = if !keys.is_empty() && *platform != gates_open {
+                self.violations(plugin, &plugin_config(&keys, &config, &gates_open)?)
                     .await?
             } else {
                 closed.clone()
@@ -276,8 +316,8 @@ impl Catalog {
             .await?;
         let verdict = plugin
             .classify_change(
-                &plugin_config(declares, previous, platform)?,
-                &plugin_config(declares, &config, platform)?,
+                &plugin_config(&keys, previous, platform)?,
+                &plugin_config(&keys, &config, platform)?,
             )
             .await
             .map_err(|e| plugin_failed(&info.name, e))?;
@@ -313,12 +353,12 @@ impl Catalog {
         cluster: &ClusterView,
         version: &str,
         config: &str,
-        platform: Platform,
+        platform: &Platform,
     ) -> Result<Vec<AddonManifest>, DomainError> {
         let plugin = &plugin.for_tenant(&cluster.project.to_string());
         let name = &plugin.info().name;
         let config = plugin_config(
-            declares_platform(&plugin.info().default_config),
+            &platform_keys(&plugin.info().default_config),
             config,
             platform,
         )?;
@@ -353,11 +393,11 @@ impl Catalog {
         current: &str,
         target: &str,
         config: &str,
-        platform: Platform,
+        platform: &Platform,
     ) -> Result<UpgradePlan, DomainError> {
         let plugin = &plugin.for_tenant(&cluster.project.to_string());
         let info = plugin.info();
-        let config = plugin_config(declares_platform(&info.default_config), config, platform)?;
+        let config = plugin_config(&platform_keys(&info.default_config), config, platform)?;
         plugin
             .plan_upgrade(current, target, &config)
             .await
@@ -447,24 +487,32 @@ mod tests {
     #[test]
     fn only_plugins_that_declare_the_gate_get_it_and_it_overwrites() {
         let csi = r#"{"storageClasses":{},"platform":{"nfsEnabled":false}}"#;
+        let keys = platform_keys(csi);
+        assert_eq!(keys, ["nfsEnabled"]);
         assert!(declares_platform(csi));
         assert!(!declares_platform(r#"{"driver":{"version":""}}"#));
         assert!(!declares_platform(r#"{"platform":{}}"#));
+        assert!(!declares_platform(r#"{"platform":{"apiEndpoint":""}}"#));
         assert!(!declares_platform("not json"));
+        assert!(platform_keys("not json").is_empty());
 
-        let open = Platform { nfs_enabled: true };
+        let open = Platform {
+            nfs_enabled: true,
+            api_endpoint: "https://api.example".into(),
+        };
         let config = r#"{"storageClasses":{"sharedNfs":{"enabled":true}}}"#;
-        assert_eq!(plugin_config(false, config, open).unwrap(), config);
+        assert_eq!(plugin_config(&[], config, &open).unwrap(), config);
         let given: Value =
-            serde_json::from_str(&plugin_config(true, config, open).unwrap()).unwrap();
-        assert_eq!(given["platform"]["nfsEnabled"], true);
+            serde_json::from_str(&plugin_config(&keys, config, &open).unwrap()).unwrap();
+        // Only the declared facts: the csi-driver would refuse `apiEndpoint` as unknown.
+        assert_eq!(given["platform"], serde_json::json!({"nfsEnabled": true}));
         assert_eq!(given["storageClasses"]["sharedNfs"]["enabled"], true);
         // Whatever is there is replaced by the host's facts.
         let given: Value = serde_json::from_str(
             &plugin_config(
-                true,
+                &keys,
                 r#"{"platform":{"nfsEnabled":true,"x":1}}"#,
-                Platform::default(),
+                &Platform::default(),
             )
             .unwrap(),
         )
@@ -473,6 +521,32 @@ mod tests {
         // Customers are shown the reference without it.
         assert_eq!(customer_reference(csi), r#"{"storageClasses":{}}"#);
         assert_eq!(customer_reference(r#"{"a":1}"#), r#"{"a":1}"#);
+    }
+
+    #[test]
+    fn the_autoscaler_gets_the_platforms_api_endpoint() {
+        let autoscaler = r#"{"replicas":1,"platform":{"apiEndpoint":""}}"#;
+        let keys = platform_keys(autoscaler);
+        assert_eq!(keys, ["apiEndpoint"]);
+        let platform = Platform {
+            nfs_enabled: false,
+            api_endpoint: "https://api.eu1.cloud.example".into(),
+        };
+        let given: Value =
+            serde_json::from_str(&plugin_config(&keys, "{}", &platform).unwrap()).unwrap();
+        assert_eq!(
+            given,
+            serde_json::json!({"platform": {"apiEndpoint": "https://api.eu1.cloud.example"}})
+        );
+        // Opening the gates keeps the endpoint; an unknown declared key is left out.
+        assert_eq!(
+            platform.with_gates_open().api_endpoint,
+            platform.api_endpoint
+        );
+        let given: Value =
+            serde_json::from_str(&plugin_config(&["future".to_owned()], "{}", &platform).unwrap())
+                .unwrap();
+        assert_eq!(given["platform"], serde_json::json!({}));
     }
 
     #[test]

@@ -20,6 +20,10 @@ pub struct AddonManagerConfig {
     pub shipped_addons: Vec<String>,
     /// Sandbox limits of plugin calls.
     pub plugins: PluginLimits,
+    /// Where the provider serves the Accord API to clusters (`https://host[:port]`): the
+    /// cluster-autoscaler's cloud provider calls it to resize pools (`platform.apiEndpoint`).
+    /// Empty: the autoscaler add-on refuses to render.
+    pub api_endpoint: String,
 }
 
 /// Sandbox limits (see `accord_plugin_host::HostConfig`).
@@ -71,6 +75,84 @@ impl Default for AddonManagerConfig {
                 .map(|s| (*s).to_owned())
                 .collect(),
             plugins: PluginLimits::default(),
+            api_endpoint: String::new(),
         }
+    }
+}
+
+/// Longest `api_endpoint` accepted (the autoscaler plugin's own bound).
+pub const MAX_API_ENDPOINT_BYTES: usize = 2048;
+
+/// Checks the `api_endpoint` setting with the rules the autoscaler plugin applies to
+/// `platform.apiEndpoint` (`https://host[:port][/path]`, DNS-name host, no query, fragment or
+/// whitespace, at most [`MAX_API_ENDPOINT_BYTES`]), or empty. A setting the plugin would refuse
+/// must stop the start: at run time it would surface as the customer's configuration error.
+/// The error quotes at most the first 100 bytes of the setting.
+pub fn check_api_endpoint(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Ok(());
+    }
+    let bad = || {
+        let shown: String = s.chars().take(100).collect();
+        let more = if shown.len() < s.len() { "…" } else { "" };
+        format!(
+            "api_endpoint {shown:?}{more} must be an https://host[:port][/path] URL with a DNS \
+             name as host (or empty)"
+        )
+    };
+    let rest = s.strip_prefix("https://").ok_or_else(bad)?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let host_ok = !host.is_empty() && host.len() <= 253 && host.split('.').all(label_ok);
+    let path_ok =
+        !rest.contains(|c: char| c.is_whitespace() || c.is_control() || c == '?' || c == '#');
+    if s.len() <= MAX_API_ENDPOINT_BYTES && host_ok && port_ok && path_ok {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_endpoint_follows_the_autoscaler_plugins_rules() {
+        for ok in [
+            "",
+            "https://api.accord.dev",
+            "https://api.eu1.cloud.example:8443/v1",
+            "https://127.0.0.1:50051",
+        ] {
+            check_api_endpoint(ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+        }
+        for bad in [
+            "http://api.accord.dev",
+            "https://",
+            "https://API.example",
+            "https://[::1]:8443",
+            "https://api.example:0",
+            "https://api example",
+            "https://api.example?x=1",
+            "api.accord.dev",
+        ] {
+            assert!(check_api_endpoint(bad).is_err(), "{bad:?}");
+        }
+        let long = format!("https://a.example/{}", "x".repeat(MAX_API_ENDPOINT_BYTES));
+        let err = check_api_endpoint(&long).unwrap_err();
+        assert!(err.len() < 300, "{err}");
     }
 }

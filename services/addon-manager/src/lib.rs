@@ -52,6 +52,10 @@ pub struct StartOptions {
     pub shipped_addons: Vec<String>,
     /// Plugin sandbox limits.
     pub host_config: HostConfig,
+    /// Where clusters reach the Accord API, handed to the add-ons that declare
+    /// `platform.apiEndpoint` (the cluster-autoscaler's cloud provider); empty: not known, and
+    /// those add-ons refuse to render.
+    pub api_endpoint: String,
 }
 
 /// A started addon-manager.
@@ -61,6 +65,9 @@ pub type Running = Started<AddonManager>;
 /// the plugin-bucket watch.
 pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
     let b = &opts.basics;
+    // The autoscaler plugin validates it as an https:// URL; a bad setting would surface as a
+    // customer's configuration error, so it stops the start instead (same rules as the plugin).
+    config::check_api_endpoint(&opts.api_endpoint).map_err(anyhow::Error::msg)?;
     let catalog = Arc::new(
         catalog::Catalog::new(opts.host_config.clone()).context("starting the plugin host")?,
     );
@@ -95,7 +102,13 @@ pub async fn start(opts: StartOptions) -> anyhow::Result<Running> {
     .await
     .context("watching the plugin bucket")?;
     let addon_metrics = metrics::AddonMetrics::register(&b.metrics, Arc::clone(&catalog));
-    let manager = AddonManager::new(b.store.clone(), catalog, &b.metrics, addon_metrics);
+    let manager = AddonManager::new(
+        b.store.clone(),
+        catalog,
+        &b.metrics,
+        addon_metrics,
+        &opts.api_endpoint,
+    );
 
     let api = grpc::Api::new(Arc::clone(&manager));
     let plugins = plugins::PluginsApi::new(Arc::clone(manager.catalog().registry()), b.bus.clone());

@@ -85,16 +85,21 @@ pub struct AddonManager {
     reader: Reader,
     catalog: Arc<Catalog>,
     engine: Arc<Engine<AddonEvent>>,
+    /// Where clusters reach the Accord API (`platform.apiEndpoint` for the add-ons).
+    api_endpoint: Arc<str>,
 }
 
 type W<'a> = Writer<'a, AddonEvent>;
 
 impl AddonManager {
+    /// The engine over `store`; `api_endpoint` is where clusters reach the Accord API (handed to
+    /// the add-ons that declare `platform.apiEndpoint`).
     pub fn new(
         store: Store,
         catalog: Arc<Catalog>,
         metrics: &Metrics,
         addon_metrics: AddonMetrics,
+        api_endpoint: &str,
     ) -> Arc<Self> {
         let engine = Engine::new(SERVICE, store.clone(), metrics).with_observer(move |events| {
             for e in events {
@@ -105,6 +110,7 @@ impl AddonManager {
             reader: crate::trees::reader(store),
             catalog,
             engine: Arc::new(engine),
+            api_endpoint: api_endpoint.into(),
         })
     }
 
@@ -149,7 +155,7 @@ impl AddonManager {
                         &req.version,
                         "{}",
                         &req.config,
-                        self.platform(cluster.project)?,
+                        &self.platform(cluster.project)?,
                     )
                     .await?,
             )
@@ -191,7 +197,7 @@ impl AddonManager {
                 &current.value.version,
                 &current.value.config,
                 config,
-                self.platform(cluster.project)?,
+                &self.platform(cluster.project)?,
             )
             .await?;
         let (ch, inst) = configure(&ctx, &current, generation, rendered)?;
@@ -268,7 +274,7 @@ impl AddonManager {
                             &inst.version,
                             target,
                             &inst.config,
-                            platform,
+                            &platform,
                         )
                         .await?;
                     let rendered = self
@@ -279,7 +285,7 @@ impl AddonManager {
                             target,
                             &inst.config,
                             &inst.config,
-                            platform,
+                            &platform,
                         )
                         .await?;
                     upgrade::upgrade(&ctx, &current, plan.steps, plan.disruptive, rendered)?
@@ -291,11 +297,13 @@ impl AddonManager {
         Ok(out)
     }
 
-    /// What the host tells the add-ons about `project` (`catalog::Platform`).
+    /// What the host tells the add-ons about `project` (`catalog::Platform`): its NFS gate and
+    /// the platform's Accord API endpoint.
     fn platform(&self, project: ProjectId) -> Result<Platform, DomainError> {
         let gate = self.reader.nfs_gate(project)?;
         Ok(Platform {
             nfs_enabled: nfs_gate::enabled(gate.as_ref().map(|v| &v.value)),
+            api_endpoint: Arc::clone(&self.api_endpoint),
         })
     }
 
@@ -396,7 +404,7 @@ impl AddonManager {
     ) -> Result<Rendered, DomainError> {
         let plugin = self.catalog.addon(name)?;
         self.catalog
-            .prepare(&plugin, view, "", "{}", "{}", self.platform(view.project)?)
+            .prepare(&plugin, view, "", "{}", "{}", &self.platform(view.project)?)
             .await
     }
 
@@ -507,6 +515,7 @@ impl AddonManager {
         }
         let platform = Platform {
             nfs_enabled: change.enabled,
+            api_endpoint: Arc::clone(&self.api_endpoint),
         };
         let installations = self.reader.installations_in(change.project)?;
         for current in nfs_gate::to_rerender(change.project, installations) {
@@ -520,7 +529,7 @@ impl AddonManager {
             let Some(view) = self.reader.cluster(current.value.cluster)? else {
                 continue;
             };
-            self.rerender_one(&mut w, &ctx, &view.value, &current, platform)
+            self.rerender_one(&mut w, &ctx, &view.value, &current, &platform)
                 .await?;
         }
         Ok(())
@@ -538,7 +547,7 @@ impl AddonManager {
             if current.value.source == AddonSource::SelfManaged {
                 continue;
             }
-            self.rerender_one(w, ctx, view, &current, platform).await?;
+            self.rerender_one(w, ctx, view, &current, &platform).await?;
         }
         Ok(())
     }
@@ -550,7 +559,7 @@ impl AddonManager {
         ctx: &Ctx,
         view: &ClusterView,
         current: &Versioned<AddonInstallation>,
-        platform: Platform,
+        platform: &Platform,
     ) -> Result<(), DomainError> {
         let inst = &current.value;
         let rendered = match self.catalog.addon(&inst.name) {

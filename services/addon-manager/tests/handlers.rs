@@ -48,8 +48,8 @@ fn rendered(ownership: AddonOwnership, reason: &str, config: &str) -> Rendered {
         version: "v25.3.1".into(),
         config: config.into(),
         manifests: vec![AddonManifest {
-            name: "00-values.yaml".into(),
-            format: "helm-values".into(),
+            name: "10-gpu-operator-helm-release.yaml".into(),
+            format: "kubernetes".into(),
             content: format!("# {config}\n"),
         }],
         plugin_digest: "sha256:abc".into(),

@@ -2,7 +2,9 @@
 //!
 //! Each cluster gets its own CA when it is created (ECDSA P-256, ten years). `GetKubeconfig`
 //! mints a fresh client key and a certificate signed by that CA for the caller
-//! (`CN=<user>`, `O=accord:<role>` so in-cluster RBAC can bind the group), valid for 24 hours.
+//! (`CN=<user>`, `O=accord:<role>` so in-cluster RBAC can bind the group), valid for 24 hours
+//! unless the request asks for less (5 minutes to 24 hours: the `accord credentials kubeconfig`
+//! exec plugin asks for one hour at each use, so nothing long-lived sits in a kubeconfig).
 //! With OIDC configured, the user entry is an exec credential plugin against the customer's
 //! identity provider instead, and no client certificate is issued.
 //!
@@ -19,8 +21,32 @@ use time::{Duration, OffsetDateTime};
 
 use crate::trees::ClusterCa;
 
-/// How long a kubeconfig client certificate is valid.
+/// How long a kubeconfig client certificate is valid unless the request asks for less.
 pub const CLIENT_CERT_TTL: Duration = Duration::hours(24);
+
+/// The shortest client certificate a request may ask for.
+pub const MIN_CLIENT_CERT_TTL: Duration = Duration::minutes(5);
+
+/// The client certificate lifetime a request asked for: `0` is [`CLIENT_CERT_TTL`]; anything
+/// outside [`MIN_CLIENT_CERT_TTL`]..=[`CLIENT_CERT_TTL`] is `INVALID_ARGUMENT` naming the field.
+pub fn requested_ttl(seconds: u32) -> Result<Duration, DomainError> {
+    if seconds == 0 {
+        return Ok(CLIENT_CERT_TTL);
+    }
+    let ttl = Duration::seconds(i64::from(seconds));
+    if ttl < MIN_CLIENT_CERT_TTL || ttl > CLIENT_CERT_TTL {
+        return Err(DomainError::invalid(
+            "client_certificate_ttl_seconds",
+            format!(
+                "{seconds} is outside {}..={} (0 means {})",
+                MIN_CLIENT_CERT_TTL.whole_seconds(),
+                CLIENT_CERT_TTL.whole_seconds(),
+                CLIENT_CERT_TTL.whole_seconds()
+            ),
+        ));
+    }
+    Ok(ttl)
+}
 
 fn err(e: rcgen::Error) -> DomainError {
     DomainError::internal(format!("certificate: {e}"))
@@ -66,6 +92,7 @@ pub fn sign_client_cert(
     user: &str,
     group: &str,
     now: OffsetDateTime,
+    ttl: Duration,
 ) -> Result<ClientCert, DomainError> {
     let ca_key = KeyPair::from_pem(&ca.key_pem).map_err(err)?;
     let issuer = Issuer::from_ca_cert_pem(&ca.cert_pem, ca_key).map_err(err)?;
@@ -79,7 +106,7 @@ pub fn sign_client_cert(
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     params.use_authority_key_identifier_extension = true;
     params.not_before = now - Duration::minutes(5);
-    let expires_at = now + CLIENT_CERT_TTL;
+    let expires_at = now + ttl;
     params.not_after = expires_at;
     let cert = params.signed_by(&key, &issuer).map_err(err)?;
     Ok(ClientCert {
@@ -173,7 +200,8 @@ pub fn role_group(principal: &Principal) -> String {
 /// The rendered kubeconfig and what it contains.
 pub struct Rendered {
     pub yaml: String,
-    pub client_cert_expires_at: Option<OffsetDateTime>,
+    /// The client certificate embedded in it (none for an OIDC cluster).
+    pub client_cert: Option<ClientCert>,
 }
 
 /// Builds a kubeconfig for `principal` on `cluster`.
@@ -182,11 +210,12 @@ pub fn render(
     ca: &ClusterCa,
     principal: &Principal,
     now: OffsetDateTime,
+    ttl: Duration,
 ) -> Result<Rendered, DomainError> {
     use base64::{Engine, engine::general_purpose::STANDARD};
     let name = format!("accord-{}", cluster.metadata.name);
     let user_name = format!("{}@{}", principal.display_name(), cluster.metadata.name);
-    let (user, expires) = match &cluster.spec.oidc {
+    let (user, client_cert) = match &cluster.spec.oidc {
         Some(oidc) => {
             let mut args = vec![
                 "oidc-login".to_owned(),
@@ -213,14 +242,20 @@ pub fn render(
             )
         }
         None => {
-            let cert = sign_client_cert(ca, principal.display_name(), &role_group(principal), now)?;
+            let cert = sign_client_cert(
+                ca,
+                principal.display_name(),
+                &role_group(principal),
+                now,
+                ttl,
+            )?;
             (
                 UserFields {
                     cert: Some(STANDARD.encode(cert.cert_pem.as_bytes())),
                     key: Some(STANDARD.encode(cert.key_pem.as_bytes())),
                     exec: None,
                 },
-                Some(cert.expires_at),
+                Some(cert),
             )
         }
     };
@@ -254,10 +289,7 @@ pub fn render(
     };
     let yaml = serde_norway::to_string(&doc)
         .map_err(|e| DomainError::internal(format!("kubeconfig: {e}")))?;
-    Ok(Rendered {
-        yaml,
-        client_cert_expires_at: expires,
-    })
+    Ok(Rendered { yaml, client_cert })
 }
 
 #[cfg(test)]
@@ -269,7 +301,14 @@ mod tests {
     fn client_cert_chains_to_the_cluster_ca() {
         let ca = new_cluster_ca(ClusterId::generate(), "demo").unwrap();
         let now = OffsetDateTime::now_utc();
-        let client = sign_client_cert(&ca, "ada@example.com", "accord:editor", now).unwrap();
+        let client = sign_client_cert(
+            &ca,
+            "ada@example.com",
+            "accord:editor",
+            now,
+            Duration::hours(1),
+        )
+        .unwrap();
         let (_, ca_pem) = parse_x509_pem(ca.cert_pem.as_bytes()).unwrap();
         let ca_x = ca_pem.parse_x509().unwrap();
         let (_, c_pem) = parse_x509_pem(client.cert_pem.as_bytes()).unwrap();
@@ -293,5 +332,25 @@ mod tests {
             .as_str()
             .unwrap();
         assert_eq!(o, "accord:editor");
+        assert_eq!(
+            c_x.validity().not_after.timestamp(),
+            (now + Duration::hours(1)).unix_timestamp()
+        );
+    }
+
+    #[test]
+    fn requested_lifetimes_are_bounded() {
+        assert_eq!(requested_ttl(0).unwrap(), CLIENT_CERT_TTL);
+        assert_eq!(requested_ttl(3600).unwrap(), Duration::hours(1));
+        assert_eq!(requested_ttl(300).unwrap(), MIN_CLIENT_CERT_TTL);
+        assert_eq!(requested_ttl(86_400).unwrap(), CLIENT_CERT_TTL);
+        for bad in [1, 299, 86_401, u32::MAX] {
+            match requested_ttl(bad) {
+                Err(DomainError::InvalidArgument(v)) => {
+                    assert_eq!(v[0].field, "client_certificate_ttl_seconds");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
     }
 }

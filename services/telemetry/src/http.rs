@@ -9,7 +9,10 @@
 //!   missing one; then the caller's role in the cluster's project is checked ([`RULE`]: any
 //!   member reads, as do provider operators).
 //! - Content negotiation: OpenMetrics 1.0 when the scraper's `Accept` asks for it, the classic
-//!   text format 0.0.4 otherwise.
+//!   text format 0.0.4 otherwise — the platform's one rule (`accord_core::exposition::negotiate`,
+//!   which every service's own `/metrics` uses too); the answer says `Vary: Accept`.
+//! - Compression: gzip when `Accept-Encoding` allows it, through the kit's
+//!   `accord_runtime::metrics::compression` (the same layer as every `/metrics`).
 //!
 //! Invariants:
 //! - the fleet's lock is held only to copy the cluster's latest samples and XID counters;
@@ -28,7 +31,7 @@ use accord_core::{
 use accord_health::exposition::{self, ClusterLabels, NodeMetrics};
 use accord_runtime::{
     grpc::{Authenticator, bearer_token},
-    scope,
+    metrics, scope,
 };
 use axum::{
     Router,
@@ -80,6 +83,7 @@ pub async fn serve(
     });
     let app = Router::new()
         .route("/v1/clusters/{cluster}/metrics", get(cluster_metrics))
+        .layer(metrics::compression())
         .with_state(endpoint);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.cancelled_owned())
@@ -102,10 +106,13 @@ async fn cluster_metrics(
 ) -> Response {
     match render(&endpoint, &cluster, &headers).await {
         Ok((format, body)) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(format.content_type()),
-            )],
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(format.content_type()),
+                ),
+                metrics::vary_accept(),
+            ],
             body,
         )
             .into_response(),

@@ -15,6 +15,7 @@ async fn kubeconfig(api: &accord_e2e::Api, cluster: &str) -> pb::GetKubeconfigRe
         .get_kubeconfig(pb::GetKubeconfigRequest {
             project: String::new(),
             cluster: cluster.to_owned(),
+            client_certificate_ttl_seconds: 0,
         })
         .await
         .unwrap()
@@ -119,6 +120,11 @@ async fn kubeconfig_client_cert_chains_to_its_own_cluster_ca_and_names_user_and_
         "the client certificate",
     );
     let key_pem = decode_b64(user.get("client-key-data").unwrap(), "the client key");
+    assert_eq!(
+        resp.client_certificate, cert_pem,
+        "the response's PEM differs"
+    );
+    assert_eq!(resp.client_key, key_pem, "the response's key differs");
     assert!(user.get("exec").is_none());
     let other_ca = kubeconfig(&admin, &cluster_id(&other).unwrap())
         .await
@@ -232,6 +238,7 @@ async fn oidc_cluster_kubeconfig_uses_an_exec_plugin_and_issues_no_client_cert()
 
     let resp = kubeconfig(&admin, &id).await;
     assert!(resp.client_certificate_expires_at.is_none());
+    assert!(resp.client_certificate.is_empty() && resp.client_key.is_empty());
     let doc = yaml(&resp.kubeconfig);
     let (c, user, _) = entries(&doc);
     assert!(c.get("certificate-authority-data").is_some());
@@ -260,6 +267,33 @@ async fn oidc_cluster_kubeconfig_uses_an_exec_plugin_and_issues_no_client_cert()
             && args.contains(&"--oidc-client-id=accord-kube"),
         "{args:?}"
     );
+    // The CLI keeps that entry when merging and its certificate plugin refuses the cluster.
+    let endpoint = format!("http://{}", env.grpc_addr);
+    let base = ["--endpoint", &endpoint, "--token", &env.admin_token];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config");
+    let argv = |rest: &[&str]| -> Vec<String> {
+        base.iter().chain(rest).map(|s| (*s).to_owned()).collect()
+    };
+    accord(&argv(&[
+        "kubeconfig",
+        &id,
+        "--file",
+        file.to_str().unwrap(),
+    ]))
+    .await
+    .unwrap();
+    let merged = yaml(&std::fs::read_to_string(&file).unwrap());
+    let (_, user, _) = entries(&merged);
+    let merged_args = field(user, &["exec", "args"]).and_then(Value::as_sequence);
+    assert!(
+        merged_args.is_some_and(|a| a.iter().any(|v| v.as_str() == Some("oidc-login"))),
+        "{user:?}"
+    );
+    let refused = accord(&argv(&["credentials", "kubeconfig", &id]))
+        .await
+        .unwrap_err();
+    assert!(refused.contains("OIDC"), "{refused}");
 
     // Clearing OIDC brings the certificate back.
     clusters
@@ -273,4 +307,252 @@ async fn oidc_cluster_kubeconfig_uses_an_exec_plugin_and_issues_no_client_cert()
     let doc = yaml(&kubeconfig(&admin, &id).await.kubeconfig);
     let (_, user, _) = entries(&doc);
     assert!(user.get("client-certificate-data").is_some() && user.get("exec").is_none());
+}
+
+/// Runs the `accord` command line in this process (`argv` without the program name) with the
+/// settings it resolves itself, as the binary would; its stdout, or the rendered error.
+async fn accord(argv: &[String]) -> Result<String, String> {
+    use accord_cli::{Cli, commands, config, output::Printer};
+    let mut full = vec!["accord".to_owned()];
+    full.extend_from_slice(argv);
+    let cli = Cli::try_parse_with_sources(full).map_err(|e| e.to_string())?;
+    let settings = config::resolve(&cli.global, &config::Environment::current())
+        .map_err(|e| format!("{e:#}"))?;
+    let (printer, captured) = Printer::capture();
+    let ctx = commands::Context {
+        settings,
+        format: cli.global.output,
+        printer,
+    };
+    commands::run(&ctx, cli.command)
+        .await
+        .map_err(|e| accord_cli::render_error(&e))?;
+    let out = captured.lock().unwrap().out.clone();
+    Ok(out)
+}
+
+fn kubectl(args: &[&str]) -> String {
+    let tool = std::env::var_os("ACCORD_KUBECTL").unwrap_or_else(|| {
+        panic!("ACCORD_KUBECTL is not set: run the tests with `cargo xtask test`")
+    });
+    let out = Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("kubectl {args:?}: cannot run: {e}"));
+    assert!(
+        out.status.success(),
+        "kubectl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accord_kubeconfig_merges_and_its_exec_plugin_mints_fresh_certificates() {
+    let env = Env::start().await.unwrap();
+    let admin = env.admin().unwrap();
+    let cluster = env.running_cluster(&admin, "demo", "").await.unwrap();
+    let id = cluster_id(&cluster).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let cli_config = dir.path().join("cli.toml");
+    std::fs::write(
+        &cli_config,
+        format!(
+            "[profiles.admin]\nendpoint = \"http://{}\"\ntoken = \"{}\"\n",
+            env.grpc_addr, env.admin_token
+        ),
+    )
+    .unwrap();
+    let kubeconfig_path = dir.path().join("kube/config");
+    std::fs::create_dir_all(kubeconfig_path.parent().unwrap()).unwrap();
+    std::fs::write(
+        &kubeconfig_path,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: prod\n  cluster:\n    server: https://prod.example:6443\n\
+         users:\n- name: alice\n  user:\n    token: abc\ncontexts:\n- name: prod\n  context:\n    cluster: prod\n    user: alice\n\
+         current-context: prod\n",
+    )
+    .unwrap();
+    let file = kubeconfig_path.to_str().unwrap().to_owned();
+    let config = cli_config.to_str().unwrap().to_owned();
+    let args = |rest: &[&str]| -> Vec<String> {
+        ["--config", &config, "--profile", "admin"]
+            .iter()
+            .chain(rest)
+            .map(|s| (*s).to_owned())
+            .collect()
+    };
+
+    accord(&args(&["kubeconfig", "demo", "--file", &file]))
+        .await
+        .unwrap();
+    // kubectl reads the merged file: both contexts, ours current.
+    let contexts = kubectl(&[
+        "config",
+        "get-contexts",
+        "-o",
+        "name",
+        "--kubeconfig",
+        &file,
+    ]);
+    let mut names: Vec<_> = contexts.lines().collect();
+    names.sort_unstable();
+    assert_eq!(names, ["accord-demo", "prod"], "{contexts}");
+    assert_eq!(
+        kubectl(&["config", "current-context", "--kubeconfig", &file]).trim(),
+        "accord-demo"
+    );
+    let view = kubectl(&[
+        "config",
+        "view",
+        "--raw",
+        "-o",
+        "json",
+        "--kubeconfig",
+        &file,
+    ]);
+    let view: serde_json::Value = serde_json::from_str(&view).unwrap();
+    let user = view["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "admin@demo")
+        .unwrap_or_else(|| panic!("no user admin@demo: {view}"));
+    let exec = &user["user"]["exec"];
+    assert_eq!(exec["apiVersion"], "client.authentication.k8s.io/v1");
+    assert_eq!(exec["command"], "accord");
+    assert!(user["user"].get("client-key-data").is_none(), "{user}");
+    let alice = view["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "alice")
+        .unwrap_or_else(|| panic!("alice was dropped: {view}"));
+    assert_eq!(alice["user"]["token"], "abc");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&kubeconfig_path)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // What kubectl would run: the exec entry's arguments, from any directory.
+    let exec_args: Vec<String> = exec["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(exec_args[..3], ["credentials", "kubeconfig", id.as_str()]);
+    let credential: serde_json::Value =
+        serde_json::from_str(&accord(&exec_args).await.unwrap()).unwrap();
+    assert_eq!(credential["kind"], "ExecCredential");
+    assert_eq!(credential["apiVersion"], "client.authentication.k8s.io/v1");
+    let status = &credential["status"];
+    let cert_pem = status["clientCertificateData"].as_str().unwrap();
+    let key_pem = status["clientKeyData"].as_str().unwrap();
+    let expiry = ::time::OffsetDateTime::parse(
+        status["expirationTimestamp"].as_str().unwrap(),
+        &::time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let lifetime = expiry - ::time::OffsetDateTime::now_utc();
+    assert!(
+        lifetime <= ::time::Duration::hours(1) && lifetime > ::time::Duration::minutes(50),
+        "{lifetime}"
+    );
+
+    // openssl: the certificate chains to the CA in the merged kubeconfig; the key is its own.
+    let cluster_entry = view["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "accord-demo")
+        .unwrap();
+    let ca_pem = String::from_utf8(
+        STANDARD
+            .decode(
+                cluster_entry["cluster"]["certificate-authority-data"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .unwrap(),
+    )
+    .unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    std::fs::write(certs.path().join("ca.pem"), &ca_pem).unwrap();
+    std::fs::write(certs.path().join("client.pem"), cert_pem).unwrap();
+    std::fs::write(certs.path().join("client.key"), key_pem).unwrap();
+    let ok = openssl(certs.path(), &["verify", "-CAfile", "ca.pem", "client.pem"])
+        .unwrap_or_else(|out| panic!("openssl does not accept the plugin's cert: {out}"));
+    assert!(ok.contains("client.pem: OK"), "{ok}");
+    let cert_pub = openssl(
+        certs.path(),
+        &["x509", "-in", "client.pem", "-pubkey", "-noout"],
+    )
+    .unwrap();
+    let key_pub = openssl(certs.path(), &["pkey", "-in", "client.key", "-pubout"]).unwrap();
+    assert_eq!(cert_pub, key_pub);
+    // Each run mints a new certificate.
+    let again: serde_json::Value =
+        serde_json::from_str(&accord(&exec_args).await.unwrap()).unwrap();
+    assert_ne!(
+        again["status"]["clientCertificateData"].as_str(),
+        Some(cert_pem)
+    );
+
+    // Running it again refreshes the entries instead of duplicating them; --static embeds.
+    accord(&args(&["kubeconfig", "demo", "--file", &file, "--static"]))
+        .await
+        .unwrap();
+    let contexts = kubectl(&[
+        "config",
+        "get-contexts",
+        "-o",
+        "name",
+        "--kubeconfig",
+        &file,
+    ]);
+    assert_eq!(contexts.lines().count(), 2, "{contexts}");
+    let view = kubectl(&[
+        "config",
+        "view",
+        "--raw",
+        "-o",
+        "json",
+        "--kubeconfig",
+        &file,
+    ]);
+    let view: serde_json::Value = serde_json::from_str(&view).unwrap();
+    let user = view["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "admin@demo")
+        .unwrap();
+    assert!(
+        user["user"]["client-certificate-data"].is_string(),
+        "{user}"
+    );
+    assert!(user["user"].get("exec").is_none(), "{user}");
+
+    // A lifetime outside the bounds is refused naming the field.
+    let status = admin
+        .clusters
+        .clone()
+        .get_kubeconfig(pb::GetKubeconfigRequest {
+            project: String::new(),
+            cluster: id.clone(),
+            client_certificate_ttl_seconds: 10,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(
+        status.message().contains("client_certificate_ttl_seconds"),
+        "{}",
+        status.message()
+    );
 }

@@ -15,7 +15,8 @@
 //! - [`nfs_gate`]: the csi-driver's NFS StorageClass follows the provider's per-project gate.
 //! - [`support_triage`]: tickets classified with live add-on ownership; incidents from faults.
 //! - [`plugins`]: plugin pushes are the provider's, checked before they are stored.
-//! - [`addons`]: the shipped add-on plugins render manifests that pass strict validation.
+//! - [`addons`]: the shipped add-on plugins render manifests that pass strict validation: built-in
+//!   objects with `kubernetes-validate`, Flux objects against their vendored CRDs ([`crd_schema`]).
 //! - [`limits`]: oversized and garbled requests get their codes; refusals stay small and carry
 //!   field violations.
 //! - [`telemetry`]: samples from the simulator's agents become findings, events and verdicts.
@@ -29,6 +30,9 @@
 //! - [`image_rollout`]: issue 14's "Done when": a quick-try build promoted reaches the pools of
 //!   its channel and driver branch; a failing rollout halts, disables its revision and rolls
 //!   back; a withdrawn image requires an update; a tampered `image.published` is refused.
+//! - [`cli_kubectl`]: the CLI's `get -o yaml | apply -f -` writes nothing, an edit is one
+//!   versioned update (its stale copy refused), `-l` / `-o wide` shape lists, `get --watch`
+//!   follows a new cluster through the event stream with the API key as the NATS token.
 //! - [`scoping`]: every service answers foreign and missing projects and clusters alike; ports
 //!   refuse what they do not serve and reflect only what they do.
 
@@ -37,6 +41,8 @@
 mod addon_manager;
 mod addons;
 mod autoclusters;
+mod cli_kubectl;
+mod crd_schema;
 mod deploy;
 mod faults;
 mod firewall;

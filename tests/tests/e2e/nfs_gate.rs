@@ -40,8 +40,8 @@ async fn csi(client: &Client, cluster: &str) -> Result<apb::AddonInstallation, S
         .map_err(|s| format!("{:?}: {}", s.code(), s.message()))
 }
 
-/// Whether the StorageClasses manifest holds the NFS class (the Helm values always name the
-/// NFS driver).
+/// Whether the StorageClasses manifest holds the NFS class (the HelmRelease's values always
+/// name the NFS driver).
 fn renders_nfs(i: &apb::AddonInstallation) -> bool {
     i.manifests
         .iter()

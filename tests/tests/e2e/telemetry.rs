@@ -1,7 +1,8 @@
 //! The telemetry service end to end: the simulated node agents' samples reach it over core NATS,
 //! an XID injected through the simulator becomes one `health.finding-raised` event on the
 //! stream, a finding `ListFindings` shows and a CRITICAL node in `ListNodeHealth`; another
-//! project's key cannot tell the cluster exists.
+//! project's key cannot tell the cluster exists. The cluster metrics endpoint and the services'
+//! own `/metrics` negotiate their format and gzip, and promtool reads the classic text.
 
 use accord_core::remediation::HealthEvent;
 use accord_e2e::{Env, GPU_INSTANCE, cluster_id, kind, pool_request, wait_for};
@@ -165,6 +166,74 @@ async fn an_injected_xid_becomes_a_finding_an_event_and_a_critical_node() {
         1,
         "{body}"
     );
+    // Prometheus 3's defaults (it always sends `Accept-Encoding: gzip`): OpenMetrics, gzipped.
+    let bearer = format!("Bearer {}", env.admin_token);
+    let response = accord_testkit::http::get(
+        metrics_addr,
+        path,
+        &[
+            ("authorization", bearer.as_str()),
+            ("accept", PROMETHEUS_3_ACCEPT),
+            ("accept-encoding", "gzip"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("content-encoding"), Some("gzip"));
+    let text = response.text().unwrap();
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    assert_eq!(
+        series("accord_gpu_xid_errors_total", &text).len(),
+        1,
+        "{text}"
+    );
+
+    // The services' own `/metrics` (the platform's shared registry, served as every binary
+    // serves it), after real traffic: `curl -H 'Accept: text/plain' … | promtool check metrics`
+    // passes; Prometheus 3 gets OpenMetrics, gzipped.
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let (service_metrics, _server) = accord_runtime::metrics::serve(
+        "127.0.0.1:0".parse().unwrap(),
+        env.metrics.clone(),
+        shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    let response =
+        accord_testkit::http::get(service_metrics, "/metrics", &[("accept", "text/plain")])
+            .await
+            .unwrap();
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let text = response.text().unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l == "# TYPE accord_grpc_requests_total counter"),
+        "{text}"
+    );
+    let check = accord_testkit::promtool_check_metrics(&text).unwrap();
+    assert!(check.is_clean(), "{check:?}\n---\n{text}");
+    let response = accord_testkit::http::get(
+        service_metrics,
+        "/metrics",
+        &[("accept", PROMETHEUS_3_ACCEPT), ("accept-encoding", "gzip")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.header("content-encoding"), Some("gzip"));
+    assert!(
+        response
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("application/openmetrics-text")),
+        "{response:?}"
+    );
+    assert!(response.text().unwrap().ends_with("# EOF\n"));
+    shutdown.cancel();
+
     // No key: 401 asking for a bearer token; an unknown cluster: 404.
     let (status, _, _) = http_get(metrics_addr, path, None, None).await;
     assert_eq!(status, 401);
@@ -289,6 +358,11 @@ async fn an_injected_xid_becomes_a_finding_an_event_and_a_critical_node() {
         "{long:?}"
     );
 }
+
+/// What Prometheus 3 sends by default (`scrape_protocols` unset).
+const PROMETHEUS_3_ACCEPT: &str = "application/openmetrics-text;version=1.0.0;\
+    escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,\
+    text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
 
 /// `GET path` over HTTP/1.1: (status, content type, body).
 async fn http_get(

@@ -1,16 +1,17 @@
-//! `promtool` for the tests that check the metrics exposition (`promtool check metrics`):
-//! `$ACCORD_PROMTOOL`, `promtool` on PATH or `/usr/bin/promtool`, else Debian's `prometheus`
-//! package installed with apt when xtask runs as root (CI does; about ten seconds and a dozen
-//! small packages, and apt's policy keeps the packaged server from starting).
+//! `promtool` for the tests that check the metrics expositions (`promtool check metrics` over
+//! every service's `/metrics` and the cluster metrics endpoint): `$ACCORD_PROMTOOL`, `promtool`
+//! on PATH or `/usr/bin/promtool`, else Debian's `prometheus` package installed with apt when
+//! xtask runs as root (CI does; about ten seconds and a dozen small packages, and apt's policy
+//! keeps the packaged server from starting).
 //!
-//! Invariant: a machine where xtask is not root and promtool is missing still runs the tests:
-//! the variable is left unset and the tests that need promtool say loudly that they skipped.
-//! As root, a failed install fails the run — CI never skips silently.
+//! Invariant: `cargo xtask test` never runs the exposition tests without promtool, as with
+//! kubectl. A missing promtool that xtask may not (or cannot) install fails the run with what to
+//! install; the tests themselves fail, not skip, when `$ACCORD_PROMTOOL` is unset.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use super::{apt_install, find_all_on_path, is_executable, is_root};
 
@@ -20,23 +21,21 @@ pub const ENV_VAR: &str = "ACCORD_PROMTOOL";
 /// Where Debian's `prometheus` puts it.
 const DEBIAN_BINARY: &str = "/usr/bin/promtool";
 
-/// promtool, installing Debian's `prometheus` as root when there is none; `None` (with a
-/// warning) when it is missing and xtask may not install it.
-pub fn find_or_install() -> Result<Option<PathBuf>> {
+/// promtool, installing Debian's `prometheus` with apt as root when there is none.
+pub fn find_or_install() -> Result<PathBuf> {
     if let Some(found) = find() {
-        return Ok(Some(found));
+        return Ok(found);
     }
     if !is_root() {
-        eprintln!(
-            "xtask: WARNING: promtool not found and xtask is not root, so the exposition tests \
-             will skip `promtool check metrics`; `sudo apt-get install --no-install-recommends \
-             prometheus` (or set {ENV_VAR}) to run them"
+        bail!(
+            "promtool not found and xtask is not root: `sudo apt-get install \
+             --no-install-recommends prometheus` (or set {ENV_VAR} to a promtool binary), then \
+             run the tests again"
         );
-        return Ok(None);
     }
     eprintln!("xtask: promtool not found; installing Debian's prometheus with apt-get …");
-    apt_install("prometheus")?;
-    find().map(Some).with_context(|| {
+    apt_install("prometheus").context("installing promtool for the metrics exposition tests")?;
+    find().with_context(|| {
         format!("prometheus was installed but no promtool is at {DEBIAN_BINARY} or on PATH")
     })
 }

@@ -208,7 +208,8 @@ pub struct QuotaSetArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Args)]
 pub struct WaitArgs {
     /// Wait until the change is complete, showing progress
-    #[arg(long, short = 'w')]
+    // No `-w`: kubectl users read it as `--watch` (which `get` takes).
+    #[arg(long)]
     pub wait: bool,
     /// How long --wait waits before giving up (e.g. 90s, 10m, 1h)
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, ValueEnum};
 
@@ -52,8 +53,8 @@ pub struct GlobalArgs {
         long,
         env = "ACCORD_OUTPUT",
         global = true,
-        value_enum,
-        default_value_t = OutputFormat::Table
+        value_parser = output_format_parser(),
+        default_value = "table"
     )]
     pub output: OutputFormat,
 
@@ -130,4 +131,20 @@ pub enum OutputFormat {
     Yaml,
     /// Only `kind/name`, one per line
     Name,
+}
+
+/// `-o`'s values: [`OutputFormat`]'s, plus `wide` — a table with extra columns, which is
+/// [`OutputFormat::Table`] here (`get` learns of it through `ListOptions::wide`).
+fn output_format_parser() -> impl TypedValueParser<Value = OutputFormat> {
+    let mut values: Vec<PossibleValue> = OutputFormat::value_variants()
+        .iter()
+        .filter_map(ValueEnum::to_possible_value)
+        .collect();
+    values.insert(
+        1,
+        PossibleValue::new("wide")
+            .help("The table with extra columns (get clusters, nodepools and nodes)"),
+    );
+    PossibleValuesParser::new(values)
+        .map(|value| OutputFormat::from_str(&value, true).unwrap_or(OutputFormat::Table))
 }

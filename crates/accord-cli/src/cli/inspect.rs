@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 pub enum GetKind {
     /// Clusters of the project
     #[command(visible_aliases = ["clusters", "cl"])]
-    Cluster(OptionalName),
+    Cluster(ClusterQuery),
     /// Node pools (of one cluster, or of every cluster)
     #[command(visible_aliases = ["nodepools", "np"])]
     Nodepool(PoolQuery),
@@ -167,6 +167,29 @@ pub enum DescribeKind {
     Build(Name),
 }
 
+impl GetKind {
+    /// The listing options (`--watch`, `-l`, `--no-headers`, `-o wide`) of the kinds that
+    /// take them: clusters, node pools and nodes.
+    pub fn list_options_mut(&mut self) -> Option<&mut crate::cli::ListOptions> {
+        match self {
+            GetKind::Cluster(query) => Some(&mut query.list),
+            GetKind::Nodepool(query) => Some(&mut query.list),
+            GetKind::Node(query) => Some(&mut query.list),
+            _ => None,
+        }
+    }
+}
+
+/// Clusters to list or show.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct ClusterQuery {
+    /// Cluster name or id; omit to list all
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub list: crate::cli::ListOptions,
+}
+
 /// An optional name or id: without it, list.
 #[derive(Debug, Clone, PartialEq, Args)]
 pub struct OptionalName {
@@ -192,6 +215,8 @@ pub struct PoolQuery {
     /// Cluster the node pool belongs to (default: every cluster)
     #[arg(short = 'c', long, env = "ACCORD_CLUSTER", value_name = "CLUSTER")]
     pub cluster: Option<String>,
+    #[command(flatten)]
+    pub list: crate::cli::ListOptions,
 }
 
 /// One node pool, found in `--cluster` or (if unique) in any cluster.
@@ -217,6 +242,8 @@ pub struct NodeQuery {
     /// Only nodes of this node pool
     #[arg(short = 'p', long, value_name = "POOL")]
     pub pool: Option<String>,
+    #[command(flatten)]
+    pub list: crate::cli::ListOptions,
 }
 
 /// One node, found in `--cluster` or (if unique) in any cluster.
@@ -275,9 +302,34 @@ pub struct KubeconfigArgs {
     /// Cluster name or id
     #[arg(value_name = "CLUSTER")]
     pub cluster: String,
-    /// Write to this file (mode 0600) instead of standard output
-    #[arg(long, short = 'f', value_name = "PATH")]
+    /// Merge into this kubeconfig file [default: the file kubectl writes to: $KUBECONFIG's
+    /// first existing file (else its last), or ~/.kube/config]
+    #[arg(long, short = 'f', value_name = "PATH", conflicts_with = "print")]
     pub file: Option<PathBuf>,
+    /// Print the cluster's kubeconfig on standard output instead of merging it into a file
+    #[arg(long)]
+    pub print: bool,
+    /// Embed a client certificate valid for 24 hours instead of the `accord credentials
+    /// kubeconfig` exec plugin (which mints a fresh one-hour certificate whenever kubectl needs
+    /// one)
+    #[arg(long = "static")]
+    pub static_cert: bool,
+}
+
+/// `accord credentials …`: credentials for other tools, printed in the form they read.
+#[derive(Debug, Clone, PartialEq, Subcommand)]
+pub enum CredentialsCommand {
+    /// A cluster's client certificate as a `client.authentication.k8s.io/v1` ExecCredential:
+    /// the exec credential plugin `accord kubeconfig` writes into kubeconfigs
+    Kubeconfig(CredentialsKubeconfigArgs),
+}
+
+/// `accord credentials kubeconfig`.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct CredentialsKubeconfigArgs {
+    /// Cluster name or id
+    #[arg(value_name = "CLUSTER")]
+    pub cluster: String,
 }
 
 /// `accord catalog <what>`.

@@ -421,7 +421,8 @@ pub struct MigrationRef {
 pub struct MigrationWaitArgs {
     /// Wait until the migration is finished, showing bytes copied, the volumes per state and
     /// the current batch
-    #[arg(long, short = 'w')]
+    // No `-w`: kubectl users read it as `--watch` (which `get` takes).
+    #[arg(long)]
     pub wait: bool,
     /// How long --wait waits before giving up (e.g. 90m, 12h)
     #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration)]

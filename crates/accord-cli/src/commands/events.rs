@@ -4,10 +4,11 @@
 //! version (`cluster.created`) and the summary lists the event's scalar fields (`name=demo`).
 //! `-o json` prints each raw CloudEvent as one JSON line (jq-friendly).
 
-use accord_bus::{BusAuth, CloudEvent, StartAt, subjects};
+use accord_bus::{Bus, BusAuth, BusError, CloudEvent, StartAt, subjects};
 use accord_proto::provisioner::v1 as pb;
 use anyhow::{Context as _, bail};
 use futures::StreamExt;
+use futures::stream::BoxStream;
 
 use super::Context;
 use crate::cli::{EventsCommand, EventsWatchArgs, OutputFormat};
@@ -48,7 +49,20 @@ pub fn filter(args: &EventsWatchArgs) -> anyhow::Result<String> {
     filter.context("invalid --project-id, --resource or --id")
 }
 
-async fn watch(ctx: &Context, mut args: EventsWatchArgs) -> anyhow::Result<()> {
+/// A live subscription to events, and the connection it needs.
+pub struct Subscription {
+    /// The subject filter subscribed to.
+    pub filter: String,
+    /// The events, as they arrive.
+    pub events: BoxStream<'static, Result<CloudEvent, BusError>>,
+    /// Kept open for as long as the stream is read.
+    _bus: Bus,
+}
+
+/// Subscribes to the events `args` select. With an API key (the NATS token) the subscription
+/// is live and limited to the key's project (found with WhoAmI); with an operator's nkey it
+/// reads the event stream (from now, or everything with `--all`).
+pub async fn subscribe(ctx: &Context, mut args: EventsWatchArgs) -> anyhow::Result<Subscription> {
     let with_key = matches!(ctx.nats_auth()?, Some(BusAuth::Token(_)));
     if with_key {
         // The API key is the NATS token: the server lets a customer read its project's events
@@ -81,11 +95,24 @@ async fn watch(ctx: &Context, mut args: EventsWatchArgs) -> anyhow::Result<()> {
         let start = if args.all { StartAt::All } else { StartAt::New };
         bus.watch_events(&filter, start).await
     };
-    let mut events = events.map_err(|error| {
+    let events = events.map_err(|error| {
         anyhow::Error::new(error).context(format!(
             "watch events on {filter} (is Accord running? the event stream is created at start-up)"
         ))
     })?;
+    Ok(Subscription {
+        filter,
+        events,
+        _bus: bus,
+    })
+}
+
+async fn watch(ctx: &Context, args: EventsWatchArgs) -> anyhow::Result<()> {
+    let Subscription {
+        filter,
+        mut events,
+        _bus,
+    } = subscribe(ctx, args).await?;
     if ctx.format == OutputFormat::Table {
         ctx.note(&format!("watching {filter} (Ctrl-C to stop)"));
     }

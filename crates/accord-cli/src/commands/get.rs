@@ -4,21 +4,30 @@
 //! StorageClasses and migrations from the storage-csi service, images and builds from the
 //! image-builder (each at its package's endpoint in the profile, else `endpoint`); everything
 //! else from the provisioner.
+//!
+//! Clusters, node pools and nodes take the listing options ([`ListOptions`]): `-l` (matched
+//! here, after the list call: the list RPCs have no selector), `--no-headers`, `-o wide`
+//! ([`crate::output::wide`]) and `--watch` ([`super::watch`]). A name with `--watch` or `-l`
+//! lists and filters, so the watch sees the resource appear and disappear.
 
 use accord_proto::firewall::v1 as firewall_pb;
 use accord_proto::provisioner::v1 as pb;
 
+use futures::future::BoxFuture;
+
+use super::lookup::{FoundNode, FoundPool};
+use super::watch::{self, Watched};
 use super::{Context, firewall_error, lookup};
 use crate::cli::{
-    FirewallRuleQuery, GetKind, LoadBalancerQuery, NodeQuery, OptionalName, OutputFormat,
-    PoolQuery, RemediationQuery,
+    ClusterQuery, FirewallRuleQuery, GetKind, ListOptions, LoadBalancerQuery, NodeQuery,
+    OptionalName, OutputFormat, PoolQuery, RemediationQuery,
 };
 use crate::client::Api;
 use crate::output::firewall::{self, FirewallRuleListView, FirewallRuleView};
 use crate::output::loadbalancers::{self, LoadBalancerListView, LoadBalancerView};
 use crate::output::remediations::{self, RemediationView};
 use crate::output::tables::{self, NodeRow, PoolRow};
-use crate::output::{Resource, render_list, render_one, structured};
+use crate::output::{Resource, render_list, render_one, structured, wide};
 
 /// Runs `accord get`.
 pub async fn run(ctx: &Context, kind: GetKind) -> anyhow::Result<()> {
@@ -43,7 +52,7 @@ pub async fn run(ctx: &Context, kind: GetKind) -> anyhow::Result<()> {
     }
     let api = ctx.api().await?;
     match kind {
-        GetKind::Cluster(OptionalName { name }) => clusters(ctx, &api, name.as_deref()).await,
+        GetKind::Cluster(query) => clusters(ctx, &api, query).await,
         GetKind::Nodepool(query) => node_pools(ctx, &api, query).await,
         GetKind::Node(query) => nodes(ctx, &api, query).await,
         GetKind::Project(OptionalName { name }) => projects(ctx, &api, name.as_deref()).await,
@@ -78,32 +87,104 @@ fn print_list<R: Resource>(
     Ok(())
 }
 
-async fn clusters(ctx: &Context, api: &Api, name: Option<&str>) -> anyhow::Result<()> {
-    let now = ctx.now();
-    match name {
-        Some(name) => {
-            let cluster = lookup::cluster(api, name).await?;
-            let text = render_one(ctx.format, &cluster, || {
-                tables::clusters(std::slice::from_ref(&cluster), now)
-            })?;
-            ctx.out(&text);
-            Ok(())
-        }
-        None => {
-            let items = lookup::clusters(api).await?;
-            print_list(ctx, &items, "clusters", || tables::clusters(&items, now))
-        }
+/// Keeps the resources `-l` selects (all without a selector).
+fn selected<T>(
+    items: Vec<T>,
+    list: &ListOptions,
+    meta: impl Fn(&T) -> Option<&pb::ObjectMeta>,
+) -> Vec<T> {
+    let Some(selector) = &list.selector else {
+        return items;
+    };
+    items
+        .into_iter()
+        .filter(|item| meta(item).is_some_and(|m| selector.matches(&m.labels)))
+        .collect()
+}
+
+/// A table as `--no-headers` wants it.
+fn headed(list: &ListOptions, table: String) -> String {
+    if list.no_headers {
+        wide::without_header(&table)
+    } else {
+        table
     }
 }
 
-async fn node_pools(ctx: &Context, api: &Api, query: PoolQuery) -> anyhow::Result<()> {
-    let now = ctx.now();
-    let found = match &query.name {
-        Some(name) => vec![lookup::find_pool(api, name, query.cluster.as_deref()).await?],
-        None => lookup::pools(api, query.cluster.as_deref()).await?,
+/// Prints a listing of clusters, node pools or nodes: `-l`, `-o wide` and `--no-headers`
+/// applied (a name, when given, also filters). With `--watch`, then follows the changes.
+async fn listing<T: Watched>(
+    ctx: &Context,
+    list_options: &ListOptions,
+    plural: &str,
+    mut list: impl FnMut() -> BoxFuture<'static, anyhow::Result<Vec<T>>> + Send,
+    table: &(dyn Fn(&[T]) -> String + Sync),
+) -> anyhow::Result<()> {
+    let items = list().await?;
+    let printed: Vec<T::Printed> = items.iter().map(|item| item.printed().clone()).collect();
+    if items.is_empty() && ctx.format == OutputFormat::Table {
+        let filter = match &list_options.selector {
+            Some(selector) => format!(" matching {selector}"),
+            None => String::new(),
+        };
+        ctx.note(&format!("No {plural}{filter} found."));
+    } else {
+        let text = render_list(ctx.format, &printed, || headed(list_options, table(&items)))?;
+        ctx.out(&text);
+    }
+    if list_options.watch {
+        let needs_header = items.is_empty() && !list_options.no_headers;
+        return watch::follow(ctx, items, list, table, needs_header).await;
+    }
+    Ok(())
+}
+
+/// Whether `query` (a name or id, if any) names the resource.
+fn named(meta: Option<&pb::ObjectMeta>, query: Option<&str>) -> bool {
+    query.is_none_or(|query| lookup::matches(meta, query))
+}
+
+async fn clusters(ctx: &Context, api: &Api, query: ClusterQuery) -> anyhow::Result<()> {
+    let wide_table = query.list.wide;
+    // Ages are relative to when the rows are printed: a watch prints them later.
+    let table = |items: &[pb::Cluster]| {
+        let now = ctx.now();
+        if wide_table {
+            wide::clusters(items, now)
+        } else {
+            tables::clusters(items, now)
+        }
     };
-    let pools: Vec<pb::NodePool> = found.iter().map(|f| f.pool.clone()).collect();
-    let table = || {
+    let options = &query.list;
+    if let (Some(name), false, None) = (&query.name, options.watch, &options.selector) {
+        let cluster = lookup::cluster(api, name).await?;
+        let text = render_one(ctx.format, &cluster, || {
+            headed(options, table(std::slice::from_ref(&cluster)))
+        })?;
+        ctx.out(&text);
+        return Ok(());
+    }
+    let (api, name, filter) = (api.clone(), query.name.clone(), options.clone());
+    let list = move || -> BoxFuture<'static, anyhow::Result<Vec<pb::Cluster>>> {
+        let (api, name, filter) = (api.clone(), name.clone(), filter.clone());
+        Box::pin(async move {
+            let items = lookup::clusters(&api).await?;
+            let items = items
+                .into_iter()
+                .filter(|c| named(c.metadata.as_ref(), name.as_deref()))
+                .collect();
+            Ok(selected(items, &filter, |c: &pb::Cluster| {
+                c.metadata.as_ref()
+            }))
+        })
+    };
+    listing(ctx, options, "clusters", list, &table).await
+}
+
+async fn node_pools(ctx: &Context, api: &Api, query: PoolQuery) -> anyhow::Result<()> {
+    let wide_table = query.list.wide;
+    let table = |found: &[FoundPool]| {
+        let now = ctx.now();
         let rows: Vec<PoolRow<'_>> = found
             .iter()
             .map(|f| PoolRow {
@@ -111,34 +192,52 @@ async fn node_pools(ctx: &Context, api: &Api, query: PoolQuery) -> anyhow::Resul
                 cluster: f.cluster.as_deref(),
             })
             .collect();
-        tables::node_pools(&rows, now)
+        if wide_table {
+            wide::node_pools(&rows, now)
+        } else {
+            tables::node_pools(&rows, now)
+        }
     };
-    match (&query.name, pools.first()) {
-        (Some(_), Some(pool)) => {
-            ctx.out(&render_one(ctx.format, pool, table)?);
-            Ok(())
-        }
-        _ => {
-            let plural = match &query.cluster {
-                Some(cluster) => format!("node pools in cluster {cluster}"),
-                None => "node pools".to_owned(),
-            };
-            print_list(ctx, &pools, &plural, table)
-        }
+    let options = &query.list;
+    if let (Some(name), false, None) = (&query.name, options.watch, &options.selector) {
+        let found = lookup::find_pool(api, name, query.cluster.as_deref()).await?;
+        let text = render_one(ctx.format, &found.pool, || {
+            headed(options, table(std::slice::from_ref(&found)))
+        })?;
+        ctx.out(&text);
+        return Ok(());
     }
+    let plural = match &query.cluster {
+        Some(cluster) => format!("node pools in cluster {cluster}"),
+        None => "node pools".to_owned(),
+    };
+    let (api, name, cluster, filter) = (
+        api.clone(),
+        query.name.clone(),
+        query.cluster.clone(),
+        options.clone(),
+    );
+    let list = move || -> BoxFuture<'static, anyhow::Result<Vec<FoundPool>>> {
+        let (api, name, cluster, filter) =
+            (api.clone(), name.clone(), cluster.clone(), filter.clone());
+        Box::pin(async move {
+            let found = lookup::pools(&api, cluster.as_deref()).await?;
+            let found = found
+                .into_iter()
+                .filter(|f| named(f.pool.metadata.as_ref(), name.as_deref()))
+                .collect();
+            Ok(selected(found, &filter, |f: &FoundPool| {
+                f.pool.metadata.as_ref()
+            }))
+        })
+    };
+    listing(ctx, options, &plural, list, &table).await
 }
 
 async fn nodes(ctx: &Context, api: &Api, query: NodeQuery) -> anyhow::Result<()> {
-    let now = ctx.now();
-    let found = match &query.name {
-        Some(name) => {
-            let node = lookup::find_node(api, name, query.cluster.as_deref()).await?;
-            vec![node]
-        }
-        None => lookup::nodes(api, query.cluster.as_deref(), query.pool.as_deref()).await?,
-    };
-    let items: Vec<pb::Node> = found.iter().map(|f| f.node.clone()).collect();
-    let table = || {
+    let wide_table = query.list.wide;
+    let table = |found: &[FoundNode]| {
+        let now = ctx.now();
         let rows: Vec<NodeRow<'_>> = found
             .iter()
             .map(|f| NodeRow {
@@ -147,15 +246,48 @@ async fn nodes(ctx: &Context, api: &Api, query: NodeQuery) -> anyhow::Result<()>
                 cluster: f.cluster.as_deref(),
             })
             .collect();
-        tables::nodes(&rows, now)
-    };
-    match (&query.name, items.first()) {
-        (Some(_), Some(node)) => {
-            ctx.out(&render_one(ctx.format, node, table)?);
-            Ok(())
+        if wide_table {
+            wide::nodes(&rows, now)
+        } else {
+            tables::nodes(&rows, now)
         }
-        _ => print_list(ctx, &items, "nodes", table),
+    };
+    let options = &query.list;
+    if let (Some(name), false, None) = (&query.name, options.watch, &options.selector) {
+        let found = lookup::find_node(api, name, query.cluster.as_deref()).await?;
+        let text = render_one(ctx.format, &found.node, || {
+            headed(options, table(std::slice::from_ref(&found)))
+        })?;
+        ctx.out(&text);
+        return Ok(());
     }
+    let (api, name, cluster, pool, filter) = (
+        api.clone(),
+        query.name.clone(),
+        query.cluster.clone(),
+        query.pool.clone(),
+        options.clone(),
+    );
+    let list = move || -> BoxFuture<'static, anyhow::Result<Vec<FoundNode>>> {
+        let (api, name, cluster, pool, filter) = (
+            api.clone(),
+            name.clone(),
+            cluster.clone(),
+            pool.clone(),
+            filter.clone(),
+        );
+        Box::pin(async move {
+            let found = lookup::nodes(&api, cluster.as_deref(), pool.as_deref()).await?;
+            let found = found
+                .into_iter()
+                .filter(|f| named(f.node.metadata.as_ref(), name.as_deref()))
+                .collect();
+            Ok(selected(found, &filter, |f: &FoundNode| {
+                f.node.metadata.as_ref()
+            }))
+        })
+    };
+    listing(ctx, options, "nodes", list, &table).await
 }
 
 async fn projects(ctx: &Context, api: &Api, name: Option<&str>) -> anyhow::Result<()> {

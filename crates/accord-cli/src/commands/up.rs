@@ -8,6 +8,9 @@
 //! On the first start of an empty data directory the provisioner mints a bootstrap admin key
 //! (project `default`) and a provider-operator key; both are printed once and written to the
 //! CLI profile `<data-dir>/cli.toml` (mode 0600) so the `accord` CLI works from this checkout.
+//! When the CLI would not find that profile from the current directory (a `--data-dir` other
+//! than `.accord`), the banner prints the `--config` / `ACCORD_CONFIG` that points at it
+//! ([`profile_hint`]).
 
 use std::{path::Path, time::Duration};
 
@@ -24,8 +27,8 @@ use anyhow::{Context, bail};
 use crate::{
     cli::UpArgs,
     config::{
-        ADDONS_PACKAGE, ConfigFile, Profile, STORAGE_PACKAGE, SUPPORT_PACKAGE, Settings,
-        TELEMETRY_PACKAGE,
+        ADDONS_PACKAGE, ConfigFile, DATA_DIR_CONFIG, Profile, STORAGE_PACKAGE, SUPPORT_PACKAGE,
+        Settings, TELEMETRY_PACKAGE,
     },
 };
 
@@ -161,7 +164,7 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
         .as_ref()
         .and_then(|t| t.engine.cluster_metrics_addr())
         .map_or_else(String::new, |a| format!("http://{a}"));
-    let profile = data.join("cli.toml");
+    let profile = data.join(DATA_DIR_CONFIG);
     // One write, so log lines from the tasks just started cannot split the banner.
     let mut banner = format!(
         "accord is up\n  gRPC        {endpoint}   (provisioner: health + reflection v1/v1alpha)\n  add-ons     {addons_endpoint}   (addon-manager)\n  support     {support_endpoint}   (support-triage)\n  health      {telemetry_endpoint}   (telemetry)\n  firewall    {firewall_endpoint}   (network-firewall)\n  storage     {storage_endpoint}   (storage-csi)\n  images      {images_endpoint}   (image-builder)\n  cluster metrics {cluster_metrics}   (GET <base>/v1/clusters/<cluster>/metrics, Bearer API key)\n  metrics     {metrics}\n  NATS        {}{}\n  TLS         {}\n  sim clock   x{} (1.0 = real time)\n",
@@ -209,11 +212,13 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
                     ca_file: ca_file.as_deref(),
                 },
             )?;
+            let found = crate::config::Environment::current().find_config_file();
             banner.push_str(&format!(
-                "  admin key   {}   (project \"default\", role admin — shown once)\n  operator    {}   (provider operator — shown once)\n  CLI profile {}   (the accord CLI uses it from this directory)\n",
+                "  admin key   {}   (project \"default\", role admin — shown once)\n  operator    {}   (provider operator — shown once)\n  CLI profile {}   {}\n",
                 b.admin.token,
                 b.operator.token,
-                profile.display()
+                profile.display(),
+                profile_hint(&data, found.as_deref())
             ));
         }
         None => banner.push_str(&format!(
@@ -230,6 +235,41 @@ pub async fn run(args: UpArgs, _settings: &Settings) -> anyhow::Result<()> {
     }
     println!("accord stopped");
     Ok(())
+}
+
+/// `path` made absolute (against the current directory), for the profile.
+fn absolute_display(path: &Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_owned())
+        .display()
+        .to_string()
+}
+
+/// The banner's note after the CLI profile's path: nothing to do when the CLI finds the
+/// profile from here (`found`, the config file lookup from the current directory), else the
+/// flag and the variable that point the CLI at the data directory `data`.
+pub fn profile_hint(data: &Path, found: Option<&Path>) -> String {
+    let profile = data.join(DATA_DIR_CONFIG);
+    let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    if found.is_some_and(|found| same(found, &profile)) {
+        return "(the accord CLI uses it from this directory)".to_owned();
+    }
+    let dir = shell_word(&absolute_display(data));
+    format!("(point the CLI at it: accord --config {dir} <command>, or export ACCORD_CONFIG={dir})")
+}
+
+/// `word` as one shell word (single-quoted when it holds anything but `[A-Za-z0-9/._-]`).
+fn shell_word(word: &str) -> String {
+    if word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
+    {
+        return word.to_owned();
+    }
+    format!("'{}'", word.replace('\'', "'\\''"))
 }
 
 /// What the profiles `accord up` writes authenticate with.
@@ -262,8 +302,9 @@ fn write_profile(
         endpoint: Some(endpoint.to_owned()),
         token: Some(token.to_owned()),
         nats_url: Some(nats_url.to_owned()),
-        nats_nkey_file: nkey.map(|p| p.display().to_string()),
-        ca_file: ca_file.map(|p| p.display().to_string()),
+        // Absolute: the CLI reads the profile from any directory (`--config DIR`).
+        nats_nkey_file: nkey.map(absolute_display),
+        ca_file: ca_file.map(absolute_display),
         endpoints: packages
             .iter()
             .map(|(package, url)| ((*package).to_owned(), (*url).clone()))
@@ -287,4 +328,108 @@ fn write_profile(
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use crate::config::{Environment, resolve};
+
+    /// What `accord up --data-dir D` writes, and the banner's advice, followed as printed from
+    /// another directory, reaches the profile.
+    #[test]
+    fn the_banners_config_hint_finds_a_data_dirs_profile() {
+        let data = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let nkey = data.path().join("keys/nats/cli-operator.nk");
+        write_profile(
+            &data.path().join(DATA_DIR_CONFIG),
+            "http://127.0.0.1:50051",
+            &[],
+            "nats://127.0.0.1:4222",
+            &Credentials {
+                admin: "accord_ak-admin_secret",
+                operator: "accord_ak-op_secret",
+                operator_nkey: Some(&nkey),
+                ca_file: None,
+            },
+        )
+        .unwrap();
+        let env = Environment {
+            cwd: Some(elsewhere.path().to_owned()),
+            home: None,
+            xdg_config_home: None,
+        };
+        let hint = profile_hint(data.path(), env.find_config_file().as_deref());
+        let dir = hint
+            .split("accord --config ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .unwrap_or_else(|| panic!("no --config in {hint:?}"));
+        assert!(
+            hint.ends_with(&format!("export ACCORD_CONFIG={dir})")),
+            "{hint}"
+        );
+        for profile in [None, Some("operator")] {
+            let mut args = vec!["accord", "--config", dir];
+            if let Some(name) = profile {
+                args.extend(["--profile", name]);
+            }
+            args.extend(["get", "clusters"]);
+            let cli = Cli::try_parse_with_sources(args).unwrap();
+            let settings = resolve(&cli.global, &env).unwrap();
+            assert_eq!(
+                settings.config_file,
+                Some(data.path().join(DATA_DIR_CONFIG))
+            );
+            let expected = if profile.is_some() {
+                "accord_ak-op_secret"
+            } else {
+                "accord_ak-admin_secret"
+            };
+            assert_eq!(settings.token.as_deref(), Some(expected));
+        }
+        // The operator's nkey file is absolute, so it is found from anywhere.
+        let file = ConfigFile::read(&data.path().join(DATA_DIR_CONFIG)).unwrap();
+        let written = file.profiles["operator"].nats_nkey_file.clone().unwrap();
+        assert!(Path::new(&written).is_absolute(), "{written}");
+        // From the data directory's parent layout (`.accord` under the current directory), the
+        // CLI finds it unaided and the banner says so.
+        let project = tempfile::tempdir().unwrap();
+        let accord = project.path().join(".accord");
+        std::fs::create_dir_all(&accord).unwrap();
+        std::fs::copy(
+            data.path().join(DATA_DIR_CONFIG),
+            accord.join(DATA_DIR_CONFIG),
+        )
+        .unwrap();
+        let here = Environment {
+            cwd: Some(project.path().to_owned()),
+            home: None,
+            xdg_config_home: None,
+        };
+        assert_eq!(
+            profile_hint(&accord, here.find_config_file().as_deref()),
+            "(the accord CLI uses it from this directory)"
+        );
+        // A directory without a profile is named as such.
+        let cli = Cli::try_parse_with_sources([
+            "accord",
+            "--config",
+            elsewhere.path().to_str().unwrap(),
+            "get",
+            "clusters",
+        ])
+        .unwrap();
+        let error = resolve(&cli.global, &env).unwrap_err().to_string();
+        assert!(error.contains("is a directory without cli.toml"), "{error}");
+    }
+
+    #[test]
+    fn odd_paths_are_quoted_as_one_shell_word() {
+        assert_eq!(shell_word("/tmp/a-b_c.d"), "/tmp/a-b_c.d");
+        assert_eq!(shell_word("/tmp/my data"), "'/tmp/my data'");
+        assert_eq!(shell_word("/tmp/it's"), "'/tmp/it'\\''s'");
+    }
 }

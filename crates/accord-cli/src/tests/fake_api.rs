@@ -44,6 +44,7 @@ struct State {
     deleted_webhooks: Vec<support_pb::DeleteWebhookRequest>,
     listed_deliveries: Vec<support_pb::ListDeliveriesRequest>,
     firewall: firewall::Rules,
+    kubeconfig_ttls: Vec<u32>,
 }
 
 #[derive(Clone, Default)]
@@ -161,9 +162,10 @@ impl Clusters for Fake {
 
     async fn update_cluster(
         &self,
-        _request: Request<pb::UpdateClusterRequest>,
+        request: Request<pb::UpdateClusterRequest>,
     ) -> Result<Response<pb::Cluster>, Status> {
-        Err(Status::unimplemented("fake"))
+        authorize(&request)?;
+        get_and_apply::update_cluster(self, request.into_inner()).map(Response::new)
     }
 
     async fn delete_cluster(
@@ -217,11 +219,28 @@ impl Clusters for Fake {
         request: Request<pb::GetKubeconfigRequest>,
     ) -> Result<Response<pb::GetKubeconfigResponse>, Status> {
         authorize(&request)?;
-        self.cluster_id(&request.into_inner().cluster)?;
+        let request = request.into_inner();
+        let id = self.cluster_id(&request.cluster)?;
+        // Records the lifetime asked for, so tests see what the exec plugin requests.
+        self.lock()
+            .kubeconfig_ttls
+            .push(request.client_certificate_ttl_seconds);
         Ok(Response::new(pb::GetKubeconfigResponse {
-            kubeconfig: "apiVersion: v1\nkind: Config\n".into(),
-            ca_certificate: String::new(),
-            client_certificate_expires_at: None,
+            kubeconfig: format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: accord-{id}\n  cluster:\n    \
+                 server: https://{id}.example:6443\n    certificate-authority-data: Q0E=\n\
+                 users:\n- name: admin@{id}\n  user:\n    client-certificate-data: Q0VSVA==\n    \
+                 client-key-data: S0VZ\ncontexts:\n- name: accord-{id}\n  context:\n    \
+                 cluster: accord-{id}\n    user: admin@{id}\ncurrent-context: accord-{id}\n\
+                 preferences: {{}}\n"
+            ),
+            ca_certificate: "CA".into(),
+            client_certificate_expires_at: Some(prost_types::Timestamp {
+                seconds: 1_900_000_000,
+                nanos: 0,
+            }),
+            client_certificate: "CERT".into(),
+            client_key: "KEY".into(),
         }))
     }
 
@@ -715,80 +734,6 @@ async fn create_cluster_with_defaults_waits_until_ready() {
 }
 
 #[tokio::test]
-async fn get_prints_tables_json_yaml_and_names() {
-    let server = start().await;
-    server
-        .fake
-        .lock()
-        .clusters
-        .push(fixtures::cluster("demo", "cl-01jexample000000000demo001"));
-
-    let (result, out) = accord(&server.endpoint, Some(TOKEN), &["get", "clusters"]).await;
-    assert_eq!(result, Ok(()));
-    let mut lines = out.out.lines();
-    assert!(
-        lines.next().unwrap().starts_with("NAME   ID"),
-        "{}",
-        out.out
-    );
-    assert!(
-        lines
-            .next()
-            .unwrap()
-            .starts_with("demo   cl-…0demo001   running   3/3     1.32      eu-iceland1   2"),
-        "{}",
-        out.out
-    );
-
-    let (_, out) = accord(
-        &server.endpoint,
-        Some(TOKEN),
-        &["get", "clusters", "-o", "json"],
-    )
-    .await;
-    let list: serde_json::Value = serde_json::from_str(&out.out).unwrap();
-    assert_eq!(list["kind"], "List");
-    assert_eq!(list["items"][0]["kind"], "Cluster");
-    assert_eq!(list["items"][0]["metadata"]["name"], "demo");
-    assert_eq!(
-        list["items"][0]["spec"]["network"]["service_cidr"],
-        "10.96.0.0/12"
-    );
-    assert_eq!(list["items"][0]["status"]["conditions"][1]["type"], "Ready");
-    assert_eq!(
-        list["items"][0]["metadata"]["created_at"],
-        "2026-11-24T09:55:00Z"
-    );
-
-    let (_, out) = accord(
-        &server.endpoint,
-        Some(TOKEN),
-        &["get", "cluster", "demo", "-o", "yaml"],
-    )
-    .await;
-    // Keys are sorted, as kubectl prints them.
-    assert!(
-        out.out
-            .starts_with("kind: Cluster\nmetadata:\n  created_at: 2026-11-24T09:55:00Z\n"),
-        "{}",
-        out.out
-    );
-    assert!(
-        out.out.contains("\n  id: cl-01jexample000000000demo001\n"),
-        "{}",
-        out.out
-    );
-    assert!(
-        out.out.contains("\nspec:\n  addons:\n  - cilium\n"),
-        "{}",
-        out.out
-    );
-
-    let (_, out) = accord(&server.endpoint, Some(TOKEN), &["get", "cl", "-o", "name"]).await;
-    assert_eq!(out.out, "cluster/demo\n");
-}
-
-#[tokio::test]
 async fn node_pools_are_listed_across_clusters_and_scaled_with_wait() {
     let server = start().await;
     for (name, id) in [
@@ -988,3 +933,4 @@ fn output_format_is_taken_from_the_global_option() {
 
 mod autoclusters_and_webhooks;
 mod firewall;
+mod get_and_apply;

@@ -59,13 +59,17 @@ fn get_every_kind_with_aliases() {
     for alias in ["cluster", "clusters", "cl"] {
         assert_eq!(
             command(&["get", alias]),
-            Command::Get(GetKind::Cluster(OptionalName { name: None }))
+            Command::Get(GetKind::Cluster(ClusterQuery {
+                name: None,
+                list: ListOptions::default()
+            }))
         );
     }
     assert_eq!(
         command(&["get", "cluster", "demo"]),
-        Command::Get(GetKind::Cluster(OptionalName {
-            name: Some("demo".into())
+        Command::Get(GetKind::Cluster(ClusterQuery {
+            name: Some("demo".into()),
+            list: ListOptions::default()
         }))
     );
     for alias in ["nodepool", "nodepools", "np"] {
@@ -73,7 +77,8 @@ fn get_every_kind_with_aliases() {
             command(&["get", alias, "--cluster", "demo"]),
             Command::Get(GetKind::Nodepool(PoolQuery {
                 name: None,
-                cluster: Some("demo".into())
+                cluster: Some("demo".into()),
+                list: ListOptions::default()
             }))
         );
     }
@@ -81,7 +86,8 @@ fn get_every_kind_with_aliases() {
         command(&["get", "np", "gpu", "-c", "demo"]),
         Command::Get(GetKind::Nodepool(PoolQuery {
             name: Some("gpu".into()),
-            cluster: Some("demo".into())
+            cluster: Some("demo".into()),
+            list: ListOptions::default()
         }))
     );
     for alias in ["node", "nodes", "no"] {
@@ -90,7 +96,8 @@ fn get_every_kind_with_aliases() {
             Command::Get(GetKind::Node(NodeQuery {
                 name: None,
                 cluster: Some("demo".into()),
-                pool: Some("gpu".into())
+                pool: Some("gpu".into()),
+                list: ListOptions::default()
             }))
         );
     }
@@ -341,7 +348,7 @@ fn scale_and_cycle() {
             "demo",
             "--count",
             "4",
-            "-w"
+            "--wait"
         ]),
         Command::Scale(ScaleKind::Nodepool(ScaleArgs {
             name: "gpu".into(),
@@ -412,7 +419,22 @@ fn upgrade_nodes_kubeconfig_whoami() {
         Command::Kubeconfig(KubeconfigArgs {
             cluster: "demo".into(),
             file: Some(PathBuf::from("/tmp/kc")),
+            print: false,
+            static_cert: false,
         })
+    );
+    assert_eq!(
+        command(&["kubeconfig", "demo", "--static", "--print"]),
+        Command::Kubeconfig(KubeconfigArgs {
+            cluster: "demo".into(),
+            file: None,
+            print: true,
+            static_cert: true,
+        })
+    );
+    assert_eq!(
+        parse_error(&["kubeconfig", "demo", "--print", "--file", "x"]).kind(),
+        ErrorKind::ArgumentConflict
     );
     assert_eq!(command(&["whoami"]), Command::Whoami);
 }

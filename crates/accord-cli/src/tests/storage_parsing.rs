@@ -198,7 +198,7 @@ fn expand_attach_detach() {
     );
     assert_eq!(
         command(&[
-            "detach", "vol", "data", "-c", "demo", "--node", "gpu-a-x1", "-w"
+            "detach", "vol", "data", "-c", "demo", "--node", "gpu-a-x1", "--wait"
         ]),
         Command::Detach(DetachKind::Volume(node))
     );

@@ -1,8 +1,9 @@
-//! The exposition's tests: exact text for a tiny cluster in both formats, escaping,
-//! negotiation, XID counting, and the rendered text of a 2-node, 16-GPU, 16-port cluster read
-//! back by real parsers (Python `prometheus_client`'s strict OpenMetrics parser and its classic
-//! parser, `promtool check metrics`), found through `$ACCORD_PYTHON` and `$ACCORD_PROMTOOL`
-//! (set by `cargo xtask test`).
+//! The exposition's tests: exact text for a tiny cluster in both formats, escaping, XID
+//! counting (the `Accept` negotiation is tested where it lives, `accord_core::exposition`), and
+//! the rendered text of a 2-node, 16-GPU, 16-port cluster read back by real parsers (Python
+//! `prometheus_client`'s strict OpenMetrics parser and its classic parser, `promtool check
+//! metrics`), found through `$ACCORD_PYTHON` and `$ACCORD_PROMTOOL` (set by `cargo xtask test`;
+//! an unset `$ACCORD_PROMTOOL` fails its test, as kubectl's does).
 
 use std::{
     collections::BTreeMap,
@@ -250,78 +251,6 @@ fn help_texts_need_no_escaping_and_families_are_in_name_order() {
     assert_eq!(
         names, sorted,
         "Metric::ALL is in byte order, without repeats"
-    );
-}
-
-#[test]
-fn negotiation_follows_accept_and_q_values() {
-    use Format::{OpenMetrics as Om, Prometheus as Text};
-    let prometheus_2 = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
-                        version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-    let prometheus_3 = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,\
-                        application/openmetrics-text;version=0.0.1;q=0.4,\
-                        text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,\
-                        text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
-    let cases: &[(Option<&str>, Format)] = &[
-        (None, Text),
-        (Some(""), Text),
-        (Some("*/*"), Text),
-        (Some("text/*"), Text),
-        (Some("application/*"), Text),
-        (Some("text/plain"), Text),
-        (Some("text/plain; version=0.0.4"), Text),
-        (Some("application/json"), Text),
-        (Some("garbage"), Text),
-        (Some("application/openmetrics-text"), Om),
-        (Some("Application/OpenMetrics-Text; Version=1.0.0"), Om),
-        (Some("application/openmetrics-text; version=0.0.1"), Om),
-        (Some("application/openmetrics-text; version=2.0.0"), Text),
-        (Some(prometheus_2), Om),
-        (Some(prometheus_3), Om),
-        // q-values decide; a tie goes to OpenMetrics; q=0 means "not acceptable".
-        (Some("application/openmetrics-text;q=0.5,text/plain"), Text),
-        (Some("text/plain;q=0.5,application/openmetrics-text"), Om),
-        (
-            Some("text/plain;q=0.7,application/openmetrics-text;q=0.7"),
-            Om,
-        ),
-        (
-            Some("application/openmetrics-text;q=0.699,text/plain;q=0.7"),
-            Text,
-        ),
-        (Some("application/openmetrics-text;q=0"), Text),
-        (Some("application/openmetrics-text;q=0.0,*/*"), Text),
-        (Some("application/openmetrics-text;q=0.001"), Om),
-        (Some("application/openmetrics-text;q=0.1,*/*;q=0.2"), Text),
-        (Some("application/openmetrics-text;q=0.3,*/*;q=0.2"), Om),
-        (
-            Some("text/plain;q=0,application/openmetrics-text;q=0.1"),
-            Om,
-        ),
-        (
-            Some("application/openmetrics-text; q=\"0.8\", text/plain; q=0.9"),
-            Text,
-        ),
-        // A malformed q drops its range (RFC 9110 lets a server ignore it).
-        (Some("application/openmetrics-text;q=2"), Text),
-        (Some("application/openmetrics-text;q=0.5555"), Text),
-        (
-            Some("application/openmetrics-text;q=abc,text/plain;q=0.1"),
-            Text,
-        ),
-        (Some("application/openmetrics-text;q=1.000"), Om),
-        (Some(" , ,application/openmetrics-text ; q=1 ,"), Om),
-    ];
-    for (accept, want) in cases {
-        assert_eq!(negotiate(*accept), *want, "Accept: {accept:?}");
-    }
-    assert_eq!(
-        Format::OpenMetrics.content_type(),
-        "application/openmetrics-text; version=1.0.0; charset=utf-8"
-    );
-    assert_eq!(
-        Format::Prometheus.content_type(),
-        "text/plain; version=0.0.4; charset=utf-8"
     );
 }
 
@@ -659,9 +588,8 @@ fn is_dcgm_compat_lint(line: &str) -> bool {
 #[test]
 fn promtool_checks_the_classic_exposition() {
     let text = render_big(Format::Prometheus);
-    let Some(promtool) = tool("ACCORD_PROMTOOL") else {
-        return;
-    };
+    // Like kubectl: an unset `$ACCORD_PROMTOOL` fails rather than skips.
+    let promtool = accord_testkit::promtool();
     let (code, out) = run_with_stdin(&promtool, &["check", "metrics"], &text);
     // 0: clean; 3: lint findings only (1 is a parse error).
     assert!(

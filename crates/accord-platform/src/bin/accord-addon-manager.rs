@@ -37,6 +37,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             plugin_dir: cfg.plugin_dir.clone(),
             shipped_addons: cfg.shipped_addons.clone(),
             host_config: cfg.plugins.host_config(),
+            api_endpoint: cfg.api_endpoint.clone(),
             store: Some(
                 Store::open(cfg.runtime.data_dir.join("store")).context("opening the store")?,
             ),

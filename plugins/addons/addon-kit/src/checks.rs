@@ -98,6 +98,22 @@ pub fn host_port(s: &str) -> Result<(), String> {
     }
 }
 
+/// An `https://host[:port][/path]` URL, or empty (a host fact the host has not set yet).
+pub fn https_url_or_empty(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Ok(());
+    }
+    let bad = || format!("{s:?} is not an https:// URL such as https://api.example.com");
+    let rest = s.strip_prefix("https://").ok_or_else(bad)?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let path_ok = !rest.contains(|c: char| c.is_whitespace() || c == '?' || c == '#');
+    if s.len() <= 2048 && path_ok && host_port(authority).is_ok() {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
 /// A Go duration as Kubernetes components take it: `30s`, `10m`, `1h30m` (units h, m, s).
 pub fn duration(s: &str) -> Result<(), String> {
     let err = || Err(format!("{s:?} is not a duration such as 30s, 10m or 1h30m"));
@@ -237,6 +253,13 @@ mod tests {
             (host_port, "mirror.local:5000", true),
             (host_port, "mirror.local:0", false),
             (host_port, "https://x", false),
+            (https_url_or_empty, "", true),
+            (https_url_or_empty, "https://api.accord.example", true),
+            (https_url_or_empty, "https://api.example.com:8443/v1", true),
+            (https_url_or_empty, "http://api.example.com", false),
+            (https_url_or_empty, "https://", false),
+            (https_url_or_empty, "https://api example", false),
+            (https_url_or_empty, "https://api.example.com?x=1", false),
             (duration, "10m", true),
             (duration, "1h30m", true),
             (duration, "10", false),

@@ -15,6 +15,8 @@
 //!   shared, anything else → customer-owned).
 //! - [`versions`]: release lookup and ordering.
 //! - [`k8s`] and [`yaml`]: Kubernetes object builders and the YAML writer (serde_norway).
+//! - [`flux`]: a Helm chart as Flux `HelmRepository` + `HelmRelease` objects (chart, repository,
+//!   version and values in applyable objects; why Flux and not Argo CD is in its docs).
 //! - [`glue`]: the [`export_addon!`] macro (WIT ⇄ model conversions, compiled only for wasm32).
 //! - `testing` (feature `testing`): sample cluster and manifest checks for the add-ons' tests.
 //!
@@ -27,6 +29,7 @@
 pub mod checks;
 pub mod config;
 pub mod entry;
+pub mod flux;
 pub mod glue;
 pub mod k8s;
 pub mod knobs;

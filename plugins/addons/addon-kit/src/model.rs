@@ -189,21 +189,24 @@ impl Violation {
     }
 }
 
-/// Kind of a rendered file.
+/// Kind of a rendered file: the WIT `manifest.format` string.
+///
+/// Every add-on renders Kubernetes documents only: a Helm chart is a Flux `HelmRepository` and
+/// `HelmRelease` ([`crate::flux`]), so the former `helm-values` kind (values with the chart
+/// named in a YAML comment, which no GitOps tool could apply) is gone. The WIT field stays a
+/// string so the ABI is unchanged; a host may still meet `helm-values` from an older pushed
+/// plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// One or more Kubernetes YAML documents.
     Kubernetes,
-    /// Helm values for a chart (YAML).
-    HelmValues,
 }
 
 impl Format {
-    /// The WIT string: `kubernetes` or `helm-values`.
+    /// The WIT string: `kubernetes`.
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Kubernetes => "kubernetes",
-            Format::HelmValues => "helm-values",
         }
     }
 }

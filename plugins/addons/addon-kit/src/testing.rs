@@ -4,15 +4,16 @@
 //!   a CPU pool, both autoscaled.
 //! - [`check_describe`]: `describe` sanity (versions ordered, default known, knobs exist, the
 //!   reference validates and is provider-managed).
-//! - [`check_manifests`]: every Kubernetes document parses as YAML and has `apiVersion`, `kind`,
-//!   `metadata.name`, and a namespace exactly when the kind is namespaced; Helm values parse as
-//!   a YAML mapping.
+//! - [`check_manifests`]: every document parses as YAML and has `apiVersion`, `kind`,
+//!   `metadata.name`, and a namespace exactly when the kind is namespaced; every Flux
+//!   `HelmRelease` names its chart and version and refers to a `HelmRepository` rendered in its
+//!   namespace ([`helm_releases`] lists them).
 //! - [`check_validation_cases`], [`check_classification_cases`]: the table loops every add-on
 //!   runs over its own cases.
 //! - [`write_rendered`]: writes the files under `plugins/target/rendered/<addon>/` for offline
-//!   validation (`kubernetes-validate --strict`): built-in kinds at the top, custom resources in
-//!   `custom-resources/`, Helm values in `helm-values/` (neither can be validated without CRD
-//!   schemas or the chart).
+//!   validation (`kubernetes-validate --strict`): built-in kinds at the top, custom resources
+//!   (Flux objects, the NicClusterPolicy) in `custom-resources/` (checked against their CRD
+//!   schemas by the e2e test `addons.rs`).
 //!
 //! Helpers return `Result<_, String>` so the tests decide how to fail.
 
@@ -157,14 +158,6 @@ pub fn check_manifests(manifests: &[Manifest]) -> Result<usize, String> {
         let docs = yaml_documents(&m.content).map_err(|e| format!("{}: {e}", m.name))?;
         ensure(!docs.is_empty(), || format!("{}: empty", m.name))?;
         match m.format {
-            Format::HelmValues => {
-                ensure(docs.len() == 1 && docs[0].is_object(), || {
-                    format!("{}: Helm values must be one mapping", m.name)
-                })?;
-                ensure(m.content.starts_with("# helm: "), || {
-                    format!("{}: Helm values need the chart header", m.name)
-                })?;
-            }
             Format::Kubernetes => {
                 for doc in &docs {
                     check_object(doc).map_err(|e| format!("{}: {e}", m.name))?;
@@ -173,6 +166,7 @@ pub fn check_manifests(manifests: &[Manifest]) -> Result<usize, String> {
             }
         }
     }
+    check_flux_references(manifests)?;
     Ok(objects)
 }
 
@@ -194,6 +188,68 @@ fn check_object(doc: &Value) -> Result<(), String> {
             format!("{kind} {name} is namespaced but has no namespace")
         })
     }
+}
+
+/// Every document of `kind` in `manifests`.
+pub fn objects_of(manifests: &[Manifest], kind: &str) -> Result<Vec<Value>, String> {
+    let mut out = Vec::new();
+    for m in manifests {
+        let docs = yaml_documents(&m.content).map_err(|e| format!("{}: {e}", m.name))?;
+        out.extend(docs.into_iter().filter(|d| d["kind"] == kind));
+    }
+    Ok(out)
+}
+
+/// The Flux `HelmRelease` objects of `manifests`.
+pub fn helm_releases(manifests: &[Manifest]) -> Result<Vec<Value>, String> {
+    objects_of(manifests, "HelmRelease")
+}
+
+/// The only `HelmRelease` of `manifests`.
+pub fn the_helm_release(manifests: &[Manifest]) -> Result<Value, String> {
+    let mut releases = helm_releases(manifests)?;
+    match (releases.pop(), releases.is_empty()) {
+        (Some(release), true) => Ok(release),
+        _ => Err("expected exactly one HelmRelease".to_owned()),
+    }
+}
+
+/// The chart values (`spec.values`) of the only `HelmRelease` of `manifests`.
+pub fn release_values(manifests: &[Manifest]) -> Result<Value, String> {
+    Ok(the_helm_release(manifests)?["spec"]["values"].clone())
+}
+
+/// Every `HelmRelease` names a chart and a version and refers to a `HelmRepository` of the
+/// rendered set in its own namespace; every `HelmRepository` is used.
+fn check_flux_references(manifests: &[Manifest]) -> Result<(), String> {
+    let repositories = objects_of(manifests, "HelmRepository")?;
+    let mut used = std::collections::BTreeSet::new();
+    for release in helm_releases(manifests)? {
+        let name = release["metadata"]["name"].as_str().unwrap_or_default();
+        let namespace = &release["metadata"]["namespace"];
+        let chart = &release["spec"]["chart"]["spec"];
+        ensure(
+            chart["chart"].as_str().is_some_and(|c| !c.is_empty())
+                && chart["version"].as_str().is_some_and(|v| !v.is_empty()),
+            || format!("HelmRelease {name} lacks a chart name or version"),
+        )?;
+        ensure(release["spec"]["values"].is_object(), || {
+            format!("HelmRelease {name} has no values object")
+        })?;
+        let source = &chart["sourceRef"];
+        let found = repositories.iter().position(|r| {
+            source["kind"] == "HelmRepository"
+                && r["metadata"]["name"] == source["name"]
+                && &r["metadata"]["namespace"] == namespace
+        });
+        let found = found.ok_or_else(|| {
+            format!("HelmRelease {name} refers to {source}, which is not rendered in its namespace")
+        })?;
+        used.insert(found);
+    }
+    ensure(used.len() == repositories.len(), || {
+        "a HelmRepository is rendered that no HelmRelease uses".to_owned()
+    })
 }
 
 /// Whether every document of a Kubernetes manifest is of a built-in API group.
@@ -219,7 +275,6 @@ pub fn write_rendered(addon: &str, manifests: &[Manifest]) -> Result<PathBuf, St
     }
     for m in manifests {
         let sub = match m.format {
-            Format::HelmValues => dir.join("helm-values"),
             Format::Kubernetes if built_in(m)? => dir.clone(),
             Format::Kubernetes => dir.join("custom-resources"),
         };

@@ -1,4 +1,4 @@
-//! YAML output: Kubernetes documents and Helm values files.
+//! YAML output: Kubernetes documents (Helm charts become Flux objects, see [`crate::flux`]).
 //!
 //! Emitted with `serde_norway` (a maintained fork of serde_yaml, pure Rust, builds for
 //! wasm32-wasip2) rather than by hand, so quoting of strings such as `"true"`, `"1.30"` or
@@ -30,36 +30,6 @@ pub fn kubernetes(name: &str, docs: &[Value]) -> Result<Manifest, String> {
         name: name.to_owned(),
         content: documents(docs)?,
         format: Format::Kubernetes,
-    })
-}
-
-/// Where a Helm values file is to be applied.
-#[derive(Debug, Clone, Copy)]
-pub struct HelmChart<'a> {
-    /// Chart repository URL (or `oci://` reference).
-    pub repository: &'a str,
-    /// Chart name.
-    pub chart: &'a str,
-    /// Chart version.
-    pub version: &'a str,
-    /// Helm release name.
-    pub release: &'a str,
-    /// Target namespace.
-    pub namespace: &'a str,
-}
-
-/// A `helm-values` manifest. The first line is a comment naming the chart coordinates, so the
-/// installer (or a human) knows what the values are for:
-/// `# helm: repository=… chart=… version=… release=… namespace=…`.
-pub fn helm_values(name: &str, chart: &HelmChart<'_>, values: &Value) -> Result<Manifest, String> {
-    let header = format!(
-        "# helm: repository={} chart={} version={} release={} namespace={}\n",
-        chart.repository, chart.chart, chart.version, chart.release, chart.namespace
-    );
-    Ok(Manifest {
-        name: name.to_owned(),
-        content: header + &to_yaml(values)?,
-        format: Format::HelmValues,
     })
 }
 

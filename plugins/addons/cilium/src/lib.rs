@@ -8,7 +8,8 @@
 //! replacement, routing mode, tunnel protocol, masquerading, load-balancing), the images or the
 //! operator's replica count is a significant modification: Cilium becomes customer-owned.
 //!
-//! Renders: Helm values for chart `cilium/cilium` in `kube-system` — cluster-pool IPAM carved
+//! Renders: chart `cilium/cilium` in `kube-system` as a Flux `HelmRepository` + `HelmRelease`
+//! whose values set cluster-pool IPAM carved
 //! from the cluster's pod CIDR, kube-proxy replacement pointed at the cluster's API endpoint
 //! (there is no kube-proxy to reach the `kubernetes` Service through).
 //!

@@ -1,11 +1,19 @@
-//! Rendering: Helm values for chart `cilium/cilium` in `kube-system`.
+//! Rendering: chart `cilium/cilium` in `kube-system` as a Flux `HelmRepository` + `HelmRelease`
+//! (addon-kit's `flux`) carrying the values below.
 //!
 //! From the cluster: the pod CIDR becomes the cluster-pool IPAM range (each node gets a
 //! `/nodeCidrMaskSize` slice, and the plan must fit every node the pools may grow to); the API
 //! endpoint becomes `k8sServiceHost`/`k8sServicePort` (needed with kube-proxy replacement); the
 //! Kubernetes minor must be one the release is run on.
+//!
+//! Bootstrap: Cilium is the CNI (and replaces kube-proxy), so Flux's controllers cannot
+//! reconcile this `HelmRelease` on a cluster that has no CNI yet unless they run with
+//! `hostNetwork` and reach the API server directly; otherwise the provider's cluster bootstrap
+//! installs release `kube-system/cilium` with these values first and the helm-controller takes
+//! it over for later upgrades (addon-kit's `flux` docs).
 
-use addon_kit::yaml::{self, HelmChart};
+use addon_kit::flux::{self, HelmChart};
+use addon_kit::k8s::Labels;
 use addon_kit::{Cluster, Config, Rendered};
 use serde_json::{Value, json};
 
@@ -163,8 +171,17 @@ pub fn render(cluster: &Cluster, version: &str, config: &Config) -> Result<Rende
         release: "cilium",
         namespace: NAMESPACE,
     };
+    let labels = Labels {
+        addon: crate::NAME,
+        version: release.version,
+    };
     Ok(Rendered {
-        manifests: vec![yaml::helm_values("10-cilium-values.yaml", &chart, &values)?],
+        manifests: vec![flux::helm_release_manifest(
+            "10-cilium-helm-release.yaml",
+            &chart,
+            &labels.of("helm-release"),
+            &values,
+        )?],
         notes: vec![format!(
             "pod CIDR {} with /{mask} per node: room for {capacity} nodes",
             cluster.pod_cidr

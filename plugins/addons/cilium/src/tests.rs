@@ -3,7 +3,7 @@
 use addon_kit::entry::{describe, plan_upgrade, render};
 use addon_kit::testing::{
     check_classification_cases, check_describe, check_manifests, check_validation_cases,
-    sample_cluster, write_rendered, yaml_documents,
+    release_values, sample_cluster, the_helm_release, write_rendered, yaml_documents,
 };
 use addon_kit::{Format, Installer, Ownership};
 use serde_json::json;
@@ -148,10 +148,17 @@ fn render_uses_the_pod_cidr_and_api_endpoint() {
         rendered,
         render::<Cilium>(&cluster, "1.18.2", "{}").unwrap()
     );
-    assert_eq!(check_manifests(&rendered.manifests).unwrap(), 0);
+    assert_eq!(check_manifests(&rendered.manifests).unwrap(), 2);
     write_rendered("cilium", &rendered.manifests).unwrap();
-    assert_eq!(rendered.manifests[0].format, Format::HelmValues);
-    let values = &yaml_documents(&rendered.manifests[0].content).unwrap()[0];
+    assert_eq!(rendered.manifests[0].format, Format::Kubernetes);
+    let release = the_helm_release(&rendered.manifests).unwrap();
+    assert_eq!(release["metadata"]["namespace"], "kube-system");
+    assert_eq!(release["spec"]["chart"]["spec"]["chart"], "cilium");
+    assert_eq!(release["spec"]["chart"]["spec"]["version"], "1.18.2");
+    let repository = &yaml_documents(&rendered.manifests[0].content).unwrap()[0];
+    assert_eq!(repository["kind"], "HelmRepository");
+    assert_eq!(repository["spec"]["url"], "https://helm.cilium.io");
+    let values = &release_values(&rendered.manifests).unwrap();
     assert_eq!(values["ipam"]["mode"], "cluster-pool");
     assert_eq!(
         values["ipam"]["operator"]["clusterPoolIPv4PodCIDRList"],
@@ -168,7 +175,7 @@ fn render_uses_the_pod_cidr_and_api_endpoint() {
     assert_eq!(values["image"]["tag"], "v1.18.2");
 
     let native = render::<Cilium>(&cluster, "1.18.2", r#"{"routingMode": "native"}"#).unwrap();
-    let values = &yaml_documents(&native.manifests[0].content).unwrap()[0];
+    let values = &release_values(&native.manifests).unwrap();
     assert_eq!(values["ipv4NativeRoutingCIDR"], "10.244.0.0/16");
     assert!(values.get("tunnelProtocol").is_none());
 }

@@ -51,7 +51,7 @@ pub fn plan(current: &str, target: &str, config: &Config) -> Result<UpgradePlan,
         String::new()
     };
     steps.push(format!(
-        "helm upgrade release cilium in namespace {NAMESPACE} from {} to {}{compatibility}",
+        "apply the re-rendered HelmRelease {NAMESPACE}/cilium: the helm-controller runs helm upgrade release cilium in namespace {NAMESPACE} from {} to {}{compatibility}",
         from.version, to.version
     ));
     steps.push(format!(

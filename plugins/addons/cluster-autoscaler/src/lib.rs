@@ -9,8 +9,9 @@
 //! different autoscaler) or running several replicas is a significant modification.
 //!
 //! Renders (namespace `kube-system`, as upstream): ServiceAccount, ClusterRole and binding,
-//! Role and binding for its status ConfigMap and lease, a ConfigMap with the Accord cloud config,
-//! and the Deployment with one `--nodes=min:max:pool` per autoscaled pool. The autoscaler
+//! Role and binding for its status ConfigMap and lease, a ConfigMap with the Accord cloud config
+//! (the Accord API endpoint the host passes as `platform.apiEndpoint`, the cluster's project,
+//! id and region), and the Deployment with one `--nodes=min:max:pool` per autoscaled pool. The autoscaler
 //! authenticates to the Accord API with a customer API key the customer puts in the Secret
 //! named by `credentialsSecret` (key `api-key`): scaling pools is the customer's action.
 //!

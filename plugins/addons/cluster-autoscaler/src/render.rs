@@ -2,23 +2,22 @@
 //!
 //! The RBAC follows upstream's example manifests (nodes, pods, evictions, PDBs, storage and DRA
 //! objects to simulate scheduling; its status ConfigMap and leader-election lease in
-//! `kube-system`). The release's minor must match the cluster's Kubernetes minor.
+//! `kube-system`). The release's minor must match the cluster's Kubernetes minor. The cloud
+//! config names the Accord API the host passed (`platform.apiEndpoint`, see `settings`); with
+//! none, rendering fails rather than guess a URL.
 
 use addon_kit::k8s::{self, Labels, rule, rule_for_names};
 use addon_kit::yaml;
 use addon_kit::{Cluster, Config, Rendered};
 use serde_json::{Value, json};
 
-use crate::releases;
+use crate::{releases, settings};
 
 /// Namespace the autoscaler runs in.
 pub const NAMESPACE: &str = "kube-system";
 
 /// Name of the ServiceAccount, roles, ConfigMap and Deployment.
 pub const APP: &str = "cluster-autoscaler";
-
-/// The Accord API the autoscaler's cloud provider talks to.
-pub const ACCORD_API: &str = "https://api.accord.dev";
 
 /// `--nodes` arguments, one per autoscaled pool, in pool order.
 pub fn node_group_args(cluster: &Cluster) -> Vec<String> {
@@ -54,6 +53,13 @@ fn check_minor(cluster: &Cluster, version: &str) -> Result<(), String> {
 pub fn render(cluster: &Cluster, version: &str, config: &Config) -> Result<Rendered, String> {
     let version = releases::find(version)?;
     check_minor(cluster, version)?;
+    let api = config.str(settings::API_ENDPOINT)?;
+    if api.is_empty() {
+        return Err(format!(
+            "{} is not set: the addon-manager passes the Accord API endpoint (its api_endpoint setting)",
+            settings::API_ENDPOINT
+        ));
+    }
     let labels = Labels {
         addon: crate::NAME,
         version,
@@ -138,7 +144,7 @@ pub fn render(cluster: &Cluster, version: &str, config: &Config) -> Result<Rende
         ],
     );
     let cloud_config = format!(
-        "api: {ACCORD_API}\nproject: {}\ncluster: {}\nregion: {}\n",
+        "api: {api}\nproject: {}\ncluster: {}\nregion: {}\n",
         cluster.project, cluster.id, cluster.region
     );
     let config_map = k8s::config_map(

@@ -6,11 +6,21 @@
 //! Knobs: `scaleDown` (all of it), `expander`, `balanceSimilarNodeGroups`,
 //! `skipNodesWithLocalStorage`, `skipNodesWithSystemPods`, `maxNodeProvisionTime`, `logLevel`,
 //! `credentialsSecret`. Not knobs: `image.repository`, `replicas`.
+//!
+//! Host-owned: `platform.apiEndpoint`, the Accord API the autoscaler's cloud provider calls to
+//! resize pools. The addon-manager sets it from its own configuration (`api_endpoint`: where the
+//! provider serves the Accord API to clusters) in every configuration it hands this plugin,
+//! because the plugin's reference declares it; customers cannot set `platform`. The reference
+//! says `""` and rendering refuses an empty endpoint, so a host that does not pass it gets an
+//! error instead of a guessed URL.
 
-use addon_kit::checks::{dns_subdomain, duration, image_repository};
+use addon_kit::checks::{dns_subdomain, duration, https_url_or_empty, image_repository};
 use addon_kit::schema::field;
 use addon_kit::{Field, Kind, Knob};
 use serde_json::{Value, json};
+
+/// The host-owned Accord API endpoint (see the module docs).
+pub const API_ENDPOINT: &str = "platform.apiEndpoint";
 
 /// The configuration schema.
 pub const SCHEMA: &[Field] = &[
@@ -48,6 +58,10 @@ pub const SCHEMA: &[Field] = &[
             ),
         ]),
     ),
+    field(
+        "platform",
+        Kind::Object(&[field("apiEndpoint", Kind::Text(https_url_or_empty))]),
+    ),
 ];
 
 /// What the customer may change while the add-on stays shared.
@@ -81,6 +95,7 @@ pub fn reference() -> Value {
             "unneededTime": "10m",
             "utilizationThreshold": 0.5,
             "gpuUtilizationThreshold": 0.5
-        }
+        },
+        "platform": {"apiEndpoint": ""}
     })
 }

@@ -9,6 +9,9 @@ use addon_kit::{Installer, Ownership};
 
 use crate::ClusterAutoscaler;
 
+/// What the addon-manager hands the plugin: the customer's overrides plus the host's facts.
+const HOSTED: &str = r#"{"platform": {"apiEndpoint": "https://api.eu1.cloud.example:8443"}}"#;
+
 #[test]
 fn describe_is_sane() {
     check_describe::<ClusterAutoscaler>().unwrap();
@@ -50,6 +53,12 @@ fn validate_config_reports_dotted_paths() {
             r#"{"credentialsSecret": "Bad_Name"}"#,
             &["credentialsSecret"],
         ),
+        (HOSTED, &[]),
+        (
+            r#"{"platform": {"apiEndpoint": "http://api.example.com"}}"#,
+            &["platform.apiEndpoint"],
+        ),
+        (r#"{"platform": {"apiUrl": "x"}}"#, &["platform.apiUrl"]),
     ];
     check_validation_cases::<ClusterAutoscaler>(cases).unwrap();
 }
@@ -58,6 +67,8 @@ fn validate_config_reports_dotted_paths() {
 fn classify_change_follows_the_knobs() {
     let cases: &[(&str, Ownership, &str)] = &[
         ("{}", Ownership::ProviderManaged, "matches"),
+        // The host's facts are not a configuration choice.
+        (HOSTED, Ownership::ProviderManaged, "matches"),
         (
             r#"{"scaleDown": {"enabled": false}}"#,
             Ownership::Shared,
@@ -112,10 +123,10 @@ fn plan_upgrade_follows_the_control_plane() {
 #[test]
 fn render_takes_bounds_from_the_pools() {
     let cluster = sample_cluster();
-    let rendered = render::<ClusterAutoscaler>(&cluster, "1.32.1", "{}").unwrap();
+    let rendered = render::<ClusterAutoscaler>(&cluster, "1.32.1", HOSTED).unwrap();
     assert_eq!(
         rendered,
-        render::<ClusterAutoscaler>(&cluster, "1.32.1", "{}").unwrap()
+        render::<ClusterAutoscaler>(&cluster, "1.32.1", HOSTED).unwrap()
     );
     assert_eq!(check_manifests(&rendered.manifests).unwrap(), 7);
     write_rendered("cluster-autoscaler", &rendered.manifests).unwrap();
@@ -139,13 +150,30 @@ fn render_takes_bounds_from_the_pools() {
         "registry.accord.dev/addons/cluster-autoscaler:v1.32.1"
     );
 
+    // The cloud provider calls the API the host named, for this cluster.
+    let cloud = &yaml_documents(&rendered.manifests[1].content).unwrap()[0];
+    let cloud = cloud["data"]["cloud-config.yaml"].as_str().unwrap();
+    assert_eq!(
+        cloud,
+        format!(
+            "api: https://api.eu1.cloud.example:8443\nproject: {}\ncluster: {}\nregion: us-east1\n",
+            cluster.project, cluster.id
+        )
+    );
+
     // A pool without bounds is not a node group.
     let mut manual = sample_cluster();
     manual.pools[1].min_count = None;
     manual.pools[1].max_count = None;
-    let rendered = render::<ClusterAutoscaler>(&manual, "1.32.1", "{}").unwrap();
+    let rendered = render::<ClusterAutoscaler>(&manual, "1.32.1", HOSTED).unwrap();
     assert!(!rendered.manifests[2].content.contains(":cpu"));
 
-    let err = render::<ClusterAutoscaler>(&cluster, "1.33.0", "{}").unwrap_err();
+    let err = render::<ClusterAutoscaler>(&cluster, "1.33.0", HOSTED).unwrap_err();
     assert!(err.contains("use 1.32.1"), "{err}");
+}
+
+#[test]
+fn render_refuses_without_the_hosts_api_endpoint() {
+    let err = render::<ClusterAutoscaler>(&sample_cluster(), "1.32.1", "{}").unwrap_err();
+    assert!(err.contains("platform.apiEndpoint is not set"), "{err}");
 }

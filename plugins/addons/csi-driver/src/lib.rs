@@ -7,7 +7,8 @@
 //! freely (knob `storageClasses`). Replacing the driver images or moving the kubelet directory
 //! is a significant modification: the driver becomes customer-owned.
 //!
-//! Renders: Helm values for chart `csi-driver` (controller, node plugin on every node, shared
+//! Renders: chart `csi-driver` (from `oci://registry.accord.dev/charts`) as a Flux
+//! `HelmRepository` (type `oci`) + `HelmRelease` (controller, node plugin on every node, shared
 //! disk on or off) and the StorageClasses — persistent block disk always, shared NFS disk only
 //! when `storageClasses.sharedNfs.enabled` and the provider enabled NFS for the project.
 //!

@@ -1,4 +1,5 @@
-//! Rendering: Helm values for the provider's chart and the StorageClasses.
+//! Rendering: the provider's chart as a Flux `HelmRepository` (type `oci`) + `HelmRelease`
+//! (addon-kit's `flux`) and the StorageClasses.
 //!
 //! The chart's own StorageClass creation is off (`storageClasses.create: false`): the classes
 //! are rendered here as Kubernetes objects so the customer sees and owns them. Block disks bind
@@ -8,8 +9,9 @@
 //! only while the provider's gate (`platform.nfsEnabled`) is open: asked for while it is closed
 //! (NFS disabled after the customer enabled the class), they are left out with a note.
 
+use addon_kit::flux::{self, HelmChart};
 use addon_kit::k8s::{self, Labels, StorageClassSpec};
-use addon_kit::yaml::{self, HelmChart};
+use addon_kit::yaml;
 use addon_kit::{Cluster, Config, Rendered};
 use serde_json::json;
 
@@ -117,7 +119,12 @@ pub fn render(cluster: &Cluster, version: &str, config: &Config) -> Result<Rende
     };
     Ok(Rendered {
         manifests: vec![
-            yaml::helm_values("10-csi-driver-values.yaml", &chart, &values)?,
+            flux::helm_release_manifest(
+                "10-csi-driver-helm-release.yaml",
+                &chart,
+                &labels.of("helm-release"),
+                &values,
+            )?,
             yaml::kubernetes("20-storageclasses.yaml", &classes)?,
         ],
         notes,

@@ -3,7 +3,7 @@
 use addon_kit::entry::{describe, plan_upgrade, render, validate_config};
 use addon_kit::testing::{
     check_classification_cases, check_describe, check_manifests, check_validation_cases,
-    sample_cluster, write_rendered, yaml_documents,
+    release_values, sample_cluster, the_helm_release, write_rendered, yaml_documents,
 };
 use addon_kit::{Format, Installer, Ownership};
 
@@ -162,7 +162,7 @@ fn render_leaves_nfs_out_while_the_gate_is_closed() {
     let classes = yaml_documents(&rendered.manifests[1].content).unwrap();
     assert_eq!(classes.len(), 1);
     assert_eq!(classes[0]["provisioner"], "disk.csi.accord.dev");
-    let values = &yaml_documents(&rendered.manifests[0].content).unwrap()[0];
+    let values = &release_values(&rendered.manifests).unwrap();
     assert_eq!(values["sharedDisk"]["enabled"], false);
     assert!(
         rendered.notes.iter().any(|n| n.contains("not rendered")),
@@ -198,7 +198,7 @@ fn render_block_always_and_nfs_only_when_enabled() {
         rendered,
         render::<CsiDriver>(&cluster, "1.5.1", nfs).unwrap()
     );
-    assert_eq!(check_manifests(&rendered.manifests).unwrap(), 2);
+    assert_eq!(check_manifests(&rendered.manifests).unwrap(), 4);
     write_rendered("csi-driver", &rendered.manifests).unwrap();
 
     let classes = yaml_documents(&rendered.manifests[1].content).unwrap();
@@ -217,12 +217,22 @@ fn render_block_always_and_nfs_only_when_enabled() {
         yaml_documents(&plain.manifests[1].content).unwrap().len(),
         1
     );
-    let values = plain
-        .manifests
-        .iter()
-        .find(|m| m.format == Format::HelmValues)
-        .unwrap();
-    let values = &yaml_documents(&values.content).unwrap()[0];
+    assert!(
+        plain
+            .manifests
+            .iter()
+            .all(|m| m.format == Format::Kubernetes)
+    );
+    let release = the_helm_release(&plain.manifests).unwrap();
+    assert_eq!(release["spec"]["chart"]["spec"]["chart"], "csi-driver");
+    assert_eq!(release["spec"]["releaseName"], "accord-csi-driver");
+    let repository = &yaml_documents(&plain.manifests[0].content).unwrap()[0];
+    assert_eq!(repository["spec"]["type"], "oci");
+    assert_eq!(
+        repository["spec"]["url"],
+        "oci://registry.accord.dev/charts"
+    );
+    let values = &release_values(&plain.manifests).unwrap();
     assert_eq!(values["sharedDisk"]["enabled"], false);
     assert_eq!(values["image"]["tag"], "v1.5.1");
 

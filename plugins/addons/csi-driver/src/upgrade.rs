@@ -16,7 +16,7 @@ pub fn plan(current: &str, target: &str, config: &Config) -> Result<UpgradePlan,
     let to = releases::find(target)?;
     let mut steps = vec![
         format!(
-            "customer: helm upgrade release accord-csi-driver in namespace {NAMESPACE} from {from} to {to} with the rendered values"
+            "customer: apply the re-rendered HelmRelease {NAMESPACE}/accord-csi-driver: the helm-controller runs helm upgrade release accord-csi-driver in namespace {NAMESPACE} from {from} to {to} with the rendered values"
         ),
         format!(
             "controller rolls ({} replicas, leader election keeps one provisioner and attacher active)",

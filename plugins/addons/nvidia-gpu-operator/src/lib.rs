@@ -7,7 +7,8 @@
 //! driver upgrades is a significant modification: the add-on becomes customer-owned.
 //!
 //! Renders: the `gpu-operator` Namespace (Pod Security `privileged`: the driver and toolkit
-//! need the host) and the Helm values for chart `nvidia/gpu-operator` (driver, container
+//! need the host) and chart `nvidia/gpu-operator` as a Flux `HelmRepository` + `HelmRelease`
+//! whose values set the driver, container
 //! toolkit, device plugin, DCGM exporter, GFD, MIG manager, NFD; tolerations for tainted GPU
 //! nodes; GPUDirect RDMA when the cluster has InfiniBand pools; the operator itself preferring
 //! CPU pools).

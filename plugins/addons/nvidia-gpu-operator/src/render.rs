@@ -1,13 +1,18 @@
-//! Rendering: the `gpu-operator` Namespace and the chart's Helm values.
+//! Rendering: the `gpu-operator` Namespace and chart `nvidia/gpu-operator` as a Flux
+//! `HelmRepository` + `HelmRelease` (addon-kit's `flux`) carrying the values below.
 //!
 //! Cluster-dependent parts: GPUDirect RDMA (`driver.rdma`) is on when the cluster has
 //! InfiniBand pools (the Network Operator's DOCA driver provides the RDMA stack, so
 //! `useHostMofed` is false); the operator Deployment prefers CPU pools so GPU nodes stay free
 //! for work. Operands find GPU nodes themselves (NFD's PCI vendor label), so no pool list is
-//! needed for them — only tolerations for the GPU taint.
+//! needed for them — only tolerations for the GPU taint. The container runtime is not set: the
+//! operator reads it from each node's `status.nodeInfo.containerRuntimeVersion` (the chart's
+//! `operator.defaultRuntime` is gone from v25.3 on and only a fallback before, so it is not
+//! rendered).
 
+use addon_kit::flux::{self, HelmChart};
 use addon_kit::k8s::{self, Labels};
-use addon_kit::yaml::{self, HelmChart};
+use addon_kit::yaml;
 use addon_kit::{Cluster, Config, Rendered};
 use serde_json::{Map, Value, json};
 
@@ -88,7 +93,12 @@ pub fn render(cluster: &Cluster, version: &str, config: &Config) -> Result<Rende
     Ok(Rendered {
         manifests: vec![
             yaml::kubernetes("00-namespace.yaml", &[namespace])?,
-            yaml::helm_values("10-gpu-operator-values.yaml", &chart, &values)?,
+            flux::helm_release_manifest(
+                "10-gpu-operator-helm-release.yaml",
+                &chart,
+                &labels.of("helm-release"),
+                &values,
+            )?,
         ],
         notes,
     })
@@ -116,7 +126,6 @@ fn values(
     );
     operator.insert("image".into(), json!("gpu-operator"));
     operator.insert("version".into(), json!(release.version));
-    operator.insert("defaultRuntime".into(), json!("containerd"));
     operator.insert("upgradeCRD".into(), json!(true));
     operator.insert("cleanupCRD".into(), json!(false));
     if let Some(affinity) = k8s::preferred_pools(&cpu_pools) {

@@ -4,7 +4,7 @@
 use addon_kit::entry::{describe, plan_upgrade, render};
 use addon_kit::testing::{
     check_classification_cases, check_describe, check_manifests, check_validation_cases,
-    cluster_without_infiniband, sample_cluster, write_rendered, yaml_documents,
+    cluster_without_infiniband, release_values, sample_cluster, the_helm_release, write_rendered,
 };
 use addon_kit::{Format, Installer, Ownership};
 use serde_json::json;
@@ -251,15 +251,22 @@ fn render_is_valid_deterministic_and_written() {
     let first = render::<GpuOperator>(&cluster, "v25.3.4", "{}").unwrap();
     let second = render::<GpuOperator>(&cluster, "v25.3.4", "{}").unwrap();
     assert_eq!(first, second);
-    assert_eq!(check_manifests(&first.manifests).unwrap(), 1);
+    assert_eq!(check_manifests(&first.manifests).unwrap(), 3);
     write_rendered("nvidia-gpu-operator", &first.manifests).unwrap();
+    assert!(
+        first
+            .manifests
+            .iter()
+            .all(|m| m.format == Format::Kubernetes)
+    );
 
-    let values = first
-        .manifests
-        .iter()
-        .find(|m| m.format == Format::HelmValues)
-        .unwrap();
-    let values = &yaml_documents(&values.content).unwrap()[0];
+    let release = the_helm_release(&first.manifests).unwrap();
+    assert_eq!(release["metadata"]["namespace"], "gpu-operator");
+    assert_eq!(release["spec"]["chart"]["spec"]["chart"], "gpu-operator");
+    assert_eq!(release["spec"]["chart"]["spec"]["version"], "v25.3.4");
+    let values = &release_values(&first.manifests).unwrap();
+    // The runtime comes from the nodes; the key is dead in the pinned charts.
+    assert!(values["operator"].get("defaultRuntime").is_none());
     assert_eq!(values["operator"]["version"], "v25.3.4");
     assert_eq!(values["driver"]["version"], "570.195.03");
     assert_eq!(values["driver"]["kernelModuleType"], "auto");
@@ -286,7 +293,7 @@ fn render_follows_cluster_version_and_config() {
         r#"{"driver": {"kernelModuleType": "open"}}"#,
     )
     .unwrap();
-    let values = &yaml_documents(&no_ib.manifests[1].content).unwrap()[0];
+    let values = &release_values(&no_ib.manifests).unwrap();
     assert_eq!(values["driver"]["rdma"]["enabled"], false);
     assert_eq!(values["driver"]["useOpenKernelModules"], true);
     assert!(values["driver"].get("kernelModuleType").is_none());

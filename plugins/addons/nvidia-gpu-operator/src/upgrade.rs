@@ -30,7 +30,7 @@ pub fn plan(current: &str, target: &str, config: &Config) -> Result<UpgradePlan,
             to.version
         ),
         format!(
-            "helm upgrade release gpu-operator in namespace {NAMESPACE} from {} to {}",
+            "apply the re-rendered HelmRelease {NAMESPACE}/gpu-operator: the helm-controller runs helm upgrade release gpu-operator in namespace {NAMESPACE} from {} to {}",
             from.version, to.version
         ),
         "wait for the operator Deployment to roll out and reconcile the ClusterPolicy".to_owned(),

@@ -7,8 +7,9 @@
 //! it stays shared. Dropping the provider's OFED driver or device plugin, replacing images or
 //! stopping automatic driver upgrades makes it customer-owned.
 //!
-//! Renders: the `nvidia-network-operator` Namespace (Pod Security `privileged`), the Helm values
-//! for chart `nvidia/network-operator` (operator only: `deployCR=false`, NFD and SR-IOV off), and
+//! Renders: the `nvidia-network-operator` Namespace (Pod Security `privileged`), chart
+//! `nvidia/network-operator` as a Flux `HelmRepository` + `HelmRelease` (operator only — the
+//! pinned charts deploy no NicClusterPolicy themselves; NFD and SR-IOV off), and
 //! — only when the cluster has InfiniBand pools — the cluster-scoped `NicClusterPolicy`
 //! (`mellanox.com/v1alpha1`) pinned to those pools by the `accord.dev/pool` label.
 //!

@@ -1,13 +1,25 @@
-//! Rendering: Namespace, Helm values (operator only) and, with InfiniBand pools, the
+//! Rendering: Namespace, chart `nvidia/network-operator` (operator only) as a Flux
+//! `HelmRepository` + `HelmRelease` (addon-kit's `flux`) and, with InfiniBand pools, the
 //! `NicClusterPolicy`.
 //!
-//! The chart's own CR is disabled (`deployCR: false`) so the policy can be rendered from the
-//! cluster: its node affinity lists exactly the InfiniBand pools, so the driver never lands on
-//! CPU or non-IB GPU nodes. NFD is off here (the GPU Operator deploys it, and the policy does not
-//! need its PCI labels); SR-IOV is off (InfiniBand pools use the shared RDMA device plugin).
+//! The policy is rendered here, from the cluster: its node affinity lists exactly the InfiniBand
+//! pools, so the driver never lands on CPU or non-IB GPU nodes. The pinned charts (24.10.1 and
+//! later) deploy no NicClusterPolicy of their own — upstream removed it and its `deployCR` key in
+//! 24.10.0 ("Remove Helm deployment of NICClusterPolicy") — so no key is needed to turn one off.
+//! NFD is off here (the GPU Operator deploys it, and the policy does not need its PCI labels);
+//! SR-IOV is off (InfiniBand pools use the shared RDMA device plugin).
+//!
+//! Ordering: the `NicClusterPolicy` kind is defined by a CRD the chart installs, so
+//! `20-nic-cluster-policy.yaml` cannot be applied (or server-side dry-run) before the
+//! `HelmRelease` is Ready. `kubectl apply` refuses that one document until then; a deployer that
+//! dry-runs a whole set before applying any of it (a Flux `Kustomization`, an Argo CD sync)
+//! would never apply the `HelmRelease` either, so that file goes in a second, dependent unit
+//! (Flux: a `Kustomization` with `dependsOn`; Argo CD: a later sync wave with
+//! `SkipDryRunOnMissingResource=true`). A render note says so.
 
+use addon_kit::flux::{self, HelmChart};
 use addon_kit::k8s::{self, Labels};
-use addon_kit::yaml::{self, HelmChart};
+use addon_kit::yaml;
 use addon_kit::{Cluster, Config, Rendered};
 use serde_json::{Map, Value, json};
 
@@ -56,9 +68,10 @@ pub fn render(cluster: &Cluster, version: &str, config: &Config) -> Result<Rende
             "00-namespace.yaml",
             &[k8s::namespace(NAMESPACE, &labels.of("namespace"), true)],
         )?,
-        yaml::helm_values(
-            "10-network-operator-values.yaml",
+        flux::helm_release_manifest(
+            "10-network-operator-helm-release.yaml",
             &chart,
+            &labels.of("helm-release"),
             &values(release, config)?,
         )?,
     ];
@@ -75,13 +88,18 @@ pub fn render(cluster: &Cluster, version: &str, config: &Config) -> Result<Rende
             "NicClusterPolicy targets InfiniBand pools {}",
             ib_pools.join(", ")
         ));
+        notes.push(format!(
+            "20-nic-cluster-policy.yaml needs the NicClusterPolicy CRD the chart installs: apply it \
+             once HelmRelease {NAMESPACE}/network-operator is Ready (Flux: a second Kustomization \
+             that dependsOn the first; Argo CD: a later sync wave with \
+             SkipDryRunOnMissingResource=true)"
+        ));
     }
     Ok(Rendered { manifests, notes })
 }
 
 fn values(release: &Release, config: &Config) -> Result<Value, String> {
     Ok(json!({
-        "deployCR": false,
         "nfd": {"enabled": false},
         "sriovNetworkOperator": {"enabled": false},
         "upgradeCRDs": true,

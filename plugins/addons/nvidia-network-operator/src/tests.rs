@@ -3,7 +3,7 @@
 use addon_kit::entry::{describe, plan_upgrade, render};
 use addon_kit::testing::{
     check_classification_cases, check_describe, check_manifests, check_validation_cases,
-    cluster_without_infiniband, sample_cluster, write_rendered, yaml_documents,
+    cluster_without_infiniband, sample_cluster, the_helm_release, write_rendered, yaml_documents,
 };
 use addon_kit::{Installer, Ownership};
 use serde_json::json;
@@ -165,8 +165,21 @@ fn render_targets_infiniband_pools() {
         rendered,
         render::<NetworkOperator>(&cluster, "25.4.0", "{}").unwrap()
     );
-    assert_eq!(check_manifests(&rendered.manifests).unwrap(), 2);
+    assert_eq!(check_manifests(&rendered.manifests).unwrap(), 4);
     write_rendered("nvidia-network-operator", &rendered.manifests).unwrap();
+
+    let release = the_helm_release(&rendered.manifests).unwrap();
+    assert_eq!(release["metadata"]["namespace"], "nvidia-network-operator");
+    assert_eq!(
+        release["spec"]["chart"]["spec"]["chart"],
+        "network-operator"
+    );
+    assert_eq!(release["spec"]["chart"]["spec"]["version"], "25.4.0");
+    let values = &release["spec"]["values"];
+    // The pinned charts deploy no NicClusterPolicy: `deployCR` is dead and not rendered.
+    assert!(values.get("deployCR").is_none());
+    assert_eq!(values["operator"]["tag"], "v25.4.0");
+    assert_eq!(values["nfd"]["enabled"], false);
 
     let policy = rendered
         .manifests

@@ -25,7 +25,7 @@ pub fn plan(current: &str, target: &str, config: &Config) -> Result<UpgradePlan,
             to.version
         ),
         format!(
-            "helm upgrade release network-operator in namespace {NAMESPACE} from {} to {}",
+            "apply the re-rendered HelmRelease {NAMESPACE}/network-operator: the helm-controller runs helm upgrade release network-operator in namespace {NAMESPACE} from {} to {}",
             from.version, to.version
         ),
         format!(

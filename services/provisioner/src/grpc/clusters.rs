@@ -336,14 +336,27 @@ impl pb::clusters_server::Clusters for Api {
                 c.metadata.name
             ))));
         }
+        let ttl =
+            kubeconfig::requested_ttl(req.get_ref().client_certificate_ttl_seconds).map_err(st)?;
         let ca = reader.cluster_ca(c.metadata.id).map_err(st)?;
-        let rendered =
-            kubeconfig::render(&c, &ca, &caller.principal, time::OffsetDateTime::now_utc())
-                .map_err(st)?;
+        let rendered = kubeconfig::render(
+            &c,
+            &ca,
+            &caller.principal,
+            time::OffsetDateTime::now_utc(),
+            ttl,
+        )
+        .map_err(st)?;
+        let (expires_at, cert_pem, key_pem) = match rendered.client_cert {
+            Some(cert) => (Some(conv::ts(cert.expires_at)), cert.cert_pem, cert.key_pem),
+            None => (None, String::new(), String::new()),
+        };
         Ok(Response::new(pb::GetKubeconfigResponse {
             kubeconfig: rendered.yaml,
             ca_certificate: ca.cert_pem,
-            client_certificate_expires_at: rendered.client_cert_expires_at.map(conv::ts),
+            client_certificate_expires_at: expires_at,
+            client_certificate: cert_pem,
+            client_key: key_pem,
         }))
     }
 

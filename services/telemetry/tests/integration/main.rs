@@ -1,9 +1,10 @@
-//! The telemetry service's integration tests, one test binary: the pure handlers and the
-//! ingest path over a temporary store (no NATS).
+//! The telemetry service's integration tests, one test binary: the pure handlers, the ingest
+//! path over a temporary store (no NATS) and the customer metrics endpoint over HTTP.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod handlers;
+mod http;
 mod ingest;
 
 use accord_core::{

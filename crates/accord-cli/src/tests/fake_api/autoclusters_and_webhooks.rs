@@ -597,19 +597,39 @@ async fn pending_remediations_are_approved_or_rejected_with_a_reason() {
 }
 
 #[tokio::test]
-async fn kubeconfig_to_stdout_or_private_file() {
+async fn kubeconfig_merges_with_an_exec_plugin_or_prints() {
     let server = start().await;
+    let id = "cl-01jfake0000000000000demo";
     server
         .fake
         .lock()
         .clusters
-        .push(fixtures::cluster("demo", "cl-01jfake0000000000000demo"));
-    let (result, out) = accord(&server.endpoint, Some(TOKEN), &["kubeconfig", "demo"]).await;
-    assert_eq!(result, Ok(()));
-    assert_eq!(out.out, "apiVersion: v1\nkind: Config\n");
+        .push(fixtures::cluster("demo", id));
 
+    // --print --static: the API's kubeconfig as it is.
+    let (result, out) = accord(
+        &server.endpoint,
+        Some(TOKEN),
+        &["kubeconfig", "demo", "--print", "--static"],
+    )
+    .await;
+    assert_eq!(result, Ok(()));
+    let printed: serde_norway::Value = serde_norway::from_str(&out.out).unwrap();
+    assert_eq!(
+        printed["users"][0]["user"]["client-certificate-data"].as_str(),
+        Some("Q0VSVA==")
+    );
+
+    // Merged into an existing file: the other context stays, ours is current, exec user.
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("demo.kubeconfig");
+    let path = dir.path().join("config");
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: prod\n  cluster: {server: 'https://p:6443'}\n\
+         users:\n- name: me\n  user: {token: t}\ncontexts:\n- name: prod\n  context: {cluster: prod, user: me}\n\
+         current-context: prod\n",
+    )
+    .unwrap();
     let path_text = path.to_str().unwrap();
     let (result, out) = accord(
         &server.endpoint,
@@ -617,15 +637,58 @@ async fn kubeconfig_to_stdout_or_private_file() {
         &["kubeconfig", "demo", "--file", path_text],
     )
     .await;
-    assert_eq!(result, Ok(()));
+    assert_eq!(result, Ok(()), "{}", out.err);
     assert_eq!(out.out, "");
     assert!(
-        out.err.contains(&format!("export KUBECONFIG={path_text}")),
+        out.err.contains("switched to context accord-"),
         "{}",
         out.err
     );
+    assert!(out.err.contains("ACCORD_TOKEN"), "{}", out.err);
+    let merged: serde_norway::Value =
+        serde_norway::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let contexts: Vec<_> = merged["contexts"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(contexts, ["prod".to_owned(), format!("accord-{id}")]);
     assert_eq!(
-        std::fs::read_to_string(&path).unwrap(),
-        "apiVersion: v1\nkind: Config\n"
+        merged["current-context"].as_str(),
+        Some(format!("accord-{id}").as_str())
     );
+    let exec = &merged["users"][1]["user"]["exec"];
+    assert_eq!(
+        exec["apiVersion"].as_str(),
+        Some("client.authentication.k8s.io/v1")
+    );
+    assert!(merged["users"][1]["user"].get("client-key-data").is_none());
+    let args: Vec<_> = exec["args"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(args[..3], ["credentials", "kubeconfig", id]);
+    assert_eq!(args[3..5], ["--endpoint", server.endpoint.as_str()]);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // The plugin: an ExecCredential with the PEMs and the expiry, asking for one hour.
+    let (result, out) = accord(&server.endpoint, Some(TOKEN), &args).await;
+    assert_eq!(result, Ok(()), "{}", out.err);
+    let credential: serde_json::Value = serde_json::from_str(&out.out).unwrap();
+    assert_eq!(credential["kind"], "ExecCredential");
+    assert_eq!(credential["apiVersion"], "client.authentication.k8s.io/v1");
+    assert_eq!(credential["status"]["clientCertificateData"], "CERT");
+    assert_eq!(credential["status"]["clientKeyData"], "KEY");
+    assert_eq!(
+        credential["status"]["expirationTimestamp"],
+        "2030-03-17T17:46:40Z"
+    );
+    assert_eq!(server.fake.lock().kubeconfig_ttls.last(), Some(&3600));
 }

@@ -1,0 +1,291 @@
+//! `accord apply -f FILE|-`: create or update clusters and node pools from the documents
+//! `accord get … -o yaml` (or `-o json`) prints, so `get -o yaml | apply -f -` round-trips.
+//!
+//! Input: one object, a `kind: List` (what a listing prints), or several `---` documents, at
+//! most [`MAX_INPUT_BYTES`] and [`MAX_OBJECTS`] objects. Each object is found on the server by
+//! `metadata.id` (else by name; node pools within `spec.cluster_id`). Then:
+//! - absent: created from its name, labels and spec;
+//! - present, and every field `apply` manages equals the server's: `<kind>/<name> unchanged`,
+//!   and nothing is written (the resource_version does not move);
+//! - present and different: one update naming the changed fields (`update_mask`) and carrying
+//!   the document's `metadata.resource_version`, so a document older than the server's state
+//!   is refused (ABORTED) rather than overwriting someone else's change.
+//!
+//! Fields the update RPCs cannot change (a cluster's region, network, Kubernetes version and
+//! add-ons; a pool's instance type, cluster, count and image) are compared too: a difference
+//! refuses the object, naming the field and the command that changes it. `status` and the
+//! rest of `metadata` are the server's and ignored; a field left out of a document is left as
+//! it is.
+//!
+//! Invariant: objects are applied in order and each is independent; a refused object does not
+//! stop the next ones, and the command fails at the end if any was refused.
+
+mod cluster;
+mod pool;
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{Context as _, anyhow, bail};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::Context;
+use crate::cli::{ApplyArgs, OutputFormat};
+
+/// Largest input accepted, in bytes.
+pub const MAX_INPUT_BYTES: u64 = 4 << 20;
+/// Most objects in one input.
+pub const MAX_OBJECTS: usize = 256;
+
+/// Runs `accord apply`.
+pub async fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
+    let text = read_input(&args.file)?;
+    let objects = objects(&text)?;
+    if objects.is_empty() {
+        bail!("{} holds no objects to apply", source_name(&args.file));
+    }
+    let api = ctx.api().await?;
+    let mut refused = 0;
+    for object in &objects {
+        let outcome = match kind(object)? {
+            "Cluster" => cluster::apply(&api, object).await,
+            "NodePool" => pool::apply(&api, object).await,
+            other => Err(anyhow!(
+                "kind {other:?} cannot be applied (apply handles Cluster and NodePool; other \
+                 kinds have their own create/update commands)"
+            )),
+        };
+        match outcome {
+            Ok(outcome) => report(ctx, &outcome),
+            Err(error) => {
+                refused += 1;
+                ctx.note(&format!(
+                    "error: {}: {}",
+                    object_name(object),
+                    crate::render_error(&error)
+                ));
+            }
+        }
+    }
+    if refused > 0 {
+        bail!("{refused} of {} objects were not applied", objects.len());
+    }
+    Ok(())
+}
+
+/// What applying one object did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// `cluster`, `nodepool`.
+    pub kind: &'static str,
+    /// The resource's name.
+    pub name: String,
+    /// `created`, `configured` or `unchanged`.
+    pub verb: &'static str,
+}
+
+fn report(ctx: &Context, outcome: &Outcome) {
+    match ctx.format {
+        OutputFormat::Name => ctx.out(&format!("{}/{}", outcome.kind, outcome.name)),
+        _ => ctx.out(&format!(
+            "{}/{} {}",
+            outcome.kind, outcome.name, outcome.verb
+        )),
+    }
+}
+
+fn source_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        "standard input".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// The input, at most [`MAX_INPUT_BYTES`].
+fn read_input(path: &Path) -> anyhow::Result<String> {
+    let reader: Box<dyn Read> = if path == Path::new("-") {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path).with_context(|| format!("open {}", path.display()))?)
+    };
+    read_bounded(reader, &source_name(path))
+}
+
+fn read_bounded(reader: impl Read, source: &str) -> anyhow::Result<String> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("read {source}"))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        bail!("{source} is larger than {} MiB", MAX_INPUT_BYTES >> 20);
+    }
+    String::from_utf8(bytes).map_err(|_| anyhow!("{source} is not UTF-8 text"))
+}
+
+/// The objects of a YAML (or JSON) stream: every document, `kind: List` items flattened.
+pub fn objects(text: &str) -> anyhow::Result<Vec<Value>> {
+    let mut objects = Vec::new();
+    for (index, document) in serde_norway::Deserializer::from_str(text).enumerate() {
+        let value = Value::deserialize(document)
+            .with_context(|| format!("document {} is not valid YAML", index + 1))?;
+        match value {
+            Value::Null => {}
+            Value::Object(ref map) if map.get("kind") == Some(&Value::from("List")) => {
+                let Some(Value::Array(items)) = map.get("items") else {
+                    bail!("document {}: a List without items", index + 1);
+                };
+                objects.extend(items.iter().cloned());
+            }
+            Value::Object(_) => objects.push(value),
+            _ => bail!(
+                "document {} is not an object (expected what `accord get … -o yaml` prints)",
+                index + 1
+            ),
+        }
+        if objects.len() > MAX_OBJECTS {
+            bail!("at most {MAX_OBJECTS} objects may be applied at once");
+        }
+    }
+    Ok(objects)
+}
+
+fn kind(object: &Value) -> anyhow::Result<&str> {
+    object.get("kind").and_then(Value::as_str).ok_or_else(|| {
+        anyhow!(
+            "{}: no kind (expected Cluster or NodePool, as `-o yaml` prints)",
+            object_name(object)
+        )
+    })
+}
+
+/// `kind/name` of a document, for messages (bounded: never echoes a long input).
+fn object_name(object: &Value) -> String {
+    let text = |pointer: &str| {
+        object
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.chars().take(64).collect::<String>())
+    };
+    format!(
+        "{}/{}",
+        text("/kind").map_or_else(|| "object".to_owned(), |k| k.to_ascii_lowercase()),
+        text("/metadata/name")
+            .or_else(|| text("/metadata/id"))
+            .unwrap_or_else(|| "(unnamed)".to_owned())
+    )
+}
+
+/// A field of a kind's document and how `apply` treats it.
+#[derive(Debug, Clone, Copy)]
+pub enum Field {
+    /// Changed by the update RPC under `mask`.
+    Mutable {
+        /// JSON pointer into the document (`/spec/oidc`).
+        pointer: &'static str,
+        /// Its `update_mask` path (`spec.oidc`).
+        mask: &'static str,
+    },
+    /// Not changed by the update RPC: a difference refuses the object.
+    Fixed {
+        /// JSON pointer into the document.
+        pointer: &'static str,
+        /// What changes it instead (`immutable`, `use accord scale nodepool`).
+        instead: &'static str,
+    },
+}
+
+/// The mask paths of the changed mutable fields, or why the object cannot be applied.
+/// `document` is the user's, `current` the server's resource as `-o json` renders it; a field
+/// absent from the document is not compared.
+pub fn changed_fields(
+    document: &Value,
+    current: &Value,
+    fields: &[Field],
+) -> anyhow::Result<Vec<&'static str>> {
+    let mut masks = Vec::new();
+    let mut fixed = Vec::new();
+    for field in fields {
+        let pointer = match field {
+            Field::Mutable { pointer, .. } | Field::Fixed { pointer, .. } => *pointer,
+        };
+        let Some(wanted) = document.pointer(pointer) else {
+            continue;
+        };
+        let has = current.pointer(pointer).unwrap_or(&Value::Null);
+        if same(wanted, has) {
+            continue;
+        }
+        match field {
+            Field::Mutable { mask, .. } => masks.push(*mask),
+            Field::Fixed { instead, .. } => {
+                let path = pointer.trim_start_matches('/').replace('/', ".");
+                fixed.push(format!("{path} ({instead})"));
+            }
+        }
+    }
+    if !fixed.is_empty() {
+        bail!(
+            "cannot change {} through apply; the update would need: {}",
+            fixed.join(", "),
+            if masks.is_empty() {
+                "nothing else".to_owned()
+            } else {
+                masks.join(", ")
+            }
+        );
+    }
+    Ok(masks)
+}
+
+/// Equality of document values, treating an empty map/list/null alike (YAML `{}`, `[]` and an
+/// omitted empty field mean the same).
+fn same(a: &Value, b: &Value) -> bool {
+    let empty = |v: &Value| match v {
+        Value::Null => true,
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    };
+    a == b || (empty(a) && empty(b))
+}
+
+/// A part of the document as `T` (the error names the field).
+pub fn field<T: serde::de::DeserializeOwned>(document: &Value, pointer: &str) -> anyhow::Result<T> {
+    let value = document.pointer(pointer).cloned().unwrap_or(Value::Null);
+    serde_json::from_value(value).with_context(|| {
+        format!(
+            "field {} is not valid",
+            pointer.trim_start_matches('/').replace('/', ".")
+        )
+    })
+}
+
+/// The document's `metadata.resource_version` (0, "whatever is current", when absent).
+pub fn resource_version(document: &Value) -> anyhow::Result<u64> {
+    Ok(field::<Option<u64>>(document, "/metadata/resource_version")?.unwrap_or(0))
+}
+
+/// The document's `metadata.id` or, without one, `metadata.name`.
+pub fn id_or_name(document: &Value) -> anyhow::Result<String> {
+    let id: Option<String> = field(document, "/metadata/id")?;
+    let name: Option<String> = field(document, "/metadata/name")?;
+    id.filter(|s| !s.is_empty())
+        .or(name.filter(|s| !s.is_empty()))
+        .ok_or_else(|| anyhow!("metadata has neither id nor name"))
+}
+
+/// The server's answer when asked for something that may not exist: `None` for NOT_FOUND.
+pub fn found<T>(result: Result<T, crate::client::ApiError>) -> anyhow::Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(error) if error.code() == Some(tonic::Code::NotFound) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests;
