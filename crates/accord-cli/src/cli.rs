@@ -74,7 +74,7 @@ Examples:
   accord create nodepool gpu --cluster demo --instance-type h100-80gb-sxm-ib.8x --count 2 --wait
   accord get nodepools --cluster demo
   accord describe cluster demo
-  accord kubeconfig demo --file ~/.kube/accord-demo
+  accord kubeconfig demo                # merged into your kubeconfig; kubectl just works
   accord events watch --resource cluster
 
 Getting a token:

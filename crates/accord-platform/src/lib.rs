@@ -232,6 +232,22 @@ impl AddonManagerSettings {
     }
 }
 
+/// The addon-manager's `api_endpoint`: the configured one, else the in-process provisioner's
+/// gRPC address when it is IPv4 (the endpoint's host must be a DNS name or dotted quad, the
+/// autoscaler plugin's rule; a wildcard bind means this host), else none.
+fn api_endpoint(configured: &str, provisioner: Option<SocketAddr>) -> String {
+    match provisioner {
+        Some(addr) if configured.is_empty() && addr.is_ipv4() => {
+            let ip = match addr.ip() {
+                ip if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+                ip => ip,
+            };
+            format!("https://{}", SocketAddr::new(ip, addr.port()))
+        }
+        _ => configured.to_owned(),
+    }
+}
+
 /// Where NATS comes from.
 #[derive(Debug, Clone)]
 enum NatsSource {
@@ -742,18 +758,10 @@ impl Platform {
                 plugin_dir: settings.plugin_dir,
                 shipped_addons: settings.shipped_addons,
                 host_config: settings.host_config,
-                api_endpoint: match (&*settings.api_endpoint, &provisioner) {
-                    // An IPv4 address only: the endpoint's host must be a DNS name or dotted
-                    // quad (the autoscaler plugin's rule); a wildcard bind means this host.
-                    ("", Some(p)) if p.grpc_addr.is_ipv4() => {
-                        let ip = match p.grpc_addr.ip() {
-                            ip if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
-                            ip => ip,
-                        };
-                        format!("https://{}", SocketAddr::new(ip, p.grpc_addr.port()))
-                    }
-                    (configured, _) => configured.to_owned(),
-                },
+                api_endpoint: api_endpoint(
+                    &settings.api_endpoint,
+                    provisioner.as_ref().map(|p| p.grpc_addr),
+                ),
             })
             .await
             .context("starting the addon-manager")?;
@@ -916,5 +924,29 @@ impl Drop for Running {
     fn drop(&mut self) {
         self.shutdown.cancel();
         self.tasks.abort_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_endpoint_defaults_to_the_in_process_provisioner_on_ipv4() {
+        let addr = |s: &str| Some(s.parse::<SocketAddr>().unwrap());
+        assert_eq!(
+            api_endpoint("https://api.example", addr("127.0.0.1:50051")),
+            "https://api.example"
+        );
+        assert_eq!(
+            api_endpoint("", addr("127.0.0.1:50051")),
+            "https://127.0.0.1:50051"
+        );
+        assert_eq!(
+            api_endpoint("", addr("0.0.0.0:50051")),
+            "https://127.0.0.1:50051"
+        );
+        assert_eq!(api_endpoint("", addr("[::1]:50051")), "");
+        assert_eq!(api_endpoint("", None), "");
     }
 }

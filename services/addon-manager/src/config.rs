@@ -151,6 +151,17 @@ mod tests {
         ] {
             assert!(check_api_endpoint(bad).is_err(), "{bad:?}");
         }
+        // The shipped configurations name one the start accepts.
+        let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+        for file in [
+            "config/addon-manager.toml",
+            "kubernetes/base/config/addon-manager.toml",
+        ] {
+            let cfg: AddonManagerConfig =
+                accord_runtime::config::load("addon-manager", Some(&deploy.join(file))).unwrap();
+            assert!(!cfg.api_endpoint.is_empty(), "{file}");
+            check_api_endpoint(&cfg.api_endpoint).unwrap_or_else(|e| panic!("{file}: {e}"));
+        }
         let long = format!("https://a.example/{}", "x".repeat(MAX_API_ENDPOINT_BYTES));
         let err = check_api_endpoint(&long).unwrap_err();
         assert!(err.len() < 300, "{err}");

@@ -106,7 +106,11 @@ pub fn sign_client_cert(
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     params.use_authority_key_identifier_extension = true;
     params.not_before = now - Duration::minutes(5);
-    let expires_at = now + ttl;
+    // Whole seconds: the certificate's notAfter has no fraction, and the expiry a client is
+    // told (the ExecCredential's) must not be later than the certificate's.
+    let expires_at = (now + ttl)
+        .replace_nanosecond(0)
+        .map_err(|e| DomainError::internal(format!("certificate expiry: {e}")))?;
     params.not_after = expires_at;
     let cert = params.signed_by(&key, &issuer).map_err(err)?;
     Ok(ClientCert {
@@ -335,6 +339,11 @@ mod tests {
         assert_eq!(
             c_x.validity().not_after.timestamp(),
             (now + Duration::hours(1)).unix_timestamp()
+        );
+        assert_eq!(client.expires_at.nanosecond(), 0);
+        assert_eq!(
+            client.expires_at.unix_timestamp(),
+            c_x.validity().not_after.timestamp()
         );
     }
 

@@ -347,6 +347,28 @@ fn kubectl(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// `kubectl config view --raw -o json` of `file`.
+fn kubectl_view(file: &str) -> serde_json::Value {
+    let view = kubectl(&[
+        "config",
+        "view",
+        "--raw",
+        "-o",
+        "json",
+        "--kubeconfig",
+        file,
+    ]);
+    serde_json::from_str(&view).unwrap_or_else(|e| panic!("kubectl printed no JSON: {e}\n{view}"))
+}
+
+/// The entry called `name` of `list` (`users`, `clusters`, `contexts`) in a kubectl view.
+fn named<'a>(view: &'a serde_json::Value, list: &str, name: &str) -> &'a serde_json::Value {
+    view[list]
+        .as_array()
+        .and_then(|entries| entries.iter().find(|e| e["name"] == name))
+        .unwrap_or_else(|| panic!("no {list} entry {name}: {view}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accord_kubeconfig_merges_and_its_exec_plugin_mints_fresh_certificates() {
     let env = Env::start().await.unwrap();
@@ -402,32 +424,13 @@ async fn accord_kubeconfig_merges_and_its_exec_plugin_mints_fresh_certificates()
         kubectl(&["config", "current-context", "--kubeconfig", &file]).trim(),
         "accord-demo"
     );
-    let view = kubectl(&[
-        "config",
-        "view",
-        "--raw",
-        "-o",
-        "json",
-        "--kubeconfig",
-        &file,
-    ]);
-    let view: serde_json::Value = serde_json::from_str(&view).unwrap();
-    let user = view["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["name"] == "admin@demo")
-        .unwrap_or_else(|| panic!("no user admin@demo: {view}"));
+    let view = kubectl_view(&file);
+    let user = named(&view, "users", "admin@demo");
     let exec = &user["user"]["exec"];
     assert_eq!(exec["apiVersion"], "client.authentication.k8s.io/v1");
     assert_eq!(exec["command"], "accord");
     assert!(user["user"].get("client-key-data").is_none(), "{user}");
-    let alice = view["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["name"] == "alice")
-        .unwrap_or_else(|| panic!("alice was dropped: {view}"));
+    let alice = named(&view, "users", "alice");
     assert_eq!(alice["user"]["token"], "abc");
     {
         use std::os::unix::fs::PermissionsExt;
@@ -465,12 +468,7 @@ async fn accord_kubeconfig_merges_and_its_exec_plugin_mints_fresh_certificates()
     );
 
     // openssl: the certificate chains to the CA in the merged kubeconfig; the key is its own.
-    let cluster_entry = view["clusters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "accord-demo")
-        .unwrap();
+    let cluster_entry = named(&view, "clusters", "accord-demo");
     let ca_pem = String::from_utf8(
         STANDARD
             .decode(
@@ -495,6 +493,12 @@ async fn accord_kubeconfig_merges_and_its_exec_plugin_mints_fresh_certificates()
     .unwrap();
     let key_pub = openssl(certs.path(), &["pkey", "-in", "client.key", "-pubout"]).unwrap();
     assert_eq!(cert_pub, key_pub);
+    // kubectl itself reads the ExecCredential and presents its certificate in the TLS handshake.
+    let presented = kubectl_presents(&credential.to_string(), &ca_pem, certs.path());
+    assert!(
+        presented.contains("CN = admin, O = accord:admin"),
+        "{presented}"
+    );
     // Each run mints a new certificate.
     let again: serde_json::Value =
         serde_json::from_str(&accord(&exec_args).await.unwrap()).unwrap();
@@ -516,22 +520,8 @@ async fn accord_kubeconfig_merges_and_its_exec_plugin_mints_fresh_certificates()
         &file,
     ]);
     assert_eq!(contexts.lines().count(), 2, "{contexts}");
-    let view = kubectl(&[
-        "config",
-        "view",
-        "--raw",
-        "-o",
-        "json",
-        "--kubeconfig",
-        &file,
-    ]);
-    let view: serde_json::Value = serde_json::from_str(&view).unwrap();
-    let user = view["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["name"] == "admin@demo")
-        .unwrap();
+    let view = kubectl_view(&file);
+    let user = named(&view, "users", "admin@demo");
     assert!(
         user["user"]["client-certificate-data"].is_string(),
         "{user}"
@@ -555,4 +545,116 @@ async fn accord_kubeconfig_merges_and_its_exec_plugin_mints_fresh_certificates()
         "{}",
         status.message()
     );
+}
+
+/// Runs `kubectl get namespaces` against `openssl s_server`, which demands a client certificate
+/// signed by `ca_pem`, with a kubeconfig whose exec plugin prints `credential` (what `accord
+/// credentials kubeconfig` printed): what the server logged about the certificate kubectl
+/// presented. Proves kubectl accepts the ExecCredential as written, not only that it parses as
+/// JSON. (The server cannot prove who it is to kubectl — its certificate is not signed by the
+/// cluster CA — so this kubeconfig skips server verification; the client side is under test.)
+fn kubectl_presents(credential: &str, ca_pem: &str, dir: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(dir.join("cluster-ca.pem"), ca_pem).unwrap();
+    std::fs::write(dir.join("credential.json"), credential).unwrap();
+    let plugin = dir.join("plugin.sh");
+    std::fs::write(
+        &plugin,
+        format!(
+            "#!/bin/sh\ncat '{}'\n",
+            dir.join("credential.json").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ],
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = std::fs::File::create(dir.join("s_server.log")).unwrap();
+    let mut server = Command::new("openssl")
+        .args([
+            "s_server",
+            "-accept",
+            &port.to_string(),
+            "-cert",
+            "server.pem",
+        ])
+        .args([
+            "-key",
+            "server.key",
+            "-Verify",
+            "1",
+            "-CAfile",
+            "cluster-ca.pem",
+            "-www",
+        ])
+        .current_dir(dir)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    // Until it accepts connections (bounded: a server that never starts fails below).
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let kubeconfig = dir.join("kubectl-check.yaml");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: local\n  cluster:\n    \
+             server: https://127.0.0.1:{port}\n    insecure-skip-tls-verify: true\nusers:\n\
+             - name: plugin\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      \
+             command: {}\n      interactiveMode: Never\ncontexts:\n- name: local\n  context:\n    \
+             cluster: local\n    user: plugin\ncurrent-context: local\n",
+            plugin.display()
+        ),
+    )
+    .unwrap();
+    let tool = std::env::var_os("ACCORD_KUBECTL").unwrap_or_else(|| {
+        panic!("ACCORD_KUBECTL is not set: run the tests with `cargo xtask test`")
+    });
+    // The server answers with an HTML page, so kubectl fails after the handshake; what counts
+    // is the certificate it presented.
+    let out = Command::new(tool)
+        .args(["--kubeconfig", kubeconfig.to_str().unwrap()])
+        .args(["get", "namespaces", "--request-timeout=10s"])
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let logged = std::fs::read_to_string(dir.join("s_server.log")).unwrap();
+    assert!(
+        !logged.contains("verify error"),
+        "the server refused kubectl's certificate:\n{logged}"
+    );
+    format!(
+        "{logged}\nkubectl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    )
 }

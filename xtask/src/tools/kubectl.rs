@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use super::{apt_install, find_all_on_path, is_executable, is_root};
+use super::{apt_install, find_all_on_path, from_env, is_executable, is_root};
 
 /// Environment variable naming the kubectl binary (read by the tests).
 pub const ENV_VAR: &str = "ACCORD_KUBECTL";
@@ -21,6 +21,9 @@ const DEBIAN_BINARY: &str = "/usr/bin/kubectl";
 
 /// kubectl, installing the `kubectl` package with apt as root when there is none.
 pub fn find_or_install() -> Result<PathBuf> {
+    if let Some(explicit) = from_env(ENV_VAR)? {
+        return Ok(explicit);
+    }
     if let Some(found) = find() {
         return Ok(found);
     }
@@ -40,13 +43,8 @@ pub fn find_or_install() -> Result<PathBuf> {
     })
 }
 
-/// `$ACCORD_KUBECTL`, `kubectl` on PATH, or the package's binary, whichever exists first.
+/// `kubectl` on PATH, or the package's binary, whichever exists first.
 fn find() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(ENV_VAR).map(PathBuf::from)
-        && is_executable(&p)
-    {
-        return Some(p);
-    }
     find_all_on_path(OsStr::new("kubectl"), std::env::var_os("PATH").as_deref())
         .into_iter()
         .next()

@@ -56,6 +56,21 @@ pub(crate) fn apt_install(package: &str) -> Result<()> {
     .with_context(|| format!("apt-get install {package}"))
 }
 
+/// The binary an `$ACCORD_*` variable names: `None` when unset, an error when it is set but
+/// names no executable file (a typo must not quietly fall back to another binary).
+pub fn from_env(var: &str) -> Result<Option<PathBuf>> {
+    named_by(var, std::env::var_os(var))
+}
+
+/// [`from_env`] over the variable's value.
+fn named_by(var: &str, value: Option<std::ffi::OsString>) -> Result<Option<PathBuf>> {
+    match value.map(PathBuf::from) {
+        None => Ok(None),
+        Some(p) if is_executable(&p) => Ok(Some(p)),
+        Some(p) => anyhow::bail!("{var}={} is not an executable file", p.display()),
+    }
+}
+
 /// Every executable called `name` in the directories of `path_var` (a `PATH` value), in order.
 pub fn find_all_on_path(name: &OsStr, path_var: Option<&OsStr>) -> Vec<PathBuf> {
     let Some(path_var) = path_var else {
@@ -114,5 +129,18 @@ mod tests {
 
         assert_eq!(found, vec![first, second]);
         assert!(find_all_on_path(OsStr::new("tool"), None).is_empty());
+    }
+
+    #[test]
+    fn a_set_variable_must_name_an_executable() {
+        let tmp = tempfile::tempdir().unwrap();
+        let tool = fake_tool(tmp.path(), "tool", "a");
+        assert_eq!(named_by("ACCORD_X", None).unwrap(), None);
+        assert_eq!(
+            named_by("ACCORD_X", Some(tool.clone().into())).unwrap(),
+            Some(tool)
+        );
+        let err = named_by("ACCORD_X", Some(tmp.path().join("typo").into())).unwrap_err();
+        assert!(err.to_string().starts_with("ACCORD_X="), "{err}");
     }
 }

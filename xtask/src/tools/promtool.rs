@@ -1,8 +1,10 @@
 //! `promtool` for the tests that check the metrics expositions (`promtool check metrics` over
 //! every service's `/metrics` and the cluster metrics endpoint): `$ACCORD_PROMTOOL`, `promtool`
 //! on PATH or `/usr/bin/promtool`, else Debian's `prometheus` package installed with apt when
-//! xtask runs as root (CI does; about ten seconds and a dozen small packages, and apt's policy
-//! keeps the packaged server from starting).
+//! xtask runs as root (CI does; about ten seconds and a dozen small packages). In a container
+//! without systemd the packaged server does not start; on a host with systemd the package's
+//! `prometheus.service` starts and listens on :9090 (`systemctl disable --now prometheus` if
+//! that is unwanted).
 //!
 //! Invariant: `cargo xtask test` never runs the exposition tests without promtool, as with
 //! kubectl. A missing promtool that xtask may not (or cannot) install fails the run with what to
@@ -13,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use super::{apt_install, find_all_on_path, is_executable, is_root};
+use super::{apt_install, find_all_on_path, from_env, is_executable, is_root};
 
 /// Environment variable naming the promtool binary (read by the tests).
 pub const ENV_VAR: &str = "ACCORD_PROMTOOL";
@@ -23,6 +25,9 @@ const DEBIAN_BINARY: &str = "/usr/bin/promtool";
 
 /// promtool, installing Debian's `prometheus` with apt as root when there is none.
 pub fn find_or_install() -> Result<PathBuf> {
+    if let Some(explicit) = from_env(ENV_VAR)? {
+        return Ok(explicit);
+    }
     if let Some(found) = find() {
         return Ok(found);
     }
@@ -40,13 +45,8 @@ pub fn find_or_install() -> Result<PathBuf> {
     })
 }
 
-/// `$ACCORD_PROMTOOL`, `promtool` on PATH, or Debian's binary, whichever exists first.
+/// `promtool` on PATH, or Debian's binary, whichever exists first.
 fn find() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(ENV_VAR).map(PathBuf::from)
-        && is_executable(&p)
-    {
-        return Some(p);
-    }
     find_all_on_path(OsStr::new("promtool"), std::env::var_os("PATH").as_deref())
         .into_iter()
         .next()

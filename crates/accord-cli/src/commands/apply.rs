@@ -3,7 +3,10 @@
 //!
 //! Input: one object, a `kind: List` (what a listing prints), or several `---` documents, at
 //! most [`MAX_INPUT_BYTES`] and [`MAX_OBJECTS`] objects. Each object is found on the server by
-//! `metadata.id` (else by name; node pools within `spec.cluster_id`). Then:
+//! `metadata.id` (else by name; node pools within `spec.cluster_id`) in the project the command
+//! works in. A document whose `metadata.project` names another project is refused, as kubectl
+//! refuses an object of another namespace than `--namespace`: it never changes (or is copied
+//! into) this project. Then:
 //! - absent: created from its name, labels and spec;
 //! - present, and every field `apply` manages equals the server's: `<kind>/<name> unchanged`,
 //!   and nothing is written (the resource_version does not move);
@@ -26,6 +29,7 @@ mod pool;
 use std::io::Read;
 use std::path::Path;
 
+use accord_proto::provisioner::v1::{GetProjectRequest, ObjectMeta};
 use anyhow::{Context as _, anyhow, bail};
 use serde::Deserialize;
 use serde_json::Value;
@@ -46,14 +50,30 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
         bail!("{} holds no objects to apply", source_name(&args.file));
     }
     let api = ctx.api().await?;
+    let project = if objects.iter().any(|o| !document_project(o).is_empty()) {
+        current_project(&api).await?
+    } else {
+        ObjectMeta::default()
+    };
     let mut refused = 0;
     for object in &objects {
+        let wanted = document_project(object);
         let outcome = match kind(object)? {
+            _ if !wanted.is_empty() && wanted != project.id && wanted != project.name => {
+                Err(anyhow!(
+                    "the document belongs to project {:?}, this command works in project {:?}; \
+                     pass --project {:?} to apply it there",
+                    bounded(wanted, 64),
+                    project.name,
+                    bounded(wanted, 64)
+                ))
+            }
             "Cluster" => cluster::apply(&api, object).await,
             "NodePool" => pool::apply(&api, object).await,
             other => Err(anyhow!(
-                "kind {other:?} cannot be applied (apply handles Cluster and NodePool; other \
-                 kinds have their own create/update commands)"
+                "kind {:?} cannot be applied (apply handles Cluster and NodePool; other kinds \
+                 have their own create/update commands)",
+                bounded(other, 64)
             )),
         };
         match outcome {
@@ -129,8 +149,13 @@ fn read_bounded(reader: impl Read, source: &str) -> anyhow::Result<String> {
 pub fn objects(text: &str) -> anyhow::Result<Vec<Value>> {
     let mut objects = Vec::new();
     for (index, document) in serde_norway::Deserializer::from_str(text).enumerate() {
-        let value = Value::deserialize(document)
-            .with_context(|| format!("document {} is not valid YAML", index + 1))?;
+        let value = Value::deserialize(document).map_err(|error| {
+            anyhow!(
+                "document {} is not valid YAML: {}",
+                index + 1,
+                bounded(&error.to_string(), ECHO_CHARS)
+            )
+        })?;
         match value {
             Value::Null => {}
             Value::Object(ref map) if map.get("kind") == Some(&Value::from("List")) => {
@@ -253,13 +278,28 @@ fn same(a: &Value, b: &Value) -> bool {
     a == b || (empty(a) && empty(b))
 }
 
-/// A part of the document as `T` (the error names the field).
+/// At most `max` characters of `text` (messages never echo a long input).
+fn bounded(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// The most characters of a message that may quote the input (a kind; serde's reason, which
+/// quotes the offending value).
+const ECHO_CHARS: usize = 256;
+
+/// A part of the document as `T` (the error names the field; the reason is cut to
+/// [`ECHO_CHARS`]).
 pub fn field<T: serde::de::DeserializeOwned>(document: &Value, pointer: &str) -> anyhow::Result<T> {
     let value = document.pointer(pointer).cloned().unwrap_or(Value::Null);
-    serde_json::from_value(value).with_context(|| {
-        format!(
-            "field {} is not valid",
-            pointer.trim_start_matches('/').replace('/', ".")
+    serde_json::from_value(value).map_err(|error| {
+        let reason = error.to_string();
+        anyhow!(
+            "field {} is not valid: {}",
+            pointer.trim_start_matches('/').replace('/', "."),
+            bounded(&reason, ECHO_CHARS)
         )
     })
 }
@@ -276,6 +316,25 @@ pub fn id_or_name(document: &Value) -> anyhow::Result<String> {
     id.filter(|s| !s.is_empty())
         .or(name.filter(|s| !s.is_empty()))
         .ok_or_else(|| anyhow!("metadata has neither id nor name"))
+}
+
+/// The document's `metadata.project` (as `-o yaml` prints it: the project's id); empty when
+/// absent.
+fn document_project(document: &Value) -> &str {
+    document
+        .pointer("/metadata/project")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// The id and name of the project the command works in (`--project`, else the API key's).
+async fn current_project(api: &crate::client::Api) -> anyhow::Result<ObjectMeta> {
+    let project = api
+        .call(api.projects().get_project(GetProjectRequest {
+            project: api.project(),
+        }))
+        .await?;
+    Ok(project.metadata.unwrap_or_default())
 }
 
 /// The server's answer when asked for something that may not exist: `None` for NOT_FOUND.

@@ -262,7 +262,7 @@ async fn cluster(ctx: &Context, api: &Api, args: CreateClusterArgs) -> anyhow::R
     if ctx.format == OutputFormat::Table {
         ctx.note(&format!(
             "next: accord create nodepool NAME --cluster {name} --instance-type TYPE \
-             (see `accord catalog instance-types`); accord kubeconfig {name} --file {name}.kubeconfig"
+             (see `accord catalog instance-types`); accord kubeconfig {name}"
         ));
     }
     Ok(())

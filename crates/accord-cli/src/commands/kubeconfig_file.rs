@@ -12,8 +12,9 @@
 //!   not kept (kubectl does not keep them either).
 //!
 //! Files are written through a temporary file renamed into place, mode 0600 (they hold
-//! credentials), so a crash leaves the old file or the new one. A file that is not a kubeconfig
-//! is refused, never overwritten.
+//! credentials), so a crash leaves the old file or the new one; a symlinked file is written
+//! through (its target replaced, the link kept), as kubectl writes through it. A file that is
+//! not a kubeconfig is refused, never overwritten.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -198,14 +199,39 @@ pub fn write(path: &Path, doc: &Value) -> anyhow::Result<()> {
     write_text(path, text.as_bytes())
 }
 
-/// Writes `bytes` to `path` (mode 0600, atomically; missing directories created 0700).
+/// Writes `bytes` to `path` (mode 0600, atomically; missing directories created 0700). A
+/// symlink (`~/.kube/config` linked into a dotfiles checkout) is written through, as kubectl
+/// does: its target is replaced and the link is kept.
 pub fn write_text(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let path = &through_symlinks(path)?;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         accord_nats_auth::keys::ensure_private_dir(parent)
             .with_context(|| format!("create {}", parent.display()))?;
     }
     accord_nats_auth::keys::write_atomically(path, bytes, 0o600)
         .with_context(|| format!("write {}", path.display()))
+}
+
+/// The file `path` names once its symlinks are followed (a dangling link names the file it
+/// would create); `path` itself when it is not a link.
+fn through_symlinks(path: &Path) -> anyhow::Result<PathBuf> {
+    // Linux's own limit on links followed in one lookup.
+    const MAX_LINKS: usize = 40;
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = std::fs::read_link(&current)
+                    .with_context(|| format!("read the symlink {}", current.display()))?;
+                current = match current.parent() {
+                    Some(parent) if target.is_relative() => parent.join(target),
+                    _ => target,
+                };
+            }
+            _ => return Ok(current),
+        }
+    }
+    bail!("{}: too many levels of symbolic links", path.display())
 }
 
 #[cfg(test)]
@@ -354,5 +380,46 @@ current-context: accord-demo
         write_text(&path, b"apiVersion: v1\n").unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_symlinked_kubeconfig_is_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let dotfiles = dir.path().join("dotfiles");
+        std::fs::create_dir(&dotfiles).unwrap();
+        let real = dotfiles.join("kubeconfig");
+        std::fs::write(&real, OLD).unwrap();
+        let kube = dir.path().join(".kube");
+        std::fs::create_dir(&kube).unwrap();
+        let link = kube.join("config");
+        // Relative, and through a second link.
+        std::os::unix::fs::symlink("../dotfiles/kubeconfig", kube.join("middle")).unwrap();
+        std::os::unix::fs::symlink("middle", &link).unwrap();
+        let merged = merge(read(&link).unwrap(), &incoming("https://a:6443"), None);
+        write(&link, &merged).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(read(&real).unwrap(), Some(merged));
+        // A dangling link: the file it names is created.
+        let dangling = kube.join("dangling");
+        std::os::unix::fs::symlink("../dotfiles/new", &dangling).unwrap();
+        write_text(&dangling, b"apiVersion: v1\n").unwrap();
+        assert!(
+            std::fs::symlink_metadata(&dangling)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            std::fs::read_to_string(dotfiles.join("new")).unwrap(),
+            "apiVersion: v1\n"
+        );
+        // A loop is an error, not a hang.
+        std::os::unix::fs::symlink("loop", kube.join("loop")).unwrap();
+        assert!(write_text(&kube.join("loop"), b"x").is_err());
     }
 }

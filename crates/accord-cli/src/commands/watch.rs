@@ -9,7 +9,8 @@
 //! print each changed resource as one document / line.
 //!
 //! Invariant: the subscription is the one `accord events watch` makes
-//! ([`super::events::subscribe`]): with an API key, live events of the key's project only.
+//! ([`super::events::subscribe`]): with an API key, live events of the key's project only;
+//! with `--project`, that project's events only.
 //! Ctrl-C, the end of the stream or a closed stdout ends the watch.
 
 use std::collections::BTreeMap;
@@ -168,7 +169,7 @@ pub async fn follow<T: Watched>(
     let args = EventsWatchArgs {
         resource: None,
         id: None,
-        project_id: None,
+        project_id: selected_project_id(ctx).await?,
         all: false,
     };
     let Subscription {
@@ -206,6 +207,22 @@ pub async fn follow<T: Watched>(
         }
     }
     Ok(())
+}
+
+/// The id of the project `--project` selects (the event subjects name projects by id), so an
+/// operator watching one project is not woken by every other project's events; `None`
+/// without `--project` (an API key's own project is found by [`events::subscribe`]).
+async fn selected_project_id(ctx: &Context) -> anyhow::Result<Option<String>> {
+    if ctx.settings.project.is_empty() {
+        return Ok(None);
+    }
+    let api = ctx.api().await?;
+    let project = api
+        .call(api.projects().get_project(pb::GetProjectRequest {
+            project: api.project(),
+        }))
+        .await?;
+    Ok(project.metadata.map(|m| m.id).filter(|id| !id.is_empty()))
 }
 
 #[cfg(test)]

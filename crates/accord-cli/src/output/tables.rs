@@ -29,6 +29,26 @@ pub fn render(headers: &[&str], rows: Vec<Vec<String>>) -> String {
         .join("\n")
 }
 
+/// Renders rows of resources that may belong to different clusters: a leading CLUSTER column
+/// when any row names its cluster (a listing across clusters).
+pub fn render_by_cluster(headers: &[&str], rows: Vec<(Option<&str>, Vec<String>)>) -> String {
+    if rows.iter().all(|(cluster, _)| cluster.is_none()) {
+        return render(headers, rows.into_iter().map(|(_, cells)| cells).collect());
+    }
+    let headers: Vec<&str> = std::iter::once("CLUSTER")
+        .chain(headers.iter().copied())
+        .collect();
+    let rows = rows
+        .into_iter()
+        .map(|(cluster, cells)| {
+            std::iter::once(or_dash(cluster.unwrap_or_default()))
+                .chain(cells)
+                .collect()
+        })
+        .collect();
+    render(&headers, rows)
+}
+
 /// `ready/total`.
 fn ratio(ready: impl std::fmt::Display, total: impl std::fmt::Display) -> String {
     format!("{ready}/{total}")
@@ -154,7 +174,6 @@ pub fn pool_autoscaling(pool: &pb::NodePool) -> String {
 
 /// `accord get nodepools`.
 pub fn node_pools(items: &[PoolRow<'_>], now: OffsetDateTime) -> String {
-    let with_cluster = items.iter().any(|row| row.cluster.is_some());
     let rows = items
         .iter()
         .map(|row| {
@@ -170,11 +189,7 @@ pub fn node_pools(items: &[PoolRow<'_>], now: OffsetDateTime) -> String {
                 .as_ref()
                 .map(|s| s.instance_type.as_str())
                 .unwrap_or_default();
-            let mut cells = Vec::with_capacity(10);
-            if with_cluster {
-                cells.push(or_dash(row.cluster.unwrap_or_default()));
-            }
-            cells.extend([
+            let cells = vec![
                 name,
                 id,
                 or_dash(phase),
@@ -184,26 +199,24 @@ pub fn node_pools(items: &[PoolRow<'_>], now: OffsetDateTime) -> String {
                 pool_update(p),
                 pool_autoscaling(p),
                 age(created, now),
-            ]);
-            cells
+            ];
+            (row.cluster, cells)
         })
         .collect();
-    let mut headers = Vec::with_capacity(10);
-    if with_cluster {
-        headers.push("CLUSTER");
-    }
-    headers.extend([
-        "NAME",
-        "ID",
-        "PHASE",
-        "READY",
-        "INSTANCE-TYPE",
-        "IMAGE",
-        "UPDATE",
-        "AUTOSCALING",
-        "AGE",
-    ]);
-    render(&headers, rows)
+    render_by_cluster(
+        &[
+            "NAME",
+            "ID",
+            "PHASE",
+            "READY",
+            "INSTANCE-TYPE",
+            "IMAGE",
+            "UPDATE",
+            "AUTOSCALING",
+            "AGE",
+        ],
+        rows,
+    )
 }
 
 /// A node, the name of its pool, and (when listing across clusters) its cluster's name.
@@ -228,7 +241,6 @@ pub fn node_state(node: &pb::Node) -> String {
 
 /// `accord get nodes`.
 pub fn nodes(items: &[NodeRow<'_>], now: OffsetDateTime) -> String {
-    let with_cluster = items.iter().any(|row| row.cluster.is_some());
     let rows = items
         .iter()
         .map(|row| {
@@ -240,11 +252,7 @@ pub fn nodes(items: &[NodeRow<'_>], now: OffsetDateTime) -> String {
                 .pool
                 .map(str::to_owned)
                 .unwrap_or_else(|| short_id(&spec.node_pool_id));
-            let mut cells = Vec::with_capacity(10);
-            if with_cluster {
-                cells.push(or_dash(row.cluster.unwrap_or_default()));
-            }
-            cells.extend([
+            let cells = vec![
                 name,
                 id,
                 node_state(n),
@@ -254,26 +262,24 @@ pub fn nodes(items: &[NodeRow<'_>], now: OffsetDateTime) -> String {
                 or_dash(&status.internal_ip),
                 or_dash(&spec.kubelet_version),
                 age(created, now),
-            ]);
-            cells
+            ];
+            (row.cluster, cells)
         })
         .collect();
-    let mut headers = Vec::with_capacity(10);
-    if with_cluster {
-        headers.push("CLUSTER");
-    }
-    headers.extend([
-        "NAME",
-        "ID",
-        "STATE",
-        "POOL",
-        "INSTANCE-TYPE",
-        "FAILURE-DOMAIN",
-        "IP",
-        "VERSION",
-        "AGE",
-    ]);
-    render(&headers, rows)
+    render_by_cluster(
+        &[
+            "NAME",
+            "ID",
+            "STATE",
+            "POOL",
+            "INSTANCE-TYPE",
+            "FAILURE-DOMAIN",
+            "IP",
+            "VERSION",
+            "AGE",
+        ],
+        rows,
+    )
 }
 
 /// `accord get projects`.

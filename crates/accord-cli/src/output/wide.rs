@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::tables::{
     NodeRow, PoolRow, cluster_version, control_plane_ready, node_state, pool_autoscaling,
-    pool_image, pool_ready, pool_update, render,
+    pool_image, pool_ready, pool_update, render, render_by_cluster,
 };
 use super::{age, or_dash, short_id};
 
@@ -87,7 +87,6 @@ pub fn clusters(items: &[pb::Cluster], now: OffsetDateTime) -> String {
 
 /// `accord get nodepools -o wide`.
 pub fn node_pools(items: &[PoolRow<'_>], now: OffsetDateTime) -> String {
-    let with_cluster = items.iter().any(|row| row.cluster.is_some());
     let rows = items
         .iter()
         .map(|row| {
@@ -95,11 +94,7 @@ pub fn node_pools(items: &[PoolRow<'_>], now: OffsetDateTime) -> String {
             let (name, id, labels, created) = meta(p.metadata.as_ref());
             let spec = p.spec.clone().unwrap_or_default();
             let status = p.status.clone().unwrap_or_default();
-            let mut cells = Vec::with_capacity(16);
-            if with_cluster {
-                cells.push(or_dash(row.cluster.unwrap_or_default()));
-            }
-            cells.extend([
+            let cells = vec![
                 name,
                 id,
                 or_dash(&status.phase),
@@ -114,36 +109,33 @@ pub fn node_pools(items: &[PoolRow<'_>], now: OffsetDateTime) -> String {
                 or_dash(&spec.image_channel),
                 labels,
                 age(created, now),
-            ]);
-            cells
+            ];
+            (row.cluster, cells)
         })
         .collect();
-    let mut headers = Vec::with_capacity(16);
-    if with_cluster {
-        headers.push("CLUSTER");
-    }
-    headers.extend([
-        "NAME",
-        "ID",
-        "PHASE",
-        "READY",
-        "INSTANCE-TYPE",
-        "IMAGE",
-        "UPDATE",
-        "AUTOSCALING",
-        "KUBELET",
-        "DRIVER",
-        "BRANCH",
-        "CHANNEL",
-        "LABELS",
-        "AGE",
-    ]);
-    render(&headers, rows)
+    render_by_cluster(
+        &[
+            "NAME",
+            "ID",
+            "PHASE",
+            "READY",
+            "INSTANCE-TYPE",
+            "IMAGE",
+            "UPDATE",
+            "AUTOSCALING",
+            "KUBELET",
+            "DRIVER",
+            "BRANCH",
+            "CHANNEL",
+            "LABELS",
+            "AGE",
+        ],
+        rows,
+    )
 }
 
 /// `accord get nodes -o wide`.
 pub fn nodes(items: &[NodeRow<'_>], now: OffsetDateTime) -> String {
-    let with_cluster = items.iter().any(|row| row.cluster.is_some());
     let rows = items
         .iter()
         .map(|row| {
@@ -155,11 +147,7 @@ pub fn nodes(items: &[NodeRow<'_>], now: OffsetDateTime) -> String {
                 .pool
                 .map(str::to_owned)
                 .unwrap_or_else(|| short_id(&spec.node_pool_id));
-            let mut cells = Vec::with_capacity(14);
-            if with_cluster {
-                cells.push(or_dash(row.cluster.unwrap_or_default()));
-            }
-            cells.extend([
+            let cells = vec![
                 name,
                 id,
                 node_state(n),
@@ -173,30 +161,28 @@ pub fn nodes(items: &[NodeRow<'_>], now: OffsetDateTime) -> String {
                 or_dash(&status.cordoned_by),
                 labels,
                 age(created, now),
-            ]);
-            cells
+            ];
+            (row.cluster, cells)
         })
         .collect();
-    let mut headers = Vec::with_capacity(14);
-    if with_cluster {
-        headers.push("CLUSTER");
-    }
-    headers.extend([
-        "NAME",
-        "ID",
-        "STATE",
-        "POOL",
-        "INSTANCE-TYPE",
-        "FAILURE-DOMAIN",
-        "IP",
-        "VERSION",
-        "IMAGE",
-        "INSTANCE-ID",
-        "CORDONED-BY",
-        "LABELS",
-        "AGE",
-    ]);
-    render(&headers, rows)
+    render_by_cluster(
+        &[
+            "NAME",
+            "ID",
+            "STATE",
+            "POOL",
+            "INSTANCE-TYPE",
+            "FAILURE-DOMAIN",
+            "IP",
+            "VERSION",
+            "IMAGE",
+            "INSTANCE-ID",
+            "CORDONED-BY",
+            "LABELS",
+            "AGE",
+        ],
+        rows,
+    )
 }
 
 #[cfg(test)]

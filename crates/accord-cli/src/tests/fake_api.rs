@@ -406,9 +406,13 @@ impl Projects for Fake {
     }
     async fn get_project(
         &self,
-        _request: Request<pb::GetProjectRequest>,
+        request: Request<pb::GetProjectRequest>,
     ) -> Result<Response<pb::Project>, Status> {
-        Err(Status::unimplemented("fake"))
+        // The key's own project, "ml" (every fixture resource's project id).
+        match request.into_inner().project.as_str() {
+            "" | "ml" | "pr-01jexample00000000000001" => Ok(Response::new(fixtures::project("ml"))),
+            _ => Err(Status::not_found("project not found")),
+        }
     }
     async fn list_projects(
         &self,

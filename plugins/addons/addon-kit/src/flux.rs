@@ -44,7 +44,9 @@ pub const SOURCE_API_VERSION: &str = "source.toolkit.fluxcd.io/v1";
 /// API version of `HelmRelease`.
 pub const HELM_API_VERSION: &str = "helm.toolkit.fluxcd.io/v2";
 
-/// How often the helm-controller reconciles a release (and corrects drift).
+/// How often the helm-controller reconciles a release: it re-applies the chart when the
+/// object, its values or the chart changed. In-cluster edits to the installed objects are not
+/// reverted (`spec.driftDetection` is left at its default, `disabled`).
 pub const RELEASE_INTERVAL: &str = "30m";
 
 /// How often the source-controller refreshes a repository's index.

@@ -222,6 +222,66 @@ async fn a_changed_document_updates_once_and_a_stale_one_is_refused() {
 }
 
 #[tokio::test]
+async fn a_document_of_another_project_never_changes_this_ones_resources() {
+    let server = start().await;
+    add_cluster(&server, "demo", "cl-01jfake0000000000000demo");
+    let (_, listed) = accord(
+        &server.endpoint,
+        Some(TOKEN),
+        &["get", "cluster", "demo", "-o", "yaml"],
+    )
+    .await;
+    let project = "pr-01jexample00000000000001";
+    assert!(listed.out.contains(project), "{}", listed.out);
+    // Same id and name, another project, other labels: refused (as kubectl refuses another
+    // namespace's object), never an update of this project's cluster nor a copy into it.
+    let foreign = listed
+        .out
+        .replace(project, "pr-01jother0000000000000001")
+        .replace("team: ml", "team: research");
+    let (result, out) = apply(&server, &foreign).await;
+    assert_eq!(result, Err("1 of 1 objects were not applied".to_owned()));
+    assert!(
+        out.err
+            .contains("belongs to project \"pr-01jother0000000000000001\"")
+            && out.err.contains("--project"),
+        "{}",
+        out.err
+    );
+    assert_eq!(version_of(&server, "demo"), 7);
+    let labels = server.fake.lock().clusters[0]
+        .metadata
+        .as_ref()
+        .unwrap()
+        .labels
+        .clone();
+    assert_eq!(labels["team"], "ml");
+}
+
+#[tokio::test]
+async fn errors_do_not_echo_long_input() {
+    let server = start().await;
+    let long = "k".repeat(100_000);
+    let (result, out) = apply(
+        &server,
+        &format!("kind: {long}\n---\nkind: Cluster\nmetadata: {{name: x, labels: {long}}}\n"),
+    )
+    .await;
+    assert_eq!(result, Err("2 of 2 objects were not applied".to_owned()));
+    assert!(
+        out.err.contains("cannot be applied"),
+        "{}",
+        &out.err[..out.err.len().min(2000)]
+    );
+    assert!(
+        out.err.contains("metadata.labels is not valid"),
+        "{}",
+        &out.err[..out.err.len().min(2000)]
+    );
+    assert!(out.err.len() < 2000, "{} bytes of errors", out.err.len());
+}
+
+#[tokio::test]
 async fn unsupported_kinds_and_oversized_input_are_refused() {
     let server = start().await;
     let (result, out) = apply(&server, "kind: Member\nmetadata:\n  name: x\n").await;
