@@ -239,6 +239,20 @@ pub fn node_state(node: &pb::Node) -> String {
     }
 }
 
+/// The pool column of a node: its pool's name, else the pool's short id.
+pub fn node_pool(row: &NodeRow<'_>) -> String {
+    match row.pool {
+        Some(name) => or_dash(name),
+        None => or_dash(&short_id(
+            row.node
+                .spec
+                .as_ref()
+                .map(|s| s.node_pool_id.as_str())
+                .unwrap_or_default(),
+        )),
+    }
+}
+
 /// `accord get nodes`.
 pub fn nodes(items: &[NodeRow<'_>], now: OffsetDateTime) -> String {
     let rows = items
@@ -248,15 +262,11 @@ pub fn nodes(items: &[NodeRow<'_>], now: OffsetDateTime) -> String {
             let (name, id, created) = meta(n.metadata.as_ref());
             let spec = n.spec.clone().unwrap_or_default();
             let status = n.status.clone().unwrap_or_default();
-            let pool = row
-                .pool
-                .map(str::to_owned)
-                .unwrap_or_else(|| short_id(&spec.node_pool_id));
             let cells = vec![
                 name,
                 id,
                 node_state(n),
-                or_dash(&pool),
+                node_pool(row),
                 or_dash(&spec.instance_type),
                 or_dash(&status.failure_domain),
                 or_dash(&status.internal_ip),

@@ -7,10 +7,10 @@ use accord_proto::provisioner::v1 as pb;
 use time::OffsetDateTime;
 
 use super::tables::{
-    NodeRow, PoolRow, cluster_version, control_plane_ready, node_state, pool_autoscaling,
-    pool_image, pool_ready, pool_update, render, render_by_cluster,
+    NodeRow, PoolRow, cluster_version, control_plane_ready, node_pool, node_state,
+    pool_autoscaling, pool_image, pool_ready, pool_update, render, render_by_cluster,
 };
-use super::{age, or_dash, short_id};
+use super::{age, or_dash};
 
 /// `key=value` pairs, sorted and comma-separated; `<none>` without labels (as kubectl).
 pub fn labels(labels: &HashMap<String, String>) -> String {
@@ -143,15 +143,11 @@ pub fn nodes(items: &[NodeRow<'_>], now: OffsetDateTime) -> String {
             let (name, id, labels, created) = meta(n.metadata.as_ref());
             let spec = n.spec.clone().unwrap_or_default();
             let status = n.status.clone().unwrap_or_default();
-            let pool = row
-                .pool
-                .map(str::to_owned)
-                .unwrap_or_else(|| short_id(&spec.node_pool_id));
             let cells = vec![
                 name,
                 id,
                 node_state(n),
-                or_dash(&pool),
+                node_pool(row),
                 or_dash(&spec.instance_type),
                 or_dash(&status.failure_domain),
                 or_dash(&status.internal_ip),
