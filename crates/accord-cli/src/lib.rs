@@ -10,6 +10,7 @@
 //! - [`output`]: tables, describe documents, JSON/YAML views, `kind/name` lines.
 //! - [`wait`]: `--wait` polling with a progress display.
 //! - [`parse`]: argument value parsers (labels, taints, durations).
+//! - [`input`]: bounded reading of files and standard input handed to the CLI.
 //! - [`selector`]: `-l` label selectors, parsed and matched client-side.
 //!
 //! Invariants:
@@ -21,6 +22,7 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod input;
 pub mod output;
 pub mod parse;
 pub mod selector;

@@ -286,6 +286,18 @@ pub fn human_duration(seconds: i64) -> String {
     }
 }
 
+/// `text`, trimmed, cut to `width` characters with `…` when cut (cells, and messages that
+/// must not echo a long input).
+pub fn truncate(text: &str, width: usize) -> String {
+    let text = text.trim();
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 /// `cl-…p4x7k2qz`: the kind prefix and the last 8 characters of a long id (the ULID's random
 /// tail, which tells resources apart); short ids are returned as they are.
 pub fn short_id(id: &str) -> String {

@@ -18,7 +18,9 @@
 //! add-ons; a pool's instance type, cluster, count and image) are compared too: a difference
 //! refuses the object, naming the field and the command that changes it. `status` and the
 //! rest of `metadata` are the server's and ignored; a field left out of a document is left as
-//! it is.
+//! it is, down to the fields of a nested object ([`overlay_spec`]: `rolling_update: {max_surge:
+//! 2}` keeps the server's `max_unavailable`). Maps of user data (labels, claims) and lists
+//! are taken whole, so an entry left out of them is removed.
 //!
 //! Invariant: objects are applied in order and each is independent; a refused object does not
 //! stop the next ones, and the command fails at the end if any was refused.
@@ -29,13 +31,14 @@ mod pool;
 use std::io::Read;
 use std::path::Path;
 
-use accord_proto::provisioner::v1::{GetProjectRequest, ObjectMeta};
+use accord_proto::provisioner::v1::ObjectMeta;
 use anyhow::{Context as _, anyhow, bail};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::Context;
 use crate::cli::{ApplyArgs, OutputFormat};
+use crate::output::truncate;
 
 /// Largest input accepted, in bytes.
 pub const MAX_INPUT_BYTES: u64 = 4 << 20;
@@ -51,29 +54,33 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
     }
     let api = ctx.api().await?;
     let project = if objects.iter().any(|o| !document_project(o).is_empty()) {
-        current_project(&api).await?
+        super::lookup::project(&api)
+            .await?
+            .metadata
+            .unwrap_or_default()
     } else {
         ObjectMeta::default()
     };
     let mut refused = 0;
     for object in &objects {
         let wanted = document_project(object);
-        let outcome = match kind(object)? {
-            _ if !wanted.is_empty() && wanted != project.id && wanted != project.name => {
+        let outcome = match kind(object) {
+            Err(error) => Err(error),
+            Ok(_) if !wanted.is_empty() && wanted != project.id && wanted != project.name => {
                 Err(anyhow!(
                     "the document belongs to project {:?}, this command works in project {:?}; \
                      pass --project {:?} to apply it there",
-                    bounded(wanted, 64),
+                    truncate(wanted, NAME_CHARS),
                     project.name,
-                    bounded(wanted, 64)
+                    truncate(wanted, NAME_CHARS)
                 ))
             }
-            "Cluster" => cluster::apply(&api, object).await,
-            "NodePool" => pool::apply(&api, object).await,
-            other => Err(anyhow!(
+            Ok("Cluster") => cluster::apply(&api, object).await,
+            Ok("NodePool") => pool::apply(&api, object).await,
+            Ok(other) => Err(anyhow!(
                 "kind {:?} cannot be applied (apply handles Cluster and NodePool; other kinds \
                  have their own create/update commands)",
-                bounded(other, 64)
+                truncate(other, NAME_CHARS)
             )),
         };
         match outcome {
@@ -134,15 +141,7 @@ fn read_input(path: &Path) -> anyhow::Result<String> {
 }
 
 fn read_bounded(reader: impl Read, source: &str) -> anyhow::Result<String> {
-    let mut bytes = Vec::new();
-    reader
-        .take(MAX_INPUT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("read {source}"))?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
-        bail!("{source} is larger than {} MiB", MAX_INPUT_BYTES >> 20);
-    }
-    String::from_utf8(bytes).map_err(|_| anyhow!("{source} is not UTF-8 text"))
+    crate::input::read_text(reader, MAX_INPUT_BYTES, source)
 }
 
 /// The objects of a YAML (or JSON) stream: every document, `kind: List` items flattened.
@@ -153,7 +152,7 @@ pub fn objects(text: &str) -> anyhow::Result<Vec<Value>> {
             anyhow!(
                 "document {} is not valid YAML: {}",
                 index + 1,
-                bounded(&error.to_string(), ECHO_CHARS)
+                truncate(&error.to_string(), ECHO_CHARS)
             )
         })?;
         match value {
@@ -178,12 +177,10 @@ pub fn objects(text: &str) -> anyhow::Result<Vec<Value>> {
 }
 
 fn kind(object: &Value) -> anyhow::Result<&str> {
-    object.get("kind").and_then(Value::as_str).ok_or_else(|| {
-        anyhow!(
-            "{}: no kind (expected Cluster or NodePool, as `-o yaml` prints)",
-            object_name(object)
-        )
-    })
+    object
+        .get("kind")
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow!("no kind (expected Cluster or NodePool, as `-o yaml` prints)"))
 }
 
 /// `kind/name` of a document, for messages (bounded: never echoes a long input).
@@ -193,7 +190,7 @@ fn object_name(object: &Value) -> String {
             .pointer(pointer)
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
-            .map(|s| s.chars().take(64).collect::<String>())
+            .map(|s| truncate(s, NAME_CHARS))
     };
     format!(
         "{}/{}",
@@ -266,6 +263,33 @@ pub fn changed_fields(
     Ok(masks)
 }
 
+/// `document` with its `spec` laid over the server's (`current`, as `-o yaml` prints it) at
+/// the leaves: a field the document leaves out, at any depth, takes the server's value.
+/// Objects at the pointers in `whole` (maps of user data) and lists are the document's as
+/// given; so is everything outside `spec` (a missing `metadata.resource_version` must not
+/// become the server's).
+pub fn overlay_spec(document: &Value, current: &Value, whole: &[&str]) -> Value {
+    fn lay(pointer: &str, given: &Value, base: &Value, whole: &[&str]) -> Value {
+        match (given, base) {
+            (Value::Object(given_map), Value::Object(base_map)) if !whole.contains(&pointer) => {
+                let mut merged = base_map.clone();
+                for (key, value) in given_map {
+                    let below = format!("{pointer}/{key}");
+                    let base = base_map.get(key).unwrap_or(&Value::Null);
+                    merged.insert(key.clone(), lay(&below, value, base, whole));
+                }
+                Value::Object(merged)
+            }
+            _ => given.clone(),
+        }
+    }
+    let mut document = document.clone();
+    if let (Some(spec), Some(base)) = (document.pointer_mut("/spec"), current.pointer("/spec")) {
+        *spec = lay("/spec", spec, base, whole);
+    }
+    document
+}
+
 /// Equality of document values, treating an empty map/list/null alike (YAML `{}`, `[]` and an
 /// omitted empty field mean the same).
 fn same(a: &Value, b: &Value) -> bool {
@@ -278,13 +302,8 @@ fn same(a: &Value, b: &Value) -> bool {
     a == b || (empty(a) && empty(b))
 }
 
-/// At most `max` characters of `text` (messages never echo a long input).
-fn bounded(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
-    }
-}
+/// The most characters of a name or kind quoted in a message.
+const NAME_CHARS: usize = 64;
 
 /// The most characters of a message that may quote the input (a kind; serde's reason, which
 /// quotes the offending value).
@@ -299,7 +318,7 @@ pub fn field<T: serde::de::DeserializeOwned>(document: &Value, pointer: &str) ->
         anyhow!(
             "field {} is not valid: {}",
             pointer.trim_start_matches('/').replace('/', "."),
-            bounded(&reason, ECHO_CHARS)
+            truncate(&reason, ECHO_CHARS)
         )
     })
 }
@@ -327,21 +346,11 @@ fn document_project(document: &Value) -> &str {
         .unwrap_or_default()
 }
 
-/// The id and name of the project the command works in (`--project`, else the API key's).
-async fn current_project(api: &crate::client::Api) -> anyhow::Result<ObjectMeta> {
-    let project = api
-        .call(api.projects().get_project(GetProjectRequest {
-            project: api.project(),
-        }))
-        .await?;
-    Ok(project.metadata.unwrap_or_default())
-}
-
 /// The server's answer when asked for something that may not exist: `None` for NOT_FOUND.
 pub fn found<T>(result: Result<T, crate::client::ApiError>) -> anyhow::Result<Option<T>> {
     match result {
         Ok(value) => Ok(Some(value)),
-        Err(error) if error.code() == Some(tonic::Code::NotFound) => Ok(None),
+        Err(error) if error.is_not_found() => Ok(None),
         Err(error) => Err(error.into()),
     }
 }

@@ -176,7 +176,7 @@ pub fn summary(data: &serde_json::Value) -> String {
     let Some(object) = data.as_object() else {
         return match data {
             serde_json::Value::Null => String::new(),
-            other => truncate(&other.to_string()),
+            other => crate::output::truncate(&other.to_string(), SUMMARY_LIMIT),
         };
     };
     let mut parts = Vec::new();
@@ -209,16 +209,7 @@ pub fn summary(data: &serde_json::Value) -> String {
             serde_json::Value::Array(_) | serde_json::Value::Null => {}
         }
     }
-    truncate(&parts.join(" "))
-}
-
-fn truncate(text: &str) -> String {
-    if text.chars().count() <= SUMMARY_LIMIT {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(SUMMARY_LIMIT - 1).collect();
-    cut.push('…');
-    cut
+    crate::output::truncate(&parts.join(" "), SUMMARY_LIMIT)
 }
 
 #[cfg(test)]

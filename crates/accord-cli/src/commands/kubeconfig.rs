@@ -36,6 +36,9 @@ use crate::output::rfc3339;
 /// expires).
 pub const EXEC_CERT_TTL_SECONDS: u32 = 3600;
 
+/// The shortest client certificate the API signs (`client_certificate_ttl_seconds`).
+const SHORTEST_CERT_TTL_SECONDS: u32 = 300;
+
 /// The `apiVersion` of the ExecCredential the plugin prints and the kubeconfig declares.
 pub const EXEC_API_VERSION: &str = "client.authentication.k8s.io/v1";
 
@@ -45,12 +48,7 @@ pub const EXEC_COMMAND: &str = "accord";
 /// Runs `accord kubeconfig`.
 pub async fn run(ctx: &Context, args: KubeconfigArgs) -> anyhow::Result<()> {
     let api = ctx.api().await?;
-    let cluster = api
-        .call(api.clusters().get_cluster(pb::GetClusterRequest {
-            project: api.project(),
-            cluster: args.cluster.clone(),
-        }))
-        .await?;
+    let cluster = super::lookup::cluster(&api, &args.cluster).await?;
     let cluster_id = cluster
         .metadata
         .as_ref()
@@ -61,7 +59,13 @@ pub async fn run(ctx: &Context, args: KubeconfigArgs) -> anyhow::Result<()> {
         .call(api.clusters().get_kubeconfig(pb::GetKubeconfigRequest {
             project: api.project(),
             cluster: cluster_id.clone(),
-            client_certificate_ttl_seconds: 0,
+            // With the exec plugin the certificate only tells an OIDC cluster (none) from
+            // the others and is dropped: the shortest the API signs. `--static` keeps 24 h.
+            client_certificate_ttl_seconds: if args.static_cert {
+                0
+            } else {
+                SHORTEST_CERT_TTL_SECONDS
+            },
         }))
         .await?;
     let mut doc = kubeconfig_file::parse(&response.kubeconfig)
@@ -116,7 +120,10 @@ pub async fn run(ctx: &Context, args: KubeconfigArgs) -> anyhow::Result<()> {
         }
     };
     let export = match (explicit, &kubeconfig_env) {
-        (Some(path), _) => format!("\n  export KUBECONFIG={}", path.display()),
+        (Some(path), _) => format!(
+            "\n  export KUBECONFIG={}",
+            super::up::shell_word(&path.display().to_string())
+        ),
         _ => String::new(),
     };
     ctx.note(&format!(

@@ -96,14 +96,11 @@ pub fn read(path: &Path) -> anyhow::Result<Option<Value>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("read {}", path.display())),
     };
-    if meta.len() > MAX_KUBECONFIG_BYTES {
-        bail!(
-            "{} is {} bytes; a kubeconfig of at most {MAX_KUBECONFIG_BYTES} bytes is read",
-            path.display(),
-            meta.len()
-        );
+    if !meta.is_file() {
+        bail!("{} is not a regular file", path.display());
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+    let file = std::fs::File::open(path).with_context(|| format!("read {}", path.display()))?;
+    let text = crate::input::read_text(file, MAX_KUBECONFIG_BYTES, &path.display().to_string())?;
     parse(&text).with_context(|| {
         format!(
             "{} is not a kubeconfig; it was left as it is (fix or move it, or pass --file)",

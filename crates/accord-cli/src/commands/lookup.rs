@@ -35,6 +35,14 @@ pub async fn clusters(api: &Api) -> Result<Vec<pb::Cluster>, ApiError> {
     Ok(response.clusters)
 }
 
+/// The project the command works in (`--project`, else the API key's own).
+pub async fn project(api: &Api) -> Result<pb::Project, ApiError> {
+    api.call(api.projects().get_project(pb::GetProjectRequest {
+        project: api.project(),
+    }))
+    .await
+}
+
 /// One cluster.
 pub async fn cluster(api: &Api, cluster: &str) -> Result<pb::Cluster, ApiError> {
     api.call(api.clusters().get_cluster(pb::GetClusterRequest {

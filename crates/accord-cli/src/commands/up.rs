@@ -262,7 +262,7 @@ pub fn profile_hint(data: &Path, found: Option<&Path>) -> String {
 }
 
 /// `word` as one shell word (single-quoted when it holds anything but `[A-Za-z0-9/._-]`).
-fn shell_word(word: &str) -> String {
+pub(crate) fn shell_word(word: &str) -> String {
     if word
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))

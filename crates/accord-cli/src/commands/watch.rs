@@ -6,12 +6,14 @@
 //! the burst to settle, lists again (with the same name, cluster and selector filters) and
 //! prints the resources whose `resource_version` moved, then the ones that disappeared (with
 //! phase / state `deleted`). Tables print rows only (no header again); `-o json|yaml|name`
-//! print each changed resource as one document / line.
+//! print each changed resource as one document / line. Right after subscribing it lists once
+//! more, so a change made between the first list and the subscription is not missed.
 //!
 //! Invariant: the subscription is the one `accord events watch` makes
 //! ([`super::events::subscribe`]): with an API key, live events of the key's project only;
 //! with `--project`, that project's events only.
-//! Ctrl-C, the end of the stream or a closed stdout ends the watch.
+//! Ctrl-C (also while waiting or listing), the end of the stream or a closed stdout ends the
+//! watch.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -180,30 +182,47 @@ pub async fn follow<T: Watched>(
         .map(|item| (key(&item).0, item))
         .collect();
     tracing::debug!(%filter, "get --watch subscribed");
+    // One Ctrl-C for the whole watch, also heard while waiting or listing.
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    // The first pass lists again at once: what changed between the first list and the
+    // subscription has no event left to wake the watch.
+    let mut stale = true;
     loop {
+        if stale {
+            stale = false;
+            let listed = tokio::select! {
+                listed = list() => listed,
+                _ = &mut ctrl_c => break,
+            };
+            match listed {
+                Ok(current) => {
+                    let changed = changes(&mut seen, current);
+                    ctx.out(&render_changes(ctx.format, &changed, table, needs_header)?);
+                    needs_header &= changed.is_empty();
+                }
+                Err(error) => ctx.note(&format!("warning: listing again failed: {error:#}")),
+            }
+            if ctx.printer.is_closed() {
+                break;
+            }
+        }
         tokio::select! {
             item = events.next() => match item {
                 None => break,
                 Some(Ok(event)) if relevant(&event, T::EVENT_KINDS) => {
                     // Let the burst settle, then drop what arrived meanwhile: one list covers it.
-                    tokio::time::sleep(DEBOUNCE).await;
-                    while let Some(Some(_)) = futures::FutureExt::now_or_never(events.next()) {}
-                    match list().await {
-                        Ok(current) => {
-                            let changed = changes(&mut seen, current);
-                            ctx.out(&render_changes(ctx.format, &changed, table, needs_header)?);
-                            needs_header &= changed.is_empty();
-                        }
-                        Err(error) => ctx.note(&format!("warning: listing again failed: {error:#}")),
+                    tokio::select! {
+                        () = tokio::time::sleep(DEBOUNCE) => {}
+                        _ = &mut ctrl_c => break,
                     }
+                    while let Some(Some(_)) = futures::FutureExt::now_or_never(events.next()) {}
+                    stale = true;
                 }
                 Some(Ok(_)) => {}
                 Some(Err(error)) => ctx.note(&format!("skipped a message: {error}")),
             },
-            _ = tokio::signal::ctrl_c() => break,
-        }
-        if ctx.printer.is_closed() {
-            break;
+            _ = &mut ctrl_c => break,
         }
     }
     Ok(())
@@ -216,12 +235,7 @@ async fn selected_project_id(ctx: &Context) -> anyhow::Result<Option<String>> {
     if ctx.settings.project.is_empty() {
         return Ok(None);
     }
-    let api = ctx.api().await?;
-    let project = api
-        .call(api.projects().get_project(pb::GetProjectRequest {
-            project: api.project(),
-        }))
-        .await?;
+    let project = super::lookup::project(&ctx.api().await?).await?;
     Ok(project.metadata.map(|m| m.id).filter(|id| !id.is_empty()))
 }
 

@@ -5,9 +5,7 @@ use accord_proto::addons::v1 as pb;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{
-    Resource, age, datetime, human_duration, or_dash, rfc3339, tables::render, tickets::truncate,
-};
+use super::{Resource, age, datetime, human_duration, or_dash, rfc3339, tables::render, truncate};
 
 /// An ownership enum value as its kebab-case name.
 pub fn ownership_name(value: i32) -> &'static str {

@@ -17,7 +17,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::describe::Doc;
-use super::tickets::truncate;
+use super::truncate;
 use super::{Resource, age, or_dash, rfc3339, tables::render};
 
 /// Longest reason shown in the list table, in characters.

@@ -11,7 +11,9 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::describe::Doc;
-use super::{Resource, age, datetime, human_duration, or_dash, rfc3339, short_id, tables::render};
+use super::{
+    Resource, age, datetime, human_duration, or_dash, rfc3339, short_id, tables::render, truncate,
+};
 
 /// Longest title shown in the list table, in characters.
 pub const TITLE_WIDTH: usize = 50;
@@ -174,17 +176,6 @@ impl Resource for TicketView {
 /// JSON shows `0.85` and not `0.8500000238418579`.
 fn confidence(value: f32) -> f64 {
     (f64::from(value) * 100.0).round() / 100.0
-}
-
-/// `text` cut to `width` characters, with `…` when cut.
-pub fn truncate(text: &str, width: usize) -> String {
-    let text = text.trim();
-    if text.chars().count() <= width {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 /// The cluster's name, else its short id, else `-`.

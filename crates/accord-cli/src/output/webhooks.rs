@@ -18,7 +18,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::describe::Doc;
-use super::tickets::truncate;
+use super::truncate;
 use super::{Resource, age, datetime, human_duration, or_dash, rfc3339, short_id, tables::render};
 
 /// Longest URL shown in the webhook table, in characters (`-o json|yaml` has all of it).

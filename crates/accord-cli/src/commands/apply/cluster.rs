@@ -8,10 +8,15 @@ use anyhow::anyhow;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Field, Outcome, changed_fields, field, found, id_or_name, resource_version};
+use super::{
+    Field, Outcome, changed_fields, field, found, id_or_name, overlay_spec, resource_version,
+};
 use crate::client::Api;
 use crate::commands::lookup;
 use crate::output::Resource;
+
+/// Maps of user data in a cluster's spec: taken whole, never laid over the server's.
+const WHOLE: &[&str] = &["/spec/oidc/required_claims"];
 
 /// The fields of a cluster document `apply` compares.
 pub const FIELDS: &[Field] = &[
@@ -165,7 +170,9 @@ pub fn plan(
             }),
         }));
     };
-    let masks = changed_fields(document, &current.to_value()?, FIELDS)?;
+    let printed = current.to_value()?;
+    let document = &overlay_spec(document, &printed, WHOLE);
+    let masks = changed_fields(document, &printed, FIELDS)?;
     if masks.is_empty() {
         return Ok(Change::Unchanged);
     }

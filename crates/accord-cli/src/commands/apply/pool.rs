@@ -10,9 +10,14 @@ use anyhow::anyhow;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Field, Outcome, changed_fields, field, found, id_or_name, resource_version};
+use super::{
+    Field, Outcome, changed_fields, field, found, id_or_name, overlay_spec, resource_version,
+};
 use crate::client::Api;
 use crate::output::Resource;
+
+/// Maps of user data in a pool's spec: taken whole, never laid over the server's.
+const WHOLE: &[&str] = &["/spec/node_labels"];
 
 /// The fields of a node-pool document `apply` compares.
 pub const FIELDS: &[Field] = &[
@@ -189,9 +194,11 @@ pub fn plan(
     let cluster = cluster_of(document)?;
     let labels: HashMap<String, String> =
         field::<Option<_>>(document, "/metadata/labels")?.unwrap_or_default();
-    let spec: pb::NodePoolSpec = field::<Option<SpecDoc>>(document, "/spec")?
-        .unwrap_or_default()
-        .into();
+    let spec = |document: &Value| -> anyhow::Result<pb::NodePoolSpec> {
+        Ok(field::<Option<SpecDoc>>(document, "/spec")?
+            .unwrap_or_default()
+            .into())
+    };
     let Some(current) = current else {
         let name: String = field::<Option<String>>(document, "/metadata/name")?
             .filter(|n| !n.is_empty())
@@ -201,10 +208,12 @@ pub fn plan(
             cluster,
             name,
             labels,
-            spec: Some(spec),
+            spec: Some(spec(document)?),
         }));
     };
-    let masks = changed_fields(document, &current.to_value()?, FIELDS)?;
+    let printed = current.to_value()?;
+    let document = &overlay_spec(document, &printed, WHOLE);
+    let masks = changed_fields(document, &printed, FIELDS)?;
     if masks.is_empty() {
         return Ok(Change::Unchanged);
     }
@@ -215,7 +224,7 @@ pub fn plan(
         resource_version: resource_version(document)?,
         update_mask: masks.iter().map(|m| (*m).to_owned()).collect(),
         labels,
-        spec: Some(spec),
+        spec: Some(spec(document)?),
     }))
 }
 

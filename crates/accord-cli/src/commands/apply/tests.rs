@@ -209,3 +209,47 @@ fn fields_left_out_are_not_compared() {
     let error = pool::plan(PROJECT, &document, Some(&current)).unwrap_err();
     assert!(error.to_string().contains("spec.cluster_id"), "{error}");
 }
+
+#[test]
+fn a_partial_nested_object_keeps_the_servers_other_fields_and_maps_are_whole() {
+    let current: pb::NodePool = fixtures::node_pool("gpu");
+    let document = serde_json::json!({
+        "kind": "NodePool",
+        "metadata": {"name": "gpu", "resource_version": 3},
+        "spec": {
+            "cluster_id": current.spec.as_ref().unwrap().cluster_id,
+            "rolling_update": {"max_unavailable": 2},
+            "node_labels": {"team": "ml"}
+        }
+    });
+    let pool::Change::Update(request) = pool::plan(PROJECT, &document, Some(&current)).unwrap()
+    else {
+        panic!("expected an update");
+    };
+    assert_eq!(
+        request.update_mask,
+        ["spec.node_labels", "spec.rolling_update"]
+    );
+    let spec = request.spec.unwrap();
+    let rolling = spec.rolling_update.unwrap();
+    // max_surge was left out: the server's 1, not 0.
+    assert_eq!((rolling.max_surge, rolling.max_unavailable), (1, 2));
+    // A map is the document's whole: the server's accord.dev/gpu label goes.
+    assert_eq!(
+        spec.node_labels,
+        std::collections::HashMap::from([("team".to_owned(), "ml".to_owned())])
+    );
+    // Unchanged leaves given alone are no change.
+    let same = serde_json::json!({
+        "kind": "NodePool",
+        "metadata": {"name": "gpu"},
+        "spec": {
+            "cluster_id": current.spec.as_ref().unwrap().cluster_id,
+            "rolling_update": {"max_surge": 1}
+        }
+    });
+    assert_eq!(
+        pool::plan(PROJECT, &same, Some(&current)).unwrap(),
+        pool::Change::Unchanged
+    );
+}

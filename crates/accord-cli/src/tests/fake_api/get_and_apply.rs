@@ -282,6 +282,26 @@ async fn errors_do_not_echo_long_input() {
 }
 
 #[tokio::test]
+async fn a_document_without_a_kind_is_refused_and_the_next_still_applied() {
+    let server = start().await;
+    add_cluster(&server, "demo", "cl-01jfake0000000000000demo");
+    let (_, listed) = accord(
+        &server.endpoint,
+        Some(TOKEN),
+        &["get", "cluster", "demo", "-o", "yaml"],
+    )
+    .await;
+    let (result, out) = apply(
+        &server,
+        &format!("metadata: {{name: x}}\n---\n{}", listed.out),
+    )
+    .await;
+    assert_eq!(result, Err("1 of 2 objects were not applied".to_owned()));
+    assert!(out.err.contains("error: object/x: no kind"), "{}", out.err);
+    assert!(out.out.contains("cluster/demo unchanged"), "{}", out.out);
+}
+
+#[tokio::test]
 async fn unsupported_kinds_and_oversized_input_are_refused() {
     let server = start().await;
     let (result, out) = apply(&server, "kind: Member\nmetadata:\n  name: x\n").await;
