@@ -298,6 +298,30 @@ pub fn truncate(text: &str, width: usize) -> String {
     out
 }
 
+/// `key=value` pairs of a map, sorted (labels, claims), for the caller to join.
+pub fn label_pairs(map: &std::collections::HashMap<String, String>) -> Vec<String> {
+    let mut pairs: Vec<String> = map.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    pairs.sort();
+    pairs
+}
+
+/// The cluster's Cilium datapath: its tunnel (`vxlan` unless set) and then the features on
+/// (`wireguard`, `hubble`), joined by `separator`.
+pub fn datapath(cni: &accord_proto::provisioner::v1::CniSettings, separator: &str) -> String {
+    let tunnel = if cni.tunnel.is_empty() {
+        "vxlan"
+    } else {
+        cni.tunnel.as_str()
+    };
+    let mut parts = vec![tunnel];
+    for (on, what) in [(cni.wireguard, "wireguard"), (cni.hubble, "hubble")] {
+        if on {
+            parts.push(what);
+        }
+    }
+    parts.join(separator)
+}
+
 /// `cl-…p4x7k2qz`: the kind prefix and the last 8 characters of a long id (the ULID's random
 /// tail, which tells resources apart); short ids are returned as they are.
 pub fn short_id(id: &str) -> String {

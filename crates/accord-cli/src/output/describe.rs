@@ -120,11 +120,9 @@ fn push_line(out: &mut String, indent: usize, text: &str) {
     out.push('\n');
 }
 
-/// `k=v,k2=v2` sorted, or `<none>`.
+/// `k=v, k2=v2` sorted (empty without any).
 fn labels(map: &HashMap<String, String>) -> String {
-    let mut pairs: Vec<String> = map.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    pairs.sort();
-    pairs.join(", ")
+    super::label_pairs(map).join(", ")
 }
 
 /// `2026-11-24T09:55:00Z (5m ago)`.
@@ -202,13 +200,11 @@ pub fn cluster(c: &pb::Cluster, pools: Option<&[pb::NodePool]>, now: OffsetDateT
             format!("/{}", network.node_cidr_mask_size),
         );
     let cni = spec.cni.clone().unwrap_or_default();
-    let mut datapath = or_default(&cni.tunnel, "vxlan");
-    for (on, what) in [(cni.wireguard, "wireguard"), (cni.hubble, "hubble")] {
-        if on {
-            datapath.push_str(&format!(", {what}"));
-        }
-    }
-    doc.field(2, "CNI", format!("cilium ({datapath})"));
+    doc.field(
+        2,
+        "CNI",
+        format!("cilium ({})", super::datapath(&cni, ", ")),
+    );
     match spec.oidc.as_ref().filter(|o| !o.issuer_url.is_empty()) {
         Some(oidc) => {
             doc.heading(1, "OIDC")

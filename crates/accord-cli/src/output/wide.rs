@@ -13,13 +13,11 @@ use super::tables::{
 use super::{age, or_dash};
 
 /// `key=value` pairs, sorted and comma-separated; `<none>` without labels (as kubectl).
-pub fn labels(labels: &HashMap<String, String>) -> String {
+fn labels(labels: &HashMap<String, String>) -> String {
     if labels.is_empty() {
         return "<none>".to_owned();
     }
-    let mut pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    pairs.sort();
-    pairs.join(",")
+    super::label_pairs(labels).join(",")
 }
 
 /// A rendered table without its first (header) line.
@@ -53,13 +51,7 @@ pub fn clusters(items: &[pb::Cluster], now: OffsetDateTime) -> String {
             let status = c.status.clone().unwrap_or_default();
             let spec = c.spec.clone().unwrap_or_default();
             let cni = spec.cni.unwrap_or_default();
-            let mut datapath = or_dash(&cni.tunnel);
-            if datapath == "-" {
-                datapath = "vxlan".to_owned();
-            }
-            if cni.wireguard {
-                datapath.push_str("+wireguard");
-            }
+            let datapath = super::datapath(&cni, "+");
             vec![
                 name,
                 id,
