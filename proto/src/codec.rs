@@ -16,7 +16,6 @@ use tonic::{
     codec::{BufferSettings, Codec, DecodeBuf, Decoder},
 };
 use tonic_prost::{ProstDecoder, ProstEncoder};
-use tonic_types::StatusExt as _;
 
 /// The most bytes a message of this type may arrive with.
 pub trait Limit {
@@ -74,13 +73,14 @@ pub fn decode_limited<U: Message + Default + Limit>(buf: impl bytes::Buf) -> Res
     }
     U::decode(buf).map_err(|e| {
         // The field violation names the message type (the whole request is at fault), so a
-        // client reading `google.rpc.BadRequest` sees this like any other bad input.
+        // client reading `google.rpc.BadRequest` sees this like any other bad input; built
+        // like every other one, so its lengths are capped the same way.
         let type_name = std::any::type_name::<U>();
         let short = type_name.rsplit("::").next().unwrap_or(type_name);
-        let description = format!("the request is not a valid protobuf {short}: {e}");
-        let mut details = tonic_types::ErrorDetails::new();
-        details.add_bad_request_violation(short, description.clone());
-        Status::with_error_details(tonic::Code::InvalidArgument, description, details)
+        crate::convert::status_from(&accord_core::DomainError::invalid(
+            short,
+            format!("not a valid protobuf message: {e}"),
+        ))
     })
 }
 

@@ -371,7 +371,8 @@ impl Env {
         store: Store,
     ) -> anyhow::Result<(Arc<AddonManager>, Running)> {
         // The provisioner runs in another composer here, so name it as the Accord API the
-        // add-ons hand clusters (what `accord up` does for its in-process provisioner).
+        // add-ons hand clusters (what `accord up` does for its in-process provisioner when it
+        // serves TLS).
         let mut settings =
             AddonManagerSettings::shipped(SocketAddr::from(([127, 0, 0, 1], 0)), plugin_dir())
                 .with_api_endpoint(format!("https://{}", self.grpc_addr));

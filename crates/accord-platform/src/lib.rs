@@ -86,8 +86,9 @@ pub struct AddonManagerSettings {
     pub host_config: HostConfig,
     pub store: Option<Store>,
     /// Where clusters reach the Accord API (`platform.apiEndpoint` for the add-ons). Empty:
-    /// the in-process provisioner's gRPC address when there is one and it is IPv4 (a wildcard
-    /// bind becomes `127.0.0.1`), else none (the autoscaler add-on refuses to render).
+    /// the in-process provisioner's gRPC address when there is one, it serves TLS and it is
+    /// IPv4 (a wildcard bind becomes `127.0.0.1`), else none (the autoscaler add-on refuses to
+    /// render).
     pub api_endpoint: String,
 }
 
@@ -233,11 +234,12 @@ impl AddonManagerSettings {
 }
 
 /// The addon-manager's `api_endpoint`: the configured one, else the in-process provisioner's
-/// gRPC address when it is IPv4 (the endpoint's host must be a DNS name or dotted quad, the
-/// autoscaler plugin's rule; a wildcard bind means this host), else none.
-fn api_endpoint(configured: &str, provisioner: Option<SocketAddr>) -> String {
+/// gRPC address when it serves TLS (`grpc_tls`: the endpoint is `https://`, so a plaintext
+/// server would be named wrongly) and is IPv4 (the endpoint's host must be a DNS name or dotted
+/// quad, the autoscaler plugin's rule; a wildcard bind means this host), else none.
+fn api_endpoint(configured: &str, provisioner: Option<SocketAddr>, grpc_tls: bool) -> String {
     match provisioner {
-        Some(addr) if configured.is_empty() && addr.is_ipv4() => {
+        Some(addr) if configured.is_empty() && grpc_tls && addr.is_ipv4() => {
             let ip = match addr.ip() {
                 ip if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
                 ip => ip,
@@ -761,6 +763,7 @@ impl Platform {
                 api_endpoint: api_endpoint(
                     &settings.api_endpoint,
                     provisioner.as_ref().map(|p| p.grpc_addr),
+                    self.grpc_tls.is_some(),
                 ),
             })
             .await
@@ -932,21 +935,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn api_endpoint_defaults_to_the_in_process_provisioner_on_ipv4() {
+    fn api_endpoint_defaults_to_the_in_process_provisioner_on_ipv4_with_tls() {
         let addr = |s: &str| Some(s.parse::<SocketAddr>().unwrap());
         assert_eq!(
-            api_endpoint("https://api.example", addr("127.0.0.1:50051")),
+            api_endpoint("https://api.example", addr("127.0.0.1:50051"), true),
             "https://api.example"
         );
         assert_eq!(
-            api_endpoint("", addr("127.0.0.1:50051")),
+            api_endpoint("", addr("127.0.0.1:50051"), true),
             "https://127.0.0.1:50051"
         );
         assert_eq!(
-            api_endpoint("", addr("0.0.0.0:50051")),
+            api_endpoint("", addr("0.0.0.0:50051"), true),
             "https://127.0.0.1:50051"
         );
-        assert_eq!(api_endpoint("", addr("[::1]:50051")), "");
-        assert_eq!(api_endpoint("", None), "");
+        assert_eq!(api_endpoint("", addr("[::1]:50051"), true), "");
+        assert_eq!(api_endpoint("", None, true), "");
+    }
+
+    #[test]
+    fn api_endpoint_is_not_derived_from_a_plaintext_provisioner() {
+        let addr = |s: &str| Some(s.parse::<SocketAddr>().unwrap());
+        assert_eq!(api_endpoint("", addr("127.0.0.1:50051"), false), "");
+        assert_eq!(
+            api_endpoint("https://api.example", addr("127.0.0.1:50051"), false),
+            "https://api.example"
+        );
     }
 }

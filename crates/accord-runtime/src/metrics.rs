@@ -20,8 +20,10 @@
 //! encoders, so both describe the same registry: in the classic text a counter's HELP and TYPE
 //! carry its `_total` name, and there is no `# UNIT`, `_created` series, exemplar or `# EOF`
 //! (an info metric is a gauge named `…_info`). Responses say `Vary: Accept` and, through
-//! [`compression`], are gzip-compressed when `Accept-Encoding` allows it (`Content-Encoding:
-//! gzip`, `Vary: accept-encoding`).
+//! [`compression`], are gzip-compressed (at gzip's fastest level) when `Accept-Encoding` allows
+//! it (`Content-Encoding: gzip`, `Vary: accept-encoding`). [`negotiated_format`],
+//! [`exposition_response`] and [`compression`] are the one implementation of this: telemetry's
+//! cluster metrics endpoint uses them too.
 //!
 //! Invariant: a metric name is registered once per registry; the built-in gRPC names are
 //! reserved.
@@ -54,7 +56,7 @@ use prometheus_client::{
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tower_http::compression::{
-    CompressionLayer,
+    CompressionLayer, CompressionLevel,
     predicate::{DefaultPredicate, Predicate},
 };
 
@@ -254,9 +256,13 @@ pub async fn serve(
 /// into tower-http) when the request's `Accept-Encoding` allows it (q-values honoured, `q=0`
 /// refuses), identity otherwise, for the responses [`CompressMetrics`] picks (successful ones of
 /// 32 bytes or more). A compressible response gets `Vary: accept-encoding` either way, so a
-/// cache never hands a gzip body to a client that did not ask for one.
+/// cache never hands a gzip body to a client that did not ask for one. Gzip runs at its fastest
+/// level: the CPU a scrape costs stays small and bounded, and exposition text (repeated names
+/// and labels) compresses well even so.
 pub fn compression() -> CompressionLayer<CompressMetrics> {
-    CompressionLayer::new().compress_when(CompressMetrics::default())
+    CompressionLayer::new()
+        .quality(CompressionLevel::Fastest)
+        .compress_when(CompressMetrics::default())
 }
 
 /// What [`compression`] compresses: tower-http's default choice (bodies of 32 bytes or more;
@@ -271,29 +277,36 @@ impl Predicate for CompressMetrics {
     }
 }
 
-/// `Vary: Accept` for a negotiated metrics response (caches must key on the format asked for).
-pub fn vary_accept() -> (header::HeaderName, HeaderValue) {
-    (header::VARY, HeaderValue::from_static("accept"))
-}
-
-async fn scrape(State(metrics): State<Metrics>, headers: HeaderMap) -> Response {
-    let format = negotiate(
+/// The exposition format a scrape's `Accept` header asks for, by the platform's one rule
+/// ([`negotiate`]; no header, or one that is not text, is the classic text format).
+pub fn negotiated_format(headers: &HeaderMap) -> Format {
+    negotiate(
         headers
             .get(header::ACCEPT)
             .and_then(|value| value.to_str().ok()),
-    );
+    )
+}
+
+/// A scrape's successful answer: `body` in `format`, with its content type and `Vary: Accept`
+/// (caches must key on the format asked for).
+pub fn exposition_response(format: Format, body: String) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            ),
+            (header::VARY, HeaderValue::from_static("accept")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn scrape(State(metrics): State<Metrics>, headers: HeaderMap) -> Response {
+    let format = negotiated_format(&headers);
     match metrics.encode_as(format) {
-        Ok(body) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(format.content_type()),
-                ),
-                vary_accept(),
-            ],
-            body,
-        )
-            .into_response(),
+        Ok(body) => exposition_response(format, body),
         Err(err) => {
             tracing::error!(error = %err, "encoding metrics failed");
             (

@@ -3,6 +3,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
+use accord_core::error::echo;
 use accord_plugin_host::HostConfig;
 use accord_runtime::config::RuntimeConfig;
 use serde::Deserialize;
@@ -87,17 +88,16 @@ pub const MAX_API_ENDPOINT_BYTES: usize = 2048;
 /// `platform.apiEndpoint` (`https://host[:port][/path]`, DNS-name host, no query, fragment or
 /// whitespace, at most [`MAX_API_ENDPOINT_BYTES`]), or empty. A setting the plugin would refuse
 /// must stop the start: at run time it would surface as the customer's configuration error.
-/// The error quotes at most the first 100 bytes of the setting.
+/// The error quotes the setting only as [`echo`] does (bounded, control characters escaped).
 pub fn check_api_endpoint(s: &str) -> Result<(), String> {
     if s.is_empty() {
         return Ok(());
     }
     let bad = || {
-        let shown: String = s.chars().take(100).collect();
-        let more = if shown.len() < s.len() { "…" } else { "" };
         format!(
-            "api_endpoint {shown:?}{more} must be an https://host[:port][/path] URL with a DNS \
-             name as host (or empty)"
+            "api_endpoint \"{}\" must be an https://host[:port][/path] URL with a DNS name as \
+             host (or empty)",
+            echo(s)
         )
     };
     let rest = s.strip_prefix("https://").ok_or_else(bad)?;

@@ -301,10 +301,16 @@ impl AddonManager {
     /// the platform's Accord API endpoint.
     fn platform(&self, project: ProjectId) -> Result<Platform, DomainError> {
         let gate = self.reader.nfs_gate(project)?;
-        Ok(Platform {
-            nfs_enabled: nfs_gate::enabled(gate.as_ref().map(|v| &v.value)),
+        Ok(self.platform_with(nfs_gate::enabled(gate.as_ref().map(|v| &v.value))))
+    }
+
+    /// The host facts with the NFS gate `nfs_enabled` (known already, e.g. from the change
+    /// being applied).
+    fn platform_with(&self, nfs_enabled: bool) -> Platform {
+        Platform {
+            nfs_enabled,
             api_endpoint: Arc::clone(&self.api_endpoint),
-        })
+        }
     }
 
     fn installed(
@@ -513,10 +519,7 @@ impl AddonManager {
             w.commit(ch).await?;
             info!(project = %change.project, enabled = change.enabled, by = %change.by, reason = %change.reason, "NFS gate changed");
         }
-        let platform = Platform {
-            nfs_enabled: change.enabled,
-            api_endpoint: Arc::clone(&self.api_endpoint),
-        };
+        let platform = self.platform_with(change.enabled);
         let installations = self.reader.installations_in(change.project)?;
         for current in nfs_gate::to_rerender(change.project, installations) {
             let follows = self

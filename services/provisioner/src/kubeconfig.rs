@@ -27,25 +27,15 @@ pub const CLIENT_CERT_TTL: Duration = Duration::hours(24);
 /// The shortest client certificate a request may ask for.
 pub const MIN_CLIENT_CERT_TTL: Duration = Duration::minutes(5);
 
-/// The client certificate lifetime a request asked for: `0` is [`CLIENT_CERT_TTL`]; anything
-/// outside [`MIN_CLIENT_CERT_TTL`]..=[`CLIENT_CERT_TTL`] is `INVALID_ARGUMENT` naming the field.
-pub fn requested_ttl(seconds: u32) -> Result<Duration, DomainError> {
-    if seconds == 0 {
-        return Ok(CLIENT_CERT_TTL);
+/// The client certificate lifetime a (bounded) request asked for: `0` is [`CLIENT_CERT_TTL`].
+/// The range ([`MIN_CLIENT_CERT_TTL`]..=[`CLIENT_CERT_TTL`]) is checked with the request's other
+/// limits (`grpc::bounds`); clamped here too, so an unchecked value still mints a certificate
+/// within it.
+pub fn requested_ttl(seconds: u32) -> Duration {
+    match seconds {
+        0 => CLIENT_CERT_TTL,
+        s => Duration::seconds(i64::from(s)).clamp(MIN_CLIENT_CERT_TTL, CLIENT_CERT_TTL),
     }
-    let ttl = Duration::seconds(i64::from(seconds));
-    if ttl < MIN_CLIENT_CERT_TTL || ttl > CLIENT_CERT_TTL {
-        return Err(DomainError::invalid(
-            "client_certificate_ttl_seconds",
-            format!(
-                "{seconds} is outside {}..={} (0 means {})",
-                MIN_CLIENT_CERT_TTL.whole_seconds(),
-                CLIENT_CERT_TTL.whole_seconds(),
-                CLIENT_CERT_TTL.whole_seconds()
-            ),
-        ));
-    }
-    Ok(ttl)
 }
 
 fn err(e: rcgen::Error) -> DomainError {
@@ -348,18 +338,12 @@ mod tests {
     }
 
     #[test]
-    fn requested_lifetimes_are_bounded() {
-        assert_eq!(requested_ttl(0).unwrap(), CLIENT_CERT_TTL);
-        assert_eq!(requested_ttl(3600).unwrap(), Duration::hours(1));
-        assert_eq!(requested_ttl(300).unwrap(), MIN_CLIENT_CERT_TTL);
-        assert_eq!(requested_ttl(86_400).unwrap(), CLIENT_CERT_TTL);
-        for bad in [1, 299, 86_401, u32::MAX] {
-            match requested_ttl(bad) {
-                Err(DomainError::InvalidArgument(v)) => {
-                    assert_eq!(v[0].field, "client_certificate_ttl_seconds");
-                }
-                other => panic!("{bad}: {other:?}"),
-            }
-        }
+    fn requested_lifetimes_default_and_stay_within_the_range() {
+        assert_eq!(requested_ttl(0), CLIENT_CERT_TTL);
+        assert_eq!(requested_ttl(3600), Duration::hours(1));
+        assert_eq!(requested_ttl(300), MIN_CLIENT_CERT_TTL);
+        assert_eq!(requested_ttl(86_400), CLIENT_CERT_TTL);
+        assert_eq!(requested_ttl(1), MIN_CLIENT_CERT_TTL);
+        assert_eq!(requested_ttl(u32::MAX), CLIENT_CERT_TTL);
     }
 }

@@ -9,8 +9,10 @@
 //!   missing one; then the caller's role in the cluster's project is checked ([`RULE`]: any
 //!   member reads, as do provider operators).
 //! - Content negotiation: OpenMetrics 1.0 when the scraper's `Accept` asks for it, the classic
-//!   text format 0.0.4 otherwise — the platform's one rule (`accord_core::exposition::negotiate`,
-//!   which every service's own `/metrics` uses too); the answer says `Vary: Accept`.
+//!   text format 0.0.4 otherwise — the platform's one rule (`accord_core::exposition::negotiate`),
+//!   applied and answered (content type, `Vary: Accept`) by the kit's
+//!   `accord_runtime::metrics::negotiated_format` and `exposition_response`, as every service's
+//!   own `/metrics` is.
 //! - Compression: gzip when `Accept-Encoding` allows it, through the kit's
 //!   `accord_runtime::metrics::compression` (the same layer as every `/metrics`).
 //!
@@ -105,17 +107,7 @@ async fn cluster_metrics(
     headers: HeaderMap,
 ) -> Response {
     match render(&endpoint, &cluster, &headers).await {
-        Ok((format, body)) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(format.content_type()),
-                ),
-                metrics::vary_accept(),
-            ],
-            body,
-        )
-            .into_response(),
+        Ok((format, body)) => metrics::exposition_response(format, body),
         Err(e) => refusal(&e),
     }
 }
@@ -141,11 +133,7 @@ async fn render(
         .map(|v| v.value)
         .ok_or_else(|| DomainError::not_found("cluster", echo(cluster)))?;
     RULE.authorize_in_project(&principal, view.project)?;
-    let format = exposition::negotiate(
-        headers
-            .get(header::ACCEPT)
-            .and_then(|value| value.to_str().ok()),
-    );
+    let format = metrics::negotiated_format(headers);
     let Ok(_permit) = endpoint.renders.try_acquire() else {
         return Err(DomainError::ResourceExhausted(
             "too many metrics scrapes at once; retry in a second".to_owned(),

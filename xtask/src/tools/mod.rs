@@ -62,6 +62,69 @@ pub fn from_env(var: &str) -> Result<Option<PathBuf>> {
     named_by(var, std::env::var_os(var))
 }
 
+/// A tool the tests need that xtask finds on the machine or installs from a Debian package
+/// ([`find_or_install`]).
+pub(crate) struct AptTool {
+    /// The binary's name on PATH.
+    pub binary: &'static str,
+    /// Environment variable naming the binary explicitly ([`from_env`]; read by the tests).
+    pub env_var: &'static str,
+    /// The Debian package that provides it, and where the package puts it.
+    pub package: &'static str,
+    pub debian_binary: &'static str,
+    /// What the env var may name instead (the not-root error's alternative).
+    pub instead: &'static str,
+    /// The package as the install announcement names it ("Debian's prometheus").
+    pub described: &'static str,
+    /// What an apt failure is reported as (why the tool is installed).
+    pub install_context: &'static str,
+}
+
+/// `tool`: its env var's binary, else the binary on PATH or the package's, else — as root — the
+/// package installed with apt. Not root and none found is an error saying what to install.
+pub(crate) fn find_or_install(tool: &AptTool) -> Result<PathBuf> {
+    if let Some(explicit) = from_env(tool.env_var)? {
+        return Ok(explicit);
+    }
+    if let Some(found) = find(tool) {
+        return Ok(found);
+    }
+    let AptTool {
+        binary,
+        env_var,
+        package,
+        debian_binary,
+        instead,
+        ..
+    } = tool;
+    if !is_root() {
+        anyhow::bail!(
+            "{binary} not found and xtask is not root: `sudo apt-get install \
+             --no-install-recommends {package}` (or set {env_var} to {instead}), then run the \
+             tests again"
+        );
+    }
+    eprintln!(
+        "xtask: {binary} not found; installing {} with apt-get …",
+        tool.described
+    );
+    apt_install(package).context(tool.install_context)?;
+    find(tool).with_context(|| {
+        format!("{package} was installed but no {binary} is at {debian_binary} or on PATH")
+    })
+}
+
+/// `tool`'s binary on PATH, or the package's, whichever exists first.
+fn find(tool: &AptTool) -> Option<PathBuf> {
+    find_all_on_path(OsStr::new(tool.binary), std::env::var_os("PATH").as_deref())
+        .into_iter()
+        .next()
+        .or_else(|| {
+            let packaged = Path::new(tool.debian_binary);
+            is_executable(packaged).then(|| packaged.to_path_buf())
+        })
+}
+
 /// [`from_env`] over the variable's value.
 fn named_by(var: &str, value: Option<std::ffi::OsString>) -> Result<Option<PathBuf>> {
     match value.map(PathBuf::from) {

@@ -7,7 +7,9 @@
 //! [`MAX_REF_BYTES`]; the OIDC issuer URL at most [`MAX_SHORT_TEXT_BYTES`]; label maps (labels,
 //! node labels, required claims) at most [`MAX_LABELS`] entries of at most [`MAX_REF_BYTES`]
 //! per key and value; taints at most [`MAX_TAINTS`]; add-ons and update masks at most
-//! [`MAX_ITEMS`] items; `ListRemediations` `limit` at most [`MAX_REMEDIATIONS_LIMIT`].
+//! [`MAX_ITEMS`] items; `ListRemediations` `limit` at most [`MAX_REMEDIATIONS_LIMIT`];
+//! `GetKubeconfig` `client_certificate_ttl_seconds` 0 (the default) or within
+//! [`MIN_CLIENT_CERT_TTL`]..=[`CLIENT_CERT_TTL`].
 //!
 //! Invariant: every request type of `accord.provisioner.v1` implements [`Bounded`], and every
 //! method checks it first ([`super::Api::scope`] does for every project-scoped method); a
@@ -25,6 +27,8 @@ use accord_core::{
     },
 };
 use accord_proto::provisioner::v1 as pb;
+
+use crate::kubeconfig::{CLIENT_CERT_TTL, MIN_CLIENT_CERT_TTL};
 
 /// A request whose fields have size limits.
 pub trait Bounded {
@@ -126,7 +130,6 @@ references! {
     pb::DeleteClusterRequest => [project, cluster];
     pb::RequestClusterUpgradeRequest => [project, cluster, kubernetes_version];
     pb::ExecuteClusterUpgradeRequest => [project, cluster];
-    pb::GetKubeconfigRequest => [project, cluster];
     pb::ListKubernetesVersionsRequest => [];
     pb::ListRegionsRequest => [];
     pb::GetNodePoolRequest => [project, cluster, node_pool];
@@ -177,6 +180,24 @@ impl Bounded for pb::ListRemediationsRequest {
                 format!(
                     "must be at most {MAX_REMEDIATIONS_LIMIT} (0 = {DEFAULT_REMEDIATIONS_LIMIT})"
                 ),
+            );
+        }
+    }
+}
+
+impl Bounded for pb::GetKubeconfigRequest {
+    fn bounds(&self, v: &mut Violations) {
+        reference(v, "project", &self.project);
+        reference(v, "cluster", &self.cluster);
+        let ttl = i64::from(self.client_certificate_ttl_seconds);
+        let (min, max) = (
+            MIN_CLIENT_CERT_TTL.whole_seconds(),
+            CLIENT_CERT_TTL.whole_seconds(),
+        );
+        if ttl != 0 && !(min..=max).contains(&ttl) {
+            v.add(
+                "client_certificate_ttl_seconds",
+                format!("must be at least {min} and at most {max} (0 = {max})"),
             );
         }
     }

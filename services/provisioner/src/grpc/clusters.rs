@@ -336,8 +336,7 @@ impl pb::clusters_server::Clusters for Api {
                 c.metadata.name
             ))));
         }
-        let ttl =
-            kubeconfig::requested_ttl(req.get_ref().client_certificate_ttl_seconds).map_err(st)?;
+        let ttl = kubeconfig::requested_ttl(req.get_ref().client_certificate_ttl_seconds);
         let ca = reader.cluster_ca(c.metadata.id).map_err(st)?;
         let rendered = kubeconfig::render(
             &c,

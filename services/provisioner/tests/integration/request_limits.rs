@@ -188,6 +188,16 @@ fn rows() -> Vec<Row> {
             ..Default::default()
         },
     ));
+    for ttl in [1, 299, 86_401, u32::MAX] {
+        rows.push(row(
+            "GetKubeconfig",
+            "client_certificate_ttl_seconds",
+            pb::GetKubeconfigRequest {
+                client_certificate_ttl_seconds: ttl,
+                ..Default::default()
+            },
+        ));
+    }
 
     // Clusters: labels, and every field of the spec, on create and on update.
     type SpecEdit = fn(&mut pb::ClusterSpec);
@@ -456,6 +466,14 @@ fn values_at_their_limits_pass() {
         limit: bounds::MAX_REMEDIATIONS_LIMIT,
     };
     bounds::check(&remediations).unwrap();
+    for ttl in [0, 300, 86_400] {
+        let kubeconfig = pb::GetKubeconfigRequest {
+            project: at(MAX_REF_BYTES),
+            cluster: at(MAX_REF_BYTES),
+            client_certificate_ttl_seconds: ttl,
+        };
+        bounds::check(&kubeconfig).unwrap();
+    }
     assert_eq!(bounds::remediations_limit(0), 100);
     assert_eq!(bounds::remediations_limit(7), 7);
     assert_eq!(bounds::remediations_limit(1000), 1000);
