@@ -142,6 +142,18 @@ fn version_of(server: &Server, name: &str) -> u64 {
         .resource_version
 }
 
+/// What `accord get cluster demo -o yaml` printed.
+async fn demo_yaml(server: &Server) -> Captured {
+    let (result, out) = accord(
+        &server.endpoint,
+        Some(TOKEN),
+        &["get", "cluster", "demo", "-o", "yaml"],
+    )
+    .await;
+    assert_eq!(result, Ok(()), "{}", out.err);
+    out
+}
+
 async fn apply(server: &Server, yaml: &str) -> (Result<(), String>, Captured) {
     let file = crate::commands::offline_testing::file(yaml);
     let path = file.path().to_str().unwrap().to_owned();
@@ -182,12 +194,7 @@ async fn get_yaml_applied_back_is_a_no_op() {
 async fn a_changed_document_updates_once_and_a_stale_one_is_refused() {
     let server = start().await;
     add_cluster(&server, "demo", "cl-01jfake0000000000000demo");
-    let (_, listed) = accord(
-        &server.endpoint,
-        Some(TOKEN),
-        &["get", "cluster", "demo", "-o", "yaml"],
-    )
-    .await;
+    let listed = demo_yaml(&server).await;
     let changed = listed.out.replace("team: ml", "team: research");
     assert_ne!(changed, listed.out);
     let (result, out) = apply(&server, &changed).await;
@@ -225,12 +232,7 @@ async fn a_changed_document_updates_once_and_a_stale_one_is_refused() {
 async fn a_document_of_another_project_never_changes_this_ones_resources() {
     let server = start().await;
     add_cluster(&server, "demo", "cl-01jfake0000000000000demo");
-    let (_, listed) = accord(
-        &server.endpoint,
-        Some(TOKEN),
-        &["get", "cluster", "demo", "-o", "yaml"],
-    )
-    .await;
+    let listed = demo_yaml(&server).await;
     let project = "pr-01jexample00000000000001";
     assert!(listed.out.contains(project), "{}", listed.out);
     // Same id and name, another project, other labels: refused (as kubectl refuses another
@@ -285,12 +287,7 @@ async fn errors_do_not_echo_long_input() {
 async fn a_document_without_a_kind_is_refused_and_the_next_still_applied() {
     let server = start().await;
     add_cluster(&server, "demo", "cl-01jfake0000000000000demo");
-    let (_, listed) = accord(
-        &server.endpoint,
-        Some(TOKEN),
-        &["get", "cluster", "demo", "-o", "yaml"],
-    )
-    .await;
+    let listed = demo_yaml(&server).await;
     let (result, out) = apply(
         &server,
         &format!("metadata: {{name: x}}\n---\n{}", listed.out),
